@@ -1,0 +1,168 @@
+/**
+ * One typed, validated configuration, resolved by a pure function of environment variables
+ * and CLI flags (flags win). An invalid value stops the program with one line naming the
+ * variable and what is wrong.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors/config-error.ts';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Every setting, by environment variable. Defaults keep all local state under `./.phasegate`.
+ * Durations are BigQuery/real-world seconds; the rules layer and the queue timings divide
+ * them by `PHASEGATE_TIME_SCALE`.
+ */
+const schema = z.object({
+  /** @defaultValue redis://127.0.0.1:6379 */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix; lets several pipelines or test runs share one Redis. @defaultValue phasegate */
+  PHASEGATE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1–64)').default('phasegate'),
+  /** @defaultValue ./.phasegate */
+  PHASEGATE_DATA_DIR: z.string().min(1).default('.phasegate'),
+  /** @defaultValue duckdb */
+  PHASEGATE_WAREHOUSE: z.enum(['duckdb', 'bigquery']).default('duckdb'),
+  /** @defaultValue <data dir>/warehouse.duckdb */
+  PHASEGATE_DUCKDB_PATH: z.string().min(1).optional(),
+  /** Enforce BigQuery's per-table limits on the DuckDB warehouse. @defaultValue true */
+  PHASEGATE_BQ_RULES: bool.default('true'),
+  /**
+   * How many times faster than real time the rules layer's windows and latencies and the
+   * queue timings run: 60 turns BigQuery's 30-min streaming buffer into 30 s. @defaultValue 1
+   */
+  PHASEGATE_TIME_SCALE: z.coerce.number().positive().max(100_000).default(1),
+  /** @defaultValue local */
+  PHASEGATE_STORE: z.enum(['local', 'gcs']).default('local'),
+  /** @defaultValue <data dir>/store */
+  PHASEGATE_STORE_DIR: z.string().min(1).optional(),
+  PHASEGATE_GCS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/, 'not a valid bucket name').optional(),
+  PHASEGATE_BQ_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'not a valid project id').optional(),
+  /** @defaultValue US */
+  PHASEGATE_BQ_LOCATION: z.string().min(2).default('US'),
+  /** Prefix added to every dataset name, e.g. `dev_` → `dev_nba_raw`. @defaultValue '' */
+  PHASEGATE_DATASET_PREFIX: z.string().regex(/^[A-Za-z0-9_]*$/, 'letters, digits and _ only').default(''),
+  /** Commits running at once per table. BigQuery runs at most 2 mutating DML per table. @defaultValue 1 */
+  PHASEGATE_TABLE_CONCURRENCY: int(1, 2).default(1),
+  /** Table operations (commits) per window per table. BigQuery allows 5 per 10 s. @defaultValue 4 */
+  PHASEGATE_TABLE_OPS_MAX: int(1, 5).default(4),
+  /** @defaultValue 10 */
+  PHASEGATE_TABLE_OPS_WINDOW_SECONDS: z.coerce.number().positive().default(10),
+  /** Load/table jobs a table may use per day; BigQuery stops a table at 1,500. @defaultValue 1500 */
+  PHASEGATE_TABLE_DAILY_BUDGET: int(1, 1500).default(1500),
+  /** Most slices one group commit lands. @defaultValue 64 */
+  PHASEGATE_COMMIT_MAX_SLICES: int(1, 10_000).default(64),
+  /** Most rows one group commit lands. @defaultValue 200000 */
+  PHASEGATE_COMMIT_MAX_ROWS: int(1).default(200_000),
+  /**
+   * How long a commit job waits for more slices before taking its batch, in seconds
+   * (scaled): a short gather window turns a burst of phase jobs into one statement. @defaultValue 2
+   */
+  PHASEGATE_COMMIT_GATHER_SECONDS: z.coerce.number().min(0).default(2),
+  /** Attempts of a phase job before it fails. @defaultValue 5 */
+  PHASEGATE_JOB_ATTEMPTS: int(1, 100).default(5),
+  /** First retry delay of a phase job, in seconds (exponential). @defaultValue 5 */
+  PHASEGATE_JOB_BACKOFF_SECONDS: z.coerce.number().positive().default(5),
+  /** Scraper service for production (POST). */
+  PHASEGATE_SCRAPER_URL: z.string().url().optional(),
+  /** @defaultValue 180 */
+  PHASEGATE_SCRAPER_TIMEOUT_SECONDS: z.coerce.number().positive().default(180),
+  /** @defaultValue fixture */
+  PHASEGATE_SOURCE: z.enum(['fixture', 'service']).default('fixture'),
+  /** Comma-separated game ids the fixture source returns nothing for (seed 004's Play-In games). */
+  PHASEGATE_FIXTURE_MISSING_GAMES: z.string().regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids').default(''),
+  /** @defaultValue info */
+  PHASEGATE_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  redisUrl: string;
+  prefix: string;
+  dataDir: string;
+  warehouse: 'duckdb' | 'bigquery';
+  duckdbPath: string;
+  bigqueryRules: boolean;
+  timeScale: number;
+  store: 'local' | 'gcs';
+  storeDir: string;
+  gcsBucket: string | undefined;
+  bigquery: { projectId: string | undefined; location: string; datasetPrefix: string };
+  table: {
+    concurrency: number;
+    opsMax: number;
+    opsWindowSeconds: number;
+    dailyBudget: number;
+    commitMaxSlices: number;
+    commitMaxRows: number;
+    gatherSeconds: number;
+  };
+  jobs: { attempts: number; backoffSeconds: number };
+  source: 'fixture' | 'service';
+  scraper: { url: string | undefined; timeoutSeconds: number };
+  fixtureMissingGames: string[];
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** CLI flags that override environment variables, keyed by the variable they override. */
+export type ConfigFlags = Partial<Record<keyof Env, string | number | boolean | undefined>>;
+
+/** Resolves the configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const flag = flags[key as keyof Env];
+    const value = flag !== undefined ? String(flag) : env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'configuration');
+    throw new ConfigError(`${variable}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(input[variable] ?? null)})`);
+  }
+  const e = parsed.data;
+  if (e.PHASEGATE_STORE === 'gcs' && !e.PHASEGATE_GCS_BUCKET) throw new ConfigError('PHASEGATE_GCS_BUCKET: required when PHASEGATE_STORE=gcs');
+  if (e.PHASEGATE_WAREHOUSE === 'bigquery' && !e.PHASEGATE_BQ_PROJECT) throw new ConfigError('PHASEGATE_BQ_PROJECT: required when PHASEGATE_WAREHOUSE=bigquery');
+  if (e.PHASEGATE_WAREHOUSE === 'bigquery' && e.PHASEGATE_STORE !== 'gcs') {
+    throw new ConfigError('PHASEGATE_STORE: must be gcs when PHASEGATE_WAREHOUSE=bigquery (BigQuery reads staged rows from GCS)');
+  }
+  const dataDir = path.resolve(e.PHASEGATE_DATA_DIR);
+  return {
+    redisUrl: e.REDIS_URL,
+    prefix: e.PHASEGATE_PREFIX,
+    dataDir,
+    warehouse: e.PHASEGATE_WAREHOUSE,
+    duckdbPath: path.resolve(e.PHASEGATE_DUCKDB_PATH ?? path.join(dataDir, 'warehouse.duckdb')),
+    bigqueryRules: e.PHASEGATE_BQ_RULES,
+    timeScale: e.PHASEGATE_TIME_SCALE,
+    store: e.PHASEGATE_STORE,
+    storeDir: path.resolve(e.PHASEGATE_STORE_DIR ?? path.join(dataDir, 'store')),
+    gcsBucket: e.PHASEGATE_GCS_BUCKET,
+    bigquery: { projectId: e.PHASEGATE_BQ_PROJECT, location: e.PHASEGATE_BQ_LOCATION, datasetPrefix: e.PHASEGATE_DATASET_PREFIX },
+    table: {
+      concurrency: e.PHASEGATE_TABLE_CONCURRENCY,
+      opsMax: e.PHASEGATE_TABLE_OPS_MAX,
+      opsWindowSeconds: e.PHASEGATE_TABLE_OPS_WINDOW_SECONDS,
+      dailyBudget: e.PHASEGATE_TABLE_DAILY_BUDGET,
+      commitMaxSlices: e.PHASEGATE_COMMIT_MAX_SLICES,
+      commitMaxRows: e.PHASEGATE_COMMIT_MAX_ROWS,
+      gatherSeconds: e.PHASEGATE_COMMIT_GATHER_SECONDS,
+    },
+    jobs: { attempts: e.PHASEGATE_JOB_ATTEMPTS, backoffSeconds: e.PHASEGATE_JOB_BACKOFF_SECONDS },
+    source: e.PHASEGATE_SOURCE,
+    scraper: { url: e.PHASEGATE_SCRAPER_URL, timeoutSeconds: e.PHASEGATE_SCRAPER_TIMEOUT_SECONDS },
+    fixtureMissingGames: e.PHASEGATE_FIXTURE_MISSING_GAMES === '' ? [] : e.PHASEGATE_FIXTURE_MISSING_GAMES.split(','),
+    logLevel: e.PHASEGATE_LOG_LEVEL,
+  };
+}
+
+/** Real milliseconds for a duration given in (BigQuery-clock) seconds. */
+export function scaledMs(config: Pick<Config, 'timeScale'>, seconds: number): number {
+  return Math.max(1, Math.round((seconds * 1000) / config.timeScale));
+}
+
+/** The names of every variable, for `--help` and the README. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Env)[];

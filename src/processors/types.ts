@@ -1,0 +1,112 @@
+/**
+ * The shapes every processor is declared with. A processor is declared once, in the
+ * registry, and is a pure-ish function `inputs → rows`: it never writes to the warehouse
+ * and never touches Redis. The queue layer stages its rows and the table gate commits them.
+ */
+import type { ObjectStore } from '../storage/object-store.ts';
+
+/** BigQuery standard SQL types; the DuckDB warehouse maps each to its own. */
+export type ColumnType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL' | 'DATE' | 'TIMESTAMP' | 'JSON';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+  /** @defaultValue true */
+  nullable?: boolean;
+  description?: string;
+}
+
+/** A cell value as staged in NDJSON: dates are `YYYY-MM-DD`, timestamps ISO-8601 strings. */
+export type Cell = string | number | boolean | null;
+export type Row = Record<string, Cell>;
+
+export interface TableSpec {
+  /** Dataset name, e.g. `nba_raw`. Validated as an identifier by the registry. */
+  dataset: string;
+  /** Table name inside the dataset, e.g. `nbac_player_boxscores`. */
+  table: string;
+  columns: readonly Column[];
+  /** Columns that identify a row; the MERGE matches on them. */
+  primaryKey: readonly string[];
+  /** The DATE column a job owns per run (its slice); the table is partitioned by it. */
+  sliceColumn: string;
+  /** @defaultValue the primary key, at most four columns (BigQuery's clustering limit) */
+  clusterBy?: readonly string[];
+  /**
+   * `merge`: a commit upserts on the primary key and deletes the batch slices' rows that
+   * vanished. `append`: a commit only inserts (log tables), still one statement per batch.
+   * @defaultValue 'merge'
+   */
+  writeMode?: 'merge' | 'append';
+}
+
+/** `dataset.table`, the name used for commit queues, Redis keys and logs. */
+export function tableId(spec: Pick<TableSpec, 'dataset' | 'table'>): string {
+  return `${spec.dataset}.${spec.table}`;
+}
+
+export type Phase = 1 | 2 | 3 | 4 | 5;
+
+/** What a processor job is handed: its slice and read access to its declared inputs. */
+export interface ProcessorContext {
+  /** The slice value, a `YYYY-MM-DD` game date. */
+  slice: string;
+  store: ObjectStore;
+  /** Read-only query on the warehouse (phase 3+ inputs), in the warehouse's SQL dialect. */
+  readTable?: (spec: TableSpec, slices: readonly string[]) => Promise<Row[]>;
+}
+
+/** Phase 1: fetches raw files for a slice into the object store. Writes no table. */
+export interface ScraperDef {
+  kind: 'scraper';
+  name: string;
+  phase: 1;
+  description: string;
+  /** Object-store prefix the scraper writes under, for a slice. */
+  outputPrefix: (slice: string) => string;
+  /** Scrapes one slice; returns the object keys written. */
+  run: (ctx: ProcessorContext & { source: BoxscoreSource }) => Promise<string[]>;
+}
+
+/** Phase 2+: turns its inputs for one slice into the rows of its target table. */
+export interface TransformDef {
+  kind: 'transform';
+  name: string;
+  phase: Exclude<Phase, 1>;
+  description: string;
+  table: TableSpec;
+  /** Processors whose output for the slice this one needs (scrapers or transforms). */
+  dependsOn: readonly string[];
+  /** Object-store prefix holding the raw files for a slice (phase 2 processors). */
+  inputPrefix?: (slice: string) => string;
+  /**
+   * Produces the slice's rows. Throws `InputError` for malformed input: the job then fails
+   * at once, naming the file and the reason.
+   */
+  run: (ctx: ProcessorContext) => Promise<Row[]>;
+}
+
+export type ProcessorDef = ScraperDef | TransformDef;
+
+/** One game on the schedule. */
+export interface ScheduledGame {
+  gameId: string;
+  gameDate: string;
+  homeTeamId: number;
+  awayTeamId: number;
+  homeAbbr: string;
+  awayAbbr: string;
+}
+
+/**
+ * Where scrapers get raw box scores: the fixture source (embedded default, built from real
+ * data) or the HTTP scraper service (production). Each returns stats.nba.com JSON.
+ */
+export interface BoxscoreSource {
+  /** Game dates (YYYY-MM-DD, ascending) between two dates inclusive. */
+  gameDates(start: string, end: string): Promise<string[]>;
+  games(date: string): Promise<ScheduledGame[]>;
+  /** The player box score JSON of a game, or null when the source has none (seed 004). */
+  playerBoxscore(game: ScheduledGame): Promise<unknown | null>;
+  teamBoxscore(game: ScheduledGame): Promise<unknown | null>;
+}

@@ -27,7 +27,7 @@ const schema = z.object({
   /** @defaultValue <data dir>/warehouse.duckdb */
   PHASEGATE_DUCKDB_PATH: z.string().min(1).optional(),
   /** Enforce BigQuery's per-table limits on the DuckDB warehouse. @defaultValue true */
-  PHASEGATE_BQ_RULES: bool.default('true'),
+  PHASEGATE_BQ_RULES: bool.default(true),
   /**
    * How many times faster than real time the rules layer's windows and latencies and the
    * queue timings run: 60 turns BigQuery's 30-min streaming buffer into 30 s. @defaultValue 1

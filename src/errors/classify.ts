@@ -1,0 +1,100 @@
+/**
+ * Every warehouse failure becomes one of four kinds, from BigQuery's `errors[].reason` and
+ * message text. The BigQuery adapter and the embedded rules layer both raise BigQuery's own
+ * payloads, so one table decides for both. Order matters: the first matching row wins.
+ */
+import { BusyError } from './busy-error.ts';
+import { ConflictError } from './conflict-error.ts';
+import { PermanentError } from './permanent-error.ts';
+import { TransientError } from './transient-error.ts';
+import { WarehouseError, type WarehouseErrorKind } from './warehouse-error.ts';
+
+/** The part of a BigQuery `ApiError` (or job `status.errorResult`) we read. */
+export interface BigQueryErrorPayload {
+  message?: string;
+  code?: number;
+  reason?: string;
+  errors?: { reason?: string; message?: string; location?: string }[];
+}
+
+interface Rule {
+  kind: WarehouseErrorKind;
+  reason?: RegExp;
+  text?: RegExp;
+  why: string;
+}
+
+const RULES: readonly Rule[] = [
+  { kind: 'conflict', text: /would affect rows in the streaming buffer/i, why: 'rows written by a streaming insert stay immutable for ~30–90 min' },
+  { kind: 'busy', text: /Too many DML statements outstanding/i, why: 'BigQuery queues at most 20 mutating DML per table; the 21st fails' },
+  { kind: 'busy', text: /Could not serialize access to table .* due to concurrent update/i, why: 'concurrent DML on one partition; retry after 10–20 s' },
+  { kind: 'busy', text: /too many table update operations/i, why: 'at most 5 table metadata updates per 10 s per table' },
+  { kind: 'busy', reason: /^(rateLimitExceeded|jobRateLimitExceeded)$/, why: 'a rate limit; retry with backoff' },
+  { kind: 'busy', text: /Exceeded rate limits/i, why: 'a rate limit; retry with backoff' },
+  { kind: 'permanent', text: /Quota exceeded: Your table exceeded quota for imports or query appends per table/i, why: 'the daily 1,500 load jobs per table are used up' },
+  { kind: 'transient', reason: /^(backendError|internalError|jobBackendError|jobInternalError|timeout)$/, why: 'a BigQuery backend fault' },
+  { kind: 'transient', text: /\b(ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|socket hang up|network timeout)\b/i, why: 'the connection failed' },
+  { kind: 'permanent', reason: /^(invalidQuery|invalid|notFound|duplicate|accessDenied|quotaExceeded|billingNotEnabled|stopped)$/, why: 'the same request fails again' },
+  { kind: 'permanent', text: /schema|Provided Schema does not match|No such field|Unrecognized name/i, why: 'schema mismatch' },
+];
+
+const CLASSES = { conflict: ConflictError, busy: BusyError, transient: TransientError, permanent: PermanentError } as const;
+
+function payloadOf(thrown: unknown): BigQueryErrorPayload {
+  if (thrown === null || typeof thrown !== 'object') return { message: String(thrown) };
+  return thrown as BigQueryErrorPayload;
+}
+
+/** Which kind a payload is; unknown errors with HTTP 5xx/408/429 are transient, else permanent. */
+export function classifyKind(thrown: unknown): WarehouseErrorKind {
+  const p = payloadOf(thrown);
+  const reasons = [p.reason, ...(p.errors ?? []).map((e) => e.reason)].filter((r): r is string => !!r);
+  const texts = [p.message, ...(p.errors ?? []).map((e) => e.message)].filter((t): t is string => !!t).join('\n');
+  for (const rule of RULES) {
+    if (rule.text && rule.text.test(texts)) return rule.kind;
+    if (rule.reason && reasons.some((r) => rule.reason?.test(r))) return rule.kind;
+  }
+  const code = typeof p.code === 'number' ? p.code : undefined;
+  if (code !== undefined && (code >= 500 || code === 408 || code === 429)) return 'transient';
+  return 'permanent';
+}
+
+/** Normalises anything a warehouse call threw into our WarehouseError classes. */
+export function classifyWarehouseError(thrown: unknown, table?: string): WarehouseError {
+  if (thrown instanceof WarehouseError) return thrown;
+  const p = payloadOf(thrown);
+  const kind = classifyKind(thrown);
+  const reason = p.reason ?? p.errors?.find((e) => e.reason)?.reason;
+  const message = p.message ?? p.errors?.find((e) => e.message)?.message ?? 'warehouse error';
+  return new CLASSES[kind](message, { cause: thrown, reason, table });
+}
+
+/**
+ * An error shaped like the Node client's `ApiError` for a failed job: BigQuery's text in
+ * `message` and `errors[]`, and no HTTP `code`. The rules layer throws these so the same
+ * classifier sees the same payloads as in production.
+ */
+export class BigQueryJobError extends Error {
+  readonly errors: { reason: string; message: string }[];
+  readonly reason: string;
+
+  constructor(reason: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.reason = reason;
+    this.errors = [{ reason, message }];
+  }
+}
+
+/** BigQuery's exact texts, so the rules layer and tests say precisely what BigQuery says. */
+export const BIGQUERY_TEXTS = {
+  dmlOutstanding: (table: string) =>
+    `Resources exceeded during query execution: Too many DML statements outstanding against table ${table}, limit is 20.`,
+  streamingBuffer: (table: string) =>
+    `UPDATE or DELETE statement over table ${table} would affect rows in the streaming buffer, which is not supported`,
+  tableUpdateRate: (table: string) =>
+    `Exceeded rate limits: too many table update operations for this table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas (table ${table})`,
+  dailyLoads: (table: string) =>
+    `Quota exceeded: Your table exceeded quota for imports or query appends per table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas (table ${table})`,
+  serialize: (table: string) => `Could not serialize access to table ${table} due to concurrent update`,
+} as const;

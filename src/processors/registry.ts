@@ -1,0 +1,135 @@
+/**
+ * The processor registry: every processor is declared once, and table and column names
+ * reach SQL only from here, validated as identifiers when the registry is built.
+ */
+import { InputError } from '../errors/input-error.ts';
+import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac-boxscore-scrapers.ts';
+import { nbacPlayerBoxscore } from './nbac-player-boxscore.ts';
+import { nbacTeamBoxscore } from './nbac-team-boxscore.ts';
+import { type ProcessorDef, type TableSpec, type TransformDef, tableId } from './types.ts';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+function checkIdent(what: string, value: string): void {
+  if (!IDENT.test(value)) throw new Error(`registry: ${what} ${JSON.stringify(value)} is not a valid identifier`);
+}
+
+function checkTable(spec: TableSpec): void {
+  checkIdent('dataset', spec.dataset);
+  checkIdent('table', spec.table);
+  const names = new Set<string>();
+  for (const col of spec.columns) {
+    checkIdent(`column of ${tableId(spec)}`, col.name);
+    if (names.has(col.name)) throw new Error(`registry: ${tableId(spec)} declares column ${col.name} twice`);
+    names.add(col.name);
+  }
+  for (const key of [...spec.primaryKey, spec.sliceColumn, ...(spec.clusterBy ?? [])]) {
+    if (!names.has(key)) throw new Error(`registry: ${tableId(spec)} names ${key}, which is not one of its columns`);
+  }
+  const slice = spec.columns.find((c) => c.name === spec.sliceColumn);
+  if (slice?.type !== 'DATE') throw new Error(`registry: ${tableId(spec)} slice column ${spec.sliceColumn} must be a DATE`);
+}
+
+export class Registry {
+  private readonly byName = new Map<string, ProcessorDef>();
+
+  constructor(defs: readonly ProcessorDef[]) {
+    for (const def of defs) {
+      if (!NAME.test(def.name)) throw new Error(`registry: processor name ${JSON.stringify(def.name)} must match ${NAME}`);
+      if (this.byName.has(def.name)) throw new Error(`registry: processor ${def.name} is declared twice`);
+      if (def.kind === 'transform') checkTable(def.table);
+      this.byName.set(def.name, def);
+    }
+    const owners = new Map<string, string>();
+    for (const def of this.transforms()) {
+      for (const dep of def.dependsOn) {
+        if (!this.byName.has(dep)) throw new Error(`registry: ${def.name} depends on unknown processor ${dep}`);
+      }
+      const id = tableId(def.table);
+      const owner = owners.get(id);
+      // One processor owns a table's slices; two would delete each other's rows in the MERGE.
+      if (owner) throw new Error(`registry: ${def.name} and ${owner} both write ${id}`);
+      owners.set(id, def.name);
+    }
+    this.checkAcyclic();
+  }
+
+  private checkAcyclic(): void {
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (name: string, path: string[]): void => {
+      if (state.get(name) === 'done') return;
+      if (state.get(name) === 'visiting') throw new Error(`registry: dependency cycle ${[...path, name].join(' → ')}`);
+      state.set(name, 'visiting');
+      const def = this.byName.get(name);
+      if (def?.kind === 'transform') for (const dep of def.dependsOn) visit(dep, [...path, name]);
+      state.set(name, 'done');
+    };
+    for (const name of this.byName.keys()) visit(name, []);
+  }
+
+  /** The processor, or an InputError listing the known names. */
+  get(name: string): ProcessorDef {
+    const def = this.byName.get(name);
+    if (!def) throw new InputError(`unknown processor "${name}" (known: ${[...this.byName.keys()].join(', ')})`);
+    return def;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  all(): ProcessorDef[] {
+    return [...this.byName.values()];
+  }
+
+  transforms(): TransformDef[] {
+    return this.all().filter((d): d is TransformDef => d.kind === 'transform');
+  }
+
+  /** The transform writing a table (`dataset.table`). */
+  writerOf(table: string): TransformDef {
+    const def = this.transforms().find((d) => tableId(d.table) === table);
+    if (!def) throw new InputError(`no processor writes table ${table}`);
+    return def;
+  }
+
+  /** Transforms that directly depend on `name`. */
+  dependents(name: string): TransformDef[] {
+    return this.transforms().filter((d) => d.dependsOn.includes(name));
+  }
+
+  /** Every processor downstream of `name`, transitively. */
+  downstream(name: string): TransformDef[] {
+    const seen = new Map<string, TransformDef>();
+    const walk = (n: string): void => {
+      for (const dep of this.dependents(n)) {
+        if (!seen.has(dep.name)) {
+          seen.set(dep.name, dep);
+          walk(dep.name);
+        }
+      }
+    };
+    walk(name);
+    return [...seen.values()];
+  }
+
+  /** Parses a comma-separated processor list; InputError for unknown names. */
+  parseList(list: string): ProcessorDef[] {
+    const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new InputError('--processors: name at least one processor');
+    return [...new Set(names)].map((n) => this.get(n));
+  }
+}
+
+/** Every processor phasegate ships. */
+export const PROCESSORS: readonly ProcessorDef[] = [
+  nbacPlayerBoxscoreScraper,
+  nbacTeamBoxscoreScraper,
+  nbacPlayerBoxscore,
+  nbacTeamBoxscore,
+];
+
+export function defaultRegistry(): Registry {
+  return new Registry(PROCESSORS);
+}

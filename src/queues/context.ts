@@ -1,0 +1,25 @@
+/** What workers and the CLI share: one bundle of the process's long-lived parts. */
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/index.ts';
+import type { Registry } from '../processors/registry.ts';
+import type { BoxscoreSource } from '../processors/types.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import type { Warehouse } from '../warehouse/types.ts';
+import type { Keys } from './keys.ts';
+import type { QueueSet } from './queue-set.ts';
+import type { StatusStore } from './status-store.ts';
+import type { TableGateStore } from './table-gate.ts';
+
+export interface PipelineContext {
+  config: Config;
+  redis: Redis;
+  keys: Keys;
+  registry: Registry;
+  store: ObjectStore;
+  /** Opened lazily: a process that only enqueues never opens the warehouse. */
+  warehouse: () => Promise<Warehouse>;
+  source: BoxscoreSource;
+  statuses: StatusStore;
+  gate: TableGateStore;
+  queues: QueueSet;
+}

@@ -1,0 +1,53 @@
+/**
+ * The one registry of queue names and job payload types. BullMQ objects are built only in
+ * src/queues; everything else refers to queues through these names.
+ */
+import type { Phase } from '../processors/types.ts';
+
+export const PHASES = [1, 2, 3, 4, 5] as const satisfies readonly Phase[];
+
+/** `phase1` … `phase5`. */
+export function phaseQueueName(phase: Phase): `phase${Phase}` {
+  return `phase${phase}`;
+}
+
+/** One commit queue ("table gate") per target table: `commit-nba_raw.nbac_player_boxscores`. */
+export function commitQueueName(table: string): string {
+  // BullMQ uses ':' as its key separator, so table ids keep their '.'.
+  return `commit-${table}`;
+}
+
+export function isCommitQueue(name: string): boolean {
+  return name.startsWith('commit-');
+}
+
+/** Lower runs first (BullMQ priorities): live/daily work always outranks backfills. */
+export const PRIORITY = { live: 1, backfill: 10 } as const;
+
+/** A phase job: run one processor for one slice. */
+export interface PhaseJobData {
+  processor: string;
+  slice: string;
+  /** The backfill this job belongs to, if any. */
+  backfillId?: string | undefined;
+  /**
+   * Processors downstream of this one that should run for the slice once it lands
+   * (the backfill's requested processors, or every dependent with --cascade).
+   */
+  targets: string[];
+  /** Carry the work down every dependent phase, whether requested or not. */
+  cascade: boolean;
+  origin: 'backfill' | 'live' | 'upstream' | 'retry';
+}
+
+/** A commit job: land the pending slices of one table in one statement. */
+export interface CommitJobData {
+  table: string;
+}
+
+export const JOB_NAMES = { commit: 'commit' } as const;
+
+/** Deterministic ids so the same work is never queued twice (BullMQ ignores a duplicate id). */
+export function phaseJobId(processor: string, slice: string): string {
+  return `${processor}.${slice}`;
+}

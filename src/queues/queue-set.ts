@@ -1,0 +1,81 @@
+/**
+ * Builds and caches the BullMQ queues: one per phase and one commit queue per target table.
+ * This is the only place queues are constructed.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type Config, scaledMs } from '../config/index.ts';
+import type { Phase } from '../processors/types.ts';
+import { type CommitJobData, type PhaseJobData, commitQueueName, phaseQueueName } from './names.ts';
+
+export class QueueSet {
+  private readonly phases = new Map<Phase, Queue<PhaseJobData>>();
+  private readonly commits = new Map<string, Queue<CommitJobData>>();
+
+  constructor(
+    readonly connection: Redis,
+    readonly config: Config,
+  ) {}
+
+  /** Default options of a phase job: retried with exponential backoff, failures kept for people. */
+  phaseJobOptions(): JobsOptions {
+    return {
+      attempts: this.config.jobs.attempts,
+      backoff: { type: 'exponential', delay: scaledMs(this.config, this.config.jobs.backoffSeconds) },
+      // Completed jobs go at once so a later run of the same (processor, slice) can be queued;
+      // the status store keeps what happened. Failed ones stay for inspection and retry.
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { age: 7 * 86_400 },
+    };
+  }
+
+  phase(phase: Phase): Queue<PhaseJobData> {
+    let q = this.phases.get(phase);
+    if (!q) {
+      q = new Queue<PhaseJobData>(phaseQueueName(phase), {
+        connection: this.connection,
+        prefix: this.config.prefix,
+        defaultJobOptions: this.phaseJobOptions(),
+      });
+      this.phases.set(phase, q);
+    }
+    return q;
+  }
+
+  commit(table: string): Queue<CommitJobData> {
+    let q = this.commits.get(table);
+    if (!q) {
+      q = new Queue<CommitJobData>(commitQueueName(table), {
+        connection: this.connection,
+        prefix: this.config.prefix,
+        defaultJobOptions: {
+          attempts: 8,
+          backoff: { type: 'exponential', delay: scaledMs(this.config, 10) },
+          removeOnComplete: { count: 200 },
+          removeOnFail: { age: 7 * 86_400 },
+        },
+      });
+      this.commits.set(table, q);
+    }
+    return q;
+  }
+
+  /**
+   * Sets a table gate's caps on its commit queue. BullMQ's global concurrency and global rate
+   * limit live in Redis, so they bind every worker in every process.
+   * BigQuery runs at most 2 mutating DML per table at once and 5 table updates per 10 s.
+   */
+  async applyTableCaps(table: string): Promise<void> {
+    const q = this.commit(table);
+    await q.setGlobalConcurrency(Math.min(2, this.config.table.concurrency));
+    await q.setGlobalRateLimit(this.config.table.opsMax, scaledMs(this.config, this.config.table.opsWindowSeconds));
+  }
+
+  all(): Queue[] {
+    return [...this.phases.values(), ...this.commits.values()] as Queue[];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((q) => q.close()));
+  }
+}

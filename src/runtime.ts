@@ -1,0 +1,102 @@
+/**
+ * Assembles a process's long-lived parts from the configuration, and releases them in
+ * reverse order on close.
+ */
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from './config/index.ts';
+import { log } from './log.ts';
+import { type Registry, defaultRegistry } from './processors/registry.ts';
+import { type Phase, type BoxscoreSource, tableId } from './processors/types.ts';
+import type { PipelineContext } from './queues/context.ts';
+import { startCommitWorker } from './queues/commit-worker.ts';
+import { keysFor } from './queues/keys.ts';
+import { startPhaseWorker } from './queues/phase-worker.ts';
+import { QueueSet } from './queues/queue-set.ts';
+import { StatusStore } from './queues/status-store.ts';
+import { TableGateStore } from './queues/table-gate.ts';
+import { type RedisHandle, ensureRedis } from './redis/ensure-redis.ts';
+import { FixtureSource } from './sources/fixture/fixture-source.ts';
+import { ScraperServiceSource } from './sources/scraper-service.ts';
+import { createStore } from './storage/index.ts';
+import { openWarehouse } from './warehouse/index.ts';
+import type { RulesOptions } from './warehouse/rules/bigquery-rules-warehouse.ts';
+import type { Warehouse } from './warehouse/types.ts';
+
+export interface Runtime extends PipelineContext {
+  redisHandle: RedisHandle;
+  workers: Worker[];
+  /** Starts workers for phases and (optionally) every table's commit queue. */
+  startWorkers(opts: { phases: readonly Phase[]; commit: boolean; concurrency: number }): Promise<void>;
+  /** The warehouse if it was opened, without opening it. */
+  openedWarehouse(): Warehouse | undefined;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  registry?: Registry;
+  source?: BoxscoreSource;
+  rules?: Partial<RulesOptions>;
+  /** Whether REDIS_URL was set by the user (then no embedded server is started). */
+  redisExplicit?: boolean;
+}
+
+export function createSource(config: Config): BoxscoreSource {
+  if (config.source === 'service') {
+    return new ScraperServiceSource({ url: config.scraper.url ?? '', timeoutMs: config.scraper.timeoutSeconds * 1000 });
+  }
+  return new FixtureSource({ missingGameIds: config.fixtureMissingGames });
+}
+
+export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
+  if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
+  // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.
+  const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+  const keys = keysFor(config.prefix);
+  const store = createStore(config);
+  const registry = opts.registry ?? defaultRegistry();
+  const queues = new QueueSet(redis, config);
+  let warehouse: Promise<Warehouse> | undefined;
+  let opened: Warehouse | undefined;
+  const workers: Worker[] = [];
+
+  const rt: Runtime = {
+    config,
+    redis,
+    keys,
+    registry,
+    store,
+    source: opts.source ?? createSource(config),
+    statuses: new StatusStore(redis, keys),
+    gate: new TableGateStore(redis, keys),
+    queues,
+    redisHandle,
+    workers,
+    warehouse: () => {
+      warehouse ??= openWarehouse(config, store, opts.rules).then((w) => (opened = w));
+      return warehouse;
+    },
+    openedWarehouse: () => opened,
+    async startWorkers({ phases, commit, concurrency }) {
+      for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
+      if (commit) {
+        await rt.warehouse();
+        for (const def of registry.transforms()) {
+          const table = tableId(def.table);
+          await queues.applyTableCaps(table);
+          workers.push(startCommitWorker(rt, table));
+        }
+      }
+    },
+    async close() {
+      // Reverse order of opening: workers hand back or finish their jobs first.
+      await Promise.all(workers.map((w) => w.close()));
+      await queues.close();
+      if (warehouse) await (await warehouse).close();
+      await redis.quit().catch(() => redis.disconnect());
+      await redisHandle.stop();
+    },
+  };
+  return rt;
+}

@@ -1,0 +1,301 @@
+/**
+ * The production warehouse. Every write is ONE query job per batch: a MERGE (or an INSERT …
+ * SELECT for log tables) reading the staged NDJSON through a temporary external table. No
+ * load job (1,500 per table per day, failed ones included) and never the streaming path,
+ * whose rows stay immutable to UPDATE/DELETE/MERGE for ~30–90 minutes.
+ */
+import { randomUUID } from 'node:crypto';
+import { BigQuery } from '@google-cloud/bigquery';
+import type { JobMetadata } from '@google-cloud/bigquery';
+import type { BigQueryErrorPayload } from '../../errors/classify.ts';
+import { classifyWarehouseError } from '../../errors/classify.ts';
+import { ConfigError } from '../../errors/config-error.ts';
+import { InputError } from '../../errors/input-error.ts';
+import { PhasegateError } from '../../errors/phasegate-error.ts';
+import type { Row, TableSpec } from '../../processors/types.ts';
+import { tableId } from '../../processors/types.ts';
+import { validateKey, validatePrefix } from '../../storage/object-store.ts';
+import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
+import { deterministicJobId, runJob, type PollOptions } from './jobs.ts';
+import { dateArrayParameter, queryParameters, type QueryParameter } from './params.ts';
+import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
+import { stagingDefinition, tableResource } from './schema.ts';
+import {
+  SLICES_PARAM,
+  appendStatement,
+  deleteSlicesStatement,
+  isReadOnlyQuery,
+  mergeStatement,
+  presentSlicesStatement,
+  quoteIdent,
+  readSlicesStatement,
+  validateProjectId,
+  validateSpec,
+  type TableLocation,
+} from './sql.ts';
+
+export interface BigQueryWarehouseOptions {
+  /** The project the tables live in and the jobs run in. */
+  projectId: string;
+  /** Where datasets are created and jobs run, e.g. `US` or `europe-west1`. */
+  location: string;
+  /** Added in front of every dataset name, e.g. `dev_` → `dev_nba_raw`. @defaultValue '' */
+  datasetPrefix?: string;
+  /** The GCS bucket holding the staged NDJSON objects. */
+  bucket: string;
+  /**
+   * The object-store prefix the staged keys are relative to, when the GCS store was built
+   * with one (`GcsObjectStore`'s `prefix`). @defaultValue ''
+   */
+  objectPrefix?: string;
+  /** A ready client (tests, custom credentials). @defaultValue `new BigQuery({ projectId, location })` */
+  client?: BigQuery;
+  /** How `jobs.get` is polled while a job runs. @defaultValue 250 ms doubling to 5 s */
+  poll?: PollOptions;
+}
+
+// A temporary external table takes at most 10,000 source URIs.
+const MAX_SOURCE_URIS = 10_000;
+// GCS bucket names: 3–222 characters of lowercase letters, digits, `-`, `_` and `.`.
+const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+// Rows per `jobs.getQueryResults` page; the API also caps a page at ~10 MB.
+const PAGE_ROWS = 10_000;
+
+interface QueryResultsPage {
+  jobComplete?: boolean;
+  schema?: { fields?: ResultField[] };
+  rows?: ResultRow[];
+  pageToken?: string;
+}
+
+function int(value: string | number | null | undefined): number {
+  const n = Number(value ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function isNotFound(thrown: unknown): boolean {
+  const p = thrown as BigQueryErrorPayload | null;
+  return !!p && (p.code === 404 || p.errors?.some((e) => e.reason === 'notFound') === true);
+}
+
+function isAlreadyExists(thrown: unknown): boolean {
+  const p = thrown as BigQueryErrorPayload | null;
+  return !!p && (p.code === 409 || p.errors?.some((e) => e.reason === 'duplicate') === true);
+}
+
+export class BigQueryWarehouse implements Warehouse {
+  readonly kind = 'bigquery';
+  readonly projectId: string;
+  readonly location: string;
+  readonly bucket: string;
+  private readonly datasetPrefix: string;
+  private readonly objectPrefix: string;
+  private readonly client: BigQuery;
+  private readonly poll: PollOptions | undefined;
+
+  constructor(options: BigQueryWarehouseOptions) {
+    try {
+      this.projectId = validateProjectId(options.projectId);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    if (!BUCKET.test(options.bucket)) throw new ConfigError(`not a valid GCS bucket name: ${JSON.stringify(options.bucket)}`);
+    if (!/^[A-Za-z0-9_]*$/.test(options.datasetPrefix ?? '')) {
+      throw new ConfigError(`dataset prefix may hold letters, digits and _ only: ${JSON.stringify(options.datasetPrefix)}`);
+    }
+    this.location = options.location;
+    this.bucket = options.bucket;
+    this.datasetPrefix = options.datasetPrefix ?? '';
+    const prefix = validatePrefix(options.objectPrefix ?? '');
+    this.objectPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.client = options.client ?? new BigQuery({ projectId: this.projectId, location: this.location });
+    this.poll = options.poll;
+  }
+
+  private where(spec: TableSpec): TableLocation {
+    const dataset = `${this.datasetPrefix}${spec.dataset}`;
+    quoteIdent(dataset);
+    return { projectId: this.projectId, dataset, table: spec.table };
+  }
+
+  /** `gs://bucket/prefix/key`: where the query job's external table reads a staged object. */
+  private sourceUri(key: string): string {
+    return `gs://${this.bucket}/${this.objectPrefix}${validateKey(key)}`;
+  }
+
+  /** Our own errors pass through; anything the client threw becomes a WarehouseError. */
+  private fail(thrown: unknown, table?: string): never {
+    if (thrown instanceof PhasegateError) throw thrown;
+    throw classifyWarehouseError(thrown, table);
+  }
+
+  async ensureTable(spec: TableSpec): Promise<void> {
+    const where = this.where(spec);
+    const resource = tableResource(spec);
+    try {
+      const dataset = this.client.dataset(where.dataset, { location: this.location });
+      // Look before creating: a reader's service account may lack datasets.create, and
+      // tables.insert counts as a table metadata update (5 per 10 s per table).
+      if (!(await this.exists(() => dataset.getMetadata()))) {
+        await this.tolerateExisting(() => this.client.createDataset(where.dataset, { location: this.location }));
+      }
+      if (!(await this.exists(() => dataset.table(where.table).getMetadata()))) {
+        await this.tolerateExisting(() => dataset.createTable(where.table, resource));
+      }
+    } catch (err) {
+      this.fail(err, tableId(spec));
+    }
+  }
+
+  private async exists(get: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await get();
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Another worker may create the same dataset or table between our look and our create. */
+  private async tolerateExisting(create: () => Promise<unknown>): Promise<void> {
+    try {
+      await create();
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  async commit(batch: CommitBatch): Promise<CommitResult> {
+    const spec = batch.table;
+    const table = tableId(spec);
+    validateSpec(spec);
+    const where = this.where(spec);
+    if (batch.objects.length > MAX_SOURCE_URIS) {
+      throw new InputError(`${table}: a batch may read at most ${MAX_SOURCE_URIS} staged objects, got ${batch.objects.length}`);
+    }
+    if (batch.slices.length === 0 && batch.objects.length === 0) return { rowsAffected: 0, rowsStaged: 0 };
+    const append = spec.writeMode === 'append';
+    if (append && batch.objects.length === 0) return { rowsAffected: 0, rowsStaged: 0 };
+
+    const slices = dateArrayParameter(SLICES_PARAM, batch.slices);
+    // No staged object means the slices now hold no rows; an external table needs ≥ 1 URI.
+    const query =
+      batch.objects.length === 0
+        ? { query: deleteSlicesStatement(where, spec) }
+        : {
+            query: append ? appendStatement(where, spec) : mergeStatement(where, spec),
+            tableDefinitions: stagingDefinition(spec, batch.objects.map((k) => this.sourceUri(k))),
+          };
+    const metadata = await this.run(
+      deterministicJobId(where.dataset, where.table, batch.batchId),
+      { ...query, parameterMode: 'NAMED', queryParameters: [slices] },
+      table,
+    );
+    const stats = metadata.statistics?.query;
+    const rowsAffected = int(stats?.numDmlAffectedRows);
+    const dml = stats?.dmlStats;
+    // Every distinct staged key is either updated or inserted by the MERGE (its UPDATE is
+    // unconditional), so the two counts are the staged rows; an append inserts new keys only.
+    let rowsStaged = 0;
+    if (batch.objects.length > 0) rowsStaged = append || !dml ? rowsAffected : int(dml.insertedRowCount) + int(dml.updatedRowCount);
+    return { rowsAffected, rowsStaged };
+  }
+
+  /** One query job in GoogleSQL at our location, its failures classified for the table gate. */
+  private async run(
+    jobId: string,
+    query: Omit<NonNullable<NonNullable<JobMetadata['configuration']>['query']>, 'useLegacySql'>,
+    table?: string,
+  ): Promise<JobMetadata> {
+    try {
+      return await runJob(
+        this.client,
+        { jobId, location: this.location, configuration: { query: { ...query, useLegacySql: false } } },
+        this.poll,
+      );
+    } catch (err) {
+      return this.fail(err, table);
+    }
+  }
+
+  async query(sql: string, params?: QueryParams): Promise<Row[]> {
+    if (!isReadOnlyQuery(sql)) throw new InputError('only a single SELECT or WITH query may be run through query()');
+    return this.select(sql, queryParameters(params));
+  }
+
+  private async select(sql: string, parameters: QueryParameter[], table?: string): Promise<Row[]> {
+    const metadata = await this.run(
+      deterministicJobId('query', randomUUID()),
+      { query: sql, parameterMode: 'NAMED', queryParameters: parameters },
+      table,
+    );
+    const jobId = metadata.jobReference?.jobId ?? '';
+    const rows: Row[] = [];
+    let pageToken: string | undefined;
+    try {
+      do {
+        const page = await this.resultsPage(jobId, metadata.jobReference?.location ?? this.location, pageToken);
+        rows.push(...decodeRows(page.schema?.fields ?? [], page.rows ?? []));
+        pageToken = page.pageToken;
+      } while (pageToken);
+    } catch (err) {
+      this.fail(err, table);
+    }
+    return rows;
+  }
+
+  /** One `jobs.getQueryResults` page of a finished job, TIMESTAMPs as integer microseconds. */
+  private resultsPage(jobId: string, location: string, pageToken?: string): Promise<QueryResultsPage> {
+    const qs: Record<string, string | number | boolean> = {
+      location,
+      maxResults: PAGE_ROWS,
+      'formatOptions.useInt64Timestamp': true,
+    };
+    if (pageToken) qs.pageToken = pageToken;
+    return new Promise((resolve, reject) => {
+      this.client.request({ uri: `/queries/${encodeURIComponent(jobId)}`, qs }, (err, body) => {
+        if (err) reject(err);
+        else resolve((body ?? {}) as QueryResultsPage);
+      });
+    });
+  }
+
+  async readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
+    if (slices.length === 0) return [];
+    return this.select(readSlicesStatement(this.where(spec), spec), [dateArrayParameter(SLICES_PARAM, slices)], tableId(spec));
+  }
+
+  async presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {
+    if (slices.length === 0) return [];
+    const rows = await this.select(
+      presentSlicesStatement(this.where(spec), spec),
+      [dateArrayParameter(SLICES_PARAM, slices)],
+      tableId(spec),
+    );
+    return rows.map((r) => String(r.slice));
+  }
+
+  async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
+    const where = this.where(spec);
+    try {
+      const [meta] = await this.client.dataset(where.dataset, { location: this.location }).table(where.table).getMetadata();
+      const result: TableMetadata = { numRows: int(meta.numRows) };
+      const buffer = meta.streamingBuffer;
+      // `tables.get` shows streamingBuffer only while streamed rows are still buffered; they
+      // block UPDATE/DELETE/MERGE on their partitions until it empties (~30–90 min).
+      if (buffer?.oldestEntryTime) {
+        result.streamingBuffer = {
+          oldestEntryTime: new Date(int(buffer.oldestEntryTime)),
+          estimatedRows: int(buffer.estimatedRows),
+        };
+      }
+      return result;
+    } catch (err) {
+      return this.fail(err, tableId(spec));
+    }
+  }
+
+  /** The client keeps no open connections of its own (HTTP keep-alive sockets idle out). */
+  async close(): Promise<void> {}
+}

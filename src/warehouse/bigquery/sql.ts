@@ -1,0 +1,191 @@
+/**
+ * Every GoogleSQL statement the BigQuery warehouse runs, built by pure functions. Identifiers
+ * (project, dataset, table, columns) come only from a TableSpec and the configured project,
+ * pass a strict pattern and are backquoted; values never appear in the text — they travel as
+ * named query parameters (`@slices`, see `params.ts`).
+ */
+import { InputError } from '../../errors/input-error.ts';
+import type { Column, TableSpec } from '../../processors/types.ts';
+import { tableId } from '../../processors/types.ts';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Google Cloud project ids: 6–30 characters, lowercase letters, digits and hyphens.
+const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+/** The name the query job's temporary external table is declared under (`tableDefinitions`). */
+export const STAGING_TABLE = 'staging';
+/** The named parameter holding the batch slices, an `ARRAY<DATE>`. */
+export const SLICES_PARAM = 'slices';
+// Namespaced so it cannot collide with a registry column; it never reaches the target.
+const ROW_NUMBER_COLUMN = '_phasegate_rn';
+
+/** Backquotes an identifier after checking it is a plain one; anything else is refused. */
+export function quoteIdent(name: string): string {
+  if (!IDENT.test(name)) throw new InputError(`not a valid BigQuery identifier: ${JSON.stringify(name)}`);
+  return `\`${name}\``;
+}
+
+export function validateProjectId(projectId: string): string {
+  if (!PROJECT.test(projectId)) throw new InputError(`not a valid Google Cloud project id: ${JSON.stringify(projectId)}`);
+  return projectId;
+}
+
+/** Where a spec's table lives in BigQuery: the dataset carries the configured prefix. */
+export interface TableLocation {
+  projectId: string;
+  /** The BigQuery dataset name, i.e. the configured prefix plus `spec.dataset`. */
+  dataset: string;
+  table: string;
+}
+
+/** `` `project.dataset.table` ``: one backquoted path, since project ids may contain `-`. */
+export function qualifiedName(where: TableLocation): string {
+  validateProjectId(where.projectId);
+  quoteIdent(where.dataset);
+  quoteIdent(where.table);
+  return `\`${where.projectId}.${where.dataset}.${where.table}\``;
+}
+
+/**
+ * Checks a spec's shape once, before any SQL is built from it: unique valid column names, a
+ * non-empty primary key and a DATE slice column that are columns of the table.
+ */
+export function validateSpec(spec: TableSpec): void {
+  quoteIdent(spec.dataset);
+  quoteIdent(spec.table);
+  const names = new Map<string, Column>();
+  for (const col of spec.columns) {
+    quoteIdent(col.name);
+    // BigQuery column names are case-insensitive, so `Pts` and `pts` collide.
+    const folded = col.name.toLowerCase();
+    if ([...names.keys()].some((n) => n.toLowerCase() === folded)) {
+      throw new InputError(`${tableId(spec)}: column ${col.name} declared twice`);
+    }
+    names.set(col.name, col);
+  }
+  if (spec.primaryKey.length === 0) throw new InputError(`${tableId(spec)}: empty primary key`);
+  for (const key of [...spec.primaryKey, ...(spec.clusterBy ?? []), spec.sliceColumn]) {
+    if (!names.has(key)) throw new InputError(`${tableId(spec)}: ${key} is not a column`);
+  }
+  if (names.get(spec.sliceColumn)?.type !== 'DATE') {
+    // The table is day-partitioned on the slice column and slices travel as ARRAY<DATE>.
+    throw new InputError(`${tableId(spec)}: slice column ${spec.sliceColumn} must be a DATE`);
+  }
+  if ((spec.clusterBy?.length ?? 0) > 4) {
+    throw new InputError(`${tableId(spec)}: BigQuery clusters on at most 4 columns`);
+  }
+}
+
+function columnList(spec: TableSpec, alias?: string): string {
+  return spec.columns.map((c) => (alias ? `${alias}.${quoteIdent(c.name)}` : quoteIdent(c.name))).join(', ');
+}
+
+function keyJoin(spec: TableSpec, left: string, right: string): string {
+  return spec.primaryKey.map((k) => `${left}.${quoteIdent(k)} = ${right}.${quoteIdent(k)}`).join(' AND ');
+}
+
+/**
+ * The staged rows with one row per primary key. Staged cells are plain NDJSON values, so a
+ * JSON column is staged as JSON text (a STRING in the external table) and parsed here. When
+ * a key appears twice in one batch (a game re-dated between two staged slices), the latest
+ * slice wins: a MERGE whose source matches a target row twice fails outright.
+ */
+function dedupedStaging(spec: TableSpec): string {
+  const projection = spec.columns
+    .map((c) => (c.type === 'JSON' ? `PARSE_JSON(${quoteIdent(c.name)}) AS ${quoteIdent(c.name)}` : quoteIdent(c.name)))
+    .join(', ');
+  const partition = spec.primaryKey.map(quoteIdent).join(', ');
+  const rn = quoteIdent(ROW_NUMBER_COLUMN);
+  return (
+    `SELECT * EXCEPT(${rn}) FROM (\n` +
+    `    SELECT ${projection},\n` +
+    `      ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY ${quoteIdent(spec.sliceColumn)} DESC) AS ${rn}\n` +
+    `    FROM ${quoteIdent(STAGING_TABLE)}\n` +
+    `  ) WHERE ${rn} = 1`
+  );
+}
+
+/**
+ * The group commit: ONE MERGE upserts the batch's staged rows on the primary key and deletes
+ * the rows of the batch's slices that are no longer staged (`@slices`, ARRAY<DATE>).
+ *
+ * The UPDATE is unconditional: BigQuery rewrites every touched partition anyway, and it makes
+ * `dmlStats.insertedRowCount + updatedRowCount` equal the number of distinct staged keys.
+ * The target is not pruned to `@slices` in the ON clause so that a key staged under a new
+ * slice moves there instead of being duplicated.
+ */
+export function mergeStatement(where: TableLocation, spec: TableSpec): string {
+  validateSpec(spec);
+  const keys = new Set(spec.primaryKey);
+  const rest = spec.columns.filter((c) => !keys.has(c.name));
+  // A table made only of key columns still needs a MATCHED clause for the counts above.
+  const assigned = rest.length > 0 ? rest : spec.columns;
+  const set = assigned.map((c) => `${quoteIdent(c.name)} = S.${quoteIdent(c.name)}`).join(', ');
+  return [
+    `MERGE ${qualifiedName(where)} AS T`,
+    `USING (\n  ${dedupedStaging(spec)}\n) AS S`,
+    `ON ${keyJoin(spec, 'T', 'S')}`,
+    `WHEN MATCHED THEN UPDATE SET ${set}`,
+    `WHEN NOT MATCHED BY TARGET THEN INSERT (${columnList(spec)}) VALUES (${columnList(spec, 'S')})`,
+    `WHEN NOT MATCHED BY SOURCE AND T.${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM}) THEN DELETE`,
+  ].join('\n');
+}
+
+/**
+ * Append-mode commit (log tables): ONE INSERT … SELECT of the staged rows whose key is not in
+ * the batch's slices yet, so a commit retried under a new job id cannot duplicate rows.
+ * The NOT EXISTS probe is pruned to `@slices` to scan only those partitions.
+ */
+export function appendStatement(where: TableLocation, spec: TableSpec): string {
+  validateSpec(spec);
+  const target = qualifiedName(where);
+  const slice = quoteIdent(spec.sliceColumn);
+  return [
+    `INSERT INTO ${target} (${columnList(spec)})`,
+    `SELECT ${columnList(spec, 'S')} FROM (\n  ${dedupedStaging(spec)}\n) AS S`,
+    `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS T WHERE T.${slice} IN UNNEST(@${SLICES_PARAM}) AND ${keyJoin(spec, 'T', 'S')})`,
+  ].join('\n');
+}
+
+/** A batch with no staged object: its slices hold no rows any more. */
+export function deleteSlicesStatement(where: TableLocation, spec: TableSpec): string {
+  validateSpec(spec);
+  return `DELETE FROM ${qualifiedName(where)} WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM})`;
+}
+
+export function readSlicesStatement(where: TableLocation, spec: TableSpec): string {
+  validateSpec(spec);
+  const order = [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)].map(quoteIdent).join(', ');
+  return (
+    `SELECT ${columnList(spec)} FROM ${qualifiedName(where)} ` +
+    `WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM}) ORDER BY ${order}`
+  );
+}
+
+export function presentSlicesStatement(where: TableLocation, spec: TableSpec): string {
+  validateSpec(spec);
+  const slice = quoteIdent(spec.sliceColumn);
+  return `SELECT DISTINCT ${slice} AS slice FROM ${qualifiedName(where)} WHERE ${slice} IN UNNEST(@${SLICES_PARAM}) ORDER BY slice`;
+}
+
+/**
+ * The statement with comments, string literals and quoted identifiers blanked out, so that
+ * keywords and `;` are only found where they are SQL.
+ */
+function codeOnly(sql: string): string {
+  return sql.replace(
+    /--[^\n]*|#[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|'''[\s\S]*?(?:'''|$)|"""[\s\S]*?(?:"""|$)|'(?:\\.|[^'\\])*'?|"(?:\\.|[^"\\])*"?|`(?:\\.|[^`\\])*`?/g,
+    ' ',
+  );
+}
+
+/**
+ * Whether a statement is a single read-only query: it starts with SELECT or WITH (after
+ * comments and opening parentheses) and is not a script — a `;` followed by more SQL would
+ * make BigQuery run a multi-statement script, which may hold DML.
+ */
+export function isReadOnlyQuery(sql: string): boolean {
+  const code = codeOnly(sql).trim().replace(/;\s*$/, '');
+  if (code.includes(';')) return false;
+  return /^\(*\s*(SELECT|WITH)\b/i.test(code);
+}

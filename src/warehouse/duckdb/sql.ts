@@ -1,0 +1,162 @@
+/**
+ * Every SQL statement the DuckDB warehouse runs, built by pure functions. Identifiers come
+ * only from a TableSpec (the processor registry) and pass `quoteIdent`; values never appear
+ * in the text — they are `$n` parameters bound by the caller.
+ *
+ * The specs handed in here are already resolved: `spec.dataset` is the DuckDB schema name,
+ * i.e. the configured dataset prefix plus the registry's dataset.
+ */
+import { InputError } from '../../errors/input-error.ts';
+import type { Column, ColumnType, TableSpec } from '../../processors/types.ts';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Double-quotes an identifier after checking it is a plain one; anything else is refused. */
+export function quoteIdent(name: string): string {
+  if (!IDENT.test(name)) throw new InputError(`not a valid SQL identifier: ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+
+/** BigQuery standard SQL type → DuckDB type. TIMESTAMP is absolute in BigQuery, hence TIMESTAMPTZ. */
+export const DUCKDB_TYPES = {
+  STRING: 'VARCHAR',
+  INT64: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  BOOL: 'BOOLEAN',
+  DATE: 'DATE',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  JSON: 'JSON',
+} as const satisfies Record<ColumnType, string>;
+
+export function qualifiedName(spec: Pick<TableSpec, 'dataset' | 'table'>): string {
+  return `${quoteIdent(spec.dataset)}.${quoteIdent(spec.table)}`;
+}
+
+/**
+ * Checks a spec's shape once, before any SQL is built from it: unique valid column names, a
+ * non-empty primary key and a slice column that are columns of the table.
+ */
+export function validateSpec(spec: TableSpec): void {
+  quoteIdent(spec.dataset);
+  quoteIdent(spec.table);
+  const names = new Set<string>();
+  for (const col of spec.columns) {
+    quoteIdent(col.name);
+    if (names.has(col.name)) throw new InputError(`${spec.dataset}.${spec.table}: column ${col.name} declared twice`);
+    names.add(col.name);
+  }
+  if (spec.primaryKey.length === 0) throw new InputError(`${spec.dataset}.${spec.table}: empty primary key`);
+  for (const key of [...spec.primaryKey, spec.sliceColumn]) {
+    if (!names.has(key)) throw new InputError(`${spec.dataset}.${spec.table}: ${key} is not a column`);
+  }
+}
+
+function columnOf(spec: TableSpec, name: string): Column {
+  const col = spec.columns.find((c) => c.name === name);
+  if (!col) throw new InputError(`${spec.dataset}.${spec.table}: ${name} is not a column`);
+  return col;
+}
+
+/** `CAST($from AS <slice type>), …` — slices travel as strings, cast to the column's type. */
+export function sliceParamList(spec: TableSpec, count: number, from = 1): string {
+  const type = DUCKDB_TYPES[columnOf(spec, spec.sliceColumn).type];
+  return Array.from({ length: count }, (_, i) => `CAST($${from + i} AS ${type})`).join(', ');
+}
+
+function columnList(spec: TableSpec, alias?: string): string {
+  return spec.columns.map((c) => (alias ? `${alias}.${quoteIdent(c.name)}` : quoteIdent(c.name))).join(', ');
+}
+
+function keyJoin(spec: TableSpec, left: string, right: string): string {
+  return spec.primaryKey.map((k) => `${left}.${quoteIdent(k)} = ${right}.${quoteIdent(k)}`).join(' AND ');
+}
+
+export function createSchemaSql(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+}
+
+/**
+ * No PRIMARY KEY constraint: BigQuery does not enforce one either, the MERGE's ON clause is
+ * what keeps keys unique, and DuckDB's ART index would only slow bulk MERGEs down.
+ */
+export function createTableSql(spec: TableSpec): string {
+  const cols = spec.columns.map((c) => `${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}${c.nullable === false ? ' NOT NULL' : ''}`);
+  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(spec)} (${cols.join(', ')})`;
+}
+
+/** The staging table has the target's columns without constraints: rows are validated before they are appended. */
+export function createStagingSql(spec: TableSpec, stagingName: string): string {
+  const cols = spec.columns.map((c) => `${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}`);
+  return `CREATE TEMP TABLE ${quoteIdent(stagingName)} (${cols.join(', ')})`;
+}
+
+/** Qualified with the temp catalog so a same-named permanent table can never be dropped instead. */
+export function dropStagingSql(stagingName: string): string {
+  return `DROP TABLE IF EXISTS temp.main.${quoteIdent(stagingName)}`;
+}
+
+/**
+ * The group commit: ONE statement upserts the batch's rows on the primary key and deletes
+ * the rows of the batch's slices that are no longer staged. Parameters `$1..$sliceParamCount`
+ * are the batch slices. Rows whose values did not change are not rewritten, so an identical
+ * recommit affects 0 rows. The staging table must hold at most one row per key.
+ */
+export function mergeSql(spec: TableSpec, stagingName: string, sliceParamCount: number): string {
+  const keys = new Set(spec.primaryKey);
+  const rest = spec.columns.filter((c) => !keys.has(c.name)).map((c) => quoteIdent(c.name));
+  const parts = [`MERGE INTO ${qualifiedName(spec)} AS t USING ${quoteIdent(stagingName)} AS s ON ${keyJoin(spec, 't', 's')}`];
+  if (rest.length > 0) {
+    const changed = rest.map((c) => `t.${c} IS DISTINCT FROM s.${c}`).join(' OR ');
+    parts.push(`WHEN MATCHED AND (${changed}) THEN UPDATE SET ${rest.map((c) => `${c} = s.${c}`).join(', ')}`);
+  }
+  parts.push(`WHEN NOT MATCHED THEN INSERT (${columnList(spec)}) VALUES (${columnList(spec, 's')})`);
+  if (sliceParamCount > 0) {
+    parts.push(`WHEN NOT MATCHED BY SOURCE AND t.${quoteIdent(spec.sliceColumn)} IN (${sliceParamList(spec, sliceParamCount)}) THEN DELETE`);
+  }
+  return parts.join('\n');
+}
+
+/**
+ * Append-mode commit: inserts only rows whose key is not in the table yet, so a retried
+ * commit of the same batch cannot duplicate log rows. Still one statement.
+ */
+export function appendSql(spec: TableSpec, stagingName: string): string {
+  return (
+    `INSERT INTO ${qualifiedName(spec)} (${columnList(spec)}) SELECT ${columnList(spec, 's')} FROM ${quoteIdent(stagingName)} AS s ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM ${qualifiedName(spec)} AS t WHERE ${keyJoin(spec, 't', 's')})`
+  );
+}
+
+/** Plain INSERT … SELECT of every staged row, as a BigQuery load job (WRITE_APPEND) or streaming insert does. */
+export function insertAllSql(spec: TableSpec, stagingName: string): string {
+  return `INSERT INTO ${qualifiedName(spec)} (${columnList(spec)}) SELECT ${columnList(spec)} FROM ${quoteIdent(stagingName)}`;
+}
+
+export function deleteSlicesSql(spec: TableSpec, sliceParamCount: number): string {
+  return `DELETE FROM ${qualifiedName(spec)} WHERE ${quoteIdent(spec.sliceColumn)} IN (${sliceParamList(spec, sliceParamCount)})`;
+}
+
+export function readSlicesSql(spec: TableSpec, sliceParamCount: number): string {
+  const order = [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)].map(quoteIdent).join(', ');
+  return `SELECT ${columnList(spec)} FROM ${qualifiedName(spec)} WHERE ${quoteIdent(spec.sliceColumn)} IN (${sliceParamList(spec, sliceParamCount)}) ORDER BY ${order}`;
+}
+
+export function presentSlicesSql(spec: TableSpec, sliceParamCount: number): string {
+  const slice = quoteIdent(spec.sliceColumn);
+  return `SELECT DISTINCT ${slice} AS slice FROM ${qualifiedName(spec)} WHERE ${slice} IN (${sliceParamList(spec, sliceParamCount)}) ORDER BY 1`;
+}
+
+export function countRowsSql(spec: TableSpec): string {
+  return `SELECT count(*) AS num_rows FROM ${qualifiedName(spec)}`;
+}
+
+/** `$1` schema, `$2` table. */
+export function tableExistsSql(): string {
+  return `SELECT count(*) AS n FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2`;
+}
+
+/** Read-only transaction: the last guard behind `query()`'s statement check. */
+export const BEGIN_READ_ONLY_SQL = 'BEGIN TRANSACTION READ ONLY';
+export const ROLLBACK_SQL = 'ROLLBACK';
+/** BigQuery reads zone-less timestamps as UTC; DuckDB uses the session time zone, so pin it. */
+export const SET_UTC_SQL = `SET TimeZone = 'UTC'`;

@@ -1,0 +1,116 @@
+/**
+ * Conversions at the DuckDB boundary: result values → JSON-able cells (the shapes BigQuery's
+ * Node client hands back: dates `YYYY-MM-DD`, timestamps ISO-8601), and query parameters →
+ * DuckDB values.
+ */
+import {
+  BIGINT,
+  DOUBLE,
+  DuckDBArrayValue,
+  DuckDBDateValue,
+  DuckDBDecimalValue,
+  DuckDBListValue,
+  DuckDBMapValue,
+  DuckDBStructValue,
+  DuckDBTimestampMillisecondsValue,
+  DuckDBTimestampNanosecondsValue,
+  DuckDBTimestampSecondsValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  LIST,
+  VARCHAR,
+  listValue,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { Cell } from '../../processors/types.ts';
+import type { QueryParams } from '../types.ts';
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** BIGINT/HUGEINT as a number while exact, else as its decimal string (never a lossy number). */
+function bigintCell(value: bigint): number | string {
+  return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value.toString();
+}
+
+/** Microseconds since the epoch → ISO-8601 UTC, keeping microseconds when there are any. */
+export function microsToIso(micros: bigint): string {
+  const millis = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
+  const iso = new Date(Number(millis)).toISOString();
+  const extra = micros - millis * 1000n;
+  return extra === 0n ? iso : `${iso.slice(0, -1)}${extra.toString().padStart(3, '0')}Z`;
+}
+
+type Jsonish = null | boolean | number | string | Jsonish[] | { [key: string]: Jsonish };
+
+function toJsonish(value: DuckDBValue): Jsonish {
+  if (value instanceof DuckDBListValue || value instanceof DuckDBArrayValue) return value.items.map(toJsonish);
+  if (value instanceof DuckDBStructValue) {
+    return Object.fromEntries(Object.entries(value.entries).map(([k, v]) => [k, toJsonish(v)]));
+  }
+  if (value instanceof DuckDBMapValue) return value.entries.map((e) => ({ key: toJsonish(e.key), value: toJsonish(e.value) }));
+  return toCell(value);
+}
+
+/** One result value as a cell; nested values (lists, structs, maps) become JSON text. */
+export function toCell(value: DuckDBValue): Cell {
+  if (value === null) return null;
+  switch (typeof value) {
+    case 'boolean':
+    case 'number':
+    case 'string':
+      return value;
+    case 'bigint':
+      return bigintCell(value);
+  }
+  if (value instanceof DuckDBDateValue) return value.toString();
+  if (value instanceof DuckDBTimestampTZValue || value instanceof DuckDBTimestampValue) {
+    return value.isFinite ? microsToIso(value.micros) : value.toString();
+  }
+  if (value instanceof DuckDBTimestampMillisecondsValue) return value.isFinite ? microsToIso(value.millis * 1000n) : value.toString();
+  if (value instanceof DuckDBTimestampSecondsValue) return value.isFinite ? microsToIso(value.seconds * 1_000_000n) : value.toString();
+  if (value instanceof DuckDBTimestampNanosecondsValue) return value.isFinite ? microsToIso(value.nanos / 1000n) : value.toString();
+  if (value instanceof DuckDBDecimalValue) return value.toDouble();
+  if (
+    value instanceof DuckDBListValue ||
+    value instanceof DuckDBArrayValue ||
+    value instanceof DuckDBStructValue ||
+    value instanceof DuckDBMapValue
+  ) {
+    return JSON.stringify(toJsonish(value));
+  }
+  return value.toString();
+}
+
+export function toRow(record: Record<string, DuckDBValue>): Record<string, Cell> {
+  const row: Record<string, Cell> = {};
+  for (const [k, v] of Object.entries(record)) row[k] = toCell(v);
+  return row;
+}
+
+export interface BoundParams {
+  values: Record<string, DuckDBValue>;
+  types: Record<string, DuckDBType | undefined>;
+}
+
+/**
+ * Named parameters for `$name` placeholders. Lists need an explicit type (an empty list
+ * carries none): strings → VARCHAR[], integers → BIGINT[], other numbers → DOUBLE[].
+ */
+export function bindParams(params: QueryParams): BoundParams {
+  const values: Record<string, DuckDBValue> = {};
+  const types: Record<string, DuckDBType | undefined> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (Array.isArray(value)) {
+      const items = value as readonly (string | number)[];
+      const allInts = items.every((v) => typeof v === 'number' && Number.isInteger(v));
+      const allNumbers = items.every((v) => typeof v === 'number');
+      const element = items.length > 0 && allInts ? BIGINT : items.length > 0 && allNumbers ? DOUBLE : VARCHAR;
+      values[name] = listValue(element === BIGINT ? items.map((v) => BigInt(v)) : element === VARCHAR ? items.map(String) : items);
+      types[name] = LIST(element);
+    } else {
+      values[name] = value as string | number | boolean | null;
+    }
+  }
+  return { values, types };
+}

@@ -1,0 +1,264 @@
+/**
+ * The embedded warehouse made to behave like BigQuery's per-table limits: the DML gate
+ * (2 running, 20 queued), table update operations per window, load jobs per day and the
+ * streaming buffer. Failures are BigQuery's own payloads (`BigQueryJobError` with BigQuery's
+ * texts) passed through the same classifier as production, so callers get the same
+ * ConflictError / BusyError / PermanentError with the BigQuery-shaped error as `cause`.
+ *
+ * Reads (query, readSlices, presentSlices, tableMetadata) pass straight through.
+ */
+import { BIGQUERY_TEXTS, BigQueryJobError, classifyWarehouseError } from '../../errors/classify.ts';
+import { TransientError } from '../../errors/transient-error.ts';
+import type { WarehouseError } from '../../errors/warehouse-error.ts';
+import type { Row, TableSpec } from '../../processors/types.ts';
+import { tableId } from '../../processors/types.ts';
+import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
+import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
+import { DmlGate } from './dml-gate.ts';
+import { dmlLatencyMs } from './dml-latency.ts';
+import { DAY_SECONDS, type BigQueryRulesOptions, type ResolvedRulesOptions, resolveRulesOptions } from './options.ts';
+import { seededRandom } from './prng.ts';
+import { DailyCounter, SlidingWindow } from './rate-window.ts';
+import { type RulesRecord, type TableRulesRecord, copyRecord, emptyRecord } from './rules-record.ts';
+import { StreamingBuffer } from './streaming-buffer.ts';
+import { Timers } from './timers.ts';
+
+export type { BigQueryRulesOptions as RulesOptions } from './options.ts';
+export type { RulesRecord, TableRulesRecord } from './rules-record.ts';
+
+/** A mutating statement other than a commit: the naive pipeline's per-date DELETE. */
+export interface DmlStatement {
+  kind: 'DELETE';
+  slices: readonly string[];
+}
+
+interface TableState {
+  gate: DmlGate;
+  ops: SlidingWindow;
+  loads: DailyCounter;
+  buffer: StreamingBuffer;
+  record: TableRulesRecord;
+}
+
+export class BigQueryRulesWarehouse implements Warehouse {
+  readonly kind = 'duckdb';
+  readonly options: ResolvedRulesOptions;
+  private readonly inner: DuckDBWarehouse;
+  private readonly tables = new Map<string, TableState>();
+  private readonly random: () => number;
+  private readonly timers = new Timers();
+  private readonly epoch = Date.now();
+  private closed = false;
+
+  constructor(inner: DuckDBWarehouse, options: BigQueryRulesOptions = {}) {
+    this.inner = inner;
+    this.options = resolveRulesOptions(options);
+    this.random = seededRandom(this.options.seed);
+  }
+
+  /** BigQuery seconds → real milliseconds at this layer's time scale. */
+  private scaledMs(seconds: number): number {
+    return (seconds * 1000) / this.options.timeScale;
+  }
+
+  private state(spec: TableSpec): TableState {
+    const id = tableId(spec);
+    let state = this.tables.get(id);
+    if (!state) {
+      const o = this.options;
+      state = {
+        gate: new DmlGate(o.maxRunningDml, o.maxQueuedDml),
+        ops: new SlidingWindow(o.tableOpsPerWindow, this.scaledMs(o.tableOpsWindowSeconds)),
+        loads: new DailyCounter(this.epoch, this.scaledMs(DAY_SECONDS)),
+        buffer: new StreamingBuffer(this.scaledMs(o.streamingBufferSeconds)),
+        record: emptyRecord(),
+      };
+      this.tables.set(id, state);
+    }
+    return state;
+  }
+
+  /** `project:dataset.table`, as BigQuery names a table in its error texts. */
+  bigQueryName(spec: TableSpec): string {
+    return `${this.options.projectId}:${this.inner.schemaOf(spec)}.${spec.table}`;
+  }
+
+  /** BigQuery's failure, classified exactly as the production adapter classifies it. */
+  private fail(spec: TableSpec, reason: string, text: string): WarehouseError {
+    return classifyWarehouseError(new BigQueryJobError(reason, text), tableId(spec));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TransientError('BigQuery rules warehouse is closed', { reason: 'stopped' });
+  }
+
+  // BigQuery allows 5 table metadata updates (loads, query jobs writing the table, DDL) per 10 s per table.
+  private takeTableOp(state: TableState, spec: TableSpec): void {
+    if (!state.ops.tryTake(Date.now())) {
+      state.record.rejected.rateLimited++;
+      throw this.fail(spec, 'rateLimitExceeded', BIGQUERY_TEXTS.tableUpdateRate(this.bigQueryName(spec)));
+    }
+    state.record.tableOps++;
+  }
+
+  private notePeaks(state: TableState): void {
+    const r = state.record;
+    r.peakRunningDml = Math.max(r.peakRunningDml, state.gate.running);
+    r.peakQueuedDml = Math.max(r.peakQueuedDml, state.gate.queued);
+  }
+
+  /** Runs a statement, then holds on until the latency model says a BigQuery job would have finished. */
+  private async timed<T>(exec: () => Promise<T>, rowsOf: (result: T) => number): Promise<T> {
+    const started = Date.now();
+    const result = await exec();
+    const latency = dmlLatencyMs(this.options.dmlLatency, rowsOf(result), this.options.timeScale, this.random);
+    await this.timers.sleep(latency - (Date.now() - started));
+    return result;
+  }
+
+  /**
+   * A mutating DML statement through BigQuery's gate. Admission is decided synchronously, in
+   * call order; the streaming-buffer and rate checks happen once the statement runs.
+   */
+  private async runDml<T>(spec: TableSpec, slices: readonly string[], exec: () => Promise<T>, rowsOf: (result: T) => number): Promise<T> {
+    this.assertOpen();
+    const state = this.state(spec);
+    const entered = state.gate.tryEnter();
+    if (!entered) {
+      // BigQuery queues at most 20 mutating DML per table; the next one fails at once.
+      state.record.rejected.dmlOutstanding++;
+      throw this.fail(spec, 'resourcesExceeded', BIGQUERY_TEXTS.dmlOutstanding(this.bigQueryName(spec)));
+    }
+    this.notePeaks(state);
+    const release = await entered;
+    this.notePeaks(state);
+    try {
+      state.record.dmlStatements++;
+      // BigQuery refuses UPDATE/DELETE/MERGE over any partition holding streamed rows.
+      if (state.buffer.conflicts(slices, Date.now()).length > 0) {
+        state.record.rejected.streamingBuffer++;
+        throw this.fail(spec, 'invalidQuery', BIGQUERY_TEXTS.streamingBuffer(this.bigQueryName(spec)));
+      }
+      this.takeTableOp(state, spec);
+      return await this.timed(exec, rowsOf);
+    } finally {
+      release();
+    }
+  }
+
+  /** Creating a table is DDL, a table operation; a table that already exists costs nothing. */
+  async ensureTable(spec: TableSpec): Promise<void> {
+    this.assertOpen();
+    if (await this.inner.tableExists(spec)) return;
+    this.takeTableOp(this.state(spec), spec);
+    await this.inner.ensureTable(spec);
+  }
+
+  /**
+   * Merge mode: a MERGE, so it passes the DML gate and the streaming-buffer check over the
+   * batch slices. Append mode: an INSERT, which BigQuery neither queues with MERGEs nor
+   * blocks on the streaming buffer; both are table operations.
+   */
+  async commit(batch: CommitBatch): Promise<CommitResult> {
+    const spec = batch.table;
+    if (spec.writeMode === 'append') {
+      this.assertOpen();
+      this.takeTableOp(this.state(spec), spec);
+      return this.timed(() => this.inner.commit(batch), (r) => r.rowsStaged);
+    }
+    return this.runDml(spec, batch.slices, () => this.inner.commit(batch), (r) => r.rowsStaged);
+  }
+
+  /** A mutating statement outside the group commit, e.g. the naive pattern's per-date DELETE. */
+  async dml(spec: TableSpec, statement: DmlStatement): Promise<{ rowsAffected: number }> {
+    const rowsAffected = await this.runDml(spec, statement.slices, () => this.inner.deleteSlices(spec, statement.slices), (n) => n);
+    return { rowsAffected };
+  }
+
+  /**
+   * A load job appending staged NDJSON (WRITE_APPEND). Counts against the table's daily
+   * load-job quota whether or not it succeeds, as BigQuery's does, and is a table operation.
+   */
+  async loadJob(spec: TableSpec, objects: readonly string[]): Promise<CommitResult> {
+    this.assertOpen();
+    const state = this.state(spec);
+    state.record.loadJobs++;
+    // BigQuery allows 1,500 load jobs per table per day, failed ones included.
+    if (state.loads.take(Date.now()) > this.options.dailyLoadJobs) {
+      state.record.rejected.dailyLoads++;
+      throw this.fail(spec, 'quotaExceeded', BIGQUERY_TEXTS.dailyLoads(this.bigQueryName(spec)));
+    }
+    this.takeTableOp(state, spec);
+    return this.inner.load(spec, objects);
+  }
+
+  /**
+   * The legacy streaming path (`insertAll`): rows are visible at once and stay in the
+   * streaming buffer for `streamingBufferSeconds` (scaled). Not a table operation. phasegate
+   * itself never streams; this exists to reproduce other writers' conflicts.
+   */
+  async streamingInsert(spec: TableSpec, rows: readonly Row[]): Promise<number> {
+    this.assertOpen();
+    const state = this.state(spec);
+    const inserted = await this.inner.insertRows(spec, rows);
+    state.record.streamingInserts++;
+    const bySlice = new Map<string, number>();
+    for (const row of rows) {
+      const slice = String(row[spec.sliceColumn]);
+      bySlice.set(slice, (bySlice.get(slice) ?? 0) + 1);
+    }
+    state.buffer.add(bySlice, Date.now());
+    return inserted;
+  }
+
+  /** Slices that still have rows in the streaming buffer, sorted. */
+  bufferedSlices(spec: TableSpec): string[] {
+    return this.tables.get(tableId(spec))?.buffer.slices(Date.now()) ?? [];
+  }
+
+  query(sql: string, params?: QueryParams): Promise<Row[]> {
+    return this.inner.query(sql, params);
+  }
+
+  readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
+    return this.inner.readSlices(spec, slices);
+  }
+
+  presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {
+    return this.inner.presentSlices(spec, slices);
+  }
+
+  async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
+    const meta = await this.inner.tableMetadata(spec);
+    const buffer = this.tables.get(tableId(spec))?.buffer.info(Date.now());
+    return buffer ? { ...meta, streamingBuffer: buffer } : meta;
+  }
+
+  /** The qualified DuckDB name of a spec's table, for hand-written queries. */
+  tableName(spec: TableSpec): string {
+    return this.inner.tableName(spec);
+  }
+
+  /** Per table (`dataset.table`), what the rules saw since the start or the last reset. A copy. */
+  record(): RulesRecord {
+    return { tables: Object.fromEntries([...this.tables].map(([id, s]) => [id, copyRecord(s.record)])) };
+  }
+
+  /** Zeroes the counters; peaks restart from what is running and queued now. */
+  resetRecord(): void {
+    for (const state of this.tables.values()) {
+      state.record = emptyRecord();
+      this.notePeaks(state);
+    }
+  }
+
+  /** Fails queued statements, cuts latency sleeps short, then closes DuckDB. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closing = new TransientError('BigQuery rules warehouse closed while the statement was queued', { reason: 'stopped' });
+    for (const state of this.tables.values()) state.gate.rejectWaiting(closing);
+    this.timers.clear();
+    await this.inner.close();
+  }
+}

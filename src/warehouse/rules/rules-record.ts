@@ -1,0 +1,49 @@
+/**
+ * What the rules layer saw per table: the evidence a test or benchmark reads to show the
+ * pipeline stayed inside BigQuery's limits (or, for the naive mode, where it tripped them).
+ */
+export interface TableRulesRecord {
+  /** Most mutating DML statements running at once (BigQuery allows 2). */
+  peakRunningDml: number;
+  /** Most mutating DML statements waiting at once (BigQuery queues 20). */
+  peakQueuedDml: number;
+  /** Mutating DML statements that reached a running slot (including those that then failed). */
+  dmlStatements: number;
+  /** Table metadata update operations taken in the rate window (loads, writes, DDL). */
+  tableOps: number;
+  /** Load jobs attempted, failed ones included (they count against the daily quota too). */
+  loadJobs: number;
+  /** Streaming insert calls. */
+  streamingInserts: number;
+  rejected: {
+    /** Failed at once: the DML queue was full. */
+    dmlOutstanding: number;
+    /** Failed: too many table update operations in the window. */
+    rateLimited: number;
+    /** Failed: the statement would touch rows in the streaming buffer. */
+    streamingBuffer: number;
+    /** Failed: the table's daily load-job quota is used up. */
+    dailyLoads: number;
+  };
+}
+
+export function emptyRecord(): TableRulesRecord {
+  return {
+    peakRunningDml: 0,
+    peakQueuedDml: 0,
+    dmlStatements: 0,
+    tableOps: 0,
+    loadJobs: 0,
+    streamingInserts: 0,
+    rejected: { dmlOutstanding: 0, rateLimited: 0, streamingBuffer: 0, dailyLoads: 0 },
+  };
+}
+
+export function copyRecord(record: TableRulesRecord): TableRulesRecord {
+  return { ...record, rejected: { ...record.rejected } };
+}
+
+/** Everything the rules layer recorded, per table (`dataset.table`). */
+export interface RulesRecord {
+  tables: Record<string, TableRulesRecord>;
+}

@@ -17,17 +17,6 @@ import type { TableSpec } from '../src/processors/types.ts';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
 import type { CommitBatch } from '../src/warehouse/types.ts';
 
-// nock 15's interceptors call Promise.withResolvers, which Node 20 lacks (it is Node 22+).
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= () => {
-  let resolve: unknown;
-  let reject: unknown;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
 
 const PROJECT = 'phasegate-test';
 const API = 'https://bigquery.googleapis.com';

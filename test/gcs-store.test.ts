@@ -10,17 +10,6 @@ import nock from 'nock';
 import { InputError } from '../src/errors/input-error.ts';
 import { GcsObjectStore } from '../src/storage/gcs-store.ts';
 
-// nock 15's interceptors call Promise.withResolvers, which Node 20 lacks (it is Node 22+).
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= () => {
-  let resolve: unknown;
-  let reject: unknown;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
 
 const PROJECT = 'phasegate-test';
 const API = 'https://storage.googleapis.com';

@@ -54,7 +54,7 @@ export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: 
     if (def.kind !== 'transform') continue;
     const id = tableId(def.table);
     const [count] = await warehouse.query(
-      `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games FROM ${def.table.dataset}.${def.table.table} WHERE game_date BETWEEN $start AND $end`,
+      `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games FROM ${rt.config.bigquery.datasetPrefix}${def.table.dataset}.${def.table.table} WHERE game_date BETWEEN $start AND $end`,
       { start: DEMO_SEASON.start, end: DEMO_SEASON.end },
     );
     const r = rules?.tables[id];

@@ -5,7 +5,7 @@
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from './config/index.ts';
-import { log } from './log.ts';
+import { log, setLogLevel } from './log.ts';
 import { type Registry, defaultRegistry } from './processors/registry.ts';
 import { type Phase, type BoxscoreSource, tableId } from './processors/types.ts';
 import type { PipelineContext } from './queues/context.ts';
@@ -49,6 +49,7 @@ export function createSource(config: Config): BoxscoreSource {
 }
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  setLogLevel(config.logLevel);
   const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.

@@ -1,0 +1,80 @@
+/**
+ * Test isolation: every test runtime gets its own BullMQ prefix (`test-<uuid>`) and data
+ * folder on the real Redis and a real DuckDB, and is torn down with its keys. A test that
+ * leaves a runtime (workers, connections) open fails (see 00-leaks.test.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { type Config, loadConfig } from '../src/config/index.ts';
+import { type Runtime, type RuntimeOptions, openRuntime } from '../src/runtime.ts';
+
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Runtimes opened by tests and not closed yet. */
+export const openRuntimes = new Set<Runtime>();
+
+export interface TestEnv {
+  config: Config;
+  rt: Runtime;
+  dir: string;
+  cleanup: () => Promise<void>;
+}
+
+export async function deleteKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+export async function testConfig(env: Record<string, string> = {}): Promise<{ config: Config; dir: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-test-'));
+  const config = loadConfig({
+    REDIS_URL: TEST_REDIS_URL,
+    PHASEGATE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    PHASEGATE_DATA_DIR: dir,
+    PHASEGATE_TIME_SCALE: '200',
+    PHASEGATE_LOG_LEVEL: 'error',
+    ...env,
+  });
+  return { config, dir };
+}
+
+export async function openTestRuntime(env: Record<string, string> = {}, opts: RuntimeOptions = {}): Promise<TestEnv> {
+  const { config, dir } = await testConfig(env);
+  const rt = await openRuntime(config, { redisExplicit: true, ...opts });
+  openRuntimes.add(rt);
+  return {
+    config,
+    rt,
+    dir,
+    cleanup: async () => {
+      if (openRuntimes.has(rt)) {
+        openRuntimes.delete(rt);
+        await rt.close();
+      }
+      await deleteKeys(TEST_REDIS_URL, `${config.prefix}:*`);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

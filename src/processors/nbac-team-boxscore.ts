@@ -1,0 +1,79 @@
+/** Phase 2: NBA.com team box scores → `nba_raw.nbac_team_boxscore`, one row per team per game. */
+import { TEAM_BOXSCORE_PREFIX } from './nbac-boxscore-scrapers.ts';
+import { STAT_COLUMNS } from './nbac-player-boxscore.ts';
+import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
+import type { Column, Row, TransformDef } from './types.ts';
+
+const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
+
+const COLUMNS: readonly Column[] = [
+  key('game_id', 'STRING'),
+  key('game_date', 'DATE'),
+  key('season', 'STRING'),
+  key('game_type', 'STRING'),
+  key('team_id', 'INT64'),
+  { name: 'team_abbr', type: 'STRING' },
+  { name: 'team_city', type: 'STRING' },
+  { name: 'team_name', type: 'STRING' },
+  { name: 'opponent_team_id', type: 'INT64' },
+  { name: 'is_home', type: 'BOOL', description: 'null when the feed does not say' },
+  { name: 'minutes', type: 'STRING', description: 'as the feed wrote it: 240:00, 265.000000:00' },
+  { name: 'seconds_played', type: 'INT64' },
+  ...STAT_COLUMNS,
+  key('source_file', 'STRING'),
+  key('processed_at', 'TIMESTAMP'),
+];
+
+export const nbacTeamBoxscore: TransformDef = {
+  kind: 'transform',
+  name: 'nbac_team_boxscore',
+  phase: 2,
+  description: 'NBA.com team box scores, one row per team per game',
+  table: { dataset: 'nba_raw', table: 'nbac_team_boxscore', sliceColumn: 'game_date', primaryKey: ['game_id', 'team_id'], columns: COLUMNS },
+  dependsOn: ['nbac_team_boxscore_scraper'],
+  inputPrefix: TEAM_BOXSCORE_PREFIX,
+  run: async (ctx) => {
+    const processedAt = new Date().toISOString();
+    const rows: Row[] = [];
+    for (const { key: file, box, game } of await readSliceBoxscores(ctx, TEAM_BOXSCORE_PREFIX(ctx.slice))) {
+      for (const t of box.teams) {
+        rows.push({
+          game_id: box.gameId,
+          game_date: ctx.slice,
+          season: game.season,
+          game_type: game.gameType,
+          team_id: t.teamId,
+          team_abbr: t.teamAbbr,
+          team_city: t.teamCity,
+          team_name: t.teamName,
+          opponent_team_id: opponentOf(box, t.teamId),
+          is_home: isHome(box, t.teamId),
+          minutes: t.minutes,
+          seconds_played: t.secondsPlayed,
+          fgm: t.fgm,
+          fga: t.fga,
+          fg3m: t.fg3m,
+          fg3a: t.fg3a,
+          ftm: t.ftm,
+          fta: t.fta,
+          oreb: t.oreb,
+          dreb: t.dreb,
+          reb: t.reb,
+          ast: t.ast,
+          stl: t.stl,
+          blk: t.blk,
+          tov: t.tov,
+          pf: t.pf,
+          pts: t.pts,
+          fg_pct: t.fgPct,
+          fg3_pct: t.fg3Pct,
+          ft_pct: t.ftPct,
+          plus_minus: t.plusMinus,
+          source_file: file,
+          processed_at: processedAt,
+        });
+      }
+    }
+    return rows;
+  },
+};

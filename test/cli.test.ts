@@ -91,7 +91,7 @@ describe('phasegate CLI', function () {
       PHASEGATE_TIME_SCALE: '200',
     });
     expect(r.code, r.stderr).to.equal(0);
-    // 2023-12-02 has no games (In-Season Tournament break): two game dates.
+    // The real schedule has no games on 2023-12-03: two game dates.
     expect(r.stdout).to.match(/over 2 dates/);
     expect(r.stdout).to.match(/nbac_team_boxscore: 2 committed, 0 failed/);
     const sql = await run(['sql', 'SELECT count(*) AS n FROM nba_raw.nbac_team_boxscore', '--json']);

@@ -39,13 +39,13 @@ export function demoConfigFlags(): Partial<Record<keyof NodeJS.ProcessEnv, strin
   return { PHASEGATE_TIME_SCALE: process.env.PHASEGATE_TIME_SCALE ?? '10' };
 }
 
-export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: number }): Promise<DemoReport> {
+export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: number; signal?: AbortSignal }): Promise<DemoReport> {
   const started = Date.now();
   const dates = await rt.source.gameDates(DEMO_SEASON.start, DEMO_SEASON.end);
   await rt.startWorkers({ phases: PHASES, commit: true, concurrency: opts.concurrency ?? 4 });
   const warehouse = await rt.warehouse();
   const record = await startBackfill(rt, { processors: DEMO_PROCESSORS.map((n) => rt.registry.get(n)), dates });
-  const outcome = await waitForBackfill(rt, record, { bars: opts.bars });
+  const outcome = await waitForBackfill(rt, record, { bars: opts.bars, signal: opts.signal });
   const progress = outcome.progress ?? (await backfillProgress(rt, record));
   const rules = warehouse instanceof BigQueryRulesWarehouse ? warehouse.record() : undefined;
   const tables: DemoTableReport[] = [];

@@ -7,7 +7,7 @@ import { checkRange, readDatesFile, readFailedFile } from '../queues/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { PHASES } from '../queues/names.ts';
 import { createSource } from '../runtime.ts';
-import { type GlobalFlags, configFrom, exitOnError, parsePositiveInt, withRuntime } from './common.ts';
+import { type GlobalFlags, configFrom, exitOnError, parsePositiveInt, stopSignal, withRuntime } from './common.ts';
 import { summaryLines, waitForBackfill } from './progress.ts';
 
 interface BackfillFlags {
@@ -113,7 +113,7 @@ export function registerBackfill(program: Command): void {
           else process.stdout.write(`backfill ${record.id}: enqueued ${record.added} jobs (${record.alreadyQueued} already queued) over ${req.dates.length} dates\n`);
           if (flags.workers) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: parsePositiveInt(flags.workers, '--workers') });
           if (flags.wait || flags.workers) {
-            const outcome = await waitForBackfill(rt, record, { bars: !flags.json && process.stderr.isTTY === true });
+            const outcome = await waitForBackfill(rt, record, { bars: !flags.json && process.stderr.isTTY === true, signal: stopSignal() });
             if (flags.json) process.stdout.write(`${JSON.stringify({ ...outcome.progress, statuses: undefined, failedFile: outcome.failedFile })}\n`);
             else {
               for (const line of summaryLines(record, outcome.progress)) process.stdout.write(`${line}\n`);

@@ -60,6 +60,20 @@ export function exitOnError(err: unknown): never {
   process.exit(1);
 }
 
+/**
+ * An AbortSignal that fires on the first SIGINT/SIGTERM: in-process runs stop waiting, let
+ * their workers finish the active jobs, and close. A second signal exits at once.
+ */
+export function stopSignal(): AbortSignal {
+  const ac = new AbortController();
+  void untilSignal().then((sig) => {
+    process.stderr.write(`\n${sig}: finishing active jobs, then stopping (again to quit now)\n`);
+    ac.abort();
+    void untilSignal().then(() => process.exit(130));
+  });
+  return ac.signal;
+}
+
 /** Resolves when SIGINT/SIGTERM arrives (once). */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { demoConfigFlags, formatDemo, runDemo } from '../demo.ts';
-import { type GlobalFlags, configFrom, exitOnError, parsePositiveInt, withRuntime } from './common.ts';
+import { type GlobalFlags, configFrom, exitOnError, parsePositiveInt, stopSignal, withRuntime } from './common.ts';
 
 export function registerDemo(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function registerDemo(program: Command): void {
       try {
         const config = configFrom(cmd.optsWithGlobals<GlobalFlags>(), demoConfigFlags());
         await withRuntime(config, async (rt) => {
-          const report = await runDemo(rt, { bars: !flags.json && process.stderr.isTTY === true, concurrency: parsePositiveInt(flags.concurrency, '--concurrency') });
+          const report = await runDemo(rt, { bars: !flags.json && process.stderr.isTTY === true, concurrency: parsePositiveInt(flags.concurrency, '--concurrency'), signal: stopSignal() });
           process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDemo(report, config)}\n`);
           if (report.failed > 0) process.exitCode = 1;
         });

@@ -15,7 +15,7 @@ export interface WaitOutcome {
   elapsedMs: number;
 }
 
-export async function waitForBackfill(ctx: PipelineContext, record: BackfillRecord, opts: { bars: boolean; pollMs?: number; timeoutMs?: number }): Promise<WaitOutcome> {
+export async function waitForBackfill(ctx: PipelineContext, record: BackfillRecord, opts: { bars: boolean; pollMs?: number; timeoutMs?: number; signal?: AbortSignal }): Promise<WaitOutcome> {
   const started = Date.now();
   const multibar = opts.bars
     ? new cliProgress.MultiBar(
@@ -37,7 +37,7 @@ export async function waitForBackfill(ctx: PipelineContext, record: BackfillReco
       const done = counts.committed + counts.failed + counts.deferred;
       bars.get(p)?.update(done, { committed: counts.committed, waiting: counts.waiting, failed: counts.failed + counts.deferred });
     }
-    if (progress.done) break;
+    if (progress.done || opts.signal?.aborted) break;
     if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) break;
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
   }

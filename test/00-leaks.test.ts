@@ -1,13 +1,16 @@
-/** Root-level hook: a test that leaves a runtime (workers, Redis connections) open fails. */
+/**
+ * Root-level hook: a test file that leaves a runtime (workers, Redis connections) open fails
+ * the run, naming where it was opened. Suites open runtimes in `before` and close them in
+ * `after`, so the check runs once every suite has finished.
+ */
 import { expect } from 'chai';
 import { openRuntimes } from './helpers.ts';
 
-afterEach(async function () {
-  if (openRuntimes.size === 0) return;
-  const n = openRuntimes.size;
-  await Promise.all([...openRuntimes].map((rt) => rt.close().catch(() => undefined)));
+after(async () => {
+  const leaked = [...openRuntimes.entries()];
+  await Promise.all(leaked.map(([rt]) => rt.close().catch(() => undefined)));
   openRuntimes.clear();
-  expect.fail(`${this.currentTest?.fullTitle() ?? 'a test'} left ${n} runtime(s) open`);
+  if (leaked.length > 0) expect.fail(`runtime(s) left open by: ${leaked.map(([, where]) => where).join('; ')}`);
 });
 
 describe('test isolation', () => {

@@ -13,8 +13,8 @@ import { type Runtime, type RuntimeOptions, openRuntime } from '../src/runtime.t
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Runtimes opened by tests and not closed yet. */
-export const openRuntimes = new Set<Runtime>();
+/** Runtimes opened by tests and not closed yet, with where each was opened. */
+export const openRuntimes = new Map<Runtime, string>();
 
 export interface TestEnv {
   config: Config;
@@ -53,7 +53,8 @@ export async function testConfig(env: Record<string, string> = {}): Promise<{ co
 export async function openTestRuntime(env: Record<string, string> = {}, opts: RuntimeOptions = {}): Promise<TestEnv> {
   const { config, dir } = await testConfig(env);
   const rt = await openRuntime(config, { redisExplicit: true, ...opts });
-  openRuntimes.add(rt);
+  const caller = new Error().stack?.split('\n').find((l) => l.includes('.test.ts'))?.trim() ?? 'unknown test';
+  openRuntimes.set(rt, caller);
   return {
     config,
     rt,

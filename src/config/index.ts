@@ -56,6 +56,38 @@ const schema = z.object({
   /** Most rows one group commit lands. @defaultValue 200000 */
   PHASEGATE_COMMIT_MAX_ROWS: int(1).default(200_000),
   /**
+   * Per-table overrides of the table limits, as JSON keyed by `dataset.table`, e.g.
+   * `{"nba_raw.nbac_player_boxscores": {"concurrency": 2, "commitMaxSlices": 128}}`. @defaultValue {}
+   */
+  PHASEGATE_TABLE_LIMITS: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'keys must be dataset.table'),
+        z
+          .object({
+            concurrency: z.number().int().min(1).max(2),
+            opsMax: z.number().int().min(1).max(5),
+            opsWindowSeconds: z.number().positive(),
+            dailyBudget: z.number().int().min(1).max(1500),
+            commitMaxSlices: z.number().int().min(1),
+            commitMaxRows: z.number().int().min(1),
+            gatherSeconds: z.number().min(0),
+          })
+          .partial()
+          .strict(),
+      ),
+    ),
+  /**
    * How long a commit job waits for more slices before taking its batch, in seconds
    * (scaled): a short gather window turns a burst of phase jobs into one statement. @defaultValue 2
    */
@@ -64,6 +96,30 @@ const schema = z.object({
   PHASEGATE_JOB_ATTEMPTS: int(1, 100).default(5),
   /** First retry delay of a phase job, in seconds (exponential). @defaultValue 5 */
   PHASEGATE_JOB_BACKOFF_SECONDS: z.coerce.number().positive().default(5),
+  /**
+   * Completion-event stream cap by length (approximate, `XADD MAXLEN ~`). A dependency tracker
+   * that falls further behind than this loses events, so keep it far above a day's commits.
+   * @defaultValue 1000000
+   */
+  PHASEGATE_EVENTS_MAX_LEN: int(1000).default(1_000_000),
+  /** Completion events older than this are trimmed (`XTRIM MINID`), in hours. @defaultValue 168 */
+  PHASEGATE_EVENTS_MAX_AGE_HOURS: z.coerce.number().positive().default(168),
+  /**
+   * How long (scaled seconds) the dependency tracker delays a downstream job it enqueues, so a
+   * burst of commits for one date becomes one downstream run. @defaultValue 1
+   */
+  PHASEGATE_TRACKER_DEBOUNCE_SECONDS: z.coerce.number().min(0).default(1),
+  /**
+   * How long (scaled seconds) a completion event may stay unacknowledged by a consumer before
+   * another tracker claims it (the first one is presumed dead). @defaultValue 60
+   */
+  PHASEGATE_TRACKER_CLAIM_IDLE_SECONDS: z.coerce.number().positive().default(60),
+  /**
+   * A look-back processor (rolling features) waits for the earlier dates of its window that are
+   * still in progress; after this long (scaled seconds) it runs anyway, so a date stuck
+   * upstream never blocks the rest of the season. @defaultValue 600
+   */
+  PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: z.coerce.number().positive().default(600),
   /** Scraper service for production (POST). */
   PHASEGATE_SCRAPER_URL: z.string().url().optional(),
   /** @defaultValue 180 */
@@ -74,6 +130,21 @@ const schema = z.object({
   PHASEGATE_FIXTURE_MISSING_GAMES: z.string().regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids').default(''),
   /** @defaultValue info */
   PHASEGATE_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  /** Dashboard port. @defaultValue 3000 */
+  PHASEGATE_DASHBOARD_PORT: int(0, 65_535).default(3000),
+  /** Dashboard bind address; anything but loopback needs credentials. @defaultValue 127.0.0.1 */
+  PHASEGATE_DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Dashboard bearer token (also accepted once as `?token=`). Without it and without a user and
+   * password, a random token is generated at start and a login URL printed. @defaultValue unset
+   */
+  PHASEGATE_DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Dashboard basic-auth user; goes with PHASEGATE_DASHBOARD_PASSWORD. @defaultValue unset */
+  PHASEGATE_DASHBOARD_USER: z.string().regex(/^[^:\s]{1,64}$/, '1–64 characters, no colon or space').optional(),
+  /** @defaultValue unset */
+  PHASEGATE_DASHBOARD_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  /** Bull Board and the dashboard's own actions refuse to change anything. @defaultValue false */
+  PHASEGATE_DASHBOARD_READ_ONLY: bool.default(false),
 });
 
 type Env = z.infer<typeof schema>;
@@ -99,11 +170,16 @@ export interface Config {
     commitMaxRows: number;
     gatherSeconds: number;
   };
+  /** Per-table overrides of `table`; read them through `tableLimits`. */
+  tableOverrides: Record<string, Partial<Config['table']>>;
   jobs: { attempts: number; backoffSeconds: number };
+  events: { maxLen: number; maxAgeSeconds: number };
+  tracker: { debounceSeconds: number; claimIdleSeconds: number; windowWaitSeconds: number };
   source: 'fixture' | 'service';
   scraper: { url: string | undefined; timeoutSeconds: number };
   fixtureMissingGames: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  dashboard: { host: string; port: number; token: string | undefined; user: string | undefined; password: string | undefined; readOnly: boolean };
 }
 
 /** CLI flags that override environment variables, keyed by the variable they override. */
@@ -129,6 +205,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   if (e.PHASEGATE_WAREHOUSE === 'bigquery' && e.PHASEGATE_STORE !== 'gcs') {
     throw new ConfigError('PHASEGATE_STORE: must be gcs when PHASEGATE_WAREHOUSE=bigquery (BigQuery reads staged rows from GCS)');
   }
+  if ((e.PHASEGATE_DASHBOARD_USER === undefined) !== (e.PHASEGATE_DASHBOARD_PASSWORD === undefined)) {
+    throw new ConfigError('PHASEGATE_DASHBOARD_USER and PHASEGATE_DASHBOARD_PASSWORD: set both or neither');
+  }
   const dataDir = path.resolve(e.PHASEGATE_DATA_DIR);
   return {
     redisUrl: e.REDIS_URL,
@@ -151,15 +230,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       commitMaxRows: e.PHASEGATE_COMMIT_MAX_ROWS,
       gatherSeconds: e.PHASEGATE_COMMIT_GATHER_SECONDS,
     },
+    tableOverrides: e.PHASEGATE_TABLE_LIMITS,
     jobs: { attempts: e.PHASEGATE_JOB_ATTEMPTS, backoffSeconds: e.PHASEGATE_JOB_BACKOFF_SECONDS },
+    events: { maxLen: e.PHASEGATE_EVENTS_MAX_LEN, maxAgeSeconds: e.PHASEGATE_EVENTS_MAX_AGE_HOURS * 3600 },
+    tracker: {
+      debounceSeconds: e.PHASEGATE_TRACKER_DEBOUNCE_SECONDS,
+      claimIdleSeconds: e.PHASEGATE_TRACKER_CLAIM_IDLE_SECONDS,
+      windowWaitSeconds: e.PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS,
+    },
     source: e.PHASEGATE_SOURCE,
     scraper: { url: e.PHASEGATE_SCRAPER_URL, timeoutSeconds: e.PHASEGATE_SCRAPER_TIMEOUT_SECONDS },
     fixtureMissingGames: e.PHASEGATE_FIXTURE_MISSING_GAMES === '' ? [] : e.PHASEGATE_FIXTURE_MISSING_GAMES.split(','),
     logLevel: e.PHASEGATE_LOG_LEVEL,
+    dashboard: {
+      host: e.PHASEGATE_DASHBOARD_HOST,
+      port: e.PHASEGATE_DASHBOARD_PORT,
+      token: e.PHASEGATE_DASHBOARD_TOKEN,
+      user: e.PHASEGATE_DASHBOARD_USER,
+      password: e.PHASEGATE_DASHBOARD_PASSWORD,
+      readOnly: e.PHASEGATE_DASHBOARD_READ_ONLY,
+    },
   };
 }
 
 /** Real milliseconds for a duration given in (BigQuery-clock) seconds. */
+/** A table's limits: the global ones with that table's overrides applied. */
+export function tableLimits(config: Pick<Config, 'table' | 'tableOverrides'>, table: string): Config['table'] {
+  return { ...config.table, ...config.tableOverrides[table] };
+}
+
 export function scaledMs(config: Pick<Config, 'timeScale'>, seconds: number): number {
   return Math.max(1, Math.round((seconds * 1000) / config.timeScale));
 }

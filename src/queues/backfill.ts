@@ -3,6 +3,7 @@
  * is read from the status store by the CLI, the dashboard and `status --json`.
  */
 import { randomBytes } from 'node:crypto';
+import { tableLimits } from '../config/index.ts';
 import { InputError } from '../errors/input-error.ts';
 import { type ProcessorDef, tableId } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
@@ -68,12 +69,13 @@ export async function planBackfill(ctx: PipelineContext, req: BackfillRequest): 
   for (const { def, dates } of transforms.values()) {
     if (def.kind !== 'transform') continue;
     const table = tableId(def.table);
+    const limits = tableLimits(ctx.config, table);
     tables.push({
       table,
       slices: dates,
-      operations: Math.ceil(dates / ctx.config.table.commitMaxSlices),
+      operations: Math.ceil(dates / limits.commitMaxSlices),
       usedToday: await ctx.gate.tableOpsToday(table),
-      dailyBudget: ctx.config.table.dailyBudget,
+      dailyBudget: limits.dailyBudget,
     });
   }
   return { jobs, roots: roots(req).map((p) => p.name), tables };

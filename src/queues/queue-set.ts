@@ -4,7 +4,7 @@
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Config, scaledMs } from '../config/index.ts';
+import { type Config, scaledMs, tableLimits } from '../config/index.ts';
 import type { Phase } from '../processors/types.ts';
 import { type CommitJobData, type PhaseJobData, commitQueueName, phaseQueueName } from './names.ts';
 
@@ -67,8 +67,9 @@ export class QueueSet {
    */
   async applyTableCaps(table: string): Promise<void> {
     const q = this.commit(table);
-    await q.setGlobalConcurrency(Math.min(2, this.config.table.concurrency));
-    await q.setGlobalRateLimit(this.config.table.opsMax, scaledMs(this.config, this.config.table.opsWindowSeconds));
+    const limits = tableLimits(this.config, table);
+    await q.setGlobalConcurrency(Math.min(2, limits.concurrency));
+    await q.setGlobalRateLimit(limits.opsMax, scaledMs(this.config, limits.opsWindowSeconds));
   }
 
   all(): Queue[] {

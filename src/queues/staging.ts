@@ -3,7 +3,7 @@
  * pending for the target table; the table's commit queue lands them later, in a batch.
  */
 import { createHash } from 'node:crypto';
-import { scaledMs } from '../config/index.ts';
+import { scaledMs, tableLimits } from '../config/index.ts';
 import { InputError } from '../errors/input-error.ts';
 import { type Row, type TransformDef, tableId } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
@@ -48,7 +48,8 @@ export async function stageRows(
 export async function ensureCommitJob(ctx: PipelineContext, table: string, seq: number, pending: number): Promise<void> {
   const queue = ctx.queues.commit(table);
   const jobId = `c${seq}`;
-  const full = pending >= ctx.config.table.commitMaxSlices;
-  const job = await queue.add(JOB_NAMES.commit, { table }, { jobId, delay: full ? 0 : scaledMs(ctx.config, ctx.config.table.gatherSeconds) });
+  const limits = tableLimits(ctx.config, table);
+  const full = pending >= limits.commitMaxSlices;
+  const job = await queue.add(JOB_NAMES.commit, { table }, { jobId, delay: full ? 0 : scaledMs(ctx.config, limits.gatherSeconds) });
   if (full && (await job.isDelayed())) await job.promote().catch(() => undefined);
 }

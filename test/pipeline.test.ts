@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { startBackfill } from '../src/queues/backfill.ts';
 import { PHASES } from '../src/queues/names.ts';
-import { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
+import type { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { waitForBackfill } from '../src/cli/progress.ts';
 import { type TestEnv, openTestRuntime } from './helpers.ts';

@@ -52,7 +52,9 @@ export async function writeFailedDates(ctx: PipelineContext, record: BackfillRec
     list.forEach((s, i) => {
       const slice = record.dates[i] as string;
       if (s && (s.status === 'failed' || s.status === 'deferred')) {
-        (file.processors[p] ??= []).push(slice);
+        const dates = file.processors[p] ?? [];
+        dates.push(slice);
+        file.processors[p] = dates;
         file.failures.push({ processor: p, slice, status: s.status, error: s.error });
       }
     });

@@ -2,6 +2,7 @@
  * The embedded object store: a folder with the same key layout as the GCS bucket, so the
  * same staging and raw-file paths work on a laptop and in production.
  */
+import type { Dirent } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -54,7 +55,7 @@ export class LocalObjectStore implements ObjectStore {
     const start = path.join(this.root, ...dirKey.split('/').filter(Boolean));
     const out: string[] = [];
     const walk = async (dir: string, keyBase: string): Promise<void> => {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (err) {

@@ -97,6 +97,12 @@ const schema = z.object({
   /** First retry delay of a phase job, in seconds (exponential). @defaultValue 5 */
   PHASEGATE_JOB_BACKOFF_SECONDS: z.coerce.number().positive().default(5),
   /**
+   * How long a job's lock lives and how often workers look for stalled jobs, in real seconds
+   * (not scaled: it measures a dead process, not BigQuery). A worker killed mid-job leaves its
+   * job active until its lock expires; the next stalled check hands it back. @defaultValue 30
+   */
+  PHASEGATE_STALLED_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  /**
    * Completion-event stream cap by length (approximate, `XADD MAXLEN ~`). A dependency tracker
    * that falls further behind than this loses events, so keep it far above a day's commits.
    * @defaultValue 1000000
@@ -172,7 +178,7 @@ export interface Config {
   };
   /** Per-table overrides of `table`; read them through `tableLimits`. */
   tableOverrides: Record<string, Partial<Config['table']>>;
-  jobs: { attempts: number; backoffSeconds: number };
+  jobs: { attempts: number; backoffSeconds: number; stalledSeconds: number };
   events: { maxLen: number; maxAgeSeconds: number };
   tracker: { debounceSeconds: number; claimIdleSeconds: number; windowWaitSeconds: number };
   source: 'fixture' | 'service';
@@ -231,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       gatherSeconds: e.PHASEGATE_COMMIT_GATHER_SECONDS,
     },
     tableOverrides: e.PHASEGATE_TABLE_LIMITS,
-    jobs: { attempts: e.PHASEGATE_JOB_ATTEMPTS, backoffSeconds: e.PHASEGATE_JOB_BACKOFF_SECONDS },
+    jobs: { attempts: e.PHASEGATE_JOB_ATTEMPTS, backoffSeconds: e.PHASEGATE_JOB_BACKOFF_SECONDS, stalledSeconds: e.PHASEGATE_STALLED_SECONDS },
     events: { maxLen: e.PHASEGATE_EVENTS_MAX_LEN, maxAgeSeconds: e.PHASEGATE_EVENTS_MAX_AGE_HOURS * 3600 },
     tracker: {
       debounceSeconds: e.PHASEGATE_TRACKER_DEBOUNCE_SECONDS,

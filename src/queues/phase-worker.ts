@@ -100,7 +100,8 @@ export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency
     prefix: ctx.config.prefix,
     concurrency,
     // A job whose worker died is handed to another worker after this long.
-    stalledInterval: 30_000,
+    stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
+    lockDuration: ctx.config.jobs.stalledSeconds * 1000,
     maxStalledCount: 3,
   });
   worker.on('error', (err) => log.error(`phase${phase} worker: ${err.message}`));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { type RunningDashboard, startDashboard } from '../dashboard/index.ts';
 import { demoConfigFlags, formatDemo, runDemo } from '../demo.ts';
-import { type GlobalFlags, configFrom, exitOnError, parsePositiveInt, stopSignal, withRuntime } from './common.ts';
+import { configFrom, exitOnError, type GlobalFlags, parsePositiveInt, stopSignal, untilSignal, withRuntime } from './common.ts';
 
 export function registerDemo(program: Command): void {
   program
@@ -8,13 +9,30 @@ export function registerDemo(program: Command): void {
     .description('run the real 2023-24 season through the pipeline on the embedded default and report')
     .option('--concurrency <n>', 'phase jobs at once per queue', '4')
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { concurrency: string; json?: boolean }, cmd: Command) => {
+    .option('--dashboard [port]', 'serve the dashboard while the demo runs, and after it until Ctrl-C (default port: PHASEGATE_DASHBOARD_PORT)')
+    .action(async (flags: { concurrency: string; json?: boolean; dashboard?: string | boolean }, cmd: Command) => {
       try {
-        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>(), demoConfigFlags());
+        const port = typeof flags.dashboard === 'string' ? flags.dashboard : undefined;
+        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>(), { ...demoConfigFlags(), PHASEGATE_DASHBOARD_PORT: port });
         await withRuntime(config, async (rt) => {
-          const report = await runDemo(rt, { bars: !flags.json && process.stderr.isTTY === true, concurrency: parsePositiveInt(flags.concurrency, '--concurrency'), signal: stopSignal() });
-          process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDemo(report, config)}\n`);
-          if (report.failed > 0) process.exitCode = 1;
+          const dashboard: RunningDashboard | undefined = flags.dashboard ? await startDashboard(rt) : undefined;
+          try {
+            const signal = stopSignal();
+            const report = await runDemo(rt, {
+              bars: !flags.json && process.stderr.isTTY === true,
+              concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
+              signal,
+            });
+            process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDemo(report, config)}\n`);
+            if (report.failed > 0) process.exitCode = 1;
+            if (dashboard && !signal.aborted) {
+              // People open the grid after the run too: keep serving until they say stop.
+              process.stderr.write(`demo finished; the dashboard is still at ${dashboard.url} (Ctrl-C to stop)\n`);
+              await untilSignal();
+            }
+          } finally {
+            await dashboard?.close();
+          }
         });
       } catch (err) {
         exitOnError(err);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBackfill } from './backfill.ts';
 import { addGlobalFlags } from './common.ts';
+import { registerDashboard } from './dashboard.ts';
 import { registerDemo } from './demo.ts';
 import { registerFixtures } from './fixtures.ts';
 import { registerSql } from './sql.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerFixtures(program);
   registerDemo(program);
+  registerDashboard(program);
   registerSql(program);
   return program;
 }

@@ -1,0 +1,113 @@
+/**
+ * The express application: security headers, static stylesheet, sign-in, the route table,
+ * Bull Board — every route but /healthz, /login and the stylesheet behind authentication —
+ * and one error handler that never shows a stack to the browser.
+ */
+import { readFileSync } from 'node:fs';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { InputError } from '../errors/input-error.ts';
+import { log } from '../log.ts';
+import type { Runtime } from '../runtime.ts';
+import { bullBoardGuard, csrfGuard, originGuard, requireAuth, tokenLogin } from './auth/middleware.ts';
+import { SessionSigner } from './auth/session.ts';
+import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.ts';
+import type { DashboardContext } from './context.ts';
+import { DepthHistory } from './data/depth-history.ts';
+import { escapeHtml } from './html/escape.ts';
+import { DashboardMetrics } from './metrics/dashboard-metrics.ts';
+import { DASHBOARD_DEFAULTS, type DashboardOptions } from './options.ts';
+import { ROUTES } from './routes.ts';
+
+const CSS = readFileSync(new URL('./assets/dashboard.css', import.meta.url), 'utf8');
+
+export type DashboardInput = Partial<DashboardOptions> & Pick<DashboardOptions, 'credentials'>;
+
+export function createDashboardContext(rt: Runtime, input: DashboardInput): DashboardContext {
+  const opts: DashboardOptions = { ...DASHBOARD_DEFAULTS, readOnly: rt.config.dashboard.readOnly, ...input };
+  return {
+    rt,
+    opts,
+    signer: new SessionSigner(opts.credentials, opts.sessionTtlMs),
+    depth: new DepthHistory(),
+    metrics: new DashboardMetrics(rt, { breaker: opts.breaker, conflicts: opts.conflicts }),
+  };
+}
+
+/**
+ * phasegate's pages send no script at all, so their policy forbids scripts outright; a job
+ * error containing `<script>` could not run even if escaping failed. Bull Board is a
+ * JavaScript application with its own assets and keeps the browser defaults.
+ */
+const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+function securityHeaders(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    // `same-origin` (not `no-referrer`): browsers send `Origin: null` on a form post under
+    // no-referrer, which the origin check would refuse.
+    res.setHeader('Referrer-Policy', 'same-origin');
+    if (!req.path.startsWith(BULL_BOARD_PATH)) res.setHeader('Content-Security-Policy', PAGE_CSP);
+    next();
+  };
+}
+
+function readOnlyGuard(c: DashboardContext): RequestHandler {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    if (c.opts.readOnly) {
+      res.status(403).type('text/plain').send('403 Forbidden: this dashboard is read-only (PHASEGATE_DASHBOARD_READ_ONLY)\n');
+      return;
+    }
+    next();
+  };
+}
+
+export function buildApp(c: DashboardContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders());
+  app.get('/assets/dashboard.css', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('text/css').send(CSS);
+  });
+  app.use(originGuard());
+  app.use(tokenLogin(c));
+  const auth = requireAuth(c);
+  // Forms post urlencoded; a "retry all" of a large backfill names thousands of slices.
+  const form = express.urlencoded({ extended: false, limit: '2mb', parameterLimit: 50_000 });
+  for (const route of ROUTES) {
+    const chain: RequestHandler[] = [];
+    if (route.access !== 'public') chain.push(auth);
+    if (route.method === 'post') chain.push(form);
+    if (route.changes || route.csrf) chain.push(csrfGuard());
+    if (route.changes) chain.push(readOnlyGuard(c));
+    chain.push((req, res) => route.handler(c, req, res));
+    app[route.method](route.path, ...chain);
+  }
+  app.use(BULL_BOARD_PATH, auth, bullBoardGuard(), bullBoardRouter(c.rt, { readOnly: c.opts.readOnly }));
+  // Unknown paths: still 401 first, so an outsider learns nothing about what exists.
+  app.use(auth, (_req: Request, res: Response) => {
+    res.status(404).type('text/plain').send('404 Not Found\n');
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
+    if (err instanceof InputError) {
+      const status = /^unknown backfill/.test(err.message) ? 404 : 400;
+      res
+        .status(status)
+        .type('html')
+        .send(
+          `<!doctype html><title>${status}</title><link rel="stylesheet" href="/assets/dashboard.css"><main><h1>${status === 404 ? 'Not found' : 'Bad request'}</h1><p>${escapeHtml(err.message)}</p><p><a href="/">Overview</a></p></main>`,
+        );
+      return;
+    }
+    log.error(`dashboard ${req.method} ${req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    res.status(500).type('text/plain').send('500 Internal Server Error (details are in the dashboard log)\n');
+  });
+  return app;
+}
+
+/** The dashboard as an express application (no timers, no listening socket). */
+export function createDashboard(rt: Runtime, input: DashboardInput): Express {
+  return buildApp(createDashboardContext(rt, input));
+}

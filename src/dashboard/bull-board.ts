@@ -1,0 +1,48 @@
+/**
+ * Bull Board at /queues: every phase queue and every table commit queue, with readable
+ * names. Mounted behind the same authentication as every other page (see app.ts).
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Router } from 'express';
+import type { PipelineContext } from '../queues/context.ts';
+import { dashboardQueues } from './data/queue-list.ts';
+
+type ServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
+
+export const BULL_BOARD_PATH = '/queues';
+
+export function bullBoardRouter(ctx: PipelineContext, opts: { readOnly: boolean }): Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  createBullBoard({
+    queues: dashboardQueues(ctx).map(
+      (q) =>
+        new BullMQAdapter(q.queue, {
+          displayName: q.displayName,
+          description: q.description,
+          readOnlyMode: opts.readOnly,
+          // A failed phase job is retried through phasegate's pages or Bull Board alike: the
+          // job id is deterministic, so a retry never queues the same work twice.
+          allowRetries: !opts.readOnly,
+        }),
+    ),
+    // @bull-board/express ships its own copy of @bull-board/api's type declarations (9.10.1 vs
+    // 9.10.2), whose private fields make the same class look different to TypeScript; the
+    // runtime objects are the ones createBullBoard expects.
+    serverAdapter: serverAdapter as unknown as ServerAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: 'phasegate queues',
+        miscLinks: [
+          { text: 'phasegate overview', url: '/' },
+          { text: 'Table gates', url: '/tables' },
+          { text: 'Failures', url: '/failures' },
+        ],
+      },
+    },
+  });
+  // getRouter() is typed `any` by @bull-board/express; it is an express application.
+  return serverAdapter.getRouter() as Router;
+}

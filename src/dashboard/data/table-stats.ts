@@ -1,0 +1,91 @@
+/**
+ * Per target table: how close it is to each of BigQuery's per-table limits right now, and
+ * what the breaker and the conflict log say.
+ */
+import { scaledMs, tableLimits } from '../../config/index.ts';
+import { type TransformDef, tableId } from '../../processors/types.ts';
+import type { Runtime } from '../../runtime.ts';
+import type { BreakerReader, BreakerView } from './breaker.ts';
+import { type CommitPoint, operationsByTable, readCommits } from './commit-history.ts';
+import type { ConflictReader, ConflictSummary } from './conflicts.ts';
+import { rulesEvidence } from './rules-evidence.ts';
+
+export interface TableStats {
+  table: string;
+  writer: string;
+  /** Commit jobs running now, and the queue's global concurrency (BigQuery runs ≤ 2 mutating DML per table). */
+  inFlight: number;
+  inFlightCap: number;
+  /** Commit jobs queued or delayed (busy backoff, gather window). */
+  commitsWaiting: number;
+  commitsFailed: number;
+  /** Staged slices waiting for the table's next group commit. */
+  pendingSlices: number;
+  /** Group commits that landed in the last ops window, and the cap per window. */
+  opsInWindow: number;
+  opsCap: number;
+  /** The window in BigQuery-clock seconds and in real milliseconds (they differ under a time scale). */
+  windowSeconds: number;
+  windowMs: number;
+  /** Table operations counted today (UTC) against the daily budget, failed ones included. */
+  opsToday: number;
+  dailyBudget: number;
+  /** Load jobs the rules layer counted, when this process holds it (BigQuery stops a table at 1,500 a day). */
+  loadJobs?: number | undefined;
+  breaker?: BreakerView | undefined;
+  conflicts?: ConflictSummary | undefined;
+}
+
+export interface TableStatsSources {
+  breaker: BreakerReader;
+  conflicts: ConflictReader;
+}
+
+export async function tableStats(
+  rt: Runtime,
+  sources: TableStatsSources,
+  now = Date.now(),
+): Promise<{ tables: TableStats[]; conflictsKnown: boolean; breakerKnown: boolean }> {
+  const defs: TransformDef[] = rt.registry.transforms();
+  const limits = new Map(defs.map((d) => [tableId(d.table), tableLimits(rt.config, tableId(d.table))]));
+  // One read covers the widest window; each table then counts within its own.
+  const widest = Math.max(1, ...[...limits.values()].map((l) => scaledMs(rt.config, l.opsWindowSeconds)));
+  const [recent, conflicts] = await Promise.all([readCommits(rt, { sinceMs: now - widest }), sources.conflicts(rt, now - 86_400_000).catch(() => undefined)]);
+  let breakerKnown = false;
+  const tables = await Promise.all(
+    defs.map(async (def): Promise<TableStats> => {
+      const table = tableId(def.table);
+      const l = limits.get(table) ?? rt.config.table;
+      const windowMs = scaledMs(rt.config, l.opsWindowSeconds);
+      const opsInWindow = operationsByTable(recent.filter((p: CommitPoint) => p.table === table && p.at >= now - windowMs)).get(table) ?? 0;
+      const queue = rt.queues.commit(table);
+      const [counts, globalConcurrency, pendingSlices, opsToday, breaker] = await Promise.all([
+        queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed', 'failed'),
+        queue.getGlobalConcurrency(),
+        rt.gate.pendingCount(table),
+        rt.gate.tableOpsToday(table),
+        sources.breaker(rt, table).catch(() => undefined),
+      ]);
+      if (breaker) breakerKnown = true;
+      return {
+        table,
+        writer: def.name,
+        inFlight: counts.active ?? 0,
+        inFlightCap: globalConcurrency ?? Math.min(2, l.concurrency),
+        commitsWaiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
+        commitsFailed: counts.failed ?? 0,
+        pendingSlices,
+        opsInWindow,
+        opsCap: l.opsMax,
+        windowSeconds: l.opsWindowSeconds,
+        windowMs,
+        opsToday,
+        dailyBudget: l.dailyBudget,
+        loadJobs: rulesEvidence(rt, table)?.loadJobs,
+        breaker,
+        conflicts: conflicts?.find((c) => c.table === table),
+      };
+    }),
+  );
+  return { tables, conflictsKnown: conflicts !== undefined, breakerKnown };
+}

@@ -1,0 +1,22 @@
+/** POST /backfills/:id/retry-failed — re-enqueues the backfill's failed and deferred slices. */
+import { backfillProgress, getBackfill } from '../../queues/backfill.ts';
+import type { Handler } from '../context.ts';
+import { failedDatesFile } from '../data/failed-dates.ts';
+import { retrySlices } from '../data/retry.ts';
+import { urlPart } from '../html/escape.ts';
+
+export const retryBackfillFailed: Handler = async (c, req, res) => {
+  const record = await getBackfill(c.rt, String(req.params.id));
+  const failed = failedDatesFile(record, await backfillProgress(c.rt, record));
+  const result = await retrySlices(
+    c.rt,
+    failed.failures.map((f) => ({ processor: f.processor, slice: f.slice })),
+  );
+  const qs = new URLSearchParams({
+    enqueued: String(result.enqueued),
+    carried: String(result.carried),
+    already: String(result.alreadyQueued),
+    skipped: String(result.skipped),
+  });
+  res.redirect(303, `/backfills/${urlPart(record.id)}?${qs.toString()}`);
+};

@@ -1,0 +1,74 @@
+/** The two charts people would rather look at than read: commit throughput and queue depth, last hour. */
+
+import { tableId } from '../../processors/types.ts';
+import type { DashboardContext } from '../context.ts';
+import { bucketize, readCommits } from '../data/commit-history.ts';
+import type { SafeHtml } from '../html/escape.ts';
+import { chart, PALETTE } from '../html/svg-chart.ts';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+export async function throughputChart(
+  c: DashboardContext,
+  opts: { table?: string; width?: number; height?: number } = {},
+  now = Date.now(),
+): Promise<SafeHtml> {
+  const from = Math.floor((now - HOUR) / MINUTE) * MINUTE + MINUTE;
+  const points = await readCommits(c.rt, { sinceMs: from });
+  const tables = opts.table !== undefined ? [opts.table] : c.rt.registry.transforms().map((d) => tableId(d.table));
+  const active = new Set(points.map((p) => p.table));
+  // Only tables that committed in the hour get a series: seven empty legends say nothing.
+  const series = tables
+    .filter((t) => active.has(t))
+    .map((table, i) => ({
+      name: table,
+      color: PALETTE[i % PALETTE.length] as string,
+      points: bucketize(points, from, now + MINUTE, MINUTE, table)
+        .filter((b) => b.rows > 0 || b.commits > 0)
+        .map((b) => ({
+          x: b.start,
+          y: b.rows,
+          label: `${new Date(b.start).toISOString().slice(11, 16)} ${table}: ${b.rows.toLocaleString('en-US')} rows, ${b.slices} dates in ${b.commits} commits`,
+        })),
+    }));
+  return chart({
+    title: opts.table !== undefined ? `Rows committed to ${opts.table}, last hour` : 'Commit throughput, last hour',
+    unit: 'rows / min',
+    from,
+    to: now + MINUTE,
+    series,
+    bars: true,
+    barSpan: MINUTE,
+    width: opts.width,
+    height: opts.height,
+    empty: 'no commits in the last hour',
+  });
+}
+
+export function depthChart(c: DashboardContext, now = Date.now()): SafeHtml {
+  const samples = c.depth.since(now - HOUR);
+  const names = [...new Set(samples.flatMap((s) => Object.keys(s.depth)))];
+  // Phase queues each get a line; the table gates are summed so the chart stays readable.
+  const phase = names.filter((n) => !n.startsWith('commit-'));
+  const series = phase.map((name, i) => ({
+    name,
+    color: PALETTE[i % PALETTE.length] as string,
+    points: samples.map((s) => ({ x: s.at, y: s.depth[name] ?? 0 })),
+  }));
+  if (names.some((n) => n.startsWith('commit-'))) {
+    series.push({
+      name: 'table gates',
+      color: PALETTE[phase.length % PALETTE.length] as string,
+      points: samples.map((s) => ({ x: s.at, y: Object.entries(s.depth).reduce((n, [k, v]) => (k.startsWith('commit-') ? n + v : n), 0) })),
+    });
+  }
+  return chart({
+    title: 'Queue depth, last hour',
+    unit: 'jobs waiting, delayed or running',
+    from: now - HOUR,
+    to: now,
+    series,
+    empty: 'sampling starts when the dashboard starts',
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * Prometheus metrics, in the dashboard's own prom-client Registry (never the global one, so
+ * two dashboards in one process — tests — do not collide). Gauges are read fresh from Redis
+ * on every scrape; counters and the latency histogram advance by what happened since the
+ * previous scrape (they start when the dashboard starts, as Prometheus counters do).
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { tableId } from '../../processors/types.ts';
+import type { CommitJobResult } from '../../queues/commit-worker.ts';
+import type { Runtime } from '../../runtime.ts';
+import { recentBackfills } from '../data/backfill-summary.ts';
+import { BREAKER_STATES, type BreakerReader } from '../data/breaker.ts';
+import { readCommits } from '../data/commit-history.ts';
+import type { ConflictReader } from '../data/conflicts.ts';
+import { COUNTED_STATES, queueCounts } from '../data/queue-list.ts';
+import { tableStats } from '../data/table-stats.ts';
+
+export class DashboardMetrics {
+  readonly registry = new Registry();
+  readonly contentType = this.registry.contentType;
+  private readonly queueJobs = new Gauge({
+    name: 'phasegate_queue_jobs',
+    help: 'Jobs per queue and state',
+    labelNames: ['queue', 'state'],
+    registers: [this.registry],
+  });
+  private readonly inFlight = new Gauge({
+    name: 'phasegate_table_commits_in_flight',
+    help: 'Commit jobs running per table',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly inFlightCap = new Gauge({
+    name: 'phasegate_table_commit_concurrency_cap',
+    help: "The commit queue's global concurrency (BigQuery runs at most 2 mutating DML per table)",
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly pending = new Gauge({
+    name: 'phasegate_table_pending_slices',
+    help: 'Staged slices waiting for the next group commit',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly opsWindow = new Gauge({
+    name: 'phasegate_table_operations_in_window',
+    help: 'Group commits that landed in the last ops window',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly opsWindowCap = new Gauge({
+    name: 'phasegate_table_operations_window_cap',
+    help: 'Table operations allowed per ops window',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly opsToday = new Gauge({
+    name: 'phasegate_table_operations_today',
+    help: 'Table operations counted today (UTC) against the daily budget, failed ones included',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly budget = new Gauge({
+    name: 'phasegate_table_daily_budget',
+    help: 'Table operations a table may use per day',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly breaker = new Gauge({
+    name: 'phasegate_breaker_state',
+    help: "1 for the breaker's current state per table (absent until breaker data exists)",
+    labelNames: ['table', 'state'],
+    registers: [this.registry],
+  });
+  private readonly conflicts = new Gauge({
+    name: 'phasegate_conflicts_24h',
+    help: 'Conflicts in the last 24 h per table and type (absent until conflict data exists)',
+    labelNames: ['table', 'type'],
+    registers: [this.registry],
+  });
+  private readonly backfillSlices = new Gauge({
+    name: 'phasegate_backfill_slices',
+    help: 'Slices of recent backfills per processor and state',
+    labelNames: ['backfill', 'processor', 'state'],
+    registers: [this.registry],
+  });
+  private readonly backfillRatio = new Gauge({
+    name: 'phasegate_backfill_finished_ratio',
+    help: "Share of a recent backfill's slices in a final state",
+    labelNames: ['backfill'],
+    registers: [this.registry],
+  });
+  private readonly rows = new Counter({
+    name: 'phasegate_rows_committed_total',
+    help: 'Rows committed, from the committed-events stream',
+    labelNames: ['table', 'processor'],
+    registers: [this.registry],
+  });
+  private readonly slices = new Counter({
+    name: 'phasegate_slices_committed_total',
+    help: 'Slices (dates) committed',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly operations = new Counter({
+    name: 'phasegate_table_operations_total',
+    help: 'Group commits (one statement each) that landed',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'phasegate_commit_duration_seconds',
+    help: 'Commit job run time (take batch, load, MERGE) of completed commits',
+    labelNames: ['table'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  private lastEventId: string | undefined;
+  private lastBatch = new Map<string, string>();
+  private readonly finishedWatermark = new Map<string, number>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly sources: { breaker: BreakerReader; conflicts: ConflictReader },
+    private readonly startedAt = Date.now(),
+  ) {}
+
+  /** Refreshes from Redis, then renders. Scrapes are serialised so counters never count twice. */
+  render(): Promise<string> {
+    const next = this.chain.then(async () => {
+      await this.refresh();
+      return this.registry.metrics();
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async refresh(): Promise<void> {
+    const [counts, tables, backfills] = await Promise.all([queueCounts(this.rt), tableStats(this.rt, this.sources), recentBackfills(this.rt, 10)]);
+    this.queueJobs.reset();
+    for (const q of counts) for (const s of COUNTED_STATES) this.queueJobs.set({ queue: q.queue.name, state: s }, q.counts[s]);
+    this.breaker.reset();
+    this.conflicts.reset();
+    for (const t of tables.tables) {
+      const l = { table: t.table };
+      this.inFlight.set(l, t.inFlight);
+      this.inFlightCap.set(l, t.inFlightCap);
+      this.pending.set(l, t.pendingSlices);
+      this.opsWindow.set(l, t.opsInWindow);
+      this.opsWindowCap.set(l, t.opsCap);
+      this.opsToday.set(l, t.opsToday);
+      this.budget.set(l, t.dailyBudget);
+      if (t.breaker) for (const s of BREAKER_STATES) this.breaker.set({ table: t.table, state: s }, t.breaker.state === s ? 1 : 0);
+      if (t.conflicts) for (const [type, n] of Object.entries(t.conflicts.byType)) this.conflicts.set({ table: t.table, type }, n);
+    }
+    this.backfillSlices.reset();
+    this.backfillRatio.reset();
+    for (const b of backfills) {
+      for (const [processor, c] of Object.entries(b.perProcessor))
+        for (const [state, n] of Object.entries(c)) this.backfillSlices.set({ backfill: b.record.id, processor, state }, n);
+      this.backfillRatio.set({ backfill: b.record.id }, b.total === 0 ? 1 : b.finished / b.total);
+    }
+    await Promise.all([this.tailEvents(), this.observeCommitJobs()]);
+  }
+
+  private async tailEvents(): Promise<void> {
+    const points = await readCommits(this.rt, this.lastEventId ? { afterId: this.lastEventId } : { sinceMs: this.startedAt });
+    for (const p of points) {
+      this.rows.inc({ table: p.table, processor: p.processor }, p.rows);
+      this.slices.inc({ table: p.table });
+      // One batch's events are appended together; a new batch id is a new table operation.
+      if (this.lastBatch.get(p.table) !== p.batchId) {
+        this.operations.inc({ table: p.table });
+        this.lastBatch.set(p.table, p.batchId);
+      }
+    }
+    const last = points.at(-1);
+    if (last) this.lastEventId = last.id;
+  }
+
+  /** Completed commit jobs finished since the previous scrape (the queue keeps its last 200). */
+  private async observeCommitJobs(): Promise<void> {
+    for (const def of this.rt.registry.transforms()) {
+      const table = tableId(def.table);
+      const since = this.finishedWatermark.get(table) ?? this.startedAt;
+      const jobs = await this.rt.queues.commit(table).getJobs(['completed'], 0, 199);
+      let newest = since;
+      for (const job of jobs) {
+        const { finishedOn, processedOn } = job;
+        if (finishedOn === undefined || processedOn === undefined || finishedOn <= since) continue;
+        newest = Math.max(newest, finishedOn);
+        // A commit that found nothing to take did no table operation: not a commit latency.
+        if ((job.returnvalue as CommitJobResult | undefined)?.slices === 0) continue;
+        this.latency.observe({ table }, Math.max(0, finishedOn - processedOn) / 1000);
+      }
+      this.finishedWatermark.set(table, newest);
+    }
+  }
+}

@@ -43,4 +43,20 @@ describe('pipeline: a malformed scraped file', function () {
     const rows = await w.query('SELECT DISTINCT CAST(game_date AS VARCHAR) AS d FROM nba_raw.nbac_player_boxscores ORDER BY 1');
     expect(rows.map((r) => r.d)).to.deep.equal([dates[0], dates[2]]);
   });
+
+  it('--retry-failed re-runs a failed transform date even when its requested upstream did not fail', async () => {
+    const rt = env.rt;
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-03');
+    const middle = dates[1] as string;
+    await rt.store.delete(`nba-com/player-boxscores/${middle}/0000000000.json`);
+    // The failed-dates file names only the transform's date; the scraper is requested too.
+    const processors = [rt.registry.get('nbac_player_boxscore_scraper'), rt.registry.get('nbac_player_boxscore')];
+    const record = await startBackfill(rt, { processors, dates: [middle], only: { nbac_player_boxscore: [middle] } });
+    expect(record.added).to.equal(1);
+    const { progress } = await waitForBackfill(rt, { ...record, processors: ['nbac_player_boxscore'] }, { bars: false, pollMs: 50, timeoutMs: 60_000 });
+    expect(progress.perProcessor.nbac_player_boxscore).to.include({ committed: 1, failed: 0 });
+    const w = await rt.warehouse();
+    const rows = await w.query('SELECT count(DISTINCT game_date) AS d FROM nba_raw.nbac_player_boxscores');
+    expect(rows[0]?.d).to.equal(3);
+  });
 });

@@ -60,6 +60,27 @@ function datesFor(req: BackfillRequest, processor: string): string[] {
   return req.only ? (req.only[processor] ?? []) : req.dates;
 }
 
+/**
+ * Which (processor, dates) to enqueue now. A full backfill starts at its roots; the rest
+ * follow their upstream. A retry names dates per processor, so a processor's date is
+ * enqueued directly unless a requested upstream re-runs that same date (and will carry it).
+ */
+function directWork(ctx: PipelineContext, req: BackfillRequest): [ProcessorDef, string[]][] {
+  if (!req.only) return roots(req).map((p) => [p, req.dates]);
+  const only = req.only;
+  const requested = new Set(req.processors.map((p) => p.name));
+  return req.processors
+    .map((p): [ProcessorDef, string[]] => {
+      const carried = new Set(
+        req.processors
+          .filter((u) => u.name !== p.name && requested.has(u.name) && ctx.registry.downstream(u.name).some((d) => d.name === p.name))
+          .flatMap((u) => only[u.name] ?? []),
+      );
+      return [p, (only[p.name] ?? []).filter((d) => !carried.has(d))];
+    })
+    .filter(([, dates]) => dates.length > 0);
+}
+
 export async function planBackfill(ctx: PipelineContext, req: BackfillRequest): Promise<BackfillPlan> {
   const jobs = req.processors.reduce((n, p) => n + datesFor(req, p.name).length, 0);
   const tables: TableEstimate[] = [];
@@ -101,8 +122,8 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
   for (const p of req.processors) await ctx.statuses.setMany(p.name, datesFor(req, p.name), { status: 'pending', backfillId: record.id });
   let added = 0;
   let alreadyQueued = 0;
-  for (const root of roots(req)) {
-    const res = await enqueueSlices(ctx, root, datesFor(req, root.name), {
+  for (const [root, dates] of directWork(ctx, req)) {
+    const res = await enqueueSlices(ctx, root, dates, {
       backfillId: record.id,
       targets,
       cascade: record.cascade,

@@ -1,10 +1,11 @@
 /**
  * The demo: on the embedded default (DuckDB behind the BigQuery rules, local store, fixture
- * source), scrape → stage → commit the real 2023-24 regular season for both raw tables and
- * report what the table gates did.
+ * source), scrape → stage → commit the real 2023-24 regular season for both raw tables, let
+ * completion events carry it through analytics, precompute and predictions (a cascade), and
+ * report what the table gates did, per phase and per table, with a few predictions.
  */
 import type { Config } from './config/index.ts';
-import { backfillProgress, startBackfill } from './queues/backfill.ts';
+import { type PhaseState, cascadeProcessors, startCascadingBackfill, waitForCascade } from './queues/cascade.ts';
 import { PHASES } from './queues/names.ts';
 import { tableId } from './processors/types.ts';
 import type { Runtime } from './runtime.ts';
@@ -24,12 +25,25 @@ export interface DemoTableReport {
   peakQueuedDml: number;
 }
 
+export interface DemoPrediction {
+  gameDate: string;
+  player: string;
+  team: string;
+  predicted: number;
+  /** What the player then scored (from player_game_summary). */
+  actual: number;
+  basis: string;
+}
+
 export interface DemoReport {
   backfillId: string;
   dates: number;
   datesCommitted: Record<string, number>;
+  /** Per phase, slices (processor × date) in each state. */
+  phases: Record<string, Record<PhaseState, number>>;
   failed: number;
   tables: DemoTableReport[];
+  samplePredictions: DemoPrediction[];
   elapsedSeconds: number;
   timeScale: number;
 }
@@ -44,17 +58,19 @@ export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: 
   const dates = await rt.source.gameDates(DEMO_SEASON.start, DEMO_SEASON.end);
   await rt.startWorkers({ phases: PHASES, commit: true, concurrency: opts.concurrency ?? 4 });
   const warehouse = await rt.warehouse();
-  const record = await startBackfill(rt, { processors: DEMO_PROCESSORS.map((n) => rt.registry.get(n)), dates });
-  const outcome = await waitForBackfill(rt, record, { bars: opts.bars, signal: opts.signal });
-  const progress = outcome.progress ?? (await backfillProgress(rt, record));
+  // Phases 1–2 are requested; phases 3–5 follow from completion events (--cascade).
+  const record = await startCascadingBackfill(rt, { processors: DEMO_PROCESSORS.map((n) => rt.registry.get(n)), dates, cascade: true });
+  // Progress bars for the requested phases, then the downstream phases to the end.
+  await waitForBackfill(rt, record, { bars: opts.bars, signal: opts.signal });
+  const cascade = await waitForCascade(rt, record, { signal: opts.signal });
   const rules = warehouse instanceof BigQueryRulesWarehouse ? warehouse.record() : undefined;
   const tables: DemoTableReport[] = [];
-  for (const name of ['nbac_player_boxscore', 'nbac_team_boxscore']) {
-    const def = rt.registry.get(name);
+  const table = (dataset: string, name: string) => `${rt.config.bigquery.datasetPrefix}${dataset}.${name}`;
+  for (const def of cascadeProcessors(rt, record)) {
     if (def.kind !== 'transform') continue;
     const id = tableId(def.table);
     const [count] = await warehouse.query(
-      `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games FROM ${rt.config.bigquery.datasetPrefix}${def.table.dataset}.${def.table.table} WHERE game_date BETWEEN $start AND $end`,
+      `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games FROM ${table(def.table.dataset, def.table.table)} WHERE game_date BETWEEN $start AND $end`,
       { start: DEMO_SEASON.start, end: DEMO_SEASON.end },
     );
     const r = rules?.tables[id];
@@ -68,9 +84,38 @@ export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: 
       peakQueuedDml: r?.peakQueuedDml ?? 0,
     });
   }
-  const datesCommitted = Object.fromEntries(Object.entries(progress.perProcessor).map(([p, c]) => [p, c.committed]));
-  const failed = Object.values(progress.perProcessor).reduce((n, c) => n + c.failed + c.deferred, 0);
-  return { backfillId: record.id, dates: dates.length, datesCommitted, failed, tables, elapsedSeconds: (Date.now() - started) / 1000, timeScale: rt.config.timeScale };
+  const datesCommitted = Object.fromEntries(Object.entries(cascade.perProcessor).map(([p, c]) => [p, c.committed]));
+  // Every phase, the requested ones included (failed counts deferred too).
+  const failed = Object.values(cascade.perPhase).reduce((n, c) => n + c.failed, 0);
+  const phases = Object.fromEntries(Object.entries(cascade.perPhase).map(([phase, c]) => [`phase ${phase}`, c]));
+  // The season's last night, biggest predictions first, next to what the players then scored.
+  const sample = await warehouse.query(
+    `SELECT CAST(p.game_date AS VARCHAR) AS game_date, p.player_name, p.team_abbr, p.predicted_points, p.prediction_basis, s.pts
+       FROM ${table('nba_predictions', 'player_points_predictions')} p
+       JOIN ${table('nba_analytics', 'player_game_summary')} s ON s.game_date = p.game_date AND s.player_id = p.player_id
+      WHERE p.game_date = (SELECT max(game_date) FROM ${table('nba_predictions', 'player_points_predictions')} WHERE game_date BETWEEN $start AND $end)
+      ORDER BY p.predicted_points DESC, p.player_id LIMIT 5`,
+    { start: DEMO_SEASON.start, end: DEMO_SEASON.end },
+  );
+  const samplePredictions = sample.map((r) => ({
+    gameDate: String(r.game_date),
+    player: String(r.player_name),
+    team: String(r.team_abbr),
+    predicted: Number(r.predicted_points),
+    actual: Number(r.pts),
+    basis: String(r.prediction_basis),
+  }));
+  return {
+    backfillId: record.id,
+    dates: dates.length,
+    datesCommitted,
+    phases,
+    failed,
+    tables,
+    samplePredictions,
+    elapsedSeconds: (Date.now() - started) / 1000,
+    timeScale: rt.config.timeScale,
+  };
 }
 
 export function formatDemo(report: DemoReport, config: Config): string {
@@ -78,11 +123,16 @@ export function formatDemo(report: DemoReport, config: Config): string {
     '',
     `phasegate demo — real 2023-24 regular season, embedded DuckDB with BigQuery rules (time scale ×${report.timeScale})`,
     `dates: ${report.dates}; committed per processor: ${Object.entries(report.datesCommitted).map(([p, n]) => `${p} ${n}`).join(', ')}; failed: ${report.failed}`,
+    ...Object.entries(report.phases).map(([phase, c]) => `  ${phase}: ${Object.entries(c).map(([s, n]) => `${s} ${n}`).join(' · ')}`),
   ];
   for (const t of report.tables) {
     lines.push(
       `  ${t.table}: ${t.rows} rows, ${t.games} games on ${t.dates} dates; ${t.tableOperations} table operations (${report.dates} dates → ${(t.tableOperations / Math.max(1, report.dates)).toFixed(3)} per date); peak DML running ${t.peakRunningDml} (limit 2), queued ${t.peakQueuedDml} (limit 20)`,
     );
+  }
+  if (report.samplePredictions.length > 0) {
+    lines.push(`sample predictions (${report.samplePredictions[0]?.gameDate}, baseline 0.6·last-5 + 0.4·last-10 points):`);
+    for (const p of report.samplePredictions) lines.push(`  ${p.player.padEnd(26)} ${p.team}  predicted ${p.predicted.toFixed(1).padStart(5)}  scored ${String(p.actual).padStart(3)}  (${p.basis})`);
   }
   lines.push(`elapsed: ${report.elapsedSeconds.toFixed(1)} s · warehouse ${config.duckdbPath}`);
   lines.push(`inspect: phasegate sql "SELECT team_abbr, count(*) FROM nba_raw.nbac_player_boxscores GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`);

@@ -10,6 +10,7 @@ import { type Registry, defaultRegistry } from './processors/registry.ts';
 import { type Phase, type BoxscoreSource, tableId } from './processors/types.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { startCommitWorker } from './queues/commit-worker.ts';
+import { type DependencyTracker, startDependencyTracker } from './queues/dependency-tracker.ts';
 import { keysFor } from './queues/keys.ts';
 import { startPhaseWorker } from './queues/phase-worker.ts';
 import { QueueSet } from './queues/queue-set.ts';
@@ -26,8 +27,14 @@ import type { Warehouse } from './warehouse/types.ts';
 export interface Runtime extends PipelineContext {
   redisHandle: RedisHandle;
   workers: Worker[];
-  /** Starts workers for phases and (optionally) every table's commit queue. */
-  startWorkers(opts: { phases: readonly Phase[]; commit: boolean; concurrency: number }): Promise<void>;
+  /** Dependency trackers started by startWorkers (at most one per runtime). */
+  trackers: DependencyTracker[];
+  /**
+   * Starts workers for phases and (optionally) every table's commit queue, and the dependency
+   * tracker when `tracker` is true — by default whenever commits or phase ≥ 3 jobs are worked,
+   * since those are the processes whose work completion events carry downstream.
+   */
+  startWorkers(opts: { phases: readonly Phase[]; commit: boolean; concurrency: number; tracker?: boolean }): Promise<void>;
   /** The warehouse if it was opened, without opening it. */
   openedWarehouse(): Warehouse | undefined;
   close(): Promise<void>;
@@ -61,6 +68,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   let warehouse: Promise<Warehouse> | undefined;
   let opened: Warehouse | undefined;
   const workers: Worker[] = [];
+  const trackers: DependencyTracker[] = [];
 
   const rt: Runtime = {
     config,
@@ -79,7 +87,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       return warehouse;
     },
     openedWarehouse: () => opened,
-    async startWorkers({ phases, commit, concurrency }) {
+    trackers,
+    async startWorkers({ phases, commit, concurrency, tracker }) {
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
       if (commit) {
         await rt.warehouse();
@@ -89,9 +98,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           workers.push(startCommitWorker(rt, table));
         }
       }
+      if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
     },
     async close() {
-      // Reverse order of opening: workers hand back or finish their jobs first.
+      // Reverse order of opening: the tracker stops enqueueing, then workers hand back or
+      // finish their jobs.
+      await Promise.all(trackers.splice(0).map((t) => t.close()));
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();
       if (warehouse) await (await warehouse).close();

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { InputError } from '../errors/input-error.ts';
 import type { ProcessorDef } from '../processors/types.ts';
 import { defaultRegistry } from '../processors/registry.ts';
-import { type BackfillRequest, planBackfill, startBackfill } from '../queues/backfill.ts';
+import { type BackfillRequest, planBackfill } from '../queues/backfill.ts';
+import { onlyMissing, phaseLines, startCascadingBackfill, waitForCascade } from '../queues/cascade.ts';
 import { checkRange, readDatesFile, readFailedFile } from '../queues/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { PHASES } from '../queues/names.ts';
@@ -53,22 +54,6 @@ export async function buildRequest(ctx: Pick<PipelineContext, 'registry' | 'sour
   return { processors, dates, priority, cascade: flags.cascade };
 }
 
-/** --only-missing: drop slices the warehouse already holds (read from the table, not memory). */
-async function dropPresent(ctx: PipelineContext, req: BackfillRequest): Promise<BackfillRequest> {
-  const warehouse = await ctx.warehouse();
-  const only: Record<string, string[]> = {};
-  for (const p of req.processors) {
-    const wanted = req.only?.[p.name] ?? req.dates;
-    if (p.kind !== 'transform') only[p.name] = wanted;
-    else {
-      await warehouse.ensureTable(p.table);
-      const present = new Set(await warehouse.presentSlices(p.table, wanted));
-      only[p.name] = wanted.filter((d) => !present.has(d));
-    }
-  }
-  return { ...req, only, dates: [...new Set(Object.values(only).flat())].sort() };
-}
-
 export function registerBackfill(program: Command): void {
   program
     .command('backfill')
@@ -94,7 +79,8 @@ export function registerBackfill(program: Command): void {
         const request = await buildRequest({ registry, source }, flags);
         await withRuntime(config, async (rt) => {
           let req = request;
-          if (flags.onlyMissing) req = await dropPresent(rt, req);
+          // From the warehouse, not memory; with --cascade, downstream gaps are filled too.
+          if (flags.onlyMissing) req = await onlyMissing(rt, req);
           const plan = await planBackfill(rt, req);
           if (flags.dryRun) {
             if (flags.json) process.stdout.write(`${JSON.stringify({ dryRun: true, dates: req.dates.length, ...plan }, null, 2)}\n`);
@@ -108,18 +94,26 @@ export function registerBackfill(program: Command): void {
             }
             return;
           }
-          const record = await startBackfill(rt, req);
+          const record = await startCascadingBackfill(rt, req);
           if (flags.json && !flags.wait && !flags.workers) process.stdout.write(`${JSON.stringify(record)}\n`);
           else process.stdout.write(`backfill ${record.id}: enqueued ${record.added} jobs (${record.alreadyQueued} already queued) over ${req.dates.length} dates\n`);
           if (flags.workers) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: parsePositiveInt(flags.workers, '--workers') });
           if (flags.wait || flags.workers) {
-            const outcome = await waitForBackfill(rt, record, { bars: !flags.json && process.stderr.isTTY === true, signal: stopSignal() });
+            const signal = stopSignal();
+            const outcome = await waitForBackfill(rt, record, { bars: !flags.json && process.stderr.isTTY === true, signal });
             if (flags.json) process.stdout.write(`${JSON.stringify({ ...outcome.progress, statuses: undefined, failedFile: outcome.failedFile })}\n`);
             else {
               for (const line of summaryLines(record, outcome.progress)) process.stdout.write(`${line}\n`);
               if (outcome.failedFile) process.stdout.write(`failed dates written to ${outcome.failedFile} (retry: phasegate backfill --retry-failed ${outcome.failedFile})\n`);
             }
-            const failed = Object.values(outcome.progress.perProcessor).some((c) => c.failed + c.deferred > 0);
+            let failed = Object.values(outcome.progress.perProcessor).some((c) => c.failed + c.deferred > 0);
+            if (record.cascade && outcome.progress.done) {
+              // The requested phases are done; the cascade's downstream phases follow by events.
+              const cascade = await waitForCascade(rt, record, { signal });
+              if (flags.json) process.stdout.write(`${JSON.stringify({ cascade: cascade.perPhase, done: cascade.done })}\n`);
+              else for (const line of phaseLines(cascade)) process.stdout.write(`  ${line}\n`);
+              failed ||= Object.values(cascade.perPhase).some((c) => c.failed > 0);
+            }
             if (failed) process.exitCode = 1;
           }
         }, { registry, source });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type BackfillRecord, backfillProgress, getBackfill, listBackfills } from '../queues/backfill.ts';
+import { cascadeProgress, phaseLines } from '../queues/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { tableId } from '../processors/types.ts';
 import { type GlobalFlags, configFrom, exitOnError, withRuntime } from './common.ts';
@@ -33,7 +34,19 @@ async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
       if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting')) failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error });
     });
   }
-  return { id: record.id, createdAt: record.createdAt, dates: record.dates.length, processors: record.processors, done: progress.done, counts: progress.perProcessor, attention: failures };
+  // Per phase too, with the processors a --cascade reaches (they are not in the record).
+  const reached = await cascadeProgress(ctx, record);
+  return {
+    id: record.id,
+    createdAt: record.createdAt,
+    dates: record.dates.length,
+    processors: record.processors,
+    cascade: record.cascade,
+    done: progress.done && reached.done,
+    phases: reached.perPhase,
+    counts: reached.perProcessor,
+    attention: failures,
+  };
 }
 
 export function registerStatus(program: Command): void {
@@ -67,7 +80,8 @@ export function registerStatus(program: Command): void {
           }
           w(report.backfills.length ? 'backfills:' : 'no backfills yet');
           for (const b of report.backfills) {
-            w(`  ${b.id} (${b.dates} dates, ${b.done ? 'finished' : 'running'})`);
+            w(`  ${b.id} (${b.dates} dates${b.cascade ? ', cascade' : ''}, ${b.done ? 'finished' : 'running'})`);
+            for (const line of phaseLines({ perPhase: b.phases })) w(`    ${line}`);
             for (const [p, c] of Object.entries(b.counts)) {
               w(`    ${p.padEnd(32)} pending ${c.pending} · running ${c.running} · staged ${c.staged} · committed ${c.committed} · waiting ${c.waiting} · deferred ${c.deferred} · failed ${c.failed}`);
             }

@@ -123,9 +123,10 @@ const schema = z.object({
   /**
    * A look-back processor (rolling features) waits for the earlier dates of its window that are
    * still in progress; after this long (scaled seconds) it runs anyway, so a date stuck
-   * upstream never blocks the rest of the season. @defaultValue 600
+   * upstream never blocks the rest of the season (it runs again when that date lands). Long
+   * enough that a busy backfill does not hit it. @defaultValue 3600
    */
-  PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: z.coerce.number().positive().default(600),
+  PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: z.coerce.number().positive().default(3600),
   /** Scraper service for production (POST). */
   PHASEGATE_SCRAPER_URL: z.string().url().optional(),
   /** @defaultValue 180 */

@@ -6,6 +6,11 @@ import { InputError } from '../errors/input-error.ts';
 import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac-boxscore-scrapers.ts';
 import { nbacPlayerBoxscore } from './nbac-player-boxscore.ts';
 import { nbacTeamBoxscore } from './nbac-team-boxscore.ts';
+import { playerGameSummary } from './analytics/player-game-summary.ts';
+import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts';
+import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
+import { playerRollingFeatures } from './precompute/player-rolling-features.ts';
+import { playerPointsPredictions } from './predictions/player-points-predictions.ts';
 import { type ProcessorDef, type TableSpec, type TransformDef, tableId } from './types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -128,6 +133,12 @@ export const PROCESSORS: readonly ProcessorDef[] = [
   nbacTeamBoxscoreScraper,
   nbacPlayerBoxscore,
   nbacTeamBoxscore,
+  // Phases 3–5 run from completion events (see src/queues/dependency-tracker.ts).
+  playerGameSummary,
+  teamOffenseGameSummary,
+  teamDefenseGameSummary,
+  playerRollingFeatures,
+  playerPointsPredictions,
 ];
 
 export function defaultRegistry(): Registry {

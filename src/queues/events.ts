@@ -4,6 +4,7 @@
  * The field layout is a public interface, documented in the README.
  */
 import type { Redis } from 'ioredis';
+import type { Config } from '../config/index.ts';
 import type { Keys } from './keys.ts';
 
 export interface CommittedEvent {
@@ -50,6 +51,25 @@ export function parseEventFields(fields: readonly string[]): CommittedEvent {
 export interface StreamCap {
   /** Approximate maximum entries kept. @defaultValue 1_000_000 */
   maxLen: number;
+  /** Entries older than this are trimmed by `trimEvents`, in seconds. @defaultValue 7 days */
+  maxAgeSeconds?: number | undefined;
+}
+
+/** The stream cap the configuration asks for (PHASEGATE_EVENTS_MAX_LEN / _MAX_AGE_HOURS). */
+export function streamCapFrom(config: Pick<Config, 'events'>): StreamCap {
+  return { maxLen: config.events.maxLen, maxAgeSeconds: config.events.maxAgeSeconds };
+}
+
+/**
+ * Trims the stream by age and length. XADD can cap by one of them only, so the age cap is
+ * applied here, periodically (the dependency tracker calls it). `~` lets Redis trim whole
+ * macro-nodes, which is what keeps trimming O(1) amortised.
+ */
+export async function trimEvents(redis: Redis, keys: Keys, cap: StreamCap, now = Date.now()): Promise<number> {
+  let trimmed = 0;
+  if (cap.maxAgeSeconds !== undefined) trimmed += await redis.xtrim(keys.events(), 'MINID', '~', String(Math.max(0, now - cap.maxAgeSeconds * 1000)));
+  trimmed += await redis.xtrim(keys.events(), 'MAXLEN', '~', String(cap.maxLen));
+  return trimmed;
 }
 
 export async function publishCommitted(redis: Redis, keys: Keys, events: readonly CommittedEvent[], cap: StreamCap = { maxLen: 1_000_000 }): Promise<void> {

@@ -1,0 +1,83 @@
+/**
+ * A small example consumer of phasegate's completion events (docs/events.md): its own
+ * consumer group on the `committed` stream, at-least-once, printing one JSON line per
+ * committed slice. Copy it as the starting point of anything that should react when a table
+ * gains a date — a cache refresh, a notification, an export.
+ *
+ *   npx tsx scripts/events-consumer.ts [--group NAME] [--consumer NAME] [--from-start] [--once]
+ *
+ * REDIS_URL and PHASEGATE_PREFIX choose the pipeline, as for the CLI. `--from-start` creates the
+ * group at the start of the stream (otherwise it sees new events only); `--once` stops when
+ * nothing new arrives for two seconds. Handling is idempotent here (printing), so a
+ * redelivered event after a crash is harmless; make yours idempotent too.
+ */
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/index.ts';
+import { type CommittedEvent, parseEventFields } from '../src/queues/events.ts';
+import { keysFor } from '../src/queues/keys.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    group: { type: 'string', default: 'example-consumer' },
+    consumer: { type: 'string', default: `${hostname()}-${process.pid}` },
+    'from-start': { type: 'boolean', default: false },
+    once: { type: 'boolean', default: false },
+  },
+});
+
+const config = loadConfig();
+const stream = keysFor(config.prefix).events();
+const group = flags.group;
+const consumer = flags.consumer;
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+
+type Entry = [id: string, fields: string[] | null];
+
+/** One stream's entries from an XREADGROUP reply: RESP3 gives `[key, entries]`, RESP2 `[[key, entries]]`. */
+function entries(reply: unknown): Entry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const list: unknown = typeof reply[0] === 'string' ? reply[1] : (reply[0] as unknown[])[1];
+  return Array.isArray(list) ? (list as Entry[]) : [];
+}
+
+/** What this consumer does with an event. Replace with yours; keep it idempotent. */
+function handle(id: string, event: CommittedEvent): void {
+  process.stdout.write(`${JSON.stringify({ id, ...event })}\n`);
+}
+
+async function main(): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, flags['from-start'] ? '0' : '$', 'MKSTREAM');
+  } catch (err) {
+    // The group exists: carry on from where it stopped.
+    if (!(err as Error).message.includes('BUSYGROUP')) throw err;
+  }
+  let stopping = false;
+  process.once('SIGINT', () => {
+    stopping = true;
+  });
+  // First what this consumer was handed before a crash and never acknowledged (id 0), then new events (>).
+  let cursor = '0';
+  while (!stopping) {
+    const reading = cursor === '>';
+    const reply = await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 100, ...(reading ? ['BLOCK', 2000] : []), 'STREAMS', stream, cursor);
+    const batch = entries(reply);
+    if (!reading && batch.length === 0) cursor = '>';
+    if (reading && batch.length === 0 && flags.once) break;
+    for (const [id, fields] of batch) {
+      // Trimmed from the stream before it was read (the stream is capped): nothing to handle.
+      if (fields) handle(id, parseEventFields(fields));
+      // Acknowledge only after handling: a crash in between means a redelivery, not a loss.
+      await redis.xack(stream, group, id);
+      if (!reading) cursor = id;
+    }
+  }
+  await redis.quit();
+}
+
+main().catch((err) => {
+  process.stderr.write(`events-consumer: ${(err as Error).message}\n`);
+  process.exit(1);
+});

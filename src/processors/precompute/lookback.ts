@@ -1,0 +1,65 @@
+/**
+ * Look-back windows: a processor whose rows for date D read its input for earlier dates too
+ * (rolling features). The dependency tracker uses the declaration twice: a commit of the
+ * input for D re-runs the later dates whose window includes D, and a date waits while an
+ * earlier date of its window is still being produced.
+ */
+import { seasonStartYearOfDate } from '../game-id.ts';
+import type { ProcessorDef, TransformDef } from '../types.ts';
+
+export interface DateRange {
+  /** First date, inclusive (`YYYY-MM-DD`). */
+  from: string;
+  /** Last date, inclusive. */
+  to: string;
+}
+
+export interface Lookback {
+  /** The processor (one of `dependsOn`) whose earlier slices the window reads. */
+  input: string;
+  /** The earlier dates a slice's rows read (the slice itself excluded). */
+  earlier(slice: string): DateRange;
+  /** The later dates whose rows read `slice`: the ones to refresh when it is committed again. */
+  later(slice: string): DateRange;
+}
+
+export type WindowedTransformDef = TransformDef & { lookback: Lookback };
+
+export function lookbackOf(def: ProcessorDef): Lookback | undefined {
+  return def.kind === 'transform' && 'lookback' in def ? (def as WindowedTransformDef).lookback : undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Calendar dates of a range, inclusive; empty when `from` is after `to`. */
+export function datesIn(range: DateRange): string[] {
+  const out: string[] = [];
+  for (let d = range.from; d <= range.to; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+/**
+ * The NBA season a date belongs to, as calendar bounds: July 1 to June 30, so that the
+ * Finals (June) and the next preseason (October) fall in different seasons.
+ */
+export function seasonBounds(date: string): DateRange {
+  const y = seasonStartYearOfDate(date);
+  return { from: `${y}-07-01`, to: `${y + 1}-06-30` };
+}
+
+/**
+ * The season to date: a slice reads every earlier date of its season. It is the window
+ * "games played in season" needs, and it bounds the refresh of a recommitted date by the
+ * end of its season (at most ~170 game dates), never beyond.
+ */
+export function seasonToDate(input: string): Lookback {
+  return {
+    input,
+    earlier: (slice) => ({ from: seasonBounds(slice).from, to: addDays(slice, -1) }),
+    later: (slice) => ({ from: addDays(slice, 1), to: seasonBounds(slice).to }),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Phase 5: `nba_predictions.player_points_predictions`, one row per player with a game on the
+ * date: a baseline points prediction from the Phase 4 features, with the model version and
+ * the features it used, so a later model can replace it row for row.
+ */
+
+import { col, key } from '../analytics/columns.ts';
+import { round } from '../analytics/formulas.ts';
+import { count, optBool, optNumber, optString, requiredNumber, requiredString } from '../analytics/rows.ts';
+import { playerRollingFeatures } from '../precompute/player-rolling-features.ts';
+import { type Column, type Row, type TransformDef, tableId } from '../types.ts';
+import { BASELINE_MODEL_VERSION, predictPoints } from './baseline-model.ts';
+
+const SOURCE = tableId(playerRollingFeatures.table);
+
+const COLUMNS: readonly Column[] = [
+  key('game_date', 'DATE'),
+  key('player_id', 'INT64'),
+  key('game_id', 'STRING'),
+  col('player_name', 'STRING'),
+  col('team_id', 'INT64'),
+  col('team_abbr', 'STRING'),
+  col('opponent_team_id', 'INT64'),
+  col('is_home', 'BOOL'),
+  key('predicted_points', 'FLOAT64'),
+  key('prediction_basis', 'STRING', 'last5_last10, or prior for a first game of the season'),
+  key('model_version', 'STRING'),
+  key('features_used', 'STRING', 'JSON object of the features and weights behind the prediction'),
+  key('source_tables', 'STRING'),
+  key('processed_at', 'TIMESTAMP'),
+];
+
+/** The slice's predictions from its feature rows. Pure. */
+export function predictSlice(slice: string, features: readonly Row[], processedAt: string): Row[] {
+  return features
+    .filter((r) => requiredString(r, 'game_date', SOURCE) === slice)
+    .map((r) => {
+      const p = predictPoints({
+        ptsAvgLast5: optNumber(r, 'pts_avg_last5', SOURCE),
+        ptsAvgLast10: optNumber(r, 'pts_avg_last10', SOURCE),
+        last5Games: count(r, 'last5_games', SOURCE),
+        last10Games: count(r, 'last10_games', SOURCE),
+      });
+      return {
+        game_date: slice,
+        player_id: requiredNumber(r, 'player_id', SOURCE),
+        game_id: requiredString(r, 'game_id', SOURCE),
+        player_name: optString(r, 'player_name'),
+        team_id: optNumber(r, 'team_id', SOURCE),
+        team_abbr: optString(r, 'team_abbr'),
+        opponent_team_id: optNumber(r, 'opponent_team_id', SOURCE),
+        is_home: optBool(r, 'is_home'),
+        predicted_points: round(p.points, 2),
+        prediction_basis: p.basis,
+        model_version: BASELINE_MODEL_VERSION,
+        features_used: JSON.stringify(p.used),
+        source_tables: SOURCE,
+        processed_at: processedAt,
+      };
+    });
+}
+
+export const playerPointsPredictions: TransformDef = {
+  kind: 'transform',
+  name: 'player_points_predictions',
+  phase: 5,
+  description: 'per player with a game on the date: baseline points prediction from rolling features',
+  table: { dataset: 'nba_predictions', table: 'player_points_predictions', sliceColumn: 'game_date', primaryKey: ['game_date', 'player_id'], columns: COLUMNS },
+  dependsOn: [playerRollingFeatures.name],
+  run: async (ctx) => {
+    if (!ctx.readTable) throw new Error('player_points_predictions reads the warehouse: run it on a worker with one');
+    return predictSlice(ctx.slice, await ctx.readTable(playerRollingFeatures.table, [ctx.slice]), new Date().toISOString());
+  },
+};

@@ -54,12 +54,18 @@ function hasRedisServer(): Promise<boolean> {
   });
 }
 
-export async function startRedisServer(opts: { port?: number; dir?: string; appendonly?: boolean } = {}): Promise<RedisHandle & { port: number; process: ChildProcess }> {
+/**
+ * Starts a redis-server. `appendfsync: 'always'` makes every acknowledged write durable in the
+ * AOF before the reply, so a crash-and-restart run loses nothing a client was told succeeded.
+ */
+export async function startRedisServer(
+  opts: { port?: number; dir?: string; appendonly?: boolean; appendfsync?: 'always' | 'everysec' | 'no' } = {},
+): Promise<RedisHandle & { port: number; process: ChildProcess }> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), 'phasegate-redis-')));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--appendfsync', opts.appendfsync ?? 'everysec', '--maxmemory-policy', 'noeviction'],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;

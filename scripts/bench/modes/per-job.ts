@@ -1,0 +1,122 @@
+/**
+ * `per-job`: the obvious queue-based fix without group commit. One BullMQ job per date; each
+ * job stages its rows, loads them into its own staging table (a load job), then MERGEs that
+ * one date into the target (a one-slice commit). The table is protected the way a careful
+ * engineer would: the queue's global concurrency is 2 (BigQuery runs 2 DML per table) and
+ * its global rate limit is phasegate's own table-operation cap, so the only difference left
+ * to phasegate is one statement per date instead of one per batch, and no conflict path.
+ * Retries are phasegate's phase-job retries (PHASEGATE_JOB_ATTEMPTS, exponential backoff).
+ *
+ * This queue is built here rather than in src/queues on purpose: it is the strawman the
+ * benchmark measures phasegate against, not part of the product.
+ */
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { scaledMs, tableLimits } from '../../../src/config/index.ts';
+import { toError } from '../../../src/errors/phasegate-error.ts';
+import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
+import { nbacPlayerBoxscore } from '../../../src/processors/nbac-player-boxscore.ts';
+import { tableId } from '../../../src/processors/types.ts';
+import { openWarehouse } from '../../../src/warehouse/index.ts';
+import type { ModeOutcome } from '../measure.ts';
+import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
+
+interface DateJob {
+  date: string;
+}
+
+/** BigQuery runs at most 2 mutating DML per table at once. */
+const TABLE_CONCURRENCY = 2;
+const QUEUE = 'bench-per-job';
+
+export const openPerJob: ModeOpener = async (env) => {
+  const { config, spec } = env;
+  const warehouse = asRulesWarehouse(await openWarehouse(config, env.raw.store, env.rules), 'per-job');
+  // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue<DateJob>(QUEUE, { connection, prefix: config.prefix });
+  const limits = tableLimits(config, tableId(spec));
+  await queue.setGlobalConcurrency(TABLE_CONCURRENCY);
+  await queue.setGlobalRateLimit(limits.opsMax, scaledMs(config, limits.opsWindowSeconds));
+  let worker: Worker<DateJob> | undefined;
+
+  return {
+    warehouse,
+    loadJobs: () => Object.values(warehouse.record().tables).reduce((n, t) => n + t.loadJobs, 0),
+    async run({ startedAt, deadline, frontier }): Promise<ModeOutcome> {
+      const out = emptyOutcome();
+      const attempts = config.jobs.attempts;
+      const processJob = async (job: Job<DateJob>) => {
+        const { date } = job.data;
+        frontier.begun(date);
+        const rows = await nbacPlayerBoxscore.run({ slice: date, store: env.raw.store });
+        const object = `staging/bench-per-job/${date}/${job.attemptsMade}.ndjson`;
+        await env.raw.store.put(object, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''));
+        const staging = { ...spec, table: `${spec.table}_stage_${date.replaceAll('-', '')}` };
+        try {
+          await warehouse.ensureTable(staging);
+          await warehouse.loadJob(staging, [object]);
+          const result = await warehouse.commit({ batchId: `per-job-${date}-a${job.attemptsMade}`, table: spec, slices: [date], objects: [object] });
+          out.rowsTouched += result.rowsStaged;
+        } catch (thrown) {
+          if (thrown instanceof WarehouseError && thrown.kind === 'conflict') out.conflictDates.add(date);
+          throw thrown;
+        } finally {
+          await env.raw.store.delete(object).catch(() => undefined);
+        }
+        out.writtenAtMs.set(date, Date.now() - startedAt);
+      };
+      worker = new Worker<DateJob>(QUEUE, processJob, { connection, prefix: config.prefix, concurrency: env.opts.workers });
+      worker.on('error', (err) => env.log(`per-job worker: ${err.message}`));
+      let finished = 0;
+      worker.on('failed', (job, err) => {
+        // BullMQ reports every failed attempt; only the last one fails the date.
+        if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+          out.failed.set(job.data.date, toError(err).message);
+          finished++;
+        }
+      });
+      worker.on('completed', () => finished++);
+      await queue.addBulk(
+        env.raw.dates.map((date) => ({
+          name: 'date',
+          data: { date },
+          opts: {
+            jobId: date,
+            attempts,
+            backoff: { type: 'exponential', delay: scaledMs(config, config.jobs.backoffSeconds) },
+          },
+        })),
+      );
+      let timedOut = false;
+      let lastLog = Date.now();
+      while (finished < env.raw.dates.length) {
+        if (Date.now() > deadline) {
+          timedOut = true;
+          break;
+        }
+        if (env.opts.verbose && Date.now() - lastLog > 10_000) {
+          lastLog = Date.now();
+          env.log(`per-job: ${out.writtenAtMs.size} committed, ${out.failed.size} failed of ${env.raw.dates.length}`);
+        }
+        await sleep(100);
+      }
+      const makespanMs = Date.now() - startedAt;
+      await worker.close(true);
+      return {
+        ...out,
+        waitsForBuffer: false,
+        makespanMs,
+        timedOut,
+        extra: { tableConcurrency: TABLE_CONCURRENCY, rateLimit: `${limits.opsMax} per ${limits.opsWindowSeconds} s` },
+      };
+    },
+    async close() {
+      await worker?.close(true);
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      await connection.quit().catch(() => connection.disconnect());
+      await warehouse.close();
+    },
+  };
+};

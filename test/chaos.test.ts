@@ -1,0 +1,49 @@
+/**
+ * Crash and restart, short: a week of phase 1 + 2 in a real `phasegate worker` child process,
+ * SIGKILLed five times at random moments, with Redis (its own AOF server) SIGKILLed and
+ * restarted once under the running worker. Every date must end committed and both tables must
+ * hold exactly the fixture's rows. `npm run chaos` is the long version.
+ */
+import { expect } from 'chai';
+import { runChaos } from '../scripts/chaos/harness.ts';
+
+describe('chaos: SIGKILLed worker and Redis, exact rows at the end', function () {
+  this.timeout(150_000);
+
+  it('commits every date with exact rows after ≥ 5 worker kills and one Redis restart', async () => {
+    const lines: string[] = [];
+    const report = await runChaos({
+      start: '2023-11-01',
+      end: '2023-11-07',
+      kills: 5,
+      redisKillAt: 2,
+      minUpSeconds: 0.5,
+      maxUpSeconds: 2.5,
+      stalledSeconds: 3,
+      // BigQuery's own clock (2 s per MERGE, 5 table operations per 10 s) and two dates per
+      // commit: a week takes long enough to be killed five times mid-work.
+      timeScale: 1,
+      workerEnv: { PHASEGATE_COMMIT_MAX_SLICES: '2' },
+      seed: 7,
+      timeoutSeconds: 130,
+      log: (line) => lines.push(line),
+    });
+    if (!report.ok) console.log(lines.join('\n'));
+    expect(report.problems).to.deep.equal([]);
+    expect(report.workerKills).to.be.at.least(5);
+    expect(report.redisRestarts).to.equal(1);
+    expect(report.events.filter((e) => e.what === 'worker')).to.have.length(report.workerKills);
+    // The run log names every kill and what it cut short.
+    expect(lines.filter((l) => /kill #\d+: .*SIGKILL worker .* in flight: /.test(l))).to.have.length(report.workerKills);
+    expect(lines.some((l) => /SIGKILL redis-server/.test(l))).to.equal(true);
+    for (const [processor, counts] of Object.entries(report.statuses)) expect(counts.committed, processor).to.equal(report.dates);
+    expect(report.tables).to.have.length(2);
+    for (const t of report.tables) {
+      expect(t.rows, t.table).to.equal(t.expectedRows);
+      expect(t.distinctKeys, t.table).to.equal(t.expectedRows);
+      expect(t.duplicateRows, t.table).to.equal(0);
+      expect(t.wrongDates, t.table).to.deep.equal([]);
+      expect(t.expectedRows, t.table).to.be.above(0);
+    }
+  });
+});

@@ -50,7 +50,13 @@ export interface DemoReport {
 
 /** Demo defaults: a time scale that makes the BigQuery clock run fast enough for a laptop. */
 export function demoConfigFlags(): Partial<Record<keyof NodeJS.ProcessEnv, string>> {
-  return { PHASEGATE_TIME_SCALE: process.env.PHASEGATE_TIME_SCALE ?? '10' };
+  return {
+    PHASEGATE_TIME_SCALE: process.env.PHASEGATE_TIME_SCALE ?? '10',
+    // Five phases share one process here, so each table's slices land at a slower pace than
+    // on a fleet of workers; a longer gather window (1 s at ×10) keeps group commits large.
+    // A backfill trades that latency for table operations gladly.
+    PHASEGATE_COMMIT_GATHER_SECONDS: process.env.PHASEGATE_COMMIT_GATHER_SECONDS ?? '10',
+  };
 }
 
 export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: number; signal?: AbortSignal }): Promise<DemoReport> {

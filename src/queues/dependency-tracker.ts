@@ -146,13 +146,20 @@ export class DependencyTracker {
   }
 
   private async run(conn: Redis): Promise<void> {
+    const claimIdleMs = scaledMs(this.ctx.config, this.ctx.config.tracker.claimIdleSeconds);
     let nextRecovery = 0;
+    // Claiming scans the whole pending list, so it runs at half the idle time, not every retry.
+    let nextClaim = 0;
     let nextTrim = Date.now() + this.opts.trimEveryMs;
     while (!this.stopping) {
       try {
         if (Date.now() >= nextRecovery) {
-          await this.recover(conn);
+          await this.retryOwn(conn);
           nextRecovery = Date.now() + this.opts.retryMs;
+        }
+        if (Date.now() >= nextClaim) {
+          await this.claimIdle(conn, claimIdleMs);
+          nextClaim = Date.now() + Math.max(this.opts.retryMs, claimIdleMs / 2);
         }
         if (Date.now() >= nextTrim) {
           await trimEvents(conn, this.ctx.keys, streamCapFrom(this.ctx.config));
@@ -173,8 +180,8 @@ export class DependencyTracker {
     }
   }
 
-  /** Own pending events that are due, then events another (dead) consumer left idle. */
-  private async recover(conn: Redis): Promise<void> {
+  /** This consumer's pending events that are due: left from before a restart, or waiting on a running job. */
+  private async retryOwn(conn: Redis): Promise<void> {
     let cursor = '0';
     for (;;) {
       const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'STREAMS', this.key, cursor);
@@ -186,7 +193,10 @@ export class DependencyTracker {
       }
       cursor = entries[entries.length - 1]?.[0] ?? cursor;
     }
-    const idle = scaledMs(this.ctx.config, this.ctx.config.tracker.claimIdleSeconds);
+  }
+
+  /** Events another consumer — presumed dead — has left unacknowledged for `idle` ms. */
+  private async claimIdle(conn: Redis, idle: number): Promise<void> {
     let start = '0-0';
     do {
       const reply = (await conn.call('XAUTOCLAIM', this.key, this.group, this.consumer, idle, start, 'COUNT', this.opts.batchSize)) as unknown[];

@@ -81,6 +81,11 @@ export function registerBackfill(program: Command): void {
           let req = request;
           // From the warehouse, not memory; with --cascade, downstream gaps are filled too.
           if (flags.onlyMissing) req = await onlyMissing(rt, req);
+          if (flags.onlyMissing && req.dates.length === 0) {
+            // A resumed backfill that has nothing left is done, not an error.
+            process.stdout.write(flags.json ? `${JSON.stringify({ missing: 0 })}\n` : 'nothing missing: every requested slice is already in the warehouse\n');
+            return;
+          }
           const plan = await planBackfill(rt, req);
           if (flags.dryRun) {
             if (flags.json) process.stdout.write(`${JSON.stringify({ dryRun: true, dates: req.dates.length, ...plan }, null, 2)}\n`);

@@ -58,7 +58,7 @@ export function compareStreamIds(a: string, b: string): number {
  * job (BullMQ drops completed jobs after a while), so a very late duplicate is still covered.
  */
 export function triggerKey(ctx: Pick<PipelineContext, 'keys'>, processor: string): string {
-  return `${ctx.keys.events()}:trigger:${processor}`;
+  return ctx.keys.trigger(processor);
 }
 
 /** The stream's newest entry id, or `0-0` for an empty stream. */

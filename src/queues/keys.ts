@@ -19,6 +19,8 @@ export interface Keys {
   tableOps(table: string, day: string): string;
   /** Stream of `committed` events (one per committed slice). */
   events(): string;
+  /** Hash slice → the stream id that triggered the tracker's last job for a processor. */
+  trigger(processor: string): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -32,5 +34,6 @@ export function keysFor(prefix: string): Keys {
     backfills: () => `${base}:backfills`,
     tableOps: (table, day) => `${base}:table-ops:${table}:${day}`,
     events: () => `${base}:events`,
+    trigger: (processor) => `${base}:events:trigger:${processor}`,
   };
 }

@@ -6,6 +6,7 @@
  * the status store and the warehouse, retries the failed slice from the page and watches it
  * requeue and commit, and saves screenshots of the grid and the tables page under docs/.
  */
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -22,7 +23,9 @@ const SCRAPER = 'nbac_player_boxscore_scraper';
 const TRANSFORM = 'nbac_player_boxscore';
 const START = '2023-11-01';
 const END = '2023-11-08';
-const DOCS = new URL('../docs/', import.meta.url);
+// Screenshots go to a temporary folder; PHASEGATE_UPDATE_SCREENSHOTS=1 writes the ones
+// committed under docs/ (so a test run does not dirty the tree).
+const DOCS = process.env.PHASEGATE_UPDATE_SCREENSHOTS === '1' ? new URL('../docs/', import.meta.url) : new URL(`file://${tmpdir()}/`);
 
 async function shownCount(page: Page, processor: string, state: string): Promise<number> {
   const text = await page.locator(`[data-count="${processor}:${state}"]`).textContent();

@@ -40,18 +40,37 @@ const RULES: readonly Rule[] = [
 
 const CLASSES = { conflict: ConflictError, busy: BusyError, transient: TransientError, permanent: PermanentError } as const;
 
+/** Node's socket error codes (`err.code` is a string there, not an HTTP status). */
+const NETWORK_CODES = /^(ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|ENOTFOUND|ECONNABORTED|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT)$/;
+
 function payloadOf(thrown: unknown): BigQueryErrorPayload {
   if (thrown === null || typeof thrown !== 'object') return { message: String(thrown) };
+  // A job's `status` handed over as is: its `errorResult` is the failure, `errors` the details.
+  const status = thrown as { errorResult?: BigQueryErrorPayload; errors?: BigQueryErrorPayload['errors']; message?: string };
+  if (status.errorResult && status.message === undefined) return { ...status.errorResult, errors: status.errors ?? [status.errorResult] };
   return thrown as BigQueryErrorPayload;
+}
+
+/** Messages and string codes down the `cause` chain: fetch wraps the socket error ("fetch failed"). */
+function causeTexts(thrown: unknown): string[] {
+  const out: string[] = [];
+  let cur: unknown = thrown;
+  for (let depth = 0; depth < 5 && cur !== null && typeof cur === 'object'; depth++) {
+    const c = cur as { code?: unknown; cause?: unknown; message?: unknown };
+    if (typeof c.code === 'string' && NETWORK_CODES.test(c.code)) out.push(c.code);
+    if (depth > 0 && typeof c.message === 'string') out.push(c.message);
+    cur = c.cause;
+  }
+  return out;
 }
 
 /** Which kind a payload is; unknown errors with HTTP 5xx/408/429 are transient, else permanent. */
 export function classifyKind(thrown: unknown): WarehouseErrorKind {
   const p = payloadOf(thrown);
   const reasons = [p.reason, ...(p.errors ?? []).map((e) => e.reason)].filter((r): r is string => !!r);
-  const texts = [p.message, ...(p.errors ?? []).map((e) => e.message)].filter((t): t is string => !!t).join('\n');
+  const texts = [p.message, ...(p.errors ?? []).map((e) => e.message), ...causeTexts(thrown)].filter((t): t is string => !!t).join('\n');
   for (const rule of RULES) {
-    if (rule.text && rule.text.test(texts)) return rule.kind;
+    if (rule.text?.test(texts)) return rule.kind;
     if (rule.reason && reasons.some((r) => rule.reason?.test(r))) return rule.kind;
   }
   const code = typeof p.code === 'number' ? p.code : undefined;
@@ -67,6 +86,17 @@ export function classifyWarehouseError(thrown: unknown, table?: string): Warehou
   const reason = p.reason ?? p.errors?.find((e) => e.reason)?.reason;
   const message = p.message ?? p.errors?.find((e) => e.message)?.message ?? 'warehouse error';
   return new CLASSES[kind](message, { cause: thrown, reason, table });
+}
+
+/** Which busy case an error is, for the commit path's reaction (only the DML queue lowers concurrency). */
+export type BusyCause = 'dmlOutstanding' | 'serialize' | 'rateLimit';
+
+export function busyCause(err: { message: string }): BusyCause {
+  // BigQuery queues at most 20 mutating DML per table; the 21st fails with this text.
+  if (/Too many DML statements outstanding/i.test(err.message)) return 'dmlOutstanding';
+  // Concurrent DML on one partition: BigQuery's advice is a random 10–20 s wait.
+  if (/Could not serialize access/i.test(err.message)) return 'serialize';
+  return 'rateLimit';
 }
 
 /**

@@ -59,6 +59,13 @@ export interface Warehouse {
   readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]>;
   /** Distinct slice values present in the table among the given ones (for --only-missing). */
   presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]>;
+  /**
+   * Which of `slices` hold rows whose `column` (a TIMESTAMP, e.g. `processed_at`) is at or
+   * after `since`, through a parameterized query. With `since` = the streaming buffer's
+   * `oldestEntryTime`, these are the slices a MERGE cannot touch yet (BigQuery refuses
+   * UPDATE/DELETE/MERGE over partitions holding streamed rows).
+   */
+  slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]>;
   tableMetadata(spec: TableSpec): Promise<TableMetadata>;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import { dateArrayParameter, queryParameters, type QueryParameter } from './para
 import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
 import { stagingDefinition, tableResource } from './schema.ts';
 import {
+  SINCE_PARAM,
   SLICES_PARAM,
   appendStatement,
   deleteSlicesStatement,
@@ -29,6 +30,7 @@ import {
   presentSlicesStatement,
   quoteIdent,
   readSlicesStatement,
+  slicesWithRowsSinceStatement,
   validateProjectId,
   validateSpec,
   type TableLocation,
@@ -271,6 +273,16 @@ export class BigQueryWarehouse implements Warehouse {
     const rows = await this.select(
       presentSlicesStatement(this.where(spec), spec),
       [dateArrayParameter(SLICES_PARAM, slices)],
+      tableId(spec),
+    );
+    return rows.map((r) => String(r.slice));
+  }
+
+  async slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]> {
+    if (slices.length === 0) return [];
+    const rows = await this.select(
+      slicesWithRowsSinceStatement(this.where(spec), spec, column),
+      [dateArrayParameter(SLICES_PARAM, slices), { name: SINCE_PARAM, parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: since.toISOString() } }],
       tableId(spec),
     );
     return rows.map((r) => String(r.slice));

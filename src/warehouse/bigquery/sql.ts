@@ -16,6 +16,8 @@ const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 export const STAGING_TABLE = 'staging';
 /** The named parameter holding the batch slices, an `ARRAY<DATE>`. */
 export const SLICES_PARAM = 'slices';
+/** The named TIMESTAMP parameter of `slicesWithRowsSinceStatement`. */
+export const SINCE_PARAM = 'since';
 // Namespaced so it cannot collide with a registry column; it never reaches the target.
 const ROW_NUMBER_COLUMN = '_phasegate_rn';
 
@@ -166,6 +168,17 @@ export function presentSlicesStatement(where: TableLocation, spec: TableSpec): s
   validateSpec(spec);
   const slice = quoteIdent(spec.sliceColumn);
   return `SELECT DISTINCT ${slice} AS slice FROM ${qualifiedName(where)} WHERE ${slice} IN UNNEST(@${SLICES_PARAM}) ORDER BY slice`;
+}
+
+/** Slices among `@slices` holding rows with `column >= @since` (a TIMESTAMP parameter). */
+export function slicesWithRowsSinceStatement(where: TableLocation, spec: TableSpec, column: string): string {
+  validateSpec(spec);
+  if (spec.columns.find((c) => c.name === column)?.type !== 'TIMESTAMP') throw new InputError(`${tableId(spec)}: ${column} is not a TIMESTAMP column`);
+  const slice = quoteIdent(spec.sliceColumn);
+  return (
+    `SELECT DISTINCT ${slice} AS slice FROM ${qualifiedName(where)} ` +
+    `WHERE ${slice} IN UNNEST(@${SLICES_PARAM}) AND ${quoteIdent(column)} >= @${SINCE_PARAM} ORDER BY slice`
+  );
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   presentSlicesSql,
   qualifiedName,
   readSlicesSql,
+  slicesWithRowsSinceSql,
   tableExistsSql,
   validateSpec,
 } from './sql.ts';
@@ -209,6 +210,15 @@ export class DuckDBWarehouse implements Warehouse {
     this.assertOpen();
     if (slices.length === 0) return [];
     const reader = await this.read(spec, (conn) => conn.runAndReadAll(presentSlicesSql(resolved, slices.length), [...slices]));
+    return reader.getRowObjects().map((r) => String(toCell(r.slice ?? null)));
+  }
+
+  async slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    if (slices.length === 0) return [];
+    const sql = slicesWithRowsSinceSql(resolved, slices.length, column);
+    const reader = await this.read(spec, (conn) => conn.runAndReadAll(sql, [...slices, since.toISOString()]));
     return reader.getRowObjects().map((r) => String(toCell(r.slice ?? null)));
   }
 

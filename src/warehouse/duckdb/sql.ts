@@ -146,6 +146,16 @@ export function presentSlicesSql(spec: TableSpec, sliceParamCount: number): stri
   return `SELECT DISTINCT ${slice} AS slice FROM ${qualifiedName(spec)} WHERE ${slice} IN (${sliceParamList(spec, sliceParamCount)}) ORDER BY 1`;
 }
 
+/** Slices among `$1..$sliceParamCount` holding rows with `column >= $<sliceParamCount + 1>`. */
+export function slicesWithRowsSinceSql(spec: TableSpec, sliceParamCount: number, column: string): string {
+  const slice = quoteIdent(spec.sliceColumn);
+  if (columnOf(spec, column).type !== 'TIMESTAMP') throw new InputError(`${spec.dataset}.${spec.table}: ${column} is not a TIMESTAMP`);
+  return (
+    `SELECT DISTINCT ${slice} AS slice FROM ${qualifiedName(spec)} WHERE ${slice} IN (${sliceParamList(spec, sliceParamCount)}) ` +
+    `AND ${quoteIdent(column)} >= CAST($${sliceParamCount + 1} AS TIMESTAMPTZ) ORDER BY 1`
+  );
+}
+
 export function countRowsSql(spec: TableSpec): string {
   return `SELECT count(*) AS num_rows FROM ${qualifiedName(spec)}`;
 }

@@ -228,6 +228,10 @@ export class BigQueryRulesWarehouse implements Warehouse {
     return this.inner.presentSlices(spec, slices);
   }
 
+  slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]> {
+    return this.inner.slicesWithRowsSince(spec, slices, since, column);
+  }
+
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
     const meta = await this.inner.tableMetadata(spec);
     const buffer = this.tables.get(tableId(spec))?.buffer.info(Date.now());

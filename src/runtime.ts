@@ -7,9 +7,10 @@ import { Redis } from 'ioredis';
 import type { Config } from './config/index.ts';
 import { log, setLogLevel } from './log.ts';
 import { type Registry, defaultRegistry } from './processors/registry.ts';
-import { type Phase, type BoxscoreSource, tableId } from './processors/types.ts';
+import type { Phase, BoxscoreSource } from './processors/types.ts';
 import type { PipelineContext } from './queues/context.ts';
-import { startCommitWorker } from './queues/commit-worker.ts';
+import { closeNotifier } from './notify/index.ts';
+import { startTableGate } from './queues/commit-worker.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/dependency-tracker.ts';
 import { keysFor } from './queues/keys.ts';
 import { startPhaseWorker } from './queues/phase-worker.ts';
@@ -92,11 +93,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
       if (commit) {
         await rt.warehouse();
-        for (const def of registry.transforms()) {
-          const table = tableId(def.table);
-          await queues.applyTableCaps(table);
-          workers.push(startCommitWorker(rt, table));
-        }
+        // Every table with a gate — the processors' and phasegate's own log tables.
+        for (const table of registry.gatedTables()) workers.push(await startTableGate(rt, table));
       }
       if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
     },
@@ -107,6 +105,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();
       if (warehouse) await (await warehouse).close();
+      closeNotifier(rt);
       await redis.quit().catch(() => redis.disconnect());
       await redisHandle.stop();
     },

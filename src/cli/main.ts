@@ -2,9 +2,11 @@
 import { Command } from 'commander';
 import { registerBackfill } from './backfill.ts';
 import { addGlobalFlags } from './common.ts';
+import { registerConflicts } from './conflicts.ts';
 import { registerDashboard } from './dashboard.ts';
 import { registerDemo } from './demo.ts';
 import { registerFixtures } from './fixtures.ts';
+import { registerRetry } from './retry.ts';
 import { registerSql } from './sql.ts';
 import { registerStatus } from './status.ts';
 import { registerWorker } from './worker.ts';
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerDashboard(program);
   registerSql(program);
+  registerConflicts(program);
+  registerRetry(program);
   return program;
 }
 

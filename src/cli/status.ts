@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type BackfillRecord, backfillProgress, getBackfill, listBackfills } from '../queues/backfill.ts';
 import { cascadeProgress, phaseLines } from '../queues/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
+import { conflictStatus, safetyLine } from '../queues/conflict-status.ts';
 import { tableId } from '../processors/types.ts';
 import { type GlobalFlags, configFrom, exitOnError, withRuntime } from './common.ts';
 
@@ -10,8 +11,7 @@ export async function queueCounts(ctx: PipelineContext) {
   for (const phase of [1, 2, 3, 4, 5] as const) {
     out[`phase${phase}`] = await ctx.queues.phase(phase).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
   }
-  for (const def of ctx.registry.transforms()) {
-    const table = tableId(def.table);
+  for (const table of ctx.registry.gatedTables()) {
     out[`commit-${table}`] = await ctx.queues.commit(table).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
   }
   return out;
@@ -63,6 +63,8 @@ export function registerStatus(program: Command): void {
           const report = {
             queues: flags.backfill ? undefined : await queueCounts(rt),
             tables: flags.backfill ? undefined : await tableGates(rt),
+            // Breakers, slices waiting on the streaming buffer, deferred ones, conflicts met/resolved.
+            conflicts: flags.backfill ? undefined : await conflictStatus(rt),
             backfills: await Promise.all(backfills.map((b) => describeBackfill(rt, b))),
           };
           if (flags.json) {
@@ -77,6 +79,10 @@ export function registerStatus(program: Command): void {
           if (report.tables) {
             w('table gates:');
             for (const t of report.tables) w(`  ${t.table.padEnd(44)} pending slices ${t.pendingSlices} · operations today ${t.operationsToday}/${t.dailyBudget}`);
+          }
+          if (report.conflicts) {
+            w('streaming buffer and breakers:');
+            for (const s of report.conflicts) w(`  ${s.table.padEnd(44)} ${safetyLine(s)}`);
           }
           w(report.backfills.length ? 'backfills:' : 'no backfills yet');
           for (const b of report.backfills) {

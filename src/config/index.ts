@@ -127,6 +127,49 @@ const schema = z.object({
    * enough that a busy backfill does not hit it. @defaultValue 3600
    */
   PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: z.coerce.number().positive().default(3600),
+  /**
+   * First wait (BigQuery seconds, scaled) before a slice that met the streaming buffer is
+   * tried again; each later try waits twice as long, up to the cap. @defaultValue 300
+   */
+  PHASEGATE_CONFLICT_RETRY_BASE_SECONDS: z.coerce.number().positive().default(300),
+  /** Longest wait between two tries of a conflicting slice (5, 10, 20, 20, … min). @defaultValue 1200 */
+  PHASEGATE_CONFLICT_RETRY_CAP_SECONDS: z.coerce.number().positive().default(1200),
+  /** Relative jitter of a conflict retry: 0.2 turns 10 min into 8–12 min. @defaultValue 0.2 */
+  PHASEGATE_CONFLICT_RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
+  /**
+   * After waiting this long on the streaming buffer a slice becomes `deferred` (kept, shown,
+   * retried by `phasegate retry --deferred`). BigQuery keeps streamed rows ~30 min, rarely 90.
+   * @defaultValue 7200
+   */
+  PHASEGATE_CONFLICT_MAX_WAIT_SECONDS: z.coerce.number().positive().default(7200),
+  /**
+   * A streamed row's `processed_at` may precede its arrival in the buffer by this much; slices
+   * with rows processed since `oldestEntryTime` minus this are held back. @defaultValue 300
+   */
+  PHASEGATE_CONFLICT_PROCESSED_AT_SLACK_SECONDS: z.coerce.number().min(0).default(300),
+  /** Commits per table the circuit breaker judges (the last N within the window; ≥ 3). @defaultValue 6 */
+  PHASEGATE_BREAKER_COMMITS: int(3, 1000).default(6),
+  /** Only commits this recent count for the breaker, in seconds (scaled). @defaultValue 1800 */
+  PHASEGATE_BREAKER_WINDOW_SECONDS: z.coerce.number().positive().default(1800),
+  /** How long a tripped breaker keeps a table's commits paused, in seconds (scaled). @defaultValue 1800 */
+  PHASEGATE_BREAKER_COOLDOWN_SECONDS: z.coerce.number().positive().default(1800),
+  /** A half-open probe commit that has not reported back after this long is presumed dead (scaled). @defaultValue 600 */
+  PHASEGATE_BREAKER_PROBE_TIMEOUT_SECONDS: z.coerce.number().positive().default(600),
+  /** First wait of a commit whose table is busy (DML queue, rate limit), seconds (scaled, doubling). @defaultValue 10 */
+  PHASEGATE_BUSY_RETRY_BASE_SECONDS: z.coerce.number().positive().default(10),
+  /** Longest wait of a busy commit, in seconds (scaled). @defaultValue 300 */
+  PHASEGATE_BUSY_RETRY_CAP_SECONDS: z.coerce.number().positive().default(300),
+  /**
+   * After "Too many DML statements outstanding" a table commits one at a time until this many
+   * commits in a row succeeded (and at least PHASEGATE_THROTTLE_MIN_SECONDS passed). @defaultValue 5
+   */
+  PHASEGATE_THROTTLE_RESTORE_AFTER: int(1, 10_000).default(5),
+  /** @defaultValue 300 */
+  PHASEGATE_THROTTLE_MIN_SECONDS: z.coerce.number().min(0).default(300),
+  /** Slack-compatible incoming webhook for notifications (breaker tripped, slices deferred, backfill failures). @defaultValue unset */
+  PHASEGATE_WEBHOOK_URL: z.string().url().optional(),
+  /** At most one notification per table per kind per window; later ones fold into a digest (seconds, scaled). @defaultValue 3600 */
+  PHASEGATE_NOTIFY_WINDOW_SECONDS: z.coerce.number().positive().default(3600),
   /** Scraper service for production (POST). */
   PHASEGATE_SCRAPER_URL: z.string().url().optional(),
   /** @defaultValue 180 */
@@ -182,6 +225,10 @@ export interface Config {
   jobs: { attempts: number; backoffSeconds: number; stalledSeconds: number };
   events: { maxLen: number; maxAgeSeconds: number };
   tracker: { debounceSeconds: number; claimIdleSeconds: number; windowWaitSeconds: number };
+  conflict: { retryBaseSeconds: number; retryCapSeconds: number; jitter: number; maxWaitSeconds: number; processedAtSlackSeconds: number };
+  breaker: { commits: number; windowSeconds: number; cooldownSeconds: number; probeTimeoutSeconds: number };
+  busy: { retryBaseSeconds: number; retryCapSeconds: number; restoreAfter: number; minThrottleSeconds: number };
+  notify: { webhookUrl: string | undefined; windowSeconds: number };
   source: 'fixture' | 'service';
   scraper: { url: string | undefined; timeoutSeconds: number };
   fixtureMissingGames: string[];
@@ -245,6 +292,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       claimIdleSeconds: e.PHASEGATE_TRACKER_CLAIM_IDLE_SECONDS,
       windowWaitSeconds: e.PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS,
     },
+    conflict: {
+      retryBaseSeconds: e.PHASEGATE_CONFLICT_RETRY_BASE_SECONDS,
+      retryCapSeconds: e.PHASEGATE_CONFLICT_RETRY_CAP_SECONDS,
+      jitter: e.PHASEGATE_CONFLICT_RETRY_JITTER,
+      maxWaitSeconds: e.PHASEGATE_CONFLICT_MAX_WAIT_SECONDS,
+      processedAtSlackSeconds: e.PHASEGATE_CONFLICT_PROCESSED_AT_SLACK_SECONDS,
+    },
+    breaker: {
+      commits: e.PHASEGATE_BREAKER_COMMITS,
+      windowSeconds: e.PHASEGATE_BREAKER_WINDOW_SECONDS,
+      cooldownSeconds: e.PHASEGATE_BREAKER_COOLDOWN_SECONDS,
+      probeTimeoutSeconds: e.PHASEGATE_BREAKER_PROBE_TIMEOUT_SECONDS,
+    },
+    busy: {
+      retryBaseSeconds: e.PHASEGATE_BUSY_RETRY_BASE_SECONDS,
+      retryCapSeconds: e.PHASEGATE_BUSY_RETRY_CAP_SECONDS,
+      restoreAfter: e.PHASEGATE_THROTTLE_RESTORE_AFTER,
+      minThrottleSeconds: e.PHASEGATE_THROTTLE_MIN_SECONDS,
+    },
+    notify: { webhookUrl: e.PHASEGATE_WEBHOOK_URL, windowSeconds: e.PHASEGATE_NOTIFY_WINDOW_SECONDS },
     source: e.PHASEGATE_SOURCE,
     scraper: { url: e.PHASEGATE_SCRAPER_URL, timeoutSeconds: e.PHASEGATE_SCRAPER_TIMEOUT_SECONDS },
     fixtureMissingGames: e.PHASEGATE_FIXTURE_MISSING_GAMES === '' ? [] : e.PHASEGATE_FIXTURE_MISSING_GAMES.split(','),

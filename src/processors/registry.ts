@@ -11,6 +11,7 @@ import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts
 import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
 import { playerRollingFeatures } from './precompute/player-rolling-features.ts';
 import { playerPointsPredictions } from './predictions/player-points-predictions.ts';
+import { LOG_TABLES, type LogTableDef } from './orchestration/index.ts';
 import { type ProcessorDef, type TableSpec, type TransformDef, tableId } from './types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -39,7 +40,13 @@ function checkTable(spec: TableSpec): void {
 export class Registry {
   private readonly byName = new Map<string, ProcessorDef>();
 
-  constructor(defs: readonly ProcessorDef[]) {
+  private readonly logs = new Map<string, LogTableDef>();
+
+  /**
+   * `logTables` are phasegate's own log tables (conflicts, runs): they get a commit gate like
+   * a processor's table, but are not processors, so no backfill or phase job can name them.
+   */
+  constructor(defs: readonly ProcessorDef[], logTables: readonly LogTableDef[] = LOG_TABLES) {
     for (const def of defs) {
       if (!NAME.test(def.name)) throw new Error(`registry: processor name ${JSON.stringify(def.name)} must match ${NAME}`);
       if (this.byName.has(def.name)) throw new Error(`registry: processor ${def.name} is declared twice`);
@@ -56,6 +63,16 @@ export class Registry {
       // One processor owns a table's slices; two would delete each other's rows in the MERGE.
       if (owner) throw new Error(`registry: ${def.name} and ${owner} both write ${id}`);
       owners.set(id, def.name);
+    }
+    for (const log of logTables) {
+      checkTable(log.table);
+      const id = tableId(log.table);
+      if (log.table.writeMode !== 'append') throw new Error(`registry: log table ${id} must be append-only`);
+      if (this.byName.has(log.name)) throw new Error(`registry: log table ${log.name} has a processor's name`);
+      const owner = owners.get(id);
+      if (owner) throw new Error(`registry: ${log.name} and ${owner} both write ${id}`);
+      owners.set(id, log.name);
+      this.logs.set(id, log);
     }
     this.checkAcyclic();
   }
@@ -90,6 +107,25 @@ export class Registry {
 
   transforms(): TransformDef[] {
     return this.all().filter((d): d is TransformDef => d.kind === 'transform');
+  }
+
+  /** phasegate's own log tables (append-only, written through their own commit gates). */
+  logTables(): LogTableDef[] {
+    return [...this.logs.values()];
+  }
+
+  isLogTable(table: string): boolean {
+    return this.logs.has(table);
+  }
+
+  /** Every table with a commit gate (`dataset.table`): the transforms' tables, then the log tables. */
+  gatedTables(): string[] {
+    return [...this.transforms().map((d) => tableId(d.table)), ...this.logs.keys()];
+  }
+
+  /** The spec of any gated table: a transform's target or a log table. */
+  tableSpec(table: string): TableSpec {
+    return this.logs.get(table)?.table ?? this.writerOf(table).table;
   }
 
   /** The transform writing a table (`dataset.table`). */

@@ -2,41 +2,60 @@
  * The table gate's commit job: takes every pending slice of one table (up to the batch
  * limits) and lands them with ONE statement. A slice counts as committed only once that
  * statement succeeded. The queue's global concurrency and rate limit are the table's caps.
+ *
+ * What can go wrong, and what happens:
+ * - streaming-buffer conflict (rows some other writer streamed): the slices still in the
+ *   buffer are held back with exponential backoff (conflict-hold.ts), the rest commit at once
+ *   in one statement; every try is a conflict-log row; the table's breaker hears of it.
+ * - busy (DML queue full, rate limit, concurrent update): the job waits with backoff and
+ *   jitter without using up an attempt; a full DML queue drops the table to one commit at a
+ *   time for a while (commit-throttle.ts).
+ * - transient (backend error, reset connection): retried by BullMQ with jittered backoff,
+ *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
  */
+import { createHash } from 'node:crypto';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { scaledMs } from '../config/index.ts';
-import { classifyWarehouseError } from '../errors/classify.ts';
+import { tableLimits } from '../config/index.ts';
+import { busyCause, classifyWarehouseError } from '../errors/classify.ts';
+import type { WarehouseError } from '../errors/warehouse-error.ts';
 import { log } from '../log.ts';
-import { type TransformDef, tableId } from '../processors/types.ts';
+import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
+import { notifierFor } from '../notify/index.ts';
+import { type TableSpec, tableId } from '../processors/types.ts';
 import type { CommitResult } from '../warehouse/types.ts';
+import { admitCommit, recordCommit, releaseProbe } from './breaker.ts';
+import { busyDelayMs } from './commit-backoff.ts';
+import { noteBusy, noteSuccess, reapplyThrottle } from './commit-throttle.ts';
+import { ensureHeldCommitJob, findBuffered, type HoldInfo, holdConflicting, holdInfos, resolveConflicts } from './conflict-hold.ts';
 import type { PipelineContext } from './context.ts';
 import { type CommittedEvent, publishCommitted } from './events.ts';
 import { type CommitJobData, commitQueueName } from './names.ts';
-import { ensureCommitJob } from './staging.ts';
-import type { TakenBatch } from './table-gate.ts';
+import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
+import { TableGateStore, type TakenBatch } from './table-gate.ts';
+
+export { backoffMs } from './commit-backoff.ts';
 
 export interface CommitJobResult {
   slices: number;
   rows: number;
   rowsAffected: number;
   batchId?: string;
-}
-
-/** Backoff with full jitter: a random delay in [base·2^n / 2, base·2^n], capped. */
-export function backoffMs(baseMs: number, attempt: number, capMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  /** Slices held back by a streaming-buffer conflict (waiting or deferred). */
+  held?: number;
 }
 
 const ensured = new WeakMap<object, Set<string>>();
 
-async function ensureTableOnce(ctx: PipelineContext, def: TransformDef): Promise<void> {
+async function ensureTableOnce(ctx: PipelineContext, spec: TableSpec): Promise<void> {
   const warehouse = await ctx.warehouse();
   let done = ensured.get(warehouse);
-  if (!done) ensured.set(warehouse, (done = new Set()));
-  const id = tableId(def.table);
+  if (!done) {
+    done = new Set();
+    ensured.set(warehouse, done);
+  }
+  const id = tableId(spec);
   if (done.has(id)) return;
-  await warehouse.ensureTable(def.table);
+  await warehouse.ensureTable(spec);
   done.add(id);
 }
 
@@ -60,71 +79,285 @@ async function markCommitted(ctx: PipelineContext, table: string, batch: TakenBa
   await publishCommitted(ctx.redis, ctx.keys, events);
 }
 
+/** One table operation against the daily budget; over it, the commit fails as BigQuery would. */
+async function spendTableOp(ctx: PipelineContext, table: string): Promise<void> {
+  const budget = tableLimits(ctx.config, table).dailyBudget;
+  if ((await ctx.gate.countTableOp(table)) > budget) {
+    throw Object.assign(new Error(`phasegate: table ${table} used its daily budget of ${budget} operations`), { reason: 'quotaExceeded' });
+  }
+}
+
+/**
+ * The warehouse's batch id for a set of fields: the job attempt plus a hash of the fields, so
+ * the statement after a split (fewer slices) gets its own BigQuery job id, while a re-run of
+ * the same job over the same fields reuses it (and cannot run the statement twice).
+ */
+function statementId(table: string, batchId: string, fields: readonly string[]): string {
+  const hash = createHash('sha256').update(fields.join(',')).digest('hex').slice(0, 10);
+  return `${table}-${batchId}-${hash}`;
+}
+
+function describe(table: string, fields: readonly string[]): string {
+  return `commit of ${fields.length} slices (${fields[0]}…${fields.at(-1)}) to ${table}`;
+}
+
+async function deleteStaged(ctx: PipelineContext, batch: TakenBatch): Promise<void> {
+  await Promise.all(
+    batch.slices.map((s) => {
+      const object = batch.entries[s]?.object;
+      return object ? ctx.store.delete(object).catch(() => undefined) : undefined;
+    }),
+  );
+}
+
+/** Releases the batch; queues a commit at once if slices were re-staged while it was in flight. */
+async function releaseBatch(ctx: PipelineContext, table: string, batch: TakenBatch): Promise<void> {
+  const ready = await ctx.gate.release(table, batch);
+  if (ready > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), ready);
+}
+
+/**
+ * A failure other than a conflict. Busy: wait with backoff (not an attempt). Transient:
+ * BullMQ retries with jittered backoff, counting attempts. Permanent or out of attempts: the
+ * slices fail with a reason a person can read, and the batch is released.
+ */
+async function failOrDelay(
+  ctx: PipelineContext,
+  job: Job<CommitJobData>,
+  token: string | undefined,
+  table: string,
+  batch: TakenBatch,
+  err: WarehouseError,
+): Promise<never> {
+  const append = ctx.registry.isLogTable(table);
+  const reason = `${describe(table, batch.slices)}: ${err.message}`;
+  const outOfAttempts = err.kind === 'transient' && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  if (err.kind === 'permanent' || outOfAttempts) {
+    if (!append) {
+      for (const slice of batch.slices) {
+        const entry = batch.entries[slice];
+        if (entry) await ctx.statuses.update(entry.processor, slice, { status: 'failed', error: reason, nextTryAt: undefined });
+      }
+    }
+    await ctx.gate.release(table, batch);
+    // A log batch that cannot land keeps its staged objects for a person to look at.
+    log.error(append ? `${reason} (staged objects kept: ${batch.slices.map((s) => batch.entries[s]?.object).join(', ')})` : reason);
+    if (!append)
+      await announceFinishedBackfills(
+        ctx,
+        Object.values(batch.entries).map((e) => e.backfillId),
+      );
+    throw new UnrecoverableError(reason);
+  }
+  let delay: number | undefined;
+  if (err.kind === 'busy') {
+    const cause = busyCause(err);
+    const streak = await noteBusy(ctx, table, cause);
+    delay = busyDelayMs(ctx.config, cause, streak);
+  }
+  if (!append) {
+    const nextTryAt = new Date(Date.now() + (delay ?? 0)).toISOString();
+    const what = err.kind === 'busy' ? `table busy (${busyCause(err)})` : 'transient error';
+    for (const slice of batch.slices) {
+      const entry = batch.entries[slice];
+      if (entry)
+        await ctx.statuses.update(entry.processor, slice, {
+          status: 'waiting',
+          error: `waiting: ${what}: ${err.message}`,
+          nextTryAt: delay !== undefined ? nextTryAt : undefined,
+        });
+    }
+  }
+  log.warn(`${reason} — ${err.kind}${delay !== undefined ? `, next try in ${delay} ms` : ', BullMQ retries it'}`);
+  if (err.kind === 'transient' || delay === undefined) throw err;
+  // Delaying the job (instead of failing it) does not use up its attempts: a busy table is not a failure.
+  await job.moveToDelayed(Date.now() + delay, token);
+  throw new DelayedError();
+}
+
+/** Log tables: append-only, never in the streaming buffer's way; one INSERT for every chunk taken. */
+async function commitAppend(
+  ctx: PipelineContext,
+  job: Job<CommitJobData>,
+  token: string | undefined,
+  table: string,
+  spec: TableSpec,
+  batch: TakenBatch,
+): Promise<CommitJobResult> {
+  const batchId = `${job.id ?? 'unknown'}-a${job.attemptsMade}`;
+  const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
+  let result: CommitResult;
+  try {
+    await ensureTableOnce(ctx, spec);
+    await spendTableOp(ctx, table);
+    const warehouse = await ctx.warehouse();
+    result = await warehouse.commit({
+      batchId: statementId(table, batchId, batch.slices),
+      table: spec,
+      // Many chunks per date: the statement's slices are the distinct dates.
+      slices: TableGateStore.slicesOf(batch),
+      objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
+    });
+  } catch (thrown) {
+    return failOrDelay(ctx, job, token, table, batch, classifyWarehouseError(thrown, table));
+  }
+  await releaseBatch(ctx, table, batch);
+  await deleteStaged(ctx, batch);
+  log.debug(`logged ${rows} rows from ${batch.slices.length} chunks to ${table} (one statement)`);
+  return { slices: batch.slices.length, rows, rowsAffected: result.rowsAffected, batchId };
+}
+
+interface MergeState {
+  /** A MERGE ran (so the breaker has a verdict to hear). */
+  tried: boolean;
+  /** Some MERGE of this job met the streaming buffer. */
+  metConflict: boolean;
+  held: number;
+}
+
+/**
+ * Merge tables: slices that conflicted before are first checked (a read) and held again
+ * while their partitions are still buffered; the rest go in ONE MERGE. If the MERGE meets
+ * the buffer anyway, the buffered slices are found and held, and the others land in one
+ * more statement. At most two refused MERGEs per job: after a second, everything left waits.
+ */
+async function commitMerge(
+  ctx: PipelineContext,
+  job: Job<CommitJobData>,
+  token: string | undefined,
+  table: string,
+  spec: TableSpec,
+  batch: TakenBatch,
+  probe: boolean,
+): Promise<CommitJobResult> {
+  const jobId = job.id ?? 'unknown';
+  const batchId = `${jobId}-a${job.attemptsMade}`;
+  const infos: Map<string, HoldInfo> = await holdInfos(ctx, table, batch.slices);
+  const state: MergeState = { tried: false, metConflict: false, held: 0 };
+  const hold = async (fields: readonly string[], error: string, detected: 'merge' | 'check', oldestEntryTime?: Date) => {
+    const outcome = await holdConflicting(ctx, { table, spec, batch, fields, infos, jobId, batchId, error, detected, oldestEntryTime });
+    state.held += outcome.waiting.length + outcome.deferred.length;
+  };
+  let result: CommitResult = { rowsAffected: 0, rowsStaged: 0 };
+  try {
+    await ensureTableOnce(ctx, spec);
+    // Retries ask first: a read is cheaper than a MERGE BigQuery would refuse (and the
+    // refusal would count against the table's DML queue and its breaker).
+    const retrying = batch.slices.filter((f) => infos.has(f));
+    if (retrying.length > 0) {
+      const found = await findBuffered(ctx, spec, retrying);
+      if (found.slices.length > 0)
+        await hold(found.slices, 'partition still holds rows in the streaming buffer (checked before the MERGE)', 'check', found.oldestEntryTime);
+    }
+    for (let round = 0; batch.slices.length > 0; round++) {
+      try {
+        await spendTableOp(ctx, table);
+        state.tried = true;
+        const warehouse = await ctx.warehouse();
+        result = await warehouse.commit({
+          batchId: statementId(table, batchId, batch.slices),
+          table: spec,
+          slices: batch.slices,
+          objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
+        });
+        break;
+      } catch (thrown) {
+        const err = classifyWarehouseError(thrown, table);
+        if (err.kind !== 'conflict') throw err;
+        state.metConflict = true;
+        if (round === 0) {
+          const found = await findBuffered(ctx, spec, batch.slices);
+          // None found: the buffer flushed meanwhile (or the check missed them); the next
+          // round tries the whole batch once more and holds everything if refused again.
+          if (found.slices.length > 0) await hold(found.slices, err.message, 'merge', found.oldestEntryTime);
+          log.info(
+            `${describe(table, [...batch.slices, ...found.slices])} met the streaming buffer: ${found.slices.length} held, ${batch.slices.length} commit now`,
+          );
+        } else {
+          await hold([...batch.slices], err.message, 'merge');
+        }
+      }
+    }
+  } catch (thrown) {
+    const err = classifyWarehouseError(thrown, table);
+    // A busy or failed MERGE says nothing about the streaming buffer; only a conflict met earlier counts.
+    await breakerVerdict(ctx, table, jobId, probe, { ...state, tried: state.metConflict });
+    return failOrDelay(ctx, job, token, table, batch, err);
+  }
+  await breakerVerdict(ctx, table, jobId, probe, state);
+  const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
+  if (batch.slices.length > 0) {
+    if (state.tried) await noteSuccess(ctx, table);
+    await markCommitted(ctx, table, batch, batchId);
+    // Before the release: a crash in between re-runs the job, which logs the same rows again (deduped).
+    await resolveConflicts(ctx, table, batch, infos);
+    log.info(`committed ${batch.slices.length} slices, ${rows} rows to ${table} (one statement)${state.held ? `; ${state.held} held back` : ''}`);
+  }
+  await releaseBatch(ctx, table, batch);
+  await deleteStaged(ctx, batch);
+  await announceFinishedBackfills(
+    ctx,
+    Object.values(batch.entries).map((e) => e.backfillId),
+  );
+  return { slices: batch.slices.length, rows, rowsAffected: result.rowsAffected, batchId, held: state.held };
+}
+
+/** Tells the breaker how the job's MERGE went, and announces a trip. */
+async function breakerVerdict(ctx: PipelineContext, table: string, jobId: string, probe: boolean, state: MergeState): Promise<void> {
+  if (!state.tried) {
+    if (probe) await releaseProbe(ctx, table, jobId);
+    return;
+  }
+  const moved = await recordCommit(ctx, table, jobId, state.metConflict);
+  if (moved === 'tripped' || moved === 'reopened') {
+    const b = ctx.config.breaker;
+    const minutes = Math.round(b.cooldownSeconds / 60);
+    log.warn(`${table}: circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened after its probe met a conflict'}; commits paused ${minutes} min`);
+    await notifierFor(ctx).notify({
+      kind: 'breaker-tripped',
+      subject: table,
+      title: `circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened'} on ${table}`,
+      text:
+        moved === 'tripped'
+          ? `More than half of the last commits on ${table} met BigQuery's streaming buffer. Its commits pause for ${minutes} min, then one probe commit goes through.`
+          : `The probe commit on ${table} met the streaming buffer again. Commits pause another ${minutes} min.`,
+    });
+  } else if (moved === 'closed') {
+    log.info(`${table}: probe commit was clean; circuit breaker closed`);
+  }
+}
+
 export function commitProcessor(ctx: PipelineContext) {
   return async (job: Job<CommitJobData>, token?: string): Promise<CommitJobResult> => {
     const table = job.data.table;
-    const def = ctx.registry.writerOf(table);
+    const spec = ctx.registry.tableSpec(table);
+    const append = spec.writeMode === 'append';
     const jobId = job.id ?? 'unknown';
-    const { batch, remaining } = await ctx.gate.take(table, jobId, {
-      maxSlices: ctx.config.table.commitMaxSlices,
-      maxRows: ctx.config.table.commitMaxRows,
+    const limits = tableLimits(ctx.config, table);
+    let probe = false;
+    if (!append) {
+      // The breaker pauses this table only: a job that is not admitted sleeps until the
+      // cool-down ends, before taking anything (see breaker.ts).
+      const admission = await admitCommit(ctx, table, jobId);
+      if (!admission.go) {
+        await job.moveToDelayed(admission.untilMs, token);
+        throw new DelayedError();
+      }
+      probe = admission.probe;
+    }
+    const { batch, remaining, nextDueMs } = await ctx.gate.take(table, jobId, {
+      maxSlices: append ? LOG_COMMIT.maxFields : limits.commitMaxSlices,
+      maxRows: limits.commitMaxRows,
     });
     // More than one batch is waiting: queue the next commit now rather than after a gather.
-    if (remaining > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), ctx.config.table.commitMaxSlices);
-    if (!batch) return { slices: 0, rows: 0, rowsAffected: 0 };
-
-    const batchId = `${jobId}-a${job.attemptsMade}`;
-    const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
-    const started = Date.now();
-    let result: CommitResult;
-    try {
-      await ensureTableOnce(ctx, def);
-      const opsToday = await ctx.gate.countTableOp(table);
-      if (opsToday > ctx.config.table.dailyBudget) {
-        throw Object.assign(new Error(`phasegate: table ${table} used its daily budget of ${ctx.config.table.dailyBudget} operations`), { reason: 'quotaExceeded' });
-      }
-      const warehouse = await ctx.warehouse();
-      result = await warehouse.commit({
-        batchId: `${table}-${batchId}`,
-        table: def.table,
-        slices: batch.slices,
-        objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
-      });
-    } catch (thrown) {
-      const err = classifyWarehouseError(thrown, table);
-      const reason = `commit of ${batch.slices.length} slices (${batch.slices[0]}…${batch.slices.at(-1)}) to ${table}: ${err.message}`;
-      const outOfAttempts = err.kind === 'transient' && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (err.kind === 'permanent' || outOfAttempts) {
-        for (const slice of batch.slices) {
-          const entry = batch.entries[slice];
-          if (entry) await ctx.statuses.update(entry.processor, slice, { status: 'failed', error: reason });
-        }
-        await ctx.gate.release(table, batch);
-        log.error(reason);
-        throw new UnrecoverableError(reason);
-      }
-      // Busy, transient or conflict: the batch stays taken and is tried again after a
-      // backoff. Delaying the job (instead of failing it) does not use up its attempts:
-      // a busy table is not a failure.
-      const delay = backoffMs(scaledMs(ctx.config, 10), job.attemptsMade, scaledMs(ctx.config, 20 * 60));
-      const nextTryAt = new Date(Date.now() + delay).toISOString();
-      for (const slice of batch.slices) {
-        const entry = batch.entries[slice];
-        if (entry) await ctx.statuses.update(entry.processor, slice, { status: 'waiting', error: `${err.kind}: ${err.message}`, nextTryAt });
-      }
-      log.warn(`${reason} — ${err.kind}, next try at ${nextTryAt}`);
-      if (err.kind === 'transient') throw err;
-      await job.moveToDelayed(Date.now() + delay, token);
-      throw new DelayedError();
+    if (remaining > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), remaining, { fullAt: 1 });
+    // Held slices come back when due, by a delayed job; every take makes sure it exists.
+    if (nextDueMs !== undefined) await ensureHeldCommitJob(ctx, table, nextDueMs, jobId);
+    if (!batch) {
+      if (probe) await releaseProbe(ctx, table, jobId);
+      return { slices: 0, rows: 0, rowsAffected: 0 };
     }
-    await markCommitted(ctx, table, batch, batchId);
-    await ctx.gate.release(table, batch);
-    await Promise.all(batch.slices.map((s) => {
-      const object = batch.entries[s]?.object;
-      return object ? ctx.store.delete(object).catch(() => undefined) : undefined;
-    }));
-    log.info(`committed ${batch.slices.length} slices, ${rows} rows to ${table} in ${Date.now() - started} ms (one statement)`);
-    return { slices: batch.slices.length, rows, rowsAffected: result.rowsAffected, batchId };
+    return append ? commitAppend(ctx, job, token, table, spec, batch) : commitMerge(ctx, job, token, table, spec, batch, probe);
   };
 }
 
@@ -135,10 +368,41 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
     // The real cap is the queue's global concurrency (see QueueSet.applyTableCaps); this
     // only lets one process run up to that many.
     concurrency: 2,
-    stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
-    lockDuration: ctx.config.jobs.stalledSeconds * 1000,
+    stalledInterval: 30_000,
     maxStalledCount: 5,
   });
   worker.on('error', (err) => log.error(`${commitQueueName(table)} worker: ${err.message}`));
   return worker;
+}
+
+/** Job states in which a taken batch has nobody left to land it. */
+const DEAD_STATES = new Set(['completed', 'failed', 'unknown']);
+
+/**
+ * Mends what a crash between two steps may have left: the table's caps (and a lowered
+ * concurrency that outlived a restart), batches whose job is gone put back, a wake-up job for
+ * held slices, a commit for anything pending. Run at every worker start.
+ */
+export async function mendTableGate(ctx: PipelineContext, table: string): Promise<void> {
+  await ctx.queues.applyTableCaps(table);
+  await reapplyThrottle(ctx, table);
+  const queue = ctx.queues.commit(table);
+  for (const [jobId, batch] of await ctx.gate.takenBatches(table)) {
+    const state = await queue.getJobState(jobId);
+    if (!DEAD_STATES.has(state)) continue;
+    // Its job is gone (failed after too many stalls, removed): the slices go back to pending.
+    log.warn(`${table}: batch of job ${jobId} (${state}) had no one to land it; its ${batch.slices.length} slices are pending again`);
+    await ctx.gate.putBack(table, batch, batch.slices);
+  }
+  const held = await ctx.gate.held(table);
+  const due = held.filter((h) => Number.isFinite(h.dueMs)).map((h) => h.dueMs);
+  if (due.length > 0) await ensureHeldCommitJob(ctx, table, Math.min(...due));
+  const pending = await ctx.gate.pendingCount(table);
+  if (pending > held.length) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), pending - held.length);
+}
+
+/** Opens a table's gate in this process: mends it, then starts its commit worker. */
+export async function startTableGate(ctx: PipelineContext, table: string): Promise<Worker<CommitJobData>> {
+  await mendTableGate(ctx, table);
+  return startCommitWorker(ctx, table);
 }

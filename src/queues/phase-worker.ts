@@ -9,6 +9,8 @@ import { log } from '../log.ts';
 import type { Phase, ScraperDef, TransformDef } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
+import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
+import { startRun } from './run-log.ts';
 import { type PhaseJobData, phaseQueueName } from './names.ts';
 import { stageRows } from './staging.ts';
 
@@ -73,8 +75,12 @@ export function phaseProcessor(ctx: PipelineContext) {
     const def = ctx.registry.get(job.data.processor);
     const attempt = job.attemptsMade + 1;
     await ctx.statuses.update(def.name, job.data.slice, { status: 'running', attempts: attempt, backfillId: job.data.backfillId });
+    // One row per run in nba_orchestration.processing_run_log (run-log.ts).
+    const run = await startRun(ctx, job, def.phase);
     try {
-      return def.kind === 'scraper' ? await runScraper(ctx, def, job) : await runTransform(ctx, def, job);
+      const result = def.kind === 'scraper' ? await runScraper(ctx, def, job) : await runTransform(ctx, def, job);
+      await run.finish('succeeded', { rows: result.rows ?? result.files });
+      return result;
     } catch (thrown) {
       const err = toError(thrown);
       const retryable = err instanceof PhasegateError ? err.retryable : !(err instanceof SyntaxError);
@@ -87,6 +93,8 @@ export function phaseProcessor(ctx: PipelineContext) {
         await ctx.statuses.update(def.name, job.data.slice, { status: 'pending', error: reason, attempts: attempt });
       }
       log.warn(`phase job failed${last ? '' : ' (will retry)'}: ${reason}`);
+      await run.finish(last ? 'failed' : 'retrying', { error: reason });
+      if (last) await announceFinishedBackfills(ctx, [job.data.backfillId]);
       // Bad input fails at once: retrying a malformed file cannot help.
       if (err instanceof InputError || !retryable) throw new UnrecoverableError(reason);
       throw err;

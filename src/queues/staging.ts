@@ -2,10 +2,10 @@
  * Staging: a phase job writes its rows as NDJSON to the object store and registers them as
  * pending for the target table; the table's commit queue lands them later, in a batch.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { scaledMs, tableLimits } from '../config/index.ts';
 import { InputError } from '../errors/input-error.ts';
-import { type Row, type TransformDef, tableId } from '../processors/types.ts';
+import { type Row, type TableSpec, type TransformDef, tableId } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { JOB_NAMES } from './names.ts';
 import type { PendingSlice } from './table-gate.ts';
@@ -40,16 +40,68 @@ export async function stageRows(
 }
 
 /**
+ * Log tables batch harder than data tables: nobody waits on a log row, and every statement is
+ * a table operation (BigQuery allows 5 per 10 s per table). A batch reads one object per
+ * field, far below the 10,000 source URIs a query job's external table takes.
+ */
+export const LOG_COMMIT = { maxFields: 1000, gatherSeconds: 10 } as const;
+
+/**
+ * Stages rows for an append-mode (log) table: per slice in `rows`, one object registered
+ * under its own pending field `<slice>#<id>` — a merge table's field is the slice itself and
+ * a newer staging replaces the older, but log chunks from many jobs must all land. The
+ * table's commit job lands every chunk of a batch with ONE INSERT; a log row never costs a
+ * statement (or a load job) of its own.
+ */
+export async function stageAppendRows(ctx: PipelineContext, spec: TableSpec, processor: string, rows: readonly Row[]): Promise<number> {
+  if (spec.writeMode !== 'append') throw new InputError(`${tableId(spec)} is not an append table`);
+  const table = tableId(spec);
+  const bySlice = new Map<string, Row[]>();
+  for (const row of rows) {
+    const slice = row[spec.sliceColumn];
+    if (typeof slice !== 'string') throw new InputError(`${table}: a log row without ${spec.sliceColumn}`);
+    const chunk = bySlice.get(slice) ?? [];
+    chunk.push(row);
+    bySlice.set(slice, chunk);
+  }
+  for (const [slice, chunk] of bySlice) {
+    const id = randomUUID();
+    const object = `staging/${table}/${slice}/${Date.now()}-${id}.ndjson`;
+    await ctx.store.put(object, `${chunk.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const entry: PendingSlice = { object, rows: chunk.length, processor, stagedAt: new Date().toISOString() };
+    const { seq, pending } = await ctx.gate.register(table, `${slice}#${id}`, entry);
+    await ensureCommitJob(ctx, table, seq, pending, { fullAt: LOG_COMMIT.maxFields, gatherSeconds: LOG_COMMIT.gatherSeconds });
+  }
+  return rows.length;
+}
+
+/**
  * Makes sure a commit job will take the table's pending slices. Its id comes from the
  * table's commit sequence, so every phase job staging before the commit takes its batch
  * lands in the same job (BullMQ ignores a duplicate id). The job waits a gather window so a
  * burst of phase jobs becomes one statement; a full batch starts it at once.
  */
-export async function ensureCommitJob(ctx: PipelineContext, table: string, seq: number, pending: number): Promise<void> {
+export async function ensureCommitJob(
+  ctx: PipelineContext,
+  table: string,
+  seq: number,
+  pending: number,
+  opts: { fullAt?: number; gatherSeconds?: number } = {},
+): Promise<void> {
   const queue = ctx.queues.commit(table);
   const jobId = `c${seq}`;
   const limits = tableLimits(ctx.config, table);
-  const full = pending >= limits.commitMaxSlices;
-  const job = await queue.add(JOB_NAMES.commit, { table }, { jobId, delay: full ? 0 : scaledMs(ctx.config, limits.gatherSeconds) });
+  const full = pending >= (opts.fullAt ?? limits.commitMaxSlices);
+  const job = await queue.add(
+    JOB_NAMES.commit,
+    { table },
+    {
+      jobId,
+      delay: full ? 0 : scaledMs(ctx.config, opts.gatherSeconds ?? limits.gatherSeconds),
+      // A transient failure (backend error, reset connection) is retried with jitter, so many
+      // tables' commits failing together do not all come back at the same instant.
+      backoff: { type: 'exponential', delay: scaledMs(ctx.config, 10), jitter: 0.5 },
+    },
+  );
   if (full && (await job.isDelayed())) await job.promote().catch(() => undefined);
 }

@@ -1,0 +1,52 @@
+/** `phasegate conflicts`: seed 002's two monitoring queries on the conflict log, and what waits now. */
+import type { Command } from 'commander';
+import { type ConflictReport, conflictReport, parseSince } from '../queues/conflict-queries.ts';
+import { conflictStatus, safetyLine, type TableSafety } from '../queues/conflict-status.ts';
+import { createStore } from '../storage/index.ts';
+import { openWarehouse } from '../warehouse/index.ts';
+import { configFrom, exitOnError, type GlobalFlags, withRuntime } from './common.ts';
+
+function print(report: ConflictReport, tables: TableSafety[]): void {
+  const w = (s: string) => process.stdout.write(`${s}\n`);
+  w('now:');
+  for (const t of tables) w(`  ${t.table.padEnd(40)} ${safetyLine(t)}`);
+  if (!report.logged) {
+    w('no conflict has been logged yet (nba_orchestration.streaming_conflict_log does not exist)');
+    return;
+  }
+  w(`daily streaming conflict summary since ${report.dailySince}:`);
+  if (report.daily.length === 0) w('  (none)');
+  else console.table(report.daily);
+  w(`unresolved conflicts requiring attention since ${report.unresolvedSince}:`);
+  if (report.unresolved.length === 0) w('  (none)');
+  else console.table(report.unresolved);
+}
+
+export function registerConflicts(program: Command): void {
+  program
+    .command('conflicts')
+    .description("streaming-buffer conflicts: seed 002's daily summary and unresolved list from the conflict log, and per table what waits now")
+    .option('--since <when>', 'how far back: 7d, 24h, 90m or an ISO date/time (default: 7d for the summary, 24h for unresolved)')
+    .option('--json', 'print JSON')
+    .action(async (flags: { since?: string; json?: boolean }, cmd: Command) => {
+      try {
+        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
+        const since = flags.since !== undefined ? parseSince(flags.since) : undefined;
+        await withRuntime(config, async (rt) => {
+          const tables = await conflictStatus(rt);
+          // Reads go straight to the warehouse, not through the rules layer's quotas.
+          const warehouse = await openWarehouse({ ...config, bigqueryRules: false }, createStore(config));
+          let report: ConflictReport;
+          try {
+            report = await conflictReport(warehouse, config, since ? { since } : {});
+          } finally {
+            await warehouse.close();
+          }
+          if (flags.json) process.stdout.write(`${JSON.stringify({ tables, ...report }, null, 2)}\n`);
+          else print(report, tables);
+        });
+      } catch (err) {
+        exitOnError(err);
+      }
+    });
+}

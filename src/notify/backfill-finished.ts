@@ -1,0 +1,41 @@
+/**
+ * "Backfill finished with failures": announced once per backfill, when its last slice reaches
+ * a final state and some ended failed or deferred. Called wherever slices reach final states
+ * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
+ */
+import { log } from '../log.ts';
+import { backfillProgress, getBackfill } from '../queues/backfill.ts';
+import { commitKeysFor } from '../queues/commit-keys.ts';
+import type { PipelineContext } from '../queues/context.ts';
+import { notifierFor } from './index.ts';
+
+const SHOWN = 10;
+
+export async function announceFinishedBackfills(ctx: PipelineContext, ids: Iterable<string | undefined>): Promise<void> {
+  for (const id of new Set([...ids].filter((x): x is string => !!x))) {
+    try {
+      const record = await getBackfill(ctx, id);
+      const progress = await backfillProgress(ctx, record);
+      if (!progress.done) continue;
+      const bad: string[] = [];
+      for (const [processor, list] of Object.entries(progress.statuses)) {
+        list.forEach((s, i) => {
+          if (s?.status === 'failed' || s?.status === 'deferred') bad.push(`${processor} ${record.dates[i]} ${s.status}: ${s.error ?? ''}`);
+        });
+      }
+      if (bad.length === 0) continue;
+      const marker = await ctx.redis.set(commitKeysFor(ctx.config.prefix).notifyOnce('backfill-failed', id), '1', 'EX', 30 * 86_400, 'NX');
+      if (marker !== 'OK') continue;
+      const shown = bad.slice(0, SHOWN).map((b) => `• ${b.slice(0, 200)}`);
+      if (bad.length > SHOWN) shown.push(`• … and ${bad.length - SHOWN} more`);
+      await notifierFor(ctx).notify({
+        kind: 'backfill-failed',
+        subject: record.processors.join(','),
+        title: `backfill ${id} finished: ${bad.length} of ${progress.total} slices failed or deferred`,
+        text: `${shown.join('\n')}\nSee \`phasegate status --backfill ${id}\`; deferred slices: \`phasegate retry --deferred\`.`,
+      });
+    } catch (err) {
+      log.warn(`backfill ${id}: could not check for the finished notice: ${(err as Error).message}`);
+    }
+  }
+}

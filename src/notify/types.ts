@@ -1,0 +1,33 @@
+/** What the notifier sends and through what. */
+
+/** The announcements phasegate makes; anything else goes to the log only. */
+export const NOTIFY_KINDS = ['breaker-tripped', 'slices-deferred', 'backfill-failed'] as const;
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
+
+export interface NotifyEvent {
+  kind: NotifyKind;
+  /** What the event is about — a table (`dataset.table`) or a backfill's processors. One window each. */
+  subject: string;
+  /** One line. */
+  title: string;
+  /** Details, Slack mrkdwn. */
+  text: string;
+}
+
+/** A Slack block (the subset we send). */
+export type SlackBlock =
+  | { type: 'header'; text: { type: 'plain_text'; text: string } }
+  | { type: 'section'; text: { type: 'mrkdwn'; text: string } }
+  | { type: 'context'; elements: { type: 'mrkdwn'; text: string }[] };
+
+/** Slack-compatible incoming-webhook body: `text` is the fallback every receiver shows. */
+export interface NotifyMessage {
+  text: string;
+  blocks?: SlackBlock[];
+}
+
+export interface Transport {
+  readonly name: string;
+  /** Delivers one message; throws when it could not. */
+  send(message: NotifyMessage): Promise<void>;
+}

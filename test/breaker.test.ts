@@ -1,0 +1,154 @@
+/**
+ * The circuit breaker's three states on real Redis: closed → open when more than half of
+ * the last N commits within the window conflicted (never on fewer than 3); open → half-open
+ * after the cool-down, letting exactly one probe through; the probe closes it (clean) or
+ * re-opens it (conflict); a probe that never reports is replaced. Then through the real
+ * commit queue: an open breaker holds the table's commits until its cool-down ends.
+ */
+import { expect } from 'chai';
+import { admitCommit, readBreaker, readBreakers, recordCommit, releaseProbe } from '../src/queues/breaker.ts';
+import { stageRows } from '../src/queues/staging.ts';
+import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
+import { boxRows, PLAYER, PLAYER_TABLE, Receiver } from './conflict-fixtures.ts';
+import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+
+const T0 = 1_700_000_000_000;
+
+describe('circuit breaker: closed, open, half-open', () => {
+  let env: TestEnv;
+
+  // Time scale 1: the breaker's windows are real seconds and the test drives the clock.
+  before(async () => {
+    env = await openTestRuntime({
+      PHASEGATE_TIME_SCALE: '1',
+      PHASEGATE_BREAKER_COMMITS: '4',
+      PHASEGATE_BREAKER_WINDOW_SECONDS: '600',
+      PHASEGATE_BREAKER_COOLDOWN_SECONDS: '1800',
+      PHASEGATE_BREAKER_PROBE_TIMEOUT_SECONDS: '300',
+    });
+  });
+  after(async () => env.cleanup());
+
+  it('stays closed below 3 commits, trips when more than half of the last N conflict', async () => {
+    const t = 'nba_raw.breaker_a';
+    expect(await recordCommit(env.rt, t, 'c1', true, T0)).to.equal('none');
+    expect(await recordCommit(env.rt, t, 'c2', true, T0 + 1)).to.equal('none'); // 2 of 2, but fewer than 3 commits
+    expect(await readBreaker(env.rt, t, T0 + 2)).to.include({ state: 'closed', recentCommits: 2, recentConflicts: 2 });
+    expect(await admitCommit(env.rt, t, 'c3', T0 + 2)).to.deep.equal({ go: true, probe: false });
+    expect(await recordCommit(env.rt, t, 'c3', false, T0 + 3)).to.equal('tripped'); // 2 of 3 > half
+    const open = await readBreaker(env.rt, t, T0 + 4);
+    expect(open).to.include({ state: 'open', trips: 1 });
+    expect(open.since).to.equal(new Date(T0 + 3).toISOString());
+    expect(open.reopensAt).to.equal(new Date(T0 + 3 + 1_800_000).toISOString());
+  });
+
+  it('half of the last N is not more than half; only the last N within the window count', async () => {
+    const t = 'nba_raw.breaker_b';
+    // 1 of 2, 1 of 3, 2 of 4 (half is not more than half), 2 of the last 4.
+    for (const [i, c] of [false, true, false, true, false].entries()) expect(await recordCommit(env.rt, t, `c${i}`, c, T0 + i)).to.equal('none');
+    expect(await readBreaker(env.rt, t, T0 + 5)).to.include({ state: 'closed', recentCommits: 4, recentConflicts: 2 });
+    // Eleven minutes later the window (600 s) holds only the new ones: two conflicts are fewer than 3 commits.
+    const later = T0 + 11 * 60_000;
+    expect(await recordCommit(env.rt, t, 'c5', true, later)).to.equal('none');
+    expect(await recordCommit(env.rt, t, 'c6', true, later + 1)).to.equal('none');
+    expect(await readBreaker(env.rt, t, later + 2)).to.include({ state: 'closed', recentCommits: 2, recentConflicts: 2 });
+    // A third conflict in the window trips it.
+    expect(await recordCommit(env.rt, t, 'c7', true, later + 2)).to.equal('tripped');
+  });
+
+  it('open → waits for the cool-down → one probe (half-open) → re-opens on conflict → closes on a clean probe', async () => {
+    const t = 'nba_raw.breaker_c';
+    for (let i = 0; i < 3; i++) await recordCommit(env.rt, t, `c${i}`, true, T0 + i);
+    expect((await readBreaker(env.rt, t, T0 + 3)).state).to.equal('open');
+    const reopens = T0 + 2 + 1_800_000;
+    // Open: every commit waits until the cool-down ends.
+    expect(await admitCommit(env.rt, t, 'j1', T0 + 60_000)).to.deep.equal({ go: false, untilMs: reopens, state: 'open' });
+    // Cooled down: the first job becomes the probe, the breaker half-open.
+    expect(await admitCommit(env.rt, t, 'probe1', reopens)).to.deep.equal({ go: true, probe: true });
+    expect(await readBreaker(env.rt, t, reopens)).to.include({ state: 'half-open', probeJob: 'probe1' });
+    // Exactly one probe: another job waits (and looks again in at most 30 s).
+    const other = await admitCommit(env.rt, t, 'j2', reopens + 1);
+    expect(other).to.deep.equal({ go: false, untilMs: reopens + 1 + 30_000, state: 'half-open' });
+    // The probe's re-run (after a stall) is still the probe.
+    expect(await admitCommit(env.rt, t, 'probe1', reopens + 2)).to.deep.equal({ go: true, probe: true });
+    // The probe met a conflict: open again, for another cool-down.
+    expect(await recordCommit(env.rt, t, 'probe1', true, reopens + 10)).to.equal('reopened');
+    expect(await readBreaker(env.rt, t, reopens + 11)).to.include({ state: 'open', trips: 2, reopensAt: new Date(reopens + 10 + 1_800_000).toISOString() });
+    // Next cool-down over; a clean probe closes it and clears the history.
+    const second = reopens + 10 + 1_800_000;
+    expect(await admitCommit(env.rt, t, 'probe2', second)).to.deep.equal({ go: true, probe: true });
+    expect(await recordCommit(env.rt, t, 'probe2', false, second + 5)).to.equal('closed');
+    expect(await readBreaker(env.rt, t, second + 6)).to.include({ state: 'closed', recentCommits: 0, trips: 2 });
+    expect(await admitCommit(env.rt, t, 'j3', second + 7)).to.deep.equal({ go: true, probe: false });
+  });
+
+  it('a probe that never reports is replaced after the probe timeout; a probe with nothing to commit gives its slot back', async () => {
+    const t = 'nba_raw.breaker_d';
+    for (let i = 0; i < 3; i++) await recordCommit(env.rt, t, `c${i}`, true, T0 + i);
+    const reopens = T0 + 2 + 1_800_000;
+    expect(await admitCommit(env.rt, t, 'dead-probe', reopens)).to.deep.equal({ go: true, probe: true });
+    expect((await admitCommit(env.rt, t, 'j1', reopens + 299_000)).go).to.equal(false);
+    expect(await admitCommit(env.rt, t, 'j2', reopens + 300_000)).to.deep.equal({ go: true, probe: true });
+    // A non-probe's outcome does not move a half-open breaker.
+    expect(await recordCommit(env.rt, t, 'dead-probe', true, reopens + 300_001)).to.equal('none');
+    await releaseProbe(env.rt, t, 'j2');
+    expect(await admitCommit(env.rt, t, 'j3', reopens + 300_002)).to.deep.equal({ go: true, probe: true });
+  });
+
+  it('readBreakers lists every data table (not the log tables) for the dashboard', async () => {
+    const all = await readBreakers(env.rt);
+    expect(all.map((b) => b.table)).to.include(PLAYER_TABLE);
+    expect(all.map((b) => b.table).some((t) => t.startsWith('nba_orchestration.'))).to.equal(false);
+    for (const b of all) expect(b.state).to.equal('closed');
+  });
+});
+
+describe('circuit breaker: an open breaker pauses that table’s commits, then a probe resumes them', function () {
+  this.timeout(30_000);
+  let env: TestEnv;
+  const receiver = new Receiver();
+
+  before(async () => {
+    const url = await receiver.start();
+    // 600× faster: a 30-min cool-down lasts 3 s.
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '600', PHASEGATE_COMMIT_GATHER_SECONDS: '30', PHASEGATE_WEBHOOK_URL: url });
+  });
+  after(async () => {
+    await env.cleanup();
+    await receiver.stop();
+  });
+
+  it('trips after three conflicting commits (announced once), holds the table’s commits while open, and a clean probe closes it', async () => {
+    const w = await env.rt.warehouse();
+    await w.ensureTable(PLAYER.table);
+    await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
+    // Three commits in a row meet rows another writer streamed: the third trips the breaker.
+    const streamed = ['2024-03-01', '2024-03-02', '2024-03-03'];
+    for (const d of streamed) {
+      await (w as BigQueryRulesWarehouse).streamingInsert(PLAYER.table, boxRows(d, 2, 1));
+      await stageRows(env.rt, PLAYER, d, boxRows(d, 3), undefined);
+      await until(async () => ((await env.rt.statuses.get(PLAYER.name, d))?.status === 'waiting' ? true : undefined), `${d} held`);
+    }
+    const open = await readBreaker(env.rt, PLAYER_TABLE);
+    expect(open).to.include({ state: 'open', trips: 1, recentConflicts: 3 });
+    // While open, a clean slice waits too: the commit job sleeps (delayed) until the cool-down ends.
+    await stageRows(env.rt, PLAYER, '2024-03-04', boxRows('2024-03-04', 3), undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await env.rt.statuses.get(PLAYER.name, '2024-03-04'))?.status).to.not.equal('committed');
+    expect((await env.rt.queues.commit(PLAYER_TABLE).getJobCounts('delayed')).delayed).to.be.at.least(1);
+    // After the cool-down one probe commits; clean, it closes the breaker; everything lands.
+    await until(
+      async () => {
+        const all = await env.rt.statuses.getMany(PLAYER.name, [...streamed, '2024-03-04']);
+        return all.every((x) => x?.status === 'committed') ? true : undefined;
+      },
+      'every slice committed',
+      20_000,
+    );
+    const firstCommit = (await env.rt.statuses.get(PLAYER.name, '2024-03-04'))?.committedAt ?? '';
+    expect(Date.parse(firstCommit)).to.be.at.least(Date.parse(open.reopensAt ?? ''));
+    expect((await readBreaker(env.rt, PLAYER_TABLE)).state).to.equal('closed');
+    await until(async () => (receiver.bodies.length > 0 ? true : undefined), 'the trip notice');
+    expect(receiver.bodies.filter((b) => /circuit breaker tripped on nba_raw\.nbac_player_boxscores/.test(b.text))).to.have.length(1);
+  });
+});

@@ -34,8 +34,21 @@ export function registerConflicts(program: Command): void {
         const since = flags.since !== undefined ? parseSince(flags.since) : undefined;
         await withRuntime(config, async (rt) => {
           const tables = await conflictStatus(rt);
-          // Reads go straight to the warehouse, not through the rules layer's quotas.
-          const warehouse = await openWarehouse({ ...config, bigqueryRules: false }, createStore(config));
+          // Reads go straight to the warehouse, not through the rules layer's quotas. A worker in
+          // another process may hold the DuckDB file: then the Redis side is still shown.
+          let warehouse: Awaited<ReturnType<typeof openWarehouse>>;
+          try {
+            warehouse = await openWarehouse({ ...config, bigqueryRules: false }, createStore(config));
+          } catch (err) {
+            const reason = `the conflict log cannot be read now: ${(err as Error).message.split('\n')[0]}`;
+            if (flags.json) process.stdout.write(`${JSON.stringify({ tables, logError: reason }, null, 2)}\n`);
+            else {
+              for (const t of tables) process.stdout.write(`  ${t.table.padEnd(40)} ${safetyLine(t)}\n`);
+              process.stderr.write(`phasegate: ${reason}\n`);
+            }
+            process.exitCode = 1;
+            return;
+          }
           let report: ConflictReport;
           try {
             report = await conflictReport(warehouse, config, since ? { since } : {});

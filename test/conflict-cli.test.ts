@@ -7,8 +7,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { stageRows } from '../src/queues/staging.ts';
 import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { PLAYER, PLAYER_TABLE, boxRows } from './conflict-fixtures.ts';
-import { TEST_REDIS_URL, type TestEnv, openRuntimes, openTestRuntime, until } from './helpers.ts';
+import { boxRows, PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
+import { openRuntimes, openTestRuntime, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
 
@@ -56,10 +56,14 @@ describe('phasegate conflicts / retry (CLI)', function () {
     await stageRows(env.rt, PLAYER, '2024-06-01', boxRows('2024-06-01', 3), undefined);
     await stageRows(env.rt, PLAYER, '2024-06-02', boxRows('2024-06-02', 3), undefined);
     await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
-    await until(async () => {
-      const all = await env.rt.statuses.getMany(PLAYER.name, ['2024-06-01', '2024-06-02']);
-      return all.every((s) => s?.status === 'committed') ? true : undefined;
-    }, 'both committed', 20_000);
+    await until(
+      async () => {
+        const all = await env.rt.statuses.getMany(PLAYER.name, ['2024-06-01', '2024-06-02']);
+        return all.every((s) => s?.status === 'committed') ? true : undefined;
+      },
+      'both committed',
+      20_000,
+    );
     await until(async () => {
       const rows = await w.query('SELECT count(*) AS n FROM nba_orchestration.streaming_conflict_log WHERE resolved').catch(() => [{ n: 0 }]);
       return Number(rows[0]?.n) === 1 ? true : undefined;

@@ -360,14 +360,17 @@ describe('dashboard over HTTP', function () {
       expect(text).to.include(`phasegate_backfill_slices{backfill="${record.id}",processor="${TRANSFORM}",state="failed"} 1`);
       expect(text).to.include('# TYPE phasegate_commit_duration_seconds histogram');
       expect(text).to.include('# TYPE phasegate_rows_committed_total counter');
-      expect(text).to.not.include('phasegate_breaker_state{');
+      // The real breaker of an untouched table is closed.
+      expect(text).to.include('phasegate_breaker_state{table="nba_raw.nbac_player_boxscores",state="closed"} 1');
+      expect(text).to.include('phasegate_breaker_state{table="nba_raw.nbac_player_boxscores",state="open"} 0');
     });
 
-    it('the tables page says when there is no breaker or conflict data yet', async () => {
+    it('the tables page reads the real breaker (closed) and conflict log (none yet)', async () => {
       const body = await (await fetch(`${d.url}/tables`, { headers: BEARER })).text();
       expect(body).to.include('data-table="nba_raw.nbac_player_boxscores"');
-      expect(body).to.include('no breaker data');
-      expect(body).to.include('no conflict data');
+      expect(body).to.include('<span class="badge closed">closed</span>');
+      expect(body).to.not.include('no breaker data');
+      expect(body).to.match(/<td data-k="conflicts">0<\/td>/);
     });
   });
 });

@@ -1,17 +1,14 @@
 /**
- * Circuit-breaker state per table, as the dashboard shows it. The breaker itself (issue 3)
- * keeps its state in Redis; this module is the one place the dashboard reads it.
- *
- * PLUG-IN POINT: until the breaker module exists, `readBreaker` answers `undefined` ("no
- * breaker data") and the pages say so. When it lands, make `readBreaker` call its reader and
- * map the result to `BreakerView` — nothing else in the dashboard changes. A different
- * reader can also be passed as `DashboardOptions.breaker` (tests do this).
+ * Circuit-breaker state per table, as the dashboard shows it: read from the breaker's own
+ * Redis state (src/queues/breaker.ts), the one place the dashboard reads it. A different
+ * reader can be passed as `DashboardOptions.breaker` (tests do this).
  */
+import { BREAKER_STATES, type BreakerState, readBreaker as readQueueBreaker } from '../../queues/breaker.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 
-export const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
-export type BreakerState = (typeof BREAKER_STATES)[number];
+export { BREAKER_STATES, type BreakerState };
 
+/** The part of the breaker's state the pages and metrics use. */
 export interface BreakerView {
   state: BreakerState;
   /** When the breaker entered this state (ISO-8601). */
@@ -23,7 +20,7 @@ export interface BreakerView {
   recentConflicts?: number | undefined;
 }
 
-/** Reads one table's breaker; `undefined` when there is no breaker data (yet). */
+/** Reads one table's breaker; `undefined` when there is no breaker data. */
 export type BreakerReader = (ctx: PipelineContext, table: string) => Promise<BreakerView | undefined>;
 
-export const readBreaker: BreakerReader = async () => undefined;
+export const readBreaker: BreakerReader = (ctx, table) => readQueueBreaker(ctx, table);

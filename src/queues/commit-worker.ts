@@ -28,7 +28,7 @@ import { busyDelayMs } from './commit-backoff.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './commit-throttle.ts';
 import { ensureHeldCommitJob, findBuffered, type HoldInfo, holdConflicting, holdInfos, resolveConflicts } from './conflict-hold.ts';
 import type { PipelineContext } from './context.ts';
-import { type CommittedEvent, publishCommitted } from './events.ts';
+import { type CommittedEvent, publishCommitted, streamCapFrom } from './events.ts';
 import { type CommitJobData, commitQueueName } from './names.ts';
 import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
 import { TableGateStore, type TakenBatch } from './table-gate.ts';
@@ -76,7 +76,7 @@ async function markCommitted(ctx: PipelineContext, table: string, batch: TakenBa
     });
     events.push({ type: 'committed', processor: entry.processor, table, slice, rows: entry.rows, batchId, committedAt, backfillId: entry.backfillId });
   }
-  await publishCommitted(ctx.redis, ctx.keys, events);
+  await publishCommitted(ctx.redis, ctx.keys, events, streamCapFrom(ctx.config));
 }
 
 /** One table operation against the daily budget; over it, the commit fails as BigQuery would. */

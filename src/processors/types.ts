@@ -56,6 +56,15 @@ export interface ProcessorContext {
   readTable?: (spec: TableSpec, slices: readonly string[]) => Promise<Row[]>;
 }
 
+/**
+ * The warehouse reader of a processor that reads its inputs from tables (phase 3+). The phase
+ * worker always hands one to such processors; a caller that does not is misusing it.
+ */
+export function tableReader(ctx: ProcessorContext, processor: string): NonNullable<ProcessorContext['readTable']> {
+  if (!ctx.readTable) throw new Error(`${processor} reads the warehouse: run it on a worker with one`);
+  return ctx.readTable;
+}
+
 /** Phase 1: fetches raw files for a slice into the object store. Writes no table. */
 export interface ScraperDef {
   kind: 'scraper';

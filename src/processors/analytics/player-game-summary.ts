@@ -8,7 +8,7 @@
 import { InputError } from '../../errors/input-error.ts';
 import { nbacPlayerBoxscore } from '../nbac-player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac-team-boxscore.ts';
-import { type Column, type Row, type TransformDef, tableId } from '../types.ts';
+import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
 import { addCounts, count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
@@ -160,8 +160,8 @@ export const playerGameSummary: TransformDef = {
   table: { dataset: 'nba_analytics', table: 'player_game_summary', sliceColumn: 'game_date', primaryKey: ['game_id', 'player_id'], columns: COLUMNS },
   dependsOn: [nbacPlayerBoxscore.name, nbacTeamBoxscore.name],
   run: async (ctx) => {
-    if (!ctx.readTable) throw new Error('player_game_summary reads the warehouse: run it on a worker with one');
-    const [players, teams] = await Promise.all([ctx.readTable(nbacPlayerBoxscore.table, [ctx.slice]), ctx.readTable(nbacTeamBoxscore.table, [ctx.slice])]);
+    const readTable = tableReader(ctx, 'player_game_summary');
+    const [players, teams] = await Promise.all([readTable(nbacPlayerBoxscore.table, [ctx.slice]), readTable(nbacTeamBoxscore.table, [ctx.slice])]);
     return summarizePlayers(ctx.slice, players, teams, new Date().toISOString());
   },
 };

@@ -4,7 +4,7 @@
  * and the four factors of its defense (opponent eFG%, TOV%, FT rate; its own DRB%).
  */
 import { nbacTeamBoxscore } from '../nbac-team-boxscore.ts';
-import type { Column, Row, TransformDef } from '../types.ts';
+import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { defenseFourFactors, defensiveRating, pace, possessions, round } from './formulas.ts';
 import { TEAM_TABLE, teamGames } from './team-games.ts';
@@ -90,7 +90,7 @@ export const teamDefenseGameSummary: TransformDef = {
   table: { dataset: 'nba_analytics', table: 'team_defense_game_summary', sliceColumn: 'game_date', primaryKey: ['game_id', 'team_id'], columns: COLUMNS },
   dependsOn: [nbacTeamBoxscore.name],
   run: async (ctx) => {
-    if (!ctx.readTable) throw new Error('team_defense_game_summary reads the warehouse: run it on a worker with one');
-    return summarizeTeamDefense(ctx.slice, await ctx.readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());
+    const readTable = tableReader(ctx, 'team_defense_game_summary');
+    return summarizeTeamDefense(ctx.slice, await readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());
   },
 };

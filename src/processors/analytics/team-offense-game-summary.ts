@@ -3,7 +3,7 @@
  * possessions, offensive rating, the game's pace and Dean Oliver's four factors of its offense.
  */
 import { nbacTeamBoxscore } from '../nbac-team-boxscore.ts';
-import type { Column, Row, TransformDef } from '../types.ts';
+import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { offenseFourFactors, offensiveRating, pace, possessions, round, trueShootingPct } from './formulas.ts';
 import { TEAM_TABLE, teamGames } from './team-games.ts';
@@ -88,7 +88,7 @@ export const teamOffenseGameSummary: TransformDef = {
   table: { dataset: 'nba_analytics', table: 'team_offense_game_summary', sliceColumn: 'game_date', primaryKey: ['game_id', 'team_id'], columns: COLUMNS },
   dependsOn: [nbacTeamBoxscore.name],
   run: async (ctx) => {
-    if (!ctx.readTable) throw new Error('team_offense_game_summary reads the warehouse: run it on a worker with one');
-    return summarizeTeamOffense(ctx.slice, await ctx.readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());
+    const readTable = tableReader(ctx, 'team_offense_game_summary');
+    return summarizeTeamOffense(ctx.slice, await readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());
   },
 };

@@ -11,7 +11,7 @@ import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { playerGameSummary } from '../analytics/player-game-summary.ts';
 import { optBool, optNumber, optString, projection, requiredNumber, requiredString } from '../analytics/rows.ts';
-import { type Column, type Row, tableId } from '../types.ts';
+import { type Column, type Row, tableId, tableReader } from '../types.ts';
 import { datesIn, seasonToDate, type WindowedTransformDef } from './lookback.ts';
 import { type PastGame, rollingFeatures } from './rolling.ts';
 
@@ -125,8 +125,8 @@ export const playerRollingFeatures: WindowedTransformDef = {
   dependsOn: [playerGameSummary.name],
   lookback,
   run: async (ctx) => {
-    if (!ctx.readTable) throw new Error('player_rolling_features reads the warehouse: run it on a worker with one');
-    const [history, today] = await Promise.all([ctx.readTable(HISTORY, datesIn(lookback.earlier(ctx.slice))), ctx.readTable(TODAY, [ctx.slice])]);
+    const readTable = tableReader(ctx, 'player_rolling_features');
+    const [history, today] = await Promise.all([readTable(HISTORY, datesIn(lookback.earlier(ctx.slice))), readTable(TODAY, [ctx.slice])]);
     return playerFeatures(ctx.slice, [...history, ...today], new Date().toISOString());
   },
 };

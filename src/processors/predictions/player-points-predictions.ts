@@ -8,7 +8,7 @@ import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { count, optBool, optNumber, optString, requiredNumber, requiredString } from '../analytics/rows.ts';
 import { playerRollingFeatures } from '../precompute/player-rolling-features.ts';
-import { type Column, type Row, type TransformDef, tableId } from '../types.ts';
+import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { BASELINE_MODEL_VERSION, predictPoints } from './baseline-model.ts';
 
 const SOURCE = tableId(playerRollingFeatures.table);
@@ -68,7 +68,7 @@ export const playerPointsPredictions: TransformDef = {
   table: { dataset: 'nba_predictions', table: 'player_points_predictions', sliceColumn: 'game_date', primaryKey: ['game_date', 'player_id'], columns: COLUMNS },
   dependsOn: [playerRollingFeatures.name],
   run: async (ctx) => {
-    if (!ctx.readTable) throw new Error('player_points_predictions reads the warehouse: run it on a worker with one');
-    return predictSlice(ctx.slice, await ctx.readTable(playerRollingFeatures.table, [ctx.slice]), new Date().toISOString());
+    const readTable = tableReader(ctx, 'player_points_predictions');
+    return predictSlice(ctx.slice, await readTable(playerRollingFeatures.table, [ctx.slice]), new Date().toISOString());
   },
 };

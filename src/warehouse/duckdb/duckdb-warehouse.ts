@@ -29,7 +29,7 @@ import {
   createTableSql,
   deleteSlicesSql,
   dropStagingSql,
-  insertAllSql,
+  insertSelectSql,
   mergeSql,
   presentSlicesSql,
   qualifiedName,
@@ -147,7 +147,7 @@ export class DuckDBWarehouse implements Warehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     const staged = await this.readStaged(spec, objects);
-    const rowsAffected = await this.withStaging(spec, resolved, staged, (stagingName) => ({ sql: insertAllSql(resolved, stagingName), params: [] }));
+    const rowsAffected = await this.withStaging(spec, resolved, staged, (stagingName) => ({ sql: insertSelectSql(resolved, stagingName), params: [] }));
     return { rowsAffected, rowsStaged: staged.length };
   }
 
@@ -156,7 +156,7 @@ export class DuckDBWarehouse implements Warehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     const staged = parseObjectRows(spec, 'streaming insert', rows.map((record, i) => ({ line: i + 1, record })));
-    return this.withStaging(spec, resolved, staged, (stagingName) => ({ sql: insertAllSql(resolved, stagingName), params: [] }));
+    return this.withStaging(spec, resolved, staged, (stagingName) => ({ sql: insertSelectSql(resolved, stagingName), params: [] }));
   }
 
   /** `DELETE … WHERE slice IN (…)`; returns rows deleted. */

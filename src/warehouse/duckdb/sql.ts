@@ -128,7 +128,7 @@ export function appendSql(spec: TableSpec, stagingName: string): string {
 }
 
 /** Plain INSERT … SELECT of every staged row, as a BigQuery load job (WRITE_APPEND) or streaming insert does. */
-export function insertAllSql(spec: TableSpec, stagingName: string): string {
+export function insertSelectSql(spec: TableSpec, stagingName: string): string {
   return `INSERT INTO ${qualifiedName(spec)} (${columnList(spec)}) SELECT ${columnList(spec)} FROM ${quoteIdent(stagingName)}`;
 }
 

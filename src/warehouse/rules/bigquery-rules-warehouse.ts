@@ -193,7 +193,7 @@ export class BigQueryRulesWarehouse implements Warehouse {
   }
 
   /**
-   * The legacy streaming path (`insertAll`): rows are visible at once and stay in the
+   * The legacy streaming path (the tabledata insert-all API): rows are visible at once and stay in the
    * streaming buffer for `streamingBufferSeconds` (scaled). Not a table operation. phasegate
    * itself never streams; this exists to reproduce other writers' conflicts.
    */

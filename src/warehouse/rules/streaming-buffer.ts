@@ -1,5 +1,5 @@
 /**
- * Rows written by a streaming insert (legacy `insertAll`) sit in BigQuery's streaming buffer
+ * Rows written by a streaming insert (the legacy tabledata insert-all API) sit in BigQuery's streaming buffer
  * for ~30 min (rarely 90): they are queryable, but any UPDATE/DELETE/MERGE over their
  * partition fails. One entry per streamed slice; entries expire lazily, so no timers.
  */

@@ -368,7 +368,8 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
     // The real cap is the queue's global concurrency (see QueueSet.applyTableCaps); this
     // only lets one process run up to that many.
     concurrency: 2,
-    stalledInterval: 30_000,
+    stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
+    lockDuration: ctx.config.jobs.stalledSeconds * 1000,
     maxStalledCount: 5,
   });
   worker.on('error', (err) => log.error(`${commitQueueName(table)} worker: ${err.message}`));

@@ -6,9 +6,28 @@
  */
 import { expect } from 'chai';
 import { runChaos } from '../scripts/chaos/harness.ts';
+import { openTestRuntime, type TestEnv } from './helpers.ts';
 
 describe('chaos: SIGKILLed worker and Redis, exact rows at the end', function () {
   this.timeout(150_000);
+
+  describe('stalled jobs come back after PHASEGATE_STALLED_SECONDS', () => {
+    let env: TestEnv;
+    before(async () => {
+      env = await openTestRuntime({ PHASEGATE_STALLED_SECONDS: '3' });
+    });
+    after(async () => env.cleanup());
+
+    it('phase and commit workers take their lock duration and stalled check from it', async () => {
+      // Without it a killed worker's commit job would wait BullMQ's 30 s lock plus a 30 s check.
+      await env.rt.startWorkers({ phases: [1, 2], commit: true, concurrency: 1 });
+      expect(env.rt.workers.length).to.be.at.least(3);
+      for (const w of env.rt.workers) {
+        expect(w.opts.lockDuration, w.name).to.equal(3000);
+        expect(w.opts.stalledInterval, w.name).to.equal(3000);
+      }
+    });
+  });
 
   it('commits every date with exact rows after ≥ 5 worker kills and one Redis restart', async () => {
     const lines: string[] = [];

@@ -127,7 +127,15 @@ export interface ModeReport {
   rejected: TableRulesRecord['rejected'];
   conflictsMet: number;
   conflictsResolved: number;
-  live: { datesTargeted: number; streamed: number; streamedAfterModeWrote: number; errors: number };
+  live: {
+    datesTargeted: number;
+    streamed: number;
+    /** Streams into a date the mode had already written: these duplicate in any mode. */
+    streamedAfterModeWrote: number;
+    /** Streamed dates the mode wrote only after the buffer flushed: no conflict was left to meet. */
+    writtenAfterBufferFlushed: number;
+    errors: number;
+  };
   makespanSeconds: { real: number; bigquery: number };
   quotaLowerBoundSeconds: number;
   quotaLowerBound: QuotaBound;
@@ -174,6 +182,12 @@ export function buildReport(args: {
     const exact = contents.rowsByDate.get(d) === args.expectedRows[d] && contents.keysByDate.get(d) === args.expectedRows[d];
     if (exact && outcome.writtenAtMs.has(d) && !failed.has(d) && !outcome.deferred.has(d)) resolved++;
   }
+  // A streamed date the mode wrote only once the buffer had let go of it met no conflict at all.
+  const bufferMs = (args.rules.streamingBufferSeconds * 1000) / args.timeScale;
+  const writtenAfterFlush = live.streams.filter((s) => {
+    const wrote = outcome.writtenAtMs.get(s.date);
+    return wrote !== undefined && wrote >= s.atMs + bufferMs;
+  }).length;
   const streamedAfter = live.streams.filter((s) => {
     const wrote = outcome.writtenAtMs.get(s.date);
     return wrote !== undefined && wrote <= s.atMs;
@@ -218,7 +232,13 @@ export function buildReport(args: {
     rejected: record.rejected,
     conflictsMet: outcome.conflictDates.size,
     conflictsResolved: resolved,
-    live: { datesTargeted: live.target, streamed: live.streams.length, streamedAfterModeWrote: streamedAfter, errors: live.errors.length },
+    live: {
+      datesTargeted: live.target,
+      streamed: live.streams.length,
+      streamedAfterModeWrote: streamedAfter,
+      writtenAfterBufferFlushed: writtenAfterFlush,
+      errors: live.errors.length,
+    },
     makespanSeconds: { real: round(realSeconds), bigquery: round(realSeconds * args.timeScale) },
     quotaLowerBoundSeconds: seconds,
     quotaLowerBound: components,

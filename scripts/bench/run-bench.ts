@@ -37,6 +37,11 @@ async function deleteKeys(url: string, pattern: string): Promise<void> {
   }
 }
 
+/** PHASEGATE_* variables of the environment, which the bench hands on to every mode. */
+function productEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('PHASEGATE_') && e[1] !== undefined));
+}
+
 export interface BenchRun {
   reports: ModeReport[];
 }
@@ -66,6 +71,9 @@ export async function runBench(opts: BenchOptions, onReport: (report: ModeReport
       await mkdir(modeDir, { recursive: true });
       const prefix = `bench-${mode}-${randomBytes(3).toString('hex')}`;
       const config = loadConfig({
+        // Product settings (breaker, conflict backoff, table limits…) pass through from the
+        // environment, so their effect can be measured; the bench owns the ones below.
+        ...productEnv(process.env),
         REDIS_URL: redis?.url ?? opts.redisUrl,
         PHASEGATE_PREFIX: prefix,
         PHASEGATE_DATA_DIR: modeDir,

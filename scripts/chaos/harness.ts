@@ -30,7 +30,7 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 export interface ChaosOptions {
   /** First game date. @defaultValue '2023-10-24' */
   start: string;
-  /** Last game date. @defaultValue '2023-12-15' */
+  /** Last game date (the 2023-24 regular season). @defaultValue '2024-04-14' */
   end: string;
   /** @defaultValue the NBA.com box-score scrapers (phase 1) and their processors (phase 2) */
   processors: string[];
@@ -62,7 +62,7 @@ export interface ChaosOptions {
 
 export const DEFAULT_CHAOS_OPTIONS = {
   start: '2023-10-24',
-  end: '2023-12-15',
+  end: '2024-04-14',
   processors: ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'],
   kills: 6,
   redisKillAt: 3,

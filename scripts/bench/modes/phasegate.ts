@@ -65,10 +65,12 @@ export const openPhasegate: ModeOpener = async (env) => {
           timedOut = true;
           break;
         }
-        if (env.opts.verbose && Date.now() - lastLog > 10_000) {
+        if (env.opts.verbose && Date.now() - lastLog > 5_000) {
           lastLog = Date.now();
           const c = progress.perProcessor[PROCESSOR];
-          env.log(`phasegate: ${c?.committed ?? 0} committed, ${c?.waiting ?? 0} waiting, ${c?.failed ?? 0} failed of ${env.raw.dates.length}`);
+          env.log(
+            `phasegate: ${c?.committed ?? 0} committed, ${c?.staged ?? 0} staged, ${c?.waiting ?? 0} waiting, ${(c?.pending ?? 0) + (c?.running ?? 0)} not processed yet, ${c?.failed ?? 0} failed of ${env.raw.dates.length}`,
+          );
         }
         // Often enough that the live writer's lead stays ahead of the phase workers.
         await sleep(100);
@@ -82,6 +84,13 @@ export const openPhasegate: ModeOpener = async (env) => {
         if (s?.status === 'deferred') out.deferred.set(date, s.error ?? 'deferred');
         if (s?.status === 'committed') out.rowsTouched += s.rows ?? 0;
       });
+      // The log's last rows (resolutions) go through the log table's own gate a moment after
+      // the slices commit; read it once that gate is empty.
+      const logTable = `${CONFLICT_LOG.schema}.${CONFLICT_LOG.table}`;
+      for (const until = Date.now() + 15_000; Date.now() < until; ) {
+        if ((await rt.gate.pendingCount(logTable)) === 0 && (await rt.gate.takenBatches(logTable)).size === 0) break;
+        await sleep(100);
+      }
       const log = await conflictLog();
       // The conflict log is the product's own record of conflicts; sampling can miss a short wait.
       for (const d of log?.dates ?? []) out.conflictDates.add(d);

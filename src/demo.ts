@@ -4,12 +4,13 @@
  * completion events carry it through analytics, precompute and predictions (a cascade), and
  * report what the table gates did, per phase and per table, with a few predictions.
  */
-import type { Config } from './config/index.ts';
-import { type PhaseState, cascadeProcessors, startCascadingBackfill, waitForCascade } from './queues/cascade.ts';
-import { PHASES } from './queues/names.ts';
-import { tableId } from './processors/types.ts';
-import type { Runtime } from './runtime.ts';
+
 import { waitForBackfill } from './cli/progress.ts';
+import type { Config } from './config/index.ts';
+import { tableId } from './processors/types.ts';
+import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from './queues/cascade.ts';
+import { PHASES } from './queues/names.ts';
+import type { Runtime } from './runtime.ts';
 import { BigQueryRulesWarehouse } from './warehouse/rules/bigquery-rules-warehouse.ts';
 
 export const DEMO_SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
@@ -59,9 +60,19 @@ export function demoConfigFlags(): Partial<Record<keyof NodeJS.ProcessEnv, strin
   };
 }
 
-export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: number; signal?: AbortSignal }): Promise<DemoReport> {
+export interface DemoOptions {
+  bars: boolean;
+  /** Phase jobs at once per queue. @defaultValue 4 */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** A shorter range of the season (CI runs the quick start on a week). @defaultValue the whole 2023-24 regular season */
+  range?: { start: string; end: string };
+}
+
+export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoReport> {
   const started = Date.now();
-  const dates = await rt.source.gameDates(DEMO_SEASON.start, DEMO_SEASON.end);
+  const range = opts.range ?? DEMO_SEASON;
+  const dates = await rt.source.gameDates(range.start, range.end);
   await rt.startWorkers({ phases: PHASES, commit: true, concurrency: opts.concurrency ?? 4 });
   const warehouse = await rt.warehouse();
   // Phases 1–2 are requested; phases 3–5 follow from completion events (--cascade).
@@ -77,7 +88,7 @@ export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: 
     const id = tableId(def.table);
     const [count] = await warehouse.query(
       `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games FROM ${table(def.table.dataset, def.table.table)} WHERE game_date BETWEEN $start AND $end`,
-      { start: DEMO_SEASON.start, end: DEMO_SEASON.end },
+      { start: range.start, end: range.end },
     );
     const r = rules?.tables[id];
     tables.push({
@@ -101,7 +112,7 @@ export async function runDemo(rt: Runtime, opts: { bars: boolean; concurrency?: 
        JOIN ${table('nba_analytics', 'player_game_summary')} s ON s.game_date = p.game_date AND s.player_id = p.player_id
       WHERE p.game_date = (SELECT max(game_date) FROM ${table('nba_predictions', 'player_points_predictions')} WHERE game_date BETWEEN $start AND $end)
       ORDER BY p.predicted_points DESC, p.player_id LIMIT 5`,
-    { start: DEMO_SEASON.start, end: DEMO_SEASON.end },
+    { start: range.start, end: range.end },
   );
   const samplePredictions = sample.map((r) => ({
     gameDate: String(r.game_date),
@@ -128,8 +139,15 @@ export function formatDemo(report: DemoReport, config: Config): string {
   const lines = [
     '',
     `phasegate demo — real 2023-24 regular season, embedded DuckDB with BigQuery rules (time scale ×${report.timeScale})`,
-    `dates: ${report.dates}; committed per processor: ${Object.entries(report.datesCommitted).map(([p, n]) => `${p} ${n}`).join(', ')}; failed: ${report.failed}`,
-    ...Object.entries(report.phases).map(([phase, c]) => `  ${phase}: ${Object.entries(c).map(([s, n]) => `${s} ${n}`).join(' · ')}`),
+    `dates: ${report.dates}; committed per processor: ${Object.entries(report.datesCommitted)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(', ')}; failed: ${report.failed}`,
+    ...Object.entries(report.phases).map(
+      ([phase, c]) =>
+        `  ${phase}: ${Object.entries(c)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(' · ')}`,
+    ),
   ];
   for (const t of report.tables) {
     lines.push(
@@ -138,7 +156,8 @@ export function formatDemo(report: DemoReport, config: Config): string {
   }
   if (report.samplePredictions.length > 0) {
     lines.push(`sample predictions (${report.samplePredictions[0]?.gameDate}, baseline 0.6·last-5 + 0.4·last-10 points):`);
-    for (const p of report.samplePredictions) lines.push(`  ${p.player.padEnd(26)} ${p.team}  predicted ${p.predicted.toFixed(1).padStart(5)}  scored ${String(p.actual).padStart(3)}  (${p.basis})`);
+    for (const p of report.samplePredictions)
+      lines.push(`  ${p.player.padEnd(26)} ${p.team}  predicted ${p.predicted.toFixed(1).padStart(5)}  scored ${String(p.actual).padStart(3)}  (${p.basis})`);
   }
   lines.push(`elapsed: ${report.elapsedSeconds.toFixed(1)} s · warehouse ${config.duckdbPath}`);
   lines.push(`inspect: phasegate sql "SELECT team_abbr, count(*) FROM nba_raw.nbac_player_boxscores GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`);

@@ -1,11 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { BIGQUERY_TEXTS, BigQueryJobError } from '../src/errors/classify.ts';
 import { BusyError } from '../src/errors/busy-error.ts';
+import { BIGQUERY_TEXTS, BigQueryJobError } from '../src/errors/classify.ts';
 import { ConflictError } from '../src/errors/conflict-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
 import type { Row, TableSpec } from '../src/processors/types.ts';
@@ -97,12 +97,10 @@ describe('BigQueryRulesWarehouse', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('25 concurrent MERGEs: at most 2 run, 20 queue, and exactly the 3 beyond fail with BigQuery\'s text as BusyError', async () => {
+  it("25 concurrent MERGEs: at most 2 run, 20 queue, and exactly the 3 beyond fail with BigQuery's text as BusyError", async () => {
     const wh = rules({ timeScale: 1000, tableOpsPerWindow: 1000 });
     const keys = await Promise.all(Array.from({ length: 25 }, (_, i) => stage(day(i))));
-    const results = await Promise.allSettled(
-      keys.map((key, i) => wh.commit({ batchId: `c-${i}`, table: spec, slices: [day(i)], objects: [key] })),
-    );
+    const results = await Promise.allSettled(keys.map((key, i) => wh.commit({ batchId: `c-${i}`, table: spec, slices: [day(i)], objects: [key] })));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
     expect(failed).to.deep.equal([22, 23, 24]);
     for (const i of failed) {
@@ -116,7 +114,12 @@ describe('BigQueryRulesWarehouse', () => {
     const record = wh.record().tables['nba_raw.nbac_player_boxscores'];
     expect(record).to.include({ peakRunningDml: 2, peakQueuedDml: 20, dmlStatements: 22 });
     expect(record?.rejected.dmlOutstanding).to.equal(3);
-    expect(await wh.presentSlices(spec, Array.from({ length: 25 }, (_, i) => day(i)))).to.have.length(22);
+    expect(
+      await wh.presentSlices(
+        spec,
+        Array.from({ length: 25 }, (_, i) => day(i)),
+      ),
+    ).to.have.length(22);
   });
 
   it('a MERGE holds its running slot for the scaled latency, so a third waits for a slot', async () => {
@@ -177,7 +180,7 @@ describe('BigQueryRulesWarehouse', () => {
     expect((await wh.tableMetadata(spec)).numRows).to.equal(8);
   });
 
-  it('streamed rows block MERGE and DELETE on their slice with BigQuery\'s text (ConflictError) until the buffer flushes', async () => {
+  it("streamed rows block MERGE and DELETE on their slice with BigQuery's text (ConflictError) until the buffer flushes", async () => {
     // 1,800 s buffer at 1,000× = 1.8 s.
     const wh = rules({ timeScale: 1000, tableOpsPerWindow: 100 });
     const before = Date.now();

@@ -17,7 +17,6 @@ import type { TableSpec } from '../src/processors/types.ts';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
 import type { CommitBatch } from '../src/warehouse/types.ts';
 
-
 const PROJECT = 'phasegate-test';
 const API = 'https://bigquery.googleapis.com';
 const BASE = `/bigquery/v2/projects/${PROJECT}`;
@@ -143,7 +142,9 @@ describe('BigQueryWarehouse (nock)', () => {
     it('creates the dataset and a day-partitioned, clustered table with REQUIRED modes', async () => {
       const datasetBody = new Bodies();
       const tableBody = new Bodies();
-      const notFound = (what: string) => ({ error: { code: 404, message: `Not found: ${what}`, errors: [{ reason: 'notFound', message: `Not found: ${what}` }] } });
+      const notFound = (what: string) => ({
+        error: { code: 404, message: `Not found: ${what}`, errors: [{ reason: 'notFound', message: `Not found: ${what}` }] },
+      });
       nock(API)
         .get(`${BASE}/datasets/nba_raw`)
         .query(true)
@@ -182,7 +183,9 @@ describe('BigQueryWarehouse (nock)', () => {
       const client = new BigQuery({ projectId: PROJECT, location: 'EU', credentials: creds, autoRetry: false });
       const prefixed = new BigQueryWarehouse({ projectId: PROJECT, location: 'EU', datasetPrefix: 'dev_', bucket: BUCKET, client });
       const tableBody = new Bodies();
-      const exists = (what: string) => ({ error: { code: 409, message: `Already Exists: ${what}`, errors: [{ reason: 'duplicate', message: `Already Exists: ${what}` }] } });
+      const exists = (what: string) => ({
+        error: { code: 409, message: `Already Exists: ${what}`, errors: [{ reason: 'duplicate', message: `Already Exists: ${what}` }] },
+      });
       nock(API)
         .get(`${BASE}/datasets/dev_nba_raw`)
         .query(true)
@@ -351,10 +354,14 @@ describe('BigQueryWarehouse (nock)', () => {
         .get((path) => path.startsWith(`${BASE}/jobs/`))
         .query(true)
         .reply(200, () =>
-          doneJob(jobs.last, {}, {
-            state: 'DONE',
-            errorResult: { reason: 'resourcesExceeded', message: 'Too many DML statements outstanding against table x, limit is 20.' },
-          }),
+          doneJob(
+            jobs.last,
+            {},
+            {
+              state: 'DONE',
+              errorResult: { reason: 'resourcesExceeded', message: 'Too many DML statements outstanding against table x, limit is 20.' },
+            },
+          ),
         )
         .post(`${BASE}/jobs`, jobs.match)
         .query(true)
@@ -379,7 +386,10 @@ describe('BigQueryWarehouse (nock)', () => {
           job.configuration.query = { ...job.configuration.query, query: 'SELECT 1' };
           return job;
         });
-      const err = await warehouse.commit(batch()).then(() => null, (e: unknown) => e);
+      const err = await warehouse.commit(batch()).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(PermanentError);
       expect((err as Error).message).to.match(/batch ids must not be reused/);
     });
@@ -396,7 +406,10 @@ describe('BigQueryWarehouse (nock)', () => {
 
     it('validates staged keys and slices before any request', async () => {
       for (const bad of [batch({ objects: ['../etc/passwd'] }), batch({ slices: ["2024-01-01' OR TRUE --"] })]) {
-        const err = await warehouse.commit(bad).then(() => null, (e: unknown) => e);
+        const err = await warehouse.commit(bad).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err).to.be.instanceOf(InputError);
       }
     });
@@ -419,7 +432,11 @@ describe('BigQueryWarehouse (nock)', () => {
         BusyError,
       ],
       ['concurrent update → BusyError', { reason: 'invalidQuery', message: `Could not serialize access to table ${T} due to concurrent update` }, BusyError],
-      ['table update rate → BusyError', { reason: 'rateLimitExceeded', message: 'Exceeded rate limits: too many table update operations for this table' }, BusyError],
+      [
+        'table update rate → BusyError',
+        { reason: 'rateLimitExceeded', message: 'Exceeded rate limits: too many table update operations for this table' },
+        BusyError,
+      ],
       ['syntax error → PermanentError', { reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword WHEN at [4:1]' }, PermanentError],
       ['missing table → PermanentError', { reason: 'notFound', message: `Not found: Table ${T} was not found in location US` }, PermanentError],
       ['job backendError → TransientError', { reason: 'backendError', message: 'Backend error. Job aborted.' }, TransientError],
@@ -435,7 +452,10 @@ describe('BigQueryWarehouse (nock)', () => {
           .get((path) => path.startsWith(`${BASE}/jobs/`))
           .query(true)
           .reply(200, () => doneJob(inserted.last, {}, { state: 'DONE', errorResult, errors: [errorResult] }));
-        const err = await warehouse.commit(batch()).then(() => null, (e: unknown) => e);
+        const err = await warehouse.commit(batch()).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err).to.be.instanceOf(cls);
         expect((err as WarehouseError).reason).to.equal(errorResult.reason);
         expect((err as WarehouseError).table).to.equal('nba_raw.player_boxscores');
@@ -444,13 +464,19 @@ describe('BigQueryWarehouse (nock)', () => {
     }
 
     it('a job already failed in the jobs.insert answer: DML queue full → BusyError', async () => {
-      const errorResult = { reason: 'resourcesExceeded', message: `Resources exceeded during query execution: Too many DML statements outstanding against table ${T}, limit is 20.` };
+      const errorResult = {
+        reason: 'resourcesExceeded',
+        message: `Resources exceeded during query execution: Too many DML statements outstanding against table ${T}, limit is 20.`,
+      };
       const inserted = new Bodies();
       nock(API)
         .post(`${BASE}/jobs`, inserted.match)
         .query(true)
         .reply(200, () => doneJob(inserted.last, {}, { state: 'DONE', errorResult, errors: [errorResult] }));
-      const err = await warehouse.commit(batch()).then(() => null, (e: unknown) => e);
+      const err = await warehouse.commit(batch()).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(BusyError);
     });
 
@@ -460,7 +486,10 @@ describe('BigQueryWarehouse (nock)', () => {
           .post(`${BASE}/jobs`)
           .query(true)
           .reply(500, { error: { code: 500, message: 'Backend Error', errors: [{ reason, message: 'Backend Error', domain: 'global' }], status: 'INTERNAL' } });
-        const err = await warehouse.commit(batch()).then(() => null, (e: unknown) => e);
+        const err = await warehouse.commit(batch()).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err).to.be.instanceOf(TransientError);
         expect((err as WarehouseError).reason).to.equal(reason);
       });
@@ -471,7 +500,10 @@ describe('BigQueryWarehouse (nock)', () => {
         .get(`${BASE}/datasets/nba_raw/tables/player_boxscores`)
         .query(true)
         .reply(404, { error: { code: 404, message: `Not found: Table ${T}`, errors: [{ reason: 'notFound', message: `Not found: Table ${T}` }] } });
-      const err = await warehouse.tableMetadata(spec).then(() => null, (e: unknown) => e);
+      const err = await warehouse.tableMetadata(spec).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(PermanentError);
     });
   });
@@ -509,7 +541,9 @@ describe('BigQueryWarehouse (nock)', () => {
       pages.forEach((page, i) => {
         scope
           .get((path) => path.startsWith(`${BASE}/queries/`))
-          .query((q) => q.location === 'US' && q['formatOptions.useInt64Timestamp'] === 'true' && (i === 0 ? q.pageToken === undefined : q.pageToken === `p${i}`))
+          .query(
+            (q) => q.location === 'US' && q['formatOptions.useInt64Timestamp'] === 'true' && (i === 0 ? q.pageToken === undefined : q.pageToken === `p${i}`),
+          )
           .reply(200, { kind: 'bigquery#getQueryResultsResponse', jobComplete: true, ...page, ...(i < pages.length - 1 ? { pageToken: `p${i + 1}` } : {}) });
       });
       return jobs.all;
@@ -554,7 +588,15 @@ describe('BigQueryWarehouse (nock)', () => {
         },
       ]);
       expect(rows).to.deep.equal([
-        { game_id: '0022300001', player_id: 2544, game_date: '2024-01-01', min_played: 35.5, starter: true, scraped_at: '2024-01-01T00:00:00.123456Z', raw: '{"a":1}' },
+        {
+          game_id: '0022300001',
+          player_id: 2544,
+          game_date: '2024-01-01',
+          min_played: 35.5,
+          starter: true,
+          scraped_at: '2024-01-01T00:00:00.123456Z',
+          raw: '{"a":1}',
+        },
         { game_id: '0022300002', player_id: 201939, game_date: '2024-01-02', min_played: null, starter: false, scraped_at: null, raw: null },
       ]);
     });
@@ -566,7 +608,10 @@ describe('BigQueryWarehouse (nock)', () => {
         '-- SELECT\nUPDATE t SET a = 1 WHERE TRUE',
         'MERGE t USING s ON TRUE WHEN MATCHED THEN DELETE',
       ]) {
-        const err = await warehouse.query(sql).then(() => null, (e: unknown) => e);
+        const err = await warehouse.query(sql).then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err, sql).to.be.instanceOf(InputError);
       }
     });
@@ -589,9 +634,7 @@ describe('BigQueryWarehouse (nock)', () => {
     });
 
     it('presentSlices returns the slice dates found, as strings', async () => {
-      const bodies = answerQuery([
-        { schema: { fields: [{ name: 'slice', type: 'DATE', mode: 'NULLABLE' }] }, rows: [{ f: [{ v: '2024-01-02' }] }] },
-      ]);
+      const bodies = answerQuery([{ schema: { fields: [{ name: 'slice', type: 'DATE', mode: 'NULLABLE' }] }, rows: [{ f: [{ v: '2024-01-02' }] }] }]);
       expect(await warehouse.presentSlices(spec, ['2024-01-01', '2024-01-02'])).to.deep.equal(['2024-01-02']);
       const q = (bodies[0] as Body).configuration.query;
       expect(q.query).to.include('SELECT DISTINCT `game_date` AS slice');

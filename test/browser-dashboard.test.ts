@@ -6,8 +6,9 @@
  * the status store and the warehouse, retries the failed slice from the page and watches it
  * requeue and commit, and saves screenshots of the grid and the tables page under docs/.
  */
-import { tmpdir } from 'node:os';
+
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { waitForBackfill } from '../src/cli/progress.ts';

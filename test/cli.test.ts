@@ -1,34 +1,18 @@
 /** The CLI as a user runs it: a child process, real Redis, exit codes and one-line errors. */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { TEST_REDIS_URL, deleteKeys } from './helpers.ts';
-
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { deleteKeys, runCli, TEST_REDIS_URL } from './helpers.ts';
 
 describe('phasegate CLI', function () {
   this.timeout(60_000);
   let dir: string;
   let prefix: string;
 
-  const run = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [BIN, ...args],
-        { env: { ...process.env, REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix, PHASEGATE_DATA_DIR: dir, PHASEGATE_LOG_LEVEL: 'error', ...env } },
-        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    runCli(args, { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix, PHASEGATE_DATA_DIR: dir, PHASEGATE_LOG_LEVEL: 'error', ...env });
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'phasegate-cli-'));
@@ -54,10 +38,22 @@ describe('phasegate CLI', function () {
 
   const bad: [string, string[], RegExp][] = [
     ['an unknown processor', ['backfill', '--processors', 'nope', '--start', '2024-01-01', '--end', '2024-01-02'], /unknown processor "nope"/],
-    ['reversed dates', ['backfill', '--processors', 'nbac_player_boxscore', '--start', '2024-02-01', '--end', '2024-01-01'], /--start 2024-02-01 is after --end 2024-01-01/],
-    ['a malformed date', ['backfill', '--processors', 'nbac_player_boxscore', '--start', '2024-02-30', '--end', '2024-03-01'], /"2024-02-30" is not a valid date/],
+    [
+      'reversed dates',
+      ['backfill', '--processors', 'nbac_player_boxscore', '--start', '2024-02-01', '--end', '2024-01-01'],
+      /--start 2024-02-01 is after --end 2024-01-01/,
+    ],
+    [
+      'a malformed date',
+      ['backfill', '--processors', 'nbac_player_boxscore', '--start', '2024-02-30', '--end', '2024-03-01'],
+      /"2024-02-30" is not a valid date/,
+    ],
     ['an unreadable dates file', ['backfill', '--processors', 'nbac_player_boxscore', '--dates-file', '/nonexistent/dates.json'], /cannot read dates file/],
-    ['two date sources', ['backfill', '--processors', 'nbac_player_boxscore', '--start', '2024-01-01', '--end', '2024-01-02', '--dates-file', 'x'], /exactly one of/],
+    [
+      'two date sources',
+      ['backfill', '--processors', 'nbac_player_boxscore', '--start', '2024-01-01', '--end', '2024-01-02', '--dates-file', 'x'],
+      /exactly one of/,
+    ],
     ['an unknown phase', ['worker', '--phases', '9'], /"9" is not a phase/],
   ];
   for (const [what, args, message] of bad) {
@@ -87,9 +83,12 @@ describe('phasegate CLI', function () {
   });
 
   it('backfill --workers runs to the end, prints the summary, and sql sees every team-game', async () => {
-    const r = await run(['backfill', '--processors', 'nbac_team_boxscore_scraper,nbac_team_boxscore', '--start', '2023-12-01', '--end', '2023-12-03', '--workers', '2'], {
-      PHASEGATE_TIME_SCALE: '200',
-    });
+    const r = await run(
+      ['backfill', '--processors', 'nbac_team_boxscore_scraper,nbac_team_boxscore', '--start', '2023-12-01', '--end', '2023-12-03', '--workers', '2'],
+      {
+        PHASEGATE_TIME_SCALE: '200',
+      },
+    );
     expect(r.code, r.stderr).to.equal(0);
     // The real schedule has no games on 2023-12-03: two game dates.
     expect(r.stdout).to.match(/over 2 dates/);

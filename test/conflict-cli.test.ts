@@ -2,35 +2,18 @@
  * `phasegate conflicts` and `phasegate retry` as a user runs them: child processes on the
  * real Redis and the DuckDB file a (now stopped) worker wrote the conflict log into.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { expect } from 'chai';
 import { stageRows } from '../src/queues/staging.ts';
 import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { boxRows, PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
-import { openRuntimes, openTestRuntime, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
-
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { openRuntimes, openTestRuntime, runCli, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
 
 describe('phasegate conflicts / retry (CLI)', function () {
   this.timeout(60_000);
   let env: TestEnv;
 
-  const run = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [BIN, ...args],
-        { env: { ...process.env, REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: env.config.prefix, PHASEGATE_DATA_DIR: env.dir, PHASEGATE_LOG_LEVEL: 'error' } },
-        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const run = (args: string[]) =>
+    runCli(args, { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: env.config.prefix, PHASEGATE_DATA_DIR: env.dir, PHASEGATE_LOG_LEVEL: 'error' });
 
   before(async () => {
     env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '600', PHASEGATE_COMMIT_GATHER_SECONDS: '60' });

@@ -5,6 +5,7 @@
  * without credentials.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { ConfigError } from '../src/errors/config-error.ts';
 import type { BackfillRecord } from '../src/queues/backfill.ts';
 import { readFailedFile } from '../src/queues/dates.ts';
 import { PRIORITY, phaseJobId } from '../src/queues/names.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { childEnv, openTestRuntime, type TestEnv } from './helpers.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -505,7 +506,7 @@ describe('dashboard start-up', function () {
 
   it('`phasegate dashboard --host 0.0.0.0` exits 2 with one line when no credentials are configured', async () => {
     const run = promisify(execFile);
-    const env: NodeJS.ProcessEnv = { ...process.env, PHASEGATE_DASHBOARD_TOKEN: '', PHASEGATE_DASHBOARD_USER: '', PHASEGATE_DASHBOARD_PASSWORD: '' };
+    const env = childEnv({ PHASEGATE_PREFIX: `test-${randomUUID().slice(0, 8)}` });
     const bin = path.resolve(import.meta.dirname, '../bin/phasegate.js');
     const result = await run(process.execPath, [bin, 'dashboard', '--host', '0.0.0.0', '--port', '0'], { env }).then(
       () => ({ code: 0, stderr: '' }),

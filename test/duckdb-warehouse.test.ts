@@ -1,7 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { InputError } from '../src/errors/input-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
@@ -128,12 +128,7 @@ describe('DuckDBWarehouse', () => {
   });
 
   it('recommit updates changed rows and deletes vanished rows only inside the batch slices', async () => {
-    const first = await stage([
-      row('2024-01-01', 'g1', 1, 10),
-      row('2024-01-01', 'g1', 2, 20),
-      row('2024-01-02', 'g2', 3, 30),
-      row('2024-01-03', 'g3', 4, 40),
-    ]);
+    const first = await stage([row('2024-01-01', 'g1', 1, 10), row('2024-01-01', 'g1', 2, 20), row('2024-01-02', 'g2', 3, 30), row('2024-01-03', 'g3', 4, 40)]);
     await commit(['2024-01-01', '2024-01-02', '2024-01-03'], [first]);
     // 01-01: player 1 changed, player 2 vanished; 01-02: untouched by this batch.
     const second = await stage([row('2024-01-01', 'g1', 1, 11), row('2024-01-03', 'g3', 4, 40)]);
@@ -200,7 +195,9 @@ describe('DuckDBWarehouse', () => {
           (e: unknown) => e,
         );
         expect(err).to.be.instanceOf(PermanentError);
-        expect((err as Error).message).to.include(key).and.match(pattern);
+        expect((err as Error).message)
+          .to.include(key)
+          .and.match(pattern);
         expect((await wh.tableMetadata(spec)).numRows).to.equal(0);
       });
     }

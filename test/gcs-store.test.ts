@@ -10,7 +10,6 @@ import nock from 'nock';
 import { InputError } from '../src/errors/input-error.ts';
 import { GcsObjectStore } from '../src/storage/gcs-store.ts';
 
-
 const PROJECT = 'phasegate-test';
 const API = 'https://storage.googleapis.com';
 const BUCKET = 'phasegate-staging';
@@ -35,7 +34,9 @@ function objectResource(name: string, body: Buffer, contentType: string) {
   return { kind: 'storage#object', bucket: BUCKET, name, size: String(body.length), contentType, generation: '1', ...hashes(body) };
 }
 
-const notFound = (name: string) => ({ error: { code: 404, message: `No such object: ${BUCKET}/${name}`, errors: [{ reason: 'notFound', message: `No such object: ${BUCKET}/${name}` }] } });
+const notFound = (name: string) => ({
+  error: { code: 404, message: `No such object: ${BUCKET}/${name}`, errors: [{ reason: 'notFound', message: `No such object: ${BUCKET}/${name}` }] },
+});
 
 describe('GcsObjectStore (nock)', () => {
   const creds = credentials();
@@ -186,12 +187,18 @@ describe('GcsObjectStore (nock)', () => {
   it('refuses ../x, /abs and a//b before any request', async () => {
     for (const key of ['../x', '/abs', 'a//b', 'a/./b', 'a b']) {
       for (const op of [() => store.put(key, 'x'), () => store.get(key), () => store.exists(key), () => store.delete(key)]) {
-        const err = await op().then(() => null, (e: unknown) => e);
+        const err = await op().then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err, key).to.be.instanceOf(InputError);
       }
       expect(() => store.uri(key), key).to.throw(InputError);
     }
-    const err = await store.list('../').then(() => null, (e: unknown) => e);
+    const err = await store.list('../').then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(InputError);
     // nock refuses every request (disableNetConnect); `unmatched` is checked after each test.
   });

@@ -3,13 +3,14 @@
  * folder on the real Redis and a real DuckDB, and is torn down with its keys. A test that
  * leaves a runtime (workers, connections) open fails (see 00-leaks.test.ts).
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { type Config, loadConfig } from '../src/config/index.ts';
-import { type Runtime, type RuntimeOptions, openRuntime } from '../src/runtime.ts';
+import { type Config, loadConfig, withoutPhasegateEnv } from '../src/config/index.ts';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.ts';
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -21,6 +22,31 @@ export interface TestEnv {
   rt: Runtime;
   dir: string;
   cleanup: () => Promise<void>;
+}
+
+const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
+
+/**
+ * The environment of a child process a test starts: the caller's without any `PHASEGATE_*`
+ * (whatever was exported after the hermetic set-up ran), plus what the test owns.
+ */
+export function childEnv(own: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...withoutPhasegateEnv(process.env), ...own };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `phasegate ARGS` as a user would: a child process with `childEnv(env)`. */
+export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: childEnv(env), maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 export async function deleteKeys(url: string, pattern: string): Promise<void> {
@@ -53,7 +79,11 @@ export async function testConfig(env: Record<string, string> = {}): Promise<{ co
 export async function openTestRuntime(env: Record<string, string> = {}, opts: RuntimeOptions = {}): Promise<TestEnv> {
   const { config, dir } = await testConfig(env);
   const rt = await openRuntime(config, { redisExplicit: true, ...opts });
-  const caller = new Error().stack?.split('\n').find((l) => l.includes('.test.ts'))?.trim() ?? 'unknown test';
+  const caller =
+    new Error().stack
+      ?.split('\n')
+      .find((l) => l.includes('.test.ts'))
+      ?.trim() ?? 'unknown test';
   openRuntimes.set(rt, caller);
   return {
     config,

@@ -1,9 +1,9 @@
 /** Bad input fails its own job at once, naming the file; nothing else is lost or stopped. */
 import { expect } from 'chai';
+import { waitForBackfill } from '../src/cli/progress.ts';
 import { startBackfill } from '../src/queues/backfill.ts';
 import { phaseJobId } from '../src/queues/names.ts';
-import { waitForBackfill } from '../src/cli/progress.ts';
-import { type TestEnv, openTestRuntime } from './helpers.ts';
+import { openTestRuntime, type TestEnv } from './helpers.ts';
 
 describe('pipeline: a malformed scraped file', function () {
   this.timeout(120_000);

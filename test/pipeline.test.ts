@@ -3,12 +3,12 @@
  * scrape → stage → group commit for three weeks of the real 2023-24 season.
  */
 import { expect } from 'chai';
+import { waitForBackfill } from '../src/cli/progress.ts';
 import { startBackfill } from '../src/queues/backfill.ts';
 import { PHASES } from '../src/queues/names.ts';
 import type { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { waitForBackfill } from '../src/cli/progress.ts';
-import { type TestEnv, openTestRuntime } from './helpers.ts';
+import { openTestRuntime, type TestEnv } from './helpers.ts';
 
 const START = '2023-11-01';
 const END = '2023-11-21';

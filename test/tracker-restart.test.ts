@@ -12,7 +12,7 @@ import { startCascadingBackfill, waitForCascade } from '../src/queues/cascade.ts
 import { type DependencyTracker, startDependencyTracker } from '../src/queues/dependency-tracker.ts';
 import { PHASES } from '../src/queues/names.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { openTestRuntime, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
+import { childEnv, openTestRuntime, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
 
 const START = '2023-11-01';
 const END = '2023-11-14';
@@ -119,14 +119,13 @@ describe('dependency tracker: stopped mid-stream, restarted', function () {
         'setInterval(() => {}, 1 << 30);',
       ].join('\n');
       child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-        env: {
-          ...process.env,
+        env: childEnv({
           ...ENV,
           REDIS_URL: TEST_REDIS_URL,
           PHASEGATE_PREFIX: env.config.prefix,
           PHASEGATE_DATA_DIR: env.dir,
           PHASEGATE_LOG_LEVEL: 'error',
-        },
+        }),
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const victim = child;

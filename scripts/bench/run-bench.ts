@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/config/index.ts';
+import { loadConfig, productSettings } from '../../src/config/index.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac-player-boxscore.ts';
 import { ensureRedis, type RedisHandle } from '../../src/redis/ensure-redis.ts';
 import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';
@@ -38,10 +38,6 @@ async function deleteKeys(url: string, pattern: string): Promise<void> {
 }
 
 /** PHASEGATE_* variables of the environment, which the bench hands on to every mode. */
-function productEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('PHASEGATE_') && e[1] !== undefined));
-}
-
 export interface BenchRun {
   reports: ModeReport[];
 }
@@ -73,7 +69,7 @@ export async function runBench(opts: BenchOptions, onReport: (report: ModeReport
       const config = loadConfig({
         // Product settings (breaker, conflict backoff, table limits…) pass through from the
         // environment, so their effect can be measured; the bench owns the ones below.
-        ...productEnv(process.env),
+        ...productSettings(process.env),
         REDIS_URL: redis?.url ?? opts.redisUrl,
         PHASEGATE_PREFIX: prefix,
         PHASEGATE_DATA_DIR: modeDir,

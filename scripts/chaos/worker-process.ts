@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
+import { withoutPhasegateEnv } from '../../src/config/index.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'phasegate.js');
 
@@ -26,7 +27,7 @@ export interface WorkerProcess {
 export function startWorkerProcess(opts: { n: number; env: Record<string, string>; concurrency: number; logFile: string }): WorkerProcess {
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, [BIN, 'worker', '--phases', 'all', '--concurrency', String(opts.concurrency)], {
-    env: { ...process.env, ...opts.env },
+    env: { ...withoutPhasegateEnv(process.env), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;

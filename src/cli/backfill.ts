@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors/input-error.ts';
-import type { ProcessorDef } from '../processors/types.ts';
 import { defaultRegistry } from '../processors/registry.ts';
+import type { ProcessorDef } from '../processors/types.ts';
 import { type BackfillRequest, planBackfill } from '../queues/backfill.ts';
 import { onlyMissing, phaseLines, startCascadingBackfill, waitForCascade } from '../queues/cascade.ts';
-import { checkRange, readDatesFile, readFailedFile } from '../queues/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
+import { checkRange, readDatesFile, readFailedFile } from '../queues/dates.ts';
 import { PHASES } from '../queues/names.ts';
 import { createSource } from '../runtime.ts';
-import { type GlobalFlags, configFrom, exitOnError, parsePositiveInt, stopSignal, withRuntime } from './common.ts';
+import { configFrom, exitOnError, type GlobalFlags, parsePositiveInt, stopSignal, withRuntime } from './common.ts';
 import { summaryLines, waitForBackfill } from './progress.ts';
 
 interface BackfillFlags {
@@ -77,51 +77,61 @@ export function registerBackfill(program: Command): void {
         const registry = defaultRegistry();
         const source = createSource(config);
         const request = await buildRequest({ registry, source }, flags);
-        await withRuntime(config, async (rt) => {
-          let req = request;
-          // From the warehouse, not memory; with --cascade, downstream gaps are filled too.
-          if (flags.onlyMissing) req = await onlyMissing(rt, req);
-          if (flags.onlyMissing && req.dates.length === 0) {
-            // A resumed backfill that has nothing left is done, not an error.
-            process.stdout.write(flags.json ? `${JSON.stringify({ missing: 0 })}\n` : 'nothing missing: every requested slice is already in the warehouse\n');
-            return;
-          }
-          const plan = await planBackfill(rt, req);
-          if (flags.dryRun) {
-            if (flags.json) process.stdout.write(`${JSON.stringify({ dryRun: true, dates: req.dates.length, ...plan }, null, 2)}\n`);
-            else {
-              process.stdout.write(`dry run: ${plan.jobs} jobs over ${req.dates.length} dates for ${req.processors.map((p) => p.name).join(', ')} (nothing enqueued)\n`);
-              for (const t of plan.tables) {
+        await withRuntime(
+          config,
+          async (rt) => {
+            let req = request;
+            // From the warehouse, not memory; with --cascade, downstream gaps are filled too.
+            if (flags.onlyMissing) req = await onlyMissing(rt, req);
+            if (flags.onlyMissing && req.dates.length === 0) {
+              // A resumed backfill that has nothing left is done, not an error.
+              process.stdout.write(flags.json ? `${JSON.stringify({ missing: 0 })}\n` : 'nothing missing: every requested slice is already in the warehouse\n');
+              return;
+            }
+            const plan = await planBackfill(rt, req);
+            if (flags.dryRun) {
+              if (flags.json) process.stdout.write(`${JSON.stringify({ dryRun: true, dates: req.dates.length, ...plan }, null, 2)}\n`);
+              else {
                 process.stdout.write(
-                  `  ${t.table}: ${t.slices} slices → ~${t.operations} table operations (group commits of up to ${rt.config.table.commitMaxSlices} slices); today ${t.usedToday} used of the daily budget ${t.dailyBudget}\n`,
+                  `dry run: ${plan.jobs} jobs over ${req.dates.length} dates for ${req.processors.map((p) => p.name).join(', ')} (nothing enqueued)\n`,
                 );
+                for (const t of plan.tables) {
+                  process.stdout.write(
+                    `  ${t.table}: ${t.slices} slices → ~${t.operations} table operations (group commits of up to ${rt.config.table.commitMaxSlices} slices); today ${t.usedToday} used of the daily budget ${t.dailyBudget}\n`,
+                  );
+                }
               }
+              return;
             }
-            return;
-          }
-          const record = await startCascadingBackfill(rt, req);
-          if (flags.json && !flags.wait && !flags.workers) process.stdout.write(`${JSON.stringify(record)}\n`);
-          else process.stdout.write(`backfill ${record.id}: enqueued ${record.added} jobs (${record.alreadyQueued} already queued) over ${req.dates.length} dates\n`);
-          if (flags.workers) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: parsePositiveInt(flags.workers, '--workers') });
-          if (flags.wait || flags.workers) {
-            const signal = stopSignal();
-            const outcome = await waitForBackfill(rt, record, { bars: !flags.json && process.stderr.isTTY === true, signal });
-            if (flags.json) process.stdout.write(`${JSON.stringify({ ...outcome.progress, statuses: undefined, failedFile: outcome.failedFile })}\n`);
-            else {
-              for (const line of summaryLines(record, outcome.progress)) process.stdout.write(`${line}\n`);
-              if (outcome.failedFile) process.stdout.write(`failed dates written to ${outcome.failedFile} (retry: phasegate backfill --retry-failed ${outcome.failedFile})\n`);
+            const record = await startCascadingBackfill(rt, req);
+            if (flags.json && !flags.wait && !flags.workers) process.stdout.write(`${JSON.stringify(record)}\n`);
+            else
+              process.stdout.write(
+                `backfill ${record.id}: enqueued ${record.added} jobs (${record.alreadyQueued} already queued) over ${req.dates.length} dates\n`,
+              );
+            if (flags.workers) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: parsePositiveInt(flags.workers, '--workers') });
+            if (flags.wait || flags.workers) {
+              const signal = stopSignal();
+              const outcome = await waitForBackfill(rt, record, { bars: !flags.json && process.stderr.isTTY === true, signal });
+              if (flags.json) process.stdout.write(`${JSON.stringify({ ...outcome.progress, statuses: undefined, failedFile: outcome.failedFile })}\n`);
+              else {
+                for (const line of summaryLines(record, outcome.progress)) process.stdout.write(`${line}\n`);
+                if (outcome.failedFile)
+                  process.stdout.write(`failed dates written to ${outcome.failedFile} (retry: phasegate backfill --retry-failed ${outcome.failedFile})\n`);
+              }
+              let failed = Object.values(outcome.progress.perProcessor).some((c) => c.failed + c.deferred > 0);
+              if (record.cascade && outcome.progress.done) {
+                // The requested phases are done; the cascade's downstream phases follow by events.
+                const cascade = await waitForCascade(rt, record, { signal });
+                if (flags.json) process.stdout.write(`${JSON.stringify({ cascade: cascade.perPhase, done: cascade.done })}\n`);
+                else for (const line of phaseLines(cascade)) process.stdout.write(`  ${line}\n`);
+                failed ||= Object.values(cascade.perPhase).some((c) => c.failed > 0);
+              }
+              if (failed) process.exitCode = 1;
             }
-            let failed = Object.values(outcome.progress.perProcessor).some((c) => c.failed + c.deferred > 0);
-            if (record.cascade && outcome.progress.done) {
-              // The requested phases are done; the cascade's downstream phases follow by events.
-              const cascade = await waitForCascade(rt, record, { signal });
-              if (flags.json) process.stdout.write(`${JSON.stringify({ cascade: cascade.perPhase, done: cascade.done })}\n`);
-              else for (const line of phaseLines(cascade)) process.stdout.write(`  ${line}\n`);
-              failed ||= Object.values(cascade.perPhase).some((c) => c.failed > 0);
-            }
-            if (failed) process.exitCode = 1;
-          }
-        }, { registry, source });
+          },
+          { registry, source },
+        );
       } catch (err) {
         exitOnError(err);
       }

@@ -1,11 +1,11 @@
 /** What every command shares: global flags → config, one-line errors, exit codes. */
 import type { Command } from 'commander';
 import { type Config, type ConfigFlags, loadConfig } from '../config/index.ts';
-import { PhasegateError } from '../errors/phasegate-error.ts';
-import { InputError } from '../errors/input-error.ts';
 import { ConfigError } from '../errors/config-error.ts';
+import { InputError } from '../errors/input-error.ts';
+import { PhasegateError } from '../errors/phasegate-error.ts';
 import { setLogLevel } from '../log.ts';
-import { type Runtime, type RuntimeOptions, openRuntime } from '../runtime.ts';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.ts';
 
 export interface GlobalFlags {
   redisUrl?: string;

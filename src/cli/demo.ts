@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type RunningDashboard, startDashboard } from '../dashboard/index.ts';
-import { demoConfigFlags, formatDemo, runDemo } from '../demo.ts';
+import { DEMO_SEASON, demoConfigFlags, formatDemo, runDemo } from '../demo.ts';
+import { checkRange } from '../queues/dates.ts';
 import { configFrom, exitOnError, type GlobalFlags, parsePositiveInt, stopSignal, untilSignal, withRuntime } from './common.ts';
 
 export function registerDemo(program: Command): void {
@@ -8,11 +9,15 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run the real 2023-24 season through the pipeline on the embedded default and report')
     .option('--concurrency <n>', 'phase jobs at once per queue', '4')
+    .option('--start <date>', `first date (default ${DEMO_SEASON.start}, the season's first night)`)
+    .option('--end <date>', `last date (default ${DEMO_SEASON.end}, its last)`)
     .option('--json', 'print the report as JSON')
     .option('--dashboard [port]', 'serve the dashboard while the demo runs, and after it until Ctrl-C (default port: PHASEGATE_DASHBOARD_PORT)')
-    .action(async (flags: { concurrency: string; json?: boolean; dashboard?: string | boolean }, cmd: Command) => {
+    .action(async (flags: { concurrency: string; start?: string; end?: string; json?: boolean; dashboard?: string | boolean }, cmd: Command) => {
       try {
         const port = typeof flags.dashboard === 'string' ? flags.dashboard : undefined;
+        const range = { start: flags.start ?? DEMO_SEASON.start, end: flags.end ?? DEMO_SEASON.end };
+        checkRange(range.start, range.end);
         const config = configFrom(cmd.optsWithGlobals<GlobalFlags>(), { ...demoConfigFlags(), PHASEGATE_DASHBOARD_PORT: port });
         await withRuntime(config, async (rt) => {
           const dashboard: RunningDashboard | undefined = flags.dashboard ? await startDashboard(rt) : undefined;
@@ -22,6 +27,7 @@ export function registerDemo(program: Command): void {
               bars: !flags.json && process.stderr.isTTY === true,
               concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
               signal,
+              range,
             });
             process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDemo(report, config)}\n`);
             if (report.failed > 0) process.exitCode = 1;

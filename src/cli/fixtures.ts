@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { FixtureSource } from '../sources/fixture/fixture-source.ts';
 import { checkRange } from '../queues/dates.ts';
-import { type GlobalFlags, configFrom, exitOnError } from './common.ts';
+import { FixtureSource } from '../sources/fixture/fixture-source.ts';
+import { configFrom, exitOnError, type GlobalFlags } from './common.ts';
 
 export function registerFixtures(program: Command): void {
   program

@@ -5,8 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import type { PipelineContext } from '../queues/context.ts';
 import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill.ts';
+import type { PipelineContext } from '../queues/context.ts';
 import type { FailedDatesFile } from '../queues/dates.ts';
 
 export interface WaitOutcome {
@@ -15,7 +15,11 @@ export interface WaitOutcome {
   elapsedMs: number;
 }
 
-export async function waitForBackfill(ctx: PipelineContext, record: BackfillRecord, opts: { bars: boolean; pollMs?: number; timeoutMs?: number; signal?: AbortSignal }): Promise<WaitOutcome> {
+export async function waitForBackfill(
+  ctx: PipelineContext,
+  record: BackfillRecord,
+  opts: { bars: boolean; pollMs?: number; timeoutMs?: number; signal?: AbortSignal },
+): Promise<WaitOutcome> {
   const started = Date.now();
   const multibar = opts.bars
     ? new cliProgress.MultiBar(
@@ -29,7 +33,9 @@ export async function waitForBackfill(ctx: PipelineContext, record: BackfillReco
       )
     : undefined;
   const width = Math.max(...record.processors.map((p) => p.length));
-  const bars = new Map(record.processors.map((p) => [p, multibar?.create(record.dates.length, 0, { processor: p.padEnd(width), committed: 0, waiting: 0, failed: 0 })]));
+  const bars = new Map(
+    record.processors.map((p) => [p, multibar?.create(record.dates.length, 0, { processor: p.padEnd(width), committed: 0, waiting: 0, failed: 0 })]),
+  );
   let progress: BackfillProgress;
   for (;;) {
     progress = await backfillProgress(ctx, record);
@@ -70,7 +76,9 @@ export async function writeFailedDates(ctx: PipelineContext, record: BackfillRec
 export function summaryLines(record: BackfillRecord, progress: BackfillProgress): string[] {
   const lines = [`backfill ${record.id}: ${record.dates.length} dates × ${record.processors.length} processors`];
   for (const [p, c] of Object.entries(progress.perProcessor)) {
-    lines.push(`  ${p}: ${c.committed} committed, ${c.failed} failed, ${c.deferred} deferred, ${c.waiting} waiting, ${c.pending + c.running + c.staged} not finished`);
+    lines.push(
+      `  ${p}: ${c.committed} committed, ${c.failed} failed, ${c.deferred} deferred, ${c.waiting} waiting, ${c.pending + c.running + c.staged} not finished`,
+    );
   }
   return lines;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { openWarehouse } from '../warehouse/index.ts';
 import { createStore } from '../storage/index.ts';
-import { type GlobalFlags, configFrom, exitOnError } from './common.ts';
+import { openWarehouse } from '../warehouse/index.ts';
+import { configFrom, exitOnError, type GlobalFlags } from './common.ts';
 
 export function registerSql(program: Command): void {
   program

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
+import { tableId } from '../processors/types.ts';
 import { type BackfillRecord, backfillProgress, getBackfill, listBackfills } from '../queues/backfill.ts';
 import { cascadeProgress, phaseLines } from '../queues/cascade.ts';
-import type { PipelineContext } from '../queues/context.ts';
 import { conflictStatus, safetyLine } from '../queues/conflict-status.ts';
-import { tableId } from '../processors/types.ts';
-import { type GlobalFlags, configFrom, exitOnError, withRuntime } from './common.ts';
+import type { PipelineContext } from '../queues/context.ts';
+import { configFrom, exitOnError, type GlobalFlags, withRuntime } from './common.ts';
 
 export async function queueCounts(ctx: PipelineContext) {
   const out: Record<string, Record<string, number>> = {};
@@ -21,7 +21,12 @@ export async function tableGates(ctx: PipelineContext) {
   return Promise.all(
     ctx.registry.transforms().map(async (def) => {
       const table = tableId(def.table);
-      return { table, pendingSlices: await ctx.gate.pendingCount(table), operationsToday: await ctx.gate.tableOpsToday(table), dailyBudget: ctx.config.table.dailyBudget };
+      return {
+        table,
+        pendingSlices: await ctx.gate.pendingCount(table),
+        operationsToday: await ctx.gate.tableOpsToday(table),
+        dailyBudget: ctx.config.table.dailyBudget,
+      };
     }),
   );
 }
@@ -31,7 +36,8 @@ async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
   const failures: { processor: string; slice: string; status: string; error?: string | undefined }[] = [];
   for (const [p, list] of Object.entries(progress.statuses)) {
     list.forEach((s, i) => {
-      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting')) failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error });
+      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting'))
+        failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error });
     });
   }
   // Per phase too, with the processors a --cascade reaches (they are not in the record).
@@ -74,11 +80,13 @@ export function registerStatus(program: Command): void {
           const w = (s: string) => process.stdout.write(`${s}\n`);
           if (report.queues) {
             w('queues:');
-            for (const [q, c] of Object.entries(report.queues)) w(`  ${q.padEnd(44)} waiting ${(c.waiting ?? 0) + (c.prioritized ?? 0)} · active ${c.active} · delayed ${c.delayed} · failed ${c.failed}`);
+            for (const [q, c] of Object.entries(report.queues))
+              w(`  ${q.padEnd(44)} waiting ${(c.waiting ?? 0) + (c.prioritized ?? 0)} · active ${c.active} · delayed ${c.delayed} · failed ${c.failed}`);
           }
           if (report.tables) {
             w('table gates:');
-            for (const t of report.tables) w(`  ${t.table.padEnd(44)} pending slices ${t.pendingSlices} · operations today ${t.operationsToday}/${t.dailyBudget}`);
+            for (const t of report.tables)
+              w(`  ${t.table.padEnd(44)} pending slices ${t.pendingSlices} · operations today ${t.operationsToday}/${t.dailyBudget}`);
           }
           if (report.conflicts) {
             w('streaming buffer and breakers:');
@@ -89,7 +97,9 @@ export function registerStatus(program: Command): void {
             w(`  ${b.id} (${b.dates} dates${b.cascade ? ', cascade' : ''}, ${b.done ? 'finished' : 'running'})`);
             for (const line of phaseLines({ perPhase: b.phases })) w(`    ${line}`);
             for (const [p, c] of Object.entries(b.counts)) {
-              w(`    ${p.padEnd(32)} pending ${c.pending} · running ${c.running} · staged ${c.staged} · committed ${c.committed} · waiting ${c.waiting} · deferred ${c.deferred} · failed ${c.failed}`);
+              w(
+                `    ${p.padEnd(32)} pending ${c.pending} · running ${c.running} · staged ${c.staged} · committed ${c.committed} · waiting ${c.waiting} · deferred ${c.deferred} · failed ${c.failed}`,
+              );
             }
             for (const f of b.attention.slice(0, flags.backfill ? 50 : 5)) w(`    ${f.status} ${f.processor} ${f.slice}: ${f.error ?? ''}`);
           }

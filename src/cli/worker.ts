@@ -3,10 +3,13 @@ import { InputError } from '../errors/input-error.ts';
 import { log } from '../log.ts';
 import type { Phase } from '../processors/types.ts';
 import { PHASES } from '../queues/names.ts';
-import { type GlobalFlags, configFrom, exitOnError, parsePositiveInt, untilSignal, withRuntime } from './common.ts';
+import { configFrom, exitOnError, type GlobalFlags, parsePositiveInt, untilSignal, withRuntime } from './common.ts';
 
 export function parsePhases(list: string): { phases: Phase[]; commit: boolean } {
-  const parts = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const phases: Phase[] = [];
   let commit = false;
   for (const part of parts) {

@@ -19,7 +19,10 @@ const schema = z.object({
   /** @defaultValue redis://127.0.0.1:6379 */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** BullMQ key prefix; lets several pipelines or test runs share one Redis. @defaultValue phasegate */
-  PHASEGATE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1–64)').default('phasegate'),
+  PHASEGATE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1–64)')
+    .default('phasegate'),
   /** @defaultValue ./.phasegate */
   PHASEGATE_DATA_DIR: z.string().min(1).default('.phasegate'),
   /** @defaultValue duckdb */
@@ -37,12 +40,21 @@ const schema = z.object({
   PHASEGATE_STORE: z.enum(['local', 'gcs']).default('local'),
   /** @defaultValue <data dir>/store */
   PHASEGATE_STORE_DIR: z.string().min(1).optional(),
-  PHASEGATE_GCS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/, 'not a valid bucket name').optional(),
-  PHASEGATE_BQ_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'not a valid project id').optional(),
+  PHASEGATE_GCS_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/, 'not a valid bucket name')
+    .optional(),
+  PHASEGATE_BQ_PROJECT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'not a valid project id')
+    .optional(),
   /** @defaultValue US */
   PHASEGATE_BQ_LOCATION: z.string().min(2).default('US'),
   /** Prefix added to every dataset name, e.g. `dev_` → `dev_nba_raw`. @defaultValue '' */
-  PHASEGATE_DATASET_PREFIX: z.string().regex(/^[A-Za-z0-9_]*$/, 'letters, digits and _ only').default(''),
+  PHASEGATE_DATASET_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_]*$/, 'letters, digits and _ only')
+    .default(''),
   /** Commits running at once per table. BigQuery runs at most 2 mutating DML per table. @defaultValue 1 */
   PHASEGATE_TABLE_CONCURRENCY: int(1, 2).default(1),
   /** Table operations (commits) per window per table. BigQuery allows 5 per 10 s. @defaultValue 4 */
@@ -177,7 +189,10 @@ const schema = z.object({
   /** @defaultValue fixture */
   PHASEGATE_SOURCE: z.enum(['fixture', 'service']).default('fixture'),
   /** Comma-separated game ids the fixture source returns nothing for (seed 004's Play-In games). */
-  PHASEGATE_FIXTURE_MISSING_GAMES: z.string().regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids').default(''),
+  PHASEGATE_FIXTURE_MISSING_GAMES: z
+    .string()
+    .regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids')
+    .default(''),
   /** @defaultValue info */
   PHASEGATE_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   /** Dashboard port. @defaultValue 3000 */
@@ -190,7 +205,10 @@ const schema = z.object({
    */
   PHASEGATE_DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Dashboard basic-auth user; goes with PHASEGATE_DASHBOARD_PASSWORD. @defaultValue unset */
-  PHASEGATE_DASHBOARD_USER: z.string().regex(/^[^:\s]{1,64}$/, '1–64 characters, no colon or space').optional(),
+  PHASEGATE_DASHBOARD_USER: z
+    .string()
+    .regex(/^[^:\s]{1,64}$/, '1–64 characters, no colon or space')
+    .optional(),
   /** @defaultValue unset */
   PHASEGATE_DASHBOARD_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   /** Bull Board and the dashboard's own actions refuse to change anything. @defaultValue false */
@@ -255,7 +273,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   }
   const e = parsed.data;
   if (e.PHASEGATE_STORE === 'gcs' && !e.PHASEGATE_GCS_BUCKET) throw new ConfigError('PHASEGATE_GCS_BUCKET: required when PHASEGATE_STORE=gcs');
-  if (e.PHASEGATE_WAREHOUSE === 'bigquery' && !e.PHASEGATE_BQ_PROJECT) throw new ConfigError('PHASEGATE_BQ_PROJECT: required when PHASEGATE_WAREHOUSE=bigquery');
+  if (e.PHASEGATE_WAREHOUSE === 'bigquery' && !e.PHASEGATE_BQ_PROJECT)
+    throw new ConfigError('PHASEGATE_BQ_PROJECT: required when PHASEGATE_WAREHOUSE=bigquery');
   if (e.PHASEGATE_WAREHOUSE === 'bigquery' && e.PHASEGATE_STORE !== 'gcs') {
     throw new ConfigError('PHASEGATE_STORE: must be gcs when PHASEGATE_WAREHOUSE=bigquery (BigQuery reads staged rows from GCS)');
   }
@@ -327,15 +346,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   };
 }
 
-/** Real milliseconds for a duration given in (BigQuery-clock) seconds. */
 /** A table's limits: the global ones with that table's overrides applied. */
 export function tableLimits(config: Pick<Config, 'table' | 'tableOverrides'>, table: string): Config['table'] {
   return { ...config.table, ...config.tableOverrides[table] };
 }
 
+/** Real milliseconds for a duration given in (BigQuery-clock) seconds. */
 export function scaledMs(config: Pick<Config, 'timeScale'>, seconds: number): number {
   return Math.max(1, Math.round((seconds * 1000) / config.timeScale));
 }
 
-/** The names of every variable, for `--help` and the README. */
-export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Env)[];
+/**
+ * Variables that say where state lives or whom phasegate talks to (Redis, prefixes, folders,
+ * files, buckets, projects, webhooks, the dashboard's address and secrets). A harness that owns
+ * those (tests, benchmarks) never inherits them from the caller's shell.
+ */
+const LOCATION_VARIABLES: ReadonlySet<string> = new Set([
+  'REDIS_URL',
+  'PHASEGATE_PREFIX',
+  'PHASEGATE_DATA_DIR',
+  'PHASEGATE_WAREHOUSE',
+  'PHASEGATE_DUCKDB_PATH',
+  'PHASEGATE_STORE',
+  'PHASEGATE_STORE_DIR',
+  'PHASEGATE_GCS_BUCKET',
+  'PHASEGATE_BQ_PROJECT',
+  'PHASEGATE_BQ_LOCATION',
+  'PHASEGATE_DATASET_PREFIX',
+  'PHASEGATE_WEBHOOK_URL',
+  'PHASEGATE_SCRAPER_URL',
+  'PHASEGATE_SOURCE',
+  'PHASEGATE_DASHBOARD_PORT',
+  'PHASEGATE_DASHBOARD_HOST',
+  'PHASEGATE_DASHBOARD_TOKEN',
+  'PHASEGATE_DASHBOARD_USER',
+  'PHASEGATE_DASHBOARD_PASSWORD',
+]);
+
+/** `env` without any `PHASEGATE_*` variable: what a hermetic child process starts from. */
+export function withoutPhasegateEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('PHASEGATE_')));
+}
+
+/** The product settings (limits, timings) among `env`'s `PHASEGATE_*` variables: never a location. */
+export function productSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('PHASEGATE_') && !LOCATION_VARIABLES.has(e[0]) && e[1] !== undefined),
+  );
+}

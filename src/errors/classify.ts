@@ -31,10 +31,18 @@ const RULES: readonly Rule[] = [
   { kind: 'busy', text: /too many table update operations/i, why: 'at most 5 table metadata updates per 10 s per table' },
   { kind: 'busy', reason: /^(rateLimitExceeded|jobRateLimitExceeded)$/, why: 'a rate limit; retry with backoff' },
   { kind: 'busy', text: /Exceeded rate limits/i, why: 'a rate limit; retry with backoff' },
-  { kind: 'permanent', text: /Quota exceeded: Your table exceeded quota for imports or query appends per table/i, why: 'the daily 1,500 load jobs per table are used up' },
+  {
+    kind: 'permanent',
+    text: /Quota exceeded: Your table exceeded quota for imports or query appends per table/i,
+    why: 'the daily 1,500 load jobs per table are used up',
+  },
   { kind: 'transient', reason: /^(backendError|internalError|jobBackendError|jobInternalError|timeout)$/, why: 'a BigQuery backend fault' },
   { kind: 'transient', text: /\b(ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|socket hang up|network timeout)\b/i, why: 'the connection failed' },
-  { kind: 'permanent', reason: /^(invalidQuery|invalid|notFound|duplicate|accessDenied|quotaExceeded|billingNotEnabled|stopped)$/, why: 'the same request fails again' },
+  {
+    kind: 'permanent',
+    reason: /^(invalidQuery|invalid|notFound|duplicate|accessDenied|quotaExceeded|billingNotEnabled|stopped)$/,
+    why: 'the same request fails again',
+  },
   { kind: 'permanent', text: /schema|Provided Schema does not match|No such field|Unrecognized name/i, why: 'schema mismatch' },
 ];
 
@@ -118,10 +126,8 @@ export class BigQueryJobError extends Error {
 
 /** BigQuery's exact texts, so the rules layer and tests say precisely what BigQuery says. */
 export const BIGQUERY_TEXTS = {
-  dmlOutstanding: (table: string) =>
-    `Resources exceeded during query execution: Too many DML statements outstanding against table ${table}, limit is 20.`,
-  streamingBuffer: (table: string) =>
-    `UPDATE or DELETE statement over table ${table} would affect rows in the streaming buffer, which is not supported`,
+  dmlOutstanding: (table: string) => `Resources exceeded during query execution: Too many DML statements outstanding against table ${table}, limit is 20.`,
+  streamingBuffer: (table: string) => `UPDATE or DELETE statement over table ${table} would affect rows in the streaming buffer, which is not supported`,
   tableUpdateRate: (table: string) =>
     `Exceeded rate limits: too many table update operations for this table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas (table ${table})`,
   dailyLoads: (table: string) =>

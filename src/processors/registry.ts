@@ -3,15 +3,15 @@
  * reach SQL only from here, validated as identifiers when the registry is built.
  */
 import { InputError } from '../errors/input-error.ts';
-import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac-boxscore-scrapers.ts';
-import { nbacPlayerBoxscore } from './nbac-player-boxscore.ts';
-import { nbacTeamBoxscore } from './nbac-team-boxscore.ts';
 import { playerGameSummary } from './analytics/player-game-summary.ts';
 import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts';
 import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
+import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac-boxscore-scrapers.ts';
+import { nbacPlayerBoxscore } from './nbac-player-boxscore.ts';
+import { nbacTeamBoxscore } from './nbac-team-boxscore.ts';
+import { LOG_TABLES, type LogTableDef } from './orchestration/index.ts';
 import { playerRollingFeatures } from './precompute/player-rolling-features.ts';
 import { playerPointsPredictions } from './predictions/player-points-predictions.ts';
-import { LOG_TABLES, type LogTableDef } from './orchestration/index.ts';
 import { type ProcessorDef, type TableSpec, type TransformDef, tableId } from './types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -157,7 +157,10 @@ export class Registry {
 
   /** Parses a comma-separated processor list; InputError for unknown names. */
   parseList(list: string): ProcessorDef[] {
-    const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = list
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (names.length === 0) throw new InputError('--processors: name at least one processor');
     return [...new Set(names)].map((n) => this.get(n));
   }

@@ -8,7 +8,7 @@ import { InputError } from '../errors/input-error.ts';
 import { type ProcessorDef, tableId } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
-import { FINAL_STATES, type SliceState, type SliceStatus, countStates } from './status-store.ts';
+import { countStates, FINAL_STATES, type SliceState, type SliceStatus } from './status-store.ts';
 
 export interface BackfillRequest {
   processors: ProcessorDef[];
@@ -86,7 +86,9 @@ export async function planBackfill(ctx: PipelineContext, req: BackfillRequest): 
   const tables: TableEstimate[] = [];
   const transforms = new Map<string, { def: ProcessorDef; dates: number }>();
   for (const p of req.processors) if (p.kind === 'transform') transforms.set(p.name, { def: p, dates: datesFor(req, p.name).length });
-  if (req.cascade) for (const p of req.processors) for (const d of ctx.registry.downstream(p.name)) if (!transforms.has(d.name)) transforms.set(d.name, { def: d, dates: datesFor(req, p.name).length });
+  if (req.cascade)
+    for (const p of req.processors)
+      for (const d of ctx.registry.downstream(p.name)) if (!transforms.has(d.name)) transforms.set(d.name, { def: d, dates: datesFor(req, p.name).length });
   for (const { def, dates } of transforms.values()) {
     if (def.kind !== 'transform') continue;
     const table = tableId(def.table);

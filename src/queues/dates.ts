@@ -63,7 +63,10 @@ export async function readDatesFile(file: string): Promise<string[]> {
       dates = Object.values((json as FailedDatesFile).processors).flat();
     } else throw new InputError('JSON must be an array of dates, {"dates": [...]}, or a failed-dates file', { file });
   } else {
-    dates = trimmed.split(/\r?\n/).map((l) => (l.split(',')[0] ?? '').trim().replace(/^"|"$/g, '')).filter((l) => l !== '' && !/^[a-z_]+$/i.test(l));
+    dates = trimmed
+      .split(/\r?\n/)
+      .map((l) => (l.split(',')[0] ?? '').trim().replace(/^"|"$/g, ''))
+      .filter((l) => l !== '' && !/^[a-z_]+$/i.test(l));
   }
   dates.forEach((d, i) => {
     try {

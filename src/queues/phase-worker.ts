@@ -6,12 +6,12 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError, toError } from '../errors/phasegate-error.ts';
 import { log } from '../log.ts';
+import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
 import type { Phase, ScraperDef, TransformDef } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
-import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
-import { startRun } from './run-log.ts';
 import { type PhaseJobData, phaseQueueName } from './names.ts';
+import { startRun } from './run-log.ts';
 import { stageRows } from './staging.ts';
 
 export interface PhaseJobResult {
@@ -23,7 +23,14 @@ async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJ
   const { slice } = job.data;
   const games = await ctx.source.games(slice);
   const files = await def.run({ slice, store: ctx.store, source: ctx.source });
-  const written = new Set(files.map((f) => f.split('/').pop()?.replace(/\.json$/, '')));
+  const written = new Set(
+    files.map((f) =>
+      f
+        .split('/')
+        .pop()
+        ?.replace(/\.json$/, ''),
+    ),
+  );
   const missingGames = games.map((g) => g.gameId).filter((id) => !written.has(id));
   if (missingGames.length > 0) log.warn(`${def.name} ${slice}: source has no data for ${missingGames.join(', ')}`);
   // A scraper's output lands in the object store, not the warehouse: landed = committed.

@@ -2,11 +2,11 @@
  * Builds and caches the BullMQ queues: one per phase and one commit queue per target table.
  * This is the only place queues are constructed.
  */
-import { Queue, type JobsOptions } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/index.ts';
 import type { Phase } from '../processors/types.ts';
-import { type CommitJobData, type PhaseJobData, commitQueueName, phaseQueueName } from './names.ts';
+import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName } from './names.ts';
 
 export class QueueSet {
   private readonly phases = new Map<Phase, Queue<PhaseJobData>>();

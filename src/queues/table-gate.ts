@@ -352,7 +352,11 @@ export class TableGateStore {
   /** Counts one table operation against today's budget (UTC); returns today's count. */
   async countTableOp(table: string, day = new Date().toISOString().slice(0, 10)): Promise<number> {
     const key = this.keys.tableOps(table, day);
-    const res = await this.redis.multi().incr(key).expire(key, 3 * 86_400).exec();
+    const res = await this.redis
+      .multi()
+      .incr(key)
+      .expire(key, 3 * 86_400)
+      .exec();
     return Number(res?.[0]?.[1] ?? 0);
   }
 

@@ -3,8 +3,9 @@
  * the same key layout as the local folder. BigQuery reads staged NDJSON from it directly
  * (`uri()` → `gs://…`) through a query job's temporary external table.
  */
-import { Storage } from '@google-cloud/storage';
+
 import type { Bucket } from '@google-cloud/storage';
+import { Storage } from '@google-cloud/storage';
 import { ConfigError } from '../errors/config-error.ts';
 import type { ObjectStore } from './object-store.ts';
 import { validateKey, validatePrefix } from './object-store.ts';

@@ -2,10 +2,11 @@
  * The embedded object store: a folder with the same key layout as the GCS bucket, so the
  * same staging and raw-file paths work on a laptop and in production.
  */
-import type { Dirent } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+
 import { randomUUID } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { ObjectStore } from './object-store.ts';
 import { validateKey, validatePrefix } from './object-store.ts';
 

@@ -5,8 +5,9 @@
  * `nba_orchestration.streaming_conflict_log` table (`phasegate conflicts`).
  * A different reader can be passed as `DashboardOptions.conflicts`.
  */
-import type { PipelineContext } from '../../queues/context.ts';
+
 import { type ConflictSummary, readConflictSummaries } from '../../queues/conflict-log.ts';
+import type { PipelineContext } from '../../queues/context.ts';
 
 export type { ConflictSummary };
 

@@ -5,8 +5,8 @@
  * whose rows stay immutable to UPDATE/DELETE/MERGE for ~30–90 minutes.
  */
 import { randomUUID } from 'node:crypto';
-import { BigQuery } from '@google-cloud/bigquery';
 import type { JobMetadata } from '@google-cloud/bigquery';
+import { BigQuery } from '@google-cloud/bigquery';
 import type { BigQueryErrorPayload } from '../../errors/classify.ts';
 import { classifyWarehouseError } from '../../errors/classify.ts';
 import { ConfigError } from '../../errors/config-error.ts';
@@ -16,13 +16,11 @@ import type { Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
 import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
-import { deterministicJobId, runJob, type PollOptions } from './jobs.ts';
-import { dateArrayParameter, queryParameters, type QueryParameter } from './params.ts';
+import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
+import { dateArrayParameter, type QueryParameter, queryParameters } from './params.ts';
 import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
 import { stagingDefinition, tableResource } from './schema.ts';
 import {
-  SINCE_PARAM,
-  SLICES_PARAM,
   appendStatement,
   deleteSlicesStatement,
   isReadOnlyQuery,
@@ -30,10 +28,12 @@ import {
   presentSlicesStatement,
   quoteIdent,
   readSlicesStatement,
+  SINCE_PARAM,
+  SLICES_PARAM,
   slicesWithRowsSinceStatement,
+  type TableLocation,
   validateProjectId,
   validateSpec,
-  type TableLocation,
 } from './sql.ts';
 
 export interface BigQueryWarehouseOptions {
@@ -187,7 +187,10 @@ export class BigQueryWarehouse implements Warehouse {
         ? { query: deleteSlicesStatement(where, spec) }
         : {
             query: append ? appendStatement(where, spec) : mergeStatement(where, spec),
-            tableDefinitions: stagingDefinition(spec, batch.objects.map((k) => this.sourceUri(k))),
+            tableDefinitions: stagingDefinition(
+              spec,
+              batch.objects.map((k) => this.sourceUri(k)),
+            ),
           };
     const metadata = await this.run(
       deterministicJobId(where.dataset, where.table, batch.batchId),
@@ -211,11 +214,7 @@ export class BigQueryWarehouse implements Warehouse {
     table?: string,
   ): Promise<JobMetadata> {
     try {
-      return await runJob(
-        this.client,
-        { jobId, location: this.location, configuration: { query: { ...query, useLegacySql: false } } },
-        this.poll,
-      );
+      return await runJob(this.client, { jobId, location: this.location, configuration: { query: { ...query, useLegacySql: false } } }, this.poll);
     } catch (err) {
       return this.fail(err, table);
     }
@@ -227,11 +226,7 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   private async select(sql: string, parameters: QueryParameter[], table?: string): Promise<Row[]> {
-    const metadata = await this.run(
-      deterministicJobId('query', randomUUID()),
-      { query: sql, parameterMode: 'NAMED', queryParameters: parameters },
-      table,
-    );
+    const metadata = await this.run(deterministicJobId('query', randomUUID()), { query: sql, parameterMode: 'NAMED', queryParameters: parameters }, table);
     const jobId = metadata.jobReference?.jobId ?? '';
     const rows: Row[] = [];
     let pageToken: string | undefined;
@@ -270,11 +265,7 @@ export class BigQueryWarehouse implements Warehouse {
 
   async presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {
     if (slices.length === 0) return [];
-    const rows = await this.select(
-      presentSlicesStatement(this.where(spec), spec),
-      [dateArrayParameter(SLICES_PARAM, slices)],
-      tableId(spec),
-    );
+    const rows = await this.select(presentSlicesStatement(this.where(spec), spec), [dateArrayParameter(SLICES_PARAM, slices)], tableId(spec));
     return rows.map((r) => String(r.slice));
   }
 

@@ -87,8 +87,7 @@ function sourceUris(config: JobConfiguration | undefined): string {
  * objects; otherwise the batch id was reused for different work and waiting would lie.
  */
 function assertSameWork(jobId: string, existing: JobMetadata, config: JobConfiguration): void {
-  const same =
-    existing.configuration?.query?.query === config.query?.query && sourceUris(existing.configuration) === sourceUris(config);
+  const same = existing.configuration?.query?.query === config.query?.query && sourceUris(existing.configuration) === sourceUris(config);
   if (!same) throw new PermanentError(`BigQuery job ${jobId} already exists for a different statement; batch ids must not be reused`);
 }
 

@@ -158,10 +158,7 @@ export function deleteSlicesStatement(where: TableLocation, spec: TableSpec): st
 export function readSlicesStatement(where: TableLocation, spec: TableSpec): string {
   validateSpec(spec);
   const order = [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)].map(quoteIdent).join(', ');
-  return (
-    `SELECT ${columnList(spec)} FROM ${qualifiedName(where)} ` +
-    `WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM}) ORDER BY ${order}`
-  );
+  return `SELECT ${columnList(spec)} FROM ${qualifiedName(where)} ` + `WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM}) ORDER BY ${order}`;
 }
 
 export function presentSlicesStatement(where: TableLocation, spec: TableSpec): string {

@@ -3,9 +3,9 @@
  * reason that would describe the same failure, so callers see one vocabulary.
  */
 import { PermanentError } from '../../errors/permanent-error.ts';
+import { toError } from '../../errors/phasegate-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import { WarehouseError } from '../../errors/warehouse-error.ts';
-import { toError } from '../../errors/phasegate-error.ts';
 
 const RULES: readonly { test: RegExp; reason: string; retryable: boolean }[] = [
   { test: /^Catalog Error:.*does not exist/s, reason: 'notFound', retryable: false },

@@ -19,10 +19,8 @@ import { fromDuckDBError } from './duckdb-errors.ts';
 import { Mutex } from './mutex.ts';
 import { checkReadOnlySql } from './read-only.ts';
 import {
-  BEGIN_READ_ONLY_SQL,
-  ROLLBACK_SQL,
-  SET_UTC_SQL,
   appendSql,
+  BEGIN_READ_ONLY_SQL,
   countRowsSql,
   createSchemaSql,
   createStagingSql,
@@ -33,7 +31,9 @@ import {
   mergeSql,
   presentSlicesSql,
   qualifiedName,
+  ROLLBACK_SQL,
   readSlicesSql,
+  SET_UTC_SQL,
   slicesWithRowsSinceSql,
   tableExistsSql,
   validateSpec,
@@ -155,7 +155,11 @@ export class DuckDBWarehouse implements Warehouse {
   async insertRows(spec: TableSpec, rows: readonly Row[]): Promise<number> {
     const resolved = this.resolve(spec);
     this.assertOpen();
-    const staged = parseObjectRows(spec, 'streaming insert', rows.map((record, i) => ({ line: i + 1, record })));
+    const staged = parseObjectRows(
+      spec,
+      'streaming insert',
+      rows.map((record, i) => ({ line: i + 1, record })),
+    );
     return this.withStaging(spec, resolved, staged, (stagingName) => ({ sql: insertSelectSql(resolved, stagingName), params: [] }));
   }
 

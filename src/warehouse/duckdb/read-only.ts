@@ -11,7 +11,11 @@ const READ_KEYWORDS = new Set(['SELECT', 'WITH', 'DESCRIBE', 'SHOW', 'SUMMARIZE'
 function stripLead(sql: string): string {
   let rest = sql;
   for (;;) {
-    const next = rest.replace(/^\s+/, '').replace(/^--[^\n]*(\n|$)/, '').replace(/^\/\*[\s\S]*?\*\//, '').replace(/^\(/, '');
+    const next = rest
+      .replace(/^\s+/, '')
+      .replace(/^--[^\n]*(\n|$)/, '')
+      .replace(/^\/\*[\s\S]*?\*\//, '')
+      .replace(/^\(/, '');
     if (next === rest) return rest;
     rest = next;
   }
@@ -25,7 +29,9 @@ export function checkReadOnlySql(sql: string): void {
   const body = stripLead(sql);
   const word = firstWord(body);
   const refuse = (): never => {
-    throw new InputError(`query accepts read-only statements only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA table_info), got ${JSON.stringify(word || sql.slice(0, 20))}`);
+    throw new InputError(
+      `query accepts read-only statements only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA table_info), got ${JSON.stringify(word || sql.slice(0, 20))}`,
+    );
   };
   if (!READ_KEYWORDS.has(word)) refuse();
   if (word === 'PRAGMA' && !/^PRAGMA\s+table_info\s*\(/i.test(body)) refuse();

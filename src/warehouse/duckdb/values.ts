@@ -17,11 +17,11 @@ import {
   DuckDBTimestampSecondsValue,
   DuckDBTimestampTZValue,
   DuckDBTimestampValue,
-  LIST,
-  VARCHAR,
-  listValue,
   type DuckDBType,
   type DuckDBValue,
+  LIST,
+  listValue,
+  VARCHAR,
 } from '@duckdb/node-api';
 import type { Cell } from '../../processors/types.ts';
 import type { QueryParams } from '../types.ts';
@@ -71,12 +71,7 @@ export function toCell(value: DuckDBValue): Cell {
   if (value instanceof DuckDBTimestampSecondsValue) return value.isFinite ? microsToIso(value.seconds * 1_000_000n) : value.toString();
   if (value instanceof DuckDBTimestampNanosecondsValue) return value.isFinite ? microsToIso(value.nanos / 1000n) : value.toString();
   if (value instanceof DuckDBDecimalValue) return value.toDouble();
-  if (
-    value instanceof DuckDBListValue ||
-    value instanceof DuckDBArrayValue ||
-    value instanceof DuckDBStructValue ||
-    value instanceof DuckDBMapValue
-  ) {
+  if (value instanceof DuckDBListValue || value instanceof DuckDBArrayValue || value instanceof DuckDBStructValue || value instanceof DuckDBMapValue) {
     return JSON.stringify(toJsonish(value));
   }
   return value.toString();

@@ -16,10 +16,10 @@ import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
 import { DmlGate } from './dml-gate.ts';
 import { dmlLatencyMs } from './dml-latency.ts';
-import { DAY_SECONDS, type BigQueryRulesOptions, type ResolvedRulesOptions, resolveRulesOptions } from './options.ts';
+import { type BigQueryRulesOptions, DAY_SECONDS, type ResolvedRulesOptions, resolveRulesOptions } from './options.ts';
 import { seededRandom } from './prng.ts';
 import { DailyCounter, SlidingWindow } from './rate-window.ts';
-import { type RulesRecord, type TableRulesRecord, copyRecord, emptyRecord } from './rules-record.ts';
+import { copyRecord, emptyRecord, type RulesRecord, type TableRulesRecord } from './rules-record.ts';
 import { StreamingBuffer } from './streaming-buffer.ts';
 import { Timers } from './timers.ts';
 
@@ -164,14 +164,27 @@ export class BigQueryRulesWarehouse implements Warehouse {
     if (spec.writeMode === 'append') {
       this.assertOpen();
       this.takeTableOp(this.state(spec), spec);
-      return this.timed(() => this.inner.commit(batch), (r) => r.rowsStaged);
+      return this.timed(
+        () => this.inner.commit(batch),
+        (r) => r.rowsStaged,
+      );
     }
-    return this.runDml(spec, batch.slices, () => this.inner.commit(batch), (r) => r.rowsStaged);
+    return this.runDml(
+      spec,
+      batch.slices,
+      () => this.inner.commit(batch),
+      (r) => r.rowsStaged,
+    );
   }
 
   /** A mutating statement outside the group commit, e.g. the naive pattern's per-date DELETE. */
   async dml(spec: TableSpec, statement: DmlStatement): Promise<{ rowsAffected: number }> {
-    const rowsAffected = await this.runDml(spec, statement.slices, () => this.inner.deleteSlices(spec, statement.slices), (n) => n);
+    const rowsAffected = await this.runDml(
+      spec,
+      statement.slices,
+      () => this.inner.deleteSlices(spec, statement.slices),
+      (n) => n,
+    );
     return { rowsAffected };
   }
 

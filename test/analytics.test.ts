@@ -22,9 +22,9 @@ import {
 import { summarizePlayers } from '../src/processors/analytics/player-game-summary.ts';
 import { summarizeTeamDefense } from '../src/processors/analytics/team-defense-game-summary.ts';
 import { summarizeTeamOffense } from '../src/processors/analytics/team-offense-game-summary.ts';
-import { PLAYER_BOXSCORE_PREFIX, TEAM_BOXSCORE_PREFIX } from '../src/processors/nbac-boxscore-scrapers.ts';
-import { nbacPlayerBoxscore } from '../src/processors/nbac-player-boxscore.ts';
-import { nbacTeamBoxscore } from '../src/processors/nbac-team-boxscore.ts';
+import { PLAYER_BOXSCORE_PREFIX, TEAM_BOXSCORE_PREFIX } from '../src/processors/nbac/boxscore-scrapers.ts';
+import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
+import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
 import { seasonToDate } from '../src/processors/precompute/lookback.ts';
 import { playerFeatures } from '../src/processors/precompute/player-rolling-features.ts';
 import { rollingFeatures } from '../src/processors/precompute/rolling.ts';

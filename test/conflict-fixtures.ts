@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { nbacPlayerBoxscore } from '../src/processors/nbac-player-boxscore.ts';
+import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
 import type { Row } from '../src/processors/types.ts';
 
 export const PLAYER = nbacPlayerBoxscore;

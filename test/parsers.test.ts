@@ -5,9 +5,9 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { InputError } from '../src/errors/input-error.ts';
 import { parseGameId } from '../src/processors/game-id.ts';
-import { nbacPlayerBoxscore } from '../src/processors/nbac-player-boxscore.ts';
-import { nbacTeamBoxscore } from '../src/processors/nbac-team-boxscore.ts';
-import { parseBoxscore, parseBoxscoreV2, parseBoxscoreV3, parseMinutes } from '../src/processors/parse/boxscore.ts';
+import { parseBoxscore, parseBoxscoreV2, parseBoxscoreV3, parseMinutes } from '../src/processors/nbac/parse/boxscore.ts';
+import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
+import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 
 const REAL_V3 = new URL('../fixtures/nba/boxscoretraditionalv3_0022500165.json', import.meta.url);

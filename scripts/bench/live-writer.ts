@@ -12,7 +12,7 @@
  * of conflicts whatever its speed, and the lead (more dates than the mode has in flight)
  * keeps the stream ahead of the mode's write.
  */
-import { nbacPlayerBoxscore } from '../../src/processors/nbac-player-boxscore.ts';
+import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import type { TableSpec } from '../../src/processors/types.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import type { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { nbacPlayerBoxscoreScraper } from '../../src/processors/nbac-boxscore-scrapers.ts';
-import { nbacPlayerBoxscore } from '../../src/processors/nbac-player-boxscore.ts';
+import { nbacPlayerBoxscoreScraper } from '../../src/processors/nbac/boxscore-scrapers.ts';
+import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 

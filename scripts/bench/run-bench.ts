@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig, productSettings } from '../../src/config/index.ts';
-import { nbacPlayerBoxscore } from '../../src/processors/nbac-player-boxscore.ts';
+import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { ensureRedis, type RedisHandle } from '../../src/redis/ensure-redis.ts';
 import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';
 import { Frontier, LiveWriter } from './live-writer.ts';

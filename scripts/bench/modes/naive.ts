@@ -12,7 +12,7 @@
 
 import { toError } from '../../../src/errors/phasegate-error.ts';
 import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
-import { nbacPlayerBoxscore } from '../../../src/processors/nbac-player-boxscore.ts';
+import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import type { TableSpec } from '../../../src/processors/types.ts';
 import { openWarehouse } from '../../../src/warehouse/index.ts';
 import { seededRandom } from '../../../src/warehouse/rules/prng.ts';

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { scaledMs, tableLimits } from '../../../src/config/index.ts';
 import { toError } from '../../../src/errors/phasegate-error.ts';
 import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
-import { nbacPlayerBoxscore } from '../../../src/processors/nbac-player-boxscore.ts';
+import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { tableId } from '../../../src/processors/types.ts';
 import { openWarehouse } from '../../../src/warehouse/index.ts';
 import type { ModeOutcome } from '../measure.ts';

@@ -6,8 +6,8 @@
  * comment NBA.com wrote on a line of a player who did play (an ejection, say) is.
  */
 import { InputError } from '../../errors/input-error.ts';
-import { nbacPlayerBoxscore } from '../nbac-player-boxscore.ts';
-import { nbacTeamBoxscore } from '../nbac-team-boxscore.ts';
+import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
+import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';

@@ -3,7 +3,7 @@
  * team allowed — the opponent's possessions and scoring (defensive rating), the game's pace,
  * and the four factors of its defense (opponent eFG%, TOV%, FT rate; its own DRB%).
  */
-import { nbacTeamBoxscore } from '../nbac-team-boxscore.ts';
+import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { defenseFourFactors, defensiveRating, pace, possessions, round } from './formulas.ts';

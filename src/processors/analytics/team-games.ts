@@ -2,7 +2,7 @@
  * Pairs the two team lines of each game: every team summary and the player summary's team
  * and opponent context read a team together with its opponent.
  */
-import { nbacTeamBoxscore } from '../nbac-team-boxscore.ts';
+import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Row, tableId } from '../types.ts';
 import type { Counts } from './formulas.ts';
 import { count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString } from './rows.ts';

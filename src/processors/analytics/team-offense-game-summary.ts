@@ -2,7 +2,7 @@
  * Phase 3: `nba_analytics.team_offense_game_summary`, one row per team per game: the team's
  * possessions, offensive rating, the game's pace and Dean Oliver's four factors of its offense.
  */
-import { nbacTeamBoxscore } from '../nbac-team-boxscore.ts';
+import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { offenseFourFactors, offensiveRating, pace, possessions, round, trueShootingPct } from './formulas.ts';

@@ -1,8 +1,9 @@
 /** Phase 2: NBA.com team box scores → `nba_raw.nbac_team_boxscore`, one row per team per game. */
-import { TEAM_BOXSCORE_PREFIX } from './nbac-boxscore-scrapers.ts';
-import { STAT_COLUMNS } from './nbac-player-boxscore.ts';
+
+import type { Column, Row, TransformDef } from '../types.ts';
+import { TEAM_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
-import type { Column, Row, TransformDef } from './types.ts';
+import { STAT_COLUMNS } from './player-boxscore.ts';
 
 const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
 

@@ -3,7 +3,7 @@
  * rowSet}]}`. Columns are found by header name: NBA.com has added columns over the years
  * (NICKNAME from 2019-20), so a position never means the same column for long.
  */
-import { InputError } from '../../errors/input-error.ts';
+import { InputError } from '../../../errors/input-error.ts';
 import type { ParsedBoxscore, PlayerLine, StatLine, TeamLine } from './boxscore-types.ts';
 import { parseComment } from './comment.ts';
 import { FieldReader, isObject, toDocument } from './fields.ts';

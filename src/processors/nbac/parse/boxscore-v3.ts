@@ -3,7 +3,7 @@
  * homeTeamId, awayTeamId, homeTeam, awayTeam}}`, each team carrying `players[]` with a
  * camel-cased `statistics` object and its own team `statistics`.
  */
-import { InputError } from '../../errors/input-error.ts';
+import { InputError } from '../../../errors/input-error.ts';
 import type { ParsedBoxscore, PlayerLine, StatLine, TeamLine } from './boxscore-types.ts';
 import { parseComment } from './comment.ts';
 import { FieldReader, isObject, toDocument } from './fields.ts';

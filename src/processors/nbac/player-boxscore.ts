@@ -2,9 +2,10 @@
  * Phase 2: NBA.com player box scores → `nba_raw.nbac_player_boxscores`, one row per player
  * per game, players who sat included (their stats null, their reason in `dnp_reason`).
  */
-import { PLAYER_BOXSCORE_PREFIX } from './nbac-boxscore-scrapers.ts';
+
+import type { Column, Row, TransformDef } from '../types.ts';
+import { PLAYER_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
-import type { Column, Row, TransformDef } from './types.ts';
 
 const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
 const col = (name: string, type: Column['type'], description?: string): Column => (description ? { name, type, description } : { name, type });

@@ -2,8 +2,8 @@
  * Phase 1: the NBA.com box-score scrapers. Each stores a slice's raw box scores, one file
  * per game, as the source returned them; rerunning a slice overwrites the same keys.
  */
-import { log } from '../log.ts';
-import type { BoxscoreSource, ProcessorContext, ScheduledGame, ScraperDef } from './types.ts';
+import { log } from '../../log.ts';
+import type { BoxscoreSource, ProcessorContext, ScheduledGame, ScraperDef } from '../types.ts';
 
 export const PLAYER_BOXSCORE_PREFIX = (date: string) => `nba-com/player-boxscores/${date}/`;
 export const TEAM_BOXSCORE_PREFIX = (date: string) => `nba-com/team-boxscore/${date}/`;

@@ -3,9 +3,9 @@
  * problem is an InputError naming the file: the job fails at once, and the message says
  * which file to look at and why.
  */
-import { InputError } from '../../errors/input-error.ts';
-import { type GameIdInfo, parseGameId, seasonLabel, seasonStartYearOfDate } from '../game-id.ts';
-import type { ProcessorContext } from '../types.ts';
+import { InputError } from '../../../errors/input-error.ts';
+import { type GameIdInfo, parseGameId, seasonLabel, seasonStartYearOfDate } from '../../game-id.ts';
+import type { ProcessorContext } from '../../types.ts';
 import { parseBoxscore } from './boxscore.ts';
 import type { ParsedBoxscore } from './boxscore-types.ts';
 

@@ -1,5 +1,5 @@
 /** Reads a box score of either stats.nba.com version into one normalized shape. */
-import { InputError } from '../../errors/input-error.ts';
+import { InputError } from '../../../errors/input-error.ts';
 import type { ParsedBoxscore } from './boxscore-types.ts';
 import { parseBoxscoreV2 } from './boxscore-v2.ts';
 import { parseBoxscoreV3 } from './boxscore-v3.ts';

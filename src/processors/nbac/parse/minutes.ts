@@ -2,7 +2,7 @@
  * Minutes played as NBA.com writes them, to seconds. The feeds disagree on the format and
  * each has kept its quirks for years, so all of them are read here and nowhere else.
  */
-import { InputError } from '../../errors/input-error.ts';
+import { InputError } from '../../../errors/input-error.ts';
 
 // `MM:SS`, where SS may be 60 (NBA.com rounds 23:59.6 up to "23:60" instead of "24:00"),
 // and recent v2 seasons write the minutes as a decimal: "29.000000:53".

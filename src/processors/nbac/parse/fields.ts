@@ -2,7 +2,7 @@
  * Typed reads of untrusted JSON values. Every failure is an InputError naming the file and
  * the field, in one line, so a malformed raw file fails its job at once with a reason.
  */
-import { InputError } from '../../errors/input-error.ts';
+import { InputError } from '../../../errors/input-error.ts';
 import { parseMinutes } from './minutes.ts';
 
 export type Json = unknown;

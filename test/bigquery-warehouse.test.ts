@@ -480,6 +480,59 @@ describe('BigQueryWarehouse (nock)', () => {
       expect(err).to.be.instanceOf(BusyError);
     });
 
+    /**
+     * Errors BigQuery lists in `status.errors` of a job that still succeeded: only
+     * `status.errorResult` means failure (REST reference, JobStatus). A bad-row warning of an
+     * external source is the usual one.
+     */
+    const nonFatal = [
+      {
+        reason: 'invalid',
+        location: `gs://${BUCKET}/staging/nba_raw.player_boxscores/2024-01-01/1-a.ndjson`,
+        message: 'Error while reading data, error message: JSON parsing error in row starting at position 0: Parser terminated before end of string',
+      },
+    ];
+
+    it('a job DONE with only non-fatal status.errors in the jobs.insert answer is a success', async () => {
+      const inserted = new Bodies();
+      nock(API)
+        .post(`${BASE}/jobs`, inserted.match)
+        .query(true)
+        .reply(200, () => doneJob(inserted.last, MERGE_STATS, { state: 'DONE', errors: nonFatal }));
+      const result = await warehouse.commit(batch());
+      expect(result).to.deep.equal({ rowsAffected: 25, rowsStaged: 23 });
+    });
+
+    it('a job RUNNING with non-fatal status.errors in the jobs.insert answer is waited for, not failed', async () => {
+      const inserted = new Bodies();
+      let polled = '';
+      nock(API)
+        .post(`${BASE}/jobs`, inserted.match)
+        .query(true)
+        .reply(200, () => doneJob(inserted.last, {}, { state: 'RUNNING', errors: nonFatal }))
+        .get((path) => {
+          polled = path;
+          return path.startsWith(`${BASE}/jobs/`);
+        })
+        .query((q) => q.location === 'US')
+        .reply(200, () => doneJob(inserted.last, MERGE_STATS, { state: 'DONE', errors: nonFatal }));
+      const result = await warehouse.commit(batch());
+      expect(polled).to.equal(`${BASE}/jobs/${inserted.last.jobReference.jobId}`);
+      expect(result.rowsAffected).to.equal(25);
+    });
+
+    it('a job that ends DONE with only non-fatal status.errors on jobs.get is a success', async () => {
+      const inserted = new Bodies();
+      nock(API)
+        .post(`${BASE}/jobs`, inserted.match)
+        .query(true)
+        .reply(200, () => doneJob(inserted.last, {}, { state: 'RUNNING' }))
+        .get((path) => path.startsWith(`${BASE}/jobs/`))
+        .query(true)
+        .reply(200, () => doneJob(inserted.last, MERGE_STATS, { state: 'DONE', errors: nonFatal }));
+      expect((await warehouse.commit(batch())).rowsAffected).to.equal(25);
+    });
+
     for (const reason of ['backendError', 'internalError']) {
       it(`HTTP 500 ${reason} on jobs.insert → TransientError`, async () => {
         nock(API)

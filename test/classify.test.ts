@@ -71,6 +71,14 @@ const CASES: [string, unknown, WarehouseErrorKind][] = [
     apiError(403, 'rateLimitExceeded', 'Exceeded rate limits: too many api requests per user per method for this user_method.'),
     'busy',
   ],
+  // Another mutating DML or an open transaction holds the table (troubleshoot-queries).
+  ['job errorResult transaction aborted', failedJob('invalidQuery', BIGQUERY_TEXTS.transactionAborted(T)), 'busy'],
+  ['REST 400 transaction aborted', apiError(400, 'invalidQuery', BIGQUERY_TEXTS.transactionAborted(T)), 'busy'],
+  // An interactive DML job queued over 7 hours (data-manipulation-language); its reason is
+  // not documented, so the text decides whatever reason comes with it.
+  ['job errorResult DML queued too long (invalidQuery)', failedJob('invalidQuery', BIGQUERY_TEXTS.dmlQueuedTooLong()), 'busy'],
+  ['job errorResult DML queued too long (resourcesExceeded)', failedJob('resourcesExceeded', BIGQUERY_TEXTS.dmlQueuedTooLong()), 'busy'],
+  ['job status object DML queued too long', { state: 'DONE', errorResult: { reason: 'invalidQuery', message: BIGQUERY_TEXTS.dmlQueuedTooLong() } }, 'busy'],
   // Transient: backend faults, timeouts, sockets.
   ['REST 500 backendError', apiError(500, 'backendError', 'Error encountered during execution. Retrying may solve the problem.'), 'transient'],
   ['REST 503 backendError', apiError(503, 'backendError', 'The service is currently unavailable.'), 'transient'],
@@ -82,6 +90,14 @@ const CASES: [string, unknown, WarehouseErrorKind][] = [
     'transient',
   ],
   ['job errorResult timeout', failedJob('timeout', 'Query exceeded the maximum execution time.'), 'transient'],
+  // The project's job queue (1,000 interactive / 20,000 batch per project and region) drains by itself.
+  ['REST 403 quotaExceeded project job queue', apiError(403, 'quotaExceeded', BIGQUERY_TEXTS.projectJobQueue()), 'transient'],
+  [
+    'REST 403 quotaExceeded project job queue, "project and region" spelling',
+    apiError(403, 'quotaExceeded', 'Quota exceeded: Your project and region exceeded quota for max number of jobs that can be queued per project.'),
+    'transient',
+  ],
+  ['job errorResult jobRateLimitExceeded project job queue', failedJob('jobRateLimitExceeded', BIGQUERY_TEXTS.projectJobQueue()), 'transient'],
   ['HTTP 502 without a reason', Object.assign(new Error('Bad Gateway'), { code: 502 }), 'transient'],
   ['HTTP 429 without a reason', Object.assign(new Error('Too Many Requests'), { code: 429 }), 'transient'],
   ['socket reset (string code)', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' }), 'transient'],
@@ -112,6 +128,11 @@ const CASES: [string, unknown, WarehouseErrorKind][] = [
     'permanent',
   ],
   ['daily load quota', failedJob('quotaExceeded', BIGQUERY_TEXTS.dailyLoads(T)), 'permanent'],
+  [
+    'REST 403 quotaExceeded, an administrator’s custom daily quota',
+    apiError(403, 'quotaExceeded', 'Custom quota exceeded: Your usage exceeded the custom quota for QueryUsagePerDay, which is set by your administrator.'),
+    'permanent',
+  ],
   ['unknown, no code', new Error('something odd'), 'permanent'],
 ];
 
@@ -142,6 +163,11 @@ describe('error classification: real payloads of every class', () => {
     expect(busyCause(classifyWarehouseError(failedJob('resourcesExceeded', BIGQUERY_TEXTS.dmlOutstanding(T))))).to.equal('dmlOutstanding');
     expect(busyCause(classifyWarehouseError(failedJob('invalidQuery', BIGQUERY_TEXTS.serialize(T))))).to.equal('serialize');
     expect(busyCause(classifyWarehouseError(apiError(403, 'rateLimitExceeded', BIGQUERY_TEXTS.tableUpdateRate(T))))).to.equal('rateLimit');
+  });
+
+  it('a DML queued too long is the full-DML-queue case; an aborted transaction backs off on its own', () => {
+    expect(busyCause(classifyWarehouseError(failedJob('invalidQuery', BIGQUERY_TEXTS.dmlQueuedTooLong())))).to.equal('dmlOutstanding');
+    expect(busyCause(classifyWarehouseError(failedJob('invalidQuery', BIGQUERY_TEXTS.transactionAborted(T))))).to.equal('transactionAborted');
   });
 
   it('passes our own errors through and reads DuckDB’s', () => {

@@ -29,6 +29,29 @@ const RULES: readonly Rule[] = [
   { kind: 'busy', text: /Too many DML statements outstanding/i, why: 'BigQuery queues at most 20 mutating DML per table; the 21st fails' },
   { kind: 'busy', text: /Could not serialize access to table .* due to concurrent update/i, why: 'concurrent DML on one partition; retry after 10–20 s' },
   { kind: 'busy', text: /too many table update operations/i, why: 'at most 5 table metadata updates per 10 s per table' },
+  {
+    kind: 'busy',
+    text: /Transaction is aborted due to concurrent update against table/i,
+    // cloud.google.com/bigquery/docs/troubleshoot-queries: another mutating DML (or an
+    // open transaction) holds the table; nothing changed, so the same MERGE may run later.
+    why: 'another mutating DML or transaction on the table; retry with backoff',
+  },
+  {
+    kind: 'busy',
+    text: /DML statement has been queued for too long/i,
+    // cloud.google.com/bigquery/docs/data-manipulation-language: an interactive DML job
+    // queued for more than 7 hours fails so; it never ran, the table's queue is backed up.
+    why: 'the table’s DML queue is backed up; the statement never ran',
+  },
+  {
+    // Before the rate-limit reasons and `quotaExceeded`: this quota is on the project's job
+    // queue (1,000 interactive / 20,000 batch queries per project and region), which drains
+    // by itself — not on this table, and not a daily budget that is gone until tomorrow.
+    // Seen as HTTP 403 `quotaExceeded` with the `project_and_region` spelling.
+    kind: 'transient',
+    text: /exceeded quota for max number of jobs that can be queued per project/i,
+    why: 'the project’s job queue is full; it drains as other jobs finish',
+  },
   { kind: 'busy', reason: /^(rateLimitExceeded|jobRateLimitExceeded)$/, why: 'a rate limit; retry with backoff' },
   { kind: 'busy', text: /Exceeded rate limits/i, why: 'a rate limit; retry with backoff' },
   {
@@ -96,14 +119,22 @@ export function classifyWarehouseError(thrown: unknown, table?: string): Warehou
   return new CLASSES[kind](message, { cause: thrown, reason, table });
 }
 
-/** Which busy case an error is, for the commit path's reaction (only the DML queue lowers concurrency). */
-export type BusyCause = 'dmlOutstanding' | 'serialize' | 'rateLimit';
+/**
+ * Which busy case an error is, for the commit path's reaction (only the DML queue lowers
+ * concurrency; `serialize` waits a random 10–20 s; the rest back off exponentially).
+ */
+export type BusyCause = 'dmlOutstanding' | 'serialize' | 'transactionAborted' | 'rateLimit';
 
 export function busyCause(err: { message: string }): BusyCause {
-  // BigQuery queues at most 20 mutating DML per table; the 21st fails with this text.
-  if (/Too many DML statements outstanding/i.test(err.message)) return 'dmlOutstanding';
+  // BigQuery queues at most 20 mutating DML per table; the 21st fails with this text. One
+  // that waited in that queue for over 7 hours fails with the second: the same congestion.
+  if (/Too many DML statements outstanding|DML statement has been queued for too long/i.test(err.message)) return 'dmlOutstanding';
   // Concurrent DML on one partition: BigQuery's advice is a random 10–20 s wait.
   if (/Could not serialize access/i.test(err.message)) return 'serialize';
+  // Not the 10–20 s of `serialize`: an abandoned session's transaction holds the table until
+  // it is rolled back, up to 24 h (cloud.google.com/bigquery/docs/troubleshoot-queries), so
+  // this backs off exponentially instead of asking again every few seconds.
+  if (/Transaction is aborted due to concurrent update/i.test(err.message)) return 'transactionAborted';
   return 'rateLimit';
 }
 
@@ -133,4 +164,8 @@ export const BIGQUERY_TEXTS = {
   dailyLoads: (table: string) =>
     `Quota exceeded: Your table exceeded quota for imports or query appends per table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas (table ${table})`,
   serialize: (table: string) => `Could not serialize access to table ${table} due to concurrent update`,
+  transactionAborted: (table: string) => `Transaction is aborted due to concurrent update against table ${table}.`,
+  dmlQueuedTooLong: () => 'DML statement has been queued for too long',
+  projectJobQueue: () =>
+    'Quota exceeded: Your project_and_region exceeded quota for max number of jobs that can be queued per project. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas',
 } as const;

@@ -72,6 +72,19 @@ export function jobFailure(jobId: string, status: NonNullable<JobMetadata['statu
   return err;
 }
 
+/**
+ * The job a `createJob` rejection still created. The Node client rejects whenever the
+ * insert answer has `status.errors` (bigquery.js, createJob), but BigQuery lists non-fatal
+ * errors there too: only `status.errorResult` means the job failed ("Errors here do not
+ * necessarily mean that the job has not completed or was unsuccessful", REST reference,
+ * JobStatus). The answer rides on the error as `response`.
+ */
+function createdDespiteErrors(thrown: unknown, jobId: string): JobMetadata | undefined {
+  const answer = (thrown as { response?: JobMetadata } | null)?.response;
+  if (!answer?.status || answer.status.errorResult || answer.jobReference?.jobId !== jobId) return undefined;
+  return answer;
+}
+
 function isAlreadyExists(thrown: unknown): boolean {
   const p = thrown as BigQueryErrorPayload | null;
   return !!p && (p.code === 409 || p.errors?.some((e) => e.reason === 'duplicate') === true);
@@ -126,20 +139,28 @@ export interface RunJobRequest {
  */
 export async function runJob(client: BigQuery, request: RunJobRequest, poll?: PollOptions): Promise<JobMetadata> {
   for (let run = 1; run <= MAX_RUNS; run++) {
-    const jobId = runJobId(request.jobId, run);
-    let job: Job;
-    let metadata: JobMetadata | undefined;
-    try {
-      [job, metadata] = await client.createJob({ jobId, location: request.location, configuration: request.configuration });
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      job = client.job(jobId, { location: request.location });
-      const [existing] = await job.getMetadata();
-      assertSameWork(jobId, existing ?? {}, request.configuration);
-      if (existing?.status?.state === 'DONE' && existing.status.errorResult) continue;
-      metadata = existing;
-    }
-    return await waitForJob(job, metadata, poll);
+    const started = await startJob(client, request, runJobId(request.jobId, run));
+    if (started) return await waitForJob(started.job, started.metadata, poll);
   }
   throw new PermanentError(`BigQuery job ${request.jobId} failed ${MAX_RUNS} times`);
+}
+
+/**
+ * Inserts the job, or adopts the one already under its id; null when that one failed (the
+ * caller tries the next id). A job created with non-fatal errors is started, not failed.
+ */
+async function startJob(client: BigQuery, request: RunJobRequest, jobId: string): Promise<{ job: Job; metadata: JobMetadata | undefined } | null> {
+  try {
+    const [job, metadata] = await client.createJob({ jobId, location: request.location, configuration: request.configuration });
+    return { job, metadata };
+  } catch (err) {
+    const created = createdDespiteErrors(err, jobId);
+    if (created) return { job: client.job(jobId, { location: created.jobReference?.location ?? request.location }), metadata: created };
+    if (!isAlreadyExists(err)) throw err;
+    const job = client.job(jobId, { location: request.location });
+    const [existing] = await job.getMetadata();
+    assertSameWork(jobId, existing ?? {}, request.configuration);
+    if (existing?.status?.state === 'DONE' && existing.status.errorResult) return null;
+    return { job, metadata: existing };
+  }
 }

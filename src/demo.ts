@@ -7,7 +7,7 @@
 
 import { waitForBackfill } from './cli/progress.ts';
 import type { Config } from './config/index.ts';
-import { tableId } from './processors/types.ts';
+import { QUALITY_ISSUES_COLUMN, tableId } from './processors/types.ts';
 import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from './queues/cascade.ts';
 import { PHASES } from './queues/names.ts';
 import type { Runtime } from './runtime.ts';
@@ -21,6 +21,8 @@ export interface DemoTableReport {
   rows: number;
   dates: number;
   games: number;
+  /** Rows committed with a `warn` plausibility issue (their `quality_issues` is set). */
+  warnings: number;
   tableOperations: number;
   peakRunningDml: number;
   peakQueuedDml: number;
@@ -40,6 +42,10 @@ export interface DemoReport {
   backfillId: string;
   dates: number;
   datesCommitted: Record<string, number>;
+  /** Per processor, dates that landed only some of their games, or none (never counted as committed). */
+  datesIncomplete: Record<string, number>;
+  /** Per processor, dates with nothing scheduled and nothing found. */
+  datesEmpty: Record<string, number>;
   /** Per phase, slices (processor × date) in each state. */
   phases: Record<string, Record<PhaseState, number>>;
   failed: number;
@@ -86,8 +92,9 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   for (const def of cascadeProcessors(rt, record)) {
     if (def.kind !== 'transform') continue;
     const id = tableId(def.table);
+    const quality = def.table.columns.some((c) => c.name === QUALITY_ISSUES_COLUMN) ? `count(${QUALITY_ISSUES_COLUMN})` : '0';
     const [count] = await warehouse.query(
-      `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games FROM ${table(def.table.dataset, def.table.table)} WHERE game_date BETWEEN $start AND $end`,
+      `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games, ${quality} AS warnings FROM ${table(def.table.dataset, def.table.table)} WHERE game_date BETWEEN $start AND $end`,
       { start: range.start, end: range.end },
     );
     const r = rules?.tables[id];
@@ -96,12 +103,15 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
       rows: Number(count?.n ?? 0),
       dates: Number(count?.dates ?? 0),
       games: Number(count?.games ?? 0),
+      warnings: Number(count?.warnings ?? 0),
       tableOperations: r?.tableOps ?? 0,
       peakRunningDml: r?.peakRunningDml ?? 0,
       peakQueuedDml: r?.peakQueuedDml ?? 0,
     });
   }
   const datesCommitted = Object.fromEntries(Object.entries(cascade.perProcessor).map(([p, c]) => [p, c.committed]));
+  const datesIncomplete = Object.fromEntries(Object.entries(cascade.perProcessor).map(([p, c]) => [p, c.incomplete]));
+  const datesEmpty = Object.fromEntries(Object.entries(cascade.perProcessor).map(([p, c]) => [p, c.empty]));
   // Every phase, the requested ones included (failed counts deferred too).
   const failed = Object.values(cascade.perPhase).reduce((n, c) => n + c.failed, 0);
   const phases = Object.fromEntries(Object.entries(cascade.perPhase).map(([phase, c]) => [`phase ${phase}`, c]));
@@ -126,6 +136,8 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
     backfillId: record.id,
     dates: dates.length,
     datesCommitted,
+    datesIncomplete,
+    datesEmpty,
     phases,
     failed,
     tables,
@@ -135,6 +147,8 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   };
 }
 
+const sumOf = (counts: Record<string, number>) => Object.values(counts).reduce((n, v) => n + v, 0);
+
 export function formatDemo(report: DemoReport, config: Config): string {
   const lines = [
     '',
@@ -142,6 +156,7 @@ export function formatDemo(report: DemoReport, config: Config): string {
     `dates: ${report.dates}; committed per processor: ${Object.entries(report.datesCommitted)
       .map(([p, n]) => `${p} ${n}`)
       .join(', ')}; failed: ${report.failed}`,
+    `incomplete: ${sumOf(report.datesIncomplete)} · empty: ${sumOf(report.datesEmpty)} (slices that landed some, or none, of their scheduled games)`,
     ...Object.entries(report.phases).map(
       ([phase, c]) =>
         `  ${phase}: ${Object.entries(c)
@@ -151,7 +166,7 @@ export function formatDemo(report: DemoReport, config: Config): string {
   ];
   for (const t of report.tables) {
     lines.push(
-      `  ${t.table}: ${t.rows} rows, ${t.games} games on ${t.dates} dates; ${t.tableOperations} table operations (${report.dates} dates → ${(t.tableOperations / Math.max(1, report.dates)).toFixed(3)} per date); peak DML running ${t.peakRunningDml} (limit 2), queued ${t.peakQueuedDml} (limit 20)`,
+      `  ${t.table}: ${t.rows} rows, ${t.games} games on ${t.dates} dates, ${t.warnings} warnings; ${t.tableOperations} table operations (${report.dates} dates → ${(t.tableOperations / Math.max(1, report.dates)).toFixed(3)} per date); peak DML running ${t.peakRunningDml} (limit 2), queued ${t.peakQueuedDml} (limit 20)`,
     );
   }
   if (report.samplePredictions.length > 0) {

@@ -31,7 +31,11 @@ import { rollingFeatures } from '../src/processors/precompute/rolling.ts';
 import { LEAGUE_PRIOR_POINTS, predictPoints } from '../src/processors/predictions/baseline-model.ts';
 import { predictSlice } from '../src/processors/predictions/player-points-predictions.ts';
 import type { Row } from '../src/processors/types.ts';
+import { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
+
+/** The fixture schedule: what the box-score slices must contain. */
+const SCHEDULE = new FixtureSource();
 
 const FIXTURE = path.resolve('fixtures/nba/boxscoretraditionalv3_0022500165.json');
 const GAME_ID = '0022500165';
@@ -118,8 +122,8 @@ describe('phase 3 rows from the real v3 box score through the phase 2 processors
     const body = await readFile(FIXTURE);
     await store.put(`${PLAYER_BOXSCORE_PREFIX(DATE)}${GAME_ID}.json`, body);
     await store.put(`${TEAM_BOXSCORE_PREFIX(DATE)}${GAME_ID}.json`, body);
-    players = await nbacPlayerBoxscore.run({ slice: DATE, store });
-    teams = await nbacTeamBoxscore.run({ slice: DATE, store });
+    players = await nbacPlayerBoxscore.run({ slice: DATE, store, schedule: SCHEDULE });
+    teams = await nbacTeamBoxscore.run({ slice: DATE, store, schedule: SCHEDULE });
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 

@@ -12,6 +12,9 @@ import type { ScheduledGame } from '../src/processors/types.ts';
 import { FixtureSource, seasonOf } from '../src/sources/fixture/fixture-source.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 
+/** The fixture schedule: what the box-score slices must contain. */
+const SCHEDULE = new FixtureSource();
+
 const FIXTURES = new URL('../fixtures/nba/', import.meta.url);
 
 /** The real rows, read here independently of the source's own loader. */
@@ -310,19 +313,19 @@ describe('box-score scrapers and transforms over the fixture source', () => {
     const source = new FixtureSource({ missingGameIds: [missingId] });
     const games = await source.games(slice);
 
-    const result = await scrapePlayerBoxscores({ slice, store, source });
+    const result = await scrapePlayerBoxscores({ slice, store, source, schedule: source });
     expect(result.missing).to.deep.equal([missingId]);
-    const written = await nbacPlayerBoxscoreScraper.run({ slice, store, source });
+    const { written } = await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source });
     expect(written).to.deep.equal(result.written);
     expect(written).to.have.length(games.length - 1);
     expect(written.every((k) => k.startsWith(`nba-com/player-boxscores/${slice}/`))).to.equal(true);
-    const teamFiles = await nbacTeamBoxscoreScraper.run({ slice, store, source });
+    const { written: teamFiles } = await nbacTeamBoxscoreScraper.run({ slice, store, source, schedule: source });
     expect(teamFiles.every((k) => k.startsWith(`nba-com/team-boxscore/${slice}/`))).to.equal(true);
     // Rerunning overwrites the same keys.
     expect(await store.list('nba-com/')).to.have.length(2 * written.length);
 
-    const players = await nbacPlayerBoxscore.run({ slice, store });
-    const teams = await nbacTeamBoxscore.run({ slice, store });
+    const players = await nbacPlayerBoxscore.run({ slice, store, schedule: SCHEDULE });
+    const teams = await nbacTeamBoxscore.run({ slice, store, schedule: SCHEDULE });
     expect(teams).to.have.length(2 * written.length);
     expect(new Set(players.map((r) => `${r.game_id}:${r.player_id}`)).size).to.equal(players.length);
     for (const t of teams) {

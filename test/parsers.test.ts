@@ -8,7 +8,11 @@ import { parseGameId } from '../src/processors/game-id.ts';
 import { parseBoxscore, parseBoxscoreV2, parseBoxscoreV3, parseMinutes } from '../src/processors/nbac/parse/boxscore.ts';
 import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
+import { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
+
+/** The fixture schedule: what the box-score slices must contain. */
+const SCHEDULE = new FixtureSource();
 
 const REAL_V3 = new URL('../fixtures/nba/boxscoretraditionalv3_0022500165.json', import.meta.url);
 
@@ -457,8 +461,8 @@ describe('phase-2 box-score processors on a local store', () => {
   it('turns the real v3 file into one row per player and per team', async () => {
     await store.put('nba-com/player-boxscores/2025-11-04/0022500165.json', readFileSync(REAL_V3));
     await store.put('nba-com/team-boxscore/2025-11-04/0022500165.json', readFileSync(REAL_V3));
-    const players = await nbacPlayerBoxscore.run({ slice: '2025-11-04', store });
-    const teams = await nbacTeamBoxscore.run({ slice: '2025-11-04', store });
+    const players = await nbacPlayerBoxscore.run({ slice: '2025-11-04', store, schedule: SCHEDULE });
+    const teams = await nbacTeamBoxscore.run({ slice: '2025-11-04', store, schedule: SCHEDULE });
     expect(players).to.have.length(29);
     const ingram = players.find((r) => r.player_id === 1627742);
     expect(ingram).to.include({
@@ -498,24 +502,24 @@ describe('phase-2 box-score processors on a local store', () => {
 
   it('fails with the file named when a raw file is malformed', async () => {
     await store.put('nba-com/player-boxscores/2024-04-19/0042300101.json', '{"resultSets": [');
-    const err = await rejectsInput(nbacPlayerBoxscore.run({ slice: '2024-04-19', store }));
+    const err = await rejectsInput(nbacPlayerBoxscore.run({ slice: '2024-04-19', store, schedule: SCHEDULE }));
     expect(err.file).to.equal('nba-com/player-boxscores/2024-04-19/0042300101.json');
   });
 
   it('refuses a file whose game is not of the slice date', async () => {
     await store.put('nba-com/player-boxscores/2021-11-03/0022500165.json', readFileSync(REAL_V3));
-    const err = await rejectsInput(nbacPlayerBoxscore.run({ slice: '2021-11-03', store }));
-    expect(err.message).to.match(/game 0022500165 is a 2025-26 game, but slice 2021-11-03 is in 2021-22/);
+    const err = await rejectsInput(nbacPlayerBoxscore.run({ slice: '2021-11-03', store, schedule: SCHEDULE }));
+    expect(err.message).to.match(/game 0022500165 is scheduled on 2025-11-04, but its file is under 2021-11-03/);
     expect(err.file).to.equal('nba-com/player-boxscores/2021-11-03/0022500165.json');
   });
 
   it('refuses a file named for another game', async () => {
     await store.put('nba-com/team-boxscore/2025-11-04/0022500166.json', readFileSync(REAL_V3));
-    const err = await rejectsInput(nbacTeamBoxscore.run({ slice: '2025-11-04', store }));
+    const err = await rejectsInput(nbacTeamBoxscore.run({ slice: '2025-11-04', store, schedule: SCHEDULE }));
     expect(err.message).to.match(/holds game 0022500165, not 0022500166/);
   });
 
   it('returns no rows for a slice without files', async () => {
-    expect(await nbacPlayerBoxscore.run({ slice: '2025-11-04', store })).to.deep.equal([]);
+    expect(await nbacPlayerBoxscore.run({ slice: '2025-11-04', store, schedule: SCHEDULE })).to.deep.equal([]);
   });
 });

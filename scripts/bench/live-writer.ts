@@ -17,6 +17,7 @@ import type { TableSpec } from '../../src/processors/types.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import type { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { seededRandom } from '../../src/warehouse/rules/prng.ts';
+import { FIXTURE_SCHEDULE } from './raw-files.ts';
 
 export interface LiveStream {
   date: string;
@@ -119,7 +120,7 @@ export class LiveWriter {
       streamed.add(date);
       try {
         const at = frontier.value;
-        const rows = await nbacPlayerBoxscore.run({ slice: date, store });
+        const rows = await nbacPlayerBoxscore.run({ slice: date, store, schedule: FIXTURE_SCHEDULE });
         await warehouse.streamingInsert(spec, rows);
         this.streams.push({ date, rows: rows.length, atMs: Date.now() - startedAt, frontier: at });
       } catch (err) {

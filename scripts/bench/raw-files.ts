@@ -14,6 +14,9 @@ import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts
 import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 
+/** The fixture source's schedule: what the bench's slices must contain. */
+export const FIXTURE_SCHEDULE = new FixtureSource();
+
 export interface RawFiles {
   /** Root of the shared store (PHASEGATE_STORE_DIR of every mode). */
   storeDir: string;
@@ -44,11 +47,11 @@ export async function prepareRawFiles(workDir: string, dates: readonly string[],
   }
   if (!manifest || manifest.dates.join(',') !== dates.join(',')) {
     const started = Date.now();
-    const source = new FixtureSource();
+    const source = FIXTURE_SCHEDULE;
     const expectedRows: Record<string, number> = {};
     for (const slice of dates) {
-      await nbacPlayerBoxscoreScraper.run({ slice, store, source });
-      expectedRows[slice] = (await nbacPlayerBoxscore.run({ slice, store })).length;
+      await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source });
+      expectedRows[slice] = (await nbacPlayerBoxscore.run({ slice, store, schedule: source })).length;
     }
     manifest = { dates: [...dates], expectedRows };
     await writeFile(manifestFile, `${JSON.stringify(manifest)}\n`);

@@ -20,13 +20,13 @@ export async function expectedRows(registry: Registry, source: BoxscoreSource, p
   try {
     const store = new LocalObjectStore(dir);
     const defs = processors.map((p) => registry.get(p));
-    for (const def of defs) if (def.kind === 'scraper') for (const slice of dates) await def.run({ slice, store, source });
+    for (const def of defs) if (def.kind === 'scraper') for (const slice of dates) await def.run({ slice, store, source, schedule: source });
     const out: Expected = {};
     for (const def of defs.filter((d): d is TransformDef => d.kind === 'transform')) {
       const rowsByDate: Record<string, number> = {};
       let total = 0;
       for (const slice of dates) {
-        const n = (await def.run({ slice, store })).length;
+        const n = (await def.run({ slice, store, schedule: source })).length;
         rowsByDate[slice] = n;
         total += n;
       }

@@ -23,6 +23,8 @@ interface BackfillFlags {
   priority?: string;
   cascade?: boolean;
   onlyMissing?: boolean;
+  allowShrink?: boolean;
+  allowMove?: boolean;
   json?: boolean;
 }
 
@@ -38,7 +40,7 @@ export async function buildRequest(ctx: Pick<PipelineContext, 'registry' | 'sour
     );
     if (processors.length === 0) throw new InputError(`${flags.retryFailed}: no failed dates for the named processors`);
     const dates = [...new Set(processors.flatMap((p) => failed.processors[p.name] ?? []))].sort();
-    return { processors, dates, priority, cascade: flags.cascade, only: failed.processors };
+    return { processors, dates, priority, cascade: flags.cascade, only: failed.processors, allowShrink: flags.allowShrink, allowMove: flags.allowMove };
   }
   if (!flags.processors) throw new InputError('--processors: name at least one processor');
   const processors: ProcessorDef[] = ctx.registry.parseList(flags.processors);
@@ -51,7 +53,25 @@ export async function buildRequest(ctx: Pick<PipelineContext, 'registry' | 'sour
     dates = await ctx.source.gameDates(flags.start, flags.end);
     if (dates.length === 0) throw new InputError(`no game dates between ${flags.start} and ${flags.end}`);
   }
-  return { processors, dates, priority, cascade: flags.cascade };
+  return { processors, dates, priority, cascade: flags.cascade, allowShrink: flags.allowShrink, allowMove: flags.allowMove };
+}
+
+/**
+ * For a dry run without phase 1: on how many dates the requested phase-2 processors find raw
+ * files, so a user sees before enqueueing that the raw folders are empty.
+ */
+async function rawFilesPresent(ctx: Pick<PipelineContext, 'store'>, req: BackfillRequest): Promise<string[]> {
+  const lines: string[] = [];
+  for (const p of req.processors) {
+    if (p.kind !== 'transform' || !p.inputPrefix) continue;
+    const upstreamRequested = p.dependsOn.some((d) => req.processors.some((q) => q.name === d));
+    if (upstreamRequested) continue;
+    let present = 0;
+    for (const date of req.dates) if ((await ctx.store.list(p.inputPrefix(date))).length > 0) present += 1;
+    const hint = present < req.dates.length ? ` (the other ${req.dates.length - present} end incomplete or empty: add their scraper to --processors)` : '';
+    lines.push(`  ${p.name}: raw files present for ${present} of ${req.dates.length} dates${hint}`);
+  }
+  return lines;
 }
 
 export function registerBackfill(program: Command): void {
@@ -69,6 +89,8 @@ export function registerBackfill(program: Command): void {
     .option('--priority <n>', 'BullMQ priority (lower runs first; live work is 1)', '10')
     .option('--cascade', 'carry the work down every dependent phase')
     .option('--only-missing', 'skip slices the warehouse already holds')
+    .option('--allow-shrink', 'let a slice commit fewer games or rows than the warehouse holds for it (logged in the run log)')
+    .option('--allow-move', 'let a commit move a game the warehouse holds under another date (logged in the run log)')
     .option('--json', 'print the result as JSON')
     .action(async (flags: BackfillFlags, cmd: Command) => {
       try {
@@ -100,6 +122,7 @@ export function registerBackfill(program: Command): void {
                     `  ${t.table}: ${t.slices} slices → ~${t.operations} table operations (group commits of up to ${rt.config.table.commitMaxSlices} slices); today ${t.usedToday} used of the daily budget ${t.dailyBudget}\n`,
                   );
                 }
+                for (const line of await rawFilesPresent(rt, req)) process.stdout.write(`${line}\n`);
               }
               return;
             }
@@ -119,13 +142,14 @@ export function registerBackfill(program: Command): void {
                 if (outcome.failedFile)
                   process.stdout.write(`failed dates written to ${outcome.failedFile} (retry: phasegate backfill --retry-failed ${outcome.failedFile})\n`);
               }
-              let failed = Object.values(outcome.progress.perProcessor).some((c) => c.failed + c.deferred > 0);
+              // An incomplete slice is not a success: the exit code says something needs a look.
+              let failed = Object.values(outcome.progress.perProcessor).some((c) => c.failed + c.deferred + c.incomplete > 0);
               if (record.cascade && outcome.progress.done) {
                 // The requested phases are done; the cascade's downstream phases follow by events.
                 const cascade = await waitForCascade(rt, record, { signal });
                 if (flags.json) process.stdout.write(`${JSON.stringify({ cascade: cascade.perPhase, done: cascade.done })}\n`);
                 else for (const line of phaseLines(cascade)) process.stdout.write(`  ${line}\n`);
-                failed ||= Object.values(cascade.perPhase).some((c) => c.failed > 0);
+                failed ||= Object.values(cascade.perPhase).some((c) => c.failed + c.incomplete > 0);
               }
               if (failed) process.exitCode = 1;
             }

@@ -24,7 +24,8 @@ export async function waitForBackfill(
   const multibar = opts.bars
     ? new cliProgress.MultiBar(
         {
-          format: ' {processor} |{bar}| {value}/{total} committed {committed} · waiting {waiting} · failed {failed} · {eta_formatted}',
+          format:
+            ' {processor} |{bar}| {value}/{total} committed {committed} · incomplete {incomplete} · empty {empty} · waiting {waiting} · failed {failed} · {eta_formatted}',
           hideCursor: true,
           clearOnComplete: false,
           stream: process.stderr,
@@ -34,14 +35,23 @@ export async function waitForBackfill(
     : undefined;
   const width = Math.max(...record.processors.map((p) => p.length));
   const bars = new Map(
-    record.processors.map((p) => [p, multibar?.create(record.dates.length, 0, { processor: p.padEnd(width), committed: 0, waiting: 0, failed: 0 })]),
+    record.processors.map((p) => [
+      p,
+      multibar?.create(record.dates.length, 0, { processor: p.padEnd(width), committed: 0, incomplete: 0, empty: 0, waiting: 0, failed: 0 }),
+    ]),
   );
   let progress: BackfillProgress;
   for (;;) {
     progress = await backfillProgress(ctx, record);
     for (const [p, counts] of Object.entries(progress.perProcessor)) {
-      const done = counts.committed + counts.failed + counts.deferred;
-      bars.get(p)?.update(done, { committed: counts.committed, waiting: counts.waiting, failed: counts.failed + counts.deferred });
+      const done = counts.committed + counts.incomplete + counts.empty + counts.failed + counts.deferred;
+      bars.get(p)?.update(done, {
+        committed: counts.committed,
+        incomplete: counts.incomplete,
+        empty: counts.empty,
+        waiting: counts.waiting,
+        failed: counts.failed + counts.deferred,
+      });
     }
     if (progress.done || opts.signal?.aborted) break;
     if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) break;
@@ -57,7 +67,8 @@ export async function writeFailedDates(ctx: PipelineContext, record: BackfillRec
   for (const [p, list] of Object.entries(progress.statuses)) {
     list.forEach((s, i) => {
       const slice = record.dates[i] as string;
-      if (s && (s.status === 'failed' || s.status === 'deferred')) {
+      // Incomplete slices go in too: a retry once the missing games' files are there completes them.
+      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'incomplete')) {
         const dates = file.processors[p] ?? [];
         dates.push(slice);
         file.processors[p] = dates;
@@ -77,7 +88,7 @@ export function summaryLines(record: BackfillRecord, progress: BackfillProgress)
   const lines = [`backfill ${record.id}: ${record.dates.length} dates × ${record.processors.length} processors`];
   for (const [p, c] of Object.entries(progress.perProcessor)) {
     lines.push(
-      `  ${p}: ${c.committed} committed, ${c.failed} failed, ${c.deferred} deferred, ${c.waiting} waiting, ${c.pending + c.running + c.staged} not finished`,
+      `  ${p}: ${c.committed} committed, ${c.incomplete} incomplete, ${c.empty} empty, ${c.failed} failed, ${c.deferred} deferred, ${c.waiting} waiting, ${c.pending + c.running + c.staged} not finished`,
     );
   }
   return lines;

@@ -33,11 +33,11 @@ export async function tableGates(ctx: PipelineContext) {
 
 async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
   const progress = await backfillProgress(ctx, record);
-  const failures: { processor: string; slice: string; status: string; error?: string | undefined }[] = [];
+  const failures: { processor: string; slice: string; status: string; error?: string | undefined; missingGames?: string[] | undefined }[] = [];
   for (const [p, list] of Object.entries(progress.statuses)) {
     list.forEach((s, i) => {
-      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting'))
-        failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error });
+      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting' || s.status === 'incomplete'))
+        failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error, missingGames: s.missingGames });
     });
   }
   // Per phase too, with the processors a --cascade reaches (they are not in the record).
@@ -58,7 +58,7 @@ async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('queues, table gates and backfills (per processor: pending, running, staged, committed, waiting, deferred, failed)')
+    .description('queues, table gates and backfills (per processor: pending, running, staged, committed, incomplete, empty, waiting, deferred, failed)')
     .option('--backfill <id>', 'one backfill in detail')
     .option('--json', 'print JSON')
     .action(async (flags: { backfill?: string; json?: boolean }, cmd: Command) => {
@@ -98,7 +98,7 @@ export function registerStatus(program: Command): void {
             for (const line of phaseLines({ perPhase: b.phases })) w(`    ${line}`);
             for (const [p, c] of Object.entries(b.counts)) {
               w(
-                `    ${p.padEnd(32)} pending ${c.pending} · running ${c.running} · staged ${c.staged} · committed ${c.committed} · waiting ${c.waiting} · deferred ${c.deferred} · failed ${c.failed}`,
+                `    ${p.padEnd(32)} pending ${c.pending} · running ${c.running} · staged ${c.staged} · committed ${c.committed} · incomplete ${c.incomplete} · empty ${c.empty} · waiting ${c.waiting} · deferred ${c.deferred} · failed ${c.failed}`,
               );
             }
             for (const f of b.attention.slice(0, flags.backfill ? 50 : 5)) w(`    ${f.status} ${f.processor} ${f.slice}: ${f.error ?? ''}`);

@@ -12,7 +12,7 @@ import { nbacTeamBoxscore } from './nbac/team-boxscore.ts';
 import { LOG_TABLES, type LogTableDef } from './orchestration/index.ts';
 import { playerRollingFeatures } from './precompute/player-rolling-features.ts';
 import { playerPointsPredictions } from './predictions/player-points-predictions.ts';
-import { type ProcessorDef, type TableSpec, type TransformDef, tableId } from './types.ts';
+import { type ProcessorDef, QUALITY_ISSUES_COLUMN, type TableSpec, type TransformDef, tableId } from './types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
@@ -35,6 +35,18 @@ function checkTable(spec: TableSpec): void {
   }
   const slice = spec.columns.find((c) => c.name === spec.sliceColumn);
   if (slice?.type !== 'DATE') throw new Error(`registry: ${tableId(spec)} slice column ${spec.sliceColumn} must be a DATE`);
+  if (spec.unitColumn !== undefined) {
+    const unit = spec.columns.find((c) => c.name === spec.unitColumn);
+    if (unit?.type !== 'STRING') throw new Error(`registry: ${tableId(spec)} unit column ${spec.unitColumn} must be a STRING column`);
+    // The no-move check looks a key up by its unit: the unit must be part of the key, unless
+    // the slice is (then no key can sit under another slice).
+    if (!spec.primaryKey.includes(spec.unitColumn) && !spec.primaryKey.includes(spec.sliceColumn)) {
+      throw new Error(`registry: ${tableId(spec)} primary key must include its unit column ${spec.unitColumn} or its slice column`);
+    }
+  }
+  if ((spec.plausibility ?? []).some((r) => r.level === 'warn') && spec.columns.find((c) => c.name === QUALITY_ISSUES_COLUMN)?.type !== 'JSON') {
+    throw new Error(`registry: ${tableId(spec)} has warn-level rules but no ${QUALITY_ISSUES_COLUMN} JSON column to record them in`);
+  }
 }
 
 export class Registry {
@@ -50,7 +62,11 @@ export class Registry {
     for (const def of defs) {
       if (!NAME.test(def.name)) throw new Error(`registry: processor name ${JSON.stringify(def.name)} must match ${NAME}`);
       if (this.byName.has(def.name)) throw new Error(`registry: processor ${def.name} is declared twice`);
-      if (def.kind === 'transform') checkTable(def.table);
+      if (def.kind === 'transform') {
+        checkTable(def.table);
+        if (def.expects && def.table.unitColumn === undefined)
+          throw new Error(`registry: ${def.name} declares what a slice must contain but its table has no unit column`);
+      }
       this.byName.set(def.name, def);
     }
     const owners = new Map<string, string>();

@@ -20,6 +20,27 @@ export interface Column {
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
 
+/** How bad a broken plausibility rule is (see src/integrity/rules.ts). */
+export type RuleLevel = 'fatal' | 'warn';
+
+export interface PlausibilityRule {
+  /** Short stable name, e.g. `fgm_le_fga`: what `quality_issues` and errors cite. */
+  name: string;
+  level: RuleLevel;
+  /**
+   * Why the row breaks the rule (`fgm 9 > fga 7`), or `undefined` when it holds. A rule whose
+   * inputs are null (a player who did not play) holds.
+   */
+  check: (row: Row) => string | undefined;
+}
+
+/** One issue recorded with a row. */
+export interface QualityIssue {
+  rule: string;
+  level: RuleLevel;
+  detail: string;
+}
+
 export interface TableSpec {
   /** Dataset name, e.g. `nba_raw`. Validated as an identifier by the registry. */
   dataset: string;
@@ -38,7 +59,24 @@ export interface TableSpec {
    * @defaultValue 'merge'
    */
   writeMode?: 'merge' | 'append';
+  /**
+   * The column naming what a slice is made of (`game_id`): staging counts a slice's games by
+   * it against what the transform expects, the gate refuses a commit that would hold fewer of
+   * them than the warehouse does, or that would move one to another slice. A merge table
+   * without one has its primary key include the slice column (nothing can move) and is
+   * guarded by row counts. @defaultValue none
+   */
+  unitColumn?: string;
+  /**
+   * Plausibility rules every staged row is checked against (src/integrity/rules.ts): a `fatal`
+   * rule fails the slice naming the row and rule, a `warn` rule keeps the row and records the
+   * issue in its `quality_issues` column. @defaultValue []
+   */
+  plausibility?: readonly PlausibilityRule[];
 }
+
+/** The JSON column a row's `warn` issues are recorded in (a JSON list, null when none). */
+export const QUALITY_ISSUES_COLUMN = 'quality_issues';
 
 /** `dataset.table`, the name used for commit queues, Redis keys and logs. */
 export function tableId(spec: Pick<TableSpec, 'dataset' | 'table'>): string {
@@ -52,6 +90,8 @@ export interface ProcessorContext {
   /** The slice value, a `YYYY-MM-DD` game date. */
   slice: string;
   store: ObjectStore;
+  /** The games the source's schedule holds: what a slice must contain. */
+  schedule: Schedule;
   /** Read-only query on the warehouse (phase 3+ inputs), in the warehouse's SQL dialect. */
   readTable?: (spec: TableSpec, slices: readonly string[]) => Promise<Row[]>;
 }
@@ -73,9 +113,25 @@ export interface ScraperDef {
   description: string;
   /** Object-store prefix the scraper writes under, for a slice. */
   outputPrefix: (slice: string) => string;
-  /** Scrapes one slice; returns the object keys written. */
-  run: (ctx: ProcessorContext & { source: BoxscoreSource }) => Promise<string[]>;
+  /** Scrapes one slice; says what it wrote and which scheduled games the source had nothing for. */
+  run: (ctx: ProcessorContext & { source: BoxscoreSource }) => Promise<ScrapeResult>;
 }
+
+/** What a scraper did for one slice. */
+export interface ScrapeResult {
+  /** Game ids the schedule holds for the slice (what the scraper asked the source for). */
+  expected: string[];
+  /** Object keys written, sorted. */
+  written: string[];
+  /** Scheduled game ids the source had no data for (seed 004's Play-In games). */
+  missing: string[];
+}
+
+/**
+ * What a slice must contain, as values of the table's `unitColumn` (game ids), or `null` when
+ * the schedule does not cover the date at all: then the input present is the expectation.
+ */
+export type SliceExpectation = readonly string[] | null;
 
 /** Phase 2+: turns its inputs for one slice into the rows of its target table. */
 export interface TransformDef {
@@ -88,6 +144,14 @@ export interface TransformDef {
   dependsOn: readonly string[];
   /** Object-store prefix holding the raw files for a slice (phase 2 processors). */
   inputPrefix?: (slice: string) => string;
+  /**
+   * What a slice must contain (for box scores: the schedule's games on the date). Staging
+   * compares it with the staged rows' `unitColumn`: a slice missing some is `incomplete`, a
+   * slice with none of them stages nothing. @defaultValue no expectation (only the gate's no-shrink and no-move checks)
+   */
+  expects?: (ctx: ProcessorContext) => Promise<SliceExpectation>;
+  /** Its inputs are warehouse tables (phase 3+): the worker hands it `readTable`. @defaultValue false */
+  readsWarehouse?: boolean;
   /**
    * Produces the slice's rows. Throws `InputError` for malformed input: the job then fails
    * at once, naming the file and the reason.
@@ -107,14 +171,22 @@ export interface ScheduledGame {
   awayAbbr: string;
 }
 
+/** The league schedule as a source knows it: which games are on which date. */
+export interface Schedule {
+  /** Game dates (YYYY-MM-DD, ascending) between two dates inclusive. */
+  gameDates(start: string, end: string): Promise<string[]>;
+  games(date: string): Promise<ScheduledGame[]>;
+  /** Whether the schedule covers the date's season at all (a date with no games is covered). */
+  covers(date: string): Promise<boolean>;
+  /** The date the schedule places a game on, if it knows the game. */
+  dateOfGame(gameId: string): Promise<string | undefined>;
+}
+
 /**
  * Where scrapers get raw box scores: the fixture source (embedded default, built from real
  * data) or the HTTP scraper service (production). Each returns stats.nba.com JSON.
  */
-export interface BoxscoreSource {
-  /** Game dates (YYYY-MM-DD, ascending) between two dates inclusive. */
-  gameDates(start: string, end: string): Promise<string[]>;
-  games(date: string): Promise<ScheduledGame[]>;
+export interface BoxscoreSource extends Schedule {
   /** The player box score JSON of a game, or null when the source has none (seed 004). */
   playerBoxscore(game: ScheduledGame): Promise<unknown | null>;
   teamBoxscore(game: ScheduledGame): Promise<unknown | null>;

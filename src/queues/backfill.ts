@@ -18,6 +18,10 @@ export interface BackfillRequest {
   cascade?: boolean | undefined;
   /** Per processor, only these dates (retry of a failed-dates file). */
   only?: Record<string, string[]> | undefined;
+  /** Let a slice commit fewer games or rows than the warehouse holds for it (`--allow-shrink`). */
+  allowShrink?: boolean | undefined;
+  /** Let a commit move a game the warehouse holds under another date (`--allow-move`). */
+  allowMove?: boolean | undefined;
 }
 
 export interface BackfillRecord {
@@ -27,6 +31,8 @@ export interface BackfillRecord {
   dates: string[];
   priority: number;
   cascade: boolean;
+  allowShrink?: boolean | undefined;
+  allowMove?: boolean | undefined;
 }
 
 export interface TableEstimate {
@@ -113,6 +119,8 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
     dates: req.dates,
     priority: req.priority ?? 10,
     cascade: req.cascade ?? false,
+    ...(req.allowShrink ? { allowShrink: true } : {}),
+    ...(req.allowMove ? { allowMove: true } : {}),
   };
   await ctx.redis
     .multi()

@@ -8,7 +8,7 @@ import type { Phase, ProcessorDef } from '../processors/types.ts';
 import { type BackfillRecord, type BackfillRequest, startBackfill } from './backfill.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
-import { SLICE_STATES, type SliceState, type SliceStatus } from './status-store.ts';
+import { FINAL_STATES, SLICE_STATES, type SliceState, type SliceStatus } from './status-store.ts';
 
 /** Requested processors plus, with `cascade`, everything downstream of them; in phase order. */
 export function cascadeProcessors(ctx: Pick<PipelineContext, 'registry'>, record: Pick<BackfillRecord, 'processors' | 'cascade'>): ProcessorDef[] {
@@ -131,7 +131,7 @@ export async function onlyMissing(ctx: PipelineContext, req: BackfillRequest): P
 }
 
 /** The five states `status` reports per phase; staged counts as running, deferred as failed. */
-export const PHASE_STATES = ['pending', 'running', 'committed', 'waiting', 'failed'] as const;
+export const PHASE_STATES = ['pending', 'running', 'committed', 'incomplete', 'empty', 'waiting', 'failed'] as const;
 export type PhaseState = (typeof PHASE_STATES)[number];
 
 const PHASE_STATE_OF: Record<SliceState, PhaseState> = {
@@ -139,12 +139,14 @@ const PHASE_STATE_OF: Record<SliceState, PhaseState> = {
   running: 'running',
   staged: 'running',
   committed: 'committed',
+  incomplete: 'incomplete',
+  empty: 'empty',
   waiting: 'waiting',
   deferred: 'failed',
   failed: 'failed',
 };
 
-const FINAL: ReadonlySet<SliceState> = new Set(['committed', 'failed', 'deferred']);
+const FINAL: ReadonlySet<SliceState> = FINAL_STATES;
 
 export interface CascadeProgress {
   id: string;
@@ -174,8 +176,12 @@ export async function cascadeProgress(ctx: PipelineContext, record: BackfillReco
     const effective = statuses.map((s, i): SliceState => {
       const state = s?.status ?? 'pending';
       if (FINAL.has(state)) return state;
-      const upstreamFailed = deps.some((list) => list[i]?.status === 'failed' || list[i]?.status === 'deferred');
-      return upstreamFailed ? 'failed' : state;
+      // An upstream that ended without landing rows for the date ends the downstream slice too.
+      const upstream = deps.map((list) => list[i]);
+      if (upstream.some((u) => u?.status === 'failed' || u?.status === 'deferred')) return 'failed';
+      if (upstream.some((u) => u?.status === 'incomplete' && u.nothingLanded)) return 'incomplete';
+      if (upstream.length > 0 && upstream.every((u) => u?.status === 'empty')) return 'empty';
+      return state;
     });
     byName.set(
       def.name,

@@ -18,6 +18,8 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { tableLimits } from '../config/index.ts';
 import { busyCause, classifyWarehouseError } from '../errors/classify.ts';
 import type { WarehouseError } from '../errors/warehouse-error.ts';
+import type { SliceVerdict } from '../integrity/holdings.ts';
+import { describeMissing } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
 import { notifierFor } from '../notify/index.ts';
@@ -25,6 +27,7 @@ import { type TableSpec, tableId } from '../processors/types.ts';
 import type { CommitResult } from '../warehouse/types.ts';
 import { admitCommit, recordCommit, releaseProbe } from './breaker.ts';
 import { busyDelayMs } from './commit-backoff.ts';
+import { gateIntegrity } from './commit-integrity.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './commit-throttle.ts';
 import { ensureHeldCommitJob, findBuffered, type HoldInfo, holdConflicting, holdInfos, resolveConflicts } from './conflict-hold.ts';
 import type { PipelineContext } from './context.ts';
@@ -59,18 +62,33 @@ async function ensureTableOnce(ctx: PipelineContext, spec: TableSpec): Promise<v
   done.add(id);
 }
 
-async function markCommitted(ctx: PipelineContext, table: string, batch: TakenBatch, batchId: string): Promise<void> {
+async function markCommitted(
+  ctx: PipelineContext,
+  table: string,
+  batch: TakenBatch,
+  batchId: string,
+  overrides: ReadonlyMap<string, SliceVerdict>,
+): Promise<void> {
   const committedAt = new Date().toISOString();
   const events: CommittedEvent[] = [];
   for (const slice of batch.slices) {
     const entry = batch.entries[slice];
     if (!entry) continue;
+    // A slice missing some scheduled games landed what it has, and is never reported as plainly committed.
+    const incomplete = (entry.missing?.length ?? 0) > 0;
+    const notes = [entry.expected === null ? 'no schedule: the files present were the expectation' : undefined, overrides.get(slice)?.message].filter(Boolean);
     await ctx.statuses.update(entry.processor, slice, {
-      status: 'committed',
+      status: incomplete ? 'incomplete' : 'committed',
       rows: entry.rows,
       batchId,
       committedAt,
-      error: undefined,
+      error: incomplete
+        ? `committed ${describeMissing({ missing: entry.missing ?? [], expected: entry.expected ?? null, units: entry.units ?? {} })}`
+        : undefined,
+      missingGames: entry.missing,
+      nothingLanded: undefined,
+      warnings: entry.warnings,
+      note: notes.length > 0 ? notes.join('; ') : undefined,
       nextTryAt: undefined,
       backfillId: entry.backfillId,
     });
@@ -239,8 +257,11 @@ async function commitMerge(
     state.held += outcome.waiting.length + outcome.deferred.length;
   };
   let result: CommitResult = { rowsAffected: 0, rowsStaged: 0 };
+  let overrides: ReadonlyMap<string, SliceVerdict> = new Map();
   try {
     await ensureTableOnce(ctx, spec);
+    // Before anything else: a slice that would shrink or move committed rows leaves the batch.
+    overrides = await gateIntegrity(ctx, table, spec, batch, jobId);
     // Retries ask first: a read is cheaper than a MERGE BigQuery would refuse (and the
     // refusal would count against the table's DML queue and its breaker).
     const retrying = batch.slices.filter((f) => infos.has(f));
@@ -288,7 +309,7 @@ async function commitMerge(
   const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
   if (batch.slices.length > 0) {
     if (state.tried) await noteSuccess(ctx, table);
-    await markCommitted(ctx, table, batch, batchId);
+    await markCommitted(ctx, table, batch, batchId, overrides);
     // Before the release: a crash in between re-runs the job, which logs the same rows again (deduped).
     await resolveConflicts(ctx, table, batch, infos);
     log.info(`committed ${batch.slices.length} slices, ${rows} rows to ${table} (one statement)${state.held ? `; ${state.held} held back` : ''}`);

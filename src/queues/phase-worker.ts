@@ -5,41 +5,48 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError, toError } from '../errors/phasegate-error.ts';
+import { describeMissing } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
-import type { Phase, ScraperDef, TransformDef } from '../processors/types.ts';
+import type { Phase, ProcessorContext, ScraperDef, TransformDef } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
 import { type PhaseJobData, phaseQueueName } from './names.ts';
 import { startRun } from './run-log.ts';
-import { stageRows } from './staging.ts';
+import { settleDownstream } from './settle.ts';
+import { stageSlice } from './staging.ts';
 
 export interface PhaseJobResult {
   rows?: number;
   files?: number;
+  /** What the run log notes besides success: `incomplete: …`, `empty`, `unscheduled`. */
+  note?: string | undefined;
 }
 
 async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJobData>): Promise<PhaseJobResult> {
   const { slice } = job.data;
-  const games = await ctx.source.games(slice);
-  const files = await def.run({ slice, store: ctx.store, source: ctx.source });
-  const written = new Set(
-    files.map((f) =>
-      f
-        .split('/')
-        .pop()
-        ?.replace(/\.json$/, ''),
-    ),
-  );
-  const missingGames = games.map((g) => g.gameId).filter((id) => !written.has(id));
-  if (missingGames.length > 0) log.warn(`${def.name} ${slice}: source has no data for ${missingGames.join(', ')}`);
-  // A scraper's output lands in the object store, not the warehouse: landed = committed.
+  const result = await def.run({ slice, store: ctx.store, schedule: ctx.source, source: ctx.source });
+  const { expected, written, missing } = result;
+  if (missing.length > 0) log.warn(`${def.name} ${slice}: source has no data for ${missing.join(', ')}`);
+  // A scraper's output lands in the object store, not the warehouse: landed = committed, unless
+  // the source had nothing for some scheduled games (incomplete) or nothing was scheduled (empty).
+  const status = missing.length > 0 ? 'incomplete' : expected.length === 0 ? 'empty' : 'committed';
+  const covered = status === 'empty' ? await ctx.source.covers(slice) : true;
   await ctx.statuses.update(def.name, slice, {
-    status: 'committed',
-    rows: files.length,
-    committedAt: new Date().toISOString(),
-    missingGames: missingGames.length > 0 ? missingGames : undefined,
-    error: undefined,
+    status,
+    rows: written.length,
+    committedAt: written.length > 0 ? new Date().toISOString() : undefined,
+    missingGames: missing.length > 0 ? missing : undefined,
+    expectedGames: covered ? expected.length : null,
+    nothingLanded: status === 'incomplete' && written.length === 0 ? true : undefined,
+    error:
+      status === 'incomplete'
+        ? `source has no data for ${missing.length} of ${expected.length} scheduled games: ${missing.join(', ')}`
+        : status === 'empty'
+          ? covered
+            ? 'no games scheduled on this date'
+            : 'the schedule does not cover this date (no files fetched)'
+          : undefined,
     backfillId: job.data.backfillId,
   });
   const next = ctx.registry.dependents(def.name).filter((d) => job.data.cascade || job.data.targets.includes(d.name));
@@ -52,29 +59,63 @@ async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJ
       priority: job.opts.priority,
     });
   }
-  return { files: files.length };
+  return { files: written.length, note: status === 'committed' ? undefined : status };
 }
 
 async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<PhaseJobData>): Promise<PhaseJobResult> {
-  const { slice } = job.data;
-  const warehouse = def.phase >= 3 ? await ctx.warehouse() : undefined;
-  const rows = await def.run({
+  const { slice, backfillId } = job.data;
+  const warehouse = def.readsWarehouse ? await ctx.warehouse() : undefined;
+  const pctx: ProcessorContext = {
     slice,
     store: ctx.store,
+    schedule: ctx.source,
     readTable: warehouse ? (spec, slices) => warehouse.readSlices(spec, slices) : undefined,
-  });
-  const entry = await stageRows(ctx, def, slice, rows, job.data.backfillId);
-  await ctx.statuses.update(def.name, slice, { status: 'staged', rows: entry.rows, error: undefined, backfillId: job.data.backfillId });
-  return { rows: entry.rows };
-}
-
-/** Marks a requested downstream processor failed when its upstream cannot produce the slice. */
-async function failTargets(ctx: PipelineContext, data: PhaseJobData, reason: string): Promise<void> {
-  for (const dep of ctx.registry.downstream(data.processor)) {
-    if (data.cascade || data.targets.includes(dep.name)) {
-      await ctx.statuses.set(dep.name, data.slice, { status: 'failed', error: `upstream ${data.processor} failed: ${reason}`, backfillId: data.backfillId });
-    }
+  };
+  const expectation = def.expects ? await def.expects(pctx) : undefined;
+  const rows = await def.run(pctx);
+  const { check, entry } = await stageSlice(ctx, def, slice, rows, { backfillId, expectation });
+  const warnings = check.warnings > 0 ? check.warnings : undefined;
+  const missingGames = check.missing.length > 0 ? check.missing : undefined;
+  if (!entry) {
+    // Nothing came: nothing is staged, so whatever the warehouse holds for the slice stays.
+    const nothing = check.outcome === 'nothing';
+    const error = nothing
+      ? `no input for any of the ${check.expected} scheduled games (${check.missing.join(', ')}); nothing staged, the warehouse is unchanged`
+      : check.expected === null
+        ? 'no schedule for this date and no input; nothing staged'
+        : 'no games scheduled and no input; nothing staged';
+    const status = nothing ? 'incomplete' : 'empty';
+    await ctx.statuses.set(def.name, slice, {
+      status,
+      rows: 0,
+      error,
+      missingGames,
+      expectedGames: check.expected,
+      nothingLanded: nothing || undefined,
+      backfillId,
+    });
+    await settleDownstream(ctx, def.name, slice, job.data, {
+      status,
+      error: `upstream ${def.name}: ${error}`,
+      missingGames,
+      nothingLanded: nothing || undefined,
+    });
+    return { rows: 0, note: status };
   }
+  await ctx.statuses.update(def.name, slice, {
+    status: 'staged',
+    rows: entry.rows,
+    error: undefined,
+    missingGames,
+    expectedGames: check.expected,
+    warnings,
+    note: check.outcome === 'unscheduled' ? 'no schedule: the files present are the expectation' : undefined,
+    backfillId,
+  });
+  return {
+    rows: entry.rows,
+    note: check.outcome === 'complete' ? undefined : check.outcome === 'partial' ? `incomplete: ${describeMissing(check)}` : check.outcome,
+  };
 }
 
 export function phaseProcessor(ctx: PipelineContext) {
@@ -86,7 +127,7 @@ export function phaseProcessor(ctx: PipelineContext) {
     const run = await startRun(ctx, job, def.phase);
     try {
       const result = def.kind === 'scraper' ? await runScraper(ctx, def, job) : await runTransform(ctx, def, job);
-      await run.finish('succeeded', { rows: result.rows ?? result.files });
+      await run.finish('succeeded', { rows: result.rows ?? result.files, notes: result.note });
       return result;
     } catch (thrown) {
       const err = toError(thrown);
@@ -95,7 +136,7 @@ export function phaseProcessor(ctx: PipelineContext) {
       const reason = `${def.name} ${job.data.slice}: ${err.message}`;
       if (last) {
         await ctx.statuses.update(def.name, job.data.slice, { status: 'failed', error: reason, attempts: attempt });
-        await failTargets(ctx, job.data, err.message);
+        await settleDownstream(ctx, def.name, job.data.slice, job.data, { status: 'failed', error: `upstream ${def.name} failed: ${err.message}` });
       } else {
         await ctx.statuses.update(def.name, job.data.slice, { status: 'pending', error: reason, attempts: attempt });
       }

@@ -25,6 +25,7 @@ export type RunLogRow = {
   row_count: number | null;
   duration_ms: number | null;
   error: string | null;
+  notes: string | null;
   started_at: string;
   finished_at: string | null;
   attempt: number;
@@ -44,7 +45,10 @@ interface OpenRun {
 
 export interface RunHandle {
   /** Logs how the run ended. Never throws: a log row must not fail the job it describes. */
-  finish(status: Exclude<RunStatus, 'interrupted'>, outcome?: { rows?: number | undefined; error?: string | undefined }): Promise<void>;
+  finish(
+    status: Exclude<RunStatus, 'interrupted'>,
+    outcome?: { rows?: number | undefined; error?: string | undefined; notes?: string | undefined },
+  ): Promise<void>;
 }
 
 async function stage(ctx: PipelineContext, rows: RunLogRow[]): Promise<void> {
@@ -55,7 +59,12 @@ async function stage(ctx: PipelineContext, rows: RunLogRow[]): Promise<void> {
   }
 }
 
-function rowOf(run: OpenRun, jobId: string, status: RunStatus, end: { at?: Date; rows?: number | undefined; error?: string | undefined }): RunLogRow {
+function rowOf(
+  run: OpenRun,
+  jobId: string,
+  status: RunStatus,
+  end: { at?: Date; rows?: number | undefined; error?: string | undefined; notes?: string | undefined },
+): RunLogRow {
   return {
     run_id: run.runId,
     job_id: jobId,
@@ -66,6 +75,7 @@ function rowOf(run: OpenRun, jobId: string, status: RunStatus, end: { at?: Date;
     row_count: end.rows ?? null,
     duration_ms: end.at ? end.at.getTime() - Date.parse(run.startedAt) : null,
     error: end.error ?? null,
+    notes: end.notes ?? null,
     started_at: run.startedAt,
     finished_at: end.at?.toISOString() ?? null,
     attempt: run.attempt,
@@ -100,8 +110,29 @@ export async function startRun(ctx: PipelineContext, job: Job<PhaseJobData>, pha
   }
   return {
     async finish(status, outcome = {}) {
-      await stage(ctx, [rowOf(run, jobId, status, { at: new Date(), rows: outcome.rows, error: outcome.error })]);
+      await stage(ctx, [rowOf(run, jobId, status, { at: new Date(), ...outcome })]);
       await ctx.redis.hdel(key, jobId).catch(() => 0);
     },
   };
+}
+
+/**
+ * One run-log row for what a table gate let through on a backfill's say-so (`--allow-shrink`,
+ * `--allow-move`): the commit job is the run, the slice and the reason are the row.
+ */
+export async function logGateOverride(
+  ctx: PipelineContext,
+  entry: { processor: string; phase: number; slice: string; backfillId?: string | undefined; jobId: string; rows: number; notes: string },
+): Promise<void> {
+  const at = new Date();
+  const run: OpenRun = {
+    runId: randomUUID(),
+    processor: entry.processor,
+    phase: entry.phase,
+    slice: entry.slice,
+    startedAt: at.toISOString(),
+    attempt: 1,
+    backfillId: entry.backfillId,
+  };
+  await stage(ctx, [rowOf(run, entry.jobId, 'succeeded', { at, rows: entry.rows, notes: entry.notes })]);
 }

@@ -5,7 +5,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { scaledMs, tableLimits } from '../config/index.ts';
 import { InputError } from '../errors/input-error.ts';
-import { type Row, type TableSpec, type TransformDef, tableId } from '../processors/types.ts';
+import { checkSlice, type SliceCheck } from '../integrity/slice-check.ts';
+import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { JOB_NAMES } from './names.ts';
 import type { PendingSlice } from './table-gate.ts';
@@ -16,6 +17,11 @@ export function stagingKey(table: string, slice: string, body: string): string {
   return `staging/${table}/${slice}/${Date.now()}-${hash}.ndjson`;
 }
 
+/**
+ * Stages a slice's rows as they are (no expectation): they are still checked for rows of
+ * another slice, duplicate keys and `fatal` plausibility rules (InputError), and `warn`
+ * issues are recorded on the rows.
+ */
 export async function stageRows(
   ctx: PipelineContext,
   def: TransformDef,
@@ -23,17 +29,49 @@ export async function stageRows(
   rows: readonly Row[],
   backfillId: string | undefined,
 ): Promise<PendingSlice> {
+  return stageChecked(ctx, def, slice, checkSlice({ spec: def.table, processor: def.name, slice, rows, expectation: undefined }), backfillId);
+}
+
+/** What staging a slice came to: the check's verdict and, unless nothing was staged, the pending entry. */
+export interface StagedSlice {
+  check: SliceCheck;
+  entry?: PendingSlice | undefined;
+}
+
+/**
+ * The phase worker's staging: checks the rows against what the slice must contain and stages
+ * them, unless nothing came (`nothing`, `empty`): then nothing is staged, so the warehouse
+ * keeps what it holds for the slice.
+ */
+export async function stageSlice(
+  ctx: PipelineContext,
+  def: TransformDef,
+  slice: string,
+  rows: readonly Row[],
+  opts: { backfillId: string | undefined; expectation: SliceExpectation | undefined },
+): Promise<StagedSlice> {
+  const check = checkSlice({ spec: def.table, processor: def.name, slice, rows, expectation: opts.expectation });
+  if (check.outcome === 'nothing' || check.outcome === 'empty') return { check };
+  return { check, entry: await stageChecked(ctx, def, slice, check, opts.backfillId) };
+}
+
+async function stageChecked(ctx: PipelineContext, def: TransformDef, slice: string, check: SliceCheck, backfillId: string | undefined): Promise<PendingSlice> {
   const table = tableId(def.table);
-  for (const row of rows) {
-    // A row outside the job's slice would escape the MERGE's slice-scoped delete.
-    if (row[def.table.sliceColumn] !== slice) {
-      throw new InputError(`${def.name} produced a row with ${def.table.sliceColumn}=${String(row[def.table.sliceColumn])} for slice ${slice}`);
-    }
-  }
+  const { rows } = check;
   const body = rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : '');
   const object = stagingKey(table, slice, body);
   await ctx.store.put(object, body);
-  const entry: PendingSlice = { object, rows: rows.length, processor: def.name, stagedAt: new Date().toISOString(), backfillId };
+  const entry: PendingSlice = {
+    object,
+    rows: rows.length,
+    processor: def.name,
+    stagedAt: new Date().toISOString(),
+    backfillId,
+    units: check.units,
+    ...(check.missing.length > 0 ? { missing: check.missing } : {}),
+    expected: check.expected,
+    ...(check.warnings > 0 ? { warnings: check.warnings } : {}),
+  };
   const { seq, pending } = await ctx.gate.register(table, slice, entry);
   await ensureCommitJob(ctx, table, seq, pending);
   return entry;

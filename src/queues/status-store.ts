@@ -6,7 +6,12 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
 
-export const SLICE_STATES = ['pending', 'running', 'staged', 'committed', 'waiting', 'deferred', 'failed'] as const;
+/**
+ * `incomplete`: the slice cannot show it is complete — some of its scheduled games are missing
+ * (the games it has committed, unless that would shrink what the warehouse holds), or none
+ * came and nothing was staged. `empty`: nothing was scheduled and nothing came; nothing staged.
+ */
+export const SLICE_STATES = ['pending', 'running', 'staged', 'committed', 'incomplete', 'empty', 'waiting', 'deferred', 'failed'] as const;
 export type SliceState = (typeof SLICE_STATES)[number];
 
 export interface SliceStatus {
@@ -21,12 +26,25 @@ export interface SliceStatus {
   nextTryAt?: string | undefined;
   batchId?: string | undefined;
   committedAt?: string | undefined;
-  /** Games the source had no data for (seed 004's Play-In games). */
+  /** Scheduled games the slice does not have (seed 004's Play-In games). */
   missingGames?: string[] | undefined;
+  /** How many games the schedule holds for the slice; null when it does not cover the date. */
+  expectedGames?: number | null | undefined;
+  /** An `incomplete` slice that landed nothing: the warehouse holds what it held before. */
+  nothingLanded?: boolean | undefined;
+  /** Rows kept with a `warn` plausibility issue (in their `quality_issues` column). */
+  warnings?: number | undefined;
+  /** A remark a person should see next to the state: "no schedule", an allowed shrink. */
+  note?: string | undefined;
 }
 
 /** States after which nothing more happens to a slice without a person or a new run. */
-export const FINAL_STATES: ReadonlySet<SliceState> = new Set(['committed', 'failed', 'deferred']);
+export const FINAL_STATES: ReadonlySet<SliceState> = new Set(['committed', 'incomplete', 'empty', 'failed', 'deferred']);
+
+/** States in which the slice's rows (all or some of its games) are in the warehouse for this run. */
+export function landed(s: Pick<SliceStatus, 'status' | 'nothingLanded'> | undefined): boolean {
+  return s?.status === 'committed' || (s?.status === 'incomplete' && !s.nothingLanded);
+}
 
 export class StatusStore {
   constructor(

@@ -13,6 +13,14 @@ export interface PendingSlice {
   processor: string;
   stagedAt: string;
   backfillId?: string | undefined;
+  /** Staged rows per unit (`game_id` → rows; `*` for a table without one): what the gate's no-shrink and no-move checks compare. */
+  units?: Record<string, number> | undefined;
+  /** Scheduled units (games) the staged slice does not have: it lands as `incomplete`. */
+  missing?: string[] | undefined;
+  /** Scheduled games for the slice; null when the schedule does not cover its date. */
+  expected?: number | null | undefined;
+  /** Rows kept with a `warn` plausibility issue. */
+  warnings?: number | undefined;
 }
 
 /**
@@ -157,6 +165,22 @@ return superseded
 `;
 
 /**
+ * Drops fields from a taken batch for good (the integrity gate refused them): they leave the
+ * in-flight hash and any hold, and the batch shrinks to the rest, in one step.
+ * KEYS: [1] pending hash (unused), [2] batch key, [3] hold-info hash, [4] in-flight hash, [5] hold sorted set
+ * ARGV: [1] the remaining batch JSON ('' = none remains), [2..] the dropped fields
+ */
+const DROP_LUA = `
+for i = 2, #ARGV do
+  redis.call('HDEL', KEYS[4], ARGV[i])
+  redis.call('ZREM', KEYS[5], ARGV[i])
+  redis.call('HDEL', KEYS[3], ARGV[i])
+end
+if ARGV[1] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[1]) end
+return 1
+`;
+
+/**
  * Makes deferred fields due now (\`phasegate retry --deferred\`).
  * KEYS: [1] hold sorted set; ARGV: [1] now (ms), [2..] fields (none = every deferred field)
  * Returns the fields made due.
@@ -278,6 +302,17 @@ export class TableGateStore {
     batch.slices = rest;
     for (const f of heldSet) delete batch.entries[f];
     return superseded;
+  }
+
+  /** Drops `fields` from a taken batch (refused by the integrity gate) and shrinks the batch to the rest. */
+  async drop(table: string, batch: TakenBatch, fields: readonly string[]): Promise<void> {
+    if (fields.length === 0) return;
+    const gone = new Set(fields);
+    const rest = batch.slices.filter((s) => !gone.has(s));
+    const restJson = rest.length === 0 ? '' : JSON.stringify({ ...batch, slices: rest, entries: Object.fromEntries(rest.map((s) => [s, batch.entries[s]])) });
+    await this.redis.eval(DROP_LUA, 5, ...this.scriptKeys(table, batch.jobId), restJson, ...fields);
+    batch.slices = rest;
+    for (const f of gone) delete batch.entries[f];
   }
 
   /** Makes deferred fields (all, or the named ones) due now; returns those made due. */

@@ -16,7 +16,7 @@ import type { PipelineContext } from './context.ts';
 import { type RunOutcome, requestRun } from './downstream.ts';
 import type { CommittedEvent } from './events.ts';
 import { PRIORITY } from './names.ts';
-import type { SliceState } from './status-store.ts';
+import { landed, type SliceState } from './status-store.ts';
 
 /** States in which a slice will still change without a person: a look-back window waits for them. */
 const IN_PROGRESS: ReadonlySet<SliceState> = new Set(['pending', 'running', 'staged', 'waiting']);
@@ -54,7 +54,9 @@ async function readySlices(ctx: PipelineContext, def: TransformDef, slices: read
   for (const dep of def.dependsOn) {
     if (ready.length === 0) break;
     const statuses = await ctx.statuses.getMany(dep, ready);
-    ready = ready.filter((_, i) => statuses[i]?.status === 'committed');
+    // An incomplete upstream landed the games it has: the downstream runs on those (and says
+    // itself what it misses). One that landed nothing fires no event, and stages nothing here.
+    ready = ready.filter((_, i) => landed(statuses[i]));
   }
   return ready;
 }
@@ -72,7 +74,7 @@ async function windowView(ctx: PipelineContext, lookback: Lookback, event: Commi
   const committed = new Set<string>();
   for (const [slice, s] of statuses) {
     if (IN_PROGRESS.has(s.status)) inProgress.push(slice);
-    else if (s.status === 'committed') committed.add(slice);
+    else if (landed(s)) committed.add(slice);
   }
   const later = event.processor === lookback.input ? datesIn(lookback.later(event.slice)).filter((d) => committed.has(d)) : [];
   return {

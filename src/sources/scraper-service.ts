@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors/config-error.ts';
 import { InputError } from '../errors/input-error.ts';
-import { seasonStartYearOfDate } from '../processors/game-id.ts';
+import { parseGameId, seasonStartYearOfDate } from '../processors/game-id.ts';
 import type { BoxscoreSource, ScheduledGame } from '../processors/types.ts';
 import { ScraperServiceError } from './scraper-service-error.ts';
 import { parseServiceSchedule } from './service-schedule.ts';
@@ -136,6 +136,21 @@ export class ScraperServiceSource implements BoxscoreSource {
 
   async games(date: string): Promise<ScheduledGame[]> {
     return (await this.season(seasonStartYearOfDate(date), date)).filter((g) => g.gameDate === date);
+  }
+
+  /** A season the service returns no schedule for is not covered (a date past the known seasons). */
+  async covers(date: string): Promise<boolean> {
+    return (await this.season(seasonStartYearOfDate(date), date)).length > 0;
+  }
+
+  async dateOfGame(gameId: string): Promise<string | undefined> {
+    let year: number;
+    try {
+      year = parseGameId(gameId).seasonStartYear;
+    } catch {
+      return undefined;
+    }
+    return (await this.season(year, `${year}-10-01`)).find((g) => g.gameId === gameId)?.gameDate;
   }
 
   async playerBoxscore(game: ScheduledGame): Promise<unknown | null> {

@@ -3,6 +3,7 @@
  * or BigQuery. Every write is a group commit — ONE statement per batch of slices — so a
  * multi-year backfill costs a few dozen table operations instead of thousands.
  */
+import type { Holding } from '../integrity/holdings.ts';
 import type { Row, TableSpec } from '../processors/types.ts';
 
 export interface CommitBatch {
@@ -66,6 +67,12 @@ export interface Warehouse {
    * UPDATE/DELETE/MERGE over partitions holding streamed rows).
    */
   slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]>;
+  /**
+   * Rows held per (slice, unit) for the rows in `slices` or, when `units` is not empty, whose
+   * `unitColumn` is one of `units` (wherever they are): what a batch would shrink or move.
+   * `unit` is `*` for a table without a unit column. One parameterized read.
+   */
+  unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]>;
   tableMetadata(spec: TableSpec): Promise<TableMetadata>;
   close(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import { openWarehouse } from '../../../src/warehouse/index.ts';
 import { seededRandom } from '../../../src/warehouse/rules/prng.ts';
 import type { ModeOutcome } from '../measure.ts';
 import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
+import { FIXTURE_SCHEDULE } from '../raw-files.ts';
 
 /** Reasons the Python client's default job retry re-runs a failed job on. */
 const CLIENT_RETRIED = new Set(['rateLimitExceeded', 'backendError', 'internalError', 'jobRateLimitExceeded']);
@@ -66,7 +67,7 @@ export const openNaive: ModeOpener = async (env) => {
           return;
         }
         frontier.begun(date);
-        const rows = await nbacPlayerBoxscore.run({ slice: date, store: env.raw.store });
+        const rows = await nbacPlayerBoxscore.run({ slice: date, store: env.raw.store, schedule: FIXTURE_SCHEDULE });
         try {
           out.rowsTouched += await deleteDate(env.spec, date);
         } catch (thrown) {

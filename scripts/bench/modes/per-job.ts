@@ -20,6 +20,7 @@ import { tableId } from '../../../src/processors/types.ts';
 import { openWarehouse } from '../../../src/warehouse/index.ts';
 import type { ModeOutcome } from '../measure.ts';
 import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
+import { FIXTURE_SCHEDULE } from '../raw-files.ts';
 
 interface DateJob {
   date: string;
@@ -49,7 +50,7 @@ export const openPerJob: ModeOpener = async (env) => {
       const processJob = async (job: Job<DateJob>) => {
         const { date } = job.data;
         frontier.begun(date);
-        const rows = await nbacPlayerBoxscore.run({ slice: date, store: env.raw.store });
+        const rows = await nbacPlayerBoxscore.run({ slice: date, store: env.raw.store, schedule: FIXTURE_SCHEDULE });
         const object = `staging/bench-per-job/${date}/${job.attemptsMade}.ndjson`;
         await env.raw.store.put(object, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''));
         const staging = { ...spec, table: `${spec.table}_stage_${date.replaceAll('-', '')}` };

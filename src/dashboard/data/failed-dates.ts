@@ -7,7 +7,7 @@ import type { FailedDatesFile } from '../../queues/dates.ts';
 import type { SliceState } from '../../queues/status-store.ts';
 
 /** States a person has to act on: nothing more happens to them by itself. */
-export const RETRYABLE_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferred']);
+export const RETRYABLE_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferred', 'incomplete']);
 
 export function failedDatesFile(record: BackfillRecord, progress: BackfillProgress, now = new Date()): FailedDatesFile {
   const file: FailedDatesFile = { backfillId: record.id, createdAt: now.toISOString(), processors: {}, failures: [] };

@@ -20,9 +20,13 @@ function tooltip(processor: string, date: string, s: SliceStatus | undefined, no
   if (s.rows !== undefined) lines.push(`rows: ${s.rows}`);
   if (s.attempts !== undefined) lines.push(`attempts: ${s.attempts}`);
   if (s.nextTryAt && s.status === 'waiting') lines.push(`next try: ${when(s.nextTryAt)} (${relative(s.nextTryAt, now)})`);
-  if (s.committedAt && s.status === 'committed') lines.push(`committed: ${when(s.committedAt)}`);
-  if (s.missingGames?.length) lines.push(`games without data: ${s.missingGames.join(', ')}`);
-  if (s.error && s.status !== 'committed') lines.push(`error: ${clip(s.error, 600)}`);
+  if (s.committedAt && (s.status === 'committed' || (s.status === 'incomplete' && !s.nothingLanded))) lines.push(`committed: ${when(s.committedAt)}`);
+  if (s.expectedGames !== undefined)
+    lines.push(s.expectedGames === null ? 'scheduled games: no schedule for this date' : `scheduled games: ${s.expectedGames}`);
+  if (s.missingGames?.length) lines.push(`missing games: ${s.missingGames.join(', ')}`);
+  if (s.warnings) lines.push(`rows with warnings: ${s.warnings} (quality_issues)`);
+  if (s.note) lines.push(`note: ${clip(s.note, 300)}`);
+  if (s.error && s.status !== 'committed') lines.push(`${s.status === 'incomplete' || s.status === 'empty' ? 'why' : 'error'}: ${clip(s.error, 600)}`);
   lines.push(`updated: ${when(s.updatedAt)}`);
   return lines.join('\n');
 }

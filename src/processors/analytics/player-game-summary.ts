@@ -6,6 +6,7 @@
  * comment NBA.com wrote on a line of a player who did play (an ejection, say) is.
  */
 import { InputError } from '../../errors/input-error.ts';
+import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
@@ -157,8 +158,17 @@ export const playerGameSummary: TransformDef = {
   name: 'player_game_summary',
   phase: 3,
   description: 'per player per game played: box score, minutes, usage, true shooting, team and opponent context',
-  table: { dataset: 'nba_analytics', table: 'player_game_summary', sliceColumn: 'game_date', primaryKey: ['game_id', 'player_id'], columns: COLUMNS },
+  table: {
+    dataset: 'nba_analytics',
+    table: 'player_game_summary',
+    sliceColumn: 'game_date',
+    primaryKey: ['game_id', 'player_id'],
+    columns: COLUMNS,
+    unitColumn: 'game_id',
+  },
   dependsOn: [nbacPlayerBoxscore.name, nbacTeamBoxscore.name],
+  readsWarehouse: true,
+  expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_game_summary');
     const [players, teams] = await Promise.all([readTable(nbacPlayerBoxscore.table, [ctx.slice]), readTable(nbacTeamBoxscore.table, [ctx.slice])]);

@@ -3,6 +3,8 @@
  * team allowed — the opponent's possessions and scoring (defensive rating), the game's pace,
  * and the four factors of its defense (opponent eFG%, TOV%, FT rate; its own DRB%).
  */
+
+import { scheduledGames } from '../expectations.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
@@ -87,8 +89,17 @@ export const teamDefenseGameSummary: TransformDef = {
   name: 'team_defense_game_summary',
   phase: 3,
   description: 'per team per game: defensive possessions and rating, pace, defensive four factors',
-  table: { dataset: 'nba_analytics', table: 'team_defense_game_summary', sliceColumn: 'game_date', primaryKey: ['game_id', 'team_id'], columns: COLUMNS },
+  table: {
+    dataset: 'nba_analytics',
+    table: 'team_defense_game_summary',
+    sliceColumn: 'game_date',
+    primaryKey: ['game_id', 'team_id'],
+    columns: COLUMNS,
+    unitColumn: 'game_id',
+  },
   dependsOn: [nbacTeamBoxscore.name],
+  readsWarehouse: true,
+  expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'team_defense_game_summary');
     return summarizeTeamDefense(ctx.slice, await readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());

@@ -2,6 +2,8 @@
  * Phase 3: `nba_analytics.team_offense_game_summary`, one row per team per game: the team's
  * possessions, offensive rating, the game's pace and Dean Oliver's four factors of its offense.
  */
+
+import { scheduledGames } from '../expectations.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
@@ -85,8 +87,17 @@ export const teamOffenseGameSummary: TransformDef = {
   name: 'team_offense_game_summary',
   phase: 3,
   description: 'per team per game: possessions, offensive rating, pace, offensive four factors',
-  table: { dataset: 'nba_analytics', table: 'team_offense_game_summary', sliceColumn: 'game_date', primaryKey: ['game_id', 'team_id'], columns: COLUMNS },
+  table: {
+    dataset: 'nba_analytics',
+    table: 'team_offense_game_summary',
+    sliceColumn: 'game_date',
+    primaryKey: ['game_id', 'team_id'],
+    columns: COLUMNS,
+    unitColumn: 'game_id',
+  },
   dependsOn: [nbacTeamBoxscore.name],
+  readsWarehouse: true,
+  expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'team_offense_game_summary');
     return summarizeTeamOffense(ctx.slice, await readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());

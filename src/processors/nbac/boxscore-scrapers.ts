@@ -2,18 +2,10 @@
  * Phase 1: the NBA.com box-score scrapers. Each stores a slice's raw box scores, one file
  * per game, as the source returned them; rerunning a slice overwrites the same keys.
  */
-import { log } from '../../log.ts';
-import type { BoxscoreSource, ProcessorContext, ScheduledGame, ScraperDef } from '../types.ts';
+import type { BoxscoreSource, ProcessorContext, ScheduledGame, ScrapeResult, ScraperDef } from '../types.ts';
 
 export const PLAYER_BOXSCORE_PREFIX = (date: string) => `nba-com/player-boxscores/${date}/`;
 export const TEAM_BOXSCORE_PREFIX = (date: string) => `nba-com/team-boxscore/${date}/`;
-
-export interface ScrapeResult {
-  /** Object keys written, sorted. */
-  written: string[];
-  /** Game ids the source had no box score for. */
-  missing: string[];
-}
 
 // A few requests in flight: the scraper service takes seconds per game, and NBA.com
 // throttles clients that open many connections at once.
@@ -42,7 +34,7 @@ async function scrape(
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, games.length) }, worker));
-  return { written: written.sort(), missing: missing.sort() };
+  return { expected: games.map((g) => g.gameId).sort(), written: written.sort(), missing: missing.sort() };
 }
 
 export function scrapePlayerBoxscores(ctx: ProcessorContext & { source: BoxscoreSource }): Promise<ScrapeResult> {
@@ -53,19 +45,13 @@ export function scrapeTeamBoxscores(ctx: ProcessorContext & { source: BoxscoreSo
   return scrape(ctx, TEAM_BOXSCORE_PREFIX, (s, g) => s.teamBoxscore(g));
 }
 
-function logged(name: string, slice: string, result: ScrapeResult): string[] {
-  // The phase worker reports missing games on the slice's status; this is the detail line.
-  if (result.missing.length > 0) log.debug(`${name} ${slice}: no box score for ${result.missing.join(', ')}`);
-  return result.written;
-}
-
 export const nbacPlayerBoxscoreScraper: ScraperDef = {
   kind: 'scraper',
   name: 'nbac_player_boxscore_scraper',
   phase: 1,
   description: 'NBA.com player box scores (boxscoretraditionalv2/v3), one raw file per game',
   outputPrefix: PLAYER_BOXSCORE_PREFIX,
-  run: async (ctx) => logged('nbac_player_boxscore_scraper', ctx.slice, await scrapePlayerBoxscores(ctx)),
+  run: scrapePlayerBoxscores,
 };
 
 export const nbacTeamBoxscoreScraper: ScraperDef = {
@@ -74,5 +60,5 @@ export const nbacTeamBoxscoreScraper: ScraperDef = {
   phase: 1,
   description: 'NBA.com team box scores (boxscoretraditionalv2/v3), one raw file per game',
   outputPrefix: TEAM_BOXSCORE_PREFIX,
-  run: async (ctx) => logged('nbac_team_boxscore_scraper', ctx.slice, await scrapeTeamBoxscores(ctx)),
+  run: scrapeTeamBoxscores,
 };

@@ -3,9 +3,11 @@
  * per game, players who sat included (their stats null, their reason in `dnp_reason`).
  */
 
-import type { Column, Row, TransformDef } from '../types.ts';
+import { scheduledGames } from '../expectations.ts';
+import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { PLAYER_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
+import { PLAYER_BOXSCORE_RULES, teamTotalsIssues } from './plausibility.ts';
 
 const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
 const col = (name: string, type: Column['type'], description?: string): Column => (description ? { name, type, description } : { name, type });
@@ -39,6 +41,7 @@ const COLUMNS: readonly Column[] = [
   ...STAT_COLUMNS,
   key('source_file', 'STRING'),
   key('processed_at', 'TIMESTAMP'),
+  { name: QUALITY_ISSUES_COLUMN, type: 'JSON', description: 'warn-level plausibility issues of the row (JSON list); null when none' },
 ];
 
 export const nbacPlayerBoxscore: TransformDef = {
@@ -46,14 +49,25 @@ export const nbacPlayerBoxscore: TransformDef = {
   name: 'nbac_player_boxscore',
   phase: 2,
   description: 'NBA.com player box scores, one row per player per game',
-  table: { dataset: 'nba_raw', table: 'nbac_player_boxscores', sliceColumn: 'game_date', primaryKey: ['game_id', 'player_id'], columns: COLUMNS },
+  table: {
+    dataset: 'nba_raw',
+    table: 'nbac_player_boxscores',
+    sliceColumn: 'game_date',
+    primaryKey: ['game_id', 'player_id'],
+    columns: COLUMNS,
+    unitColumn: 'game_id',
+    plausibility: PLAYER_BOXSCORE_RULES,
+  },
   dependsOn: ['nbac_player_boxscore_scraper'],
   inputPrefix: PLAYER_BOXSCORE_PREFIX,
+  expects: scheduledGames,
   run: async (ctx) => {
     const processedAt = new Date().toISOString();
     const rows: Row[] = [];
     for (const { key: file, box, game } of await readSliceBoxscores(ctx, PLAYER_BOXSCORE_PREFIX(ctx.slice))) {
+      const teamIssues = teamTotalsIssues(box);
       for (const p of box.players) {
+        const issues = teamIssues.get(p.teamId);
         rows.push({
           game_id: box.gameId,
           game_date: ctx.slice,
@@ -93,6 +107,7 @@ export const nbacPlayerBoxscore: TransformDef = {
           plus_minus: p.plusMinus,
           source_file: file,
           processed_at: processedAt,
+          [QUALITY_ISSUES_COLUMN]: issues ? JSON.stringify(issues) : null,
         });
       }
     }

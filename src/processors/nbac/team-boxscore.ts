@@ -1,8 +1,10 @@
 /** Phase 2: NBA.com team box scores → `nba_raw.nbac_team_boxscore`, one row per team per game. */
 
-import type { Column, Row, TransformDef } from '../types.ts';
+import { scheduledGames } from '../expectations.ts';
+import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { TEAM_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
+import { TEAM_BOXSCORE_RULES, teamTotalsIssues } from './plausibility.ts';
 import { STAT_COLUMNS } from './player-boxscore.ts';
 
 const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
@@ -23,6 +25,7 @@ const COLUMNS: readonly Column[] = [
   ...STAT_COLUMNS,
   key('source_file', 'STRING'),
   key('processed_at', 'TIMESTAMP'),
+  { name: QUALITY_ISSUES_COLUMN, type: 'JSON', description: 'warn-level plausibility issues of the row (JSON list); null when none' },
 ];
 
 export const nbacTeamBoxscore: TransformDef = {
@@ -30,14 +33,25 @@ export const nbacTeamBoxscore: TransformDef = {
   name: 'nbac_team_boxscore',
   phase: 2,
   description: 'NBA.com team box scores, one row per team per game',
-  table: { dataset: 'nba_raw', table: 'nbac_team_boxscore', sliceColumn: 'game_date', primaryKey: ['game_id', 'team_id'], columns: COLUMNS },
+  table: {
+    dataset: 'nba_raw',
+    table: 'nbac_team_boxscore',
+    sliceColumn: 'game_date',
+    primaryKey: ['game_id', 'team_id'],
+    columns: COLUMNS,
+    unitColumn: 'game_id',
+    plausibility: TEAM_BOXSCORE_RULES,
+  },
   dependsOn: ['nbac_team_boxscore_scraper'],
   inputPrefix: TEAM_BOXSCORE_PREFIX,
+  expects: scheduledGames,
   run: async (ctx) => {
     const processedAt = new Date().toISOString();
     const rows: Row[] = [];
     for (const { key: file, box, game } of await readSliceBoxscores(ctx, TEAM_BOXSCORE_PREFIX(ctx.slice))) {
+      const teamIssues = teamTotalsIssues(box);
       for (const t of box.teams) {
+        const issues = teamIssues.get(t.teamId);
         rows.push({
           game_id: box.gameId,
           game_date: ctx.slice,
@@ -72,6 +86,7 @@ export const nbacTeamBoxscore: TransformDef = {
           plus_minus: t.plusMinus,
           source_file: file,
           processed_at: processedAt,
+          [QUALITY_ISSUES_COLUMN]: issues ? JSON.stringify(issues) : null,
         });
       }
     }

@@ -34,6 +34,11 @@ export const processingRunLog: LogTableDef = {
       opt('row_count', 'INT64', 'rows staged (transforms) or files written (scrapers)'),
       opt('duration_ms', 'INT64', 'wall-clock run time'),
       opt('error', 'STRING', 'the reason a person can read'),
+      opt(
+        'notes',
+        'STRING',
+        'what the integrity checks said of a run that succeeded: incomplete (and which games), empty, no schedule, an allowed shrink or move',
+      ),
       req('started_at', 'TIMESTAMP', 'when the run started'),
       opt('finished_at', 'TIMESTAMP', 'when it ended; null for an interrupted run'),
       req('attempt', 'INT64', 'the BullMQ attempt (1-based)'),

@@ -11,6 +11,7 @@ import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { playerGameSummary } from '../analytics/player-game-summary.ts';
 import { optBool, optNumber, optString, projection, requiredNumber, requiredString } from '../analytics/rows.ts';
+import { scheduledGames } from '../expectations.ts';
 import { type Column, type Row, tableId, tableReader } from '../types.ts';
 import { datesIn, seasonToDate, type WindowedTransformDef } from './lookback.ts';
 import { type PastGame, rollingFeatures } from './rolling.ts';
@@ -121,8 +122,17 @@ export const playerRollingFeatures: WindowedTransformDef = {
   name: 'player_rolling_features',
   phase: 4,
   description: "per player per game date: last-5/10 and season averages, rest, back-to-back, from the player's earlier games only",
-  table: { dataset: 'nba_precompute', table: 'player_rolling_features', sliceColumn: 'game_date', primaryKey: ['game_date', 'player_id'], columns: COLUMNS },
+  table: {
+    dataset: 'nba_precompute',
+    table: 'player_rolling_features',
+    sliceColumn: 'game_date',
+    primaryKey: ['game_date', 'player_id'],
+    columns: COLUMNS,
+    unitColumn: 'game_id',
+  },
   dependsOn: [playerGameSummary.name],
+  readsWarehouse: true,
+  expects: scheduledGames,
   lookback,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_rolling_features');

@@ -7,6 +7,7 @@
 import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { count, optBool, optNumber, optString, requiredNumber, requiredString } from '../analytics/rows.ts';
+import { scheduledGames } from '../expectations.ts';
 import { playerRollingFeatures } from '../precompute/player-rolling-features.ts';
 import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { BASELINE_MODEL_VERSION, predictPoints } from './baseline-model.ts';
@@ -65,8 +66,17 @@ export const playerPointsPredictions: TransformDef = {
   name: 'player_points_predictions',
   phase: 5,
   description: 'per player with a game on the date: baseline points prediction from rolling features',
-  table: { dataset: 'nba_predictions', table: 'player_points_predictions', sliceColumn: 'game_date', primaryKey: ['game_date', 'player_id'], columns: COLUMNS },
+  table: {
+    dataset: 'nba_predictions',
+    table: 'player_points_predictions',
+    sliceColumn: 'game_date',
+    primaryKey: ['game_date', 'player_id'],
+    columns: COLUMNS,
+    unitColumn: 'game_id',
+  },
   dependsOn: [playerRollingFeatures.name],
+  readsWarehouse: true,
+  expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_points_predictions');
     return predictSlice(ctx.slice, await readTable(playerRollingFeatures.table, [ctx.slice]), new Date().toISOString());

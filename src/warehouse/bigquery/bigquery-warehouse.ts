@@ -12,12 +12,13 @@ import { classifyWarehouseError } from '../../errors/classify.ts';
 import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { PhasegateError } from '../../errors/phasegate-error.ts';
+import type { Holding } from '../../integrity/holdings.ts';
 import type { Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
 import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
 import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
-import { dateArrayParameter, type QueryParameter, queryParameters } from './params.ts';
+import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters } from './params.ts';
 import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
 import { stagingDefinition, tableResource } from './schema.ts';
 import {
@@ -32,6 +33,8 @@ import {
   SLICES_PARAM,
   slicesWithRowsSinceStatement,
   type TableLocation,
+  UNITS_PARAM,
+  unitHoldingsStatement,
   validateProjectId,
   validateSpec,
 } from './sql.ts';
@@ -277,6 +280,14 @@ export class BigQueryWarehouse implements Warehouse {
       tableId(spec),
     );
     return rows.map((r) => String(r.slice));
+  }
+
+  async unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
+    if (slices.length === 0 && units.length === 0) return [];
+    const withUnits = spec.unitColumn !== undefined && units.length > 0;
+    const parameters = [dateArrayParameter(SLICES_PARAM, slices), ...(withUnits ? [queryParameter(UNITS_PARAM, units)] : [])];
+    const rows = await this.select(unitHoldingsStatement(this.where(spec), spec, withUnits), parameters, tableId(spec));
+    return rows.map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

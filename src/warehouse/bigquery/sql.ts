@@ -167,6 +167,25 @@ export function presentSlicesStatement(where: TableLocation, spec: TableSpec): s
   return `SELECT DISTINCT ${slice} AS slice FROM ${qualifiedName(where)} WHERE ${slice} IN UNNEST(@${SLICES_PARAM}) ORDER BY slice`;
 }
 
+/** The named parameter holding the units (game ids) of `unitHoldingsStatement`, an `ARRAY<STRING>`. */
+export const UNITS_PARAM = 'units';
+
+/**
+ * Rows per (slice, unit) among `@slices` or whose unit column is in `@units` (see
+ * `Warehouse.unitHoldings`). The unit branch cannot be pruned by partition: it reads the unit
+ * and slice columns of the whole table, two narrow columns the table is clustered by.
+ */
+export function unitHoldingsStatement(where: TableLocation, spec: TableSpec, withUnits: boolean): string {
+  validateSpec(spec);
+  const slice = quoteIdent(spec.sliceColumn);
+  const unit = spec.unitColumn === undefined ? `'*'` : `CAST(${quoteIdent(spec.unitColumn)} AS STRING)`;
+  const units = spec.unitColumn !== undefined && withUnits ? ` OR ${quoteIdent(spec.unitColumn)} IN UNNEST(@${UNITS_PARAM})` : '';
+  return (
+    `SELECT CAST(${slice} AS STRING) AS slice, ${unit} AS unit, COUNT(*) AS n FROM ${qualifiedName(where)} ` +
+    `WHERE ${slice} IN UNNEST(@${SLICES_PARAM})${units} GROUP BY slice, unit ORDER BY slice, unit`
+  );
+}
+
 /** Slices among `@slices` holding rows with `column >= @since` (a TIMESTAMP parameter). */
 export function slicesWithRowsSinceStatement(where: TableLocation, spec: TableSpec, column: string): string {
   validateSpec(spec);

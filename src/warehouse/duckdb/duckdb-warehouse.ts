@@ -11,6 +11,7 @@ import { type DuckDBConnection, DuckDBInstance, StatementType } from '@duckdb/no
 import { InputError } from '../../errors/input-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
+import type { Holding } from '../../integrity/holdings.ts';
 import type { Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
@@ -36,6 +37,7 @@ import {
   SET_UTC_SQL,
   slicesWithRowsSinceSql,
   tableExistsSql,
+  unitHoldingsSql,
   validateSpec,
 } from './sql.ts';
 import { dedupeByKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
@@ -224,6 +226,16 @@ export class DuckDBWarehouse implements Warehouse {
     const sql = slicesWithRowsSinceSql(resolved, slices.length, column);
     const reader = await this.read(spec, (conn) => conn.runAndReadAll(sql, [...slices, since.toISOString()]));
     return reader.getRowObjects().map((r) => String(toCell(r.slice ?? null)));
+  }
+
+  async unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    if (slices.length === 0 && units.length === 0) return [];
+    const unitParams = spec.unitColumn === undefined ? [] : [...units];
+    const sql = unitHoldingsSql(resolved, slices.length, unitParams.length);
+    const reader = await this.read(spec, (conn) => conn.runAndReadAll(sql, [...slices, ...unitParams]));
+    return reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

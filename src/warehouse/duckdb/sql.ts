@@ -156,6 +156,23 @@ export function slicesWithRowsSinceSql(spec: TableSpec, sliceParamCount: number,
   );
 }
 
+/**
+ * Rows per (slice, unit) among the slices `$1..$sliceParamCount` or, with `unitParamCount`
+ * > 0, whose unit column is one of the next parameters (see `Warehouse.unitHoldings`).
+ */
+export function unitHoldingsSql(spec: TableSpec, sliceParamCount: number, unitParamCount: number): string {
+  const slice = quoteIdent(spec.sliceColumn);
+  const unit = spec.unitColumn === undefined ? `'*'` : `CAST(${quoteIdent(spec.unitColumn)} AS VARCHAR)`;
+  const units =
+    spec.unitColumn !== undefined && unitParamCount > 0
+      ? ` OR ${quoteIdent(spec.unitColumn)} IN (${Array.from({ length: unitParamCount }, (_, i) => `$${sliceParamCount + 1 + i}`).join(', ')})`
+      : '';
+  return (
+    `SELECT CAST(${slice} AS VARCHAR) AS slice, ${unit} AS unit, count(*) AS n FROM ${qualifiedName(spec)} ` +
+    `WHERE ${slice} IN (${sliceParamList(spec, sliceParamCount)})${units} GROUP BY 1, 2 ORDER BY 1, 2`
+  );
+}
+
 export function countRowsSql(spec: TableSpec): string {
   return `SELECT count(*) AS num_rows FROM ${qualifiedName(spec)}`;
 }

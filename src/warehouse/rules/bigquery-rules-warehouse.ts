@@ -10,6 +10,7 @@
 import { BIGQUERY_TEXTS, BigQueryJobError, classifyWarehouseError } from '../../errors/classify.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
+import type { Holding } from '../../integrity/holdings.ts';
 import type { Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
@@ -243,6 +244,10 @@ export class BigQueryRulesWarehouse implements Warehouse {
 
   slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]> {
     return this.inner.slicesWithRowsSince(spec, slices, since, column);
+  }
+
+  unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
+    return this.inner.unitHoldings(spec, slices, units);
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

@@ -40,6 +40,12 @@ export async function readSliceBoxscores(ctx: ProcessorContext, prefix: string):
     }
     // v2 box scores carry no date, so the slice (the folder) dates the game; a game of
     // another season in this folder means the file was written under the wrong date.
+    // A game the schedule places on another date: its rows would land under the wrong
+    // date (and a MERGE on the key would move them there). The file is misplaced.
+    const scheduled = await ctx.schedule.dateOfGame(box.gameId);
+    if (scheduled !== undefined && scheduled !== ctx.slice) {
+      throw new InputError(`game ${box.gameId} is scheduled on ${scheduled}, but its file is under ${ctx.slice}`, { file: key });
+    }
     const sliceSeason = seasonStartYearOfDate(ctx.slice);
     if (game.seasonStartYear !== sliceSeason) {
       throw new InputError(`game ${box.gameId} is a ${game.season} game, but slice ${ctx.slice} is in ${seasonLabel(sliceSeason)}`, { file: key });

@@ -92,7 +92,7 @@ describe('phasegate CLI', function () {
     expect(r.code, r.stderr).to.equal(0);
     // The real schedule has no games on 2023-12-03: two game dates.
     expect(r.stdout).to.match(/over 2 dates/);
-    expect(r.stdout).to.match(/nbac_team_boxscore: 2 committed, 0 failed/);
+    expect(r.stdout).to.match(/nbac_team_boxscore: 2 committed, 0 incomplete, 0 empty, 0 failed/);
     const sql = await run(['sql', 'SELECT count(*) AS n FROM nba_raw.nbac_team_boxscore', '--json']);
     expect(JSON.parse(sql.stdout)).to.deep.equal([{ n: 2 * (await gamesOn(['2023-12-01', '2023-12-02', '2023-12-03'])) }]);
   });

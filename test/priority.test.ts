@@ -19,15 +19,16 @@ describe('priorities: live work before backfill work', function () {
     try {
       const rt = env.rt;
       const scraper = rt.registry.get('nbac_player_boxscore_scraper');
-      const dates = await rt.source.gameDates('2023-11-01', '2023-11-20');
-      const live = '2023-12-01';
+      // Enough dates that many are still queued however fast the first ones run.
+      const dates = await rt.source.gameDates('2023-11-01', '2023-12-31');
+      const live = '2024-01-05';
       // One worker, one job at a time: the start order is the queue's order.
       await rt.startWorkers({ phases: [1], commit: false, concurrency: 1, tracker: false });
       const order: string[] = [];
       rt.workers[0]?.on('active', (job: Job<PhaseJobData>) => order.push(job.data.slice));
 
       const record = await startBackfill(rt, { processors: [scraper], dates });
-      await until(async () => order.length >= 2, 'the backfill to be running');
+      await until(async () => order.length >= 2, 'the backfill to be running', 60_000, 5);
       const startedBefore = order.length;
       await enqueueSlices(rt, scraper, [live], { targets: [], cascade: false, origin: 'live' });
       await until(async () => order.length === dates.length + 1, 'every job to start', 60_000);

@@ -63,7 +63,12 @@ function cookieFrom(res: Response): string {
 }
 
 async function signIn(d: RunningDashboard): Promise<{ cookie: string; csrf: string }> {
-  const res = await fetch(`${d.url}/?token=${TOKEN}`, { redirect: 'manual' });
+  const res = await fetch(`${d.url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: d.url },
+    body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(),
+  });
   const cookie = cookieFrom(res);
   const page = await (await fetch(`${d.url}/failures`, { headers: { cookie } })).text();
   const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
@@ -144,15 +149,27 @@ describe('dashboard over HTTP', function () {
       expect(gate?.description).to.match(/Group commits into nba_raw\.nbac_player_boxscores/);
     });
 
-    it('signs in through ?token= with an HttpOnly SameSite=Strict cookie and drops the token from the URL', async () => {
-      const res = await fetch(`${d.url}/tables?token=${TOKEN}`, { redirect: 'manual' });
+    it('no longer signs in through ?token= (it would stay in history); the form sets an HttpOnly SameSite=Strict cookie', async () => {
+      const query = await fetch(`${d.url}/tables?token=${TOKEN}`, { redirect: 'manual' });
+      expect(query.status).to.equal(401);
+      expect(query.headers.getSetCookie()).to.have.length(0);
+      expect(await query.json())
+        .to.have.property('error')
+        .that.match(/no longer carry the token as \?token=/);
+      const res = await fetch(`${d.url}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form({ token: TOKEN, next: '/tables' }),
+      });
       expect(res.status).to.equal(303);
       expect(res.headers.get('location')).to.equal('/tables');
       const set = res.headers.getSetCookie().find((c) => c.startsWith('phasegate_session=')) ?? '';
       expect(set).to.match(/HttpOnly/i);
       expect(set).to.match(/SameSite=Strict/i);
+      // Plain http and no trusted proxy: not Secure (the browser would never send it back).
+      expect(set).to.not.match(/Secure/i);
       expect((await fetch(`${d.url}/tables`, { headers: { cookie: cookieFrom(res) } })).status).to.equal(200);
-      expect((await fetch(`${d.url}/?token=not-the-token-at-all`, { redirect: 'manual' })).status).to.equal(401);
     });
 
     it('signs in through the login form, and refuses a wrong token', async () => {
@@ -463,8 +480,20 @@ describe('dashboard start-up', function () {
       expect(d.credentials.generated).to.equal(true);
       expect(lines).to.have.length(1);
       expect(lines[0]).to.include(d.loginUrl);
+      // The token rides in the fragment, which a browser never sends: the link opens the sign-in page.
+      expect(d.loginUrl).to.equal(`${d.url}/login#token=${encodeURIComponent(d.credentials.token ?? '')}`);
       expect((await fetch(`${d.url}/`)).status).to.equal(401);
-      const res = await fetch(d.loginUrl, { redirect: 'manual' });
+      const page = await fetch(d.loginUrl, { redirect: 'manual' });
+      expect(page.status).to.equal(200);
+      expect(page.headers.getSetCookie()).to.have.length(0);
+      // What the page's script posts.
+      const token = new URLSearchParams(new URL(d.loginUrl).hash.slice(1)).get('token') ?? '';
+      const res = await fetch(`${d.url}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: d.url },
+        body: form({ token, next: '/' }),
+      });
       expect(res.status).to.equal(303);
       expect((await fetch(`${d.url}/`, { headers: { cookie: cookieFrom(res) } })).status).to.equal(200);
     } finally {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowedHosts, parseTrustProxy, type TrustProxy } from '../dashboard/settings.ts';
 import { ConfigError } from '../errors/config-error.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -200,7 +201,8 @@ const schema = z.object({
   /** Dashboard bind address; anything but loopback needs credentials. @defaultValue 127.0.0.1 */
   PHASEGATE_DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   /**
-   * Dashboard bearer token (also accepted once as `?token=`). Without it and without a user and
+   * Dashboard bearer token (the printed sign-in link carries it in the URL fragment, never the
+   * query string). Without it and without a user and
    * password, a random token is generated at start and a login URL printed. @defaultValue unset
    */
   PHASEGATE_DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
@@ -213,6 +215,14 @@ const schema = z.object({
   PHASEGATE_DASHBOARD_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   /** Bull Board and the dashboard's own actions refuse to change anything. @defaultValue false */
   PHASEGATE_DASHBOARD_READ_ONLY: bool.default(false),
+  /**
+   * Whether X-Forwarded-Proto/-Host/-For are believed: false, true (one hop), a hop count, or
+   * proxy addresses/subnets. Decides the cookie's `Secure`, the Host checked and the client a
+   * failed sign-in is counted against. @defaultValue false
+   */
+  PHASEGATE_DASHBOARD_TRUST_PROXY: z.string().optional(),
+  /** More host names the dashboard answers to (comma-separated), e.g. a reverse proxy's name. @defaultValue none */
+  PHASEGATE_DASHBOARD_ALLOWED_HOSTS: z.string().optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -251,7 +261,16 @@ export interface Config {
   scraper: { url: string | undefined; timeoutSeconds: number };
   fixtureMissingGames: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
-  dashboard: { host: string; port: number; token: string | undefined; user: string | undefined; password: string | undefined; readOnly: boolean };
+  dashboard: {
+    host: string;
+    port: number;
+    token: string | undefined;
+    user: string | undefined;
+    password: string | undefined;
+    readOnly: boolean;
+    trustProxy: TrustProxy;
+    allowedHosts: string[];
+  };
 }
 
 /** CLI flags that override environment variables, keyed by the variable they override. */
@@ -342,6 +361,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       user: e.PHASEGATE_DASHBOARD_USER,
       password: e.PHASEGATE_DASHBOARD_PASSWORD,
       readOnly: e.PHASEGATE_DASHBOARD_READ_ONLY,
+      trustProxy: parseTrustProxy(e.PHASEGATE_DASHBOARD_TRUST_PROXY),
+      allowedHosts: parseAllowedHosts(e.PHASEGATE_DASHBOARD_ALLOWED_HOSTS),
     },
   };
 }
@@ -381,6 +402,8 @@ const LOCATION_VARIABLES: ReadonlySet<string> = new Set([
   'PHASEGATE_DASHBOARD_TOKEN',
   'PHASEGATE_DASHBOARD_USER',
   'PHASEGATE_DASHBOARD_PASSWORD',
+  'PHASEGATE_DASHBOARD_TRUST_PROXY',
+  'PHASEGATE_DASHBOARD_ALLOWED_HOSTS',
 ]);
 
 /** `env` without any `PHASEGATE_*` variable: what a hermetic child process starts from. */

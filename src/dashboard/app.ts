@@ -1,6 +1,6 @@
 /**
- * The express application: security headers, static stylesheet, sign-in, the route table,
- * Bull Board — every route but /healthz, /login and the stylesheet behind authentication —
+ * The express application: Host check, security headers, static assets, sign-in, the route
+ * table, Bull Board — every route but /healthz, /login and the assets behind authentication —
  * and one error handler that never shows a stack to the browser.
  */
 import { readFileSync } from 'node:fs';
@@ -8,37 +8,57 @@ import express, { type Express, type NextFunction, type Request, type RequestHan
 import { InputError } from '../errors/input-error.ts';
 import { log } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
-import { bullBoardGuard, csrfGuard, originGuard, requireAuth, tokenLogin } from './auth/middleware.ts';
-import { SessionSigner } from './auth/session.ts';
+import { allowedHostNames } from './auth/hosts.ts';
+import { bullBoardGuard, csrfGuard, hostGuard, isSafeMethod, originGuard, requireAuth } from './auth/middleware.ts';
+import { SessionSigner, SessionStore } from './auth/session.ts';
+import { SignInThrottle } from './auth/throttle.ts';
 import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.ts';
+import { bullBoardHooks, rememberActor } from './bull-board-policy.ts';
 import type { DashboardContext } from './context.ts';
 import { DepthHistory } from './data/depth-history.ts';
+import { PAGE_CSP } from './html/csp.ts';
 import { escapeHtml } from './html/escape.ts';
+import { dashboardKeysFor } from './keys.ts';
 import { DashboardMetrics } from './metrics/dashboard-metrics.ts';
 import { DASHBOARD_DEFAULTS, type DashboardOptions } from './options.ts';
 import { ROUTES } from './routes.ts';
+import type { DashboardNetworkSettings } from './settings.ts';
 
 const CSS = readFileSync(new URL('./assets/dashboard.css', import.meta.url), 'utf8');
+const LOGIN_JS = readFileSync(new URL('./assets/login.js', import.meta.url), 'utf8');
 
 export type DashboardInput = Partial<DashboardOptions> & Pick<DashboardOptions, 'credentials'>;
 
+/**
+ * The configuration's dashboard section, with the network settings once the configuration
+ * carries them (PHASEGATE_DASHBOARD_TRUST_PROXY, PHASEGATE_DASHBOARD_ALLOWED_HOSTS; see settings.ts).
+ */
+type DashboardConfig = Runtime['config']['dashboard'] & Partial<DashboardNetworkSettings>;
+
 export function createDashboardContext(rt: Runtime, input: DashboardInput): DashboardContext {
-  const opts: DashboardOptions = { ...DASHBOARD_DEFAULTS, readOnly: rt.config.dashboard.readOnly, ...input };
+  const configured: DashboardConfig = rt.config.dashboard;
+  const opts: DashboardOptions = {
+    ...DASHBOARD_DEFAULTS,
+    readOnly: configured.readOnly,
+    host: configured.host,
+    allowedHosts: configured.allowedHosts ?? [],
+    trustProxy: configured.trustProxy ?? false,
+    ...input,
+  };
+  const keys = dashboardKeysFor(rt.config.prefix);
+  const signer = new SessionSigner(opts.credentials);
   return {
     rt,
     opts,
-    signer: new SessionSigner(opts.credentials, opts.sessionTtlMs),
+    keys,
+    signer,
+    sessions: new SessionStore(rt.redis, keys, signer, opts.sessionTtlMs),
+    throttle: new SignInThrottle(rt.redis, keys, opts.signInLimit),
+    hostNames: allowedHostNames(opts.host, opts.allowedHosts),
     depth: new DepthHistory(),
     metrics: new DashboardMetrics(rt, { breaker: opts.breaker, conflicts: opts.conflicts }),
   };
 }
-
-/**
- * phasegate's pages send no script at all, so their policy forbids scripts outright; a job
- * error containing `<script>` could not run even if escaping failed. Bull Board is a
- * JavaScript application with its own assets and keeps the browser defaults.
- */
-const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 function securityHeaders(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -62,16 +82,33 @@ function readOnlyGuard(c: DashboardContext): RequestHandler {
   };
 }
 
+/** Read-only: every unsafe method under /queues answers 403 (JSON) before Bull Board sees it. */
+function bullBoardReadOnly(c: DashboardContext): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (c.opts.readOnly && !isSafeMethod(req)) {
+      res.status(403).json({ error: { key: 'ERRORS.FORBIDDEN' }, message: 'this dashboard is read-only (PHASEGATE_DASHBOARD_READ_ONLY)' });
+      return;
+    }
+    next();
+  };
+}
+
 export function buildApp(c: DashboardContext): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Decides req.secure (the cookie's Secure), req.hostname (the Host check) and req.ip (the sign-in limit).
+  app.set('trust proxy', c.opts.trustProxy);
+  app.use(hostGuard(c));
   app.use(securityHeaders());
   app.get('/assets/dashboard.css', (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.type('text/css').send(CSS);
   });
+  app.get('/assets/login.js', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('text/javascript').send(LOGIN_JS);
+  });
   app.use(originGuard());
-  app.use(tokenLogin(c));
   const auth = requireAuth(c);
   // Forms post urlencoded; a "retry all" of a large backfill names thousands of slices.
   const form = express.urlencoded({ extended: false, limit: '2mb', parameterLimit: 50_000 });
@@ -84,7 +121,14 @@ export function buildApp(c: DashboardContext): Express {
     chain.push((req, res) => route.handler(c, req, res));
     app[route.method](route.path, ...chain);
   }
-  app.use(BULL_BOARD_PATH, auth, bullBoardGuard(), bullBoardRouter(c.rt, { readOnly: c.opts.readOnly }));
+  app.use(
+    BULL_BOARD_PATH,
+    auth,
+    bullBoardReadOnly(c),
+    bullBoardGuard(),
+    rememberActor(),
+    bullBoardRouter(c.rt, { readOnly: c.opts.readOnly, hooks: bullBoardHooks(c) }),
+  );
   // Unknown paths: still 401 first, so an outsider learns nothing about what exists.
   app.use(auth, (_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('404 Not Found\n');

@@ -1,19 +1,21 @@
 /**
  * Bull Board at /queues: every phase queue and every table commit queue, with readable
- * names. Mounted behind the same authentication as every other page (see app.ts).
+ * names. Mounted behind the same authentication as every other page (see app.ts); what it may
+ * change is decided by the hooks of bull-board-policy.ts.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
 import type { PipelineContext } from '../queues/context.ts';
+import type { BoardHooks } from './bull-board-policy.ts';
 import { dashboardQueues } from './data/queue-list.ts';
 
 type ServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
 
 export const BULL_BOARD_PATH = '/queues';
 
-export function bullBoardRouter(ctx: PipelineContext, opts: { readOnly: boolean }): Router {
+export function bullBoardRouter(ctx: PipelineContext, opts: { readOnly: boolean; hooks?: BoardHooks | undefined }): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BULL_BOARD_PATH);
   createBullBoard({
@@ -33,6 +35,7 @@ export function bullBoardRouter(ctx: PipelineContext, opts: { readOnly: boolean 
     // runtime objects are the ones createBullBoard expects.
     serverAdapter: serverAdapter as unknown as ServerAdapter,
     options: {
+      ...(opts.hooks ? { handlerHooks: opts.hooks } : {}),
       uiConfig: {
         boardTitle: 'phasegate queues',
         miscLinks: [

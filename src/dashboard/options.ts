@@ -1,7 +1,9 @@
 /** Options of the dashboard, one interface, defaults in one object. */
 import type { Credentials } from './auth/credentials.ts';
+import type { SignInLimit } from './auth/throttle.ts';
 import { type BreakerReader, readBreaker } from './data/breaker.ts';
 import { type ConflictReader, readConflicts } from './data/conflicts.ts';
+import type { TrustProxy } from './settings.ts';
 
 export interface DashboardOptions {
   /** Who may sign in (see `resolveCredentials`). Required: the caller decides, the app never guesses. */
@@ -11,6 +13,25 @@ export interface DashboardOptions {
    * @defaultValue config.dashboard.readOnly (PHASEGATE_DASHBOARD_READ_ONLY)
    */
   readOnly: boolean;
+  /**
+   * The address the server is bound to: decides which Host names are accepted by default
+   * (loopback names always; the bind address; every local address when bound to all).
+   * @defaultValue config.dashboard.host (PHASEGATE_DASHBOARD_HOST)
+   */
+  host: string;
+  /**
+   * More Host names the dashboard answers to (a reverse proxy's public name).
+   * @defaultValue config.dashboard.allowedHosts (PHASEGATE_DASHBOARD_ALLOWED_HOSTS), else none
+   */
+  allowedHosts: readonly string[];
+  /**
+   * Whether X-Forwarded-Proto/-Host/-For are believed (express `trust proxy`): false, a hop
+   * count, or proxy addresses. Decides `Secure` on the cookie and the client address the
+   * sign-in limit counts. @defaultValue config.dashboard.trustProxy (PHASEGATE_DASHBOARD_TRUST_PROXY), else false
+   */
+  trustProxy: TrustProxy;
+  /** Failed sign-ins per client before 429. @defaultValue 10 per 60 s */
+  signInLimit: SignInLimit;
   /** Where breaker state comes from. @defaultValue readBreaker (no data until the breaker exists) */
   breaker: BreakerReader;
   /** Where conflicts come from. @defaultValue readConflicts (no data until the conflict log exists) */
@@ -26,6 +47,7 @@ export interface DashboardOptions {
 export const DASHBOARD_DEFAULTS = {
   breaker: readBreaker,
   conflicts: readConflicts,
+  signInLimit: { max: 10, windowMs: 60_000 },
   sessionTtlMs: 12 * 3_600_000,
   sampleEveryMs: 15_000,
   refreshSeconds: 10,

@@ -1,6 +1,7 @@
 /**
  * Runs the dashboard: checks the bind address against the credentials, listens, samples
  * queue depth for the charts, prints the login URL once, and closes everything it opened.
+ * The login URL carries a token in its fragment (`/login#token=…`), never in the query.
  */
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../runtime.ts';
@@ -19,7 +20,7 @@ export interface StartOptions extends Partial<DashboardInput> {
 
 export interface RunningDashboard {
   url: string;
-  /** The URL that signs a browser in (carries the token when there is one). */
+  /** The URL that signs a browser in: `/login#token=…` when there is a token (the fragment never reaches a server or a log). */
   loginUrl: string;
   credentials: Credentials;
   close(): Promise<void>;
@@ -34,7 +35,7 @@ export async function startDashboard(rt: Runtime, opts: StartOptions = {}): Prom
   const host = opts.host ?? rt.config.dashboard.host;
   const credentials = opts.credentials ?? resolveCredentials(rt.config.dashboard);
   checkBind(host, credentials);
-  const c = createDashboardContext(rt, { ...opts, credentials });
+  const c = createDashboardContext(rt, { ...opts, host, credentials });
   const app = buildApp(c);
   const server = app.listen(opts.port ?? rt.config.dashboard.port, host);
   await new Promise<void>((resolve, reject) => {
@@ -43,7 +44,7 @@ export async function startDashboard(rt: Runtime, opts: StartOptions = {}): Prom
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(host)}:${port}`;
-  const loginUrl = credentials.token !== undefined ? `${url}/?token=${encodeURIComponent(credentials.token)}` : `${url}/login`;
+  const loginUrl = credentials.token !== undefined ? `${url}/login#token=${encodeURIComponent(credentials.token)}` : `${url}/login`;
   c.depth.start(c.opts.sampleEveryMs, () => queueCounts(rt));
   const announce = opts.announce ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (credentials.generated) announce(`phasegate dashboard: ${url}  — sign in with this URL (printed once): ${loginUrl}`);

@@ -2,8 +2,14 @@
  * Authentication and request-forgery guards.
  *
  * - Credentials: `Authorization: Bearer <token>`, `Authorization: Basic` (user/password), or
- *   the session cookie a sign-in sets (HttpOnly, SameSite=Strict). `?token=` on any GET signs
- *   in and redirects to the same URL without the token, so it does not stay in history.
+ *   the session cookie a sign-in sets (HttpOnly, SameSite=Strict, Secure over https). A session
+ *   lives in Redis (see session.ts); sign-out ends it on the server.
+ * - The token is never accepted in a URL query (`?token=`): a query stays in browser history,
+ *   proxy and server logs and Referer headers. The login link printed at start carries it in
+ *   the fragment (`/login#token=…`), which browsers do not send; the sign-in page's script
+ *   posts it to /login and removes the fragment from the address bar and history.
+ * - Failed sign-ins (form, bearer, basic) are limited per client (see throttle.ts).
+ * - Host: a request must name a host this dashboard answers to (DNS rebinding; see hosts.ts).
  * - Forgery: the cookie and basic credentials are sent by the browser on its own, so every
  *   state-changing request authenticated by them must come from this origin (Origin/Referer,
  *   Sec-Fetch-Site) and, for phasegate's forms, carry the synchronizer token. A bearer header
@@ -11,9 +17,11 @@
  * - Unauthenticated requests get 401 before any handler runs, so they change nothing.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { AuthState, DashboardContext } from '../context.ts';
+import { type AuthState, clientOf, type DashboardContext } from '../context.ts';
 import { loginHtml } from '../handlers/login-page.ts';
-import { parseCookies, SESSION_COOKIE, safeEqual } from './session.ts';
+import { SIGN_IN_CSP } from '../html/csp.ts';
+import { hostAllowed } from './hosts.ts';
+import { parseCookies, SESSION_COOKIE, type SessionOwner, safeEqual } from './session.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -34,37 +42,52 @@ export function checkPassword(c: DashboardContext, user: string, password: strin
   return okUser && okPassword;
 }
 
+function sessionWho(owner: SessionOwner): string {
+  return owner.by === 'token' ? 'token session' : `session of user ${owner.user ?? '?'}`;
+}
+
 /** The request's credentials, checked; undefined when there are none or they are wrong. */
-export function authenticate(c: DashboardContext, req: Request): AuthState | undefined {
+export async function authenticate(c: DashboardContext, req: Request): Promise<AuthState | undefined> {
   const header = req.headers.authorization;
   if (header) {
     const [scheme, value = ''] = header.split(' ', 2);
-    if (scheme?.toLowerCase() === 'bearer' && checkToken(c, value.trim())) return { via: 'bearer', csrf: c.signer.csrfToken('bearer') };
+    if (scheme?.toLowerCase() === 'bearer' && checkToken(c, value.trim())) return { via: 'bearer', csrf: c.signer.csrfToken('bearer'), who: 'bearer token' };
     if (scheme?.toLowerCase() === 'basic') {
       const decoded = Buffer.from(value.trim(), 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon > 0 && checkPassword(c, decoded.slice(0, colon), decoded.slice(colon + 1))) {
-        return { via: 'basic', csrf: c.signer.csrfToken(`basic\0${decoded.slice(0, colon)}`) };
+      const user = decoded.slice(0, colon);
+      if (colon > 0 && checkPassword(c, user, decoded.slice(colon + 1))) {
+        return { via: 'basic', csrf: c.signer.csrfToken(`basic\0${user}`), who: `user ${user}` };
       }
     }
   }
   const session = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-  if (session && c.signer.verify(session)) return { via: 'cookie', csrf: c.signer.csrfToken(`cookie\0${session}`) };
+  if (session) {
+    const owner = await c.sessions.lookup(session);
+    if (owner) return { via: 'cookie', csrf: c.signer.csrfToken(`cookie\0${session}`), who: sessionWho(owner), session };
+  }
   return undefined;
 }
 
-export function setSessionCookie(c: DashboardContext, req: Request, res: Response): void {
-  res.cookie(SESSION_COOKIE, c.signer.issue(), {
+/** Creates a session in Redis and sets its cookie (`Secure` when the request came over https). */
+export async function startSession(c: DashboardContext, req: Request, res: Response, owner: SessionOwner): Promise<void> {
+  const id = await c.sessions.create(owner);
+  res.cookie(SESSION_COOKIE, id, {
     httpOnly: true,
     sameSite: 'strict',
+    // express's req.secure: TLS on this socket, or X-Forwarded-Proto from a trusted proxy.
     secure: req.secure,
     path: '/',
-    maxAge: c.signer.ttlMs,
+    maxAge: c.sessions.ttlMs,
   });
 }
 
 export function clearSessionCookie(req: Request, res: Response): void {
   res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
+}
+
+function wantsHtml(req: Request): boolean {
+  return req.accepts(['json', 'html']) === 'html';
 }
 
 /** 401: a sign-in page for browsers, JSON for everything else. */
@@ -73,11 +96,28 @@ export function unauthorized(c: DashboardContext, req: Request, res: Response, m
     c.opts.credentials.token !== undefined ? 'Bearer realm="phasegate"' : undefined,
     c.opts.credentials.basic ? 'Basic realm="phasegate", charset="UTF-8"' : undefined,
   ].filter((s): s is string => s !== undefined);
+  if (message === 'authentication required' && req.query.token !== undefined) {
+    message =
+      'sign-in links no longer carry the token as ?token= (it would stay in history and logs): use the link printed at start (…/login#token=…) or the form';
+  }
   res.status(401).setHeader('WWW-Authenticate', schemes.join(', '));
   res.setHeader('Cache-Control', 'no-store');
-  if (req.accepts(['json', 'html']) === 'html')
+  if (wantsHtml(req)) {
+    res.setHeader('Content-Security-Policy', SIGN_IN_CSP);
     res.type('html').send(loginHtml(c, { next: req.originalUrl, error: message === 'authentication required' ? undefined : message }).value);
-  else res.json({ error: message });
+  } else res.json({ error: message });
+}
+
+/** 429 with Retry-After: too many failed sign-ins from this client. */
+export function tooManySignIns(c: DashboardContext, req: Request, res: Response, waitMs: number): void {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  const message = `too many failed sign-ins from this address; try again in ${seconds} s`;
+  res.status(429).setHeader('Retry-After', String(seconds));
+  res.setHeader('Cache-Control', 'no-store');
+  if (wantsHtml(req)) {
+    res.setHeader('Content-Security-Policy', SIGN_IN_CSP);
+    res.type('html').send(loginHtml(c, { next: req.method === 'GET' ? req.originalUrl : '/', error: message }).value);
+  } else res.json({ error: message, retryAfterSeconds: seconds });
 }
 
 /** A local path to go back to after sign-in (never another site: `//evil` and `/\evil` are refused). */
@@ -85,35 +125,42 @@ export function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/';
 }
 
-/** `?token=` sign-in on GET: sets the session cookie and redirects to the URL without the token. */
-export function tokenLogin(c: DashboardContext): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const token = req.query.token;
-    if (req.method !== 'GET' || token === undefined) return next();
-    if (typeof token !== 'string' || !checkToken(c, token)) return unauthorized(c, req, res, 'that login link is not valid (wrong or old token)');
-    setSessionCookie(c, req, res);
-    const url = new URL(req.originalUrl, 'http://local');
-    url.searchParams.delete('token');
-    res.setHeader('Cache-Control', 'no-store');
-    res.redirect(303, safeNext(`${url.pathname}${url.search}`));
-  };
-}
-
 export function requireAuth(c: DashboardContext): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const auth = authenticate(c, req);
-    if (!auth) return unauthorized(c, req, res);
+  return async (req: Request, res: Response, next: NextFunction) => {
+    // A request carrying a token or password is a sign-in attempt, and is limited as one.
+    const attempt = req.headers.authorization !== undefined;
+    if (attempt) {
+      const waitMs = await c.throttle.waitMs(clientOf(req));
+      if (waitMs > 0) return tooManySignIns(c, req, res, waitMs);
+    }
+    const auth = await authenticate(c, req);
+    if (!auth) {
+      if (attempt) await c.throttle.fail(clientOf(req));
+      return unauthorized(c, req, res);
+    }
     (res.locals as { auth?: AuthState }).auth = auth;
     next();
   };
 }
 
+/** Refuses a request naming a Host this dashboard does not answer to (421); /healthz stays open to probes. */
+export function hostGuard(c: DashboardContext): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.path === '/healthz' || hostAllowed(c.hostNames, req.hostname)) return next();
+    res
+      .status(421)
+      .type('text/plain')
+      .send('421 Misdirected Request: this dashboard does not answer to that host name (add it to PHASEGATE_DASHBOARD_ALLOWED_HOSTS)\n');
+  };
+}
+
 /**
  * Whether the request says it comes from this origin: true/false from Origin (or Referer when
- * the browser sent no Origin), undefined when it sent neither (curl, scripts).
+ * the browser sent no Origin), undefined when it sent neither (curl, scripts). "This origin" is
+ * the Host the request names (X-Forwarded-Host when the proxy is trusted).
  */
 export function sameOrigin(req: Request): boolean | undefined {
-  const host = req.headers.host;
+  const host = req.host?.toLowerCase();
   const origin = req.headers.origin ?? (req.headers.referer ? safeOrigin(req.headers.referer) : undefined);
   if (origin === undefined) return undefined;
   if (origin === 'null' || !host) return false;

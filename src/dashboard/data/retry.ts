@@ -91,3 +91,8 @@ export async function retrySlices(ctx: PipelineContext, refs: readonly SliceRef[
   }
   return result;
 }
+
+/** A retry's result in one line (the audit log's outcome). */
+export function retryOutcome(r: RetryResult): string {
+  return `ok: ${r.enqueued} enqueued, ${r.carried} carried, ${r.alreadyQueued} already queued, ${r.skipped} skipped`;
+}

@@ -1,8 +1,9 @@
 /** POST /backfills/:id/retry-failed — re-enqueues the backfill's failed and deferred slices. */
 import { backfillProgress, getBackfill } from '../../queues/backfill.ts';
 import type { Handler } from '../context.ts';
+import { auditRequest } from '../data/audit.ts';
 import { failedDatesFile } from '../data/failed-dates.ts';
-import { retrySlices } from '../data/retry.ts';
+import { retryOutcome, retrySlices } from '../data/retry.ts';
 import { urlPart } from '../html/escape.ts';
 
 export const retryBackfillFailed: Handler = async (c, req, res) => {
@@ -12,6 +13,7 @@ export const retryBackfillFailed: Handler = async (c, req, res) => {
     c.rt,
     failed.failures.map((f) => ({ processor: f.processor, slice: f.slice })),
   );
+  await auditRequest(c, req, res, { action: 'retry failed of backfill', target: record.id, outcome: retryOutcome(result) });
   const qs = new URLSearchParams({
     enqueued: String(result.enqueued),
     carried: String(result.carried),

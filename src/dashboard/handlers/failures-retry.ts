@@ -2,7 +2,8 @@
 import { InputError } from '../../errors/input-error.ts';
 import { parseDate } from '../../queues/dates.ts';
 import type { Handler } from '../context.ts';
-import { retrySlices, type SliceRef } from '../data/retry.ts';
+import { auditRequest } from '../data/audit.ts';
+import { retryOutcome, retrySlices, type SliceRef } from '../data/retry.ts';
 
 /** At most this many slices per request: a form of every failure of a 4-season backfill fits. */
 const MAX_SLICES = 20_000;
@@ -21,5 +22,13 @@ export function parseSliceRefs(value: unknown): SliceRef[] {
 export const retryFailures: Handler = async (c, req, res) => {
   const refs = parseSliceRefs((req.body as Record<string, unknown> | undefined)?.slice);
   const result = await retrySlices(c.rt, refs);
+  await auditRequest(c, req, res, {
+    action: 'retry slices',
+    target: `${refs.length} slice(s): ${refs
+      .slice(0, 10)
+      .map((r) => `${r.processor}/${r.slice}`)
+      .join(', ')}${refs.length > 10 ? ', …' : ''}`,
+    outcome: retryOutcome(result),
+  });
   res.redirect(303, `/failures?enqueued=${result.enqueued + result.carried}`);
 };

@@ -1,6 +1,10 @@
-/** GET /failures — failed and deferred slices with their reason and a retry action; waiting slices below. */
+/**
+ * GET /failures — failed and deferred slices with their reason and a retry action; waiting
+ * slices below; then the audit log of actions taken through the dashboard.
+ */
 import type { SliceStatus } from '../../queues/status-store.ts';
 import { authOf, type Handler } from '../context.ts';
+import { type AuditEntry, readAudit } from '../data/audit.ts';
 import { type AttentionSlice, attentionSlices } from '../data/failures.ts';
 import { html, type SafeHtml, urlPart } from '../html/escape.ts';
 import { clip, num, relative, when } from '../html/format.ts';
@@ -10,8 +14,19 @@ function backfillLink(s: SliceStatus): SafeHtml | string {
   return s.backfillId ? html`<a href="/backfills/${urlPart(s.backfillId)}" class="mono">${s.backfillId}</a>` : html`<span class="muted">live</span>`;
 }
 
+/** How many audit entries the page shows (the log keeps more). */
+const AUDIT_SHOWN = 50;
+
+function auditTable(entries: readonly AuditEntry[]): SafeHtml {
+  if (entries.length === 0) return html`<p class="muted">No action has been taken through the dashboard yet.</p>`;
+  return html`<table class="data" id="audit"><thead><tr><th>when</th><th>who</th><th>client</th><th>action</th><th>target</th><th>outcome</th></tr></thead><tbody>${entries.map(
+    (e) =>
+      html`<tr data-audit><td>${when(e.at)}</td><td>${e.who}</td><td class="mono">${e.client}</td><td class="mono">${e.action}</td><td class="mono">${clip(e.target, 300)}</td><td>${clip(e.outcome, 300)}</td></tr>`,
+  )}</tbody></table>`;
+}
+
 export const failuresPage: Handler = async (c, req, res) => {
-  const list = await attentionSlices(c.rt, 500);
+  const [list, audit] = await Promise.all([attentionSlices(c.rt, 500), readAudit(c, AUDIT_SHOWN)]);
   const auth = authOf(res);
   const retryForm = (items: readonly AttentionSlice[], label: string, id?: string) =>
     c.opts.readOnly
@@ -37,6 +52,9 @@ ${typeof q === 'string' && /^\d{1,9}$/.test(q) ? html`<p class="notice" role="st
 ${needing.length === 0 ? html`<p class="muted">Nothing has failed.</p>` : html`<div class="actions">${retryForm(needing, `Retry all ${needing.length} shown`, 'retry-all')}</div><table class="data">${head(true)}<tbody>${rows(needing, true)}</tbody></table>`}
 <h2>Waiting</h2>
 ${list.slices.waiting.length === 0 ? html`<p class="muted">No slice is waiting.</p>` : html`<table class="data">${head(false)}<tbody>${rows(list.slices.waiting, false)}</tbody></table>`}
-${list.counts.failed + list.counts.deferred > needing.length || list.counts.waiting > list.slices.waiting.length ? html`<p class="muted">Showing the newest 500 of each state.</p>` : ''}`;
+${list.counts.failed + list.counts.deferred > needing.length || list.counts.waiting > list.slices.waiting.length ? html`<p class="muted">Showing the newest 500 of each state.</p>` : ''}
+<h2>Recent dashboard actions</h2>
+<p class="muted">Retries and Bull Board changes (and refused attempts), newest first: the last ${AUDIT_SHOWN} shown.</p>
+${auditTable(audit)}`;
   res.type('html').send(page({ title: 'Failures', active: 'failures', body, csrf: auth?.csrf, readOnly: c.opts.readOnly }).value);
 };

@@ -1,20 +1,54 @@
 /**
  * The demo: on the embedded default (DuckDB behind the BigQuery rules, local store, fixture
- * source), scrape → stage → commit the real 2023-24 regular season for both raw tables, let
+ * source), scrape → stage → commit the real 2023-24 regular season (and the 2024-25 Play-In nights,
+ * whose six NBA.com-missing games the balldontlie fallback fills) for both raw tables, let
  * completion events carry it through analytics, precompute and predictions (a cascade), and
  * report what the table gates did, per phase and per table, with a few predictions.
  */
 
 import { waitForBackfill } from './cli/progress.ts';
 import type { Config } from './config/index.ts';
+import { projection } from './processors/analytics/rows.ts';
+import { worstTier } from './processors/analytics/sources.ts';
 import { QUALITY_ISSUES_COLUMN, tableId } from './processors/types.ts';
+import type { BackfillRecord } from './queues/backfill.ts';
 import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from './queues/cascade.ts';
 import { PHASES } from './queues/names.ts';
 import type { Runtime } from './runtime.ts';
 import { BigQueryRulesWarehouse } from './warehouse/rules/bigquery-rules-warehouse.ts';
+import type { Warehouse } from './warehouse/types.ts';
 
 export const DEMO_SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
 export const DEMO_PROCESSORS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'] as const;
+/** The fallback source, run for the dates NBA.com left incomplete. */
+export const FALLBACK_PROCESSORS = ['bdl_player_boxscore_scraper', 'bdl_player_boxscore'] as const;
+/**
+ * The 2024-25 Play-In nights and seed 004's six games NBA.com has no box score for: the full
+ * demo runs them too, so the fallback source and the quality tiers show.
+ */
+export const PLAY_IN = {
+  dates: ['2025-04-15', '2025-04-16', '2025-04-18'],
+  nbacMissing: ['0052400101', '0052400121', '0052400111', '0052400131', '0052400201', '0052400211'],
+} as const;
+
+export interface CoverageGame {
+  gameId: string;
+  gameDate: string;
+  source: string;
+  tier: string;
+}
+
+/** Per scheduled game of the demo's dates: which source phase 3 used and at what tier. */
+export interface DemoCoverage {
+  scheduledGames: number;
+  coveredGames: number;
+  /** `nbac gold`, `bdl silver`, …: games per source and tier. */
+  bySourceTier: Record<string, number>;
+  /** Games not from the primary source or not gold, each with its source and tier. */
+  notGold: CoverageGame[];
+  /** Scheduled games no source covered. */
+  uncovered: string[];
+}
 
 export interface DemoTableReport {
   table: string;
@@ -51,6 +85,7 @@ export interface DemoReport {
   failed: number;
   tables: DemoTableReport[];
   samplePredictions: DemoPrediction[];
+  coverage: DemoCoverage;
   elapsedSeconds: number;
   timeScale: number;
 }
@@ -63,6 +98,8 @@ export function demoConfigFlags(): Partial<Record<keyof NodeJS.ProcessEnv, strin
     // on a fleet of workers; a longer gather window (1 s at ×10) keeps group commits large.
     // A backfill trades that latency for table operations gladly.
     PHASEGATE_COMMIT_GATHER_SECONDS: process.env.PHASEGATE_COMMIT_GATHER_SECONDS ?? '10',
+    // NBA.com has nothing for seed 004's Play-In games: the fallback fills them.
+    PHASEGATE_FIXTURE_MISSING_GAMES: process.env.PHASEGATE_FIXTURE_MISSING_GAMES ?? PLAY_IN.nbacMissing.join(','),
   };
 }
 
@@ -77,15 +114,21 @@ export interface DemoOptions {
 
 export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoReport> {
   const started = Date.now();
-  const range = opts.range ?? DEMO_SEASON;
-  const dates = await rt.source.gameDates(range.start, range.end);
+  const dates = opts.range
+    ? await rt.source.gameDates(opts.range.start, opts.range.end)
+    : [...(await rt.source.gameDates(DEMO_SEASON.start, DEMO_SEASON.end)), ...PLAY_IN.dates];
+  const range = { start: dates[0] ?? DEMO_SEASON.start, end: dates.at(-1) ?? DEMO_SEASON.end };
   await rt.startWorkers({ phases: PHASES, commit: true, concurrency: opts.concurrency ?? 4 });
   const warehouse = await rt.warehouse();
   // Phases 1–2 are requested; phases 3–5 follow from completion events (--cascade).
   const record = await startCascadingBackfill(rt, { processors: DEMO_PROCESSORS.map((n) => rt.registry.get(n)), dates, cascade: true });
   // Progress bars for the requested phases, then the downstream phases to the end.
   await waitForBackfill(rt, record, { bars: opts.bars, signal: opts.signal });
+  // What NBA.com left incomplete, the fallback source fills (the daily audit does the same).
+  const fallback = await fallbackFor(rt, record.dates);
+  if (fallback) await waitForBackfill(rt, fallback, { bars: opts.bars, signal: opts.signal });
   const cascade = await waitForCascade(rt, record, { signal: opts.signal });
+  if (fallback) await waitForCascade(rt, fallback, { signal: opts.signal });
   const rules = warehouse instanceof BigQueryRulesWarehouse ? warehouse.record() : undefined;
   const tables: DemoTableReport[] = [];
   const table = (dataset: string, name: string) => `${rt.config.bigquery.datasetPrefix}${dataset}.${name}`;
@@ -133,6 +176,7 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
     basis: String(r.prediction_basis),
   }));
   return {
+    coverage: await coverageOf(rt, warehouse, dates),
     backfillId: record.id,
     dates: dates.length,
     datesCommitted,
@@ -147,12 +191,49 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   };
 }
 
+/** Starts the fallback source's backfill (cascaded) for the dates NBA.com's box scores left incomplete. */
+async function fallbackFor(rt: Runtime, dates: readonly string[]): Promise<BackfillRecord | undefined> {
+  const [players, teams] = await Promise.all([rt.statuses.getMany('nbac_player_boxscore', dates), rt.statuses.getMany('nbac_team_boxscore', dates)]);
+  const incomplete = dates.filter((_, i) => players[i]?.status === 'incomplete' || teams[i]?.status === 'incomplete');
+  if (incomplete.length === 0) return undefined;
+  return startCascadingBackfill(rt, { processors: FALLBACK_PROCESSORS.map((n) => rt.registry.get(n)), dates: incomplete, cascade: true });
+}
+
+async function coverageOf(rt: Runtime, warehouse: Warehouse, dates: readonly string[]): Promise<DemoCoverage> {
+  const scheduled: { gameId: string; gameDate: string }[] = [];
+  for (const d of dates) for (const g of await rt.source.games(d)) scheduled.push({ gameId: g.gameId, gameDate: d });
+  const spec = rt.registry.writerOf('nba_analytics.player_game_summary').table;
+  const rows = await warehouse.readSlices(projection(spec, ['primary_source', 'data_quality_tier']), dates);
+  const games = new Map<string, { sources: Set<string>; tiers: string[] }>();
+  for (const r of rows) {
+    const g = games.get(String(r.game_id)) ?? { sources: new Set<string>(), tiers: [] };
+    g.sources.add(String(r.primary_source));
+    g.tiers.push(String(r.data_quality_tier));
+    games.set(String(r.game_id), g);
+  }
+  const bySourceTier: Record<string, number> = {};
+  const notGold: CoverageGame[] = [];
+  const uncovered: string[] = [];
+  for (const s of scheduled) {
+    const g = games.get(s.gameId);
+    if (!g) {
+      uncovered.push(s.gameId);
+      continue;
+    }
+    const source = [...g.sources].sort().join('+');
+    const tier = worstTier(g.tiers);
+    bySourceTier[`${source} ${tier}`] = (bySourceTier[`${source} ${tier}`] ?? 0) + 1;
+    if (source !== 'nbac' || tier !== 'gold') notGold.push({ gameId: s.gameId, gameDate: s.gameDate, source, tier });
+  }
+  return { scheduledGames: scheduled.length, coveredGames: scheduled.length - uncovered.length, bySourceTier, notGold, uncovered };
+}
+
 const sumOf = (counts: Record<string, number>) => Object.values(counts).reduce((n, v) => n + v, 0);
 
 export function formatDemo(report: DemoReport, config: Config): string {
   const lines = [
     '',
-    `phasegate demo — real 2023-24 regular season, embedded DuckDB with BigQuery rules (time scale ×${report.timeScale})`,
+    `phasegate demo — real 2023-24 regular season${report.coverage.notGold.length > 0 || report.dates > 160 ? ' and the 2024-25 Play-In nights' : ''}, embedded DuckDB with BigQuery rules (time scale ×${report.timeScale})`,
     `dates: ${report.dates}; committed per processor: ${Object.entries(report.datesCommitted)
       .map(([p, n]) => `${p} ${n}`)
       .join(', ')}; failed: ${report.failed}`,
@@ -174,6 +255,13 @@ export function formatDemo(report: DemoReport, config: Config): string {
     for (const p of report.samplePredictions)
       lines.push(`  ${p.player.padEnd(26)} ${p.team}  predicted ${p.predicted.toFixed(1).padStart(5)}  scored ${String(p.actual).padStart(3)}  (${p.basis})`);
   }
+  const c = report.coverage;
+  lines.push(
+    `coverage: ${c.coveredGames} of ${c.scheduledGames} scheduled games covered (${Object.entries(c.bySourceTier)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')})${c.uncovered.length > 0 ? `; no source: ${c.uncovered.join(', ')}` : ''}`,
+  );
+  for (const g of c.notGold) lines.push(`  ${g.gameDate} ${g.gameId}: ${g.source === 'bdl' ? 'balldontlie (fallback)' : g.source}, ${g.tier}`);
   lines.push(`elapsed: ${report.elapsedSeconds.toFixed(1)} s · warehouse ${config.duckdbPath}`);
   lines.push(`inspect: phasegate sql "SELECT team_abbr, count(*) FROM nba_raw.nbac_player_boxscores GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`);
   return lines.join('\n');

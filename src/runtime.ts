@@ -13,7 +13,7 @@ import { startTableGate } from './queues/commit-worker.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/dependency-tracker.ts';
 import { keysFor } from './queues/keys.ts';
-import { startPhaseWorker } from './queues/phase-worker.ts';
+import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
 import { QueueSet } from './queues/queue-set.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { TableGateStore } from './queues/table-gate.ts';
@@ -53,7 +53,7 @@ export function createSource(config: Config): BoxscoreSource {
   if (config.source === 'service') {
     return new ScraperServiceSource({ url: config.scraper.url ?? '', timeoutMs: config.scraper.timeoutSeconds * 1000 });
   }
-  return new FixtureSource({ missingGameIds: config.fixtureMissingGames });
+  return new FixtureSource({ missingGameIds: config.fixtureMissingGames, bdlMissingGameIds: config.fixtureBdlMissingGames });
 }
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -91,6 +91,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     trackers,
     async startWorkers({ phases, commit, concurrency, tracker }) {
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
+      // Sources with a request budget of their own have their own queue and limiter.
+      if (phases.includes(1))
+        for (const def of registry.all()) if (def.kind === 'scraper' && def.rateLimit) workers.push(startSourceWorker(rt, def, concurrency));
       if (commit) {
         await rt.warehouse();
         // Every table with a gate — the processors' and phasegate's own log tables.

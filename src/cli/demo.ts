@@ -16,8 +16,9 @@ export function registerDemo(program: Command): void {
     .action(async (flags: { concurrency: string; start?: string; end?: string; json?: boolean; dashboard?: string | boolean }, cmd: Command) => {
       try {
         const port = typeof flags.dashboard === 'string' ? flags.dashboard : undefined;
-        const range = { start: flags.start ?? DEMO_SEASON.start, end: flags.end ?? DEMO_SEASON.end };
-        checkRange(range.start, range.end);
+        // Without a range: the whole season and the 2024-25 Play-In nights (the fallback source's showcase).
+        const range = flags.start || flags.end ? { start: flags.start ?? DEMO_SEASON.start, end: flags.end ?? DEMO_SEASON.end } : undefined;
+        if (range) checkRange(range.start, range.end);
         const config = configFrom(cmd.optsWithGlobals<GlobalFlags>(), { ...demoConfigFlags(), PHASEGATE_DASHBOARD_PORT: port });
         await withRuntime(config, async (rt) => {
           const dashboard: RunningDashboard | undefined = flags.dashboard ? await startDashboard(rt) : undefined;
@@ -27,7 +28,7 @@ export function registerDemo(program: Command): void {
               bars: !flags.json && process.stderr.isTTY === true,
               concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
               signal,
-              range,
+              ...(range ? { range } : {}),
             });
             process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDemo(report, config)}\n`);
             if (report.failed > 0) process.exitCode = 1;

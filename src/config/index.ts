@@ -187,10 +187,22 @@ const schema = z.object({
   PHASEGATE_SCRAPER_URL: z.string().url().optional(),
   /** @defaultValue 180 */
   PHASEGATE_SCRAPER_TIMEOUT_SECONDS: z.coerce.number().positive().default(180),
+  /** balldontlie API key (the fallback source; the fixture source needs none). @defaultValue unset */
+  PHASEGATE_BDL_API_KEY: z.string().min(1).optional(),
+  /**
+   * balldontlie requests per minute your plan allows (free 5, ALL-STAR 60, GOAT 600): the
+   * balldontlie scraper queue's BullMQ rate limiter. @defaultValue 60
+   */
+  PHASEGATE_BDL_REQUESTS_PER_MINUTE: int(1, 100_000).default(60),
   /** @defaultValue fixture */
   PHASEGATE_SOURCE: z.enum(['fixture', 'service']).default('fixture'),
   /** Comma-separated game ids the fixture source returns nothing for (seed 004's Play-In games). */
   PHASEGATE_FIXTURE_MISSING_GAMES: z
+    .string()
+    .regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids')
+    .default(''),
+  /** Comma-separated game ids the fixture's balldontlie has nothing for either (a game no source has). */
+  PHASEGATE_FIXTURE_BDL_MISSING_GAMES: z
     .string()
     .regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids')
     .default(''),
@@ -259,7 +271,9 @@ export interface Config {
   notify: { webhookUrl: string | undefined; windowSeconds: number };
   source: 'fixture' | 'service';
   scraper: { url: string | undefined; timeoutSeconds: number };
+  bdl: { apiKey: string | undefined; requestsPerMinute: number };
   fixtureMissingGames: string[];
+  fixtureBdlMissingGames: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   dashboard: {
     host: string;
@@ -352,7 +366,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     notify: { webhookUrl: e.PHASEGATE_WEBHOOK_URL, windowSeconds: e.PHASEGATE_NOTIFY_WINDOW_SECONDS },
     source: e.PHASEGATE_SOURCE,
     scraper: { url: e.PHASEGATE_SCRAPER_URL, timeoutSeconds: e.PHASEGATE_SCRAPER_TIMEOUT_SECONDS },
+    bdl: { apiKey: e.PHASEGATE_BDL_API_KEY, requestsPerMinute: e.PHASEGATE_BDL_REQUESTS_PER_MINUTE },
     fixtureMissingGames: e.PHASEGATE_FIXTURE_MISSING_GAMES === '' ? [] : e.PHASEGATE_FIXTURE_MISSING_GAMES.split(','),
+    fixtureBdlMissingGames: e.PHASEGATE_FIXTURE_BDL_MISSING_GAMES === '' ? [] : e.PHASEGATE_FIXTURE_BDL_MISSING_GAMES.split(','),
     logLevel: e.PHASEGATE_LOG_LEVEL,
     dashboard: {
       host: e.PHASEGATE_DASHBOARD_HOST,
@@ -403,6 +419,7 @@ const LOCATION_VARIABLES: ReadonlySet<string> = new Set([
   'PHASEGATE_DASHBOARD_USER',
   'PHASEGATE_DASHBOARD_PASSWORD',
   'PHASEGATE_DASHBOARD_TRUST_PROXY',
+  'PHASEGATE_BDL_API_KEY',
   'PHASEGATE_DASHBOARD_ALLOWED_HOSTS',
 ]);
 

@@ -6,6 +6,8 @@ import { InputError } from '../errors/input-error.ts';
 import { playerGameSummary } from './analytics/player-game-summary.ts';
 import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts';
 import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
+import { bdlPlayerBoxscore } from './bdl/player-boxscore.ts';
+import { bdlPlayerBoxscoreScraper } from './bdl/player-boxscore-scraper.ts';
 import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac/boxscore-scrapers.ts';
 import { nbacPlayerBoxscore } from './nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from './nbac/team-boxscore.ts';
@@ -15,6 +17,11 @@ import { playerPointsPredictions } from './predictions/player-points-predictions
 import { type ProcessorDef, QUALITY_ISSUES_COLUMN, type TableSpec, type TransformDef, tableId } from './types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/** Every processor a transform reads: its dependencies, then its optional inputs. */
+export function inputsOf(def: TransformDef): readonly string[] {
+  return [...def.dependsOn, ...(def.optionalInputs ?? [])];
+}
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 function checkIdent(what: string, value: string): void {
@@ -71,7 +78,7 @@ export class Registry {
     }
     const owners = new Map<string, string>();
     for (const def of this.transforms()) {
-      for (const dep of def.dependsOn) {
+      for (const dep of inputsOf(def)) {
         if (!this.byName.has(dep)) throw new Error(`registry: ${def.name} depends on unknown processor ${dep}`);
       }
       const id = tableId(def.table);
@@ -100,7 +107,7 @@ export class Registry {
       if (state.get(name) === 'visiting') throw new Error(`registry: dependency cycle ${[...path, name].join(' → ')}`);
       state.set(name, 'visiting');
       const def = this.byName.get(name);
-      if (def?.kind === 'transform') for (const dep of def.dependsOn) visit(dep, [...path, name]);
+      if (def?.kind === 'transform') for (const dep of inputsOf(def)) visit(dep, [...path, name]);
       state.set(name, 'done');
     };
     for (const name of this.byName.keys()) visit(name, []);
@@ -151,9 +158,9 @@ export class Registry {
     return def;
   }
 
-  /** Transforms that directly depend on `name`. */
+  /** Transforms that directly depend on `name`, or read it as an optional input. */
   dependents(name: string): TransformDef[] {
-    return this.transforms().filter((d) => d.dependsOn.includes(name));
+    return this.transforms().filter((d) => inputsOf(d).includes(name));
   }
 
   /** Every processor downstream of `name`, transitively. */
@@ -188,6 +195,9 @@ export const PROCESSORS: readonly ProcessorDef[] = [
   nbacTeamBoxscoreScraper,
   nbacPlayerBoxscore,
   nbacTeamBoxscore,
+  // The fallback source (seed 004): phase 3 reads it for the games NBA.com has nothing for.
+  bdlPlayerBoxscoreScraper,
+  bdlPlayerBoxscore,
   // Phases 3–5 run from completion events (see src/queues/dependency-tracker.ts).
   playerGameSummary,
   teamOffenseGameSummary,

@@ -3,6 +3,7 @@
  * registry, and is a pure-ish function `inputs → rows`: it never writes to the warehouse
  * and never touches Redis. The queue layer stages its rows and the table gate commits them.
  */
+import type { Config } from '../config/index.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 /** BigQuery standard SQL types; the DuckDB warehouse maps each to its own. */
@@ -113,9 +114,18 @@ export interface ScraperDef {
   description: string;
   /** Object-store prefix the scraper writes under, for a slice. */
   outputPrefix: (slice: string) => string;
+  /**
+   * A source with a request budget of its own runs on its own queue (`scrape-<queue>`) whose
+   * BullMQ rate limiter is that budget; a `RateLimitedError` pauses that queue only.
+   * @defaultValue the phase-1 queue, no limiter
+   */
+  rateLimit?: (config: Config) => { queue: string; max: number; durationMs: number };
   /** Scrapes one slice; says what it wrote and which scheduled games the source had nothing for. */
-  run: (ctx: ProcessorContext & { source: BoxscoreSource }) => Promise<ScrapeResult>;
+  run: (ctx: ScraperContext) => Promise<ScrapeResult>;
 }
+
+/** What a scraper is handed: the schedule, the primary source, and the settings (credentials). */
+export type ScraperContext = ProcessorContext & { source: BoxscoreSource; config?: Config | undefined };
 
 /** What a scraper did for one slice. */
 export interface ScrapeResult {
@@ -142,6 +152,11 @@ export interface TransformDef {
   table: TableSpec;
   /** Processors whose output for the slice this one needs (scrapers or transforms). */
   dependsOn: readonly string[];
+  /**
+   * Inputs it reads when they are there but does not wait for (a fallback source): a commit
+   * of one re-runs this processor for the slice, like a dependency's. @defaultValue []
+   */
+  optionalInputs?: readonly string[];
   /** Object-store prefix holding the raw files for a slice (phase 2 processors). */
   inputPrefix?: (slice: string) => string;
   /**

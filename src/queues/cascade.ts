@@ -4,10 +4,12 @@
  * requested; this module adds the processors the cascade reaches, so that progress, `status`
  * and `--wait` count them too, and resumes a stopped cascade from what the warehouse holds.
  */
+import { inputsOf } from '../processors/registry.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
 import { type BackfillRecord, type BackfillRequest, startBackfill } from './backfill.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
+import { settledByInputs } from './settle.ts';
 import { FINAL_STATES, SLICE_STATES, type SliceState, type SliceStatus } from './status-store.ts';
 
 /** Requested processors plus, with `cascade`, everything downstream of them; in phase order. */
@@ -54,7 +56,7 @@ export async function startCascadingBackfill(ctx: PipelineContext, req: CascadeR
   const downstream = req.cascade ? cascadeProcessors(ctx, { processors: [...requested], cascade: true }).filter((p) => !requested.has(p.name)) : [];
   for (const def of downstream) {
     const dates = new Set(req.startDownstream?.[def.name] ?? []);
-    if (def.kind === 'transform') for (const dep of def.dependsOn) for (const d of runs.get(dep) ?? []) dates.add(d);
+    if (def.kind === 'transform') for (const dep of inputsOf(def)) for (const d of runs.get(dep) ?? []) dates.add(d);
     runs.set(def.name, dates);
     await ctx.statuses.setMany(def.name, [...dates], { status: 'pending' });
   }
@@ -172,16 +174,19 @@ export async function cascadeProgress(ctx: PipelineContext, record: BackfillReco
   let done = true;
   for (const def of processors) {
     const statuses = await ctx.statuses.getMany(def.name, record.dates);
-    const deps = def.kind === 'transform' ? def.dependsOn.map((d) => byName.get(d)).filter((s): s is (SliceStatus | undefined)[] => !!s) : [];
+    // Inputs the backfill reaches (a fallback source it does not run cannot end the slice).
+    const deps =
+      def.kind === 'transform'
+        ? inputsOf(def)
+            .map((d) => byName.get(d))
+            .filter((s): s is (SliceStatus | undefined)[] => !!s)
+        : [];
     const effective = statuses.map((s, i): SliceState => {
       const state = s?.status ?? 'pending';
       if (FINAL.has(state)) return state;
       // An upstream that ended without landing rows for the date ends the downstream slice too.
       const upstream = deps.map((list) => list[i]);
-      if (upstream.some((u) => u?.status === 'failed' || u?.status === 'deferred')) return 'failed';
-      if (upstream.some((u) => u?.status === 'incomplete' && u.nothingLanded)) return 'incomplete';
-      if (upstream.length > 0 && upstream.every((u) => u?.status === 'empty')) return 'empty';
-      return state;
+      return settledByInputs(upstream) ?? state;
     });
     byName.set(
       def.name,

@@ -31,6 +31,7 @@ import { gateIntegrity } from './commit-integrity.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './commit-throttle.ts';
 import { ensureHeldCommitJob, findBuffered, type HoldInfo, holdConflicting, holdInfos, resolveConflicts } from './conflict-hold.ts';
 import type { PipelineContext } from './context.ts';
+import { ensureTableOnce } from './ensure-table.ts';
 import { type CommittedEvent, publishCommitted, streamCapFrom } from './events.ts';
 import { type CommitJobData, commitQueueName } from './names.ts';
 import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
@@ -45,21 +46,6 @@ export interface CommitJobResult {
   batchId?: string;
   /** Slices held back by a streaming-buffer conflict (waiting or deferred). */
   held?: number;
-}
-
-const ensured = new WeakMap<object, Set<string>>();
-
-async function ensureTableOnce(ctx: PipelineContext, spec: TableSpec): Promise<void> {
-  const warehouse = await ctx.warehouse();
-  let done = ensured.get(warehouse);
-  if (!done) {
-    done = new Set();
-    ensured.set(warehouse, done);
-  }
-  const id = tableId(spec);
-  if (done.has(id)) return;
-  await warehouse.ensureTable(spec);
-  done.add(id);
 }
 
 async function markCommitted(

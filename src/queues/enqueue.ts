@@ -22,7 +22,7 @@ export interface EnqueueResult {
 const IN_FLIGHT = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export async function enqueueSlices(ctx: PipelineContext, def: ProcessorDef, slices: readonly string[], opts: EnqueueOptions): Promise<EnqueueResult> {
-  const queue = ctx.queues.phase(def.phase);
+  const queue = ctx.queues.of(def);
   const priority = opts.priority ?? (opts.backfillId ? PRIORITY.backfill : PRIORITY.live);
   const fresh: string[] = [];
   let alreadyQueued = 0;

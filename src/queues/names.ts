@@ -12,6 +12,11 @@ export function phaseQueueName(phase: Phase): `phase${Phase}` {
 }
 
 /** One commit queue ("table gate") per target table: `commit-nba_raw.nbac_player_boxscores`. */
+/** The queue of a scraper with a request budget of its own (see `ScraperDef.rateLimit`). */
+export function sourceQueueName(source: string): string {
+  return `scrape-${source}`;
+}
+
 export function commitQueueName(table: string): string {
   // BullMQ uses ':' as its key separator, so table ids keep their '.'.
   return `commit-${table}`;

@@ -5,13 +5,15 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError, toError } from '../errors/phasegate-error.ts';
+import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { describeMissing } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
-import type { Phase, ProcessorContext, ScraperDef, TransformDef } from '../processors/types.ts';
+import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, tableId } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
-import { type PhaseJobData, phaseQueueName } from './names.ts';
+import { ensureTableOnce } from './ensure-table.ts';
+import { type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
 import { startRun } from './run-log.ts';
 import { settleDownstream } from './settle.ts';
 import { stageSlice } from './staging.ts';
@@ -25,7 +27,7 @@ export interface PhaseJobResult {
 
 async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJobData>): Promise<PhaseJobResult> {
   const { slice } = job.data;
-  const result = await def.run({ slice, store: ctx.store, schedule: ctx.source, source: ctx.source });
+  const result = await def.run({ slice, store: ctx.store, schedule: ctx.source, source: ctx.source, config: ctx.config });
   const { expected, written, missing } = result;
   if (missing.length > 0) log.warn(`${def.name} ${slice}: source has no data for ${missing.join(', ')}`);
   // A scraper's output lands in the object store, not the warehouse: landed = committed, unless
@@ -69,7 +71,13 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
     slice,
     store: ctx.store,
     schedule: ctx.source,
-    readTable: warehouse ? (spec, slices) => warehouse.readSlices(spec, slices) : undefined,
+    // An input table nobody has written yet (a fallback source that never ran) reads as empty.
+    readTable: warehouse
+      ? async (spec, slices) => {
+          await ensureTableOnce(ctx, ctx.registry.tableSpec(tableId(spec)));
+          return warehouse.readSlices(spec, slices);
+        }
+      : undefined,
   };
   const expectation = def.expects ? await def.expects(pctx) : undefined;
   const rows = await def.run(pctx);
@@ -131,6 +139,16 @@ export function phaseProcessor(ctx: PipelineContext) {
       return result;
     } catch (thrown) {
       const err = toError(thrown);
+      if (err instanceof RateLimitedError) {
+        // Not a failure and not an attempt: the source's queue pauses (startSourceWorker).
+        await ctx.statuses.update(def.name, job.data.slice, {
+          status: 'pending',
+          error: `waiting: ${err.message}`,
+          nextTryAt: new Date(Date.now() + err.retryAfterMs).toISOString(),
+        });
+        await run.finish('retrying', { error: err.message });
+        throw err;
+      }
       const retryable = err instanceof PhasegateError ? err.retryable : !(err instanceof SyntaxError);
       const last = !retryable || attempt >= (job.opts.attempts ?? 1);
       const reason = `${def.name} ${job.data.slice}: ${err.message}`;
@@ -148,6 +166,39 @@ export function phaseProcessor(ctx: PipelineContext) {
       throw err;
     }
   };
+}
+
+/**
+ * The worker of a source's own scraper queue: its BullMQ limiter is the source's request
+ * budget, shared by every process, and a 429 pauses the queue for the source's Retry-After.
+ */
+export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurrency: number): Worker<PhaseJobData> {
+  const limit = def.rateLimit?.(ctx.config);
+  if (!limit) throw new Error(`${def.name} has no queue of its own`);
+  const run = phaseProcessor(ctx);
+  const worker: Worker<PhaseJobData> = new Worker<PhaseJobData>(
+    sourceQueueName(limit.queue),
+    async (job) => {
+      try {
+        return await run(job);
+      } catch (err) {
+        if (!(err instanceof RateLimitedError)) throw err;
+        await worker.rateLimit(err.retryAfterMs);
+        throw Worker.RateLimitError();
+      }
+    },
+    {
+      connection: ctx.redis,
+      prefix: ctx.config.prefix,
+      concurrency,
+      limiter: { max: limit.max, duration: limit.durationMs },
+      stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
+      lockDuration: ctx.config.jobs.stalledSeconds * 1000,
+      maxStalledCount: 3,
+    },
+  );
+  worker.on('error', (err) => log.error(`${sourceQueueName(limit.queue)} worker: ${err.message}`));
+  return worker;
 }
 
 export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency: number): Worker<PhaseJobData> {

@@ -5,11 +5,12 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/index.ts';
-import type { Phase } from '../processors/types.ts';
-import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName } from './names.ts';
+import type { Phase, ProcessorDef } from '../processors/types.ts';
+import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
 
 export class QueueSet {
   private readonly phases = new Map<Phase, Queue<PhaseJobData>>();
+  private readonly sources = new Map<string, Queue<PhaseJobData>>();
   private readonly commits = new Map<string, Queue<CommitJobData>>();
 
   constructor(
@@ -40,6 +41,26 @@ export class QueueSet {
       this.phases.set(phase, q);
     }
     return q;
+  }
+
+  /** A rate-limited source's scraper queue: phase-1 jobs like any other, on their own limiter. */
+  source(name: string): Queue<PhaseJobData> {
+    let q = this.sources.get(name);
+    if (!q) {
+      q = new Queue<PhaseJobData>(sourceQueueName(name), {
+        connection: this.connection,
+        prefix: this.config.prefix,
+        defaultJobOptions: this.phaseJobOptions(),
+      });
+      this.sources.set(name, q);
+    }
+    return q;
+  }
+
+  /** The queue a processor's jobs go to: its source's own queue, or its phase's. */
+  of(def: ProcessorDef): Queue<PhaseJobData> {
+    if (def.kind === 'scraper' && def.rateLimit) return this.source(def.rateLimit(this.config).queue);
+    return this.phase(def.phase);
   }
 
   commit(table: string): Queue<CommitJobData> {
@@ -73,7 +94,7 @@ export class QueueSet {
   }
 
   all(): Queue[] {
-    return [...this.phases.values(), ...this.commits.values()] as Queue[];
+    return [...this.phases.values(), ...this.sources.values(), ...this.commits.values()] as Queue[];
   }
 
   async close(): Promise<void> {

@@ -3,15 +3,30 @@
  * downstream processors its backfill asked for will never hear a commit for it. They get the
  * same outcome at once, so a backfill (and a cascade) finishes instead of waiting forever.
  */
+
+import { inputsOf } from '../processors/registry.ts';
 import { getBackfill } from './backfill.ts';
 import type { PipelineContext } from './context.ts';
-import type { SliceStatus } from './status-store.ts';
+import { FINAL_STATES, landed, type SliceState, type SliceStatus } from './status-store.ts';
 
 /** Which downstream processors a slice's run was asked to reach. */
 export interface DownstreamScope {
   backfillId?: string | undefined;
   targets: readonly string[];
   cascade: boolean;
+}
+
+/**
+ * How a slice ends when its inputs (those the backfill reaches) all ended without landing
+ * anything for it: failed if one failed, empty if all were empty, else incomplete. Undefined
+ * while an input is still in progress or landed rows (its commit event will run the slice).
+ */
+export function settledByInputs(inputs: readonly (Pick<SliceStatus, 'status' | 'nothingLanded'> | undefined)[]): SliceState | undefined {
+  if (inputs.length === 0) return undefined;
+  if (inputs.some((u) => !u || !FINAL_STATES.has(u.status) || landed(u))) return undefined;
+  if (inputs.some((u) => u?.status === 'failed' || u?.status === 'deferred')) return 'failed';
+  if (inputs.every((u) => u?.status === 'empty')) return 'empty';
+  return 'incomplete';
 }
 
 export async function settleDownstream(
@@ -21,11 +36,22 @@ export async function settleDownstream(
   scope: DownstreamScope,
   patch: Pick<SliceStatus, 'status' | 'error' | 'missingGames' | 'nothingLanded'>,
 ): Promise<void> {
+  const inScope = reached(ctx, scope);
   for (const dep of ctx.registry.downstream(processor)) {
-    if (scope.cascade || scope.targets.includes(dep.name)) {
-      await ctx.statuses.set(dep.name, slice, { ...patch, backfillId: scope.backfillId });
-    }
+    if (!inScope.has(dep.name)) continue;
+    // Another input of it may still land the slice (a fallback source): then it decides.
+    const others = inputsOf(dep).filter((i) => i !== processor && inScope.has(i));
+    const statuses = await Promise.all(others.map((i) => ctx.statuses.get(i, slice)));
+    if (statuses.some((s) => !s || !FINAL_STATES.has(s.status) || landed(s))) continue;
+    await ctx.statuses.set(dep.name, slice, { ...patch, backfillId: scope.backfillId });
   }
+}
+
+/** The processors a backfill reaches: its requested ones, and with a cascade all downstream. */
+function reached(ctx: PipelineContext, scope: DownstreamScope): Set<string> {
+  const names = new Set(scope.targets);
+  if (scope.cascade) for (const t of scope.targets) for (const d of ctx.registry.downstream(t)) names.add(d.name);
+  return names;
 }
 
 /** The scope of a backfill's slice, from its record (the commit worker knows no job data). */

@@ -16,7 +16,7 @@ import type { PipelineContext } from './context.ts';
 import { type RunOutcome, requestRun } from './downstream.ts';
 import type { CommittedEvent } from './events.ts';
 import { PRIORITY } from './names.ts';
-import { landed, type SliceState } from './status-store.ts';
+import { FINAL_STATES, landed, type SliceState } from './status-store.ts';
 
 /** States in which a slice will still change without a person: a look-back window waits for them. */
 const IN_PROGRESS: ReadonlySet<SliceState> = new Set(['pending', 'running', 'staged', 'waiting']);
@@ -48,17 +48,20 @@ export class BackfillLookup {
   }
 }
 
-/** The slices (among `slices`) for which every dependency of `def` has committed. */
+/**
+ * The slices (among `slices`) `def` can run for: every dependency has landed rows for it —
+ * an incomplete one the games it has, and the downstream says itself what it misses — or
+ * ended without any while an optional input (a fallback source) landed the slice instead.
+ */
 async function readySlices(ctx: PipelineContext, def: TransformDef, slices: readonly string[]): Promise<string[]> {
-  let ready = [...slices];
-  for (const dep of def.dependsOn) {
-    if (ready.length === 0) break;
-    const statuses = await ctx.statuses.getMany(dep, ready);
-    // An incomplete upstream landed the games it has: the downstream runs on those (and says
-    // itself what it misses). One that landed nothing fires no event, and stages nothing here.
-    ready = ready.filter((_, i) => landed(statuses[i]));
-  }
-  return ready;
+  const required = await Promise.all(def.dependsOn.map((dep) => ctx.statuses.getMany(dep, slices)));
+  const optional = await Promise.all((def.optionalInputs ?? []).map((dep) => ctx.statuses.getMany(dep, slices)));
+  return slices.filter((_, i) => {
+    const req = required.map((list) => list[i]);
+    if (req.every((s) => landed(s))) return true;
+    const ended = req.every((s) => landed(s) || (s !== undefined && FINAL_STATES.has(s.status) && s.status !== 'failed'));
+    return ended && optional.some((list) => landed(list[i]));
+  });
 }
 
 interface WindowView {

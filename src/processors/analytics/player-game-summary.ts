@@ -6,6 +6,7 @@
  * comment NBA.com wrote on a line of a player who did play (an ejection, say) is.
  */
 import { InputError } from '../../errors/input-error.ts';
+import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
@@ -13,6 +14,7 @@ import { type Column, type Row, type TransformDef, tableId, tableReader } from '
 import { col, key } from './columns.ts';
 import { effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
 import { addCounts, count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
+import { QUALITY_COLUMNS, qualityCells, readBestSources, type SliceInputs, SOURCE_TABLES } from './sources.ts';
 import { TEAM_TABLE, type TeamSide, teamGames } from './team-games.ts';
 
 const PLAYER_TABLE = tableId(nbacPlayerBoxscore.table);
@@ -46,7 +48,17 @@ const COLUMNS: readonly Column[] = [
   col('team_won', 'BOOL'),
   key('source_tables', 'STRING', 'comma-separated tables the row was computed from'),
   key('processed_at', 'TIMESTAMP'),
+  ...QUALITY_COLUMNS,
 ];
+
+/** Adds each row's source, tier and issues from its game; a balldontlie game names its table. */
+export function withQuality(rows: readonly Row[], inputs: SliceInputs): Row[] {
+  return rows.map((r) => {
+    const game = inputs.games.get(String(r.game_id));
+    const quality = qualityCells(game);
+    return game?.source === 'bdl' ? { ...r, source_tables: SOURCE_TABLES.bdl, ...quality } : { ...r, ...quality };
+  });
+}
 
 /** A team's side built from its players' lines, when the team box score lacks the game. */
 function sideFromPlayers(lines: readonly Row[]): TeamSide {
@@ -167,11 +179,12 @@ export const playerGameSummary: TransformDef = {
     unitColumn: 'game_id',
   },
   dependsOn: [nbacPlayerBoxscore.name, nbacTeamBoxscore.name],
+  optionalInputs: [bdlPlayerBoxscore.name],
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_game_summary');
-    const [players, teams] = await Promise.all([readTable(nbacPlayerBoxscore.table, [ctx.slice]), readTable(nbacTeamBoxscore.table, [ctx.slice])]);
-    return summarizePlayers(ctx.slice, players, teams, new Date().toISOString());
+    const inputs = await readBestSources(readTable, ctx.slice);
+    return withQuality(summarizePlayers(ctx.slice, inputs.players, inputs.teams, new Date().toISOString()), inputs);
   },
 };

@@ -4,11 +4,14 @@
  * and the four factors of its defense (opponent eFG%, TOV%, FT rate; its own DRB%).
  */
 
+import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { scheduledGames } from '../expectations.ts';
+import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { defenseFourFactors, defensiveRating, pace, possessions, round } from './formulas.ts';
+import { QUALITY_COLUMNS, readBestSources, teamQuality } from './sources.ts';
 import { TEAM_TABLE, teamGames } from './team-games.ts';
 
 const COLUMNS: readonly Column[] = [
@@ -35,6 +38,7 @@ const COLUMNS: readonly Column[] = [
   col('opp_ft_rate', 'FLOAT64', 'four factors: OppFTM / OppFGA'),
   key('source_tables', 'STRING'),
   key('processed_at', 'TIMESTAMP'),
+  ...QUALITY_COLUMNS,
 ];
 
 /**
@@ -98,10 +102,13 @@ export const teamDefenseGameSummary: TransformDef = {
     unitColumn: 'game_id',
   },
   dependsOn: [nbacTeamBoxscore.name],
+  // A game without NBA.com's team line is summed from a player table (NBA.com's, else balldontlie's).
+  optionalInputs: [nbacPlayerBoxscore.name, bdlPlayerBoxscore.name],
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'team_defense_game_summary');
-    return summarizeTeamDefense(ctx.slice, await readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());
+    const inputs = await readBestSources(readTable, ctx.slice);
+    return teamQuality(summarizeTeamDefense(ctx.slice, inputs.teams, new Date().toISOString()), inputs);
   },
 };

@@ -3,11 +3,14 @@
  * possessions, offensive rating, the game's pace and Dean Oliver's four factors of its offense.
  */
 
+import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { scheduledGames } from '../expectations.ts';
+import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { col, key } from './columns.ts';
 import { offenseFourFactors, offensiveRating, pace, possessions, round, trueShootingPct } from './formulas.ts';
+import { QUALITY_COLUMNS, readBestSources, teamQuality } from './sources.ts';
 import { TEAM_TABLE, teamGames } from './team-games.ts';
 
 const COLUMNS: readonly Column[] = [
@@ -35,6 +38,7 @@ const COLUMNS: readonly Column[] = [
   col('ft_rate', 'FLOAT64', 'four factors: FTM / FGA'),
   key('source_tables', 'STRING'),
   key('processed_at', 'TIMESTAMP'),
+  ...QUALITY_COLUMNS,
 ];
 
 /** The slice's team offense rows from its raw team rows. Pure. */
@@ -96,10 +100,13 @@ export const teamOffenseGameSummary: TransformDef = {
     unitColumn: 'game_id',
   },
   dependsOn: [nbacTeamBoxscore.name],
+  // A game without NBA.com's team line is summed from a player table (NBA.com's, else balldontlie's).
+  optionalInputs: [nbacPlayerBoxscore.name, bdlPlayerBoxscore.name],
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'team_offense_game_summary');
-    return summarizeTeamOffense(ctx.slice, await readTable(nbacTeamBoxscore.table, [ctx.slice]), new Date().toISOString());
+    const inputs = await readBestSources(readTable, ctx.slice);
+    return teamQuality(summarizeTeamOffense(ctx.slice, inputs.teams, new Date().toISOString()), inputs);
   },
 };

@@ -3,11 +3,11 @@
  * per game, players who sat included (their stats null, their reason in `dnp_reason`).
  */
 
+import { PLAYER_BOXSCORE_RULES, teamTotalsIssues } from '../boxscore/plausibility.ts';
 import { scheduledGames } from '../expectations.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { PLAYER_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
-import { PLAYER_BOXSCORE_RULES, teamTotalsIssues } from './plausibility.ts';
 
 const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
 const col = (name: string, type: Column['type'], description?: string): Column => (description ? { name, type, description } : { name, type });

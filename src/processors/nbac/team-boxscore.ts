@@ -1,10 +1,10 @@
 /** Phase 2: NBA.com team box scores → `nba_raw.nbac_team_boxscore`, one row per team per game. */
 
+import { TEAM_BOXSCORE_RULES, teamTotalsIssues } from '../boxscore/plausibility.ts';
 import { scheduledGames } from '../expectations.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { TEAM_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
-import { TEAM_BOXSCORE_RULES, teamTotalsIssues } from './plausibility.ts';
 import { STAT_COLUMNS } from './player-boxscore.ts';
 
 const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });

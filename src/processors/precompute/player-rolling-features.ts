@@ -7,12 +7,14 @@
  * date D re-runs this processor for the later dates of D's season, never beyond.
  */
 
+import { recordedIssues } from '../../integrity/rules.ts';
 import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { playerGameSummary } from '../analytics/player-game-summary.ts';
 import { optBool, optNumber, optString, projection, requiredNumber, requiredString } from '../analytics/rows.ts';
+import { QUALITY_COLUMNS, worstTier } from '../analytics/sources.ts';
 import { scheduledGames } from '../expectations.ts';
-import { type Column, type Row, tableId, tableReader } from '../types.ts';
+import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, tableId, tableReader } from '../types.ts';
 import { datesIn, seasonToDate, type WindowedTransformDef } from './lookback.ts';
 import { type PastGame, rollingFeatures } from './rolling.ts';
 
@@ -43,10 +45,21 @@ const COLUMNS: readonly Column[] = [
   key('back_to_back', 'BOOL'),
   key('source_tables', 'STRING'),
   key('processed_at', 'TIMESTAMP'),
+  ...QUALITY_COLUMNS,
 ];
 
-function pastGameOf(row: Row): PastGame {
+/**
+ * Season-aware: early in a season every player has few games behind him, and that is not a
+ * flaw of the data. Only once the season is this old does a feature built on fewer than
+ * `FEW_GAMES` earlier games carry a `few_games` issue (silver), never bronze for being early.
+ */
+const SEASON_SETTLED_DAYS = 21;
+const FEW_GAMES = 3;
+const DAY_MS = 86_400_000;
+
+function pastGameOf(row: Row): PastGame & { tier: string | null } {
   return {
+    tier: optString(row, 'data_quality_tier'),
     gameDate: requiredString(row, 'game_date', SOURCE),
     pts: requiredNumber(row, 'pts', SOURCE),
     minutes: requiredNumber(row, 'minutes', SOURCE),
@@ -56,10 +69,12 @@ function pastGameOf(row: Row): PastGame {
 
 /** The slice's feature rows from the player summaries of the season to date. Pure. */
 export function playerFeatures(slice: string, summaries: readonly Row[], processedAt: string): Row[] {
-  const history = new Map<number, PastGame[]>();
+  const history = new Map<number, (PastGame & { tier: string | null })[]>();
   const today: Row[] = [];
+  let seasonStart = slice;
   for (const r of summaries) {
     const date = requiredString(r, 'game_date', SOURCE);
+    if (date < seasonStart) seasonStart = date;
     if (date === slice) today.push(r);
     else if (date < slice) {
       const id = requiredNumber(r, 'player_id', SOURCE);
@@ -70,7 +85,21 @@ export function playerFeatures(slice: string, summaries: readonly Row[], process
   }
   return today.map((r) => {
     const playerId = requiredNumber(r, 'player_id', SOURCE);
-    const f = rollingFeatures(slice, history.get(playerId) ?? []);
+    const past = history.get(playerId) ?? [];
+    const f = rollingFeatures(slice, past);
+    // The lowest tier of what the row is built on: the day's summary and the last ten games.
+    const window = [...past].sort((a, b) => (a.gameDate < b.gameDate ? 1 : -1)).slice(0, 10);
+    const issues: QualityIssue[] = [];
+    const inputTier = worstTier(window.map((g) => g.tier));
+    if (inputTier !== 'gold') issues.push({ rule: 'input_tier', level: 'warn', detail: `an earlier game in the window is ${inputTier}` });
+    const settled = (Date.parse(slice) - Date.parse(seasonStart)) / DAY_MS >= SEASON_SETTLED_DAYS;
+    if (settled && f.last10Games < FEW_GAMES) issues.push({ rule: 'few_games', level: 'warn', detail: `${f.last10Games} earlier games this season` });
+    const own = recordedIssues(r[QUALITY_ISSUES_COLUMN]);
+    const quality = {
+      primary_source: optString(r, 'primary_source') ?? 'nbac',
+      data_quality_tier: worstTier([optString(r, 'data_quality_tier'), inputTier, issues.length > 0 ? 'silver' : 'gold']),
+      [QUALITY_ISSUES_COLUMN]: own.length + issues.length > 0 ? JSON.stringify([...own, ...issues]) : null,
+    };
     return {
       game_date: slice,
       player_id: playerId,
@@ -96,6 +125,7 @@ export function playerFeatures(slice: string, summaries: readonly Row[], process
       back_to_back: f.backToBack,
       source_tables: SOURCE,
       processed_at: processedAt,
+      ...quality,
     };
   });
 }
@@ -103,7 +133,7 @@ export function playerFeatures(slice: string, summaries: readonly Row[], process
 const lookback = seasonToDate(playerGameSummary.name);
 
 /** What an earlier game contributes, read for the whole season to date: four columns, not forty. */
-const HISTORY = projection(playerGameSummary.table, ['pts', 'minutes', 'usage_rate']);
+const HISTORY = projection(playerGameSummary.table, ['pts', 'minutes', 'usage_rate', 'data_quality_tier']);
 /** What the day's own rows carry into the feature rows. */
 const TODAY = projection(playerGameSummary.table, [
   'season',
@@ -115,6 +145,9 @@ const TODAY = projection(playerGameSummary.table, [
   'pts',
   'minutes',
   'usage_rate',
+  'primary_source',
+  'data_quality_tier',
+  QUALITY_ISSUES_COLUMN,
 ]);
 
 export const playerRollingFeatures: WindowedTransformDef = {

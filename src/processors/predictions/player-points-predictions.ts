@@ -7,9 +7,10 @@
 import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { count, optBool, optNumber, optString, requiredNumber, requiredString } from '../analytics/rows.ts';
+import { QUALITY_COLUMNS, worstTier } from '../analytics/sources.ts';
 import { scheduledGames } from '../expectations.ts';
 import { playerRollingFeatures } from '../precompute/player-rolling-features.ts';
-import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
+import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { BASELINE_MODEL_VERSION, predictPoints } from './baseline-model.ts';
 
 const SOURCE = tableId(playerRollingFeatures.table);
@@ -29,6 +30,7 @@ const COLUMNS: readonly Column[] = [
   key('features_used', 'STRING', 'JSON object of the features and weights behind the prediction'),
   key('source_tables', 'STRING'),
   key('processed_at', 'TIMESTAMP'),
+  ...QUALITY_COLUMNS,
 ];
 
 /** The slice's predictions from its feature rows. Pure. */
@@ -57,6 +59,10 @@ export function predictSlice(slice: string, features: readonly Row[], processedA
         features_used: JSON.stringify(p.used),
         source_tables: SOURCE,
         processed_at: processedAt,
+        // A prediction is as good as the features it stands on.
+        primary_source: optString(r, 'primary_source') ?? 'nbac',
+        data_quality_tier: worstTier([optString(r, 'data_quality_tier')]),
+        [QUALITY_ISSUES_COLUMN]: r[QUALITY_ISSUES_COLUMN] ?? null,
       };
     });
 }

@@ -1,5 +1,5 @@
 /**
- * What an NBA.com box score must satisfy, declared once for both raw tables. The levels come
+ * What a box score must satisfy, whatever its source, declared once for the raw tables. The levels come
  * from what the real feeds do: in every stats.nba.com v2/v3 file the shooting and rebound
  * identities hold exactly (the feed derives them), so breaking one means the file is corrupt
  * (`fatal`). A team's totals equal the sum of its players' lines in the real v3 file
@@ -7,10 +7,10 @@
  * seasons, so a mismatch there is a `warn`: the row is kept and the issue recorded with it.
  */
 import { atMost, atMostValue, nonNegative, type PlausibilityRule, type QualityIssue, sumOf } from '../../integrity/rules.ts';
-import { COUNTING_STATS as COUNTS, type ParsedBoxscore } from './parse/boxscore-types.ts';
+import { COUNTING_STATS as COUNTS, type ParsedBoxscore } from '../nbac/parse/boxscore-types.ts';
 
-/** Rules every row of both raw box-score tables is checked against. */
-const SHARED: readonly PlausibilityRule[] = [
+/** Rules every row of every raw box-score table is checked against. */
+export const BOX_SCORE_RULES: readonly PlausibilityRule[] = [
   nonNegative('counts_non_negative', COUNTS),
   atMost('fgm_le_fga', 'fgm', 'fga'),
   atMost('fg3m_le_fg3a', 'fg3m', 'fg3a'),
@@ -28,10 +28,10 @@ const SHARED: readonly PlausibilityRule[] = [
 ];
 
 /** `nba_raw.nbac_player_boxscores`. The most points anyone scored in a game is 100 (1962). */
-export const PLAYER_BOXSCORE_RULES: readonly PlausibilityRule[] = [...SHARED, atMostValue('player_pts_le_100', 'pts', 100)];
+export const PLAYER_BOXSCORE_RULES: readonly PlausibilityRule[] = [...BOX_SCORE_RULES, atMostValue('player_pts_le_100', 'pts', 100)];
 
 /** `nba_raw.nbac_team_boxscore`. The most points a team scored in a game is 186 (1983, 3 OT). */
-export const TEAM_BOXSCORE_RULES: readonly PlausibilityRule[] = [...SHARED, atMostValue('team_pts_le_200', 'pts', 200)];
+export const TEAM_BOXSCORE_RULES: readonly PlausibilityRule[] = [...BOX_SCORE_RULES, atMostValue('team_pts_le_200', 'pts', 200)];
 
 /**
  * Per team of a box score, where its totals differ from the sum of its players' lines (a

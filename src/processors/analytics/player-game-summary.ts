@@ -7,11 +7,11 @@
  */
 import { InputError } from '../../errors/input-error.ts';
 import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
+import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
-import { col, key } from './columns.ts';
 import { effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
 import { addCounts, count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
 import { QUALITY_COLUMNS, qualityCells, readBestSources, type SliceInputs, SOURCE_TABLES } from './sources.ts';

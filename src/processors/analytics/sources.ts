@@ -9,10 +9,10 @@
  * phases 4 and 5 carry the lowest tier of their inputs (`worstTier`).
  */
 import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
+import { col, key } from '../columns.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, type TableSpec, tableId } from '../types.ts';
-import { col, key } from './columns.ts';
 import { optNumber, optString, requiredNumber, requiredString } from './rows.ts';
 
 export type SourceName = 'nbac' | 'bdl';

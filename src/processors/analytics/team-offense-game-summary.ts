@@ -4,11 +4,11 @@
  */
 
 import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
+import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
-import { col, key } from './columns.ts';
 import { offenseFourFactors, offensiveRating, pace, possessions, round, trueShootingPct } from './formulas.ts';
 import { QUALITY_COLUMNS, readBestSources, teamQuality } from './sources.ts';
 import { TEAM_TABLE, teamGames } from './team-games.ts';

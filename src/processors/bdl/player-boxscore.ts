@@ -5,15 +5,13 @@
  */
 import { InputError } from '../../errors/input-error.ts';
 import { PLAYER_BOXSCORE_RULES } from '../boxscore/plausibility.ts';
+import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { parseGameId } from '../game-id.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { BDL_PLAYER_BOXSCORE_PREFIX, bdlPlayerBoxscoreScraper } from './player-boxscore-scraper.ts';
 import { type BdlGameFile, bdlSeconds, bdlStatSchema, homeOf, visitorOf } from './stats.ts';
 import { bdlTeamAbbr, nbaTeamId } from './teams.ts';
-
-const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
-const col = (name: string, type: Column['type'], description?: string): Column => (description ? { name, type, description } : { name, type });
 
 const COUNTS = ['fgm', 'fga', 'fg3m', 'fg3a', 'ftm', 'fta', 'oreb', 'dreb', 'reb', 'ast', 'stl', 'blk', 'tov', 'pf', 'pts'] as const;
 

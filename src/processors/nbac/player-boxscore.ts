@@ -4,13 +4,37 @@
  */
 
 import { PLAYER_BOXSCORE_RULES, teamTotalsIssues } from '../boxscore/plausibility.ts';
+import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { PLAYER_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
+import type { StatLine } from './parse/boxscore-types.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
 
-const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
-const col = (name: string, type: Column['type'], description?: string): Column => (description ? { name, type, description } : { name, type });
+/** The counting stats and rates of a line, as the raw tables' cells (players' and teams' alike). */
+export function statCells(l: StatLine): Row {
+  return {
+    fgm: l.fgm,
+    fga: l.fga,
+    fg3m: l.fg3m,
+    fg3a: l.fg3a,
+    ftm: l.ftm,
+    fta: l.fta,
+    oreb: l.oreb,
+    dreb: l.dreb,
+    reb: l.reb,
+    ast: l.ast,
+    stl: l.stl,
+    blk: l.blk,
+    tov: l.tov,
+    pf: l.pf,
+    pts: l.pts,
+    fg_pct: l.fgPct,
+    fg3_pct: l.fg3Pct,
+    ft_pct: l.ftPct,
+    plus_minus: l.plusMinus,
+  };
+}
 
 export const STAT_COLUMNS: readonly Column[] = [
   ...['fgm', 'fga', 'fg3m', 'fg3a', 'ftm', 'fta', 'oreb', 'dreb', 'reb', 'ast', 'stl', 'blk', 'tov', 'pf', 'pts'].map((n) => col(n, 'INT64')),
@@ -86,25 +110,7 @@ export const nbacPlayerBoxscore: TransformDef = {
           dnp_reason: p.dnpReason,
           minutes: p.minutes,
           seconds_played: p.secondsPlayed,
-          fgm: p.fgm,
-          fga: p.fga,
-          fg3m: p.fg3m,
-          fg3a: p.fg3a,
-          ftm: p.ftm,
-          fta: p.fta,
-          oreb: p.oreb,
-          dreb: p.dreb,
-          reb: p.reb,
-          ast: p.ast,
-          stl: p.stl,
-          blk: p.blk,
-          tov: p.tov,
-          pf: p.pf,
-          pts: p.pts,
-          fg_pct: p.fgPct,
-          fg3_pct: p.fg3Pct,
-          ft_pct: p.ftPct,
-          plus_minus: p.plusMinus,
+          ...statCells(p),
           source_file: file,
           processed_at: processedAt,
           [QUALITY_ISSUES_COLUMN]: issues ? JSON.stringify(issues) : null,

@@ -1,13 +1,12 @@
 /** Phase 2: NBA.com team box scores → `nba_raw.nbac_team_boxscore`, one row per team per game. */
 
 import { TEAM_BOXSCORE_RULES, teamTotalsIssues } from '../boxscore/plausibility.ts';
+import { key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { TEAM_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
 import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
-import { STAT_COLUMNS } from './player-boxscore.ts';
-
-const key = (name: string, type: Column['type']): Column => ({ name, type, nullable: false });
+import { STAT_COLUMNS, statCells } from './player-boxscore.ts';
 
 const COLUMNS: readonly Column[] = [
   key('game_id', 'STRING'),
@@ -65,25 +64,7 @@ export const nbacTeamBoxscore: TransformDef = {
           is_home: isHome(box, t.teamId),
           minutes: t.minutes,
           seconds_played: t.secondsPlayed,
-          fgm: t.fgm,
-          fga: t.fga,
-          fg3m: t.fg3m,
-          fg3a: t.fg3a,
-          ftm: t.ftm,
-          fta: t.fta,
-          oreb: t.oreb,
-          dreb: t.dreb,
-          reb: t.reb,
-          ast: t.ast,
-          stl: t.stl,
-          blk: t.blk,
-          tov: t.tov,
-          pf: t.pf,
-          pts: t.pts,
-          fg_pct: t.fgPct,
-          fg3_pct: t.fg3Pct,
-          ft_pct: t.ftPct,
-          plus_minus: t.plusMinus,
+          ...statCells(t),
           source_file: file,
           processed_at: processedAt,
           [QUALITY_ISSUES_COLUMN]: issues ? JSON.stringify(issues) : null,

@@ -8,11 +8,11 @@
  */
 
 import { recordedIssues } from '../../integrity/rules.ts';
-import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { playerGameSummary } from '../analytics/player-game-summary.ts';
 import { optBool, optNumber, optString, projection, requiredNumber, requiredString } from '../analytics/rows.ts';
 import { QUALITY_COLUMNS, worstTier } from '../analytics/sources.ts';
+import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, tableId, tableReader } from '../types.ts';
 import { datesIn, seasonToDate, type WindowedTransformDef } from './lookback.ts';

@@ -4,10 +4,10 @@
  * the features it used, so a later model can replace it row for row.
  */
 
-import { col, key } from '../analytics/columns.ts';
 import { round } from '../analytics/formulas.ts';
 import { count, optBool, optNumber, optString, requiredNumber, requiredString } from '../analytics/rows.ts';
 import { QUALITY_COLUMNS, worstTier } from '../analytics/sources.ts';
+import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { playerRollingFeatures } from '../precompute/player-rolling-features.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef, tableId, tableReader } from '../types.ts';

@@ -69,6 +69,24 @@ describe('integrity: a committed row is never lost or moved by imperfect input',
   });
   after(async () => env.cleanup());
 
+  it('a new date missing one game commits the games it has and says incomplete, naming the missing game', async () => {
+    const fresh = (await rt().source.gameDates('2023-11-09', '2023-11-20'))[0] as string;
+    expect(dates).to.not.include(fresh);
+    const scrape = await startBackfill(rt(), { processors: [rt().registry.get('nbac_player_boxscore_scraper')], dates: [fresh] });
+    await waitForBackfill(rt(), scrape, { bars: false, pollMs: 50, timeoutMs: 60_000 });
+    const lost = (await files(fresh))[0] as string;
+    await rt().store.delete(lost);
+    await phase2([fresh]);
+    const s = await status(fresh);
+    const games = (await rt().source.games(fresh)).length;
+    expect(s.status).to.equal('incomplete');
+    expect(s.nothingLanded).to.equal(undefined);
+    expect(s.missingGames).to.deep.equal([lost.split('/').pop()?.replace('.json', '')]);
+    expect(s.error).to.equal(`committed ${games - 1} of ${games} scheduled games; missing ${s.missingGames?.[0]}`);
+    const held = await (await warehouse()).query(`SELECT count(DISTINCT game_id) AS g FROM ${PLAYERS} WHERE game_date = $d`, { d: fresh });
+    expect(held[0]?.g).to.equal(games - 1);
+  });
+
   it('a date whose raw folder is empty stages nothing: incomplete, naming the games; its rows stay', async () => {
     const [bad, good] = dates as [string, string];
     for (const key of await files(bad)) await rt().store.delete(key);

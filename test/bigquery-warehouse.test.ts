@@ -3,8 +3,6 @@
  * client sends (bodies asserted) and the payloads BigQuery really answers, errors included.
  * No network: the OAuth token exchange is intercepted too, with a throwaway RSA key.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { BigQuery } from '@google-cloud/bigquery';
 import { expect } from 'chai';
 import nock from 'nock';
 import { BusyError } from '../src/errors/busy-error.ts';
@@ -16,11 +14,7 @@ import type { WarehouseError } from '../src/errors/warehouse-error.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
 import type { CommitBatch } from '../src/warehouse/types.ts';
-
-const PROJECT = 'phasegate-test';
-const API = 'https://bigquery.googleapis.com';
-const BASE = `/bigquery/v2/projects/${PROJECT}`;
-const BUCKET = 'phasegate-staging';
+import { API, answerQuery as answerPages, BASE, Bodies, type Body, BUCKET, doneJob, PROJECT, testBigQuery, testWarehouse, useNock } from './bigquery-nock.ts';
 
 const spec: TableSpec = {
   dataset: 'nba_raw',
@@ -39,84 +33,19 @@ const spec: TableSpec = {
   sliceColumn: 'game_date',
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are arbitrary JSON the assertions walk into.
-type Body = Record<string, any>;
-
-/** A nock body matcher that records every request body it sees and accepts it. */
-class Bodies {
-  readonly all: Body[] = [];
-  readonly match = (body: Body): boolean => {
-    this.all.push(body);
-    return true;
-  };
-  get last(): Body {
-    const body = this.all.at(-1);
-    if (!body) throw new Error('no request recorded yet');
-    return body;
-  }
-}
-
-function credentials() {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  return { client_email: `tests@${PROJECT}.iam.gserviceaccount.com`, private_key: privateKey };
-}
-
-/** A job as BigQuery answers it: the request's configuration and reference, plus a status. */
-function doneJob(body: Body, statistics: Body = {}, status: Body = { state: 'DONE' }): Body {
-  return {
-    kind: 'bigquery#job',
-    id: `${PROJECT}:US.${body.jobReference.jobId}`,
-    jobReference: { ...body.jobReference, location: 'US' },
-    configuration: { ...body.configuration, jobType: 'QUERY' },
-    status,
-    statistics: { creationTime: '1704067200000', query: statistics },
-  };
-}
-
+/** What BigQuery answers for the replace MERGE (ON FALSE): every staged key inserted, the slices' old rows deleted. */
 const MERGE_STATS = {
   statementType: 'MERGE',
   numDmlAffectedRows: '25',
-  dmlStats: { insertedRowCount: '20', updatedRowCount: '3', deletedRowCount: '2' },
+  dmlStats: { insertedRowCount: '23', deletedRowCount: '2' },
 };
 
 describe('BigQueryWarehouse (nock)', () => {
-  const creds = credentials();
-  const unmatched: string[] = [];
-  const onNoMatch = (req: { method?: string; url?: string; path?: string }) => {
-    unmatched.push(`${req.method} ${req.url ?? req.path}`);
-  };
+  const creds = useNock();
   let warehouse: BigQueryWarehouse;
 
-  before(() => {
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.emitter.on('no match', onNoMatch);
-  });
-
-  after(() => {
-    nock.emitter.removeListener('no match', onNoMatch);
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
-
   beforeEach(() => {
-    unmatched.length = 0;
-    // google-auth-library signs a JWT with the fake key and trades it for a token here.
-    nock('https://oauth2.googleapis.com').persist().post('/token').reply(200, { access_token: 'fake-token', expires_in: 3600, token_type: 'Bearer' });
-    // autoRetry off: the client would otherwise retry the 5xx answers below itself.
-    const client = new BigQuery({ projectId: PROJECT, location: 'US', credentials: creds, autoRetry: false });
-    warehouse = new BigQueryWarehouse({ projectId: PROJECT, location: 'US', bucket: BUCKET, client, poll: { initialMs: 1, maxMs: 5 } });
-  });
-
-  afterEach(() => {
-    const pending = nock.pendingMocks().filter((m) => !m.includes('/token'));
-    nock.cleanAll();
-    expect(unmatched, 'requests nobody expected').to.deep.equal([]);
-    expect(pending, 'expected requests that never came').to.deep.equal([]);
+    warehouse = testWarehouse(creds);
   });
 
   const batch = (over: Partial<CommitBatch> = {}): CommitBatch => ({
@@ -180,7 +109,7 @@ describe('BigQueryWarehouse (nock)', () => {
     });
 
     it('tolerates 409 already-exists from a concurrent creator, and uses clusterBy and the dataset prefix', async () => {
-      const client = new BigQuery({ projectId: PROJECT, location: 'EU', credentials: creds, autoRetry: false });
+      const client = testBigQuery(creds, 'EU');
       const prefixed = new BigQueryWarehouse({ projectId: PROJECT, location: 'EU', datasetPrefix: 'dev_', bucket: BUCKET, client });
       const tableBody = new Bodies();
       const exists = (what: string) => ({
@@ -227,7 +156,7 @@ describe('BigQueryWarehouse (nock)', () => {
   });
 
   describe('commit', () => {
-    it('lands a merge batch with ONE query job: MERGE over a temporary external table, slices as ARRAY<DATE>', async () => {
+    it('lands a merge batch with ONE query job: a replace MERGE (ON FALSE) over a temporary external table, pruned to @slices', async () => {
       const bodies = acceptJobs(1);
       const result = await warehouse.commit(batch());
 
@@ -239,12 +168,14 @@ describe('BigQueryWarehouse (nock)', () => {
       const q = body.configuration.query;
       expect(q.useLegacySql).to.equal(false);
       expect(q.query).to.match(/^MERGE `phasegate-test\.nba_raw\.player_boxscores` AS T/);
-      expect(q.query).to.include('ON T.`game_id` = S.`game_id` AND T.`player_id` = S.`player_id`');
+      // No join with the target: the only clause that reads it carries the constant partition filter.
+      expect(q.query).to.include('\nON FALSE\n');
+      expect(q.query).not.to.include('WHEN MATCHED');
       expect(q.query).to.include('ROW_NUMBER() OVER (PARTITION BY `game_id`, `player_id`');
       expect(q.query).to.include('FROM `staging`');
       expect(q.query).to.include('PARSE_JSON(`raw`) AS `raw`');
-      expect(q.query).to.include('WHEN MATCHED THEN UPDATE SET `game_date` = S.`game_date`');
-      expect(q.query).to.include('WHEN NOT MATCHED BY SOURCE AND T.`game_date` IN UNNEST(@slices) THEN DELETE');
+      expect(q.query).to.include('WHEN NOT MATCHED BY TARGET THEN INSERT (`game_id`, `player_id`, `game_date`');
+      expect(q.query).to.match(/WHEN NOT MATCHED BY SOURCE AND T\.`game_date` IN UNNEST\(@slices\) THEN DELETE$/);
       expect(q.query).not.to.include('2024-01-01');
       expect(q.parameterMode).to.equal('NAMED');
       expect(q.queryParameters).to.deep.equal([
@@ -584,23 +515,8 @@ describe('BigQueryWarehouse (nock)', () => {
   });
 
   describe('query, readSlices, presentSlices', () => {
-    /** A finished query job, then its results in two pages. */
-    function answerQuery(pages: Body[]): Body[] {
-      const jobs = new Bodies();
-      const scope = nock(API)
-        .post(`${BASE}/jobs`, jobs.match)
-        .query(true)
-        .reply(200, () => doneJob(jobs.last, { statementType: 'SELECT' }));
-      pages.forEach((page, i) => {
-        scope
-          .get((path) => path.startsWith(`${BASE}/queries/`))
-          .query(
-            (q) => q.location === 'US' && q['formatOptions.useInt64Timestamp'] === 'true' && (i === 0 ? q.pageToken === undefined : q.pageToken === `p${i}`),
-          )
-          .reply(200, { kind: 'bigquery#getQueryResultsResponse', jobComplete: true, ...page, ...(i < pages.length - 1 ? { pageToken: `p${i + 1}` } : {}) });
-      });
-      return jobs.all;
-    }
+    /** A finished query job, then its results in pages (bigquery-nock.ts). */
+    const answerQuery = answerPages;
 
     const schema = {
       fields: [

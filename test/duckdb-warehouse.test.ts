@@ -127,13 +127,14 @@ describe('DuckDBWarehouse', () => {
     expect((await wh.tableMetadata(spec)).numRows).to.equal(3);
   });
 
-  it('recommit updates changed rows and deletes vanished rows only inside the batch slices', async () => {
+  it('recommit replaces the rows of the batch slices only: changed rows updated, vanished rows deleted', async () => {
     const first = await stage([row('2024-01-01', 'g1', 1, 10), row('2024-01-01', 'g1', 2, 20), row('2024-01-02', 'g2', 3, 30), row('2024-01-03', 'g3', 4, 40)]);
     await commit(['2024-01-01', '2024-01-02', '2024-01-03'], [first]);
     // 01-01: player 1 changed, player 2 vanished; 01-02: untouched by this batch.
     const second = await stage([row('2024-01-01', 'g1', 1, 11), row('2024-01-03', 'g3', 4, 40)]);
     const result = await commit(['2024-01-01', '2024-01-03'], [second]);
-    expect(result.rowsAffected).to.equal(2); // one update, one delete; the identical 01-03 row is not rewritten
+    // The replace (ON FALSE, like BigQuery's statement) deletes the 3 rows of 01-01 and 01-03 and inserts the 2 staged.
+    expect(result.rowsAffected).to.equal(5);
     const rows = await all();
     expect(rows.map((r) => [r.game_date, r.player_id, r.points])).to.deep.equal([
       ['2024-01-01', 1, 11],
@@ -142,12 +143,12 @@ describe('DuckDBWarehouse', () => {
     ]);
   });
 
-  it('an identical recommit leaves the same rows and affects none', async () => {
+  it('an identical recommit leaves the same rows (rewritten, as BigQuery rewrites them)', async () => {
     const key = await stage([row('2024-01-01', 'g1', 1, 10), row('2024-01-02', 'g2', 2, 20)]);
     await commit(['2024-01-01', '2024-01-02'], [key]);
     const before = await all();
     const again = await commit(['2024-01-01', '2024-01-02'], [key]);
-    expect(again).to.deep.equal({ rowsAffected: 0, rowsStaged: 2 });
+    expect(again).to.deep.equal({ rowsAffected: 4, rowsStaged: 2 });
     expect(await all()).to.deep.equal(before);
   });
 
@@ -266,9 +267,9 @@ describe('DuckDBWarehouse', () => {
     const elapsed = performance.now() - started;
     expect(result).to.deep.equal({ rowsAffected: 30_000, rowsStaged: 30_000 });
     expect(elapsed).to.be.below(1000);
-    // The re-merge of the same 30k rows is a no-op and just as quick.
+    // The re-merge of the same 30k rows replaces them (30k deleted, 30k inserted) just as quickly.
     const again = performance.now();
-    expect((await commit(dates, keys)).rowsAffected).to.equal(0);
+    expect((await commit(dates, keys)).rowsAffected).to.equal(60_000);
     expect(performance.now() - again).to.be.below(1000);
   });
 

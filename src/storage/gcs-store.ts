@@ -225,4 +225,28 @@ export class GcsObjectStore implements ObjectStore {
   uri(key: string): string {
     return `gs://${this.bucketName}/${this.nameOf(key)}`;
   }
+
+  /**
+   * `buckets.get`: where the bucket lives (`US`, `EU`, `EUROPE-WEST1`, a dual-region code) and
+   * the kind of location; null when the bucket does not exist. BigQuery reads staged objects
+   * only from a bucket colocated with the dataset (see `phasegate doctor`).
+   */
+  async bucketLocation(): Promise<{ location: string; locationType: string | undefined } | null> {
+    try {
+      const [metadata] = await this.bucket.getMetadata();
+      return { location: String(metadata.location ?? ''), locationType: metadata.locationType ?? undefined };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * `buckets.testIamPermissions`: which of `permissions` the caller lacks on the bucket
+   * (cloud.google.com/storage/docs/json_api/v1/buckets/testIamPermissions). Empty = all held.
+   */
+  async missingPermissions(permissions: readonly string[]): Promise<string[]> {
+    const [granted] = await this.bucket.iam.testPermissions([...permissions]);
+    return permissions.filter((p) => granted[p] !== true);
+  }
 }

@@ -4,7 +4,7 @@
  * multi-year backfill costs a few dozen table operations instead of thousands.
  */
 import type { Holding } from '../integrity/holdings.ts';
-import type { Row, TableSpec } from '../processors/types.ts';
+import type { Column, ColumnType, Row, TableSpec } from '../processors/types.ts';
 
 export interface CommitBatch {
   /**
@@ -17,6 +17,14 @@ export interface CommitBatch {
   slices: readonly string[];
   /** Object-store keys of the staged NDJSON files holding the batch's rows. */
   objects: readonly string[];
+  /**
+   * Slices outside the batch that hold keys the batch re-dates (an allowed move, found by the
+   * gate's `unitHoldings` read). The statement reads and rewrites only the batch's partitions
+   * plus these; rows there that the batch does not stage are left alone. @defaultValue []
+   */
+  moveFrom?: readonly string[];
+  /** The units (game ids) those moves take out of `moveFrom`: their rows there are deleted. @defaultValue [] */
+  moveUnits?: readonly string[];
 }
 
 export interface CommitResult {
@@ -38,16 +46,101 @@ export interface TableMetadata {
   streamingBuffer?: StreamingBufferInfo;
 }
 
+/**
+ * What a table holds of one game (its unit) on one slice, for the source-coverage audit: the
+ * row count and, when the table has them, the distinct `data_quality_tier` and
+ * `primary_source` values of the game's rows (sorted; empty when the table has no such column).
+ */
+export interface GameHolding {
+  slice: string;
+  unit: string;
+  rows: number;
+  tiers: string[];
+  sources: string[];
+}
+
+/** One column as the warehouse holds it, in GoogleSQL type names (DuckDB's mapped back). */
+export interface DescribedColumn {
+  name: string;
+  /** The GoogleSQL type, or the warehouse's own name when it maps to none (e.g. `NUMERIC`, `HUGEINT`). */
+  type: ColumnType | string;
+  nullable: boolean;
+}
+
+/** What a table looks like in the warehouse: what `phasegate doctor` compares with the registry. */
+export interface TableDescription {
+  columns: DescribedColumn[];
+  /** BigQuery only: the time-partitioning column and unit (`DAY`); undefined = not partitioned. */
+  partitioning?: { field: string | undefined; type: string } | undefined;
+  /** BigQuery only: the clustering columns, in order; [] = not clustered. */
+  clustering?: string[] | undefined;
+  /** BigQuery only: every query must filter on the partitioning column. */
+  requirePartitionFilter?: boolean | undefined;
+}
+
+/** Inclusive range of slice dates, `YYYY-MM-DD`. */
+export interface DateRange {
+  start: string;
+  end: string;
+}
+
+/** What a table holds over a range of slices (the demo's report). */
+export interface TableSummary {
+  rows: number;
+  /** Distinct slices holding rows. */
+  dates: number;
+  /** Distinct values of the unit column (games); 0 for a table without one. */
+  games: number;
+  /** Rows with a `quality_issues` entry; 0 for a table without that column. */
+  warnings: number;
+}
+
+export interface PredictionSampleRequest {
+  /** The predictions table (player_points_predictions). */
+  predictions: TableSpec;
+  /** The table with what players then scored (player_game_summary). */
+  actuals: TableSpec;
+  /** The latest slice with predictions in this range is sampled. */
+  range: DateRange;
+  /** @defaultValue 5 */
+  limit?: number;
+}
+
+/** One prediction next to what the player then scored. */
+export interface PredictionSample {
+  gameDate: string;
+  player: string;
+  team: string;
+  predicted: number;
+  actual: number;
+  basis: string;
+}
+
 /** Named query parameters; values only — identifiers never travel as parameters. */
 export type QueryParams = Record<string, string | number | boolean | null | readonly (string | number)[]>;
 
 export interface Warehouse {
   readonly kind: 'duckdb' | 'bigquery';
-  /** Creates the dataset/schema and table if missing (partitioned by slice, clustered by key). */
-  ensureTable(spec: TableSpec): Promise<void>;
+  /** The dataset (DuckDB: schema) a spec's table lives in: the configured prefix plus its dataset. */
+  datasetOf(spec: Pick<TableSpec, 'dataset'>): string;
   /**
-   * Lands a batch with ONE statement: MERGE on the primary key that also deletes the batch
-   * slices' rows that vanished (merge mode), or one INSERT … SELECT (append mode).
+   * Creates the dataset/schema and table if missing (partitioned by slice, clustered by key).
+   * DuckDB also adds the registry's columns an existing table misses (as nullable); BigQuery
+   * leaves an existing table alone — `phasegate migrate` adds them there.
+   */
+  ensureTable(spec: TableSpec): Promise<void>;
+  /** The table as the warehouse holds it, or null when it does not exist. */
+  describeTable(spec: TableSpec): Promise<TableDescription | null>;
+  /**
+   * Adds columns to an existing table, each NULLABLE whatever the registry says (a column
+   * added to a table with rows cannot be required). BigQuery: `tables.patch`; DuckDB:
+   * `ALTER TABLE … ADD COLUMN`.
+   */
+  addColumns(spec: TableSpec, columns: readonly Column[]): Promise<void>;
+  /**
+   * Lands a batch with ONE statement (merge mode): the batch slices' rows are replaced by the
+   * staged rows — a MERGE … ON FALSE that reads and writes only those partitions (plus the
+   * slices an allowed move takes units out of) — or one INSERT … SELECT (append mode).
    * Idempotent: committing the same batch twice leaves the same rows.
    */
   commit(batch: CommitBatch): Promise<CommitResult>;
@@ -74,5 +167,45 @@ export interface Warehouse {
    */
   unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]>;
   tableMetadata(spec: TableSpec): Promise<TableMetadata>;
+  /**
+   * Per (slice, unit) of `slices`: the rows a table with a unit column holds, with their tiers
+   * and sources (see `GameHolding`). One parameterized read; SQL in `coverage-sql.ts`.
+   */
+  gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]>;
+  /**
+   * Creates the game-level view `view` (in the log's dataset) over the source-coverage log, or
+   * replaces it when its definition changed; the log table must exist. SQL in `coverage-sql.ts`.
+   */
+  ensureCoverageView(log: TableSpec, view: string): Promise<void>;
+  /** Rows, dates, games and warnings a table holds over a range of slices, in one read. */
+  tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary>;
+  /** The latest slice's biggest predictions in a range, next to what the players then scored. */
+  samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]>;
+  /**
+   * Seed 002's "daily streaming conflict summary" over the conflict log since `since`, one
+   * conflict counted once (rows grouped by `conflict_id` first): date, processor_name,
+   * total_conflicts, resolved, unresolved, avg_retries, sample_games.
+   */
+  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]>;
+  /** Seed 002's "unresolved conflicts requiring attention" since `since`: the latest row of each. */
+  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]>;
   close(): Promise<void>;
+}
+
+/**
+ * What the BigQuery rules layer needs beneath it besides the `Warehouse` seam: the writes
+ * BigQuery has that phasegate's own pipeline never makes (a load job, a streaming insert, a
+ * plain DELETE) — the benchmark's naive and per-job modes use them — and the table's name in
+ * the warehouse's own dialect, for the harnesses' hand-written queries. The embedded DuckDB
+ * warehouse implements it.
+ */
+export interface EmulatedWarehouse extends Warehouse {
+  /** Appends staged objects as they are, like a load job with WRITE_APPEND: no dedupe, no slice ownership. */
+  load(spec: TableSpec, objects: readonly string[]): Promise<CommitResult>;
+  /** Inserts rows handed in directly (a streaming insert); returns rows inserted. */
+  insertRows(spec: TableSpec, rows: readonly Row[]): Promise<number>;
+  /** `DELETE … WHERE slice IN (…)`, narrowed to `column IN (values)` when `where` is given; returns rows deleted. */
+  deleteSlices(spec: TableSpec, slices: readonly string[], where?: { column: string; values: readonly string[] }): Promise<number>;
+  /** The quoted, qualified name of a spec's table in the warehouse's dialect. */
+  tableName(spec: Pick<TableSpec, 'dataset' | 'table'>): string;
 }

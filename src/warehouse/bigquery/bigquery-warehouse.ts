@@ -1,7 +1,8 @@
 /**
  * The production warehouse. Every write is ONE query job per batch: a MERGE (or an INSERT …
  * SELECT for log tables) reading the staged NDJSON through a temporary external table. No
- * load job (1,500 per table per day, failed ones included) and never the streaming path,
+ * load job (a table modification, limited per table per day: limits.ts; DML is not one) and
+ * never the streaming path,
  * whose rows stay immutable to UPDATE/DELETE/MERGE for ~30–90 minutes.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,31 +14,65 @@ import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { PhasegateError } from '../../errors/phasegate-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
-import type { Row, TableSpec } from '../../processors/types.ts';
-import { tableId } from '../../processors/types.ts';
+import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
-import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
+import type {
+  CommitBatch,
+  CommitResult,
+  DateRange,
+  GameHolding,
+  PredictionSample,
+  PredictionSampleRequest,
+  QueryParams,
+  TableDescription,
+  TableMetadata,
+  TableSummary,
+  Warehouse,
+} from '../types.ts';
+import { coverageViewQuery, gameHoldingsStatement } from './coverage-sql.ts';
 import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
+import { BIGQUERY_LIMITS } from './limits.ts';
 import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters } from './params.ts';
 import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
-import { stagingDefinition, tableResource } from './schema.ts';
+import { describeFields, nullableField, stagingDefinition, type TableFieldSchema, tableResource } from './schema.ts';
 import {
   appendStatement,
+  conflictSummaryStatement,
+  DRY_RUN_PROBE,
   deleteSlicesStatement,
+  END_PARAM,
   isReadOnlyQuery,
+  MOVE_UNITS_PARAM,
+  mergeMoves,
   mergeStatement,
   presentSlicesStatement,
   quoteIdent,
   readSlicesStatement,
+  SCOPE_PARAM,
   SINCE_PARAM,
   SLICES_PARAM,
+  START_PARAM,
+  samplePredictionsStatement,
   slicesWithRowsSinceStatement,
   type TableLocation,
+  tableSummaryStatement,
   UNITS_PARAM,
   unitHoldingsStatement,
+  unresolvedConflictsStatement,
   validateProjectId,
   validateSpec,
 } from './sql.ts';
+
+/** Who the client authenticates as, from application default credentials (or the client given). */
+export interface Principal {
+  /** A service account's e-mail; undefined for user credentials (`gcloud auth application-default login`). */
+  email: string | undefined;
+}
+
+/** What a dry run said: the bytes the statement would scan. */
+export interface DryRunResult {
+  totalBytesProcessed: number;
+}
 
 export interface BigQueryWarehouseOptions {
   /** The project the tables live in and the jobs run in. */
@@ -59,8 +94,8 @@ export interface BigQueryWarehouseOptions {
   poll?: PollOptions;
 }
 
-// A temporary external table takes at most 10,000 source URIs.
-const MAX_SOURCE_URIS = 10_000;
+// A temporary external table takes a bounded number of source URIs (limits.ts).
+const MAX_SOURCE_URIS = BIGQUERY_LIMITS.externalTableSourceUris;
 // GCS bucket names: 3–222 characters of lowercase letters, digits, `-`, `_` and `.`.
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 // Rows per `jobs.getQueryResults` page; the API also caps a page at ~10 MB.
@@ -76,6 +111,22 @@ interface QueryResultsPage {
 function int(value: string | number | null | undefined): number {
   const n = Number(value ?? 0);
   return Number.isFinite(n) ? n : 0;
+}
+
+function rangeParameters(range: DateRange): QueryParameter[] {
+  return [queryParameter(START_PARAM, range.start), queryParameter(END_PARAM, range.end)].map((p) => {
+    if (p.parameterType?.type !== 'DATE') throw new InputError(`not a YYYY-MM-DD date: ${JSON.stringify(p.parameterValue?.value)}`);
+    return p;
+  });
+}
+
+function timestampParameter(name: string, at: Date): QueryParameter {
+  return { name, parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: at.toISOString() } };
+}
+
+/** An ARRAY<STRING> parameter whatever its values look like (a unit like `2024-01-01` stays a STRING). */
+function stringArrayParameter(name: string, values: readonly string[]): QueryParameter {
+  return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } }, parameterValue: { arrayValues: values.map((value) => ({ value })) } };
 }
 
 function isNotFound(thrown: unknown): boolean {
@@ -140,7 +191,7 @@ export class BigQueryWarehouse implements Warehouse {
     try {
       const dataset = this.client.dataset(where.dataset, { location: this.location });
       // Look before creating: a reader's service account may lack datasets.create, and
-      // tables.insert counts as a table metadata update (5 per 10 s per table).
+      // tables.insert counts as a table metadata update (limits.ts, tableMetadataUpdatesPerWindow).
       if (!(await this.exists(() => dataset.getMetadata()))) {
         await this.tolerateExisting(() => this.client.createDataset(where.dataset, { location: this.location }));
       }
@@ -184,6 +235,13 @@ export class BigQueryWarehouse implements Warehouse {
     if (append && batch.objects.length === 0) return { rowsAffected: 0, rowsStaged: 0 };
 
     const slices = dateArrayParameter(SLICES_PARAM, batch.slices);
+    const parameters = [slices];
+    if (!append && batch.objects.length > 0 && mergeMoves(spec)) {
+      // The partitions the statement may delete from: the batch's, plus an allowed move's sources.
+      const moveFrom = [...new Set(batch.moveFrom ?? [])].filter((s) => !batch.slices.includes(s));
+      const units = moveFrom.length > 0 ? [...new Set(batch.moveUnits ?? [])] : [];
+      parameters.push(dateArrayParameter(SCOPE_PARAM, [...batch.slices, ...moveFrom]), stringArrayParameter(MOVE_UNITS_PARAM, units));
+    }
     // No staged object means the slices now hold no rows; an external table needs ≥ 1 URI.
     const query =
       batch.objects.length === 0
@@ -197,16 +255,16 @@ export class BigQueryWarehouse implements Warehouse {
           };
     const metadata = await this.run(
       deterministicJobId(where.dataset, where.table, batch.batchId),
-      { ...query, parameterMode: 'NAMED', queryParameters: [slices] },
+      { ...query, parameterMode: 'NAMED', queryParameters: parameters },
       table,
     );
     const stats = metadata.statistics?.query;
     const rowsAffected = int(stats?.numDmlAffectedRows);
     const dml = stats?.dmlStats;
-    // Every distinct staged key is either updated or inserted by the MERGE (its UPDATE is
-    // unconditional), so the two counts are the staged rows; an append inserts new keys only.
+    // The merge inserts every distinct staged key (ON FALSE: nothing matches) and deletes what
+    // the slices held; an append inserts the new keys only.
     let rowsStaged = 0;
-    if (batch.objects.length > 0) rowsStaged = append || !dml ? rowsAffected : int(dml.insertedRowCount) + int(dml.updatedRowCount);
+    if (batch.objects.length > 0) rowsStaged = append || !dml ? rowsAffected : int(dml.insertedRowCount);
     return { rowsAffected, rowsStaged };
   }
 
@@ -308,6 +366,151 @@ export class BigQueryWarehouse implements Warehouse {
     } catch (err) {
       return this.fail(err, tableId(spec));
     }
+  }
+
+  async gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]> {
+    if (slices.length === 0) return [];
+    const rows = await this.select(gameHoldingsStatement(this.where(spec), spec), [dateArrayParameter(SLICES_PARAM, slices)], tableId(spec));
+    const list = (v: unknown) => (v ? String(v).split(',') : []);
+    return rows.map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n), tiers: list(r.tiers), sources: list(r.sources) }));
+  }
+
+  /**
+   * `tables.get` first: the view is created (`tables.insert` with a view resource) only when
+   * missing and patched only when its query changed — each is a metadata update of the view,
+   * and every worker ensures it.
+   */
+  async ensureCoverageView(log: TableSpec, view: string): Promise<void> {
+    const where = this.where(log);
+    quoteIdent(view);
+    const resource = { view: { query: coverageViewQuery(where), useLegacySql: false } };
+    try {
+      const table = this.client.dataset(where.dataset, { location: this.location }).table(view);
+      let current: { view?: { query?: string } } | undefined;
+      try {
+        [current] = await table.getMetadata();
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      if (!current) await this.tolerateExisting(() => this.client.dataset(where.dataset, { location: this.location }).createTable(view, resource));
+      else if (current.view?.query !== resource.view.query) await table.setMetadata(resource);
+    } catch (err) {
+      this.fail(err, `${where.dataset}.${view}`);
+    }
+  }
+
+  datasetOf(spec: Pick<TableSpec, 'dataset'>): string {
+    const dataset = `${this.datasetPrefix}${spec.dataset}`;
+    quoteIdent(dataset);
+    return dataset;
+  }
+
+  /** `tables.get`: the schema (legacy type names mapped to GoogleSQL), partitioning, clustering. */
+  async describeTable(spec: TableSpec): Promise<TableDescription | null> {
+    const where = this.where(spec);
+    try {
+      const [meta] = await this.client.dataset(where.dataset, { location: this.location }).table(where.table).getMetadata();
+      return {
+        columns: describeFields(meta.schema?.fields ?? []),
+        partitioning: meta.timePartitioning ? { field: meta.timePartitioning.field ?? undefined, type: meta.timePartitioning.type ?? 'DAY' } : undefined,
+        clustering: meta.clustering?.fields ?? [],
+        requirePartitionFilter: meta.requirePartitionFilter === true || meta.timePartitioning?.requirePartitionFilter === true,
+      };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      return this.fail(err, tableId(spec));
+    }
+  }
+
+  /**
+   * `tables.patch` with the table's current schema plus the new columns, NULLABLE: BigQuery
+   * adds a column to a table with rows only as NULLABLE (or REPEATED), and a patch must list
+   * every existing column (cloud.google.com/bigquery/docs/managing-table-schemas, "Add a column").
+   * The schema is read right before the patch so a column added meanwhile is not dropped.
+   */
+  async addColumns(spec: TableSpec, columns: readonly Column[]): Promise<void> {
+    if (columns.length === 0) return;
+    validateSpec(spec);
+    const where = this.where(spec);
+    try {
+      const table = this.client.dataset(where.dataset, { location: this.location }).table(where.table);
+      const [meta] = await table.getMetadata();
+      const fields = (meta.schema?.fields ?? []) as TableFieldSchema[];
+      const have = new Set(fields.map((f) => String(f.name).toLowerCase()));
+      const added = columns.filter((c) => !have.has(c.name.toLowerCase())).map(nullableField);
+      if (added.length === 0) return;
+      await table.setMetadata({ schema: { fields: [...fields, ...added] } });
+    } catch (err) {
+      this.fail(err, tableId(spec));
+    }
+  }
+
+  async tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary> {
+    const quality = spec.columns.some((c) => c.name === QUALITY_ISSUES_COLUMN) ? QUALITY_ISSUES_COLUMN : undefined;
+    const [r] = await this.select(tableSummaryStatement(this.where(spec), spec, quality), rangeParameters(range), tableId(spec));
+    return { rows: int(r?.n as number), dates: int(r?.dates as number), games: int(r?.games as number), warnings: int(r?.warnings as number) };
+  }
+
+  async samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]> {
+    const sql = samplePredictionsStatement(
+      { where: this.where(request.predictions), spec: request.predictions },
+      { where: this.where(request.actuals), spec: request.actuals },
+      request.limit ?? 5,
+    );
+    const rows = await this.select(sql, rangeParameters(request.range), tableId(request.predictions));
+    return rows.map((r) => ({
+      gameDate: String(r.game_date),
+      player: String(r.player_name),
+      team: String(r.team_abbr),
+      predicted: Number(r.predicted_points),
+      actual: Number(r.pts),
+      basis: String(r.prediction_basis),
+    }));
+  }
+
+  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]> {
+    return this.select(conflictSummaryStatement(this.where(spec), spec), [timestampParameter(SINCE_PARAM, since)], tableId(spec));
+  }
+
+  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
+    return this.select(unresolvedConflictsStatement(this.where(spec), spec), [timestampParameter(SINCE_PARAM, since)], tableId(spec));
+  }
+
+  /** `datasets.get`: the dataset's location, or null when the dataset does not exist yet. */
+  async datasetLocation(dataset: string): Promise<string | null> {
+    quoteIdent(dataset);
+    try {
+      const [meta] = await this.client.dataset(dataset).getMetadata();
+      return String(meta.location ?? '');
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      return this.fail(err);
+    }
+  }
+
+  /**
+   * A dry-run query job at the configured location: it proves `bigquery.jobs.create` in the
+   * project without scanning or billing anything (cloud.google.com/bigquery/docs/running-queries#dry-run).
+   */
+  async dryRun(sql: string = DRY_RUN_PROBE): Promise<DryRunResult> {
+    try {
+      const [, metadata] = await this.client.createJob({
+        location: this.location,
+        configuration: { dryRun: true, query: { query: sql, useLegacySql: false } },
+      });
+      return { totalBytesProcessed: int(metadata?.statistics?.totalBytesProcessed) };
+    } catch (err) {
+      return this.fail(err);
+    }
+  }
+
+  /** The credentials the client resolved (application default credentials unless a client was given), and a fresh token from them. */
+  async principal(): Promise<Principal> {
+    const auth = this.client.authClient;
+    const credentials = await auth.getCredentials();
+    // A token proves the credentials work, not only that a key file was found.
+    await auth.getAccessToken();
+    return { email: credentials.client_email ?? undefined };
   }
 
   /** The client keeps no open connections of its own (HTTP keep-alive sockets idle out). */

@@ -4,7 +4,9 @@
  * staged NDJSON through.
  */
 import type { JobMetadata, TableMetadata } from '@google-cloud/bigquery';
-import type { TableSpec } from '../../processors/types.ts';
+import type { Column, TableSpec } from '../../processors/types.ts';
+import type { DescribedColumn } from '../types.ts';
+import { BIGQUERY_LIMITS } from './limits.ts';
 import { STAGING_TABLE, validateSpec } from './sql.ts';
 
 export type TableFieldSchema = { name: string; type: string; mode: 'NULLABLE' | 'REQUIRED'; description?: string };
@@ -12,8 +14,7 @@ export type TableFieldSchema = { name: string; type: string; mode: 'NULLABLE' | 
 type QueryConfiguration = NonNullable<NonNullable<JobMetadata['configuration']>['query']>;
 export type ExternalTableDefinitions = NonNullable<QueryConfiguration['tableDefinitions']>;
 
-// BigQuery clusters on at most four columns.
-const MAX_CLUSTERING_COLUMNS = 4;
+const MAX_CLUSTERING_COLUMNS = BIGQUERY_LIMITS.clusteringColumns;
 
 export function targetFields(spec: TableSpec): TableFieldSchema[] {
   return spec.columns.map((c) => ({
@@ -23,6 +24,33 @@ export function targetFields(spec: TableSpec): TableFieldSchema[] {
     mode: c.nullable === false ? 'REQUIRED' : 'NULLABLE',
     ...(c.description ? { description: c.description } : {}),
   }));
+}
+
+/** A column `addColumns` appends: always NULLABLE, the only mode BigQuery adds to a table with rows. */
+export function nullableField(c: Column): TableFieldSchema {
+  return { name: c.name, type: c.type, mode: 'NULLABLE', ...(c.description ? { description: c.description } : {}) };
+}
+
+/**
+ * `tables.get` answers legacy type names (INTEGER, FLOAT, BOOLEAN, RECORD) whichever names the
+ * table was created with (cloud.google.com/bigquery/docs/reference/rest/v2/tables#TableFieldSchema);
+ * the registry speaks GoogleSQL (INT64, FLOAT64, BOOL).
+ */
+const GOOGLE_SQL_TYPES: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL', RECORD: 'STRUCT' };
+
+interface RestField {
+  name?: string | null;
+  type?: string | null;
+  mode?: string | null;
+}
+
+/** A table's REST schema as the registry's vocabulary: GoogleSQL type names, REPEATED as ARRAY<…>. */
+export function describeFields(fields: readonly RestField[]): DescribedColumn[] {
+  return fields.map((f) => {
+    const raw = String(f.type ?? 'STRING').toUpperCase();
+    const type = GOOGLE_SQL_TYPES[raw] ?? raw;
+    return { name: String(f.name ?? ''), type: f.mode === 'REPEATED' ? `ARRAY<${type}>` : type, nullable: f.mode !== 'REQUIRED' };
+  });
 }
 
 /**
@@ -40,8 +68,8 @@ export function tableResource(spec: TableSpec): TableMetadata {
   const clusterBy = spec.clusterBy ?? spec.primaryKey.slice(0, MAX_CLUSTERING_COLUMNS);
   return {
     schema: { fields: targetFields(spec) },
-    // One partition per slice: a commit's DELETE and MERGE touch only its dates' partitions,
-    // and BigQuery allows 50 (not 5) metadata updates per 10 s on partitioned tables.
+    // One partition per slice: a commit's MERGE reads and writes only its dates' partitions
+    // (sql.ts, mergeStatement), at most partitionsModifiedPerJob of them (limits.ts).
     timePartitioning: { type: 'DAY', field: spec.sliceColumn },
     clustering: { fields: [...clusterBy] },
     // Readers (dashboards, ad-hoc queries) may scan without a slice filter.
@@ -50,8 +78,8 @@ export function tableResource(spec: TableSpec): TableMetadata {
 }
 
 /**
- * The commit job's temporary external table over the staged objects. Nothing is loaded:
- * a load job would count against the 1,500 loads per table per day, a query job does not.
+ * The commit job's temporary external table over the staged objects. Nothing is loaded: a
+ * load job would spend one of the table's daily modifications (limits.ts), a DML query job does not.
  */
 export function stagingDefinition(spec: TableSpec, sourceUris: readonly string[]): ExternalTableDefinitions {
   return {

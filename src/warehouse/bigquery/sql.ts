@@ -107,29 +107,50 @@ function dedupedStaging(spec: TableSpec): string {
   );
 }
 
+/** The named ARRAY<DATE> of the partitions a merge may delete from: the batch slices plus any move sources. */
+export const SCOPE_PARAM = 'scope';
+/** The named ARRAY<STRING> of units (game ids) an allowed move takes out of their old slices. */
+export const MOVE_UNITS_PARAM = 'move_units';
+
+/** Whether a spec's merge statement carries the move parameters (`@scope`, `@move_units`). */
+export function mergeMoves(spec: TableSpec): boolean {
+  return spec.unitColumn !== undefined;
+}
+
 /**
- * The group commit: ONE MERGE upserts the batch's staged rows on the primary key and deletes
- * the rows of the batch's slices that are no longer staged (`@slices`, ARRAY<DATE>).
+ * The group commit: ONE MERGE that replaces the batch's slices with the staged rows — every
+ * staged row is inserted, every target row of a batch slice is deleted — in one statement, one
+ * job, atomically. `ON FALSE` is the point: no target row can match, so the only clause that
+ * reads the target is the `NOT MATCHED BY SOURCE` delete, and its search condition is a
+ * constant filter on the partitioning column (`@slices`, `@scope`: query parameters). BigQuery
+ * prunes a MERGE by a filter in a when_clause's search_condition, while a keyed MERGE with both
+ * `WHEN NOT MATCHED` and `WHEN NOT MATCHED BY SOURCE` "usually performs a full outer join, which
+ * can't be pruned" (cloud.google.com/bigquery/docs/using-dml-with-partitioned-tables, "Pruning
+ * partitions when using a MERGE statement"; the ON FALSE replace form is in the MERGE examples
+ * of cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax). So a commit reads and
+ * writes its own partitions only, however big the table grows.
  *
- * The UPDATE is unconditional: BigQuery rewrites every touched partition anyway, and it makes
- * `dmlStats.insertedRowCount + updatedRowCount` equal the number of distinct staged keys.
- * The target is not pruned to `@slices` in the ON clause so that a key staged under a new
- * slice moves there instead of being duplicated.
+ * Moves: a key re-dated by an allowed move (`--allow-move`) still sits under its old slice. The
+ * gate passes those slices (`moveFrom`, in `@scope`) and their units (`@move_units`): rows of a
+ * moved unit are deleted there too, so the unit ends up under its new slice only. Without moves
+ * `@scope` = `@slices` and `@move_units` is empty.
+ *
+ * Idempotent: run twice, the second run deletes what the first inserted and inserts it again.
+ * `dmlStats.insertedRowCount` is the number of distinct staged keys.
  */
 export function mergeStatement(where: TableLocation, spec: TableSpec): string {
   validateSpec(spec);
-  const keys = new Set(spec.primaryKey);
-  const rest = spec.columns.filter((c) => !keys.has(c.name));
-  // A table made only of key columns still needs a MATCHED clause for the counts above.
-  const assigned = rest.length > 0 ? rest : spec.columns;
-  const set = assigned.map((c) => `${quoteIdent(c.name)} = S.${quoteIdent(c.name)}`).join(', ');
+  const slice = `T.${quoteIdent(spec.sliceColumn)}`;
+  const scope =
+    mergeMoves(spec) && spec.unitColumn !== undefined
+      ? `${slice} IN UNNEST(@${SCOPE_PARAM}) AND (${slice} IN UNNEST(@${SLICES_PARAM}) OR T.${quoteIdent(spec.unitColumn)} IN UNNEST(@${MOVE_UNITS_PARAM}))`
+      : `${slice} IN UNNEST(@${SLICES_PARAM})`;
   return [
     `MERGE ${qualifiedName(where)} AS T`,
     `USING (\n  ${dedupedStaging(spec)}\n) AS S`,
-    `ON ${keyJoin(spec, 'T', 'S')}`,
-    `WHEN MATCHED THEN UPDATE SET ${set}`,
+    'ON FALSE',
     `WHEN NOT MATCHED BY TARGET THEN INSERT (${columnList(spec)}) VALUES (${columnList(spec, 'S')})`,
-    `WHEN NOT MATCHED BY SOURCE AND T.${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM}) THEN DELETE`,
+    `WHEN NOT MATCHED BY SOURCE AND ${scope} THEN DELETE`,
   ].join('\n');
 }
 
@@ -172,18 +193,26 @@ export const UNITS_PARAM = 'units';
 
 /**
  * Rows per (slice, unit) among `@slices` or whose unit column is in `@units` (see
- * `Warehouse.unitHoldings`). The unit branch cannot be pruned by partition: it reads the unit
- * and slice columns of the whole table, two narrow columns the table is clustered by.
+ * `Warehouse.unitHoldings`), as two reads that cannot overlap. The slice branch is pruned to
+ * the batch's partitions. The unit branch cannot be pruned by partition — a game may sit under
+ * any date — but it filters on the unit column alone, which leads the table's clustering (the
+ * primary key), so BigQuery reads only the blocks whose game-id range holds a batch game
+ * (block pruning, cloud.google.com/bigquery/docs/clustered-tables) rather than the whole
+ * table; an OR across both columns would defeat both prunings.
  */
 export function unitHoldingsStatement(where: TableLocation, spec: TableSpec, withUnits: boolean): string {
   validateSpec(spec);
+  const table = qualifiedName(where);
   const slice = quoteIdent(spec.sliceColumn);
   const unit = spec.unitColumn === undefined ? `'*'` : `CAST(${quoteIdent(spec.unitColumn)} AS STRING)`;
-  const units = spec.unitColumn !== undefined && withUnits ? ` OR ${quoteIdent(spec.unitColumn)} IN UNNEST(@${UNITS_PARAM})` : '';
-  return (
-    `SELECT CAST(${slice} AS STRING) AS slice, ${unit} AS unit, COUNT(*) AS n FROM ${qualifiedName(where)} ` +
-    `WHERE ${slice} IN UNNEST(@${SLICES_PARAM})${units} GROUP BY slice, unit ORDER BY slice, unit`
-  );
+  const branches = [`SELECT CAST(${slice} AS STRING) AS slice, ${unit} AS unit FROM ${table} WHERE ${slice} IN UNNEST(@${SLICES_PARAM})`];
+  if (spec.unitColumn !== undefined && withUnits) {
+    branches.push(
+      `SELECT CAST(${slice} AS STRING) AS slice, ${unit} AS unit FROM ${table} ` +
+        `WHERE ${quoteIdent(spec.unitColumn)} IN UNNEST(@${UNITS_PARAM}) AND ${slice} NOT IN UNNEST(@${SLICES_PARAM})`,
+    );
+  }
+  return `SELECT slice, unit, COUNT(*) AS n FROM (${branches.join(' UNION ALL ')}) GROUP BY slice, unit ORDER BY slice, unit`;
 }
 
 /** Slices among `@slices` holding rows with `column >= @since` (a TIMESTAMP parameter). */
@@ -196,6 +225,109 @@ export function slicesWithRowsSinceStatement(where: TableLocation, spec: TableSp
     `WHERE ${slice} IN UNNEST(@${SLICES_PARAM}) AND ${quoteIdent(column)} >= @${SINCE_PARAM} ORDER BY slice`
   );
 }
+
+/** The named DATE parameters bounding a range of slices (`tableSummaryStatement`, `samplePredictionsStatement`). */
+export const START_PARAM = 'start';
+export const END_PARAM = 'end';
+
+function columnOf(spec: TableSpec, name: string): string {
+  const col = spec.columns.find((c) => c.name === name);
+  if (!col) throw new InputError(`${tableId(spec)}: ${name} is not a column`);
+  return quoteIdent(col.name);
+}
+
+/** Rows, slices, units and rows with quality issues between `@start` and `@end`: pruned to those partitions. */
+export function tableSummaryStatement(where: TableLocation, spec: TableSpec, qualityColumn: string | undefined): string {
+  validateSpec(spec);
+  const slice = quoteIdent(spec.sliceColumn);
+  const games = spec.unitColumn === undefined ? '0' : `COUNT(DISTINCT ${columnOf(spec, spec.unitColumn)})`;
+  const warnings = qualityColumn === undefined ? '0' : `COUNT(${columnOf(spec, qualityColumn)})`;
+  return (
+    `SELECT COUNT(*) AS n, COUNT(DISTINCT ${slice}) AS dates, ${games} AS games, ${warnings} AS warnings FROM ${qualifiedName(where)} ` +
+    `WHERE ${slice} BETWEEN @${START_PARAM} AND @${END_PARAM}`
+  );
+}
+
+/** The latest predicted slice between `@start` and `@end`: its biggest predictions joined to what the players scored. */
+export function samplePredictionsStatement(
+  predictions: { where: TableLocation; spec: TableSpec },
+  actuals: { where: TableLocation; spec: TableSpec },
+  limit: number,
+): string {
+  validateSpec(predictions.spec);
+  validateSpec(actuals.spec);
+  if (!Number.isInteger(limit) || limit < 1) throw new InputError(`sample size must be a positive integer, got ${limit}`);
+  const p = (name: string) => `P.${columnOf(predictions.spec, name)}`;
+  const a = (name: string) => `A.${columnOf(actuals.spec, name)}`;
+  const pSlice = predictions.spec.sliceColumn;
+  const predicted = qualifiedName(predictions.where);
+  return (
+    `SELECT CAST(${p(pSlice)} AS STRING) AS game_date, ${p('player_name')} AS player_name, ${p('team_abbr')} AS team_abbr, ` +
+    `${p('predicted_points')} AS predicted_points, ${p('prediction_basis')} AS prediction_basis, ${a('pts')} AS pts ` +
+    `FROM ${predicted} AS P JOIN ${qualifiedName(actuals.where)} AS A ON ${a(actuals.spec.sliceColumn)} = ${p(pSlice)} AND ${a('player_id')} = ${p('player_id')} ` +
+    `WHERE ${p(pSlice)} = (SELECT MAX(${quoteIdent(pSlice)}) FROM ${predicted} WHERE ${quoteIdent(pSlice)} BETWEEN @${START_PARAM} AND @${END_PARAM}) ` +
+    // Constant bounds on both tables' partitioning columns: the subquery's value is not one.
+    `AND ${p(pSlice)} BETWEEN @${START_PARAM} AND @${END_PARAM} AND ${a(actuals.spec.sliceColumn)} BETWEEN @${START_PARAM} AND @${END_PARAM} ` +
+    `ORDER BY ${p('predicted_points')} DESC, ${p('player_id')} LIMIT ${limit}`
+  );
+}
+
+/** The conflict log's columns seed 002's queries read, checked against its spec. */
+function conflictColumns(spec: TableSpec) {
+  return {
+    id: columnOf(spec, 'conflict_id'),
+    ts: columnOf(spec, 'timestamp'),
+    processor: columnOf(spec, 'processor_name'),
+    attempt: columnOf(spec, 'retry_attempt'),
+    resolved: columnOf(spec, 'resolved'),
+    gameId: columnOf(spec, 'game_id'),
+    gameDate: columnOf(spec, 'game_date'),
+    method: columnOf(spec, 'resolution_method'),
+    error: columnOf(spec, 'error_message'),
+  };
+}
+
+/** Seed 002's daily streaming-conflict summary since `@since` (a TIMESTAMP), a conflict counted once. */
+export function conflictSummaryStatement(where: TableLocation, spec: TableSpec): string {
+  validateSpec(spec);
+  const c = conflictColumns(spec);
+  return `WITH conflicts AS (
+  SELECT ${c.id}, ANY_VALUE(${c.processor}) AS processor_name, MIN(${c.ts}) AS first_at,
+         MAX(${c.attempt}) AS retries, LOGICAL_OR(${c.resolved}) AS resolved,
+         ANY_VALUE(COALESCE(${c.gameId}, CAST(${c.gameDate} AS STRING))) AS game
+  FROM ${qualifiedName(where)}
+  WHERE ${c.ts} >= @${SINCE_PARAM}
+  GROUP BY ${c.id}
+)
+SELECT
+  DATE(first_at) AS date,
+  processor_name,
+  COUNT(*) AS total_conflicts,
+  COUNTIF(resolved) AS resolved,
+  COUNTIF(NOT resolved) AS unresolved,
+  AVG(retries) AS avg_retries,
+  ARRAY_AGG(DISTINCT game IGNORE NULLS LIMIT 10) AS sample_games
+FROM conflicts
+GROUP BY date, processor_name
+ORDER BY date DESC, total_conflicts DESC`;
+}
+
+/** Seed 002's unresolved conflicts since `@since`: the latest row of each conflict with no resolved row. */
+export function unresolvedConflictsStatement(where: TableLocation, spec: TableSpec): string {
+  validateSpec(spec);
+  const c = conflictColumns(spec);
+  const table = qualifiedName(where);
+  return `SELECT ${c.id}, ${c.ts}, ${c.processor}, ${c.gameId}, ${c.gameDate}, ${c.attempt}, ${c.method}, ${c.error}
+FROM ${table} AS c
+WHERE NOT c.${c.resolved}
+  AND c.${c.ts} >= @${SINCE_PARAM}
+  AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${c.id} = c.${c.id} AND r.${c.resolved})
+QUALIFY ROW_NUMBER() OVER (PARTITION BY ${c.id} ORDER BY ${c.ts} DESC, ${c.attempt} DESC) = 1
+ORDER BY ${c.ts} DESC`;
+}
+
+/** The doctor's dry run: proves `bigquery.jobs.create` in the project and location, scans nothing. */
+export const DRY_RUN_PROBE = 'SELECT 1';
 
 /**
  * The statement with comments, string literals and quoted identifiers blanked out, so that

@@ -1,7 +1,8 @@
 /**
  * The embedded default warehouse: one DuckDB database (a file, or `:memory:`). A dataset is a
  * DuckDB schema, a table a table; a commit stages the batch's NDJSON into a temp table and
- * lands it with ONE MERGE (or one INSERT … SELECT in append mode), like the BigQuery adapter.
+ * lands it in ONE transaction that replaces the batch's slices (or one INSERT … SELECT in
+ * append mode), the semantics of the BigQuery adapter's one MERGE.
  *
  * BigQuery's per-table limits are not enforced here; wrap it in `BigQueryRulesWarehouse`.
  */
@@ -12,32 +13,55 @@ import { InputError } from '../../errors/input-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
-import type { Row, TableSpec } from '../../processors/types.ts';
-import { tableId } from '../../processors/types.ts';
+import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
-import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
+import { missingColumns } from '../schema-diff.ts';
+import type {
+  CommitBatch,
+  CommitResult,
+  DateRange,
+  EmulatedWarehouse,
+  GameHolding,
+  PredictionSample,
+  PredictionSampleRequest,
+  QueryParams,
+  TableDescription,
+  TableMetadata,
+  TableSummary,
+} from '../types.ts';
+import { coverageViewSql, gameHoldingsSql } from './coverage-sql.ts';
 import { fromDuckDBError } from './duckdb-errors.ts';
 import { Mutex } from './mutex.ts';
 import { checkReadOnlySql } from './read-only.ts';
 import {
+  addColumnSql,
   appendSql,
   BEGIN_READ_ONLY_SQL,
+  BEGIN_SQL,
+  COMMIT_SQL,
+  conflictSummarySql,
   countRowsSql,
   createSchemaSql,
   createStagingSql,
   createTableSql,
   deleteSlicesSql,
+  describeColumnsSql,
   dropStagingSql,
+  googleSqlType,
   insertSelectSql,
-  mergeSql,
+  LOCK_DOWN_SQL,
   presentSlicesSql,
   qualifiedName,
   ROLLBACK_SQL,
   readSlicesSql,
+  replaceSlicesSql,
   SET_UTC_SQL,
+  samplePredictionsSql,
   slicesWithRowsSinceSql,
   tableExistsSql,
+  tableSummarySql,
   unitHoldingsSql,
+  unresolvedConflictsSql,
   validateSpec,
 } from './sql.ts';
 import { dedupeByKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
@@ -53,11 +77,20 @@ export interface DuckDBWarehouseOptions {
    * @defaultValue ''
    */
   datasetPrefix?: string;
+  /**
+   * Open for reading only, with external access (files, URLs, extensions) disabled and the
+   * configuration locked: what `phasegate sql` runs people's queries on. The file must exist.
+   * @defaultValue false
+   */
+  readOnly?: boolean;
 }
 
-const DEFAULTS = { datasetPrefix: '' } satisfies Partial<DuckDBWarehouseOptions>;
+const DEFAULTS = { datasetPrefix: '', readOnly: false } satisfies Partial<DuckDBWarehouseOptions>;
 
-export class DuckDBWarehouse implements Warehouse {
+/** A read-only open (duckdb.org/docs/stable/configuration/overview); external access is shut right after (see `open`). */
+const READ_ONLY_SETTINGS = { access_mode: 'READ_ONLY' } as const;
+
+export class DuckDBWarehouse implements EmulatedWarehouse {
   readonly kind = 'duckdb';
   readonly datasetPrefix: string;
   private readonly instance: DuckDBInstance;
@@ -84,17 +117,25 @@ export class DuckDBWarehouse implements Warehouse {
     if (datasetPrefix !== '' && !/^[A-Za-z0-9_]+$/.test(datasetPrefix)) {
       throw new InputError(`dataset prefix must be letters, digits and _ only: ${JSON.stringify(datasetPrefix)}`);
     }
-    if (opts.path !== ':memory:') await mkdir(path.dirname(path.resolve(opts.path)), { recursive: true });
-    const instance = await DuckDBInstance.create(opts.path);
+    const readOnly = opts.readOnly ?? DEFAULTS.readOnly;
+    if (opts.path !== ':memory:' && !readOnly) await mkdir(path.dirname(path.resolve(opts.path)), { recursive: true });
+    const instance = await DuckDBInstance.create(opts.path, readOnly ? { ...READ_ONLY_SETTINGS } : {});
     const writer = await instance.connect();
     const reader = await instance.connect();
     for (const conn of [writer, reader]) await conn.run(SET_UTC_SQL);
+    // After the time zone (its ICU extension may need loading): then no read_csv('/etc/passwd'),
+    // read_text, glob, ATTACH, COPY or extension loading from a query, and no SET undoing it.
+    if (readOnly) for (const sql of LOCK_DOWN_SQL) await writer.run(sql);
     return new DuckDBWarehouse(instance, writer, reader, opts.store, datasetPrefix);
   }
 
   /** The DuckDB schema a spec's dataset lives in: the dataset prefix plus the dataset. */
   schemaOf(spec: Pick<TableSpec, 'dataset'>): string {
     return `${this.datasetPrefix}${spec.dataset}`;
+  }
+
+  datasetOf(spec: Pick<TableSpec, 'dataset'>): string {
+    return this.schemaOf(spec);
   }
 
   /** The quoted, qualified DuckDB name of a spec's table, for hand-written queries. */
@@ -113,12 +154,41 @@ export class DuckDBWarehouse implements Warehouse {
     if (this.closed) throw new TransientError('DuckDB warehouse is closed', { reason: 'stopped' });
   }
 
+  /**
+   * Creates the schema and table if missing, and adds the registry's columns an older table
+   * lacks (nullable): a DuckDB file from an earlier phasegate version keeps working.
+   */
   async ensureTable(spec: TableSpec): Promise<void> {
     const resolved = this.resolve(spec);
     this.assertOpen();
+    const described = await this.describeTable(spec);
     await this.write(spec, async (conn) => {
-      await conn.run(createSchemaSql(resolved.dataset));
-      await conn.run(createTableSql(resolved));
+      if (!described) {
+        await conn.run(createSchemaSql(resolved.dataset));
+        await conn.run(createTableSql(resolved));
+        return;
+      }
+      for (const column of missingColumns(spec, described)) await conn.run(addColumnSql(resolved, column));
+    });
+  }
+
+  async describeTable(spec: TableSpec): Promise<TableDescription | null> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    const reader = await this.read(spec, (conn) => conn.runAndReadAll(describeColumnsSql(), [resolved.dataset, resolved.table]));
+    const rows = reader.getRowObjects();
+    if (rows.length === 0) return null;
+    return {
+      columns: rows.map((r) => ({ name: String(r.column_name), type: googleSqlType(String(r.data_type)), nullable: String(r.is_nullable) === 'YES' })),
+    };
+  }
+
+  async addColumns(spec: TableSpec, columns: readonly Column[]): Promise<void> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    if (columns.length === 0) return;
+    await this.write(spec, async (conn) => {
+      for (const column of columns) await conn.run(addColumnSql(resolved, column));
     });
   }
 
@@ -133,11 +203,13 @@ export class DuckDBWarehouse implements Warehouse {
     this.assertOpen();
     const staged = await this.readStaged(batch.table, batch.objects, new Set(batch.slices));
     const unique = dedupeByKey(spec, staged);
-    const rowsAffected = await this.withStaging(batch.table, spec, unique, (stagingName) =>
-      spec.writeMode === 'append'
-        ? { sql: appendSql(spec, stagingName), params: [] }
-        : { sql: mergeSql(spec, stagingName, batch.slices.length), params: [...batch.slices] },
-    );
+    const moveFrom = spec.unitColumn === undefined ? [] : [...new Set(batch.moveFrom ?? [])].filter((s) => !batch.slices.includes(s));
+    const moveUnits = moveFrom.length > 0 ? [...new Set(batch.moveUnits ?? [])] : [];
+    const rowsAffected = await this.withStaging(batch.table, spec, unique, (stagingName) => {
+      if (spec.writeMode === 'append') return [{ sql: appendSql(spec, stagingName), params: [] }];
+      const { deleteSql, insertSql } = replaceSlicesSql(spec, stagingName, batch.slices.length, { fromCount: moveFrom.length, unitCount: moveUnits.length });
+      return [...(deleteSql ? [{ sql: deleteSql, params: [...batch.slices, ...moveFrom, ...moveUnits] }] : []), { sql: insertSql, params: [] }];
+    });
     return { rowsAffected, rowsStaged: staged.length };
   }
 
@@ -149,7 +221,7 @@ export class DuckDBWarehouse implements Warehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     const staged = await this.readStaged(spec, objects);
-    const rowsAffected = await this.withStaging(spec, resolved, staged, (stagingName) => ({ sql: insertSelectSql(resolved, stagingName), params: [] }));
+    const rowsAffected = await this.withStaging(spec, resolved, staged, (stagingName) => [{ sql: insertSelectSql(resolved, stagingName), params: [] }]);
     return { rowsAffected, rowsStaged: staged.length };
   }
 
@@ -162,15 +234,19 @@ export class DuckDBWarehouse implements Warehouse {
       'streaming insert',
       rows.map((record, i) => ({ line: i + 1, record })),
     );
-    return this.withStaging(spec, resolved, staged, (stagingName) => ({ sql: insertSelectSql(resolved, stagingName), params: [] }));
+    return this.withStaging(spec, resolved, staged, (stagingName) => [{ sql: insertSelectSql(resolved, stagingName), params: [] }]);
   }
 
-  /** `DELETE … WHERE slice IN (…)`; returns rows deleted. */
-  async deleteSlices(spec: TableSpec, slices: readonly string[]): Promise<number> {
+  /** `DELETE … WHERE slice IN (…)` (and `column IN (…)` when `where` is given); returns rows deleted. */
+  async deleteSlices(spec: TableSpec, slices: readonly string[], where?: { column: string; values: readonly string[] }): Promise<number> {
     const resolved = this.resolve(spec);
     this.assertOpen();
-    if (slices.length === 0) return 0;
-    return this.write(spec, async (conn) => (await conn.run(deleteSlicesSql(resolved, slices.length), [...slices])).rowsChanged);
+    if (slices.length === 0 || where?.values.length === 0) return 0;
+    const narrowed = where ? { column: where.column, count: where.values.length } : undefined;
+    return this.write(
+      spec,
+      async (conn) => (await conn.run(deleteSlicesSql(resolved, slices.length, narrowed), [...slices, ...(where?.values ?? [])])).rowsChanged,
+    );
   }
 
   async query(sql: string, params: QueryParams = {}): Promise<Row[]> {
@@ -238,11 +314,69 @@ export class DuckDBWarehouse implements Warehouse {
     return reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
   }
 
+  async tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    const quality = spec.columns.some((c) => c.name === QUALITY_ISSUES_COLUMN) ? QUALITY_ISSUES_COLUMN : undefined;
+    const reader = await this.read(spec, (conn) => conn.runAndReadAll(tableSummarySql(resolved, quality), [range.start, range.end]));
+    const r = reader.getRowObjects()[0] ?? {};
+    return { rows: Number(r.n ?? 0), dates: Number(r.dates ?? 0), games: Number(r.games ?? 0), warnings: Number(r.warnings ?? 0) };
+  }
+
+  async samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]> {
+    const predictions = this.resolve(request.predictions);
+    const actuals = this.resolve(request.actuals);
+    this.assertOpen();
+    const sql = samplePredictionsSql(predictions, actuals, request.limit ?? 5);
+    const reader = await this.read(request.predictions, (conn) => conn.runAndReadAll(sql, [request.range.start, request.range.end]));
+    return reader.getRowObjects().map((r) => ({
+      gameDate: String(r.game_date),
+      player: String(r.player_name),
+      team: String(r.team_abbr),
+      predicted: Number(r.predicted_points),
+      actual: Number(r.pts),
+      basis: String(r.prediction_basis),
+    }));
+  }
+
+  async conflictSummary(spec: TableSpec, since: Date): Promise<Row[]> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    const reader = await this.read(spec, (conn) => conn.runAndReadAll(conflictSummarySql(resolved), [since.toISOString()]));
+    return reader.getRowObjects().map(toRow);
+  }
+
+  async unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    const reader = await this.read(spec, (conn) => conn.runAndReadAll(unresolvedConflictsSql(resolved), [since.toISOString()]));
+    return reader.getRowObjects().map(toRow);
+  }
+
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
     const resolved = this.resolve(spec);
     this.assertOpen();
     const reader = await this.read(spec, (conn) => conn.runAndReadAll(countRowsSql(resolved)));
     return { numRows: Number(reader.getRowObjects()[0]?.num_rows ?? 0) };
+  }
+
+  async gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]> {
+    const resolved = this.resolve(spec);
+    this.assertOpen();
+    if (slices.length === 0) return [];
+    const reader = await this.read(spec, (conn) => conn.runAndReadAll(gameHoldingsSql(resolved, slices.length), [...slices]));
+    const list = (v: unknown) => (v ? String(v).split(',') : []);
+    return reader
+      .getRowObjects()
+      .map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n), tiers: list(r.tiers), sources: list(r.sources) }));
+  }
+
+  async ensureCoverageView(log: TableSpec, view: string): Promise<void> {
+    const resolved = this.resolve(log);
+    this.assertOpen();
+    await this.write(log, async (conn) => {
+      await conn.run(coverageViewSql(resolved, view));
+    });
   }
 
   /** Waits for running statements, then releases the connections and the database, in reverse order of opening. */
@@ -291,14 +425,14 @@ export class DuckDBWarehouse implements Warehouse {
 
   /**
    * Appends rows into a fresh temp table with DuckDB's appender (the fast path: ~30k rows in
-   * tens of milliseconds), runs the statement built from the staging table's name, drops it.
-   * Returns the statement's changed-row count.
+   * tens of milliseconds), runs the statements built from the staging table's name (several
+   * in one transaction), drops it. Returns the rows they changed.
    */
   private async withStaging(
     spec: TableSpec,
     resolved: TableSpec,
     rows: readonly StagedRow[],
-    statement: (stagingName: string) => { sql: string; params: string[] },
+    statements: (stagingName: string) => { sql: string; params: string[] }[],
   ): Promise<number> {
     const stagingName = `_phasegate_stage_${++this.stagingSeq}`;
     return this.write(spec, async (conn) => {
@@ -320,9 +454,22 @@ export class DuckDBWarehouse implements Warehouse {
         } finally {
           appender.closeSync();
         }
-        const { sql, params } = statement(stagingName);
-        const result = await conn.run(sql, params);
-        return result.rowsChanged;
+        const steps = statements(stagingName);
+        if (steps.length === 1) {
+          const [only] = steps as [{ sql: string; params: string[] }];
+          return (await conn.run(only.sql, only.params)).rowsChanged;
+        }
+        // Several statements land as one: all or none.
+        await conn.run(BEGIN_SQL);
+        try {
+          let changed = 0;
+          for (const step of steps) changed += (await conn.run(step.sql, step.params)).rowsChanged;
+          await conn.run(COMMIT_SQL);
+          return changed;
+        } catch (err) {
+          await conn.run(ROLLBACK_SQL).catch(() => undefined);
+          throw err;
+        }
       } finally {
         await conn.run(dropStagingSql(stagingName));
       }

@@ -1,20 +1,35 @@
 /**
- * The embedded warehouse made to behave like BigQuery's per-table limits: the DML gate
- * (2 running, 20 queued), table update operations per window, load jobs per day and the
- * streaming buffer. Failures are BigQuery's own payloads (`BigQueryJobError` with BigQuery's
+ * The embedded warehouse made to behave like BigQuery's per-table limits (values in
+ * ../bigquery/limits.ts): the DML gate (running and queued mutating DML), table update
+ * operations per window, DML statements per window, partitions per statement, load jobs per
+ * day and the streaming buffer. It wraps any `EmulatedWarehouse` (the embedded DuckDB one).
+ * Failures are BigQuery's own payloads (`BigQueryJobError` with BigQuery's
  * texts) passed through the same classifier as production, so callers get the same
  * ConflictError / BusyError / PermanentError with the BigQuery-shaped error as `cause`.
  *
- * Reads (query, readSlices, presentSlices, tableMetadata) pass straight through.
+ * Reads (query, readSlices, presentSlices, tableMetadata, …) pass straight through.
  */
 import { BIGQUERY_TEXTS, BigQueryJobError, classifyWarehouseError } from '../../errors/classify.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
-import type { Row, TableSpec } from '../../processors/types.ts';
+import type { Column, Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
-import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
-import type { CommitBatch, CommitResult, QueryParams, TableMetadata, Warehouse } from '../types.ts';
+import { missingColumns } from '../schema-diff.ts';
+import type {
+  CommitBatch,
+  CommitResult,
+  DateRange,
+  EmulatedWarehouse,
+  GameHolding,
+  PredictionSample,
+  PredictionSampleRequest,
+  QueryParams,
+  TableDescription,
+  TableMetadata,
+  TableSummary,
+  Warehouse,
+} from '../types.ts';
 import { DmlGate } from './dml-gate.ts';
 import { dmlLatencyMs } from './dml-latency.ts';
 import { type BigQueryRulesOptions, DAY_SECONDS, type ResolvedRulesOptions, resolveRulesOptions } from './options.ts';
@@ -31,11 +46,17 @@ export type { RulesRecord, TableRulesRecord } from './rules-record.ts';
 export interface DmlStatement {
   kind: 'DELETE';
   slices: readonly string[];
+  /**
+   * Narrows the DELETE inside its slices (`AND game_id IN (…)`: one game's rows). BigQuery's
+   * limits are judged as for any DELETE over those slices (partitions), the streaming buffer too.
+   */
+  where?: { column: string; values: readonly string[] } | undefined;
 }
 
 interface TableState {
   gate: DmlGate;
   ops: SlidingWindow;
+  dml: SlidingWindow;
   loads: DailyCounter;
   buffer: StreamingBuffer;
   record: TableRulesRecord;
@@ -44,14 +65,14 @@ interface TableState {
 export class BigQueryRulesWarehouse implements Warehouse {
   readonly kind = 'duckdb';
   readonly options: ResolvedRulesOptions;
-  private readonly inner: DuckDBWarehouse;
+  private readonly inner: EmulatedWarehouse;
   private readonly tables = new Map<string, TableState>();
   private readonly random: () => number;
   private readonly timers = new Timers();
   private readonly epoch = Date.now();
   private closed = false;
 
-  constructor(inner: DuckDBWarehouse, options: BigQueryRulesOptions = {}) {
+  constructor(inner: EmulatedWarehouse, options: BigQueryRulesOptions = {}) {
     this.inner = inner;
     this.options = resolveRulesOptions(options);
     this.random = seededRandom(this.options.seed);
@@ -70,6 +91,7 @@ export class BigQueryRulesWarehouse implements Warehouse {
       state = {
         gate: new DmlGate(o.maxRunningDml, o.maxQueuedDml),
         ops: new SlidingWindow(o.tableOpsPerWindow, this.scaledMs(o.tableOpsWindowSeconds)),
+        dml: new SlidingWindow(o.dmlStatementsPerWindow, this.scaledMs(o.dmlWindowSeconds)),
         loads: new DailyCounter(this.epoch, this.scaledMs(DAY_SECONDS)),
         buffer: new StreamingBuffer(this.scaledMs(o.streamingBufferSeconds)),
         record: emptyRecord(),
@@ -81,7 +103,7 @@ export class BigQueryRulesWarehouse implements Warehouse {
 
   /** `project:dataset.table`, as BigQuery names a table in its error texts. */
   bigQueryName(spec: TableSpec): string {
-    return `${this.options.projectId}:${this.inner.schemaOf(spec)}.${spec.table}`;
+    return `${this.options.projectId}:${this.inner.datasetOf(spec)}.${spec.table}`;
   }
 
   /** BigQuery's failure, classified exactly as the production adapter classifies it. */
@@ -93,13 +115,33 @@ export class BigQueryRulesWarehouse implements Warehouse {
     if (this.closed) throw new TransientError('BigQuery rules warehouse is closed', { reason: 'stopped' });
   }
 
-  // BigQuery allows 5 table metadata updates (loads, query jobs writing the table, DDL) per 10 s per table.
+  // BigQuery caps table metadata updates (loads, query jobs writing the table, DDL) per 10 s per
+  // table (limits.ts, tableMetadataUpdatesPerWindow).
   private takeTableOp(state: TableState, spec: TableSpec): void {
     if (!state.ops.tryTake(Date.now())) {
       state.record.rejected.rateLimited++;
       throw this.fail(spec, 'rateLimitExceeded', BIGQUERY_TEXTS.tableUpdateRate(this.bigQueryName(spec)));
     }
     state.record.tableOps++;
+  }
+
+  /**
+   * A DML statement (INSERT or mutating) against the table's DML rate: BigQuery allows a fixed
+   * number per table per 10 s (limits.ts, dmlStatementsPerTableWindow), both kinds together.
+   */
+  private takeDmlSlot(state: TableState, spec: TableSpec): void {
+    if (!state.dml.tryTake(Date.now())) {
+      state.record.rejected.dmlRate++;
+      throw this.fail(spec, 'rateLimitExceeded', BIGQUERY_TEXTS.dmlRate(this.bigQueryName(spec)));
+    }
+  }
+
+  /** One job may modify at most `maxPartitionsPerJob` partitions: one per slice it writes or moves rows out of. */
+  private checkPartitions(state: TableState, spec: TableSpec, partitions: number): void {
+    if (partitions > this.options.maxPartitionsPerJob) {
+      state.record.rejected.partitions++;
+      throw this.fail(spec, 'invalid', BIGQUERY_TEXTS.tooManyPartitions(partitions));
+    }
   }
 
   private notePeaks(state: TableState): void {
@@ -121,12 +163,19 @@ export class BigQueryRulesWarehouse implements Warehouse {
    * A mutating DML statement through BigQuery's gate. Admission is decided synchronously, in
    * call order; the streaming-buffer and rate checks happen once the statement runs.
    */
-  private async runDml<T>(spec: TableSpec, slices: readonly string[], exec: () => Promise<T>, rowsOf: (result: T) => number): Promise<T> {
+  private async runDml<T>(
+    spec: TableSpec,
+    slices: readonly string[],
+    exec: () => Promise<T>,
+    rowsOf: (result: T) => number,
+    partitions = slices.length,
+  ): Promise<T> {
     this.assertOpen();
     const state = this.state(spec);
+    this.checkPartitions(state, spec, partitions);
     const entered = state.gate.tryEnter();
     if (!entered) {
-      // BigQuery queues at most 20 mutating DML per table; the next one fails at once.
+      // BigQuery queues a bounded number of mutating DML per table (limits.ts); the next one fails at once.
       state.record.rejected.dmlOutstanding++;
       throw this.fail(spec, 'resourcesExceeded', BIGQUERY_TEXTS.dmlOutstanding(this.bigQueryName(spec)));
     }
@@ -140,6 +189,7 @@ export class BigQueryRulesWarehouse implements Warehouse {
         state.record.rejected.streamingBuffer++;
         throw this.fail(spec, 'invalidQuery', BIGQUERY_TEXTS.streamingBuffer(this.bigQueryName(spec)));
       }
+      this.takeDmlSlot(state, spec);
       this.takeTableOp(state, spec);
       return await this.timed(exec, rowsOf);
     } finally {
@@ -147,10 +197,14 @@ export class BigQueryRulesWarehouse implements Warehouse {
     }
   }
 
-  /** Creating a table is DDL, a table operation; a table that already exists costs nothing. */
+  /**
+   * Creating a table, or adding the columns it misses, is DDL, a table operation; a table that
+   * already has every column costs nothing.
+   */
   async ensureTable(spec: TableSpec): Promise<void> {
     this.assertOpen();
-    if (await this.inner.tableExists(spec)) return;
+    const described = await this.inner.describeTable(spec);
+    if (described && missingColumns(spec, described).length === 0) return;
     this.takeTableOp(this.state(spec), spec);
     await this.inner.ensureTable(spec);
   }
@@ -164,17 +218,24 @@ export class BigQueryRulesWarehouse implements Warehouse {
     const spec = batch.table;
     if (spec.writeMode === 'append') {
       this.assertOpen();
-      this.takeTableOp(this.state(spec), spec);
+      const state = this.state(spec);
+      this.checkPartitions(state, spec, batch.slices.length);
+      // An INSERT is DML: it counts toward the table's DML rate like a MERGE does.
+      this.takeDmlSlot(state, spec);
+      this.takeTableOp(state, spec);
       return this.timed(
         () => this.inner.commit(batch),
         (r) => r.rowsStaged,
       );
     }
+    // The partitions rows are moved out of are modified too.
+    const partitions = new Set([...batch.slices, ...(batch.moveFrom ?? [])]).size;
     return this.runDml(
       spec,
       batch.slices,
       () => this.inner.commit(batch),
       (r) => r.rowsStaged,
+      partitions,
     );
   }
 
@@ -183,7 +244,7 @@ export class BigQueryRulesWarehouse implements Warehouse {
     const rowsAffected = await this.runDml(
       spec,
       statement.slices,
-      () => this.inner.deleteSlices(spec, statement.slices),
+      () => this.inner.deleteSlices(spec, statement.slices, statement.where),
       (n) => n,
     );
     return { rowsAffected };
@@ -197,7 +258,8 @@ export class BigQueryRulesWarehouse implements Warehouse {
     this.assertOpen();
     const state = this.state(spec);
     state.record.loadJobs++;
-    // BigQuery allows 1,500 load jobs per table per day, failed ones included.
+    // BigQuery caps a table's modifications (loads among them) per day, failed ones included;
+    // DML does not count (limits.ts, tableModificationsPerDay).
     if (state.loads.take(Date.now()) > this.options.dailyLoadJobs) {
       state.record.rejected.dailyLoads++;
       throw this.fail(spec, 'quotaExceeded', BIGQUERY_TEXTS.dailyLoads(this.bigQueryName(spec)));
@@ -248,6 +310,48 @@ export class BigQueryRulesWarehouse implements Warehouse {
 
   unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
     return this.inner.unitHoldings(spec, slices, units);
+  }
+
+  gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]> {
+    return this.inner.gameHoldings(spec, slices);
+  }
+
+  /** DDL on the view itself, which holds no rows and is no gated table (BigQuery's adapter only creates or patches it when it changed). */
+  ensureCoverageView(log: TableSpec, view: string): Promise<void> {
+    this.assertOpen();
+    return this.inner.ensureCoverageView(log, view);
+  }
+
+  datasetOf(spec: Pick<TableSpec, 'dataset'>): string {
+    return this.inner.datasetOf(spec);
+  }
+
+  describeTable(spec: TableSpec): Promise<TableDescription | null> {
+    return this.inner.describeTable(spec);
+  }
+
+  /** Adding columns is DDL: a table operation, like BigQuery's `tables.patch`. */
+  async addColumns(spec: TableSpec, columns: readonly Column[]): Promise<void> {
+    this.assertOpen();
+    if (columns.length === 0) return;
+    this.takeTableOp(this.state(spec), spec);
+    await this.inner.addColumns(spec, columns);
+  }
+
+  tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary> {
+    return this.inner.tableSummary(spec, range);
+  }
+
+  samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]> {
+    return this.inner.samplePredictions(request);
+  }
+
+  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]> {
+    return this.inner.conflictSummary(spec, since);
+  }
+
+  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
+    return this.inner.unresolvedConflicts(spec, since);
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

@@ -1,12 +1,13 @@
 /**
  * BigQuery's per-table gate for mutating DML (UPDATE, DELETE, MERGE): at most `maxRunning`
  * run at once; others wait in a FIFO queue; when `maxQueued` already wait, the next
- * statement fails at once ("Too many DML statements outstanding … limit is 20").
+ * statement fails at once ("Too many DML statements outstanding … limit is <maxQueued>").
  *
  * Interpretation of "outstanding": running statements do not use queue places. A statement
  * is admitted when a running slot is free or fewer than `maxQueued` statements are waiting,
- * so with the defaults 2 + 20 = 22 may be outstanding and the 23rd concurrent one — the 21st
- * that would have to queue — fails. This matches the quota page (2 concurrent, 20 queued).
+ * so with BigQuery's values (../bigquery/limits.ts) maxRunning + maxQueued may be outstanding
+ * and the next concurrent one — the first that finds the queue full — fails. This matches the
+ * quota page (so many running, so many queued).
  */
 
 /** Ends a statement's hold on its running slot; calling it twice is harmless. */

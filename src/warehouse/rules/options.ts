@@ -2,7 +2,10 @@
  * Options of the BigQuery rules layer. Every duration is BigQuery (wall-clock) seconds; the
  * layer divides each by `timeScale`, so tests and demos can live through a 30-minute
  * streaming buffer or a 10-second rate window in a fraction of the time.
+ *
+ * Every limit defaults to BigQuery's own value, read from `../bigquery/limits.ts`.
  */
+import { BIGQUERY_LIMITS as BQ } from '../bigquery/limits.ts';
 
 /** How long a DML statement holds its running slot, in BigQuery seconds. */
 export interface DmlLatencyOptions {
@@ -31,28 +34,39 @@ export interface BigQueryRulesOptions {
    */
   timeScale?: number;
   /**
-   * Mutating DML (MERGE/UPDATE/DELETE) running at once per table; BigQuery runs 2.
-   * @defaultValue 2
+   * Mutating DML (MERGE/UPDATE/DELETE) running at once per table.
+   * @defaultValue BigQuery's `runningMutatingDmlPerTable` (limits.ts)
    */
   maxRunningDml?: number;
   /**
-   * Mutating DML waiting per table behind the running ones; BigQuery queues 20 and fails the next.
-   * @defaultValue 20
+   * Mutating DML waiting per table behind the running ones; the next one fails at once.
+   * @defaultValue BigQuery's `queuedMutatingDmlPerTable` (limits.ts)
    */
   maxQueuedDml?: number;
   /** @defaultValue `{ baseSeconds: 2, perThousandRowsSeconds: 0.5, jitter: 0.2 }` */
   dmlLatency?: Partial<DmlLatencyOptions>;
   /**
-   * Table metadata update operations (loads, query jobs writing the table, DDL) per window;
-   * BigQuery allows 5 per 10 s for a table.
-   * @defaultValue 5
+   * Table metadata update operations (loads, query jobs writing the table, DDL) per window.
+   * @defaultValue BigQuery's `tableMetadataUpdatesPerWindow.operations` (limits.ts)
    */
   tableOpsPerWindow?: number;
-  /** @defaultValue 10 */
+  /** @defaultValue BigQuery's `tableMetadataUpdatesPerWindow.windowSeconds` (limits.ts) */
   tableOpsWindowSeconds?: number;
   /**
-   * Load jobs per table per day, failed ones included; BigQuery stops a table at 1,500.
-   * @defaultValue 1500
+   * DML statements (INSERT, MERGE, UPDATE, DELETE) per table per window.
+   * @defaultValue BigQuery's `dmlStatementsPerTableWindow.statements` (limits.ts)
+   */
+  dmlStatementsPerWindow?: number;
+  /** @defaultValue BigQuery's `dmlStatementsPerTableWindow.windowSeconds` (limits.ts) */
+  dmlWindowSeconds?: number;
+  /**
+   * Partitions (slices) one statement may modify; a statement over more fails.
+   * @defaultValue BigQuery's `partitionsModifiedPerJob` (limits.ts)
+   */
+  maxPartitionsPerJob?: number;
+  /**
+   * Load jobs per table per day, failed ones included (table modifications; DML is not one).
+   * @defaultValue BigQuery's `tableModificationsPerDay` (limits.ts)
    */
   dailyLoadJobs?: number;
   /**
@@ -77,12 +91,15 @@ export type ResolvedRulesOptions = Required<Omit<BigQueryRulesOptions, 'dmlLaten
 
 export const DEFAULT_RULES_OPTIONS = {
   timeScale: 1,
-  maxRunningDml: 2,
-  maxQueuedDml: 20,
+  maxRunningDml: BQ.runningMutatingDmlPerTable,
+  maxQueuedDml: BQ.queuedMutatingDmlPerTable,
   dmlLatency: { baseSeconds: 2, perThousandRowsSeconds: 0.5, jitter: 0.2 },
-  tableOpsPerWindow: 5,
-  tableOpsWindowSeconds: 10,
-  dailyLoadJobs: 1500,
+  tableOpsPerWindow: BQ.tableMetadataUpdatesPerWindow.operations,
+  tableOpsWindowSeconds: BQ.tableMetadataUpdatesPerWindow.windowSeconds,
+  dmlStatementsPerWindow: BQ.dmlStatementsPerTableWindow.statements,
+  dmlWindowSeconds: BQ.dmlStatementsPerTableWindow.windowSeconds,
+  maxPartitionsPerJob: BQ.partitionsModifiedPerJob,
+  dailyLoadJobs: BQ.tableModificationsPerDay,
   streamingBufferSeconds: 1800,
   seed: 1,
   projectId: 'phasegate-local',
@@ -99,7 +116,7 @@ export function resolveRulesOptions(options: BigQueryRulesOptions = {}): Resolve
     dmlLatency: { ...DEFAULT_RULES_OPTIONS.dmlLatency, ...Object.fromEntries(Object.entries(options.dmlLatency ?? {}).filter(([, v]) => v !== undefined)) },
   };
   if (!(resolved.timeScale > 0)) throw new RangeError(`timeScale must be > 0, got ${resolved.timeScale}`);
-  for (const key of ['maxRunningDml', 'tableOpsPerWindow'] as const) {
+  for (const key of ['maxRunningDml', 'tableOpsPerWindow', 'dmlStatementsPerWindow', 'maxPartitionsPerJob'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) throw new RangeError(`${key} must be an integer ≥ 1, got ${resolved[key]}`);
   }
   for (const key of ['maxQueuedDml', 'dailyLoadJobs'] as const) {

@@ -1,6 +1,6 @@
 /**
- * Counters for BigQuery's per-table rate limits: a sliding window (table metadata update
- * operations, 5 per 10 s) and a daily budget (load jobs, 1,500 per day).
+ * Counters for BigQuery's per-table rate limits (values in ../bigquery/limits.ts): sliding
+ * windows (table metadata update operations, DML statements) and a daily budget (load jobs).
  */
 
 export class SlidingWindow {

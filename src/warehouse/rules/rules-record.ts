@@ -3,9 +3,9 @@
  * pipeline stayed inside BigQuery's limits (or, for the naive mode, where it tripped them).
  */
 export interface TableRulesRecord {
-  /** Most mutating DML statements running at once (BigQuery allows 2). */
+  /** Most mutating DML statements running at once (BigQuery's limit: limits.ts). */
   peakRunningDml: number;
-  /** Most mutating DML statements waiting at once (BigQuery queues 20). */
+  /** Most mutating DML statements waiting at once (BigQuery's limit: limits.ts). */
   peakQueuedDml: number;
   /** Mutating DML statements that reached a running slot (including those that then failed). */
   dmlStatements: number;
@@ -24,6 +24,10 @@ export interface TableRulesRecord {
     streamingBuffer: number;
     /** Failed: the table's daily load-job quota is used up. */
     dailyLoads: number;
+    /** Failed: too many DML statements in the table's DML rate window. */
+    dmlRate: number;
+    /** Failed: the statement would modify more partitions than one job may. */
+    partitions: number;
   };
 }
 
@@ -35,7 +39,7 @@ export function emptyRecord(): TableRulesRecord {
     tableOps: 0,
     loadJobs: 0,
     streamingInserts: 0,
-    rejected: { dmlOutstanding: 0, rateLimited: 0, streamingBuffer: 0, dailyLoads: 0 },
+    rejected: { dmlOutstanding: 0, rateLimited: 0, streamingBuffer: 0, dailyLoads: 0, dmlRate: 0, partitions: 0 },
   };
 }
 

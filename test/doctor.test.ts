@@ -1,0 +1,321 @@
+/**
+ * `phasegate doctor` and `phasegate migrate`: BigQuery and GCS through nock (a good project, a
+ * US dataset with an EU bucket, a table missing a column that migrate then adds, the GCE
+ * default scopes), the embedded DuckDB file (an older file missing a column, migrate,
+ * ensureTable adding it itself) and a worker refusing to start on a table every commit would fail.
+ * Set DOCTOR_PRINT=1 to see the reports.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import nock from 'nock';
+import { loadConfig } from '../src/config/index.ts';
+import { type Check, exitCodeOf, formatChecks } from '../src/doctor/check.ts';
+import { BUCKET_PERMISSIONS } from '../src/doctor/cloud-checks.ts';
+import { migrate } from '../src/doctor/migrate.ts';
+import { openForDoctor } from '../src/doctor/open.ts';
+import { gatedSpecs, runDoctor } from '../src/doctor/run-doctor.ts';
+import { ConfigError } from '../src/errors/config-error.ts';
+import { defaultRegistry } from '../src/processors/registry.ts';
+import { QUALITY_ISSUES_COLUMN, type TableSpec } from '../src/processors/types.ts';
+import { LocalObjectStore } from '../src/storage/local-store.ts';
+import { tableResource } from '../src/warehouse/bigquery/schema.ts';
+import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
+import { API, BASE, Bodies, type Body, BUCKET, GCS_API, notFound, PROJECT, testStore, testWarehouse, useNock } from './bigquery-nock.ts';
+import { openTestRuntime, TEST_REDIS_URL } from './helpers.ts';
+
+const registry = defaultRegistry();
+const specs = gatedSpecs(registry);
+const datasets = [...new Set(specs.map((s) => s.dataset))].sort();
+const PLAYER = 'nba_raw.nbac_player_boxscores';
+const playerSpec = registry.tableSpec(PLAYER);
+
+const print = (title: string, checks: readonly Check[]) => {
+  if (process.env.DOCTOR_PRINT) process.stdout.write(`\n--- ${title} ---\n${formatChecks(checks)}\n`);
+};
+
+/** `tables.get` as BigQuery answers it for a table phasegate created: legacy type names, partitioning, clustering. */
+function tableAnswer(spec: TableSpec, drop: readonly string[] = []): Body {
+  const resource = tableResource(spec) as Body;
+  const legacy: Record<string, string> = { INT64: 'INTEGER', FLOAT64: 'FLOAT', BOOL: 'BOOLEAN' };
+  return {
+    kind: 'bigquery#table',
+    tableReference: { projectId: PROJECT, datasetId: spec.dataset, tableId: spec.table },
+    schema: { fields: (resource.schema.fields as Body[]).filter((f) => !drop.includes(f.name)).map((f) => ({ ...f, type: legacy[f.type] ?? f.type })) },
+    timePartitioning: resource.timePartitioning,
+    clustering: resource.clustering,
+    location: 'US',
+  };
+}
+
+/** A project whose bucket and datasets are in the given locations; `missing` columns are absent from the player table. */
+function project(opts: { bucket: string; dataset: string; missing?: readonly string[]; tables?: 'absent' }) {
+  const storage = nock(GCS_API);
+  storage.get(`/storage/v1/b/${BUCKET}`).query(true).reply(200, { kind: 'storage#bucket', name: BUCKET, location: opts.bucket, locationType: 'multi-region' });
+  storage
+    .get(`/storage/v1/b/${BUCKET}/iam/testPermissions`)
+    .query(true)
+    .reply(200, {
+      kind: 'storage#testIamPermissionsResponse',
+      permissions: [...BUCKET_PERMISSIONS],
+    });
+  const bq = nock(API);
+  for (const d of datasets)
+    bq.get(`${BASE}/datasets/${d}`)
+      .query(true)
+      .reply(200, { datasetReference: { projectId: PROJECT, datasetId: d }, location: opts.dataset });
+  const dryRuns = new Bodies();
+  bq.post(`${BASE}/jobs`, (b: Body) => b.configuration?.dryRun === true && dryRuns.match(b))
+    .query(true)
+    .reply(200, () => ({
+      jobReference: dryRuns.last.jobReference,
+      status: { state: 'DONE' },
+      statistics: { totalBytesProcessed: '0', query: { totalBytesProcessed: '0' } },
+    }));
+  for (const spec of specs) {
+    const get = bq.get(`${BASE}/datasets/${spec.dataset}/tables/${spec.table}`).query(true);
+    if (opts.tables === 'absent') get.reply(404, notFound(`Table ${PROJECT}:${spec.dataset}.${spec.table}`));
+    else get.reply(200, tableAnswer(spec, spec === playerSpec ? (opts.missing ?? []) : []));
+  }
+  return { dryRuns };
+}
+
+describe('phasegate doctor: BigQuery and GCS (nock)', () => {
+  const creds = useNock();
+  const config = { warehouse: 'bigquery' as const, duckdbPath: '/nonexistent', gce: { enabled: false, metadataHost: 'metadata.google.internal' } };
+
+  it('a good project: every check ✓ (Redis, credentials, bucket, each dataset, permissions, a dry run, each table)', async () => {
+    const { dryRuns } = project({ bucket: 'US', dataset: 'US' });
+    const checks = await runDoctor({ config, registry, warehouse: testWarehouse(creds), store: testStore(creds), redisUrl: TEST_REDIS_URL });
+    print('good project', checks);
+    expect(checks.filter((c) => c.status === 'fail')).to.deep.equal([]);
+    expect(exitCodeOf(checks)).to.equal(0);
+    const lines = formatChecks(checks);
+    expect(lines).to.include(`✓ credentials: service account tests@${PROJECT}.iam.gserviceaccount.com`);
+    expect(lines).to.include('✓ redis maxmemory-policy: noeviction');
+    expect(lines).to.include(`✓ bucket gs://${BUCKET}: in US`);
+    for (const d of datasets) expect(lines).to.include(`✓ dataset ${d}: in US, colocated with the bucket`);
+    expect(lines).to.include(
+      '✓ bucket permissions: storage.objects.create, storage.objects.get, storage.objects.delete, storage.objects.list, storage.buckets.get',
+    );
+    for (const s of specs) expect(lines).to.include(`✓ table ${s.dataset}.${s.table}: matches the registry`);
+    expect(dryRuns.last.configuration).to.deep.equal({ dryRun: true, query: { query: 'SELECT 1', useLegacySql: false } });
+    expect(dryRuns.last.jobReference.location).to.equal('US');
+  });
+
+  it('a US dataset with an EU bucket: ✗ naming both locations, a failure that stops every commit', async () => {
+    project({ bucket: 'EU', dataset: 'US' });
+    const checks = await runDoctor({ config, registry, warehouse: testWarehouse(creds), store: testStore(creds) });
+    print('US datasets, EU bucket', checks);
+    expect(exitCodeOf(checks)).to.equal(1);
+    const raw = checks.find((c) => c.subject === 'dataset nba_raw');
+    expect(raw?.status).to.equal('fail');
+    expect(raw?.blocksCommits).to.equal(true);
+    expect(raw?.detail).to.include('is in US').and.include(`bucket gs://${BUCKET} is in EU`).and.include('notFound');
+    expect(raw?.fix).to.include('use a bucket in US');
+  });
+
+  it('a dataset in another location than PHASEGATE_BQ_LOCATION: ✗ naming both', async () => {
+    project({ bucket: 'EU', dataset: 'EU' });
+    const checks = await runDoctor({ config, registry, warehouse: testWarehouse(creds), store: testStore(creds) });
+    const raw = checks.find((c) => c.subject === 'dataset nba_raw');
+    expect(raw?.detail).to.include('is in EU, but PHASEGATE_BQ_LOCATION is US');
+  });
+
+  it('a table missing one column: ✗ with the fix; migrate adds it NULLABLE with tables.patch; then ✓', async () => {
+    project({ bucket: 'US', dataset: 'US', missing: [QUALITY_ISSUES_COLUMN] });
+    const before = await runDoctor({ config, registry, warehouse: testWarehouse(creds), store: testStore(creds) });
+    print('missing column', before);
+    const line = before.find((c) => c.subject === `table ${PLAYER}` && c.status === 'fail');
+    expect(line?.detail).to.equal(`missing column ${QUALITY_ISSUES_COLUMN} (JSON): every commit writing it fails`);
+    expect(line?.fix).to.equal('phasegate migrate (adds it as NULLABLE)');
+    expect(line?.blocksCommits).to.equal(true);
+
+    // migrate: tables.get (the diff), tables.get (fresh schema), tables.patch, then the re-check.
+    const patches = new Bodies();
+    const bq = nock(API);
+    for (const spec of specs) {
+      const path = `${BASE}/datasets/${spec.dataset}/tables/${spec.table}`;
+      if (spec === playerSpec) {
+        bq.get(path)
+          .query(true)
+          .times(2)
+          .reply(200, tableAnswer(spec, [QUALITY_ISSUES_COLUMN]));
+        bq.patch(path, patches.match)
+          .query(true)
+          .reply(200, () => ({ ...tableAnswer(spec), schema: patches.last.schema }));
+        bq.get(path).query(true).reply(200, tableAnswer(spec));
+      } else bq.get(path).query(true).times(2).reply(200, tableAnswer(spec));
+    }
+    const migrated = await migrate(testWarehouse(creds), registry);
+    print('migrate', migrated);
+    expect(exitCodeOf(migrated)).to.equal(0);
+    expect(formatChecks(migrated)).to.equal(`✓ table ${PLAYER}: added ${QUALITY_ISSUES_COLUMN} (JSON, NULLABLE)`);
+    const fields = patches.last.schema.fields as Body[];
+    // Every existing field is sent back unchanged, the new one last and NULLABLE.
+    expect(fields.slice(0, -1)).to.deep.equal(tableAnswer(playerSpec, [QUALITY_ISSUES_COLUMN]).schema.fields);
+    expect(fields.at(-1)).to.deep.include({ name: QUALITY_ISSUES_COLUMN, type: 'JSON', mode: 'NULLABLE' });
+
+    project({ bucket: 'US', dataset: 'US' });
+    const after = await runDoctor({ config, registry, warehouse: testWarehouse(creds), store: testStore(creds) });
+    expect(after.find((c) => c.subject === `table ${PLAYER}`)?.status).to.equal('ok');
+    expect(exitCodeOf(after)).to.equal(0);
+  });
+
+  it('tables not created yet are fine; other partitioning, clustering and requirePartitionFilter are each a line', async () => {
+    project({ bucket: 'US', dataset: 'US', tables: 'absent' });
+    const fresh = await runDoctor({ config, registry, warehouse: testWarehouse(creds), store: testStore(creds) });
+    expect(fresh.find((c) => c.subject === `table ${PLAYER}`)?.detail).to.equal('not there yet: the first commit creates it');
+    expect(exitCodeOf(fresh)).to.equal(0);
+
+    const odd = {
+      ...tableAnswer(playerSpec),
+      timePartitioning: { type: 'MONTH', field: 'game_date' },
+      clustering: { fields: ['player_id'] },
+      requirePartitionFilter: true,
+    };
+    nock(API).get(`${BASE}/datasets/nba_raw/tables/nbac_player_boxscores`).query(true).reply(200, odd);
+    const lines = await (await import('../src/doctor/table-checks.ts')).tableChecks(testWarehouse(creds), [playerSpec]);
+    print('odd table', lines);
+    expect(lines.map((c) => [c.status, c.detail.split(':')[0]])).to.deep.equal([
+      ['fail', 'partitioned MONTH(game_date), the registry expects DAY(game_date)'],
+      ['warn', `clustered by player_id, the registry expects ${playerSpec.primaryKey.slice(0, 4).join(', ')}`],
+      ['fail', 'requirePartitionFilter is set'],
+    ]);
+  });
+
+  it('no usable credentials: one ✗ line, and nothing else is asked of the APIs', async () => {
+    const warehouse = testWarehouse(creds);
+    nock.cleanAll();
+    nock('https://oauth2.googleapis.com').post('/token').reply(400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
+    const checks = await runDoctor({ config, registry, warehouse, store: testStore(creds) });
+    print('bad credentials', checks);
+    expect(checks).to.have.length(1);
+    expect(checks[0]).to.deep.include({ subject: 'credentials', status: 'fail', blocksCommits: true });
+    expect(checks[0]?.fix).to.include('gcloud auth application-default login');
+  });
+
+  it('on Compute Engine with the default scopes: a warning that storage is read-only (metadata server via nock)', async () => {
+    project({ bucket: 'US', dataset: 'US' });
+    const scopes = [
+      'https://www.googleapis.com/auth/devstorage.read_only',
+      'https://www.googleapis.com/auth/logging.write',
+      'https://www.googleapis.com/auth/monitoring.write',
+      'https://www.googleapis.com/auth/servicecontrol',
+      'https://www.googleapis.com/auth/service.management.readonly',
+      'https://www.googleapis.com/auth/trace.append',
+    ];
+    nock('http://metadata.google.internal')
+      .get('/computeMetadata/v1/instance/service-accounts/default/scopes')
+      .matchHeader('Metadata-Flavor', 'Google')
+      .reply(200, `${scopes.join('\n')}\n`);
+    const checks = await runDoctor({
+      config: { ...config, gce: { enabled: true, metadataHost: 'metadata.google.internal' } },
+      registry,
+      warehouse: testWarehouse(creds),
+      store: testStore(creds),
+    });
+    print('GCE default scopes', checks);
+    const gce = checks.find((c) => c.subject === 'compute engine scopes');
+    expect(gce?.status).to.equal('warn');
+    expect(gce?.detail).to.include('bigquery and storage read-write scopes').and.include('read-only storage');
+    expect(gce?.fix).to.include('--scopes=cloud-platform');
+    // A warning is not a failure.
+    expect(exitCodeOf(checks)).to.equal(0);
+  });
+});
+
+describe('phasegate doctor and migrate: the embedded DuckDB file', () => {
+  let dir: string;
+  let store: LocalObjectStore;
+  const withoutQuality = { ...playerSpec, columns: playerSpec.columns.filter((c) => c.name !== QUALITY_ISSUES_COLUMN) };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'phasegate-doctor-'));
+    store = new LocalObjectStore(path.join(dir, 'store'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  /** A DuckDB file from before `quality_issues`: the player table without it. */
+  async function olderFile(): Promise<string> {
+    const file = path.join(dir, 'warehouse.duckdb');
+    const wh = await DuckDBWarehouse.open({ path: file, store });
+    await wh.ensureTable(withoutQuality);
+    await wh.close();
+    return file;
+  }
+
+  async function doctorOn(file: string): Promise<Check[]> {
+    const config = loadConfig({ PHASEGATE_DATA_DIR: dir, PHASEGATE_DUCKDB_PATH: file, PHASEGATE_LOG_LEVEL: 'error' });
+    const opened = await openForDoctor(config, store);
+    try {
+      return [...opened.checks, ...(await runDoctor({ config, registry, warehouse: opened.warehouse, store }))];
+    } finally {
+      await opened.warehouse?.close();
+    }
+  }
+
+  it('no file yet: ✓, and the doctor creates nothing', async () => {
+    const file = path.join(dir, 'none.duckdb');
+    const checks = await doctorOn(file);
+    expect(formatChecks(checks)).to.equal(`✓ warehouse duckdb: no database at ${file} yet: the first commit creates it with every table`);
+  });
+
+  it('an older file missing quality_issues: ✗ missing column (not a worker stopper: ensureTable adds it); migrate → ✓', async () => {
+    const file = await olderFile();
+    const before = await doctorOn(file);
+    print('duckdb, older file', before);
+    const line = before.find((c) => c.subject === `table ${PLAYER}`);
+    expect(line).to.deep.include({ status: 'fail', blocksCommits: false });
+    expect(line?.detail).to.include(`missing column ${QUALITY_ISSUES_COLUMN} (JSON)`);
+
+    const wh = await DuckDBWarehouse.open({ path: file, store });
+    let migrated: Check[];
+    try {
+      migrated = await migrate(wh, registry);
+    } finally {
+      await wh.close();
+    }
+    print('duckdb migrate', migrated);
+    expect(migrated.find((c) => c.subject === `table ${PLAYER}`)?.detail).to.equal(`added ${QUALITY_ISSUES_COLUMN} (JSON, NULLABLE)`);
+    const after = await doctorOn(file);
+    print('duckdb after migrate', after);
+    expect(after.find((c) => c.subject === `table ${PLAYER}`)?.status).to.equal('ok');
+  });
+
+  it('ensureTable adds a missing nullable column to an existing table itself, keeping its rows', async () => {
+    const file = await olderFile();
+    const wh = await DuckDBWarehouse.open({ path: file, store });
+    try {
+      await wh.ensureTable(playerSpec);
+      const described = await wh.describeTable(playerSpec);
+      expect(described?.columns.find((c) => c.name === QUALITY_ISSUES_COLUMN)).to.deep.equal({ name: QUALITY_ISSUES_COLUMN, type: 'JSON', nullable: true });
+      expect(described?.columns.map((c) => c.name)).to.have.members(playerSpec.columns.map((c) => c.name));
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it('a worker refuses to start its table gates on a table every commit would fail (an incompatible column type)', async () => {
+    const env = await openTestRuntime();
+    try {
+      // The player table as some other tool left it: game_id a number.
+      const wh = await DuckDBWarehouse.open({ path: env.config.duckdbPath, store });
+      await wh.ensureTable({ ...playerSpec, columns: playerSpec.columns.map((c) => (c.name === 'game_id' ? { ...c, type: 'INT64' as const } : c)) });
+      await wh.close();
+      const err = await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // By name: mocha's loader and the runtime's may each hold their own copy of the class.
+      expect((err as Error).name).to.equal(ConfigError.name);
+      expect((err as Error).message)
+        .to.include('refusing to start the table gates')
+        .and.include(`✗ table ${PLAYER}: column game_id is INT64, the registry says STRING`);
+      expect(env.rt.workers).to.have.length(0);
+    } finally {
+      await env.cleanup();
+    }
+  });
+});

@@ -1,0 +1,462 @@
+/**
+ * The `Warehouse` seam's behaviour, one suite run twice: against the embedded DuckDB warehouse
+ * (real statements over real rows) and against BigQueryWarehouse through nock (the request it
+ * sends, checked, and BigQuery's REST answer for the same rows). Each case is written once;
+ * the harness either holds the rows for real (DuckDB) or answers as BigQuery would for them.
+ * What both must agree on: the shapes callers read (dates as `YYYY-MM-DD`, timestamps ISO,
+ * numbers as numbers, lists as JSON text), and what a commit does to the slices around it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import nock from 'nock';
+import { streamingConflictLog } from '../src/processors/orchestration/streaming-conflict-log.ts';
+import type { Column, Row, TableSpec } from '../src/processors/types.ts';
+import { LocalObjectStore } from '../src/storage/local-store.ts';
+import { tableResource } from '../src/warehouse/bigquery/schema.ts';
+import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
+import type { CommitBatch, Warehouse } from '../src/warehouse/types.ts';
+import { API, BASE, Bodies, type Body, doneJob, notFound, PROJECT, testWarehouse, useNock } from './bigquery-nock.ts';
+
+const box: TableSpec = {
+  dataset: 'nba_raw',
+  table: 'conformance_box',
+  columns: [
+    { name: 'game_id', type: 'STRING', nullable: false },
+    { name: 'player_id', type: 'INT64', nullable: false },
+    { name: 'game_date', type: 'DATE', nullable: false },
+    { name: 'pts', type: 'INT64' },
+    { name: 'quality_issues', type: 'JSON' },
+  ],
+  primaryKey: ['game_id', 'player_id'],
+  sliceColumn: 'game_date',
+  unitColumn: 'game_id',
+};
+
+const BOX_ROWS: Row[] = [
+  { game_id: 'g1', player_id: 1, game_date: '2024-01-01', pts: 10, quality_issues: null },
+  { game_id: 'g1', player_id: 2, game_date: '2024-01-01', pts: 20, quality_issues: '[{"rule":"team_totals"}]' },
+  { game_id: 'g2', player_id: 3, game_date: '2024-01-02', pts: 30, quality_issues: null },
+  { game_id: 'g3', player_id: 4, game_date: '2024-01-05', pts: 5, quality_issues: null },
+];
+
+const predictions: TableSpec = {
+  dataset: 'nba_predictions',
+  table: 'conformance_predictions',
+  columns: [
+    { name: 'game_date', type: 'DATE', nullable: false },
+    { name: 'player_id', type: 'INT64', nullable: false },
+    { name: 'player_name', type: 'STRING' },
+    { name: 'team_abbr', type: 'STRING' },
+    { name: 'predicted_points', type: 'FLOAT64' },
+    { name: 'prediction_basis', type: 'STRING' },
+  ],
+  primaryKey: ['game_date', 'player_id'],
+  sliceColumn: 'game_date',
+};
+const actuals: TableSpec = {
+  dataset: 'nba_analytics',
+  table: 'conformance_summary',
+  columns: [
+    { name: 'game_date', type: 'DATE', nullable: false },
+    { name: 'player_id', type: 'INT64', nullable: false },
+    { name: 'pts', type: 'INT64' },
+  ],
+  primaryKey: ['game_date', 'player_id'],
+  sliceColumn: 'game_date',
+};
+
+const conflictLog = streamingConflictLog.table;
+const conflictRow = (id: string, attempt: number, resolved: boolean, ts: string, gameDate: string): Row => ({
+  conflict_id: id,
+  timestamp: ts,
+  processor_name: 'nbac_player_boxscore',
+  game_id: null,
+  game_date: gameDate,
+  conflict_type: 'streaming_buffer',
+  retry_attempt: attempt,
+  max_retries: 5,
+  delay_seconds: resolved ? null : 300,
+  resolved,
+  resolution_time: resolved ? ts : null,
+  resolution_method: resolved ? 'auto_retry' : null,
+  rows_affected: resolved ? 10 : null,
+  error_message: resolved ? null : 'streaming buffer',
+  details: null,
+});
+const CONFLICT_ROWS: Row[] = [
+  conflictRow('cf-a', 1, false, '2024-01-01T10:00:00.000Z', '2024-01-01'),
+  conflictRow('cf-a', 2, false, '2024-01-01T10:05:00.000Z', '2024-01-01'),
+  conflictRow('cf-a', 2, true, '2024-01-01T10:15:00.000Z', '2024-01-01'),
+  conflictRow('cf-b', 1, false, '2024-01-01T11:00:00.000Z', '2024-01-02'),
+];
+
+/** A result column as BigQuery's REST schema names it (legacy type names). */
+interface Field {
+  name: string;
+  type: string;
+  mode?: string;
+}
+
+/** Rows as `jobs.getQueryResults` answers them for `fields`: `{f: [{v}]}`, TIMESTAMPs in µs, lists as `{v}` arrays. */
+function restRows(fields: readonly Field[], rows: readonly Row[]): Body {
+  const encode = (field: Field, value: unknown): unknown => {
+    if (value === null || value === undefined) return null;
+    if (field.mode === 'REPEATED') return (JSON.parse(String(value)) as unknown[]).map((x) => ({ v: String(x) }));
+    if (field.type === 'TIMESTAMP') return String(Date.parse(String(value)) * 1000);
+    return String(value);
+  };
+  return { schema: { fields }, rows: rows.map((r) => ({ f: fields.map((f) => ({ v: encode(f, r[f.name]) })) })) };
+}
+
+interface Harness {
+  readonly name: string;
+  warehouse(): Warehouse;
+  /** The table exists, without the columns `without` (DuckDB: created; BigQuery: nothing to do). */
+  create(spec: TableSpec, without?: readonly string[]): Promise<void>;
+  /** The next `tables.get` answers the table, without `without` (BigQuery); DuckDB reads its own. */
+  described(spec: TableSpec, without?: readonly string[]): void;
+  /** The next `describeTable` meets no table (DuckDB: nothing to do). */
+  missing(spec: TableSpec): void;
+  /** The table holds these rows (DuckDB: committed; BigQuery: the case's answers stand for them). */
+  hold(spec: TableSpec, rows: readonly Row[]): Promise<void>;
+  /** The next read answers `rows` in `fields` (BigQuery), after `check` passed on its request; DuckDB computes it. */
+  answer(fields: readonly Field[], rows: readonly Row[], check?: (query: Body) => void): void;
+  /** The next commit's job (BigQuery) is checked and answered with these DML statistics. */
+  committed(stats: { inserted: number; deleted: number }, check?: (query: Body) => void): void;
+  /** The next `addColumns` (BigQuery: tables.get, then tables.patch, checked). */
+  patched(spec: TableSpec, without: readonly string[], check: (body: Body) => void): void;
+  /** Writes a staged object both warehouses can name (DuckDB reads it; BigQuery only its URI). */
+  stage(rows: readonly Row[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** `tables.get` as BigQuery answers it for a table phasegate created. */
+function tableAnswer(spec: TableSpec, without: readonly string[] = []): Body {
+  const resource = tableResource(spec) as Body;
+  const legacy: Record<string, string> = { INT64: 'INTEGER', FLOAT64: 'FLOAT', BOOL: 'BOOLEAN' };
+  return {
+    tableReference: { projectId: PROJECT, datasetId: spec.dataset, tableId: spec.table },
+    ...resource,
+    schema: { fields: (resource.schema.fields as Body[]).filter((f) => !without.includes(f.name)).map((f) => ({ ...f, type: legacy[f.type] ?? f.type })) },
+  };
+}
+
+async function duckHarness(): Promise<Harness> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-conformance-'));
+  const store = new LocalObjectStore(dir);
+  const w = await DuckDBWarehouse.open({ path: ':memory:', store });
+  let seq = 0;
+  const stage = async (rows: readonly Row[]) => {
+    const key = `staging/conformance/${++seq}.ndjson`;
+    await store.put(key, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    return key;
+  };
+  return {
+    name: 'DuckDB',
+    warehouse: () => w,
+    create: async (spec, without = []) => w.ensureTable({ ...spec, columns: spec.columns.filter((c) => !without.includes(c.name)) }),
+    described: () => undefined,
+    missing: () => undefined,
+    hold: async (spec, rows) => {
+      await w.ensureTable(spec);
+      const slices = [...new Set(rows.map((r) => String(r[spec.sliceColumn])))].sort();
+      await w.commit({ batchId: `hold-${++seq}`, table: spec, slices, objects: [await stage(rows)] });
+    },
+    answer: () => undefined,
+    committed: () => undefined,
+    patched: () => undefined,
+    stage,
+    close: async () => {
+      await w.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function bigQueryHarness(creds: ReturnType<typeof useNock>): Harness {
+  const w = testWarehouse(creds);
+  let seq = 0;
+  const tablePath = (spec: TableSpec) => `${BASE}/datasets/${spec.dataset}/tables/${spec.table}`;
+  return {
+    name: 'BigQuery (nock)',
+    warehouse: () => w,
+    create: async () => undefined,
+    described: (spec, without = []) => {
+      nock(API).get(tablePath(spec)).query(true).reply(200, tableAnswer(spec, without));
+    },
+    missing: (spec) => {
+      nock(API)
+        .get(tablePath(spec))
+        .query(true)
+        .reply(404, notFound(`Table ${PROJECT}:${spec.dataset}.${spec.table}`));
+    },
+    hold: async () => undefined,
+    answer: (fields, rows, check) => {
+      const jobs = new Bodies();
+      nock(API)
+        .post(`${BASE}/jobs`, jobs.match)
+        .query(true)
+        .reply(200, () => {
+          check?.(jobs.last.configuration.query);
+          return doneJob(jobs.last, { statementType: 'SELECT' });
+        })
+        .get((p) => p.startsWith(`${BASE}/queries/`))
+        .query(true)
+        .reply(200, { jobComplete: true, ...restRows(fields, rows) });
+    },
+    committed: (stats, check) => {
+      const jobs = new Bodies();
+      nock(API)
+        .post(`${BASE}/jobs`, jobs.match)
+        .query(true)
+        .reply(200, () => {
+          check?.(jobs.last.configuration.query);
+          return doneJob(jobs.last, {
+            statementType: 'MERGE',
+            numDmlAffectedRows: String(stats.inserted + stats.deleted),
+            dmlStats: { insertedRowCount: String(stats.inserted), deletedRowCount: String(stats.deleted) },
+          });
+        });
+    },
+    patched: (spec, without, check) => {
+      const patches = new Bodies();
+      nock(API)
+        .get(tablePath(spec))
+        .query(true)
+        .reply(200, tableAnswer(spec, without))
+        .patch(tablePath(spec), patches.match)
+        .query(true)
+        .reply(200, () => {
+          check(patches.last);
+          return { ...tableAnswer(spec), schema: patches.last.schema };
+        });
+    },
+    stage: async () => `staging/conformance/${++seq}.ndjson`,
+    close: async () => undefined,
+  };
+}
+
+/** The box table's columns as both warehouses describe them. */
+const BOX_COLUMNS = [
+  { name: 'game_id', type: 'STRING', nullable: false },
+  { name: 'player_id', type: 'INT64', nullable: false },
+  { name: 'game_date', type: 'DATE', nullable: false },
+  { name: 'pts', type: 'INT64', nullable: true },
+  { name: 'quality_issues', type: 'JSON', nullable: true },
+];
+
+const BOX_FIELDS: Field[] = [
+  { name: 'game_id', type: 'STRING', mode: 'REQUIRED' },
+  { name: 'player_id', type: 'INTEGER', mode: 'REQUIRED' },
+  { name: 'game_date', type: 'DATE', mode: 'REQUIRED' },
+  { name: 'pts', type: 'INTEGER' },
+  { name: 'quality_issues', type: 'JSON' },
+];
+
+function conformance(open: () => Promise<Harness>): void {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await open();
+  });
+  afterEach(async () => h.close());
+
+  it('describeTable: null for a missing table; the registry’s columns, in GoogleSQL types, for an existing one', async () => {
+    h.missing(box);
+    expect(await h.warehouse().describeTable(box)).to.equal(null);
+    await h.create(box);
+    h.described(box);
+    expect((await h.warehouse().describeTable(box))?.columns).to.deep.equal(BOX_COLUMNS);
+  });
+
+  it('addColumns adds a column as NULLABLE, whatever the registry says, keeping the others', async () => {
+    const wanted: Column = { name: 'minutes', type: 'FLOAT64', nullable: false };
+    const spec = { ...box, columns: [...box.columns, wanted] };
+    await h.create(spec, ['minutes']);
+    h.patched(spec, ['minutes'], (body) => {
+      expect(body.schema.fields.map((f: Body) => f.name)).to.deep.equal([...BOX_COLUMNS.map((c) => c.name), 'minutes']);
+      expect(body.schema.fields.at(-1)).to.deep.include({ name: 'minutes', type: 'FLOAT64', mode: 'NULLABLE' });
+    });
+    await h.warehouse().addColumns(spec, [wanted]);
+    // BigQuery then holds what the patch sent: the column NULLABLE.
+    h.described({ ...spec, columns: [...box.columns, { ...wanted, nullable: true }] });
+    expect((await h.warehouse().describeTable(spec))?.columns.at(-1)).to.deep.equal({ name: 'minutes', type: 'FLOAT64', nullable: true });
+  });
+
+  it('tableSummary counts rows, dates, games and warnings over a range of slices, read with constant bounds', async () => {
+    await h.hold(box, BOX_ROWS);
+    const fields = ['n', 'dates', 'games', 'warnings'].map((name) => ({ name, type: 'INTEGER' }));
+    h.answer(fields, [{ n: 3, dates: 2, games: 2, warnings: 1 }], (q) => {
+      expect(q.query).to.include('WHERE `game_date` BETWEEN @start AND @end');
+      expect(q.queryParameters.map((p: Body) => [p.name, p.parameterType.type, p.parameterValue.value])).to.deep.equal([
+        ['start', 'DATE', '2024-01-01'],
+        ['end', 'DATE', '2024-01-02'],
+      ]);
+    });
+    expect(await h.warehouse().tableSummary(box, { start: '2024-01-01', end: '2024-01-02' })).to.deep.equal({ rows: 3, dates: 2, games: 2, warnings: 1 });
+  });
+
+  it('presentSlices returns the requested slices that hold rows', async () => {
+    await h.hold(box, BOX_ROWS);
+    h.answer([{ name: 'slice', type: 'DATE' }], [{ slice: '2024-01-01' }, { slice: '2024-01-05' }]);
+    expect(await h.warehouse().presentSlices(box, ['2024-01-01', '2024-01-03', '2024-01-05'])).to.deep.equal(['2024-01-01', '2024-01-05']);
+  });
+
+  it('unitHoldings: rows per (slice, unit) of the slices, and of the units wherever they are — the unit read filtered on the unit column alone', async () => {
+    await h.hold(box, BOX_ROWS);
+    const fields = [
+      { name: 'slice', type: 'STRING' },
+      { name: 'unit', type: 'STRING' },
+      { name: 'n', type: 'INTEGER' },
+    ];
+    const expected = [
+      { slice: '2024-01-01', unit: 'g1', rows: 2 },
+      { slice: '2024-01-05', unit: 'g3', rows: 1 },
+    ];
+    h.answer(
+      fields,
+      expected.map((e) => ({ slice: e.slice, unit: e.unit, n: e.rows })),
+      (q) => {
+        expect(q.query).to.include(' UNION ALL ');
+        // Pruned by partition, and by the clustering's leading column: never an OR across both.
+        expect(q.query).to.include('WHERE `game_date` IN UNNEST(@slices) UNION ALL ');
+        expect(q.query).to.include('WHERE `game_id` IN UNNEST(@units) AND `game_date` NOT IN UNNEST(@slices)');
+        expect(q.query).not.to.include(' OR ');
+      },
+    );
+    expect(await h.warehouse().unitHoldings(box, ['2024-01-01'], ['g3'])).to.deep.equal(expected);
+  });
+
+  it('commit replaces the batch slices only; an allowed move takes the unit out of its old slice and nothing else', async () => {
+    await h.hold(box, BOX_ROWS);
+    // g3 re-dated from 01-05 to 01-03; 01-01 restaged without player 2.
+    const object = await h.stage([
+      { game_id: 'g1', player_id: 1, game_date: '2024-01-01', pts: 11, quality_issues: null },
+      { game_id: 'g3', player_id: 4, game_date: '2024-01-03', pts: 5, quality_issues: null },
+    ]);
+    const batch: CommitBatch = {
+      batchId: 'conformance-move',
+      table: box,
+      slices: ['2024-01-01', '2024-01-03'],
+      objects: [object],
+      moveFrom: ['2024-01-05'],
+      moveUnits: ['g3'],
+    };
+    h.committed({ inserted: 2, deleted: 3 }, (q) => {
+      expect(q.query).to.include('\nON FALSE\n');
+      expect(q.query).to.include(
+        'WHEN NOT MATCHED BY SOURCE AND T.`game_date` IN UNNEST(@scope) AND (T.`game_date` IN UNNEST(@slices) OR T.`game_id` IN UNNEST(@move_units)) THEN DELETE',
+      );
+      const params = Object.fromEntries(q.queryParameters.map((p: Body) => [p.name, p.parameterValue.arrayValues.map((v: Body) => v.value)]));
+      expect(params).to.deep.equal({ slices: ['2024-01-01', '2024-01-03'], scope: ['2024-01-01', '2024-01-03', '2024-01-05'], move_units: ['g3'] });
+    });
+    // 01-01's two rows and g3 under 01-05 deleted, two staged rows inserted.
+    expect(await h.warehouse().commit(batch)).to.deep.include({ rowsAffected: 5 });
+    const after = [
+      { game_id: 'g1', player_id: 1, game_date: '2024-01-01', pts: 11, quality_issues: null },
+      { game_id: 'g2', player_id: 3, game_date: '2024-01-02', pts: 30, quality_issues: null },
+      { game_id: 'g3', player_id: 4, game_date: '2024-01-03', pts: 5, quality_issues: null },
+    ];
+    h.answer(BOX_FIELDS, after);
+    expect(await h.warehouse().readSlices(box, ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-05'])).to.deep.equal(after);
+  });
+
+  it("the conflict log's daily summary counts each conflict once, with the same shapes", async () => {
+    await h.hold(conflictLog, CONFLICT_ROWS);
+    const fields = [
+      { name: 'date', type: 'DATE' },
+      { name: 'processor_name', type: 'STRING' },
+      { name: 'total_conflicts', type: 'INTEGER' },
+      { name: 'resolved', type: 'INTEGER' },
+      { name: 'unresolved', type: 'INTEGER' },
+      { name: 'avg_retries', type: 'FLOAT' },
+      { name: 'sample_games', type: 'STRING', mode: 'REPEATED' },
+    ];
+    const expected = [
+      {
+        date: '2024-01-01',
+        processor_name: 'nbac_player_boxscore',
+        total_conflicts: 2,
+        resolved: 1,
+        unresolved: 1,
+        avg_retries: 1.5,
+        sample_games: '["2024-01-01","2024-01-02"]',
+      },
+    ];
+    h.answer(fields, expected, (q) => {
+      expect(q.queryParameters).to.deep.equal([{ name: 'since', parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: '2023-12-31T00:00:00.000Z' } }]);
+    });
+    expect(await h.warehouse().conflictSummary(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
+  });
+
+  it('the unresolved conflicts are the latest row of each conflict that never resolved', async () => {
+    await h.hold(conflictLog, CONFLICT_ROWS);
+    const fields = [
+      { name: 'conflict_id', type: 'STRING' },
+      { name: 'timestamp', type: 'TIMESTAMP' },
+      { name: 'processor_name', type: 'STRING' },
+      { name: 'game_id', type: 'STRING' },
+      { name: 'game_date', type: 'DATE' },
+      { name: 'retry_attempt', type: 'INTEGER' },
+      { name: 'resolution_method', type: 'STRING' },
+      { name: 'error_message', type: 'STRING' },
+    ];
+    const expected = [
+      {
+        conflict_id: 'cf-b',
+        timestamp: '2024-01-01T11:00:00.000Z',
+        processor_name: 'nbac_player_boxscore',
+        game_id: null,
+        game_date: '2024-01-02',
+        retry_attempt: 1,
+        resolution_method: null,
+        error_message: 'streaming buffer',
+      },
+    ];
+    h.answer(fields, expected);
+    expect(await h.warehouse().unresolvedConflicts(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
+  });
+
+  it('samplePredictions: the latest predicted slice in the range, biggest first, next to what was scored', async () => {
+    await h.hold(predictions, [
+      { game_date: '2024-01-01', player_id: 1, player_name: 'A', team_abbr: 'LAL', predicted_points: 20.5, prediction_basis: 'b' },
+      { game_date: '2024-01-02', player_id: 1, player_name: 'A', team_abbr: 'LAL', predicted_points: 21.5, prediction_basis: 'b' },
+      { game_date: '2024-01-02', player_id: 2, player_name: 'B', team_abbr: 'BOS', predicted_points: 30, prediction_basis: 'b' },
+      { game_date: '2024-01-09', player_id: 2, player_name: 'B', team_abbr: 'BOS', predicted_points: 31, prediction_basis: 'b' },
+    ]);
+    await h.hold(actuals, [
+      { game_date: '2024-01-02', player_id: 1, pts: 18 },
+      { game_date: '2024-01-02', player_id: 2, pts: 33 },
+    ]);
+    const fields = [
+      { name: 'game_date', type: 'STRING' },
+      { name: 'player_name', type: 'STRING' },
+      { name: 'team_abbr', type: 'STRING' },
+      { name: 'predicted_points', type: 'FLOAT' },
+      { name: 'prediction_basis', type: 'STRING' },
+      { name: 'pts', type: 'INTEGER' },
+    ];
+    h.answer(
+      fields,
+      [
+        { game_date: '2024-01-02', player_name: 'B', team_abbr: 'BOS', predicted_points: 30, prediction_basis: 'b', pts: 33 },
+        { game_date: '2024-01-02', player_name: 'A', team_abbr: 'LAL', predicted_points: 21.5, prediction_basis: 'b', pts: 18 },
+      ],
+      (q) => expect(q.query).to.include('P.`game_date` BETWEEN @start AND @end AND A.`game_date` BETWEEN @start AND @end'),
+    );
+    expect(await h.warehouse().samplePredictions({ predictions, actuals, range: { start: '2024-01-01', end: '2024-01-05' } })).to.deep.equal([
+      { gameDate: '2024-01-02', player: 'B', team: 'BOS', predicted: 30, actual: 33, basis: 'b' },
+      { gameDate: '2024-01-02', player: 'A', team: 'LAL', predicted: 21.5, actual: 18, basis: 'b' },
+    ]);
+  });
+}
+
+describe('Warehouse conformance: DuckDB', () => {
+  conformance(duckHarness);
+});
+
+describe('Warehouse conformance: BigQuery (nock)', () => {
+  const creds = useNock();
+  conformance(async () => bigQueryHarness(creds));
+});

@@ -53,6 +53,8 @@ const LABELS: Record<NotifyKind, string> = {
   'breaker-tripped': 'circuit breaker trips',
   'slices-deferred': 'deferrals',
   'backfill-failed': 'backfills finished with failures',
+  'coverage-critical': 'games no source has',
+  'coverage-digest': 'coverage digests',
 };
 
 // Slack refuses a header over 150 characters and a section over 3,000.

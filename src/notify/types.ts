@@ -1,7 +1,11 @@
 /** What the notifier sends and through what. */
 
 /** The announcements phasegate makes; anything else goes to the log only. */
-export const NOTIFY_KINDS = ['breaker-tripped', 'slices-deferred', 'backfill-failed'] as const;
+/**
+ * `coverage-critical`: scheduled games no source has after the fallback (sent at once);
+ * `coverage-digest`: the audit's other findings, one message per audit run (seed 004).
+ */
+export const NOTIFY_KINDS = ['breaker-tripped', 'slices-deferred', 'backfill-failed', 'coverage-critical', 'coverage-digest'] as const;
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 
 export interface NotifyEvent {

@@ -23,12 +23,13 @@ describe('phasegate CLI', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('--dry-run over the seed incident range prints the job count and table operations, and enqueues nothing', async () => {
+  it('--dry-run over the 853 game dates of the incident (2021-10-19 … 2025-06-22) prints the job count and table operations, and enqueues nothing', async () => {
     const r = await run(['backfill', '--processors', 'nbac_player_boxscore', '--start', '2021-10-19', '--end', '2025-06-22', '--dry-run']);
     expect(r.code).to.equal(0);
     expect(r.stdout).to.match(/853 jobs over 853 dates/);
-    expect(r.stdout).to.match(/nba_raw\.nbac_player_boxscores: 853 slices → ~14 table operations/);
-    expect(r.stdout).to.match(/daily budget 1500/);
+    expect(r.stdout).to.match(/nba_raw\.nbac_player_boxscores: 853 slices → ~14 DML statements/);
+    // The same words as status and the dashboard: DML has no daily cap, modifications do.
+    expect(r.stdout).to.include('DML today 0 (no daily cap) · table modifications today 0/1,500');
     const status = await run(['status', '--json']);
     const report = JSON.parse(status.stdout) as { backfills: unknown[]; queues: Record<string, { waiting: number; prioritized: number }> };
     expect(report.backfills).to.have.length(0);
@@ -92,9 +93,15 @@ describe('phasegate CLI', function () {
     expect(r.code, r.stderr).to.equal(0);
     // The real schedule has no games on 2023-12-03: two game dates.
     expect(r.stdout).to.match(/over 2 dates/);
-    expect(r.stdout).to.match(/nbac_team_boxscore: 2 committed, 0 incomplete, 0 empty, 0 failed/);
+    // The summary: per processor how its dates ended, per table rows and table operations, the time taken.
+    expect(r.stdout).to.match(/^ {2}phase {2}processor\s+committed {2}incomplete {2}empty {2}failed$/m);
+    expect(r.stdout).to.match(/^ {2}2 {6}nbac_team_boxscore\s+2\s+0\s+0\s+0$/m);
+    const rows = 2 * (await gamesOn(['2023-12-01', '2023-12-02', '2023-12-03']));
+    const table = new RegExp(`^ {2}nba_raw\\.nbac_team_boxscore\\s+${rows}\\s+(\\d+)\\s+0/1,500$`, 'm').exec(r.stdout);
+    expect(Number(table?.[1]), r.stdout).to.be.within(1, 2);
+    expect(r.stdout).to.match(/^elapsed \d+(\.\d)?s$|^elapsed \d+m\d\ds$/m);
     const sql = await run(['sql', 'SELECT count(*) AS n FROM nba_raw.nbac_team_boxscore', '--json']);
-    expect(JSON.parse(sql.stdout)).to.deep.equal([{ n: 2 * (await gamesOn(['2023-12-01', '2023-12-02', '2023-12-03'])) }]);
+    expect(JSON.parse(sql.stdout)).to.deep.equal([{ n: rows }]);
   });
 });
 

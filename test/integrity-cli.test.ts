@@ -40,7 +40,7 @@ describe('phasegate CLI: incomplete and empty slices', function () {
   it('dates without their files end incomplete (exit 1), named by status and listed in the failed-dates file', async () => {
     const r = await run(['backfill', '--processors', 'nbac_player_boxscore', ...range, '--workers', '1']);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.match(/nbac_player_boxscore: 1 committed, 2 incomplete, 0 empty, 0 failed/);
+    expect(r.stdout).to.match(/^ {2}2 {6}nbac_player_boxscore\s+1\s+2\s+0\s+0$/m);
     const file = /failed dates written to (\S+)/.exec(r.stdout)?.[1] ?? '';
     const failed = JSON.parse(await readFile(file, 'utf8')) as FailedDatesFile;
     expect(failed.processors.nbac_player_boxscore).to.deep.equal(['2023-11-02', '2023-11-03']);

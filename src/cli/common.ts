@@ -1,11 +1,17 @@
-/** What every command shares: global flags → config, one-line errors, exit codes. */
+/**
+ * What every command shares: global flags → config, examples in the help, one-line errors,
+ * exit codes, and actions loaded only when their command runs. This module stays light —
+ * `phasegate --help` imports it and every command definition, and nothing else: the runtime
+ * (BullMQ, the warehouse) and the processor registry are imported when a command needs them.
+ */
 import type { Command } from 'commander';
 import { type Config, type ConfigFlags, loadConfig } from '../config/index.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError } from '../errors/phasegate-error.ts';
 import { setLogLevel } from '../log.ts';
-import { openRuntime, type Runtime, type RuntimeOptions } from '../runtime.ts';
+import type { Registry } from '../processors/registry.ts';
+import type { Runtime, RuntimeOptions } from '../runtime.ts';
 
 export interface GlobalFlags {
   redisUrl?: string;
@@ -40,13 +46,70 @@ export function configFrom(flags: GlobalFlags, extra: ConfigFlags = {}): Config 
   return config;
 }
 
+/**
+ * PHASEGATE_TABLE_LIMITS may only name tables that have a gate: an override of a misspelt
+ * table would be silently ignored while the real one runs on the defaults.
+ */
+export function checkTableLimits(config: Pick<Config, 'tableOverrides'>, registry: Pick<Registry, 'gatedTables'>): void {
+  const tables = registry.gatedTables();
+  for (const key of Object.keys(config.tableOverrides)) {
+    if (!tables.includes(key)) throw new ConfigError(`PHASEGATE_TABLE_LIMITS["${key}"]: no processor writes this table (tables: ${tables.join(', ')})`);
+  }
+}
+
 export async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
-  const rt = await openRuntime(config, { redisExplicit: process.env.REDIS_URL !== undefined || config.redisUrl !== 'redis://127.0.0.1:6379', ...opts });
+  const [{ openRuntime }, { defaultRegistry }] = await Promise.all([import('../runtime.ts'), import('../processors/registry.ts')]);
+  const registry = opts.registry ?? defaultRegistry();
+  // Checked before Redis is touched, like every flag.
+  checkTableLimits(config, registry);
+  const rt = await openRuntime(config, {
+    redisExplicit: process.env.REDIS_URL !== undefined || config.redisUrl !== 'redis://127.0.0.1:6379',
+    ...opts,
+    registry,
+  });
   try {
     return await fn(rt);
   } finally {
     await rt.close();
   }
+}
+
+// Help text is read on a terminal: an example longer than this goes on with a shell `\`.
+const EXAMPLE_WIDTH = 78;
+
+/** A shell command in lines of at most EXAMPLE_WIDTH columns, continued with ` \`. */
+function shellLines(command: string, first: string, next: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of command.split(' ')) {
+    if (line.length > next.length && line.length + 1 + word.length + 2 > EXAMPLE_WIDTH) {
+      lines.push(`${line} \\`);
+      line = next + word;
+    } else line += line.endsWith(' ') ? word : ` ${word}`;
+  }
+  return [...lines, line];
+}
+
+/** `Examples:` after a command's help: what each does, then `$ phasegate …`. */
+export function withExamples(cmd: Command, examples: readonly [command: string, what: string][]): Command {
+  const text = examples.flatMap(([command, what]) => [`  # ${what}`, ...shellLines(command, '  $ ', '      ')]).join('\n');
+  return cmd.addHelpText('after', `\nExamples:\n${text}\n`);
+}
+
+/**
+ * A command's action, imported when the command runs: `--help` and the other commands never
+ * load what it needs (the warehouse clients, DuckDB, the dashboard). Its errors end the
+ * process through `exitOnError`.
+ */
+export function lazyAction<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<void>>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const action = await load();
+      await action(...args);
+    } catch (err) {
+      exitOnError(err);
+    }
+  };
 }
 
 /** Bad input and bad configuration: one line on stderr, exit 2. Anything else: exit 1. */

@@ -1,65 +1,18 @@
-/** `phasegate conflicts`: seed 002's two monitoring queries on the conflict log, and what waits now. */
+/** `phasegate conflicts`: what it accepts and its help; the work is in actions/conflicts.ts. */
 import type { Command } from 'commander';
-import { type ConflictReport, conflictReport, parseSince } from '../queues/conflict-queries.ts';
-import { conflictStatus, safetyLine, type TableSafety } from '../queues/conflict-status.ts';
-import { createStore } from '../storage/index.ts';
-import { openWarehouse } from '../warehouse/index.ts';
-import { configFrom, exitOnError, type GlobalFlags, withRuntime } from './common.ts';
-
-function print(report: ConflictReport, tables: TableSafety[]): void {
-  const w = (s: string) => process.stdout.write(`${s}\n`);
-  w('now:');
-  for (const t of tables) w(`  ${t.table.padEnd(40)} ${safetyLine(t)}`);
-  if (!report.logged) {
-    w('no conflict has been logged yet (nba_orchestration.streaming_conflict_log does not exist)');
-    return;
-  }
-  w(`daily streaming conflict summary since ${report.dailySince}:`);
-  if (report.daily.length === 0) w('  (none)');
-  else console.table(report.daily);
-  w(`unresolved conflicts requiring attention since ${report.unresolvedSince}:`);
-  if (report.unresolved.length === 0) w('  (none)');
-  else console.table(report.unresolved);
-}
+import { lazyAction, withExamples } from './common.ts';
 
 export function registerConflicts(program: Command): void {
-  program
+  const cmd = program
     .command('conflicts')
-    .description("streaming-buffer conflicts: seed 002's daily summary and unresolved list from the conflict log, and per table what waits now")
+    .description(
+      'streaming-buffer conflicts: a per-day summary (met, resolved, unresolved, retries) and the conflicts still unresolved, from the conflict log, and per table what waits now',
+    )
     .option('--since <when>', 'how far back: 7d, 24h, 90m or an ISO date/time (default: 7d for the summary, 24h for unresolved)')
     .option('--json', 'print JSON')
-    .action(async (flags: { since?: string; json?: boolean }, cmd: Command) => {
-      try {
-        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
-        const since = flags.since !== undefined ? parseSince(flags.since) : undefined;
-        await withRuntime(config, async (rt) => {
-          const tables = await conflictStatus(rt);
-          // Reads go straight to the warehouse, not through the rules layer's quotas. A worker in
-          // another process may hold the DuckDB file: then the Redis side is still shown.
-          let warehouse: Awaited<ReturnType<typeof openWarehouse>>;
-          try {
-            warehouse = await openWarehouse({ ...config, bigqueryRules: false }, createStore(config));
-          } catch (err) {
-            const reason = `the conflict log cannot be read now: ${(err as Error).message.split('\n')[0]}`;
-            if (flags.json) process.stdout.write(`${JSON.stringify({ tables, logError: reason }, null, 2)}\n`);
-            else {
-              for (const t of tables) process.stdout.write(`  ${t.table.padEnd(40)} ${safetyLine(t)}\n`);
-              process.stderr.write(`phasegate: ${reason}\n`);
-            }
-            process.exitCode = 1;
-            return;
-          }
-          let report: ConflictReport;
-          try {
-            report = await conflictReport(warehouse, config, since ? { since } : {});
-          } finally {
-            await warehouse.close();
-          }
-          if (flags.json) process.stdout.write(`${JSON.stringify({ tables, ...report }, null, 2)}\n`);
-          else print(report, tables);
-        });
-      } catch (err) {
-        exitOnError(err);
-      }
-    });
+    .action(lazyAction(() => import('./actions/conflicts.ts').then((m) => m.runConflicts)));
+  withExamples(cmd, [
+    ['phasegate conflicts', 'the last 7 days per day and processor, and what is unresolved since yesterday'],
+    ['phasegate conflicts --since 2h --json', 'the last two hours, as JSON'],
+  ]);
 }

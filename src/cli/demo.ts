@@ -1,48 +1,24 @@
+/** `phasegate demo`: what it accepts and its help; the work is in actions/demo.ts. */
 import type { Command } from 'commander';
-import { type RunningDashboard, startDashboard } from '../dashboard/index.ts';
-import { DEMO_SEASON, demoConfigFlags, formatDemo, runDemo } from '../demo.ts';
-import { checkRange } from '../queues/dates.ts';
-import { configFrom, exitOnError, type GlobalFlags, parsePositiveInt, stopSignal, untilSignal, withRuntime } from './common.ts';
+import { lazyAction, withExamples } from './common.ts';
+
+// The demo's season (DEMO_SEASON in src/demo.ts, which the help does not import: it loads the pipeline).
+const SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
 
 export function registerDemo(program: Command): void {
-  program
+  const cmd = program
     .command('demo')
     .description('run the real 2023-24 season through the pipeline on the embedded default and report')
     .option('--concurrency <n>', 'phase jobs at once per queue', '4')
-    .option('--start <date>', `first date (default ${DEMO_SEASON.start}, the season's first night)`)
-    .option('--end <date>', `last date (default ${DEMO_SEASON.end}, its last)`)
+    .option('--start <date>', `first date (default ${SEASON.start}, the season's first night)`)
+    .option('--end <date>', `last date (default ${SEASON.end}, its last)`)
     .option('--json', 'print the report as JSON')
+    .option('--verbose', 'with the bars, print every info log line (each commit) above them')
     .option('--dashboard [port]', 'serve the dashboard while the demo runs, and after it until Ctrl-C (default port: PHASEGATE_DASHBOARD_PORT)')
-    .action(async (flags: { concurrency: string; start?: string; end?: string; json?: boolean; dashboard?: string | boolean }, cmd: Command) => {
-      try {
-        const port = typeof flags.dashboard === 'string' ? flags.dashboard : undefined;
-        // Without a range: the whole season and the 2024-25 Play-In nights (the fallback source's showcase).
-        const range = flags.start || flags.end ? { start: flags.start ?? DEMO_SEASON.start, end: flags.end ?? DEMO_SEASON.end } : undefined;
-        if (range) checkRange(range.start, range.end);
-        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>(), { ...demoConfigFlags(), PHASEGATE_DASHBOARD_PORT: port });
-        await withRuntime(config, async (rt) => {
-          const dashboard: RunningDashboard | undefined = flags.dashboard ? await startDashboard(rt) : undefined;
-          try {
-            const signal = stopSignal();
-            const report = await runDemo(rt, {
-              bars: !flags.json && process.stderr.isTTY === true,
-              concurrency: parsePositiveInt(flags.concurrency, '--concurrency'),
-              signal,
-              ...(range ? { range } : {}),
-            });
-            process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDemo(report, config)}\n`);
-            if (report.failed > 0) process.exitCode = 1;
-            if (dashboard && !signal.aborted) {
-              // People open the grid after the run too: keep serving until they say stop.
-              process.stderr.write(`demo finished; the dashboard is still at ${dashboard.url} (Ctrl-C to stop)\n`);
-              await untilSignal();
-            }
-          } finally {
-            await dashboard?.close();
-          }
-        });
-      } catch (err) {
-        exitOnError(err);
-      }
-    });
+    .action(lazyAction(() => import('./actions/demo.ts').then((m) => m.runDemoCommand)));
+  withExamples(cmd, [
+    ['npm run demo', 'the whole season and the 2024-25 Play-In nights, then the report'],
+    ['phasegate demo --start 2023-11-01 --end 2023-11-07', 'one week'],
+    ['phasegate demo --dashboard 3000', 'and watch it in the dashboard (the sign-in URL is printed at the start and the end)'],
+  ]);
 }

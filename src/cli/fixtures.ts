@@ -1,39 +1,17 @@
+/** `phasegate fixtures`: what it accepts and its help; the work is in actions/fixtures.ts. */
 import type { Command } from 'commander';
-import { checkRange } from '../queues/dates.ts';
-import { FixtureSource } from '../sources/fixture/fixture-source.ts';
-import { configFrom, exitOnError, type GlobalFlags } from './common.ts';
+import { lazyAction, withExamples } from './common.ts';
 
 export function registerFixtures(program: Command): void {
-  program
+  const cmd = program
     .command('fixtures')
     .description('show the fixture source: seasons derived from the real 2023-24 data, game dates and games')
     .option('--start <date>', 'first date', '2021-10-01')
     .option('--end <date>', 'last date', '2026-06-30')
     .option('--json', 'print JSON')
-    .action(async (flags: { start: string; end: string; json?: boolean }, cmd: Command) => {
-      try {
-        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
-        checkRange(flags.start, flags.end);
-        const source = new FixtureSource({ missingGameIds: config.fixtureMissingGames });
-        const dates = await source.gameDates(flags.start, flags.end);
-        const bySeason = new Map<string, { dates: number; games: number; first: string; last: string }>();
-        for (const date of dates) {
-          const games = await source.games(date);
-          const season = games[0] ? `20${games[0].gameId.slice(3, 5)}` : '?';
-          const s = bySeason.get(season) ?? { dates: 0, games: 0, first: date, last: date };
-          s.dates += 1;
-          s.games += games.length;
-          s.last = date;
-          bySeason.set(season, s);
-        }
-        const out = [...bySeason.entries()].map(([start, s]) => ({ season: `${start}-${String(Number(start) + 1).slice(2)}`, ...s }));
-        if (flags.json) process.stdout.write(`${JSON.stringify({ dates: dates.length, seasons: out }, null, 2)}\n`);
-        else {
-          process.stdout.write(`${dates.length} game dates between ${flags.start} and ${flags.end}\n`);
-          for (const s of out) process.stdout.write(`  ${s.season}: ${s.dates} dates, ${s.games} games (${s.first} … ${s.last})\n`);
-        }
-      } catch (err) {
-        exitOnError(err);
-      }
-    });
+    .action(lazyAction(() => import('./actions/fixtures.ts').then((m) => m.runFixtures)));
+  withExamples(cmd, [
+    ['phasegate fixtures', 'every season the fixture source serves'],
+    ['phasegate fixtures --start 2023-10-24 --end 2024-04-14 --json', 'the real 2023-24 regular season, as JSON'],
+  ]);
 }

@@ -1,13 +1,14 @@
 /**
- * `--wait`: a progress bar per processor (cli-progress) while a backfill runs, then a summary
- * and, when anything failed, a failed-dates file that `--retry-failed` reads.
+ * `--wait`: follows a backfill until its requested processors are done — on a terminal with a
+ * bar per processor the backfill reaches (src/cli/render) — then writes a failed-dates file
+ * that `--retry-failed` reads when any date failed or is incomplete.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import type { FailedDatesFile } from '../queues/dates.ts';
+import { type BackfillView, watchBackfill } from './render/backfill-view.ts';
 
 export interface WaitOutcome {
   progress: BackfillProgress;
@@ -15,49 +16,34 @@ export interface WaitOutcome {
   elapsedMs: number;
 }
 
-export async function waitForBackfill(
-  ctx: PipelineContext,
-  record: BackfillRecord,
-  opts: { bars: boolean; pollMs?: number; timeoutMs?: number; signal?: AbortSignal },
-): Promise<WaitOutcome> {
+export interface WaitOptions {
+  /** Draw bars on standard error (a terminal). Ignored when `view` is given. */
+  bars: boolean;
+  /** Bars the caller opened and stops: they outlive this wait (a cascade's later phases). */
+  view?: BackfillView | undefined;
+  /** Print `info` log lines above the bars (`--verbose`). @defaultValue false */
+  verbose?: boolean | undefined;
+  /** @defaultValue 500 */
+  pollMs?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+}
+
+export async function waitForBackfill(ctx: PipelineContext, record: BackfillRecord, opts: WaitOptions): Promise<WaitOutcome> {
   const started = Date.now();
-  const multibar = opts.bars
-    ? new cliProgress.MultiBar(
-        {
-          format:
-            ' {processor} |{bar}| {value}/{total} committed {committed} · incomplete {incomplete} · empty {empty} · waiting {waiting} · failed {failed} · {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: false,
-          stream: process.stderr,
-        },
-        cliProgress.Presets.shades_grey,
-      )
-    : undefined;
-  const width = Math.max(...record.processors.map((p) => p.length));
-  const bars = new Map(
-    record.processors.map((p) => [
-      p,
-      multibar?.create(record.dates.length, 0, { processor: p.padEnd(width), committed: 0, incomplete: 0, empty: 0, waiting: 0, failed: 0 }),
-    ]),
-  );
+  // Bars of its own when the caller has none: they stop with this wait.
+  const own = !opts.view && opts.bars ? watchBackfill(ctx, record, { verbose: opts.verbose }) : undefined;
   let progress: BackfillProgress;
-  for (;;) {
-    progress = await backfillProgress(ctx, record);
-    for (const [p, counts] of Object.entries(progress.perProcessor)) {
-      const done = counts.committed + counts.incomplete + counts.empty + counts.failed + counts.deferred;
-      bars.get(p)?.update(done, {
-        committed: counts.committed,
-        incomplete: counts.incomplete,
-        empty: counts.empty,
-        waiting: counts.waiting,
-        failed: counts.failed + counts.deferred,
-      });
+  try {
+    for (;;) {
+      progress = await backfillProgress(ctx, record);
+      if (progress.done || opts.signal?.aborted) break;
+      if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) break;
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
-    if (progress.done || opts.signal?.aborted) break;
-    if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) break;
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  } finally {
+    await own?.stop();
   }
-  multibar?.stop();
   const failedFile = await writeFailedDates(ctx, record, progress);
   return { progress, failedFile, elapsedMs: Date.now() - started };
 }
@@ -82,14 +68,4 @@ export async function writeFailedDates(ctx: PipelineContext, record: BackfillRec
   const out = path.join(dir, `failed_dates_${record.id}.json`);
   await writeFile(out, `${JSON.stringify(file, null, 2)}\n`);
   return out;
-}
-
-export function summaryLines(record: BackfillRecord, progress: BackfillProgress): string[] {
-  const lines = [`backfill ${record.id}: ${record.dates.length} dates × ${record.processors.length} processors`];
-  for (const [p, c] of Object.entries(progress.perProcessor)) {
-    lines.push(
-      `  ${p}: ${c.committed} committed, ${c.incomplete} incomplete, ${c.empty} empty, ${c.failed} failed, ${c.deferred} deferred, ${c.waiting} waiting, ${c.pending + c.running + c.staged} not finished`,
-    );
-  }
-  return lines;
 }

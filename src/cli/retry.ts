@@ -1,37 +1,19 @@
-/** `phasegate retry --deferred`: brings deferred slices back with one command; nothing is re-run. */
+/** `phasegate retry`: what it accepts and its help; the work is in actions/retry.ts. */
 import type { Command } from 'commander';
-import { InputError } from '../errors/input-error.ts';
-import { retryDeferred } from '../queues/conflict-hold.ts';
-import { configFrom, exitOnError, type GlobalFlags, withRuntime } from './common.ts';
+import { lazyAction, withExamples } from './common.ts';
 
 export function registerRetry(program: Command): void {
-  program
+  const cmd = program
     .command('retry')
     .description('commit deferred slices (kept after waiting on the streaming buffer) now; a running worker lands them')
     .option('--deferred', 'retry the slices deferred after the maximum streaming-buffer wait')
     .option('--table <dataset.table>', 'only this table')
     .option('--slices <dates>', 'only these slices (comma-separated dates)')
     .option('--json', 'print JSON')
-    .action(async (flags: { deferred?: boolean; table?: string; slices?: string; json?: boolean }, cmd: Command) => {
-      try {
-        if (!flags.deferred) throw new InputError('retry: say what to retry: --deferred (failed dates: phasegate backfill --retry-failed <file>)');
-        const slices = flags.slices
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-        for (const s of slices ?? []) if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) throw new InputError(`--slices: "${s}" is not a YYYY-MM-DD date`);
-        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
-        await withRuntime(config, async (rt) => {
-          const result = await retryDeferred(rt, { table: flags.table, slices });
-          if (flags.json) {
-            process.stdout.write(`${JSON.stringify(result)}\n`);
-            return;
-          }
-          if (result.length === 0) process.stdout.write('no deferred slices\n');
-          for (const r of result) process.stdout.write(`${r.table}: ${r.slices.length} deferred slices queued for commit now (${r.slices.join(', ')})\n`);
-        });
-      } catch (err) {
-        exitOnError(err);
-      }
-    });
+    .action(lazyAction(() => import('./actions/retry.ts').then((m) => m.runRetry)));
+  withExamples(cmd, [
+    ['phasegate retry --deferred', 'every deferred slice of every table'],
+    ['phasegate retry --deferred --table nba_raw.nbac_player_boxscores --slices 2024-01-05,2024-01-06', 'two slices of one table'],
+    ['phasegate backfill --retry-failed .phasegate/failed/failed_dates_<id>.json', 'failed dates are retried by backfill, not here'],
+  ]);
 }

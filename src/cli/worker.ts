@@ -1,52 +1,17 @@
+/** `phasegate worker`: what it accepts and its help; the work is in actions/worker.ts. */
 import type { Command } from 'commander';
-import { InputError } from '../errors/input-error.ts';
-import { log } from '../log.ts';
-import type { Phase } from '../processors/types.ts';
-import { PHASES } from '../queues/names.ts';
-import { configFrom, exitOnError, type GlobalFlags, parsePositiveInt, untilSignal, withRuntime } from './common.ts';
-
-export function parsePhases(list: string): { phases: Phase[]; commit: boolean } {
-  const parts = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const phases: Phase[] = [];
-  let commit = false;
-  for (const part of parts) {
-    if (part === 'commit') commit = true;
-    else if (part === 'all') {
-      phases.push(...PHASES);
-      commit = true;
-    } else {
-      const n = Number(part);
-      if (!PHASES.includes(n as Phase)) throw new InputError(`--phases: "${part}" is not a phase (1–5), "commit" or "all"`);
-      phases.push(n as Phase);
-    }
-  }
-  return { phases: [...new Set(phases)], commit };
-}
+import { lazyAction, withExamples } from './common.ts';
 
 export function registerWorker(program: Command): void {
-  program
+  const cmd = program
     .command('worker')
     .description('run phase workers and/or the table commit gates until SIGINT/SIGTERM')
     .option('--phases <list>', 'phases to work, e.g. 1,2,commit (commit = the table gates; all = everything)', 'all')
     .option('--concurrency <n>', 'jobs at once per phase queue', '4')
-    .action(async (flags: { phases: string; concurrency: string }, cmd: Command) => {
-      try {
-        const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
-        const { phases, commit } = parsePhases(flags.phases);
-        const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
-        await withRuntime(config, async (rt) => {
-          await rt.startWorkers({ phases, commit, concurrency });
-          log.info(`worker running: phases ${phases.join(',') || '-'}${commit ? ' + table commit gates' : ''}, concurrency ${concurrency}; Ctrl-C to stop`);
-          const sig = await untilSignal();
-          // close() waits for active jobs to finish; a job still running when the process
-          // is killed is handed back to the queue by BullMQ's stalled-job check.
-          log.info(`${sig}: finishing active jobs, then stopping`);
-        });
-      } catch (err) {
-        exitOnError(err);
-      }
-    });
+    .action(lazyAction(() => import('./actions/worker.ts').then((m) => m.runWorker)));
+  withExamples(cmd, [
+    ['phasegate worker', 'every phase and the table gates in one process'],
+    ['phasegate worker --phases 1,2 --concurrency 8', 'scrape and raw-load only (with the embedded DuckDB, one process runs commit)'],
+    ['phasegate worker --phases commit', 'only the table gates'],
+  ]);
 }

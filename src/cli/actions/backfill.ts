@@ -1,0 +1,137 @@
+/** `phasegate backfill`: plan or enqueue, then (with --wait or --workers) follow it to a summary. */
+import type { Command } from 'commander';
+import { defaultRegistry } from '../../processors/registry.ts';
+import type { BackfillRequest } from '../../queues/backfill.ts';
+import { planBackfill } from '../../queues/backfill.ts';
+import { type CascadeProgress, cascadeProcessors, onlyMissing, startCascadingBackfill, waitForCascade } from '../../queues/cascade.ts';
+import type { PipelineContext } from '../../queues/context.ts';
+import { PHASES } from '../../queues/names.ts';
+import { landed } from '../../queues/status-store.ts';
+import { createSource, type Runtime } from '../../runtime.ts';
+import { type BackfillFlags, parseBackfillInput } from '../backfill-input.ts';
+import { checkTableLimits, configFrom, type GlobalFlags, stopSignal, withRuntime } from '../common.ts';
+import { type WaitOutcome, waitForBackfill } from '../progress.ts';
+import { watchBackfill } from '../render/backfill-view.ts';
+import { summaryLines } from '../render/summary.ts';
+import { wrap } from '../render/text.ts';
+import { collectSummary, tableOpsNow } from '../summary.ts';
+
+/**
+ * For a dry run without phase 1: on how many dates the requested phase-2 processors find raw
+ * files, so a user sees before enqueueing that the raw folders are empty.
+ */
+async function rawFilesPresent(ctx: Pick<PipelineContext, 'store'>, req: BackfillRequest): Promise<string[]> {
+  const lines: string[] = [];
+  for (const p of req.processors) {
+    if (p.kind !== 'transform' || !p.inputPrefix) continue;
+    const upstreamRequested = p.dependsOn.some((d) => req.processors.some((q) => q.name === d));
+    if (upstreamRequested) continue;
+    let present = 0;
+    for (const date of req.dates) if ((await ctx.store.list(p.inputPrefix(date))).length > 0) present += 1;
+    const hint = present < req.dates.length ? ` (the other ${req.dates.length - present} end incomplete or empty: add their scraper to --processors)` : '';
+    lines.push(`  ${p.name}: raw files present for ${present} of ${req.dates.length} dates${hint}`);
+  }
+  return lines;
+}
+
+/**
+ * Downstream processors that wait for an input this backfill does not run and that has not
+ * landed the dates: the tracker starts them only once all their dependencies have, so their
+ * bars would stay at 0. Said before anything is enqueued, with what to add.
+ */
+async function unmetInputs(ctx: PipelineContext, req: BackfillRequest): Promise<string[]> {
+  const reached = cascadeProcessors(ctx, { processors: req.processors.map((p) => p.name), cascade: req.cascade ?? false });
+  const runs = new Set(reached.map((p) => p.name));
+  const notes: string[] = [];
+  for (const def of reached) {
+    if (def.kind !== 'transform' || req.processors.some((p) => p.name === def.name)) continue;
+    for (const dep of def.dependsOn.filter((d) => !runs.has(d))) {
+      const statuses = await ctx.statuses.getMany(dep, req.dates);
+      const missing = statuses.filter((st) => !landed(st)).length;
+      if (missing > 0) notes.push(`phasegate: note: ${def.name} also needs ${dep} (not in this backfill): ${missing} of ${req.dates.length} dates wait for it`);
+    }
+  }
+  return notes;
+}
+
+async function dryRun(rt: Runtime, req: BackfillRequest, json: boolean): Promise<void> {
+  const plan = await planBackfill(rt, req);
+  const w = (s: string) => process.stdout.write(`${s}\n`);
+  if (json) {
+    w(JSON.stringify({ dryRun: true, dates: req.dates.length, ...plan }, null, 2));
+    return;
+  }
+  w(`dry run: ${plan.jobs} jobs over ${req.dates.length} dates for ${req.processors.map((p) => p.name).join(', ')} (nothing enqueued)`);
+  for (const t of plan.tables) {
+    w(`  ${t.table}: ${t.slices} slices → ~${t.operations} DML statements (group commits of up to ${rt.config.table.commitMaxSlices} slices)`);
+    w(`    ${t.quota}`);
+  }
+  for (const line of await rawFilesPresent(rt, req)) w(line);
+}
+
+export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<void> {
+  const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
+  // Everything (configuration, flags, processors, dates, files) is validated before Redis is touched.
+  const registry = defaultRegistry();
+  checkTableLimits(config, registry);
+  const source = createSource(config);
+  const { request, workers } = await parseBackfillInput({ registry, source }, flags);
+  const wait = flags.wait === true || workers !== undefined;
+  await withRuntime(
+    config,
+    async (rt) => {
+      let req = request;
+      // From the warehouse, not memory; with --cascade, downstream gaps are filled too.
+      if (flags.onlyMissing) req = await onlyMissing(rt, req);
+      if (flags.onlyMissing && req.dates.length === 0) {
+        // A resumed backfill that has nothing left is done, not an error.
+        process.stdout.write(flags.json ? `${JSON.stringify({ missing: 0 })}\n` : 'nothing missing: every requested slice is already in the warehouse\n');
+        return;
+      }
+      const columns = process.stderr.isTTY ? (process.stderr.columns ?? 80) - 1 : Number.MAX_SAFE_INTEGER;
+      for (const note of await unmetInputs(rt, req)) for (const line of wrap(note, columns)) process.stderr.write(`${line}\n`);
+      if (flags.dryRun) return dryRun(rt, req, flags.json === true);
+      const opsBefore = wait
+        ? await tableOpsNow(rt, { processors: req.processors.map((p) => p.name), cascade: req.cascade ?? false })
+        : new Map<string, number>();
+      const started = Date.now();
+      const record = await startCascadingBackfill(rt, req);
+      if (flags.json && !wait) process.stdout.write(`${JSON.stringify(record)}\n`);
+      else {
+        const again = record.alreadyQueued > 0 ? ` (${record.alreadyQueued} already queued)` : '';
+        process.stdout.write(`backfill ${record.id}: ${record.added} jobs enqueued${again} over ${req.dates.length} dates\n`);
+      }
+      if (!wait) return;
+      const signal = stopSignal();
+      // On a terminal: a bar per processor the backfill reaches, until the cascade's last
+      // phase. Opened before the workers start, so their first log lines land above the bars.
+      const view = !flags.json && process.stderr.isTTY === true ? watchBackfill(rt, record, { verbose: flags.verbose }) : undefined;
+      let outcome: WaitOutcome;
+      let cascade: CascadeProgress | undefined;
+      try {
+        if (workers !== undefined) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: workers });
+        outcome = await waitForBackfill(rt, record, { bars: false, view, signal });
+        // The requested phases are done; the cascade's downstream phases follow by events.
+        if (record.cascade && outcome.progress.done) cascade = await waitForCascade(rt, record, { signal });
+      } finally {
+        await view?.stop();
+      }
+      const summary = await collectSummary(rt, record, {
+        opsBefore,
+        elapsedMs: Date.now() - started,
+        failedFile: outcome.failedFile,
+      });
+      if (flags.json) {
+        process.stdout.write(
+          `${JSON.stringify({ ...outcome.progress, statuses: undefined, failedFile: outcome.failedFile, elapsedSeconds: summary.elapsedMs / 1000, tables: summary.tables })}\n`,
+        );
+        if (cascade) process.stdout.write(`${JSON.stringify({ cascade: cascade.perPhase, done: cascade.done })}\n`);
+      } else for (const line of summaryLines(summary)) process.stdout.write(`${line}\n`);
+      // An incomplete slice is not a success: the exit code says something needs a look.
+      if (summary.processors.some((p) => p.failed + p.incomplete > 0)) process.exitCode = 1;
+      // Stopped by Ctrl-C before the end: not a success either (128 + SIGINT, as shells count).
+      else if (signal.aborted) process.exitCode = 130;
+    },
+    { registry, source },
+  );
+}

@@ -1,0 +1,150 @@
+/** `phasegate status`: queues, table gates, breakers and backfills, from Redis only. */
+import type { Queue } from 'bullmq';
+import type { Command } from 'commander';
+import { tableId } from '../../processors/types.ts';
+import { type BackfillRecord, backfillProgress, getBackfill, listBackfills } from '../../queues/backfill.ts';
+import { cascadeProgress, phaseLines } from '../../queues/cascade.ts';
+import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflict-status.ts';
+import type { PipelineContext } from '../../queues/context.ts';
+import { landed, SLICE_STATES, type SliceState } from '../../queues/status-store.ts';
+import { tableQuota } from '../../queues/table-quota.ts';
+import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
+import { tableLines } from '../render/table.ts';
+import { formatCount } from '../render/text.ts';
+
+const COUNTED = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
+
+/** Every queue phasegate works: the phases, sources with a queue of their own, the table gates. */
+function allQueues(ctx: PipelineContext): Queue[] {
+  const queues = new Map<string, Queue>();
+  const add = (q: Queue) => queues.set(q.name, q);
+  for (const phase of [1, 2, 3, 4, 5] as const) add(ctx.queues.phase(phase) as Queue);
+  for (const def of ctx.registry.all()) add(ctx.queues.of(def) as Queue);
+  for (const table of ctx.registry.gatedTables()) add(ctx.queues.commit(table) as Queue);
+  return [...queues.values()];
+}
+
+export async function queueCounts(ctx: PipelineContext): Promise<Record<string, Record<string, number>>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const q of allQueues(ctx)) out[q.name] = await q.getJobCounts(...COUNTED);
+  return out;
+}
+
+/**
+ * Rows each table holds from phasegate's commits, from the slice statuses (the rows of each
+ * slice's latest commit): `status` never opens the DuckDB file a worker holds.
+ */
+async function committedRows(ctx: PipelineContext, processor: string): Promise<number> {
+  let rows = 0;
+  for (const s of (await ctx.statuses.all(processor)).values()) if (landed(s)) rows += s.rows ?? 0;
+  return rows;
+}
+
+export async function tableGates(ctx: PipelineContext) {
+  return Promise.all(
+    ctx.registry.transforms().map(async (def) => {
+      const table = tableId(def.table);
+      const quota = await tableQuota(ctx, table);
+      return {
+        table,
+        pendingSlices: await ctx.gate.pendingCount(table),
+        dmlToday: quota.dmlToday,
+        modificationsToday: quota.modificationsToday,
+        dailyBudget: quota.dailyBudget,
+        rows: await committedRows(ctx, def.name),
+      };
+    }),
+  );
+}
+
+async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
+  const progress = await backfillProgress(ctx, record);
+  const failures: { processor: string; slice: string; status: string; error?: string | undefined; missingGames?: string[] | undefined }[] = [];
+  for (const [p, list] of Object.entries(progress.statuses)) {
+    list.forEach((s, i) => {
+      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting' || s.status === 'incomplete'))
+        failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error, missingGames: s.missingGames });
+    });
+  }
+  // Per phase too, with the processors a --cascade reaches (they are not in the record).
+  const reached = await cascadeProgress(ctx, record);
+  return {
+    id: record.id,
+    createdAt: record.createdAt,
+    dates: record.dates.length,
+    processors: record.processors,
+    cascade: record.cascade,
+    done: progress.done && reached.done,
+    phases: reached.perPhase,
+    counts: reached.perProcessor,
+    attention: failures,
+  };
+}
+
+/** For JSON: a breaker that never moved has no time of its own, so readBreaker's epoch is left out. */
+function jsonSafety(s: TableSafety) {
+  return Date.parse(s.breaker.since) > 0 ? s : { ...s, breaker: { ...s.breaker, since: undefined } };
+}
+
+export async function runStatus(flags: { backfill?: string; json?: boolean }, cmd: Command): Promise<void> {
+  const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
+  await withRuntime(config, async (rt) => {
+    const backfills = flags.backfill ? [await getBackfill(rt, flags.backfill)] : await listBackfills(rt, 10);
+    const report = {
+      queues: flags.backfill ? undefined : await queueCounts(rt),
+      tables: flags.backfill ? undefined : await tableGates(rt),
+      // Breakers, slices waiting on the streaming buffer, deferred ones, conflicts met/resolved.
+      conflicts: flags.backfill ? undefined : await conflictStatus(rt),
+      backfills: await Promise.all(backfills.map((b) => describeBackfill(rt, b))),
+    };
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ ...report, conflicts: report.conflicts?.map(jsonSafety) }, null, 2)}\n`);
+      return;
+    }
+    const w = (s: string) => process.stdout.write(`${s}\n`);
+    if (report.queues) {
+      const rows = Object.entries(report.queues).map(([name, c]) => ({ name, c }));
+      // The section's name heads its first column; the rows sit two columns in.
+      const lines = tableLines(
+        rows,
+        [
+          { head: 'queues', value: (r) => `  ${r.name}`, left: true },
+          { head: 'waiting', value: (r) => String((r.c.waiting ?? 0) + (r.c.prioritized ?? 0)) },
+          { head: 'active', value: (r) => String(r.c.active ?? 0) },
+          { head: 'delayed', value: (r) => String(r.c.delayed ?? 0) },
+          { head: 'failed', value: (r) => String(r.c.failed ?? 0) },
+        ],
+        '',
+      );
+      for (const l of lines) w(l);
+    }
+    if (report.tables) {
+      const lines = tableLines(
+        report.tables,
+        [
+          { head: 'table gates', value: (t) => `  ${t.table}`, left: true },
+          { head: 'pending slices', value: (t) => String(t.pendingSlices) },
+          { head: 'DML today', value: (t) => formatCount(t.dmlToday) },
+          { head: 'modifications today', value: (t) => `${formatCount(t.modificationsToday)}/${formatCount(t.dailyBudget)}` },
+          { head: 'rows committed', value: (t) => formatCount(t.rows) },
+        ],
+        '',
+      );
+      for (const l of lines) w(l);
+    }
+    if (report.conflicts) {
+      w('streaming buffer and breakers:');
+      const width = Math.max(...report.conflicts.map((s) => s.table.length));
+      for (const s of report.conflicts) w(`  ${s.table.padEnd(width)}  ${safetyLine(s)}`);
+    }
+    w(report.backfills.length ? 'backfills:' : 'no backfills yet');
+    for (const b of report.backfills) {
+      w(`  ${b.id} (${b.dates} dates${b.cascade ? ', cascade' : ''}, ${b.done ? 'finished' : 'running'})`);
+      for (const line of phaseLines({ perPhase: b.phases })) w(`    ${line}`);
+      const rows = Object.entries(b.counts).map(([processor, c]) => ({ processor, ...c }));
+      const state = (s: SliceState) => ({ head: s, value: (r: Record<SliceState, number>) => String(r[s]) });
+      for (const l of tableLines(rows, [{ head: 'processor', value: (r) => r.processor, left: true }, ...SLICE_STATES.map(state)], '    ')) w(l);
+      for (const f of b.attention.slice(0, flags.backfill ? 50 : 5)) w(`    ${f.status} ${f.processor} ${f.slice}: ${f.error ?? ''}`);
+    }
+  });
+}

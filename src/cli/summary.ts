@@ -1,0 +1,66 @@
+/** Gathers what a backfill's summary reports, from the statuses and the table gates' counters. */
+import { tableId } from '../processors/types.ts';
+import type { BackfillRecord } from '../queues/backfill.ts';
+import { cascadeProcessors, cascadeProgress } from '../queues/cascade.ts';
+import type { PipelineContext } from '../queues/context.ts';
+import { landed } from '../queues/status-store.ts';
+import { tableQuota } from '../queues/table-quota.ts';
+import type { BackfillSummary, TableOutcome } from './render/summary.ts';
+
+/** DML statements (group commits) per table before the run, to count what the run took. */
+export async function tableOpsNow(ctx: PipelineContext, record: Pick<BackfillRecord, 'processors' | 'cascade'>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const def of cascadeProcessors(ctx, record)) {
+    if (def.kind !== 'transform') continue;
+    const table = tableId(def.table);
+    out.set(table, await ctx.gate.tableOpsToday(table));
+  }
+  return out;
+}
+
+export async function collectSummary(
+  ctx: PipelineContext,
+  record: BackfillRecord,
+  opts: { opsBefore: Map<string, number>; elapsedMs: number; failedFile?: string | undefined },
+): Promise<BackfillSummary> {
+  const progress = await cascadeProgress(ctx, record);
+  const processors: BackfillSummary['processors'] = [];
+  const tables: TableOutcome[] = [];
+  for (const def of cascadeProcessors(ctx, record)) {
+    const c = progress.perProcessor[def.name];
+    if (!c) continue;
+    processors.push({
+      phase: def.phase,
+      processor: def.name,
+      committed: c.committed,
+      incomplete: c.incomplete,
+      empty: c.empty,
+      failed: c.failed + c.deferred,
+      waiting: c.waiting,
+      unfinished: c.pending + c.running + c.staged,
+    });
+    if (def.kind !== 'transform') continue;
+    const table = tableId(def.table);
+    const statuses = await ctx.statuses.getMany(def.name, record.dates);
+    const rows = statuses.reduce((n, s) => n + (landed(s) ? (s?.rows ?? 0) : 0), 0);
+    const quota = await tableQuota(ctx, table);
+    // The gate's counter is per UTC day: across midnight, today's count is what we know.
+    const delta = quota.dmlToday - (opts.opsBefore.get(table) ?? 0);
+    tables.push({
+      table,
+      rows,
+      operations: delta >= 0 ? delta : quota.dmlToday,
+      modificationsToday: quota.modificationsToday,
+      dailyBudget: quota.dailyBudget,
+    });
+  }
+  return {
+    id: record.id,
+    dates: record.dates.length,
+    requested: record.processors.length,
+    elapsedMs: opts.elapsedMs,
+    processors,
+    tables,
+    failedFile: opts.failedFile,
+  };
+}

@@ -364,6 +364,27 @@ describe('dashboard over HTTP', function () {
       }
     });
 
+    it("Bull Board's page links nothing on other origins (its public font host is dropped) and its CSP allows only this server", async () => {
+      const res = await fetch(`${d.url}/queues`, { headers: BEARER });
+      expect(res.status).to.equal(200);
+      const body = await res.text();
+      // Bull Board's own page still loads (its bundle and stylesheet, from this server).
+      expect(body).to.match(/<script defer src="static\/js\/main\.[0-9a-f]+\.js">/);
+      expect(body).to.match(/<link href="static\/css\/main\.[0-9a-f]+\.css" rel="stylesheet">/);
+      expect(body).to.not.include('fonts.googleapis.com');
+      expect(body).to.not.match(/(src|href)\s*=\s*["']?(https?:)?\/\//);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).to.include("default-src 'self'");
+      expect(csp).to.include("script-src 'self'");
+      expect(csp).to.include("font-src 'self' data:");
+      expect(csp).to.include("connect-src 'self'");
+      expect(csp).to.not.match(/https?:|\*/);
+      // Its API answers under the same policy; phasegate's own pages keep theirs (no scripts at all).
+      const api = await fetch(`${d.url}/queues/api/queues`, { headers: BEARER });
+      expect(api.headers.get('content-security-policy')).to.equal(csp);
+      expect((await fetch(`${d.url}/tables`, { headers: BEARER })).headers.get('content-security-policy')).to.include("default-src 'none'");
+    });
+
     it('answers 404 for an unknown backfill', async () => {
       expect((await fetch(`${d.url}/backfills/bf-nope`, { headers: BEARER })).status).to.equal(404);
     });

@@ -12,11 +12,11 @@ import { allowedHostNames } from './auth/hosts.ts';
 import { bullBoardGuard, csrfGuard, hostGuard, isSafeMethod, originGuard, requireAuth } from './auth/middleware.ts';
 import { SessionSigner, SessionStore } from './auth/session.ts';
 import { SignInThrottle } from './auth/throttle.ts';
-import { BULL_BOARD_PATH, bullBoardRouter } from './bull-board.ts';
+import { BULL_BOARD_PATH, bullBoardOffline, bullBoardRouter } from './bull-board.ts';
 import { bullBoardHooks, rememberActor } from './bull-board-policy.ts';
 import type { DashboardContext } from './context.ts';
 import { DepthHistory } from './data/depth-history.ts';
-import { PAGE_CSP } from './html/csp.ts';
+import { BULL_BOARD_CSP, PAGE_CSP } from './html/csp.ts';
 import { escapeHtml } from './html/escape.ts';
 import { dashboardKeysFor } from './keys.ts';
 import { DashboardMetrics } from './metrics/dashboard-metrics.ts';
@@ -67,7 +67,7 @@ function securityHeaders(): RequestHandler {
     // `same-origin` (not `no-referrer`): browsers send `Origin: null` on a form post under
     // no-referrer, which the origin check would refuse.
     res.setHeader('Referrer-Policy', 'same-origin');
-    if (!req.path.startsWith(BULL_BOARD_PATH)) res.setHeader('Content-Security-Policy', PAGE_CSP);
+    res.setHeader('Content-Security-Policy', req.path.startsWith(BULL_BOARD_PATH) ? BULL_BOARD_CSP : PAGE_CSP);
     next();
   };
 }
@@ -127,6 +127,7 @@ export function buildApp(c: DashboardContext): Express {
     bullBoardReadOnly(c),
     bullBoardGuard(),
     rememberActor(),
+    bullBoardOffline(),
     bullBoardRouter(c.rt, { readOnly: c.opts.readOnly, hooks: bullBoardHooks(c) }),
   );
   // Unknown paths: still 401 first, so an outsider learns nothing about what exists.

@@ -6,6 +6,7 @@ import type { Handler } from './context.ts';
 import { exportFailedDates } from './handlers/backfill-export.ts';
 import { backfillPage } from './handlers/backfill-page.ts';
 import { retryBackfillFailed } from './handlers/backfill-retry.ts';
+import { coveragePage } from './handlers/coverage.ts';
 import { failuresPage } from './handlers/failures.ts';
 import { retryFailures } from './handlers/failures-retry.ts';
 import { healthz } from './handlers/healthz.ts';
@@ -35,6 +36,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'post', path: '/backfills/:id/retry-failed', handler: retryBackfillFailed, changes: true },
   { method: 'get', path: '/tables', handler: tablesPage },
   { method: 'get', path: '/failures', handler: failuresPage },
+  { method: 'get', path: '/coverage', handler: coveragePage },
   { method: 'post', path: '/failures/retry', handler: retryFailures, changes: true },
   { method: 'get', path: '/metrics', handler: metrics },
   { method: 'get', path: '/healthz', handler: healthz, access: 'public' },

@@ -1,7 +1,8 @@
 /**
  * Per (processor, slice) status, the source of truth for progress bars, `status`, the
  * dashboard grid and failed-date files. A slice counts as committed only after its MERGE
- * succeeded.
+ * succeeded. A status written for a backfill is also kept in that backfill's own hash, so a
+ * later run of the same slices does not rewrite what an earlier backfill's page shows.
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
@@ -46,24 +47,65 @@ export function landed(s: Pick<SliceStatus, 'status' | 'nothingLanded'> | undefi
   return s?.status === 'committed' || (s?.status === 'incomplete' && !s.nothingLanded);
 }
 
+export interface StatusStoreOptions {
+  /**
+   * How long a backfill keeps its own statuses after its last write, in seconds. They are
+   * what its dashboard page shows once a later run of the same slices has overwritten the
+   * latest ones; people look at a backfill for days or weeks after it ran, and each backfill
+   * keeps one field per slice it reached, so old ones must not pile up in Redis for ever.
+   * When they expire the page falls back to the latest statuses (and says so).
+   * @defaultValue 2_592_000 (30 days)
+   */
+  backfillOutcomeTtlSeconds: number;
+}
+
+export const STATUS_STORE_DEFAULTS = { backfillOutcomeTtlSeconds: 30 * 86_400 } satisfies StatusStoreOptions;
+
+/** The field of a slice in a backfill's own-status hash (processor names never contain `/`). */
+function ownField(processor: string, slice: string): string {
+  return `${processor}/${slice}`;
+}
+
 export class StatusStore {
+  private readonly opts: StatusStoreOptions;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+    opts: Partial<StatusStoreOptions> = {},
+  ) {
+    this.opts = { ...STATUS_STORE_DEFAULTS, ...opts };
+  }
+
+  /**
+   * Writes `value` for the slices: the latest status (one hash per processor) and, when the
+   * status names a backfill, that backfill's own copy — in one MULTI, so the two never disagree
+   * about which write came last.
+   */
+  private async write(processor: string, slices: readonly string[], value: SliceStatus): Promise<void> {
+    const json = JSON.stringify(value);
+    const latest: string[] = [];
+    for (const slice of slices) latest.push(slice, json);
+    const multi = this.redis.multi().hset(this.keys.status(processor), ...latest);
+    if (value.backfillId) {
+      const own: string[] = [];
+      for (const slice of slices) own.push(ownField(processor, slice), json);
+      const key = this.keys.backfillStatuses(value.backfillId);
+      multi.hset(key, ...own).expire(key, this.opts.backfillOutcomeTtlSeconds);
+    }
+    const res = await multi.exec();
+    const failed = res?.find(([err]) => err);
+    if (!res || failed) throw new Error(`status of ${processor} (${slices.length} slices): ${failed?.[0]?.message ?? 'transaction aborted'}`);
+  }
 
   async set(processor: string, slice: string, status: Omit<SliceStatus, 'updatedAt'>): Promise<void> {
-    const value: SliceStatus = { ...status, updatedAt: new Date().toISOString() };
-    await this.redis.hset(this.keys.status(processor), slice, JSON.stringify(value));
+    await this.write(processor, [slice], { ...status, updatedAt: new Date().toISOString() });
   }
 
   /** Sets many slices of one processor in one round trip. */
   async setMany(processor: string, slices: readonly string[], status: Omit<SliceStatus, 'updatedAt'>): Promise<void> {
     if (slices.length === 0) return;
-    const value = JSON.stringify({ ...status, updatedAt: new Date().toISOString() } satisfies SliceStatus);
-    const args: string[] = [];
-    for (const slice of slices) args.push(slice, value);
-    await this.redis.hset(this.keys.status(processor), ...args);
+    await this.write(processor, slices, { ...status, updatedAt: new Date().toISOString() });
   }
 
   /** Merges fields into the current status (keeps rows/attempts the caller did not name). */
@@ -82,6 +124,22 @@ export class StatusStore {
     if (slices.length === 0) return [];
     const raws = await this.redis.hmget(this.keys.status(processor), ...slices);
     return raws.map((raw) => (raw ? (JSON.parse(raw) as SliceStatus) : undefined));
+  }
+
+  /**
+   * The last status each slice had in one backfill, in order: what that backfill wrote,
+   * even where a later run has written the slice since (undefined where it wrote nothing, or
+   * its statuses expired).
+   */
+  async ofBackfill(backfillId: string, processor: string, slices: readonly string[]): Promise<(SliceStatus | undefined)[]> {
+    if (slices.length === 0) return [];
+    const raws = await this.redis.hmget(this.keys.backfillStatuses(backfillId), ...slices.map((s) => ownField(processor, s)));
+    return raws.map((raw) => (raw ? (JSON.parse(raw) as SliceStatus) : undefined));
+  }
+
+  /** Whether a backfill's own statuses are still kept (false once expired, or for one that predates them). */
+  async keepsBackfill(backfillId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.backfillStatuses(backfillId))) === 1;
   }
 
   async all(processor: string): Promise<Map<string, SliceStatus>> {

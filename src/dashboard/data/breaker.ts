@@ -18,6 +18,9 @@ export interface BreakerView {
   /** Recent commits and how many of them met a conflict (the trip condition's inputs). */
   recentCommits?: number | undefined;
   recentConflicts?: number | undefined;
+  /** Slices those commits tried and the share the streaming buffer held back (what the breaker judges). */
+  recentSlices?: number | undefined;
+  heldShare?: number | undefined;
 }
 
 /** Reads one table's breaker; `undefined` when there is no breaker data. */

@@ -2,23 +2,26 @@
  * The "export failed dates" download: the same `FailedDatesFile` that `backfill --wait`
  * writes, so `phasegate backfill --retry-failed <file>` reads it unchanged.
  */
-import type { BackfillProgress, BackfillRecord } from '../../queues/backfill.ts';
+import type { BackfillRecord } from '../../queues/backfill.ts';
 import type { FailedDatesFile } from '../../queues/dates.ts';
-import type { SliceState } from '../../queues/status-store.ts';
+import type { SliceState, SliceStatus } from '../../queues/status-store.ts';
 
 /** States a person has to act on: nothing more happens to them by itself. */
 export const RETRYABLE_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferred', 'incomplete']);
 
-export function failedDatesFile(record: BackfillRecord, progress: BackfillProgress, now = new Date()): FailedDatesFile {
+/**
+ * The file for a backfill, from per-processor statuses of its dates (in the record's order):
+ * every processor given — a cascade's downstream ones too — and every retryable slice.
+ */
+export function failedDatesFile(record: BackfillRecord, statuses: Record<string, readonly (SliceStatus | undefined)[]>, now = new Date()): FailedDatesFile {
   const file: FailedDatesFile = { backfillId: record.id, createdAt: now.toISOString(), processors: {}, failures: [] };
-  for (const p of record.processors) {
-    const list = progress.statuses[p] ?? [];
+  for (const [p, list] of Object.entries(statuses)) {
     list.forEach((s, i) => {
       const slice = record.dates[i];
       if (!s || slice === undefined || !RETRYABLE_STATES.has(s.status)) return;
-      const list = file.processors[p] ?? [];
-      list.push(slice);
-      file.processors[p] = list;
+      const dates = file.processors[p] ?? [];
+      dates.push(slice);
+      file.processors[p] = dates;
       file.failures.push({ processor: p, slice, status: s.status, error: s.error });
     });
   }

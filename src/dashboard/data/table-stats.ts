@@ -4,16 +4,19 @@
  */
 import { scaledMs, tableLimits } from '../../config/index.ts';
 import { type TransformDef, tableId } from '../../processors/types.ts';
+import { tableQuota } from '../../queues/table-quota.ts';
 import type { Runtime } from '../../runtime.ts';
+import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import type { BreakerReader, BreakerView } from './breaker.ts';
 import { type CommitPoint, operationsByTable, readCommits } from './commit-history.ts';
 import type { ConflictReader, ConflictSummary } from './conflicts.ts';
 import { rulesEvidence } from './rules-evidence.ts';
+import { readTableWaits, type TableWait } from './table-waits.ts';
 
 export interface TableStats {
   table: string;
   writer: string;
-  /** Commit jobs running now, and the queue's global concurrency (BigQuery runs ≤ 2 mutating DML per table). */
+  /** Commit jobs running now, and the queue's global concurrency (within BigQuery's running mutating DML per table, limits.ts). */
   inFlight: number;
   inFlightCap: number;
   /** Commit jobs queued or delayed (busy backoff, gather window). */
@@ -27,13 +30,17 @@ export interface TableStats {
   /** The window in BigQuery-clock seconds and in real milliseconds (they differ under a time scale). */
   windowSeconds: number;
   windowMs: number;
-  /** Table operations counted today (UTC) against the daily budget, failed ones included. */
+  /** DML statements (group commits) counted today (UTC): shown, never capped — DML is not a table modification. */
   opsToday: number;
+  /** Table modifications (load, copy, query-append jobs) counted today (UTC), against the daily budget. */
+  modificationsToday: number;
   dailyBudget: number;
-  /** Load jobs the rules layer counted, when this process holds it (BigQuery stops a table at 1,500 a day). */
+  /** Load jobs the rules layer counted, when this process holds it (BigQuery's daily table modifications: limits.ts). */
   loadJobs?: number | undefined;
   breaker?: BreakerView | undefined;
   conflicts?: ConflictSummary | undefined;
+  /** Why its commits or staged slices wait, and until when (see table-waits.ts). */
+  waits: TableWait[];
 }
 
 export interface TableStatsSources {
@@ -59,19 +66,20 @@ export async function tableStats(
       const windowMs = scaledMs(rt.config, l.opsWindowSeconds);
       const opsInWindow = operationsByTable(recent.filter((p: CommitPoint) => p.table === table && p.at >= now - windowMs)).get(table) ?? 0;
       const queue = rt.queues.commit(table);
-      const [counts, globalConcurrency, pendingSlices, opsToday, breaker] = await Promise.all([
+      const [counts, globalConcurrency, pendingSlices, quota, breaker] = await Promise.all([
         queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed', 'failed'),
         queue.getGlobalConcurrency(),
         rt.gate.pendingCount(table),
-        rt.gate.tableOpsToday(table),
+        tableQuota(rt, table),
         sources.breaker(rt, table).catch(() => undefined),
       ]);
       if (breaker) breakerKnown = true;
+      const { waits } = await readTableWaits(rt, table, { breaker, writer: def.name, now });
       return {
         table,
         writer: def.name,
         inFlight: counts.active ?? 0,
-        inFlightCap: globalConcurrency ?? Math.min(2, l.concurrency),
+        inFlightCap: globalConcurrency ?? Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, l.concurrency),
         commitsWaiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
         commitsFailed: counts.failed ?? 0,
         pendingSlices,
@@ -79,11 +87,13 @@ export async function tableStats(
         opsCap: l.opsMax,
         windowSeconds: l.opsWindowSeconds,
         windowMs,
-        opsToday,
-        dailyBudget: l.dailyBudget,
+        opsToday: quota.dmlToday,
+        modificationsToday: quota.modificationsToday,
+        dailyBudget: quota.dailyBudget,
         loadJobs: rulesEvidence(rt, table)?.loadJobs,
         breaker,
         conflicts: conflicts?.find((c) => c.table === table),
+        waits,
       };
     }),
   );

@@ -1,14 +1,18 @@
-/** POST /backfills/:id/retry-failed — re-enqueues the backfill's failed and deferred slices. */
-import { backfillProgress, getBackfill } from '../../queues/backfill.ts';
+/**
+ * POST /backfills/:id/retry-failed — re-enqueues the backfill's failed, deferred and incomplete
+ * slices (a cascade's downstream ones too), except those a later run has landed since.
+ */
+import { getBackfill } from '../../queues/backfill.ts';
 import type { Handler } from '../context.ts';
 import { auditRequest } from '../data/audit.ts';
+import { actionableStatuses, backfillOutcome } from '../data/backfill-outcome.ts';
 import { failedDatesFile } from '../data/failed-dates.ts';
 import { retryOutcome, retrySlices } from '../data/retry.ts';
 import { urlPart } from '../html/escape.ts';
 
 export const retryBackfillFailed: Handler = async (c, req, res) => {
   const record = await getBackfill(c.rt, String(req.params.id));
-  const failed = failedDatesFile(record, await backfillProgress(c.rt, record));
+  const failed = failedDatesFile(record, actionableStatuses(await backfillOutcome(c.rt, record)));
   const result = await retrySlices(
     c.rt,
     failed.failures.map((f) => ({ processor: f.processor, slice: f.slice })),

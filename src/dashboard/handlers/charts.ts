@@ -1,47 +1,58 @@
-/** The two charts people would rather look at than read: commit throughput and queue depth, last hour. */
+/**
+ * The two charts people would rather look at than read: commit throughput and queue depth,
+ * over the last hour — drawn over the part of it the data covers, so a short run fills the
+ * chart, with a bucket size that suits that span.
+ */
 
 import { tableId } from '../../processors/types.ts';
 import type { DashboardContext } from '../context.ts';
 import { bucketize, readCommits } from '../data/commit-history.ts';
 import type { SafeHtml } from '../html/escape.ts';
-import { chart, PALETTE } from '../html/svg-chart.ts';
+import { chart, fitRange, niceStep, PALETTE } from '../html/svg-chart.ts';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
+/** About this many bars across the fitted span: enough to see a burst, few enough to read. */
+const BARS = 40;
 
-export async function throughputChart(
-  c: DashboardContext,
-  opts: { table?: string; width?: number; height?: number } = {},
-  now = Date.now(),
-): Promise<SafeHtml> {
-  const from = Math.floor((now - HOUR) / MINUTE) * MINUTE + MINUTE;
-  const points = await readCommits(c.rt, { sinceMs: from });
+function per(stepMs: number): string {
+  return stepMs % MINUTE === 0 ? (stepMs === MINUTE ? 'min' : `${stepMs / MINUTE} min`) : `${stepMs / 1000} s`;
+}
+
+export async function throughputChart(c: DashboardContext, opts: { table?: string } = {}, now = Date.now()): Promise<SafeHtml> {
+  const since = now - HOUR;
+  const points = await readCommits(c.rt, { sinceMs: since });
   const tables = opts.table !== undefined ? [opts.table] : c.rt.registry.transforms().map((d) => tableId(d.table));
   const active = new Set(points.map((p) => p.table));
+  const fitted = fitRange(
+    points.map((p) => p.at),
+    since,
+    now,
+  );
+  const step = niceStep(fitted.to - fitted.from, BARS);
+  const from = Math.floor(fitted.from / step) * step;
   // Only tables that committed in the hour get a series: seven empty legends say nothing.
   const series = tables
     .filter((t) => active.has(t))
     .map((table, i) => ({
       name: table,
       color: PALETTE[i % PALETTE.length] as string,
-      points: bucketize(points, from, now + MINUTE, MINUTE, table)
+      points: bucketize(points, from, fitted.to + step, step, table)
         .filter((b) => b.rows > 0 || b.commits > 0)
         .map((b) => ({
           x: b.start,
           y: b.rows,
-          label: `${new Date(b.start).toISOString().slice(11, 16)} ${table}: ${b.rows.toLocaleString('en-US')} rows, ${b.slices} dates in ${b.commits} commits`,
+          label: `${new Date(b.start).toISOString().slice(11, 19)} ${table}: ${b.rows.toLocaleString('en-US')} rows, ${b.slices} dates in ${b.commits} commits`,
         })),
     }));
   return chart({
     title: opts.table !== undefined ? `Rows committed to ${opts.table}, last hour` : 'Commit throughput, last hour',
-    unit: 'rows / min',
-    from,
-    to: now + MINUTE,
+    unit: `rows / ${per(step)}`,
+    from: since,
+    to: now + step,
     series,
     bars: true,
-    barSpan: MINUTE,
-    width: opts.width,
-    height: opts.height,
+    barSpan: step,
     empty: 'no commits in the last hour',
   });
 }

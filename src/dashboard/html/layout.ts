@@ -1,7 +1,7 @@
 /** The frame every phasegate page shares: navigation, stylesheet, optional auto-refresh. */
 import { type HtmlValue, html, type SafeHtml } from './escape.ts';
 
-export type NavItem = 'overview' | 'tables' | 'failures' | 'queues' | 'none';
+export type NavItem = 'overview' | 'tables' | 'failures' | 'coverage' | 'queues' | 'none';
 
 export interface PageOptions {
   title: string;
@@ -18,6 +18,7 @@ const NAV: { id: NavItem; href: string; label: string }[] = [
   { id: 'overview', href: '/', label: 'Overview' },
   { id: 'tables', href: '/tables', label: 'Tables' },
   { id: 'failures', href: '/failures', label: 'Failures' },
+  { id: 'coverage', href: '/coverage', label: 'Coverage' },
   { id: 'queues', href: '/queues', label: 'Queues (Bull Board)' },
 ];
 

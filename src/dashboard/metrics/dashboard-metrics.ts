@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { tableId } from '../../processors/types.ts';
 import type { CommitJobResult } from '../../queues/commit-worker.ts';
 import type { Runtime } from '../../runtime.ts';
+import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';
 import { BREAKER_STATES, type BreakerReader } from '../data/breaker.ts';
 import { readCommits } from '../data/commit-history.ts';
@@ -32,7 +33,7 @@ export class DashboardMetrics {
   });
   private readonly inFlightCap = new Gauge({
     name: 'phasegate_table_commit_concurrency_cap',
-    help: "The commit queue's global concurrency (BigQuery runs at most 2 mutating DML per table)",
+    help: `The commit queue's global concurrency (BigQuery runs at most ${BIGQUERY_LIMITS.runningMutatingDmlPerTable} mutating DML per table)`,
     labelNames: ['table'],
     registers: [this.registry],
   });
@@ -56,13 +57,19 @@ export class DashboardMetrics {
   });
   private readonly opsToday = new Gauge({
     name: 'phasegate_table_operations_today',
-    help: 'Table operations counted today (UTC) against the daily budget, failed ones included',
+    help: 'DML statements (group commits) counted today (UTC), failed ones included; DML has no daily cap',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly modificationsToday = new Gauge({
+    name: 'phasegate_table_modifications_today',
+    help: 'Table modifications (load, copy, query-append jobs) counted today (UTC), against the daily budget',
     labelNames: ['table'],
     registers: [this.registry],
   });
   private readonly budget = new Gauge({
     name: 'phasegate_table_daily_budget',
-    help: 'Table operations a table may use per day',
+    help: 'Table modifications a table may use per day',
     labelNames: ['table'],
     registers: [this.registry],
   });
@@ -151,6 +158,7 @@ export class DashboardMetrics {
       this.opsWindow.set(l, t.opsInWindow);
       this.opsWindowCap.set(l, t.opsCap);
       this.opsToday.set(l, t.opsToday);
+      this.modificationsToday.set(l, t.modificationsToday);
       this.budget.set(l, t.dailyBudget);
       if (t.breaker) for (const s of BREAKER_STATES) this.breaker.set({ table: t.table, state: s }, t.breaker.state === s ? 1 : 0);
       if (t.conflicts) for (const [type, n] of Object.entries(t.conflicts.byType)) this.conflicts.set({ table: t.table, type }, n);

@@ -52,6 +52,8 @@ describe('bench:incident', function () {
         '60',
         '--time-scale',
         '100',
+        '--scrape-seconds',
+        '5',
         '--seed',
         '9',
         '--modes',
@@ -59,7 +61,7 @@ describe('bench:incident', function () {
       ],
       {},
     );
-    expect(o).to.include({ dates: 10, workers: 3, liveRate: 5, liveDates: 2, liveLead: 4, bufferSeconds: 60, timeScale: 100, seed: 9 });
+    expect(o).to.include({ dates: 10, workers: 3, liveRate: 5, liveDates: 2, liveLead: 4, bufferSeconds: 60, timeScale: 100, seed: 9, scrapeSeconds: 5 });
     expect(o.modes).to.deep.equal(['naive', 'phasegate']);
     expect(parseBenchArgs([], {}).dates).to.equal(DEFAULT_BENCH_OPTIONS.dates);
     expect(() => parseBenchArgs(['--modes', 'fast'], {})).to.throw(/not one of/);
@@ -117,12 +119,21 @@ describe('bench:incident', function () {
       }
     });
 
-    it('naive fails the dates the live writer streamed, on the streaming buffer, and retries nothing else', () => {
+    it('naive: one uncapped processor run per raw file, each with its own DELETE, fails dates and retries nothing but rate limits', () => {
       const naive = by('naive');
-      expect(naive.failedDates).to.equal(4);
-      expect(naive.failureReasons).to.deep.equal({ 'streaming buffer': 4 });
-      expect(naive.conflictsMet).to.equal(4);
+      const runs = naive.processorRuns as { started: number; failed: number; failureReasons: Record<string, number> };
+      // Every raw file written started one run (one per game), and runs fail on BigQuery's own limits.
+      expect(runs.started).to.be.above(naive.dates);
+      expect(runs.failed).to.be.above(0);
+      const known = ['streaming buffer', 'DML outstanding (limit 20)', 'table update rate limit'];
+      for (const reason of [...Object.keys(runs.failureReasons), ...Object.keys(naive.failureReasons)]) expect(known, reason).to.include(reason);
+      // A date fails when any of its runs does; the live writer's dates are among them.
+      expect(naive.failedDates).to.be.at.least(4);
+      expect(Object.values(naive.failureReasons).reduce((a, b) => a + b, 0)).to.equal(naive.failedDates);
+      expect(naive.conflictsMet).to.be.at.least(4);
       expect(naive.conflictsResolved).to.equal(0);
+      expect(naive.datesLost).to.equal(0);
+      expect(naive.dateLatencySeconds.from).to.equal('started');
     });
 
     it('per-job meets the same conflicts with no path for them and spends one table operation per date', () => {
@@ -136,6 +147,9 @@ describe('bench:incident', function () {
       expect(perJob.duplicateRows).to.equal(0);
       expect(perJob.tableOperations).to.be.at.least(36);
       expect(perJob.peakRunningDml).to.be.at.most(2);
+      // Whatever it resolved, it says whether its retry policy or the queue's order did it.
+      const resolvedBy = perJob.conflictsResolvedBy as { mechanism: number; queueOrderLuck: number };
+      expect(resolvedBy.mechanism + resolvedBy.queueOrderLuck).to.equal(perJob.conflictsResolved);
     });
 
     it('phasegate lands every date exactly once within the caps and resolves every conflict', () => {
@@ -154,6 +168,10 @@ describe('bench:incident', function () {
       expect(pg.tableOperations).to.be.below(by('per-job').tableOperations);
       // It had to wait for the buffer to flush: the makespan is at least that bound.
       expect(pg.makespanSeconds.bigquery).to.be.at.least(pg.quotaLowerBound.streamingBufferSeconds ?? 0);
+      // Staged → in the table, for the clean and the conflicting dates apart.
+      expect(pg.dateLatencySeconds.from).to.equal('staged');
+      expect(pg.dateLatencySeconds.clean.dates + pg.dateLatencySeconds.conflicting.dates).to.equal(pg.dates);
+      expect(pg.dateLatencySeconds.conflicting.p50 ?? 0).to.be.above(pg.dateLatencySeconds.clean.p95 ?? 0);
     });
   });
 });

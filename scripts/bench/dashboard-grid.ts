@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../src/config/index.ts';
 import { startDashboard } from '../../src/dashboard/index.ts';
+import { BIGQUERY_TEXTS } from '../../src/errors/classify.ts';
 import type { BackfillRecord } from '../../src/queues/backfill.ts';
 import type { PipelineContext } from '../../src/queues/context.ts';
 import { SLICE_STATES, type SliceState, type SliceStatus } from '../../src/queues/status-store.ts';
@@ -85,8 +86,7 @@ export async function seedGridBackfill(ctx: PipelineContext, opts: { dates: stri
       };
       if (state === 'failed')
         status.error = `${processor}: nba-com/player-boxscores/x/0022100001.json: Unexpected token < in JSON at position 0 <script>alert(1)</script> ${'x'.repeat(200)}`;
-      if (state === 'waiting')
-        Object.assign(status, { error: 'busy: Too many DML statements outstanding against table nba_raw.nbac_player_boxscores, limit is 20.', nextTryAt });
+      if (state === 'waiting') Object.assign(status, { error: `busy: ${BIGQUERY_TEXTS.dmlOutstanding('nba_raw.nbac_player_boxscores')}`, nextTryAt });
       if (state === 'deferred')
         status.error =
           'conflict: UPDATE or DELETE statement over table nba_raw.nbac_player_boxscores would affect rows in the streaming buffer, which is not supported';

@@ -3,6 +3,7 @@
  * the rules layer's evidence, and the lower bound the table quotas put on the makespan.
  */
 import type { TableSpec } from '../../src/processors/types.ts';
+import { BIGQUERY_LIMITS } from '../../src/warehouse/bigquery/limits.ts';
 import type { BigQueryRulesWarehouse, TableRulesRecord } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { ResolvedRulesOptions } from '../../src/warehouse/rules/options.ts';
 import type { LiveStream } from './live-writer.ts';
@@ -96,6 +97,18 @@ export interface ModeOutcome {
   conflictDates: Set<string>;
   /** Real ms since the mode's start at which each date was first written successfully. */
   writtenAtMs: Map<string, number>;
+  /** Real ms since the mode's start at which each date was staged (phasegate) or started (naive, per-job). */
+  startedAtMs: Map<string, number>;
+  /** What `startedAtMs` measures from. */
+  latencyFrom: 'staged' | 'started';
+  /**
+   * For a mode whose only answer to a conflict is its job retry (per-job): per date, the real
+   * ms since the start at which the retry policy alone scheduled the attempt that landed it
+   * after a conflict (failure time + backoff delay). Empty for modes with a conflict path.
+   */
+  retryScheduledAtMs: Map<string, number>;
+  /** Statements the mode ran against the target table (phasegate: its MERGEs), for `--trace`. */
+  statements?: { startMs: number; endMs: number; slices: number; ok: boolean }[];
   /** Rows the mode's mutating statements touched (for the DML bound). */
   rowsTouched: number;
   /** Whether the mode waits for the streaming buffer to flush rather than failing the date. */
@@ -104,6 +117,43 @@ export interface ModeOutcome {
   timedOut: boolean;
   /** Mode-specific extra figures. */
   extra?: Record<string, unknown>;
+}
+
+/** Nearest-rank quantiles of a sample, `null` when it is empty. */
+export interface LatencyStats {
+  dates: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+export function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+export function latencyStats(values: readonly number[], digits = 1): LatencyStats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const q = (p: number) => {
+    const v = quantile(sorted, p);
+    return v === null ? null : round(v, digits);
+  };
+  return { dates: sorted.length, p50: q(0.5), p95: q(0.95) };
+}
+
+/**
+ * BigQuery seconds from a date being staged (or started) to its rows being in the table, for
+ * the dates the mode landed, split by whether their write met the streaming buffer.
+ */
+export function dateLatency(outcome: Pick<ModeOutcome, 'startedAtMs' | 'writtenAtMs' | 'conflictDates' | 'failed' | 'latencyFrom'>, timeScale: number) {
+  const clean: number[] = [];
+  const conflicting: number[] = [];
+  for (const [date, wrote] of outcome.writtenAtMs) {
+    const from = outcome.startedAtMs.get(date);
+    if (from === undefined || outcome.failed.has(date)) continue;
+    const seconds = (Math.max(0, wrote - from) / 1000) * timeScale;
+    (outcome.conflictDates.has(date) ? conflicting : clean).push(seconds);
+  }
+  return { from: outcome.latencyFrom, clean: latencyStats(clean), conflicting: latencyStats(conflicting) };
 }
 
 export interface ModeReport {
@@ -139,6 +189,10 @@ export interface ModeReport {
   makespanSeconds: { real: number; bigquery: number };
   quotaLowerBoundSeconds: number;
   quotaLowerBound: QuotaBound;
+  /** makespanSeconds.bigquery / quotaLowerBoundSeconds. */
+  makespanOverBound: number | null;
+  /** BigQuery seconds from staged (phasegate) or started (naive, per-job) to in the table, p50/p95, clean and conflicting dates. */
+  dateLatencySeconds: ReturnType<typeof dateLatency>;
   failureReasons: Record<string, number>;
   timedOut: boolean;
   [extra: string]: unknown;
@@ -147,7 +201,7 @@ export interface ModeReport {
 /** The first words of a failure, so reasons group ("UPDATE or DELETE statement over table …"). */
 export function reasonKey(message: string): string {
   if (/streaming buffer/i.test(message)) return 'streaming buffer';
-  if (/Too many DML statements outstanding/i.test(message)) return 'DML outstanding (limit 20)';
+  if (/Too many DML statements outstanding/i.test(message)) return `DML outstanding (limit ${BIGQUERY_LIMITS.queuedMutatingDmlPerTable})`;
   if (/too many table update operations|rate limit/i.test(message)) return 'table update rate limit';
   if (/Quota exceeded/i.test(message)) return 'daily load quota';
   return message.slice(0, 80);
@@ -177,13 +231,28 @@ export function buildReport(args: {
     if (present && contents.keysByDate.get(d) !== args.expectedRows[d]) wrong++;
   }
   // A conflict is resolved when its date ended in the table exactly once per key, written by the mode.
-  let resolved = 0;
+  const resolvedDates: string[] = [];
   for (const d of outcome.conflictDates) {
     const exact = contents.rowsByDate.get(d) === args.expectedRows[d] && contents.keysByDate.get(d) === args.expectedRows[d];
-    if (exact && outcome.writtenAtMs.has(d) && !failed.has(d) && !outcome.deferred.has(d)) resolved++;
+    if (exact && outcome.writtenAtMs.has(d) && !failed.has(d) && !outcome.deferred.has(d)) resolvedDates.push(d);
   }
+  const resolved = resolvedDates.length;
   // A streamed date the mode wrote only once the buffer had let go of it met no conflict at all.
   const bufferMs = (args.rules.streamingBufferSeconds * 1000) / args.timeScale;
+  // A mode whose only answer to a conflict is a job retry: did the retry policy itself wait
+  // past the buffer's flush (a mechanism), or was the attempt scheduled before the flush and
+  // run after it only because the queue held it back (luck of queue order)?
+  let resolvedBy: { mechanism: number; queueOrderLuck: number } | undefined;
+  if (args.mode === 'per-job') {
+    const flushAt = new Map(live.streams.map((s) => [s.date, s.atMs + bufferMs]));
+    resolvedBy = { mechanism: 0, queueOrderLuck: 0 };
+    for (const d of resolvedDates) {
+      const scheduled = outcome.retryScheduledAtMs.get(d);
+      const flush = flushAt.get(d);
+      if (scheduled !== undefined && flush !== undefined && scheduled < flush) resolvedBy.queueOrderLuck++;
+      else resolvedBy.mechanism++;
+    }
+  }
   const writtenAfterFlush = live.streams.filter((s) => {
     const wrote = outcome.writtenAtMs.get(s.date);
     return wrote !== undefined && wrote >= s.atMs + bufferMs;
@@ -201,8 +270,8 @@ export function buildReport(args: {
       if (wrote === undefined || wrote > s.atMs) flush = Math.max(flush, (s.atMs / 1000) * args.timeScale + args.rules.streamingBufferSeconds);
     }
   }
-  // Statements turned away at their slot (streaming buffer, rate limit) never ran for their latency.
-  const dmlExecuted = Math.max(0, record.dmlStatements - record.rejected.streamingBuffer - record.rejected.rateLimited);
+  // Statements turned away at their slot (streaming buffer, either rate limit) never ran for their latency.
+  const dmlExecuted = Math.max(0, record.dmlStatements - record.rejected.streamingBuffer - record.rejected.rateLimited - record.rejected.dmlRate);
   const bound = quotaLowerBound(args.rules, {
     tableOps: record.tableOps,
     dmlStatements: dmlExecuted,
@@ -232,6 +301,7 @@ export function buildReport(args: {
     rejected: record.rejected,
     conflictsMet: outcome.conflictDates.size,
     conflictsResolved: resolved,
+    ...(resolvedBy ? { conflictsResolvedBy: resolvedBy } : {}),
     live: {
       datesTargeted: live.target,
       streamed: live.streams.length,
@@ -242,6 +312,8 @@ export function buildReport(args: {
     makespanSeconds: { real: round(realSeconds), bigquery: round(realSeconds * args.timeScale) },
     quotaLowerBoundSeconds: seconds,
     quotaLowerBound: components,
+    makespanOverBound: seconds > 0 ? round((realSeconds * args.timeScale) / seconds, 2) : null,
+    dateLatencySeconds: dateLatency(outcome, args.timeScale),
     failureReasons: reasons,
     timedOut: outcome.timedOut,
     ...outcome.extra,

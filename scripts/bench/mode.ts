@@ -39,14 +39,27 @@ export interface OpenedMode {
 
 export type ModeOpener = (env: ModeEnv) => Promise<OpenedMode>;
 
-export function emptyOutcome(): Omit<ModeOutcome, 'makespanMs' | 'timedOut' | 'waitsForBuffer'> {
-  return { failed: new Map(), deferred: new Map(), conflictDates: new Set(), writtenAtMs: new Map(), rowsTouched: 0 };
+export function emptyOutcome(): Omit<ModeOutcome, 'makespanMs' | 'timedOut' | 'waitsForBuffer' | 'latencyFrom'> {
+  return {
+    failed: new Map(),
+    deferred: new Map(),
+    conflictDates: new Set(),
+    writtenAtMs: new Map(),
+    startedAtMs: new Map(),
+    retryScheduledAtMs: new Map(),
+    rowsTouched: 0,
+  };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Every mode is measured through the rules layer; a plain DuckDB or BigQuery warehouse is a setup error. */
 export function asRulesWarehouse(warehouse: Warehouse, mode: string): BigQueryRulesWarehouse {
-  if (!(warehouse instanceof BigQueryRulesWarehouse)) throw new Error(`${mode} mode needs the BigQuery rules layer (PHASEGATE_BQ_RULES=true)`);
+  // By shape as well as by class: a runtime that loads the warehouse module lazily (import())
+  // under a CommonJS test runner gets its own copy of the class.
+  const shaped = (w: Warehouse): w is BigQueryRulesWarehouse =>
+    w instanceof BigQueryRulesWarehouse ||
+    ['record', 'streamingInsert', 'dml', 'loadJob'].every((m) => typeof (w as unknown as Record<string, unknown>)[m] === 'function');
+  if (!shaped(warehouse)) throw new Error(`${mode} mode needs the BigQuery rules layer (PHASEGATE_BQ_RULES=true)`);
   return warehouse;
 }

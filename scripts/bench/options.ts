@@ -22,6 +22,11 @@ export interface BenchOptions {
   /** Concurrent workers of each mode (the incident ran 12). @defaultValue 12 */
   workers: number;
   /**
+   * `naive` only: BigQuery seconds a backfill worker's scraper takes per raw file (one game)
+   * before it writes it; every file written starts one processor run. @defaultValue 45
+   */
+  scrapeSeconds: number;
+  /**
    * Dates the live writer streams rows into while the backfill runs.
    * @defaultValue 40
    */
@@ -43,7 +48,7 @@ export interface BenchOptions {
   seed: number;
   /** @defaultValue every mode, in the order naive, per-job, phasegate */
   modes: Mode[];
-  /** A mode still running after this many real seconds is stopped and reported as timed out. @defaultValue 300 */
+  /** A mode still running after this many real seconds is stopped and reported as timed out. @defaultValue 600 */
   timeoutSeconds: number;
   /** Where the pre-scraped raw files and each mode's DuckDB file go. @defaultValue ./.phasegate/bench */
   workDir: string;
@@ -51,6 +56,8 @@ export interface BenchOptions {
   redisUrl: string;
   /** Progress lines on stderr. @defaultValue true */
   verbose: boolean;
+  /** Where to write one NDJSON line per date per mode (begun, written, streamed; BigQuery seconds). @defaultValue none */
+  traceDir?: string | undefined;
 }
 
 export const DEFAULT_BENCH_OPTIONS = {
@@ -58,6 +65,7 @@ export const DEFAULT_BENCH_OPTIONS = {
   start: '2021-10-19',
   end: '2025-06-22',
   workers: 12,
+  scrapeSeconds: 45,
   liveDates: 40,
   liveRate: 30,
   liveLead: 30,
@@ -65,7 +73,7 @@ export const DEFAULT_BENCH_OPTIONS = {
   timeScale: 30,
   seed: 1,
   modes: [...MODES],
-  timeoutSeconds: 300,
+  timeoutSeconds: 600,
   workDir: path.join('.phasegate', 'bench'),
   redisUrl: 'redis://127.0.0.1:6379',
   verbose: true,
@@ -75,6 +83,7 @@ export const USAGE = `usage: npm run bench:incident -- [flags]
   --dates N            game dates replayed, from --start (default ${DEFAULT_BENCH_OPTIONS.dates})
   --start / --end      date range (default ${DEFAULT_BENCH_OPTIONS.start}..${DEFAULT_BENCH_OPTIONS.end})
   --workers N          concurrent workers per mode (default ${DEFAULT_BENCH_OPTIONS.workers})
+  --scrape-seconds S   naive: BigQuery seconds the scraper takes per raw file it writes (default ${DEFAULT_BENCH_OPTIONS.scrapeSeconds})
   --live-dates N       dates the live writer streams into (default ${DEFAULT_BENCH_OPTIONS.liveDates})
   --live-rate R        live writer dates per BigQuery minute (default ${DEFAULT_BENCH_OPTIONS.liveRate})
   --live-lead N        live writer streams dates N..2N past the backfill's frontier (default ${DEFAULT_BENCH_OPTIONS.liveLead})
@@ -85,6 +94,7 @@ export const USAGE = `usage: npm run bench:incident -- [flags]
   --timeout-seconds S  real seconds before a mode is stopped (default ${DEFAULT_BENCH_OPTIONS.timeoutSeconds})
   --work-dir DIR       raw files and DuckDB files (default ${DEFAULT_BENCH_OPTIONS.workDir})
   --redis-url URL      Redis for the queue modes (default REDIS_URL or ${DEFAULT_BENCH_OPTIONS.redisUrl})
+  --trace DIR          write <mode>.ndjson: per date, when it was begun and written (BigQuery seconds)
   --quiet              no progress lines on stderr`;
 
 export class UsageError extends Error {}
@@ -107,6 +117,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       start: { type: 'string' },
       end: { type: 'string' },
       workers: { type: 'string' },
+      'scrape-seconds': { type: 'string' },
       'live-dates': { type: 'string' },
       'live-rate': { type: 'string' },
       'live-lead': { type: 'string' },
@@ -118,6 +129,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       'work-dir': { type: 'string' },
       'redis-url': { type: 'string' },
       quiet: { type: 'boolean' },
+      trace: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -136,6 +148,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     start: values.start ?? d.start,
     end: values.end ?? d.end,
     workers: num('workers', values.workers, d.workers, positiveInt, 'a positive whole number'),
+    scrapeSeconds: num('scrape-seconds', values['scrape-seconds'], d.scrapeSeconds, (n) => n >= 0, 'a number ≥ 0'),
     liveDates: num('live-dates', values['live-dates'], d.liveDates, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0'),
     liveRate: num('live-rate', values['live-rate'], d.liveRate, (n) => n > 0, 'a number > 0'),
     liveLead: num('live-lead', values['live-lead'], d.liveLead, (n) => Number.isInteger(n) && n >= 1, 'a positive whole number'),
@@ -147,5 +160,6 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     workDir: path.resolve(values['work-dir'] ?? d.workDir),
     redisUrl: values['redis-url'] ?? env.REDIS_URL ?? d.redisUrl,
     verbose: !values.quiet,
+    traceDir: values.trace === undefined ? undefined : path.resolve(values.trace),
   };
 }

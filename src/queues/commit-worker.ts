@@ -23,13 +23,15 @@ import { describeMissing } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
 import { notifierFor } from '../notify/index.ts';
-import { type TableSpec, tableId } from '../processors/types.ts';
+import type { TableSpec } from '../processors/types.ts';
+import { deleteMany } from '../storage/delete-many.ts';
+import { BIGQUERY_LIMITS, countsAsDailyModification, type TableWriteKind } from '../warehouse/bigquery/limits.ts';
 import type { CommitResult } from '../warehouse/types.ts';
-import { admitCommit, recordCommit, releaseProbe } from './breaker.ts';
+import { type Admission, admitCommit, recordCommit, releaseProbe } from './breaker.ts';
 import { busyDelayMs } from './commit-backoff.ts';
-import { gateIntegrity } from './commit-integrity.ts';
+import { batchMoves, gateIntegrity, type SliceMove } from './commit-integrity.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './commit-throttle.ts';
-import { ensureHeldCommitJob, findBuffered, type HoldInfo, holdConflicting, holdInfos, resolveConflicts } from './conflict-hold.ts';
+import { ensureHeldCommitJob, findBuffered, type HoldInfo, holdConflicting, holdInfos, PROCESSED_AT, resolveConflicts, waitingText } from './conflict-hold.ts';
 import type { PipelineContext } from './context.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { type CommittedEvent, publishCommitted, streamCapFrom } from './events.ts';
@@ -57,13 +59,16 @@ async function markCommitted(
 ): Promise<void> {
   const committedAt = new Date().toISOString();
   const events: CommittedEvent[] = [];
+  // One status per slice, all in flight at once (the slices are distinct): a 64-slice batch
+  // costs a couple of Redis round trips of latency, not 128 in a row.
+  const updates: Promise<void>[] = [];
   for (const slice of batch.slices) {
     const entry = batch.entries[slice];
     if (!entry) continue;
     // A slice missing some scheduled games landed what it has, and is never reported as plainly committed.
     const incomplete = (entry.missing?.length ?? 0) > 0;
     const notes = [entry.expected === null ? 'no schedule: the files present were the expectation' : undefined, overrides.get(slice)?.message].filter(Boolean);
-    await ctx.statuses.update(entry.processor, slice, {
+    const update = ctx.statuses.update(entry.processor, slice, {
       status: incomplete ? 'incomplete' : 'committed',
       rows: entry.rows,
       batchId,
@@ -78,18 +83,31 @@ async function markCommitted(
       nextTryAt: undefined,
       backfillId: entry.backfillId,
     });
+    updates.push(update);
     events.push({ type: 'committed', processor: entry.processor, table, slice, rows: entry.rows, batchId, committedAt, backfillId: entry.backfillId });
   }
+  await Promise.all(updates);
   await publishCommitted(ctx.redis, ctx.keys, events, streamCapFrom(ctx.config));
 }
 
-/** One table operation against the daily budget; over it, the commit fails as BigQuery would. */
-async function spendTableOp(ctx: PipelineContext, table: string): Promise<void> {
+/**
+ * Counts one write of the table today. Only a write BigQuery counts as a table modification
+ * (a load, copy or query-append job) spends the daily budget, and over it fails as BigQuery
+ * would; DML does not — "DML statements don't count toward the number of table modifications
+ * per day" (cloud.google.com/bigquery/quotas; limits.ts) — so a table's group commits, MERGEs
+ * and INSERTs over a temporary external table, never run out in a UTC day.
+ */
+async function spendTableOp(ctx: PipelineContext, table: string, kind: TableWriteKind): Promise<void> {
+  const today = await ctx.gate.countTableOp(table, kind);
+  if (!countsAsDailyModification(kind)) return;
   const budget = tableLimits(ctx.config, table).dailyBudget;
-  if ((await ctx.gate.countTableOp(table)) > budget) {
-    throw Object.assign(new Error(`phasegate: table ${table} used its daily budget of ${budget} operations`), { reason: 'quotaExceeded' });
+  if (today > budget) {
+    throw Object.assign(new Error(`phasegate: table ${table} used its daily budget of ${budget} table modifications`), { reason: 'quotaExceeded' });
   }
 }
+
+/** Every group commit is one DML statement: a MERGE, or an INSERT … SELECT for log tables. */
+const COMMIT_WRITE: TableWriteKind = 'dml';
 
 /**
  * The warehouse's batch id for a set of fields: the job attempt plus a hash of the fields, so
@@ -105,13 +123,14 @@ function describe(table: string, fields: readonly string[]): string {
   return `commit of ${fields.length} slices (${fields[0]}…${fields.at(-1)}) to ${table}`;
 }
 
-async function deleteStaged(ctx: PipelineContext, batch: TakenBatch): Promise<void> {
-  await Promise.all(
-    batch.slices.map((s) => {
-      const object = batch.entries[s]?.object;
-      return object ? ctx.store.delete(object).catch(() => undefined) : undefined;
-    }),
-  );
+/**
+ * A landed batch's staged objects, a few at a time (up to 1,000 for a log batch; see
+ * delete-many.ts). A failed delete only leaves an object behind for the bucket's lifecycle
+ * rule on `staging/` (README, "Running on BigQuery").
+ */
+async function deleteStaged(ctx: PipelineContext, table: string, batch: TakenBatch): Promise<void> {
+  const objects = batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o);
+  await deleteMany(ctx.store, objects).catch((err: unknown) => log.warn(`${table}: staged objects left for the lifecycle rule: ${(err as Error).message}`));
 }
 
 /** Releases the batch; queues a commit at once if slices were re-staged while it was in flight. */
@@ -193,7 +212,7 @@ async function commitAppend(
   let result: CommitResult;
   try {
     await ensureTableOnce(ctx, spec);
-    await spendTableOp(ctx, table);
+    await spendTableOp(ctx, table, COMMIT_WRITE);
     const warehouse = await ctx.warehouse();
     result = await warehouse.commit({
       batchId: statementId(table, batchId, batch.slices),
@@ -206,7 +225,7 @@ async function commitAppend(
     return failOrDelay(ctx, job, token, table, batch, classifyWarehouseError(thrown, table));
   }
   await releaseBatch(ctx, table, batch);
-  await deleteStaged(ctx, batch);
+  await deleteStaged(ctx, table, batch);
   log.debug(`logged ${rows} rows from ${batch.slices.length} chunks to ${table} (one statement)`);
   return { slices: batch.slices.length, rows, rowsAffected: result.rowsAffected, batchId };
 }
@@ -217,6 +236,60 @@ interface MergeState {
   /** Some MERGE of this job met the streaming buffer. */
   metConflict: boolean;
   held: number;
+  /**
+   * The breaker's share: slices of the batch not held before (a retry of a held slice counts
+   * neither way), and how many of them the buffer held back — found by the read before the
+   * MERGE or by a refused MERGE.
+   */
+  mergeSlices: number;
+  mergeHeld: number;
+}
+
+/**
+ * An open breaker stops the retries of held slices, not the table: slices of the batch that
+ * the streaming buffer held back before go back on hold, untouched (no MERGE, no read, no
+ * conflict-log row), until the breaker lets retries through again; the rest of the batch
+ * commits as usual. A slice a person brought back (`retry --deferred`) is not held.
+ */
+async function holdRetriesWhileOpen(
+  ctx: PipelineContext,
+  table: string,
+  batch: TakenBatch,
+  infos: Map<string, HoldInfo>,
+  admission: Admission,
+  jobId: string,
+): Promise<number> {
+  if (admission.retries || admission.holdUntilMs === undefined) return 0;
+  const until = admission.holdUntilMs;
+  const fields = batch.slices.filter((f) => {
+    const info = infos.get(f);
+    return info !== undefined && info.deferredAt === undefined;
+  });
+  if (fields.length === 0) return 0;
+  const nextTryAt = new Date(until).toISOString();
+  await ensureHeldCommitJob(ctx, table, until, jobId);
+  const objects = new Map(fields.map((f) => [f, batch.entries[f]]));
+  const superseded = await ctx.gate.hold(
+    table,
+    batch,
+    fields.map((field) => ({ field, dueMs: until, info: JSON.stringify({ ...infos.get(field), nextTryAt }) })),
+  );
+  for (const f of fields) infos.delete(f);
+  const unused = superseded.map((f) => objects.get(f)?.object).filter((o): o is string => !!o);
+  await deleteMany(ctx.store, unused).catch((err: unknown) => log.warn(`${table}: superseded staged objects: ${(err as Error).message}`));
+  for (const field of fields) {
+    const processor = objects.get(field)?.processor;
+    if (processor)
+      await ctx.statuses.update(processor, field, {
+        status: 'waiting',
+        error: `${waitingText(nextTryAt)} (the table's circuit breaker is ${admission.state}: retries of held slices wait, clean slices keep landing)`,
+        nextTryAt,
+      });
+  }
+  log.info(
+    `${table}: circuit breaker ${admission.state}: ${fields.length} held slices stay held until ${nextTryAt}; ${batch.slices.length} clean slices commit`,
+  );
+  return fields.length;
 }
 
 /**
@@ -232,33 +305,45 @@ async function commitMerge(
   table: string,
   spec: TableSpec,
   batch: TakenBatch,
-  probe: boolean,
+  admission: Admission,
 ): Promise<CommitJobResult> {
   const jobId = job.id ?? 'unknown';
   const batchId = `${jobId}-a${job.attemptsMade}`;
   const infos: Map<string, HoldInfo> = await holdInfos(ctx, table, batch.slices);
-  const state: MergeState = { tried: false, metConflict: false, held: 0 };
+  const state: MergeState = { tried: false, metConflict: false, held: 0, mergeSlices: 0, mergeHeld: 0 };
   const hold = async (fields: readonly string[], error: string, detected: 'merge' | 'check', oldestEntryTime?: Date) => {
     const outcome = await holdConflicting(ctx, { table, spec, batch, fields, infos, jobId, batchId, error, detected, oldestEntryTime });
-    state.held += outcome.waiting.length + outcome.deferred.length;
+    const held = outcome.waiting.length + outcome.deferred.length;
+    state.held += held;
+    state.mergeHeld += fields.filter((f) => fresh.has(f)).length;
   };
+  state.held += await holdRetriesWhileOpen(ctx, table, batch, infos, admission, jobId);
+  // Slices met for the first time: what the breaker judges this commit by (a half-open probe
+  // is judged by everything it tries: its retries are the question).
+  const fresh = new Set(batch.slices.filter((f) => admission.probe || !infos.has(f)));
+  state.mergeSlices = fresh.size;
+  const probe = admission.probe;
   let result: CommitResult = { rowsAffected: 0, rowsStaged: 0 };
   let overrides: ReadonlyMap<string, SliceVerdict> = new Map();
+  let moves: ReadonlyMap<string, SliceMove> = new Map();
   try {
     await ensureTableOnce(ctx, spec);
     // Before anything else: a slice that would shrink or move committed rows leaves the batch.
-    overrides = await gateIntegrity(ctx, table, spec, batch, jobId);
-    // Retries ask first: a read is cheaper than a MERGE BigQuery would refuse (and the
-    // refusal would count against the table's DML queue and its breaker).
-    const retrying = batch.slices.filter((f) => infos.has(f));
-    if (retrying.length > 0) {
-      const found = await findBuffered(ctx, spec, retrying);
+    ({ overrides, moves } = await gateIntegrity(ctx, table, spec, batch, jobId));
+    // Ask first: a read is cheaper than a MERGE BigQuery would refuse (and the refusal would
+    // count against the table's DML queue and its breaker, and make the clean slices of the
+    // batch wait for a second statement). Retries always ask; on a table whose rows say when
+    // they were processed, every slice does — `tables.get` answers first, and only a table
+    // with a streaming buffer is queried — so a buffered date costs only itself.
+    const asking = spec.columns.some((c) => c.name === PROCESSED_AT && c.type === 'TIMESTAMP') ? [...batch.slices] : batch.slices.filter((f) => infos.has(f));
+    if (asking.length > 0) {
+      const found = await findBuffered(ctx, spec, asking);
       if (found.slices.length > 0)
         await hold(found.slices, 'partition still holds rows in the streaming buffer (checked before the MERGE)', 'check', found.oldestEntryTime);
     }
     for (let round = 0; batch.slices.length > 0; round++) {
       try {
-        await spendTableOp(ctx, table);
+        await spendTableOp(ctx, table, COMMIT_WRITE);
         state.tried = true;
         const warehouse = await ctx.warehouse();
         result = await warehouse.commit({
@@ -266,6 +351,8 @@ async function commitMerge(
           table: spec,
           slices: batch.slices,
           objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
+          // Allowed moves of the slices still in the batch (held ones wait with theirs).
+          ...batchMoves(moves, batch.slices),
         });
         break;
       } catch (thrown) {
@@ -301,7 +388,7 @@ async function commitMerge(
     log.info(`committed ${batch.slices.length} slices, ${rows} rows to ${table} (one statement)${state.held ? `; ${state.held} held back` : ''}`);
   }
   await releaseBatch(ctx, table, batch);
-  await deleteStaged(ctx, batch);
+  await deleteStaged(ctx, table, batch);
   await announceFinishedBackfills(
     ctx,
     Object.values(batch.entries).map((e) => e.backfillId),
@@ -309,25 +396,33 @@ async function commitMerge(
   return { slices: batch.slices.length, rows, rowsAffected: result.rowsAffected, batchId, held: state.held };
 }
 
-/** Tells the breaker how the job's MERGE went, and announces a trip. */
+/**
+ * Tells the breaker how the job's commit went — the share of its fresh slices (not held
+ * before) that the streaming buffer held back, whether the read before the MERGE found them
+ * or a refused MERGE did — and announces a trip. A commit of retries only says nothing.
+ */
 async function breakerVerdict(ctx: PipelineContext, table: string, jobId: string, probe: boolean, state: MergeState): Promise<void> {
-  if (!state.tried) {
+  if (state.mergeSlices === 0 || (!state.tried && state.mergeHeld === 0)) {
     if (probe) await releaseProbe(ctx, table, jobId);
     return;
   }
-  const moved = await recordCommit(ctx, table, jobId, state.metConflict);
+  const outcome = { tried: state.mergeSlices, held: state.mergeHeld };
+  const moved = await recordCommit(ctx, table, jobId, outcome);
   if (moved === 'tripped' || moved === 'reopened') {
     const b = ctx.config.breaker;
     const minutes = Math.round(b.cooldownSeconds / 60);
-    log.warn(`${table}: circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened after its probe met a conflict'}; commits paused ${minutes} min`);
+    const share = `${Math.round(b.conflictShare * 100)} %`;
+    log.warn(
+      `${table}: circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened after its probe met a conflict'}; retries of held slices paused ${minutes} min, clean slices keep landing`,
+    );
     await notifierFor(ctx).notify({
       kind: 'breaker-tripped',
       subject: table,
       title: `circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened'} on ${table}`,
       text:
         moved === 'tripped'
-          ? `More than half of the last commits on ${table} met BigQuery's streaming buffer. Its commits pause for ${minutes} min, then one probe commit goes through.`
-          : `The probe commit on ${table} met the streaming buffer again. Commits pause another ${minutes} min.`,
+          ? `More than ${Math.round(b.tripShare * 100)} % of the last commits on ${table} had more than ${share} of their slices held back by BigQuery's streaming buffer. Retries of held slices pause for ${minutes} min (clean slices keep landing), then one probe commit tries them.`
+          : `The probe commit on ${table} had ${outcome.held} of ${outcome.tried} slices held back by the streaming buffer again. Retries of held slices pause another ${minutes} min; clean slices keep landing.`,
     });
   } else if (moved === 'closed') {
     log.info(`${table}: probe commit was clean; circuit breaker closed`);
@@ -341,17 +436,10 @@ export function commitProcessor(ctx: PipelineContext) {
     const append = spec.writeMode === 'append';
     const jobId = job.id ?? 'unknown';
     const limits = tableLimits(ctx.config, table);
-    let probe = false;
-    if (!append) {
-      // The breaker pauses this table only: a job that is not admitted sleeps until the
-      // cool-down ends, before taking anything (see breaker.ts).
-      const admission = await admitCommit(ctx, table, jobId);
-      if (!admission.go) {
-        await job.moveToDelayed(admission.untilMs, token);
-        throw new DelayedError();
-      }
-      probe = admission.probe;
-    }
+    // An open breaker never stops the table: it tells this job to hold retries of held slices
+    // back (see breaker.ts); clean slices commit under the table's normal caps.
+    const admission: Admission = append ? { probe: false, retries: true, state: 'closed' } : await admitCommit(ctx, table, jobId);
+    const probe = admission.probe;
     const { batch, remaining, nextDueMs } = await ctx.gate.take(table, jobId, {
       maxSlices: append ? LOG_COMMIT.maxFields : limits.commitMaxSlices,
       maxRows: limits.commitMaxRows,
@@ -364,7 +452,7 @@ export function commitProcessor(ctx: PipelineContext) {
       if (probe) await releaseProbe(ctx, table, jobId);
       return { slices: 0, rows: 0, rowsAffected: 0 };
     }
-    return append ? commitAppend(ctx, job, token, table, spec, batch) : commitMerge(ctx, job, token, table, spec, batch, probe);
+    return append ? commitAppend(ctx, job, token, table, spec, batch) : commitMerge(ctx, job, token, table, spec, batch, admission);
   };
 }
 
@@ -374,7 +462,7 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
     prefix: ctx.config.prefix,
     // The real cap is the queue's global concurrency (see QueueSet.applyTableCaps); this
     // only lets one process run up to that many.
-    concurrency: 2,
+    concurrency: BIGQUERY_LIMITS.runningMutatingDmlPerTable,
     stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
     lockDuration: ctx.config.jobs.stalledSeconds * 1000,
     maxStalledCount: 5,

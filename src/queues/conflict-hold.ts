@@ -17,7 +17,8 @@ import { log } from '../log.ts';
 import { notifierFor } from '../notify/index.ts';
 import type { ResolutionMethod } from '../processors/orchestration/streaming-conflict-log.ts';
 import type { TableSpec } from '../processors/types.ts';
-import { conflictDelaySeconds, conflictMaxRetries } from './commit-backoff.ts';
+import { deleteMany } from '../storage/delete-many.ts';
+import { conflictDelaySeconds, conflictMaxRetries, conflictWaitSeconds } from './commit-backoff.ts';
 import { type ConflictEvent, type ConflictLogRow, logConflicts } from './conflict-log.ts';
 import type { PipelineContext } from './context.ts';
 import { JOB_NAMES } from './names.ts';
@@ -132,7 +133,8 @@ export interface HoldOutcome {
 
 /**
  * Holds the given fields back: each waits 5, 10, 20, 20… min (jittered, scaled) after its
- * n-th conflict, or — once the next wait would pass the maximum wait — is deferred: kept
+ * n-th conflict — or less, right after the buffer's oldest entry is due to flush when that
+ * comes first (`conflictWaitSeconds`) — or, once the next wait would pass the maximum wait, is deferred: kept
  * pending but never taken until a person retries it. Every try is a conflict-log row.
  */
 export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, now = Date.now(), random: () => number = Math.random): Promise<HoldOutcome> {
@@ -143,6 +145,8 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
   const rows: ConflictLogRow[] = [];
   const events: ConflictEvent[] = [];
   const outcome: HoldOutcome = { waiting: [], deferred: [] };
+  // When the buffer's oldest entry is expected to flush, in BigQuery seconds from now.
+  const flushIn = req.oldestEntryTime === undefined ? undefined : ((req.oldestEntryTime.getTime() - now) / 1000) * ctx.config.timeScale + timing.bufferSeconds;
   for (const field of req.fields) {
     const entry = req.batch.entries[field];
     if (!entry) continue;
@@ -151,7 +155,7 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
     const revived = prev?.deferredAt !== undefined;
     const attempts = (prev?.attempts ?? 0) + 1;
     const waitStartedAt = revived || !prev ? nowIso : prev.waitStartedAt;
-    const delaySeconds = conflictDelaySeconds(timing, attempts, random);
+    const delaySeconds = conflictWaitSeconds(timing, conflictDelaySeconds(timing, attempts, random), flushIn);
     const waitedMs = now - Date.parse(waitStartedAt);
     const defer = waitedMs + scaledMs(ctx.config, delaySeconds) > scaledMs(ctx.config, timing.maxWaitSeconds);
     const dueMs = defer ? Number.POSITIVE_INFINITY : now + scaledMs(ctx.config, delaySeconds);
@@ -219,7 +223,8 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
   const objects = new Map(held.map((h) => [h.field, req.batch.entries[h.field]]));
   const superseded = await ctx.gate.hold(req.table, req.batch, held);
   // A newer staging of the slice is pending in its place; the held object is unused now.
-  await Promise.all(superseded.map((f) => (objects.get(f) ? ctx.store.delete(objects.get(f)?.object as string).catch(() => undefined) : undefined)));
+  const unused = superseded.map((f) => objects.get(f)?.object).filter((o): o is string => !!o);
+  await deleteMany(ctx.store, unused).catch((err: unknown) => log.warn(`${req.table}: superseded staged objects: ${(err as Error).message}`));
 
   for (const { field, nextTryAt } of outcome.waiting) {
     const processor = objects.get(field)?.processor as string;

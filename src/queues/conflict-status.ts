@@ -48,11 +48,24 @@ export async function conflictStatus(ctx: PipelineContext): Promise<TableSafety[
   return Promise.all(tables.map((t) => tableSafety(ctx, t)));
 }
 
+/** 0.031 → "3.1 %". */
+function formatShare(share: number): string {
+  const pct = share * 100;
+  return `${pct > 0 && pct < 10 ? pct.toFixed(1) : Math.round(pct)} %`;
+}
+
 /** One line per table for the CLI. */
 export function safetyLine(s: TableSafety): string {
-  const parts = [`breaker ${s.breaker.state}${s.breaker.state === 'open' && s.breaker.reopensAt ? ` until ${s.breaker.reopensAt}` : ''}`];
+  // A breaker that never moved has no time of its own (readBreaker says the epoch): no "since".
+  const at = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z');
+  const since = Date.parse(s.breaker.since) > 0 ? ` since ${at(s.breaker.since)}` : '';
+  const until = s.breaker.state === 'open' && s.breaker.reopensAt ? ` until ${at(s.breaker.reopensAt)}` : '';
+  const parts = [`breaker ${s.breaker.state}${since}${until}`];
   parts.push(`recent commits ${s.breaker.recentConflicts}/${s.breaker.recentCommits} conflicted`);
   parts.push(`conflicts met ${s.conflicts.met} · resolved ${s.conflicts.resolved}`);
+  // A commit conflicts when the buffer held back more than the configured share of its slices;
+  // the share over all recent commits is what conflicts cost the table.
+  if (s.breaker.recentSlices > 0) parts.push(`${formatShare(s.breaker.heldShare)} of ${s.breaker.recentSlices} recent slices held back`);
   parts.push(`waiting ${s.waiting}${s.nextTryAt ? ` (next try ${s.nextTryAt})` : ''}`);
   parts.push(`deferred ${s.deferred.length}`);
   if (s.throttle.lowered) parts.push('DML concurrency lowered to 1');

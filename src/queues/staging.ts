@@ -7,6 +7,7 @@ import { scaledMs, tableLimits } from '../config/index.ts';
 import { InputError } from '../errors/input-error.ts';
 import { checkSlice, type SliceCheck } from '../integrity/slice-check.ts';
 import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../processors/types.ts';
+import { BIGQUERY_LIMITS } from '../warehouse/bigquery/limits.ts';
 import type { PipelineContext } from './context.ts';
 import { JOB_NAMES } from './names.ts';
 import type { PendingSlice } from './table-gate.ts';
@@ -72,7 +73,9 @@ async function stageChecked(ctx: PipelineContext, def: TransformDef, slice: stri
     expected: check.expected,
     ...(check.warnings > 0 ? { warnings: check.warnings } : {}),
   };
-  const { seq, pending } = await ctx.gate.register(table, slice, entry);
+  const { seq, pending, previous } = await ctx.gate.register(table, slice, entry);
+  // The staging this one replaced was never taken by a commit: nothing will read it again.
+  if (previous && previous.object !== object) await ctx.store.delete(previous.object).catch(() => undefined);
   await ensureCommitJob(ctx, table, seq, pending);
   return entry;
 }
@@ -114,10 +117,36 @@ export async function stageAppendRows(ctx: PipelineContext, spec: TableSpec, pro
 }
 
 /**
+ * A data table's gather window, adapted to its headroom: the configured window times how much
+ * of the table's caps is in use right now — the larger of the share of its table operations
+ * spent in the current rate window (the commit queue's own BullMQ limiter, shared by every
+ * process) and the share of its running-commit cap taken. A table far from its limits (a
+ * daily run, the first date of a backfill) commits at once instead of waiting a full window;
+ * a table at its rate limit cannot start a commit before its window frees, so it gathers at
+ * least a full window and that commit takes more. Real milliseconds.
+ */
+export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limits: ReturnType<typeof tableLimits>): Promise<number> {
+  const queue = ctx.queues.commit(table);
+  const windowMs = limits.gatherSeconds > 0 ? scaledMs(ctx.config, limits.gatherSeconds) : 0;
+  if (windowMs === 0) return 0;
+  const limiter = queue.toKey('limiter');
+  const res = await ctx.redis.multi().get(limiter).pttl(limiter).llen(queue.toKey('active')).exec();
+  const used = Number(res?.[0]?.[1] ?? 0) || 0;
+  const ttl = Number(res?.[1]?.[1] ?? 0) || 0;
+  const running = Number(res?.[2]?.[1] ?? 0) || 0;
+  if (used >= limits.opsMax) return Math.max(windowMs, ttl);
+  const concurrency = Math.max(1, Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, limits.concurrency));
+  const pressure = Math.min(1, Math.max(used / limits.opsMax, running / concurrency));
+  return Math.round(windowMs * pressure);
+}
+
+/**
  * Makes sure a commit job will take the table's pending slices. Its id comes from the
  * table's commit sequence, so every phase job staging before the commit takes its batch
  * lands in the same job (BullMQ ignores a duplicate id). The job waits a gather window so a
- * burst of phase jobs becomes one statement; a full batch starts it at once.
+ * burst of phase jobs becomes one statement — for a data table the window adapts to the
+ * table's headroom (`adaptiveGatherMs`); a log table passes its own fixed one — and a full
+ * batch starts it at once.
  */
 export async function ensureCommitJob(
   ctx: PipelineContext,
@@ -130,12 +159,13 @@ export async function ensureCommitJob(
   const jobId = `c${seq}`;
   const limits = tableLimits(ctx.config, table);
   const full = pending >= (opts.fullAt ?? limits.commitMaxSlices);
+  const gatherMs = full ? 0 : opts.gatherSeconds !== undefined ? scaledMs(ctx.config, opts.gatherSeconds) : await adaptiveGatherMs(ctx, table, limits);
   const job = await queue.add(
     JOB_NAMES.commit,
     { table },
     {
       jobId,
-      delay: full ? 0 : scaledMs(ctx.config, opts.gatherSeconds ?? limits.gatherSeconds),
+      delay: gatherMs,
       // A transient failure (backend error, reset connection) is retried with jitter, so many
       // tables' commits failing together do not all come back at the same instant.
       backoff: { type: 'exponential', delay: scaledMs(ctx.config, 10), jitter: 0.5 },

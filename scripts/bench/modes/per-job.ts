@@ -17,6 +17,7 @@ import { toError } from '../../../src/errors/phasegate-error.ts';
 import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { tableId } from '../../../src/processors/types.ts';
+import { BIGQUERY_LIMITS } from '../../../src/warehouse/bigquery/limits.ts';
 import { openWarehouse } from '../../../src/warehouse/index.ts';
 import type { ModeOutcome } from '../measure.ts';
 import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
@@ -26,8 +27,8 @@ interface DateJob {
   date: string;
 }
 
-/** BigQuery runs at most 2 mutating DML per table at once. */
-const TABLE_CONCURRENCY = 2;
+/** BigQuery's running mutating DML per table (limits.ts). */
+const TABLE_CONCURRENCY = BIGQUERY_LIMITS.runningMutatingDmlPerTable;
 const QUEUE = 'bench-per-job';
 
 export const openPerJob: ModeOpener = async (env) => {
@@ -47,9 +48,16 @@ export const openPerJob: ModeOpener = async (env) => {
     async run({ startedAt, deadline, frontier }): Promise<ModeOutcome> {
       const out = emptyOutcome();
       const attempts = config.jobs.attempts;
+      const backoffMs = scaledMs(config, config.jobs.backoffSeconds);
+      /** When the retry policy alone would run a date's next attempt: its last failure plus BullMQ's exponential delay. */
+      const retryDueMs = new Map<string, number>();
       const processJob = async (job: Job<DateJob>) => {
         const { date } = job.data;
         frontier.begun(date);
+        if (!out.startedAtMs.has(date)) out.startedAtMs.set(date, Date.now() - startedAt);
+        // The attempt that lands a date after a conflict: scheduled by the backoff for this time.
+        const due = retryDueMs.get(date);
+        if (due !== undefined) out.retryScheduledAtMs.set(date, due);
         const rows = await nbacPlayerBoxscore.run({ slice: date, store: env.raw.store, schedule: FIXTURE_SCHEDULE });
         const object = `staging/bench-per-job/${date}/${job.attemptsMade}.ndjson`;
         await env.raw.store.put(object, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''));
@@ -61,6 +69,8 @@ export const openPerJob: ModeOpener = async (env) => {
           out.rowsTouched += result.rowsStaged;
         } catch (thrown) {
           if (thrown instanceof WarehouseError && thrown.kind === 'conflict') out.conflictDates.add(date);
+          // BullMQ's exponential backoff after this failure: delay × 2^(attempts made before it).
+          retryDueMs.set(date, Date.now() - startedAt + backoffMs * 2 ** job.attemptsMade);
           throw thrown;
         } finally {
           await env.raw.store.delete(object).catch(() => undefined);
@@ -85,7 +95,7 @@ export const openPerJob: ModeOpener = async (env) => {
           opts: {
             jobId: date,
             attempts,
-            backoff: { type: 'exponential', delay: scaledMs(config, config.jobs.backoffSeconds) },
+            backoff: { type: 'exponential', delay: backoffMs },
           },
         })),
       );
@@ -107,6 +117,7 @@ export const openPerJob: ModeOpener = async (env) => {
       return {
         ...out,
         waitsForBuffer: false,
+        latencyFrom: 'started',
         makespanMs,
         timedOut,
         extra: { tableConcurrency: TABLE_CONCURRENCY, rateLimit: `${limits.opsMax} per ${limits.opsWindowSeconds} s` },

@@ -5,10 +5,12 @@
  * Statuses are read as a user would read them (`status --json`), sampled while it runs so
  * that a date seen waiting on the streaming buffer counts as a conflict met.
  */
+import { tableLimits } from '../../../src/config/index.ts';
+import { tableId } from '../../../src/processors/types.ts';
 import { backfillProgress, startBackfill } from '../../../src/queues/backfill.ts';
 import { openRuntime } from '../../../src/runtime.ts';
 import type { BigQueryRulesWarehouse } from '../../../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import type { ModeOutcome } from '../measure.ts';
+import { latencyStats, type ModeOutcome } from '../measure.ts';
 import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
 
 const PROCESSOR = 'nbac_player_boxscore';
@@ -46,6 +48,34 @@ export const openPhasegate: ModeOpener = async (env) => {
     loadJobs: () => Object.values(warehouse.record().tables).reduce((n, t) => n + t.loadJobs, 0),
     async run({ startedAt, deadline, frontier }): Promise<ModeOutcome> {
       const out = emptyOutcome();
+      // Measurement only, the product path unchanged: the moment each date's status says
+      // `staged` (its rows are in the object store and registered with the gate), and how long
+      // each MERGE into the target table takes (BigQuery's latency model plus DuckDB's work).
+      const store = rt.statuses;
+      const update = store.update.bind(store);
+      store.update = async (processor, slice, patch) => {
+        if (processor === PROCESSOR && patch.status === 'staged' && !out.startedAtMs.has(slice)) out.startedAtMs.set(slice, Date.now() - startedAt);
+        return update(processor, slice, patch);
+      };
+      const target = tableId(env.spec);
+      const commitMs: number[] = [];
+      const statements: NonNullable<ModeOutcome['statements']> = [];
+      const commit = warehouse.commit.bind(warehouse);
+      warehouse.commit = async (batch) => {
+        const t0 = Date.now();
+        const mine = tableId(batch.table) === target;
+        try {
+          const result = await commit(batch);
+          if (mine) {
+            commitMs.push(Date.now() - t0);
+            statements.push({ startMs: t0 - startedAt, endMs: Date.now() - startedAt, slices: batch.slices.length, ok: true });
+          }
+          return result;
+        } catch (err) {
+          if (mine) statements.push({ startMs: t0 - startedAt, endMs: Date.now() - startedAt, slices: batch.slices.length, ok: false });
+          throw err;
+        }
+      };
       await rt.startWorkers({ phases: [2], commit: true, concurrency: env.opts.workers });
       const record = await startBackfill(rt, { processors: [rt.registry.get(PROCESSOR)], dates: env.raw.dates });
       let timedOut = false;
@@ -94,12 +124,28 @@ export const openPhasegate: ModeOpener = async (env) => {
       const log = await conflictLog();
       // The conflict log is the product's own record of conflicts; sampling can miss a short wait.
       for (const d of log?.dates ?? []) out.conflictDates.add(d);
+      const scale = env.config.timeScale;
+      // Each commit job's own run, from its start (breaker, take, integrity, the read before
+      // the MERGE) to its end (statuses, events): what one commit costs the dates in it.
+      const jobs = await rt.queues.commit(target).getJobs(['completed'], 0, 999);
+      const jobSeconds = jobs
+        .filter((j) => (j.returnvalue as { slices?: number } | undefined)?.slices && j.processedOn && j.finishedOn)
+        .map((j) => (((j.finishedOn ?? 0) - (j.processedOn ?? 0)) / 1000) * scale);
       return {
         ...out,
         waitsForBuffer: true,
+        latencyFrom: 'staged',
+        statements,
         makespanMs,
         timedOut,
-        extra: { conflictLog: log ? { rows: log.rows, resolved: log.resolved } : 'table not present', backfillId: record.id },
+        extra: {
+          conflictLog: log ? { rows: log.rows, resolved: log.resolved } : 'table not present',
+          backfillId: record.id,
+          // The configured window; the gate shortens it while the table has headroom.
+          gatherWindowSeconds: tableLimits(env.config, target).gatherSeconds,
+          commitSeconds: latencyStats(commitMs.map((ms) => (ms / 1000) * scale)),
+          commitJobSeconds: latencyStats(jobSeconds),
+        },
       };
     },
     close: () => rt.close(),

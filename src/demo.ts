@@ -7,10 +7,13 @@
  */
 
 import { waitForBackfill } from './cli/progress.ts';
+import { watchBackfill } from './cli/render/backfill-view.ts';
+import { tableLines } from './cli/render/table.ts';
+import { formatCount, wrap } from './cli/render/text.ts';
 import type { Config } from './config/index.ts';
 import { projection } from './processors/analytics/rows.ts';
 import { worstTier } from './processors/analytics/sources.ts';
-import { QUALITY_ISSUES_COLUMN, tableId } from './processors/types.ts';
+import { tableId } from './processors/types.ts';
 import type { BackfillRecord } from './queues/backfill.ts';
 import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from './queues/cascade.ts';
 import { PHASES } from './queues/names.ts';
@@ -105,6 +108,8 @@ export function demoConfigFlags(): Partial<Record<keyof NodeJS.ProcessEnv, strin
 
 export interface DemoOptions {
   bars: boolean;
+  /** With the bars, print every info log line above them. @defaultValue false */
+  verbose?: boolean | undefined;
   /** Phase jobs at once per queue. @defaultValue 4 */
   concurrency?: number;
   signal?: AbortSignal;
@@ -122,31 +127,29 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   const warehouse = await rt.warehouse();
   // Phases 1–2 are requested; phases 3–5 follow from completion events (--cascade).
   const record = await startCascadingBackfill(rt, { processors: DEMO_PROCESSORS.map((n) => rt.registry.get(n)), dates, cascade: true });
-  // Progress bars for the requested phases, then the downstream phases to the end.
-  await waitForBackfill(rt, record, { bars: opts.bars, signal: opts.signal });
+  // Progress bars for every phase the cascade reaches, from the first scrape to the last prediction.
+  const view = opts.bars ? watchBackfill(rt, record, { title: 'demo', verbose: opts.verbose }) : undefined;
+  await waitForBackfill(rt, record, { bars: false, view, signal: opts.signal });
   // What NBA.com left incomplete, the fallback source fills (the daily audit does the same).
   const fallback = await fallbackFor(rt, record.dates);
-  if (fallback) await waitForBackfill(rt, fallback, { bars: opts.bars, signal: opts.signal });
+  if (fallback) view?.follow(fallback);
+  if (fallback) await waitForBackfill(rt, fallback, { bars: false, view, signal: opts.signal });
   const cascade = await waitForCascade(rt, record, { signal: opts.signal });
   if (fallback) await waitForCascade(rt, fallback, { signal: opts.signal });
+  await view?.stop();
   const rules = warehouse instanceof BigQueryRulesWarehouse ? warehouse.record() : undefined;
   const tables: DemoTableReport[] = [];
-  const table = (dataset: string, name: string) => `${rt.config.bigquery.datasetPrefix}${dataset}.${name}`;
   for (const def of cascadeProcessors(rt, record)) {
     if (def.kind !== 'transform') continue;
     const id = tableId(def.table);
-    const quality = def.table.columns.some((c) => c.name === QUALITY_ISSUES_COLUMN) ? `count(${QUALITY_ISSUES_COLUMN})` : '0';
-    const [count] = await warehouse.query(
-      `SELECT count(*) AS n, count(DISTINCT game_date) AS dates, count(DISTINCT game_id) AS games, ${quality} AS warnings FROM ${table(def.table.dataset, def.table.table)} WHERE game_date BETWEEN $start AND $end`,
-      { start: range.start, end: range.end },
-    );
+    const count = await warehouse.tableSummary(def.table, range);
     const r = rules?.tables[id];
     tables.push({
       table: id,
-      rows: Number(count?.n ?? 0),
-      dates: Number(count?.dates ?? 0),
-      games: Number(count?.games ?? 0),
-      warnings: Number(count?.warnings ?? 0),
+      rows: count.rows,
+      dates: count.dates,
+      games: count.games,
+      warnings: count.warnings,
       tableOperations: r?.tableOps ?? 0,
       peakRunningDml: r?.peakRunningDml ?? 0,
       peakQueuedDml: r?.peakQueuedDml ?? 0,
@@ -159,22 +162,12 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   const failed = Object.values(cascade.perPhase).reduce((n, c) => n + c.failed, 0);
   const phases = Object.fromEntries(Object.entries(cascade.perPhase).map(([phase, c]) => [`phase ${phase}`, c]));
   // The season's last night, biggest predictions first, next to what the players then scored.
-  const sample = await warehouse.query(
-    `SELECT CAST(p.game_date AS VARCHAR) AS game_date, p.player_name, p.team_abbr, p.predicted_points, p.prediction_basis, s.pts
-       FROM ${table('nba_predictions', 'player_points_predictions')} p
-       JOIN ${table('nba_analytics', 'player_game_summary')} s ON s.game_date = p.game_date AND s.player_id = p.player_id
-      WHERE p.game_date = (SELECT max(game_date) FROM ${table('nba_predictions', 'player_points_predictions')} WHERE game_date BETWEEN $start AND $end)
-      ORDER BY p.predicted_points DESC, p.player_id LIMIT 5`,
-    { start: range.start, end: range.end },
-  );
-  const samplePredictions = sample.map((r) => ({
-    gameDate: String(r.game_date),
-    player: String(r.player_name),
-    team: String(r.team_abbr),
-    predicted: Number(r.predicted_points),
-    actual: Number(r.pts),
-    basis: String(r.prediction_basis),
-  }));
+  const samplePredictions = await warehouse.samplePredictions({
+    predictions: rt.registry.tableSpec('nba_predictions.player_points_predictions'),
+    actuals: rt.registry.tableSpec('nba_analytics.player_game_summary'),
+    range,
+    limit: 5,
+  });
   return {
     coverage: await coverageOf(rt, warehouse, dates),
     backfillId: record.id,
@@ -228,41 +221,79 @@ async function coverageOf(rt: Runtime, warehouse: Warehouse, dates: readonly str
   return { scheduledGames: scheduled.length, coveredGames: scheduled.length - uncovered.length, bySourceTier, notGold, uncovered };
 }
 
-const sumOf = (counts: Record<string, number>) => Object.values(counts).reduce((n, v) => n + v, 0);
+// The report fits an 80-column terminal: aligned tables, free text wrapped.
+const WIDTH = 79;
 
 export function formatDemo(report: DemoReport, config: Config): string {
+  const n = (v: number) => formatCount(v);
+  const playIn = report.coverage.notGold.length > 0 || report.dates > 160 ? ' and the 2024-25 Play-In nights' : '';
   const lines = [
     '',
-    `phasegate demo — real 2023-24 regular season${report.coverage.notGold.length > 0 || report.dates > 160 ? ' and the 2024-25 Play-In nights' : ''}, embedded DuckDB with BigQuery rules (time scale ×${report.timeScale})`,
-    `dates: ${report.dates}; committed per processor: ${Object.entries(report.datesCommitted)
-      .map(([p, n]) => `${p} ${n}`)
-      .join(', ')}; failed: ${report.failed}`,
-    `incomplete: ${sumOf(report.datesIncomplete)} · empty: ${sumOf(report.datesEmpty)} (slices that landed some, or none, of their scheduled games)`,
-    ...Object.entries(report.phases).map(
-      ([phase, c]) =>
-        `  ${phase}: ${Object.entries(c)
-          .map(([s, n]) => `${s} ${n}`)
-          .join(' · ')}`,
+    ...wrap(`phasegate demo — real 2023-24 regular season${playIn}`, WIDTH),
+    ...wrap(
+      `embedded DuckDB with BigQuery rules · time scale ×${report.timeScale} · ${report.dates} dates · ${report.elapsedSeconds.toFixed(1)} s · failed ${report.failed}`,
+      WIDTH,
     ),
+    '',
+    ...tableLines(
+      Object.keys(report.datesCommitted).map((processor) => ({ processor })),
+      [
+        { head: 'processor', value: (r) => r.processor, left: true },
+        { head: 'dates committed', value: (r) => n(report.datesCommitted[r.processor] ?? 0) },
+        { head: 'incomplete', value: (r) => n(report.datesIncomplete[r.processor] ?? 0) },
+        { head: 'empty', value: (r) => n(report.datesEmpty[r.processor] ?? 0) },
+      ],
+    ),
+    '  (incomplete, empty: slices with some, or none, of their scheduled games)',
+    '',
   ];
-  for (const t of report.tables) {
-    lines.push(
-      `  ${t.table}: ${t.rows} rows, ${t.games} games on ${t.dates} dates, ${t.warnings} warnings; ${t.tableOperations} table operations (${report.dates} dates → ${(t.tableOperations / Math.max(1, report.dates)).toFixed(3)} per date); peak DML running ${t.peakRunningDml} (limit 2), queued ${t.peakQueuedDml} (limit 20)`,
-    );
-  }
+  const phases = Object.entries(report.phases);
+  const states = Object.keys(phases[0]?.[1] ?? {}) as PhaseState[];
+  lines.push(
+    ...tableLines(phases, [
+      { head: 'slices', value: ([phase]) => phase, left: true },
+      ...states.map((st) => ({ head: st, value: ([, c]: (typeof phases)[number]) => n(c[st]) })),
+    ]),
+    '',
+    ...tableLines(report.tables, [
+      { head: 'table', value: (t) => t.table, left: true },
+      { head: 'rows', value: (t) => n(t.rows) },
+      { head: 'games', value: (t) => n(t.games) },
+      { head: 'dates', value: (t) => n(t.dates) },
+      { head: 'warnings', value: (t) => n(t.warnings) },
+    ]),
+    '',
+    ...tableLines(report.tables, [
+      { head: 'table', value: (t) => t.table, left: true },
+      { head: 'ops', value: (t) => n(t.tableOperations) },
+      { head: 'per date', value: (t) => (t.tableOperations / Math.max(1, report.dates)).toFixed(3) },
+      { head: 'DML running', value: (t) => String(t.peakRunningDml) },
+      { head: 'queued', value: (t) => String(t.peakQueuedDml) },
+    ]),
+    '  (ops: table operations; DML at once: BigQuery runs 2 per table, queues 20)',
+  );
   if (report.samplePredictions.length > 0) {
-    lines.push(`sample predictions (${report.samplePredictions[0]?.gameDate}, baseline 0.6·last-5 + 0.4·last-10 points):`);
+    lines.push('', `sample predictions (${report.samplePredictions[0]?.gameDate}, baseline 0.6·last-5 + 0.4·last-10 points):`);
     for (const p of report.samplePredictions)
       lines.push(`  ${p.player.padEnd(26)} ${p.team}  predicted ${p.predicted.toFixed(1).padStart(5)}  scored ${String(p.actual).padStart(3)}  (${p.basis})`);
   }
   const c = report.coverage;
+  const tiers = Object.entries(c.bySourceTier)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   lines.push(
-    `coverage: ${c.coveredGames} of ${c.scheduledGames} scheduled games covered (${Object.entries(c.bySourceTier)
-      .map(([k, n]) => `${k} ${n}`)
-      .join(', ')})${c.uncovered.length > 0 ? `; no source: ${c.uncovered.join(', ')}` : ''}`,
+    '',
+    ...wrap(
+      `coverage: ${c.coveredGames} of ${c.scheduledGames} scheduled games covered (${tiers})${c.uncovered.length > 0 ? `; no source: ${c.uncovered.join(', ')}` : ''}`,
+      WIDTH,
+    ),
   );
   for (const g of c.notGold) lines.push(`  ${g.gameDate} ${g.gameId}: ${g.source === 'bdl' ? 'balldontlie (fallback)' : g.source}, ${g.tier}`);
-  lines.push(`elapsed: ${report.elapsedSeconds.toFixed(1)} s · warehouse ${config.duckdbPath}`);
-  lines.push(`inspect: phasegate sql "SELECT team_abbr, count(*) FROM nba_raw.nbac_player_boxscores GROUP BY 1 ORDER BY 2 DESC LIMIT 5"`);
+  lines.push(
+    '',
+    ...wrap(`warehouse: ${config.duckdbPath}`, WIDTH, 4),
+    'inspect it:',
+    '  phasegate sql "SELECT * FROM nba_analytics.player_game_summary LIMIT 5"',
+  );
   return lines.join('\n');
 }

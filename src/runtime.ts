@@ -12,16 +12,20 @@ import type { BoxscoreSource, Phase } from './processors/types.ts';
 import { startTableGate } from './queues/commit-worker.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/dependency-tracker.ts';
+import { flushLogTables } from './queues/flush-logs.ts';
 import { keysFor } from './queues/keys.ts';
+import { isCommitQueue, SCHEDULER_QUEUE } from './queues/names.ts';
 import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
 import { QueueSet } from './queues/queue-set.ts';
+import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { TableGateStore } from './queues/table-gate.ts';
 import { ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
+import { schedulerHandlers } from './schedules/handlers.ts';
 import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
-import { createStore } from './storage/index.ts';
-import { openWarehouse } from './warehouse/index.ts';
+import { LocalObjectStore } from './storage/local-store.ts';
+import type { ObjectStore } from './storage/object-store.ts';
 import type { RulesOptions } from './warehouse/rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from './warehouse/types.ts';
 
@@ -33,9 +37,11 @@ export interface Runtime extends PipelineContext {
   /**
    * Starts workers for phases and (optionally) every table's commit queue, and the dependency
    * tracker when `tracker` is true — by default whenever commits or phase ≥ 3 jobs are worked,
-   * since those are the processes whose work completion events carry downstream.
+   * since those are the processes whose work completion events carry downstream. `scheduler`
+   * starts the scheduler queue's worker (daily audit, daily live run), by default with the
+   * commit gates: the audit reads the warehouse, which the commit process holds.
    */
-  startWorkers(opts: { phases: readonly Phase[]; commit: boolean; concurrency: number; tracker?: boolean }): Promise<void>;
+  startWorkers(opts: { phases: readonly Phase[]; commit: boolean; concurrency: number; tracker?: boolean; scheduler?: boolean }): Promise<void>;
   /** The warehouse if it was opened, without opening it. */
   openedWarehouse(): Warehouse | undefined;
   close(): Promise<void>;
@@ -63,7 +69,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.
   const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
   const keys = keysFor(config.prefix);
-  const store = createStore(config);
+  // The warehouse clients (DuckDB, BigQuery) and the GCS client load only when they are used:
+  // `status` never opens the warehouse, and the embedded default never needs GCS.
+  const store: ObjectStore = config.store === 'local' ? new LocalObjectStore(config.storeDir) : (await import('./storage/index.ts')).createStore(config);
   const registry = opts.registry ?? defaultRegistry();
   const queues = new QueueSet(redis, config);
   let warehouse: Promise<Warehouse> | undefined;
@@ -84,12 +92,20 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     redisHandle,
     workers,
     warehouse: () => {
-      warehouse ??= openWarehouse(config, store, opts.rules).then((w) => (opened = w));
+      warehouse ??= import('./warehouse/index.ts').then((m) => m.openWarehouse(config, store, opts.rules)).then((w) => (opened = w));
       return warehouse;
     },
     openedWarehouse: () => opened,
     trackers,
-    async startWorkers({ phases, commit, concurrency, tracker }) {
+    async startWorkers({ phases, commit, concurrency, tracker, scheduler }) {
+      // Before anything starts: no table gate runs against a warehouse where every commit
+      // would fail (phasegate doctor's checks; the others are logged).
+      if (commit && config.workerDoctor) {
+        // Imported here: the checks load every warehouse client, which `status` must not pay for.
+        const [{ preflight }, { formatCheck }] = await Promise.all([import('./doctor/run-doctor.ts'), import('./doctor/check.ts')]);
+        const checks = await preflight({ config, registry, warehouse: await rt.warehouse(), store, redisUrl: redisHandle.url });
+        for (const c of checks) log.warn(`doctor: ${formatCheck(c)}`);
+      }
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
       // Sources with a request budget of their own have their own queue and limiter.
       if (phases.includes(1))
@@ -100,17 +116,40 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         for (const table of registry.gatedTables()) workers.push(await startTableGate(rt, table));
       }
       if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
+      if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) workers.push(startSchedulerWorker(rt, schedulerHandlers(rt)));
     },
     async close() {
-      // Reverse order of opening: the tracker stops enqueueing, then workers hand back or
-      // finish their jobs.
-      await Promise.all(trackers.splice(0).map((t) => t.close()));
-      await Promise.all(workers.map((w) => w.close()));
-      await queues.close();
-      if (warehouse) await (await warehouse).close();
-      closeNotifier(rt);
-      await redis.quit().catch(() => redis.disconnect());
-      await redisHandle.stop();
+      // Reverse order of opening, every step even when an earlier one throws (a failing worker
+      // close must not leave Redis connected or the embedded redis-server running).
+      const errors: unknown[] = [];
+      const step = async (what: () => Promise<unknown> | unknown) => {
+        try {
+          await what();
+        } catch (err) {
+          errors.push(err);
+        }
+      };
+      // The tracker stops enqueueing, then phase workers finish their jobs, then the log rows
+      // those jobs staged land while the gates still run, then the gates finish.
+      await step(() => Promise.all(trackers.splice(0).map((t) => t.close())));
+      const gates = workers.filter((w) => isCommitQueue(w.name));
+      await step(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));
+      if (gates.length > 0) await step(() => flushLogTables(rt));
+      await step(() => Promise.all(gates.map((w) => w.close())));
+      await step(() => queues.close());
+      // A warehouse that failed to open (another process holds the DuckDB file) has nothing to close.
+      if (warehouse)
+        await step(() =>
+          warehouse?.then(
+            (w) => w.close(),
+            () => undefined,
+          ),
+        );
+      await step(() => closeNotifier(rt));
+      await step(() => redis.quit().catch(() => redis.disconnect()));
+      await step(() => redisHandle.stop());
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) throw new AggregateError(errors, `closing the runtime: ${errors.length} steps failed`);
     },
   };
   return rt;

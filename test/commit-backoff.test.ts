@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { loadConfig, scaledMs } from '../src/config/index.ts';
-import { backoffMs, busyDelayMs, conflictDelaySeconds, conflictMaxRetries, conflictNominalSeconds } from '../src/queues/commit-backoff.ts';
+import { backoffMs, busyDelayMs, conflictDelaySeconds, conflictMaxRetries, conflictNominalSeconds, conflictWaitSeconds } from '../src/queues/commit-backoff.ts';
 import { holdConflicting } from '../src/queues/conflict-hold.ts';
 import type { TakenBatch } from '../src/queues/table-gate.ts';
 import { PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
@@ -19,6 +19,16 @@ const highest = () => 0.999_999;
 describe('backoff timing', () => {
   it('conflict waits default to 5, 10, 20 minutes, then stay capped at 20', () => {
     expect([1, 2, 3, 4, 5, 9].map((n) => conflictNominalSeconds(DEFAULTS, n))).to.deep.equal([300, 600, 1200, 1200, 1200, 1200]);
+  });
+
+  it('the buffer knows better: a held slice is tried right after its oldest entry is due to flush, never sooner than the poll gap', () => {
+    const t = { flushPollSeconds: 60 };
+    expect(conflictWaitSeconds(t, 1200, undefined)).to.equal(1200); // no buffer seen
+    expect(conflictWaitSeconds(t, 300, 1700)).to.equal(300); // the backoff comes first
+    expect(conflictWaitSeconds(t, 1200, 905)).to.equal(905); // the flush comes first
+    expect(conflictWaitSeconds(t, 1200, 2)).to.equal(60); // due about now: look again after the poll gap
+    expect(conflictWaitSeconds(t, 1200, -30)).to.equal(60);
+    expect(conflictWaitSeconds(t, 1200, -600)).to.equal(1200); // long overdue: BigQuery kept the rows longer, back to the backoff
   });
 
   it('jitter keeps each wait within ±20 % of its nominal length, and it does vary', () => {

@@ -138,7 +138,19 @@ describe('dependency tracker: stopped mid-stream, restarted', function () {
       await midStream(rt, dates);
       // Kill it while it holds delivered, unacknowledged events: the case a restart must cover.
       const holding = async () => Number(((await rt.redis.xpending(rt.keys.events(), 'dependency-tracker')) as unknown[])[0]) > 0;
-      await until(holding, 'the victim to hold unacknowledged events', 60_000, 1);
+      // Frozen first (SIGSTOP), and killed only once frozen while holding some: the tracker
+      // acknowledges a commit's events within milliseconds, faster than a poll can catch.
+      await until(
+        async () => {
+          victim.kill('SIGSTOP');
+          if (await holding()) return true;
+          victim.kill('SIGCONT');
+          return false;
+        },
+        'the victim to hold unacknowledged events',
+        60_000,
+        1,
+      );
       victim.kill('SIGKILL');
       await new Promise((r) => victim.once('exit', r));
       const pendingAtKill = (await rt.redis.xpending(rt.keys.events(), 'dependency-tracker')) as unknown[];

@@ -7,8 +7,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseAllowedHosts, parseTrustProxy, type TrustProxy } from '../dashboard/settings.ts';
 import { ConfigError } from '../errors/config-error.ts';
+import { BIGQUERY_LIMITS as BQ, formatLimit, MAX_COMMIT_JOBS_PER_WINDOW } from '../warehouse/bigquery/limits.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+// A group commit modifies one partition per slice; BigQuery fails a job that modifies more.
+const TOO_MANY_SLICES = `at most ${formatLimit(BQ.partitionsModifiedPerJob)}: BigQuery lets one job modify at most that many partitions (one per slice)`;
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /**
@@ -56,16 +59,28 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_]*$/, 'letters, digits and _ only')
     .default(''),
-  /** Commits running at once per table. BigQuery runs at most 2 mutating DML per table. @defaultValue 1 */
-  PHASEGATE_TABLE_CONCURRENCY: int(1, 2).default(1),
-  /** Table operations (commits) per window per table. BigQuery allows 5 per 10 s. @defaultValue 4 */
-  PHASEGATE_TABLE_OPS_MAX: int(1, 5).default(4),
-  /** @defaultValue 10 */
-  PHASEGATE_TABLE_OPS_WINDOW_SECONDS: z.coerce.number().positive().default(10),
-  /** Load/table jobs a table may use per day; BigQuery stops a table at 1,500. @defaultValue 1500 */
-  PHASEGATE_TABLE_DAILY_BUDGET: int(1, 1500).default(1500),
-  /** Most slices one group commit lands. @defaultValue 64 */
-  PHASEGATE_COMMIT_MAX_SLICES: int(1, 10_000).default(64),
+  /** Commits running at once per table; at most BigQuery's running mutating DML per table (limits.ts). @defaultValue 1 */
+  PHASEGATE_TABLE_CONCURRENCY: int(1, BQ.runningMutatingDmlPerTable).default(1),
+  /**
+   * Commit jobs a table's gate starts per window. Every commit is a DML statement, which counts
+   * toward BigQuery's table metadata updates and its DML statements per table per window, so
+   * the cap is the lower of the two (`MAX_COMMIT_JOBS_PER_WINDOW`, limits.ts). @defaultValue 4
+   */
+  PHASEGATE_TABLE_OPS_MAX: int(1, MAX_COMMIT_JOBS_PER_WINDOW).default(4),
+  /** The gate's rate window, in seconds; never shorter than BigQuery's own window. @defaultValue 10 */
+  PHASEGATE_TABLE_OPS_WINDOW_SECONDS: z.coerce
+    .number()
+    .min(BQ.tableMetadataUpdatesPerWindow.windowSeconds, `at least BigQuery's ${BQ.tableMetadataUpdatesPerWindow.windowSeconds} s window`)
+    .default(BQ.tableMetadataUpdatesPerWindow.windowSeconds),
+  /**
+   * Table modifications (load, copy and query-append jobs) a table may spend per day; BigQuery
+   * stops a table at its daily limit (limits.ts). phasegate's commits are DML and spend none:
+   * only a path that loads (the benchmark's per-job mode) counts here.
+   * @defaultValue BigQuery's `tableModificationsPerDay` (limits.ts)
+   */
+  PHASEGATE_TABLE_DAILY_BUDGET: int(1, BQ.tableModificationsPerDay).default(BQ.tableModificationsPerDay),
+  /** Most slices one group commit lands: one partition each, within BigQuery's partitions per job. @defaultValue 64 */
+  PHASEGATE_COMMIT_MAX_SLICES: int(1).max(BQ.partitionsModifiedPerJob, TOO_MANY_SLICES).default(64),
   /** Most rows one group commit lands. @defaultValue 200000 */
   PHASEGATE_COMMIT_MAX_ROWS: int(1).default(200_000),
   /**
@@ -88,11 +103,11 @@ const schema = z.object({
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'keys must be dataset.table'),
         z
           .object({
-            concurrency: z.number().int().min(1).max(2),
-            opsMax: z.number().int().min(1).max(5),
-            opsWindowSeconds: z.number().positive(),
-            dailyBudget: z.number().int().min(1).max(1500),
-            commitMaxSlices: z.number().int().min(1),
+            concurrency: z.number().int().min(1).max(BQ.runningMutatingDmlPerTable),
+            opsMax: z.number().int().min(1).max(MAX_COMMIT_JOBS_PER_WINDOW),
+            opsWindowSeconds: z.number().min(BQ.tableMetadataUpdatesPerWindow.windowSeconds),
+            dailyBudget: z.number().int().min(1).max(BQ.tableModificationsPerDay),
+            commitMaxSlices: z.number().int().min(1).max(BQ.partitionsModifiedPerJob, TOO_MANY_SLICES),
             commitMaxRows: z.number().int().min(1),
             gatherSeconds: z.number().min(0),
           })
@@ -160,14 +175,33 @@ const schema = z.object({
    * with rows processed since `oldestEntryTime` minus this are held back. @defaultValue 300
    */
   PHASEGATE_CONFLICT_PROCESSED_AT_SLACK_SECONDS: z.coerce.number().min(0).default(300),
+  /**
+   * How long BigQuery usually keeps streamed rows in its buffer (~30 min, rarely 90). When the
+   * buffer's oldest entry (`tables.get` streamingBuffer.oldestEntryTime) is due to flush before
+   * a held slice's backoff would try it again, the slice is tried right after that flush
+   * instead. @defaultValue 1800
+   */
+  PHASEGATE_CONFLICT_BUFFER_SECONDS: z.coerce.number().positive().default(1800),
+  /** The shortest wait of a try timed by the buffer's flush, in seconds (scaled). @defaultValue 60 */
+  PHASEGATE_CONFLICT_FLUSH_POLL_SECONDS: z.coerce.number().positive().default(60),
   /** Commits per table the circuit breaker judges (the last N within the window; ≥ 3). @defaultValue 6 */
   PHASEGATE_BREAKER_COMMITS: int(3, 1000).default(6),
   /** Only commits this recent count for the breaker, in seconds (scaled). @defaultValue 1800 */
   PHASEGATE_BREAKER_WINDOW_SECONDS: z.coerce.number().positive().default(1800),
-  /** How long a tripped breaker keeps a table's commits paused, in seconds (scaled). @defaultValue 1800 */
+  /** How long a tripped breaker holds back retries of a table's held slices (clean slices keep landing), in seconds (scaled). @defaultValue 1800 */
   PHASEGATE_BREAKER_COOLDOWN_SECONDS: z.coerce.number().positive().default(1800),
   /** A half-open probe commit that has not reported back after this long is presumed dead (scaled). @defaultValue 600 */
   PHASEGATE_BREAKER_PROBE_TIMEOUT_SECONDS: z.coerce.number().positive().default(600),
+  /**
+   * A commit counts as conflicting for the breaker when the streaming buffer held back more
+   * than this share of the slices its MERGE tried; a split that landed the rest is not a
+   * conflicting commit. @defaultValue 0.5
+   */
+  PHASEGATE_BREAKER_CONFLICT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+  /** The breaker trips when more than this share of the recent commits were conflicting. @defaultValue 0.5 */
+  PHASEGATE_BREAKER_TRIP_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+  /** The breaker judges no fewer than this many recent commits (seed 002: fewer than 3 never trip). @defaultValue 3 */
+  PHASEGATE_BREAKER_MIN_COMMITS: int(1, 1000).default(3),
   /** First wait of a commit whose table is busy (DML queue, rate limit), seconds (scaled, doubling). @defaultValue 10 */
   PHASEGATE_BUSY_RETRY_BASE_SECONDS: z.coerce.number().positive().default(10),
   /** Longest wait of a busy commit, in seconds (scaled). @defaultValue 300 */
@@ -208,6 +242,21 @@ const schema = z.object({
     .default(''),
   /** @defaultValue info */
   PHASEGATE_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  /**
+   * A worker runs `phasegate doctor`'s checks quietly before it starts its table gates and
+   * refuses to start on one that would make every commit fail. @defaultValue true
+   */
+  PHASEGATE_WORKER_DOCTOR: bool.default(true),
+  /**
+   * We run on Compute Engine: `phasegate doctor` asks the metadata server for the default
+   * service account's access scopes (the default ones give read-only storage). @defaultValue false
+   */
+  PHASEGATE_ON_GCE: bool.default(false),
+  /** The metadata server's host, as google-auth-library reads it. @defaultValue metadata.google.internal */
+  GCE_METADATA_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'a host name or host:port')
+    .default('metadata.google.internal'),
   /** Dashboard port. @defaultValue 3000 */
   PHASEGATE_DASHBOARD_PORT: int(0, 65_535).default(3000),
   /** Dashboard bind address; anything but loopback needs credentials. @defaultValue 127.0.0.1 */
@@ -265,8 +314,29 @@ export interface Config {
   jobs: { attempts: number; backoffSeconds: number; stalledSeconds: number };
   events: { maxLen: number; maxAgeSeconds: number };
   tracker: { debounceSeconds: number; claimIdleSeconds: number; windowWaitSeconds: number };
-  conflict: { retryBaseSeconds: number; retryCapSeconds: number; jitter: number; maxWaitSeconds: number; processedAtSlackSeconds: number };
-  breaker: { commits: number; windowSeconds: number; cooldownSeconds: number; probeTimeoutSeconds: number };
+  conflict: {
+    retryBaseSeconds: number;
+    retryCapSeconds: number;
+    jitter: number;
+    maxWaitSeconds: number;
+    processedAtSlackSeconds: number;
+    /** How long BigQuery usually keeps streamed rows buffered. */
+    bufferSeconds: number;
+    /** Shortest wait of a try timed by the buffer's expected flush. */
+    flushPollSeconds: number;
+  };
+  breaker: {
+    commits: number;
+    windowSeconds: number;
+    cooldownSeconds: number;
+    probeTimeoutSeconds: number;
+    /** Share of a commit's slices held back above which the commit counts as conflicting. */
+    conflictShare: number;
+    /** Share of recent conflicting commits above which the breaker trips. */
+    tripShare: number;
+    /** Fewest recent commits the breaker judges. */
+    minCommits: number;
+  };
   busy: { retryBaseSeconds: number; retryCapSeconds: number; restoreAfter: number; minThrottleSeconds: number };
   notify: { webhookUrl: string | undefined; windowSeconds: number };
   source: 'fixture' | 'service';
@@ -275,6 +345,9 @@ export interface Config {
   fixtureMissingGames: string[];
   fixtureBdlMissingGames: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Whether a worker runs the doctor's checks before starting its table gates. */
+  workerDoctor: boolean;
+  gce: { enabled: boolean; metadataHost: string };
   dashboard: {
     host: string;
     port: number;
@@ -290,6 +363,13 @@ export interface Config {
 /** CLI flags that override environment variables, keyed by the variable they override. */
 export type ConfigFlags = Partial<Record<keyof Env, string | number | boolean | undefined>>;
 
+/** A bad value as an error shows it: never a secret, nor the credentials inside a URL (`redis://user:pass@host`). */
+function shown(variable: string, value: unknown): string {
+  if (/PASSWORD|TOKEN|API_KEY|WEBHOOK/.test(variable)) return 'the value is not shown: it is a secret';
+  const text = typeof value === 'string' && value.includes('@') ? value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1…@') : value;
+  return `got ${JSON.stringify(text ?? null)}`;
+}
+
 /** Resolves the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): Config {
   const input: Record<string, unknown> = {};
@@ -302,7 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'configuration');
-    throw new ConfigError(`${variable}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(input[variable] ?? null)})`);
+    throw new ConfigError(`${variable}: ${issue?.message ?? 'invalid'} (${shown(variable, input[variable])})`);
   }
   const e = parsed.data;
   if (e.PHASEGATE_STORE === 'gcs' && !e.PHASEGATE_GCS_BUCKET) throw new ConfigError('PHASEGATE_GCS_BUCKET: required when PHASEGATE_STORE=gcs');
@@ -313,6 +393,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   }
   if ((e.PHASEGATE_DASHBOARD_USER === undefined) !== (e.PHASEGATE_DASHBOARD_PASSWORD === undefined)) {
     throw new ConfigError('PHASEGATE_DASHBOARD_USER and PHASEGATE_DASHBOARD_PASSWORD: set both or neither');
+  }
+  if (e.PHASEGATE_BREAKER_MIN_COMMITS > e.PHASEGATE_BREAKER_COMMITS) {
+    throw new ConfigError(`PHASEGATE_BREAKER_MIN_COMMITS: at most PHASEGATE_BREAKER_COMMITS (${e.PHASEGATE_BREAKER_COMMITS}), or the breaker never trips`);
   }
   const dataDir = path.resolve(e.PHASEGATE_DATA_DIR);
   return {
@@ -350,12 +433,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       jitter: e.PHASEGATE_CONFLICT_RETRY_JITTER,
       maxWaitSeconds: e.PHASEGATE_CONFLICT_MAX_WAIT_SECONDS,
       processedAtSlackSeconds: e.PHASEGATE_CONFLICT_PROCESSED_AT_SLACK_SECONDS,
+      bufferSeconds: e.PHASEGATE_CONFLICT_BUFFER_SECONDS,
+      flushPollSeconds: e.PHASEGATE_CONFLICT_FLUSH_POLL_SECONDS,
     },
     breaker: {
       commits: e.PHASEGATE_BREAKER_COMMITS,
       windowSeconds: e.PHASEGATE_BREAKER_WINDOW_SECONDS,
       cooldownSeconds: e.PHASEGATE_BREAKER_COOLDOWN_SECONDS,
       probeTimeoutSeconds: e.PHASEGATE_BREAKER_PROBE_TIMEOUT_SECONDS,
+      conflictShare: e.PHASEGATE_BREAKER_CONFLICT_SHARE,
+      tripShare: e.PHASEGATE_BREAKER_TRIP_SHARE,
+      minCommits: e.PHASEGATE_BREAKER_MIN_COMMITS,
     },
     busy: {
       retryBaseSeconds: e.PHASEGATE_BUSY_RETRY_BASE_SECONDS,
@@ -370,6 +458,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     fixtureMissingGames: e.PHASEGATE_FIXTURE_MISSING_GAMES === '' ? [] : e.PHASEGATE_FIXTURE_MISSING_GAMES.split(','),
     fixtureBdlMissingGames: e.PHASEGATE_FIXTURE_BDL_MISSING_GAMES === '' ? [] : e.PHASEGATE_FIXTURE_BDL_MISSING_GAMES.split(','),
     logLevel: e.PHASEGATE_LOG_LEVEL,
+    workerDoctor: e.PHASEGATE_WORKER_DOCTOR,
+    gce: { enabled: e.PHASEGATE_ON_GCE, metadataHost: e.GCE_METADATA_HOST },
     dashboard: {
       host: e.PHASEGATE_DASHBOARD_HOST,
       port: e.PHASEGATE_DASHBOARD_PORT,
@@ -421,6 +511,7 @@ const LOCATION_VARIABLES: ReadonlySet<string> = new Set([
   'PHASEGATE_DASHBOARD_TRUST_PROXY',
   'PHASEGATE_BDL_API_KEY',
   'PHASEGATE_DASHBOARD_ALLOWED_HOSTS',
+  'PHASEGATE_ON_GCE',
 ]);
 
 /** `env` without any `PHASEGATE_*` variable: what a hermetic child process starts from. */

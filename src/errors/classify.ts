@@ -3,6 +3,7 @@
  * message text. The BigQuery adapter and the embedded rules layer both raise BigQuery's own
  * payloads, so one table decides for both. Order matters: the first matching row wins.
  */
+import { BIGQUERY_LIMITS as BQ, formatLimit } from '../warehouse/bigquery/limits.ts';
 import { BusyError } from './busy-error.ts';
 import { ConflictError } from './conflict-error.ts';
 import { PermanentError } from './permanent-error.ts';
@@ -26,9 +27,22 @@ interface Rule {
 
 const RULES: readonly Rule[] = [
   { kind: 'conflict', text: /would affect rows in the streaming buffer/i, why: 'rows written by a streaming insert stay immutable for ~30–90 min' },
-  { kind: 'busy', text: /Too many DML statements outstanding/i, why: 'BigQuery queues at most 20 mutating DML per table; the 21st fails' },
+  {
+    kind: 'busy',
+    text: /Too many DML statements outstanding/i,
+    why: `BigQuery queues at most ${BQ.queuedMutatingDmlPerTable} mutating DML per table; the next one fails`,
+  },
   { kind: 'busy', text: /Could not serialize access to table .* due to concurrent update/i, why: 'concurrent DML on one partition; retry after 10–20 s' },
-  { kind: 'busy', text: /too many table update operations/i, why: 'at most 5 table metadata updates per 10 s per table' },
+  {
+    kind: 'busy',
+    text: /too many table update operations/i,
+    why: `at most ${BQ.tableMetadataUpdatesPerWindow.operations} table metadata updates per ${BQ.tableMetadataUpdatesPerWindow.windowSeconds} s per table`,
+  },
+  {
+    kind: 'busy',
+    text: /too many table dml insert operations/i,
+    why: `at most ${BQ.dmlStatementsPerTableWindow.statements} DML statements per ${BQ.dmlStatementsPerTableWindow.windowSeconds} s per table`,
+  },
   {
     kind: 'busy',
     text: /Transaction is aborted due to concurrent update against table/i,
@@ -57,7 +71,7 @@ const RULES: readonly Rule[] = [
   {
     kind: 'permanent',
     text: /Quota exceeded: Your table exceeded quota for imports or query appends per table/i,
-    why: 'the daily 1,500 load jobs per table are used up',
+    why: `the table's ${formatLimit(BQ.tableModificationsPerDay)} daily modifications (loads, copies, query appends) are used up`,
   },
   { kind: 'transient', reason: /^(backendError|internalError|jobBackendError|jobInternalError|timeout)$/, why: 'a BigQuery backend fault' },
   { kind: 'transient', text: /\b(ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|socket hang up|network timeout)\b/i, why: 'the connection failed' },
@@ -126,7 +140,7 @@ export function classifyWarehouseError(thrown: unknown, table?: string): Warehou
 export type BusyCause = 'dmlOutstanding' | 'serialize' | 'transactionAborted' | 'rateLimit';
 
 export function busyCause(err: { message: string }): BusyCause {
-  // BigQuery queues at most 20 mutating DML per table; the 21st fails with this text. One
+  // BigQuery queues a bounded number of mutating DML per table (limits.ts); the next fails with this text. One
   // that waited in that queue for over 7 hours fails with the second: the same congestion.
   if (/Too many DML statements outstanding|DML statement has been queued for too long/i.test(err.message)) return 'dmlOutstanding';
   // Concurrent DML on one partition: BigQuery's advice is a random 10–20 s wait.
@@ -157,12 +171,20 @@ export class BigQueryJobError extends Error {
 
 /** BigQuery's exact texts, so the rules layer and tests say precisely what BigQuery says. */
 export const BIGQUERY_TEXTS = {
-  dmlOutstanding: (table: string) => `Resources exceeded during query execution: Too many DML statements outstanding against table ${table}, limit is 20.`,
+  dmlOutstanding: (table: string) =>
+    `Resources exceeded during query execution: Too many DML statements outstanding against table ${table}, limit is ${BQ.queuedMutatingDmlPerTable}.`,
   streamingBuffer: (table: string) => `UPDATE or DELETE statement over table ${table} would affect rows in the streaming buffer, which is not supported`,
   tableUpdateRate: (table: string) =>
     `Exceeded rate limits: too many table update operations for this table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas (table ${table})`,
   dailyLoads: (table: string) =>
     `Quota exceeded: Your table exceeded quota for imports or query appends per table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas (table ${table})`,
+  // cloud.google.com/bigquery/docs/troubleshoot-quotas: the text BigQuery answers when a
+  // table's DML statements (INSERT and mutating DML alike) pass their rate per 10 s.
+  dmlRate: (table: string) =>
+    `Exceeded rate limits: too many table dml insert operations for this table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas (table ${table})`,
+  // A statement that would modify more partitions than one job may (quotas, Partitioned tables).
+  tooManyPartitions: (produced: number) =>
+    `Too many partitions produced by query, allowed ${BQ.partitionsModifiedPerJob}, query produces at least ${produced} partitions`,
   serialize: (table: string) => `Could not serialize access to table ${table} due to concurrent update`,
   transactionAborted: (table: string) => `Transaction is aborted due to concurrent update against table ${table}.`,
   dmlQueuedTooLong: () => 'DML statement has been queued for too long',

@@ -9,6 +9,7 @@ import { type ProcessorDef, tableId } from '../processors/types.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
 import { countStates, FINAL_STATES, type SliceState, type SliceStatus } from './status-store.ts';
+import { quotaLine, tableQuota } from './table-quota.ts';
 
 export interface BackfillRequest {
   processors: ProcessorDef[];
@@ -38,10 +39,18 @@ export interface BackfillRecord {
 export interface TableEstimate {
   table: string;
   slices: number;
-  /** Group commits needed at the batch limit: the lower bound of table operations. */
+  /** Group commits needed at the batch limit: the lower bound of DML statements (MERGEs). */
   operations: number;
+  /**
+   * Table modifications (loads, copies, query appends) used today, against `dailyBudget`. A
+   * group commit is DML and spends none (src/warehouse/bigquery/limits.ts).
+   */
   usedToday: number;
   dailyBudget: number;
+  /** DML statements the table ran today (shown, never capped). */
+  dmlToday: number;
+  /** `DML today … · table modifications today …/…`, as status and the dashboard word it. */
+  quota: string;
 }
 
 export interface BackfillPlan {
@@ -99,12 +108,15 @@ export async function planBackfill(ctx: PipelineContext, req: BackfillRequest): 
     if (def.kind !== 'transform') continue;
     const table = tableId(def.table);
     const limits = tableLimits(ctx.config, table);
+    const quota = await tableQuota(ctx, table);
     tables.push({
       table,
       slices: dates,
       operations: Math.ceil(dates / limits.commitMaxSlices),
-      usedToday: await ctx.gate.tableOpsToday(table),
-      dailyBudget: limits.dailyBudget,
+      usedToday: quota.modificationsToday,
+      dailyBudget: quota.dailyBudget,
+      dmlToday: quota.dmlToday,
+      quota: quotaLine(quota),
     });
   }
   return { jobs, roots: roots(req).map((p) => p.name), tables };

@@ -162,18 +162,23 @@ function zero<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
 
+/** Reads the statuses of some slices of one processor, in order (the status store's `getMany` by default). */
+export type StatusReader = (processor: string, slices: readonly string[]) => Promise<(SliceStatus | undefined)[]>;
+
 /**
  * Progress of a backfill over every processor it reaches. A downstream slice whose upstream
- * failed for that date will not run; it counts as failed so that a wait ends.
+ * failed for that date will not run; it counts as failed so that a wait ends. `read` decides
+ * which statuses count: the latest ones by default; the dashboard passes the backfill's own.
  */
-export async function cascadeProgress(ctx: PipelineContext, record: BackfillRecord): Promise<CascadeProgress> {
+export async function cascadeProgress(ctx: PipelineContext, record: BackfillRecord, read?: StatusReader): Promise<CascadeProgress> {
+  const readStatuses: StatusReader = read ?? ((processor, slices) => ctx.statuses.getMany(processor, slices));
   const processors = cascadeProcessors(ctx, record);
   const byName = new Map<string, (SliceStatus | undefined)[]>();
   const perProcessor: CascadeProgress['perProcessor'] = {};
   const perPhase: CascadeProgress['perPhase'] = {};
   let done = true;
   for (const def of processors) {
-    const statuses = await ctx.statuses.getMany(def.name, record.dates);
+    const statuses = await readStatuses(def.name, record.dates);
     // Inputs the backfill reaches (a fallback source it does not run cannot end the slice).
     const deps =
       def.kind === 'transform'

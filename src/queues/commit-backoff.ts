@@ -35,6 +35,20 @@ export function conflictDelaySeconds(
   return nominal * (1 + timing.jitter * (2 * random() - 1));
 }
 
+/**
+ * The wait after a conflict, told by the buffer when it knows better: BigQuery keeps streamed
+ * rows about `bufferSeconds`, so when the buffer's oldest entry is due to flush
+ * (`flushInSeconds` from now) before the backoff's wait is over, the slice is tried right after
+ * that flush — never sooner than `flushPollSeconds` (an entry due about now is looked at again
+ * after that long). An unknown flush, or one overdue by more than that (BigQuery kept the rows
+ * longer than usual), leaves the backoff's wait. BigQuery seconds.
+ */
+export function conflictWaitSeconds(timing: Pick<ConflictTiming, 'flushPollSeconds'>, backoffSeconds: number, flushInSeconds: number | undefined): number {
+  if (flushInSeconds === undefined || !Number.isFinite(flushInSeconds)) return backoffSeconds;
+  if (flushInSeconds <= -timing.flushPollSeconds || flushInSeconds >= backoffSeconds) return backoffSeconds;
+  return Math.min(backoffSeconds, Math.max(timing.flushPollSeconds, flushInSeconds));
+}
+
 /** How many waits fit in the maximum wait at their nominal lengths: the log's `max_retries`. */
 export function conflictMaxRetries(timing: Pick<ConflictTiming, 'retryBaseSeconds' | 'retryCapSeconds' | 'maxWaitSeconds'>): number {
   let waited = 0;

@@ -6,10 +6,11 @@
  * other slices of the batch land. A backfill started with `--allow-shrink` / `--allow-move`
  * lets them through, and the run log says so.
  */
-import { canMove, judgeBatch, type SliceVerdict, type StagedSlice } from '../integrity/holdings.ts';
+import { canMove, type Holding, judgeBatch, type SliceVerdict, type StagedSlice } from '../integrity/holdings.ts';
 import { ALL_ROWS } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import type { TableSpec } from '../processors/types.ts';
+import { deleteMany } from '../storage/delete-many.ts';
 import { type BackfillRecord, getBackfill } from './backfill.ts';
 import type { PipelineContext } from './context.ts';
 import { logGateOverride } from './run-log.ts';
@@ -24,17 +25,57 @@ async function recordsOf(ctx: PipelineContext, batch: TakenBatch): Promise<Map<s
   return out;
 }
 
+/** Where an allowed move takes a slice's units from: the other slices holding them now. */
+export interface SliceMove {
+  from: string[];
+  units: string[];
+}
+
+export interface GateVerdicts {
+  /** The allowed overrides (`--allow-shrink`, `--allow-move`), for the commit's log lines. */
+  overrides: Map<string, SliceVerdict>;
+  /** Per slice of the batch that re-dates units the warehouse holds under other slices. */
+  moves: Map<string, SliceMove>;
+}
+
+/**
+ * The other slices holding a staged slice's units: the partitions the commit must also delete
+ * those units from (the MERGE touches only its own partitions plus these).
+ */
+function movesOf(staged: readonly StagedSlice[], holdings: readonly Holding[], batchSlices: ReadonlySet<string>): Map<string, SliceMove> {
+  const whereHeld = new Map<string, Set<string>>();
+  for (const h of holdings) {
+    if (batchSlices.has(h.slice)) continue;
+    whereHeld.set(h.unit, (whereHeld.get(h.unit) ?? new Set()).add(h.slice));
+  }
+  const moves = new Map<string, SliceMove>();
+  for (const s of staged) {
+    const units = Object.keys(s.units).filter((u) => u !== ALL_ROWS && whereHeld.has(u));
+    if (units.length === 0) continue;
+    moves.set(s.slice, { from: [...new Set(units.flatMap((u) => [...(whereHeld.get(u) ?? [])]))].sort(), units: units.sort() });
+  }
+  return moves;
+}
+
+/** The moves of the slices still in the batch, as one statement's `moveFrom` / `moveUnits`. */
+export function batchMoves(moves: ReadonlyMap<string, SliceMove>, slices: readonly string[]): { moveFrom: string[]; moveUnits: string[] } {
+  const from = new Set<string>();
+  const units = new Set<string>();
+  for (const slice of slices) {
+    const m = moves.get(slice);
+    if (!m) continue;
+    for (const f of m.from) from.add(f);
+    for (const u of m.units) units.add(u);
+  }
+  return { moveFrom: [...from].sort(), moveUnits: [...units].sort() };
+}
+
 /**
  * Judges a batch against the warehouse and takes the refused slices out of it (their statuses
- * say why). Returns the allowed overrides, for the commit's log lines.
+ * say why). Returns the allowed overrides, for the commit's log lines, and the moves the
+ * commit's statement must carry out.
  */
-export async function gateIntegrity(
-  ctx: PipelineContext,
-  table: string,
-  spec: TableSpec,
-  batch: TakenBatch,
-  jobId: string,
-): Promise<Map<string, SliceVerdict>> {
+export async function gateIntegrity(ctx: PipelineContext, table: string, spec: TableSpec, batch: TakenBatch, jobId: string): Promise<GateVerdicts> {
   const records = await recordsOf(ctx, batch);
   const staged: StagedSlice[] = [];
   for (const slice of batch.slices) {
@@ -44,7 +85,7 @@ export async function gateIntegrity(
     const record = entry.backfillId ? records.get(entry.backfillId) : undefined;
     staged.push({ slice, units: entry.units, allowShrink: record?.allowShrink === true, allowMove: record?.allowMove === true });
   }
-  if (staged.length === 0) return new Map();
+  if (staged.length === 0) return { overrides: new Map(), moves: new Map() };
   const units = canMove(spec) ? [...new Set(staged.flatMap((s) => Object.keys(s.units)))].filter((u) => u !== ALL_ROWS) : [];
   const warehouse = await ctx.warehouse();
   const holdings = await warehouse.unitHoldings(
@@ -93,7 +134,16 @@ export async function gateIntegrity(
   if (refused.length > 0) {
     const objects = refused.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o);
     await ctx.gate.drop(table, batch, refused);
-    await Promise.all(objects.map((o) => ctx.store.delete(o).catch(() => undefined)));
+    // A few at a time (delete-many.ts); a failed delete leaves an object for the staging/ lifecycle rule.
+    await deleteMany(ctx.store, objects).catch((err: unknown) => log.warn(`${table}: refused slices' staged objects: ${(err as Error).message}`));
   }
-  return allowed;
+  const kept = new Set(batch.slices);
+  const moves = canMove(spec)
+    ? movesOf(
+        staged.filter((s) => kept.has(s.slice)),
+        holdings,
+        kept,
+      )
+    : new Map<string, SliceMove>();
+  return { overrides: allowed, moves };
 }

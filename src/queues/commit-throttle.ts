@@ -1,6 +1,6 @@
 /**
  * A table's reaction to being busy. "Too many DML statements outstanding" means BigQuery's
- * queue of 20 mutating DML for the table is full — other writers are using it — so the
+ * queue of mutating DML for the table (limits.ts) is full — other writers are using it — so the
  * table's gate drops to one commit at a time (BullMQ global concurrency, shared by every
  * process) and comes back to its configured concurrency after a run of successes. The busy
  * streak (consecutive busy failures since the last success) sets how long the next wait is.
@@ -9,6 +9,7 @@
 import { scaledMs, tableLimits } from '../config/index.ts';
 import type { BusyCause } from '../errors/classify.ts';
 import { log } from '../log.ts';
+import { BIGQUERY_LIMITS } from '../warehouse/bigquery/limits.ts';
 import { commitKeysFor } from './commit-keys.ts';
 import type { PipelineContext } from './context.ts';
 
@@ -25,9 +26,9 @@ export interface ThrottleView {
   busyStreak: number;
 }
 
-/** The table's configured commit concurrency; BigQuery runs at most 2 mutating DML per table. */
+/** The table's configured commit concurrency, within BigQuery's running mutating DML per table (limits.ts). */
 function configured(ctx: Ctx, table: string): number {
-  return Math.min(2, tableLimits(ctx.config, table).concurrency);
+  return Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, tableLimits(ctx.config, table).concurrency);
 }
 
 /** Notes a busy failure; lowers the table's concurrency on a full DML queue. Returns the busy streak. */
@@ -38,7 +39,9 @@ export async function noteBusy(ctx: Ctx, table: string, cause: BusyCause, now = 
   const res = await multi.exec();
   if (cause === 'dmlOutstanding') {
     await ctx.queues.commit(table).setGlobalConcurrency(1);
-    log.warn(`${table}: its DML queue was full (limit 20); committing one at a time until ${ctx.config.busy.restoreAfter} commits succeed`);
+    log.warn(
+      `${table}: its DML queue was full (limit ${BIGQUERY_LIMITS.queuedMutatingDmlPerTable}); committing one at a time until ${ctx.config.busy.restoreAfter} commits succeed`,
+    );
   }
   return Number(res?.[0]?.[1] ?? 1);
 }

@@ -79,6 +79,12 @@ export async function readDatesFile(file: string): Promise<string[]> {
   return [...new Set(dates)].sort();
 }
 
+/** A value in an error message, cut short: the line must stay one line. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
 export async function readFailedFile(file: string): Promise<FailedDatesFile> {
   let json: unknown;
   try {
@@ -87,9 +93,16 @@ export async function readFailedFile(file: string): Promise<FailedDatesFile> {
     throw new InputError(`cannot read failed-dates file: ${(err as Error).message}`, { file });
   }
   const f = json as FailedDatesFile;
-  if (!f || typeof f !== 'object' || !f.processors || typeof f.processors !== 'object') {
+  if (!f || typeof f !== 'object' || !f.processors || typeof f.processors !== 'object' || Array.isArray(f.processors)) {
     throw new InputError('not a failed-dates file (no "processors" map)', { file });
   }
-  for (const dates of Object.values(f.processors)) for (const d of dates) parseDate(d, `${file}`);
+  // A hand-edited file is checked entry by entry, so the error says which one is wrong.
+  for (const [processor, dates] of Object.entries(f.processors as Record<string, unknown>)) {
+    if (!Array.isArray(dates)) throw new InputError(`processors.${processor} must be a list of dates (YYYY-MM-DD), got ${shown(dates)}`, { file });
+    dates.forEach((d, i) => {
+      if (typeof d !== 'string') throw new InputError(`processors.${processor}[${i}] must be a date (YYYY-MM-DD), got ${shown(d)}`, { file });
+      parseDate(d, `${file}: processors.${processor}[${i}]`);
+    });
+  }
   return f;
 }

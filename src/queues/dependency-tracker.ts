@@ -16,6 +16,7 @@ import type { Redis } from 'ioredis';
 import { scaledMs } from '../config/index.ts';
 import { toError } from '../errors/phasegate-error.ts';
 import { log } from '../log.ts';
+import { lookbackOf } from '../processors/precompute/lookback.ts';
 import type { PipelineContext } from './context.ts';
 import { parseEventFields, streamCapFrom, trimEvents } from './events.ts';
 import { BackfillLookup, handleEvent } from './unlocks.ts';
@@ -45,6 +46,9 @@ const DEFAULTS = {
   retryMs: 200,
   trimEveryMs: 60_000,
 } satisfies Omit<Required<TrackerOptions>, 'consumer'>;
+
+/** Events of one read handled at once (different slices; see `handleAll`). */
+const HANDLE_CONCURRENCY = 16;
 
 /** A consumer that has been silent this long with nothing pending is removed from the group. */
 const FORGET_CONSUMER_MS = 86_400_000;
@@ -168,16 +172,45 @@ export class DependencyTracker {
         // While events wait for a retry, block only until the next one is due.
         const block = this.retryAt.size > 0 ? Math.max(1, Math.min(this.opts.blockMs, nextRecovery - Date.now())) : this.opts.blockMs;
         const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'BLOCK', block, 'STREAMS', this.key, '>');
-        for (const entry of readReplyEntries(reply)) {
-          if (this.stopping) return;
-          await this.handle(conn, entry);
-        }
+        await this.handleAll(conn, readReplyEntries(reply));
       } catch (err) {
         if (this.stopping) return;
         log.error(`dependency tracker ${this.consumer}: ${toError(err).message}`);
         await new Promise((r) => setTimeout(r, this.opts.retryMs));
       }
     }
+  }
+
+  /**
+   * The new events of one read. A commit of 64 dates publishes 64 events together: handled one
+   * at a time, the last one's downstream job would wait for the round trips of the 63 before it.
+   * So events of different slices are handled at once (at most HANDLE_CONCURRENCY), each
+   * slice's events in stream order — two events of one date never race for the same downstream
+   * job. An event whose dependents look back over other dates (a rolling window) can ask for
+   * runs of those dates too: such events keep the one-at-a-time order among themselves.
+   */
+  private async handleAll(conn: Redis, entries: readonly StreamEntry[]): Promise<void> {
+    const chains = new Map<string, StreamEntry[]>();
+    for (const entry of entries) {
+      const event = entry[1] ? parseEventFields(entry[1]) : undefined;
+      const windowed =
+        event !== undefined && this.ctx.registry.has(event.processor) && this.ctx.registry.dependents(event.processor).some((d) => lookbackOf(d));
+      const key = event === undefined || windowed ? '' : `slice:${event.slice}`;
+      const chain = chains.get(key) ?? [];
+      chain.push(entry);
+      chains.set(key, chain);
+    }
+    const lanes = [...chains.values()];
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < lanes.length; i = next++) {
+        for (const entry of lanes[i] as StreamEntry[]) {
+          if (this.stopping) return;
+          await this.handle(conn, entry);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HANDLE_CONCURRENCY, lanes.length) }, lane));
   }
 
   /** This consumer's pending events that are due: left from before a restart, or waiting on a running job. */

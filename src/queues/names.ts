@@ -52,6 +52,23 @@ export interface CommitJobData {
 
 export const JOB_NAMES = { commit: 'commit' } as const;
 
+/**
+ * The scheduler queue: jobs its BullMQ job schedulers produce (`daily-audit`, `daily-live`)
+ * and the audit's delayed second step. Schedulers live in Redis, so they outlive any worker.
+ */
+export const SCHEDULER_QUEUE = 'scheduler';
+
+/** Jobs on the scheduler queue. */
+export const SCHEDULER_JOBS = { dailyAudit: 'daily-audit', dailyLive: 'daily-live', auditNow: 'audit-now', auditFinish: 'audit-finish' } as const;
+export type SchedulerJobName = (typeof SCHEDULER_JOBS)[keyof typeof SCHEDULER_JOBS];
+
+/** A scheduler job's data: the time zone its "today" is in, or (audit-now/finish) its own fields. */
+export interface SchedulerJobData {
+  /** IANA time zone of the schedule: "yesterday" and "the last 7 days" are dates there. @defaultValue UTC */
+  tz?: string | undefined;
+  [field: string]: unknown;
+}
+
 /** Deterministic ids so the same work is never queued twice (BullMQ ignores a duplicate id). */
 export function phaseJobId(processor: string, slice: string): string {
   return `${processor}.${slice}`;

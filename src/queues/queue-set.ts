@@ -6,12 +6,14 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/index.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
-import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
+import { BIGQUERY_LIMITS } from '../warehouse/bigquery/limits.ts';
+import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, SCHEDULER_QUEUE, type SchedulerJobData, sourceQueueName } from './names.ts';
 
 export class QueueSet {
   private readonly phases = new Map<Phase, Queue<PhaseJobData>>();
   private readonly sources = new Map<string, Queue<PhaseJobData>>();
   private readonly commits = new Map<string, Queue<CommitJobData>>();
+  private schedulerQueue: Queue<SchedulerJobData> | undefined;
 
   constructor(
     readonly connection: Redis,
@@ -63,6 +65,21 @@ export class QueueSet {
     return this.phase(def.phase);
   }
 
+  /** The scheduler queue (job schedulers and the audit's second step); failures kept a week for people. */
+  scheduler(): Queue<SchedulerJobData> {
+    this.schedulerQueue ??= new Queue<SchedulerJobData>(SCHEDULER_QUEUE, {
+      connection: this.connection,
+      prefix: this.config.prefix,
+      defaultJobOptions: {
+        attempts: 3,
+        backoff: { type: 'exponential', delay: scaledMs(this.config, 60) },
+        removeOnComplete: { count: 100 },
+        removeOnFail: { age: 7 * 86_400 },
+      },
+    });
+    return this.schedulerQueue;
+  }
+
   commit(table: string): Queue<CommitJobData> {
     let q = this.commits.get(table);
     if (!q) {
@@ -84,17 +101,18 @@ export class QueueSet {
   /**
    * Sets a table gate's caps on its commit queue. BullMQ's global concurrency and global rate
    * limit live in Redis, so they bind every worker in every process.
-   * BigQuery runs at most 2 mutating DML per table at once and 5 table updates per 10 s.
+   * The caps stay within BigQuery's running mutating DML per table and its per-window rates
+   * (limits.ts); config refuses anything above them, and the min() keeps an override honest.
    */
   async applyTableCaps(table: string): Promise<void> {
     const q = this.commit(table);
     const limits = tableLimits(this.config, table);
-    await q.setGlobalConcurrency(Math.min(2, limits.concurrency));
+    await q.setGlobalConcurrency(Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, limits.concurrency));
     await q.setGlobalRateLimit(limits.opsMax, scaledMs(this.config, limits.opsWindowSeconds));
   }
 
   all(): Queue[] {
-    return [...this.phases.values(), ...this.sources.values(), ...this.commits.values()] as Queue[];
+    return [...this.phases.values(), ...this.sources.values(), ...this.commits.values(), ...(this.schedulerQueue ? [this.schedulerQueue] : [])] as Queue[];
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  * statement is what lets a multi-season backfill use a few dozen table operations.
  */
 import type { Redis } from 'ioredis';
+import { countsAsDailyModification, type TableWriteKind } from '../warehouse/bigquery/limits.ts';
 import type { Keys } from './keys.ts';
 
 export interface PendingSlice {
@@ -229,12 +230,15 @@ export class TableGateStore {
 
   /**
    * Registers a staged slice as pending (replacing an older staging of the same slice) and
-   * returns the sequence number naming the commit job that will take it, plus how many
-   * slices are pending.
+   * returns the sequence number naming the commit job that will take it, how many slices are
+   * pending, and the entry it replaced — read in the same MULTI, so two stagers racing on one
+   * slice each learn exactly the entry they overwrote. No commit reads a pending entry (a take
+   * moves it into its batch first), so the replaced entry's object is the caller's to delete.
    */
-  async register(table: string, slice: string, entry: PendingSlice): Promise<{ seq: number; pending: number }> {
+  async register(table: string, slice: string, entry: PendingSlice): Promise<{ seq: number; pending: number; previous: PendingSlice | undefined }> {
     const res = await this.redis
       .multi()
+      .hget(this.keys.pending(table), slice)
       .hset(this.keys.pending(table), slice, JSON.stringify(entry))
       // A new staging is a new try: a held or deferred slice is looked at by the next commit
       // (which holds it again, without a MERGE, while its partition is still buffered).
@@ -243,7 +247,12 @@ export class TableGateStore {
       .hlen(this.keys.pending(table))
       .exec();
     if (!res) throw new Error(`register ${table}/${slice}: transaction aborted`);
-    return { seq: Number(res[2]?.[1] ?? 0), pending: Number(res[3]?.[1] ?? 0) };
+    const previous = res[0]?.[1];
+    return {
+      seq: Number(res[3]?.[1] ?? 0),
+      pending: Number(res[4]?.[1] ?? 0),
+      previous: typeof previous === 'string' ? (JSON.parse(previous) as PendingSlice) : undefined,
+    };
   }
 
   /**
@@ -384,9 +393,12 @@ export class TableGateStore {
     return new Map(Object.entries(raw).map(([slice, json]) => [slice, JSON.parse(json) as PendingSlice]));
   }
 
-  /** Counts one table operation against today's budget (UTC); returns today's count. */
-  async countTableOp(table: string, day = new Date().toISOString().slice(0, 10)): Promise<number> {
-    const key = this.keys.tableOps(table, day);
+  /**
+   * Counts one write of a table today (UTC) and returns today's count of its kind: DML
+   * statements (shown, never capped) or table modifications (against the daily budget).
+   */
+  async countTableOp(table: string, kind: TableWriteKind = 'dml', day = new Date().toISOString().slice(0, 10)): Promise<number> {
+    const key = countsAsDailyModification(kind) ? this.keys.tableModifications(table, day) : this.keys.tableOps(table, day);
     const res = await this.redis
       .multi()
       .incr(key)
@@ -395,7 +407,13 @@ export class TableGateStore {
     return Number(res?.[0]?.[1] ?? 0);
   }
 
+  /** DML statements (group commits) counted today (UTC). */
   async tableOpsToday(table: string, day = new Date().toISOString().slice(0, 10)): Promise<number> {
     return Number((await this.redis.get(this.keys.tableOps(table, day))) ?? 0);
+  }
+
+  /** Table modifications (loads, copies, query appends) counted today (UTC): what the daily budget limits. */
+  async tableModificationsToday(table: string, day = new Date().toISOString().slice(0, 10)): Promise<number> {
+    return Number((await this.redis.get(this.keys.tableModifications(table, day))) ?? 0);
   }
 }

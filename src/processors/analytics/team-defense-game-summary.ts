@@ -7,7 +7,6 @@
 import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
-import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { defenseFourFactors, defensiveRating, pace, possessions, round } from './formulas.ts';
@@ -102,8 +101,10 @@ export const teamDefenseGameSummary: TransformDef = {
     unitColumn: 'game_id',
   },
   dependsOn: [nbacTeamBoxscore.name],
-  // A game without NBA.com's team line is summed from a player table (NBA.com's, else balldontlie's).
-  optionalInputs: [nbacPlayerBoxscore.name, bdlPlayerBoxscore.name],
+  // A game NBA.com has nothing for is summed from balldontlie's player lines; its commit re-runs
+  // this. (NBA.com's own player table is read too when a team line is missing, but is not a
+  // trigger: every backfill date would then run twice.)
+  optionalInputs: [bdlPlayerBoxscore.name],
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {

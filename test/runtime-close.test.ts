@@ -1,0 +1,65 @@
+/**
+ * Shutting down: every releaser runs in reverse order even when one throws, and a process that
+ * ran table gates lands its log rows before it exits.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { deleteKeys, openRuntimes, openTestRuntime, runCli, TEST_REDIS_URL, until } from './helpers.ts';
+
+describe('closing a runtime', function () {
+  this.timeout(90_000);
+
+  it('runs every step even when a worker fails to close: Redis is quit, and the error is reported', async () => {
+    const env = await openTestRuntime();
+    try {
+      await env.rt.startWorkers({ phases: [1], commit: false, concurrency: 1, tracker: false });
+      const worker = env.rt.workers[0];
+      if (!worker) throw new Error('no worker');
+      const close = worker.close.bind(worker);
+      // BullMQ's worker, not ours: its close fails once after really closing.
+      worker.close = async () => {
+        await close();
+        throw new Error('worker close failed');
+      };
+      openRuntimes.delete(env.rt);
+      const err = await env.rt.close().catch((e: unknown) => e);
+      expect((err as Error).message).to.equal('worker close failed');
+      // Its Redis connection is quit all the same (ioredis reports `end` a tick later).
+      await until(async () => env.rt.redis.status === 'end', 'the Redis connection to end', 5_000);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  it('`backfill --workers` exits after its run-log rows landed, not before', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-close-'));
+    const prefix = `test-${randomUUID().slice(0, 8)}`;
+    // Time scale 1: the log tables' gather window is a real 10 s, longer than the run.
+    const env = {
+      REDIS_URL: TEST_REDIS_URL,
+      PHASEGATE_PREFIX: prefix,
+      PHASEGATE_DATA_DIR: dir,
+      PHASEGATE_LOG_LEVEL: 'error',
+      PHASEGATE_COMMIT_GATHER_SECONDS: '0.2',
+    };
+    try {
+      const r = await runCli(
+        ['backfill', '--processors', 'nbac_team_boxscore_scraper,nbac_team_boxscore', '--start', '2023-12-01', '--end', '2023-12-01', '--workers', '1'],
+        env,
+      );
+      expect(r.code, r.stderr).to.equal(0);
+      const sql = await runCli(['sql', 'SELECT processor, status FROM nba_orchestration.processing_run_log ORDER BY processor', '--json'], env);
+      expect(sql.code, sql.stderr).to.equal(0);
+      expect(JSON.parse(sql.stdout)).to.deep.equal([
+        { processor: 'nbac_team_boxscore', status: 'succeeded' },
+        { processor: 'nbac_team_boxscore_scraper', status: 'succeeded' },
+      ]);
+    } finally {
+      await deleteKeys(TEST_REDIS_URL, `${prefix}:*`);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -81,8 +81,23 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
   };
   const expectation = def.expects ? await def.expects(pctx) : undefined;
   const rows = await def.run(pctx);
-  const { check, entry } = await stageSlice(ctx, def, slice, rows, { backfillId, expectation });
-  const warnings = check.warnings > 0 ? check.warnings : undefined;
+  // `staged` is written before the gate can take the slice (see stageSlice): written after,
+  // it could overwrite the `committed` of a commit that landed the slice in between.
+  const { check, entry } = await stageSlice(ctx, def, slice, rows, {
+    backfillId,
+    expectation,
+    beforeRegister: (c, staged) =>
+      ctx.statuses.update(def.name, slice, {
+        status: 'staged',
+        rows: staged.rows,
+        error: undefined,
+        missingGames: c.missing.length > 0 ? c.missing : undefined,
+        expectedGames: c.expected,
+        warnings: c.warnings > 0 ? c.warnings : undefined,
+        note: c.outcome === 'unscheduled' ? 'no schedule: the files present are the expectation' : undefined,
+        backfillId,
+      }),
+  });
   const missingGames = check.missing.length > 0 ? check.missing : undefined;
   if (!entry) {
     // Nothing came: nothing is staged, so whatever the warehouse holds for the slice stays.
@@ -110,16 +125,6 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
     });
     return { rows: 0, note: status };
   }
-  await ctx.statuses.update(def.name, slice, {
-    status: 'staged',
-    rows: entry.rows,
-    error: undefined,
-    missingGames,
-    expectedGames: check.expected,
-    warnings,
-    note: check.outcome === 'unscheduled' ? 'no schedule: the files present are the expectation' : undefined,
-    backfillId,
-  });
   return {
     rows: entry.rows,
     note: check.outcome === 'complete' ? undefined : check.outcome === 'partial' ? `incomplete: ${describeMissing(check)}` : check.outcome,

@@ -49,14 +49,31 @@ export async function stageSlice(
   def: TransformDef,
   slice: string,
   rows: readonly Row[],
-  opts: { backfillId: string | undefined; expectation: SliceExpectation | undefined },
+  opts: {
+    backfillId: string | undefined;
+    expectation: SliceExpectation | undefined;
+    /**
+     * Runs once the rows are in the object store and before the gate can take them: the
+     * slice's `staged` status goes here, so a commit that lands the slice at once (an idle
+     * table does not wait) is never overwritten by a `staged` written after it.
+     */
+    beforeRegister?: (check: SliceCheck, entry: PendingSlice) => Promise<void>;
+  },
 ): Promise<StagedSlice> {
   const check = checkSlice({ spec: def.table, processor: def.name, slice, rows, expectation: opts.expectation });
   if (check.outcome === 'nothing' || check.outcome === 'empty') return { check };
-  return { check, entry: await stageChecked(ctx, def, slice, check, opts.backfillId) };
+  const before = opts.beforeRegister;
+  return { check, entry: await stageChecked(ctx, def, slice, check, opts.backfillId, before ? (entry) => before(check, entry) : undefined) };
 }
 
-async function stageChecked(ctx: PipelineContext, def: TransformDef, slice: string, check: SliceCheck, backfillId: string | undefined): Promise<PendingSlice> {
+async function stageChecked(
+  ctx: PipelineContext,
+  def: TransformDef,
+  slice: string,
+  check: SliceCheck,
+  backfillId: string | undefined,
+  beforeRegister?: (entry: PendingSlice) => Promise<void>,
+): Promise<PendingSlice> {
   const table = tableId(def.table);
   const { rows } = check;
   const body = rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : '');
@@ -73,6 +90,7 @@ async function stageChecked(ctx: PipelineContext, def: TransformDef, slice: stri
     expected: check.expected,
     ...(check.warnings > 0 ? { warnings: check.warnings } : {}),
   };
+  await beforeRegister?.(entry);
   const { seq, pending, previous } = await ctx.gate.register(table, slice, entry);
   // The staging this one replaced was never taken by a commit: nothing will read it again.
   if (previous && previous.object !== object) await ctx.store.delete(previous.object).catch(() => undefined);

@@ -193,9 +193,10 @@ const schema = z.object({
   /** A half-open probe commit that has not reported back after this long is presumed dead (scaled). @defaultValue 600 */
   PHASEGATE_BREAKER_PROBE_TIMEOUT_SECONDS: z.coerce.number().positive().default(600),
   /**
-   * A commit counts as conflicting for the breaker when the streaming buffer held back more
-   * than this share of the slices its MERGE tried; a split that landed the rest is not a
-   * conflicting commit. @defaultValue 0.5
+   * A commit counts as conflicting for the breaker when the streaming buffer held back (found
+   * by the read before the MERGE or by a refused MERGE) more than this share of its fresh
+   * slices — those not held before; a split that landed the rest is not a conflicting commit.
+   * @defaultValue 0.5
    */
   PHASEGATE_BREAKER_CONFLICT_SHARE: z.coerce.number().min(0).max(1).default(0.5),
   /** The breaker trips when more than this share of the recent commits were conflicting. @defaultValue 0.5 */

@@ -163,6 +163,13 @@ export class Registry {
     return this.transforms().filter((d) => inputsOf(d).includes(name));
   }
 
+  /** The processors a run of `names` reaches: those, and with `cascade` everything downstream of them. */
+  reached(names: readonly string[], cascade: boolean): Set<string> {
+    const out = new Set(names);
+    if (cascade) for (const n of names) for (const d of this.downstream(n)) out.add(d.name);
+    return out;
+  }
+
   /** Every processor downstream of `name`, transitively. */
   downstream(name: string): TransformDef[] {
     const seen = new Map<string, TransformDef>();

@@ -14,8 +14,7 @@ import { FINAL_STATES, SLICE_STATES, type SliceState, type SliceStatus } from '.
 
 /** Requested processors plus, with `cascade`, everything downstream of them; in phase order. */
 export function cascadeProcessors(ctx: Pick<PipelineContext, 'registry'>, record: Pick<BackfillRecord, 'processors' | 'cascade'>): ProcessorDef[] {
-  const names = new Set(record.processors);
-  if (record.cascade) for (const p of record.processors) for (const d of ctx.registry.downstream(p)) names.add(d.name);
+  const names = ctx.registry.reached(record.processors, record.cascade);
   // Registry order is declaration order, which lists upstream before downstream.
   return ctx.registry
     .all()

@@ -93,13 +93,13 @@ export async function gateIntegrity(ctx: PipelineContext, table: string, spec: T
     staged.map((s) => s.slice),
     units,
   );
+  const def = ctx.registry.writerOf(table);
   const verdicts = judgeBatch(spec, staged, holdings);
   const refused: string[] = [];
   const allowed = new Map<string, SliceVerdict>();
   for (const [slice, verdict] of verdicts) {
     const entry = batch.entries[slice];
     if (!entry) continue;
-    const def = ctx.registry.writerOf(table);
     if (verdict.allowed) {
       allowed.set(slice, verdict);
       log.warn(`${table} ${slice}: ${verdict.message}`);

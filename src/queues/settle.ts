@@ -36,7 +36,7 @@ export async function settleDownstream(
   scope: DownstreamScope,
   patch: Pick<SliceStatus, 'status' | 'error' | 'missingGames' | 'nothingLanded'>,
 ): Promise<void> {
-  const inScope = reached(ctx, scope);
+  const inScope = ctx.registry.reached(scope.targets, scope.cascade);
   for (const dep of ctx.registry.downstream(processor)) {
     if (!inScope.has(dep.name)) continue;
     // Another input of it may still land the slice (a fallback source): then it decides.
@@ -45,13 +45,6 @@ export async function settleDownstream(
     if (statuses.some((s) => !s || !FINAL_STATES.has(s.status) || landed(s))) continue;
     await ctx.statuses.set(dep.name, slice, { ...patch, backfillId: scope.backfillId });
   }
-}
-
-/** The processors a backfill reaches: its requested ones, and with a cascade all downstream. */
-function reached(ctx: PipelineContext, scope: DownstreamScope): Set<string> {
-  const names = new Set(scope.targets);
-  if (scope.cascade) for (const t of scope.targets) for (const d of ctx.registry.downstream(t)) names.add(d.name);
-  return names;
 }
 
 /** The scope of a backfill's slice, from its record (the commit worker knows no job data). */

@@ -6,7 +6,7 @@
 import { InputError } from '../../errors/input-error.ts';
 import { PLAYER_BOXSCORE_RULES } from '../boxscore/plausibility.ts';
 import { col, key } from '../columns.ts';
-import { scheduledGames } from '../expectations.ts';
+import { assertScheduledHere, scheduledGames } from '../expectations.ts';
 import { parseGameId } from '../game-id.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
 import { BDL_PLAYER_BOXSCORE_PREFIX, bdlPlayerBoxscoreScraper } from './player-boxscore-scraper.ts';
@@ -85,10 +85,7 @@ export const bdlPlayerBoxscore: TransformDef = {
       if (bytes === null) continue;
       const doc = readFile(bytes, file);
       if (`${prefix}${doc.gameId}.json` !== file) throw new InputError(`holds game ${doc.gameId}, not the one its name says`, { file });
-      const scheduled = await ctx.schedule.dateOfGame(doc.gameId);
-      if (scheduled !== undefined && scheduled !== ctx.slice) {
-        throw new InputError(`game ${doc.gameId} is scheduled on ${scheduled}, but its file is under ${ctx.slice}`, { file });
-      }
+      await assertScheduledHere(ctx, doc.gameId, file);
       const game = parseGameId(doc.gameId);
       for (const s of doc.stats) {
         const teamId = nbaTeamId(s.team.id);

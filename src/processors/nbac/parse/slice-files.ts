@@ -4,6 +4,7 @@
  * which file to look at and why.
  */
 import { InputError } from '../../../errors/input-error.ts';
+import { assertScheduledHere } from '../../expectations.ts';
 import { type GameIdInfo, parseGameId, seasonLabel, seasonStartYearOfDate } from '../../game-id.ts';
 import type { ProcessorContext } from '../../types.ts';
 import { parseBoxscore } from './boxscore.ts';
@@ -40,12 +41,7 @@ export async function readSliceBoxscores(ctx: ProcessorContext, prefix: string):
     }
     // v2 box scores carry no date, so the slice (the folder) dates the game; a game of
     // another season in this folder means the file was written under the wrong date.
-    // A game the schedule places on another date: its rows would land under the wrong
-    // date (and a MERGE on the key would move them there). The file is misplaced.
-    const scheduled = await ctx.schedule.dateOfGame(box.gameId);
-    if (scheduled !== undefined && scheduled !== ctx.slice) {
-      throw new InputError(`game ${box.gameId} is scheduled on ${scheduled}, but its file is under ${ctx.slice}`, { file: key });
-    }
+    await assertScheduledHere(ctx, box.gameId, key);
     const sliceSeason = seasonStartYearOfDate(ctx.slice);
     if (game.seasonStartYear !== sliceSeason) {
       throw new InputError(`game ${box.gameId} is a ${game.season} game, but slice ${ctx.slice} is in ${seasonLabel(sliceSeason)}`, { file: key });

@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/index.ts';
-import { type CommittedEvent, parseEventFields } from '../src/queues/events.ts';
+import { type CommittedEvent, parseEventFields } from '../src/queues/events/stream.ts';
 import { keysFor } from '../src/queues/keys.ts';
 
 const { values: flags } = parseArgs({

@@ -15,7 +15,7 @@ import { BDL_PLAYER_BOXSCORE_PREFIX } from '../src/processors/bdl/player-boxscor
 import type { BdlStat } from '../src/processors/bdl/stats.ts';
 import { bdlTeamId, bdlTeams, nbaTeamId } from '../src/processors/bdl/teams.ts';
 import type { BoxscoreSource } from '../src/processors/types.ts';
-import { startBackfill } from '../src/queues/backfill.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
 import { allTeams } from '../src/sources/fixture/teams.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';

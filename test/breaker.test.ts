@@ -8,8 +8,8 @@
  * cool-down ends, while clean slices keep landing.
  */
 import { expect } from 'chai';
-import { admitCommit, readBreaker, readBreakers, recordCommit, releaseProbe } from '../src/queues/breaker.ts';
-import { stageRows } from '../src/queues/staging.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
+import { admitCommit, readBreaker, readBreakers, recordCommit, releaseProbe } from '../src/queues/conflicts/breaker.ts';
 import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { boxRows, PLAYER, PLAYER_TABLE, Receiver } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';

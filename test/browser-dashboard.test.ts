@@ -21,9 +21,9 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { when } from '../src/dashboard/html/format.ts';
 import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
 import type { TransformDef } from '../src/processors/types.ts';
-import { type BackfillRecord, startBackfill } from '../src/queues/backfill.ts';
-import { cascadeProcessors, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/cascade.ts';
-import { waitingText } from '../src/queues/conflict-hold.ts';
+import { type BackfillRecord, startBackfill } from '../src/queues/backfill/backfill.ts';
+import { cascadeProcessors, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { waitingText } from '../src/queues/conflicts/hold.ts';
 import { PHASES } from '../src/queues/names.ts';
 import { SLICE_STATES } from '../src/queues/status-store.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';

@@ -6,9 +6,9 @@
  */
 import { expect } from 'chai';
 import { loadConfig, scaledMs } from '../src/config/index.ts';
-import { backoffMs, busyDelayMs, conflictDelaySeconds, conflictMaxRetries, conflictNominalSeconds, conflictWaitSeconds } from '../src/queues/commit-backoff.ts';
-import { holdConflicting } from '../src/queues/conflict-hold.ts';
-import type { TakenBatch } from '../src/queues/table-gate.ts';
+import { backoffMs, busyDelayMs, conflictDelaySeconds, conflictMaxRetries, conflictNominalSeconds, conflictWaitSeconds } from '../src/queues/commit/backoff.ts';
+import type { TakenBatch } from '../src/queues/commit/table-gate.ts';
+import { holdConflicting } from '../src/queues/conflicts/hold.ts';
 import { PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 

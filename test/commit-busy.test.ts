@@ -5,8 +5,8 @@
  * comes back after a run of successes.
  */
 import { expect } from 'chai';
-import { readThrottle } from '../src/queues/commit-throttle.ts';
-import { stageRows } from '../src/queues/staging.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
+import { readThrottle } from '../src/queues/commit/throttle.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { boxRows, PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';

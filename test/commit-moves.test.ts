@@ -7,9 +7,9 @@
  */
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
-import { startBackfill } from '../src/queues/backfill.ts';
-import { batchMoves } from '../src/queues/commit-integrity.ts';
-import { stageRows } from '../src/queues/staging.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
+import { batchMoves } from '../src/queues/commit/integrity.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
 import type { SliceStatus } from '../src/queues/status-store.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 

@@ -3,7 +3,7 @@
  * real Redis and the DuckDB file a (now stopped) worker wrote the conflict log into.
  */
 import { expect } from 'chai';
-import { stageRows } from '../src/queues/staging.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
 import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { boxRows, PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
 import { openRuntimes, openTestRuntime, runCli, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';

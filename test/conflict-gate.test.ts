@@ -6,8 +6,8 @@
  * a re-staging makes a held slice takeable, and a batch whose job is gone is put back.
  */
 import { expect } from 'chai';
-import { mendTableGate } from '../src/queues/commit-worker.ts';
-import { sliceOfField, TableGateStore, type TakenBatch } from '../src/queues/table-gate.ts';
+import { sliceOfField, TableGateStore, type TakenBatch } from '../src/queues/commit/table-gate.ts';
+import { mendTableGate } from '../src/queues/commit/worker.ts';
 import { PLAYER_TABLE } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 

@@ -6,13 +6,13 @@
  * once, and brought back by `retry --deferred`.
  */
 import { expect } from 'chai';
-import { streamingConflictLog } from '../src/processors/orchestration/streaming-conflict-log.ts';
-import { readBreaker } from '../src/queues/breaker.ts';
-import { retryDeferred } from '../src/queues/conflict-hold.ts';
-import { readConflictSummaries, readConflictTotals } from '../src/queues/conflict-log.ts';
-import { conflictReport } from '../src/queues/conflict-queries.ts';
-import { conflictStatus } from '../src/queues/conflict-status.ts';
-import { stageRows } from '../src/queues/staging.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
+import { readBreaker } from '../src/queues/conflicts/breaker.ts';
+import { retryDeferred } from '../src/queues/conflicts/hold.ts';
+import { readConflictSummaries, readConflictTotals } from '../src/queues/conflicts/log.ts';
+import { streamingConflictLog } from '../src/queues/conflicts/log-table.ts';
+import { conflictReport } from '../src/queues/conflicts/queries.ts';
+import { conflictStatus } from '../src/queues/conflicts/status.ts';
 import type { SliceStatus } from '../src/queues/status-store.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { boxRows, DATES, PLAYER, PLAYER_TABLE, Receiver } from './conflict-fixtures.ts';

@@ -9,10 +9,9 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { expect } from 'chai';
 import { runAudit } from '../src/coverage/audit.ts';
-import { startCascadingBackfill, waitForCascade } from '../src/queues/cascade.ts';
-import { PHASES, SCHEDULER_JOBS } from '../src/queues/names.ts';
+import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { auditJobId, PHASES, SCHEDULER_JOBS } from '../src/queues/names.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
-import { auditFinishJobId } from '../src/schedules/handlers.ts';
 import { Receiver } from './conflict-fixtures.ts';
 import { openRuntimes, openTestRuntime, type TestEnv, until } from './helpers.ts';
 
@@ -159,7 +158,7 @@ describe('source-coverage audit', function () {
     await queue.add(SCHEDULER_JOBS.auditNow, { start: DATES[0], end: DATES[1], runId, fallback: true }, { jobId: `${SCHEDULER_JOBS.auditNow}.${runId}` });
     const finished = await until(
       async () => {
-        const job = await queue.getJob(auditFinishJobId(runId));
+        const job = await queue.getJob(auditJobId('finish', runId));
         return job && (await job.getState()) === 'completed' ? job : undefined;
       },
       'the second audit to finish in the worker',

@@ -8,7 +8,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { expect } from 'chai';
 import nock from 'nock';
 import { COVERAGE_VIEW } from '../src/coverage/audit.ts';
-import { sourceCoverageLog } from '../src/processors/orchestration/source-coverage-log.ts';
+import { sourceCoverageLog } from '../src/coverage/log-table.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
 import { coverageViewQuery } from '../src/warehouse/bigquery/coverage-sql.ts';

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { runAudit } from '../src/coverage/audit.ts';
 import type { DateCoverage } from '../src/coverage/report.ts';
 import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
-import { startCascadingBackfill, waitForCascade } from '../src/queues/cascade.ts';
+import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { PHASES } from '../src/queues/names.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { openRuntimes, openTestRuntime, runCli, type TestEnv } from './helpers.ts';

@@ -13,8 +13,8 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { type BreakerReader, type ConflictReader, type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
 import { ConfigError } from '../src/errors/config-error.ts';
-import type { BackfillRecord } from '../src/queues/backfill.ts';
-import { readFailedFile } from '../src/queues/dates.ts';
+import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
+import { readFailedFile } from '../src/queues/backfill/dates.ts';
 import { PRIORITY, phaseJobId } from '../src/queues/names.ts';
 import { childEnv, openTestRuntime, type TestEnv } from './helpers.ts';
 

@@ -7,8 +7,8 @@
  */
 import { expect } from 'chai';
 import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
-import type { BackfillRecord } from '../src/queues/backfill.ts';
-import { cascadeProcessors } from '../src/queues/cascade.ts';
+import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
+import { cascadeProcessors } from '../src/queues/backfill/cascade.ts';
 import { STATUS_STORE_DEFAULTS } from '../src/queues/status-store.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 

@@ -12,9 +12,9 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'bullmq';
 import { expect } from 'chai';
 import { dashboardNetworkSettings, type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
-import { dashboardKeysFor } from '../src/dashboard/keys.ts';
+
 import { ConfigError } from '../src/errors/config-error.ts';
-import { mendTableGate } from '../src/queues/commit-worker.ts';
+import { mendTableGate } from '../src/queues/commit/worker.ts';
 import { commitQueueName, phaseJobId } from '../src/queues/names.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
@@ -206,7 +206,7 @@ describe('dashboard security', function () {
   describe('sessions', () => {
     it('sign-out revokes the session on the server: the old cookie answers 401 afterwards', async () => {
       const { cookie, csrf } = await signIn(d);
-      const key = dashboardKeysFor(env.config.prefix).session(sessionId(cookie));
+      const key = env.rt.keys.dashboardSession(sessionId(cookie));
       const ttl = await env.rt.redis.pttl(key);
       expect(ttl).to.be.within(12 * 3_600_000 - 60_000, 12 * 3_600_000);
       expect((await fetch(`${d.url}/tables`, { headers: { cookie } })).status).to.equal(200);
@@ -225,7 +225,7 @@ describe('dashboard security', function () {
 
     it('a session whose Redis record is gone (expired or deleted) is not accepted', async () => {
       const { cookie } = await signIn(d);
-      await env.rt.redis.del(dashboardKeysFor(env.config.prefix).session(sessionId(cookie)));
+      await env.rt.redis.del(env.rt.keys.dashboardSession(sessionId(cookie)));
       expect((await fetch(`${d.url}/`, { headers: { cookie } })).status).to.equal(401);
     });
   });
@@ -339,7 +339,7 @@ describe('dashboard security', function () {
       expect(right.headers.getSetCookie()).to.have.length(0);
       expect((await fetch(`${proxied.url}/`, { headers: { ...client, ...BEARER } })).status).to.equal(429);
       // The count lives in Redis with the window's expiry.
-      const key = dashboardKeysFor(env.config.prefix).signInFailures('203.0.113.7');
+      const key = env.rt.keys.dashboardSignInFailures('203.0.113.7');
       expect(await env.rt.redis.get(key)).to.equal('10');
       expect(await env.rt.redis.pttl(key)).to.be.within(1, 60_000);
       // Another client is not affected, and an existing session keeps working.
@@ -369,7 +369,7 @@ describe('dashboard security', function () {
       expect((await fetch(`${d.url}/queues/api/queues/phase5/pause`, { method: 'PUT', headers: { cookie, origin: d.url } })).status).to.equal(200);
       await env.rt.queues.phase(5).resume();
       expect((await board(d, ['PUT', `/queues/${GATE}/obliterate`, { force: true }])).status).to.equal(403);
-      const raw = await env.rt.redis.lrange(dashboardKeysFor(env.config.prefix).audit(), 0, 2);
+      const raw = await env.rt.redis.lrange(env.rt.keys.dashboardAudit(), 0, 2);
       const [obliterate, pause, retry] = raw.map((r) => JSON.parse(r) as Record<string, string>);
       expect(obliterate).to.include({ who: 'bearer token', client: '127.0.0.1', action: 'bull-board PUT /api/queues/:queueName/obliterate' });
       expect(obliterate?.outcome).to.match(/^refused \(403\): .*table gate/);
@@ -394,7 +394,7 @@ describe('dashboard security', function () {
         })
         .zadd(env.rt.keys.backfills(), Date.now(), id)
         .exec();
-      const key = dashboardKeysFor(env.config.prefix).audit();
+      const key = env.rt.keys.dashboardAudit();
       const filler = Array.from({ length: 1100 }, (_, i) =>
         JSON.stringify({ at: new Date(0).toISOString(), who: 'x', client: 'x', action: `old ${i}`, outcome: 'ok' }),
       );

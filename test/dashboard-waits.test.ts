@@ -10,11 +10,11 @@ import { expect } from 'chai';
 import { tableLimits } from '../src/config/index.ts';
 import { when } from '../src/dashboard/html/format.ts';
 import { type BreakerReader, type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
-import type { BackfillRecord } from '../src/queues/backfill.ts';
-import { waitingText } from '../src/queues/conflict-hold.ts';
+import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
+import { ensureCommitJob } from '../src/queues/commit/staging.ts';
+import type { PendingSlice } from '../src/queues/commit/table-gate.ts';
+import { waitingText } from '../src/queues/conflicts/hold.ts';
 import { commitQueueName } from '../src/queues/names.ts';
-import { ensureCommitJob } from '../src/queues/staging.ts';
-import type { PendingSlice } from '../src/queues/table-gate.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
 const TOKEN = 'waits-token-0123456789';

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { expect } from 'chai';
 import { PROCESSORS, Registry } from '../src/processors/registry.ts';
 import type { ProcessorContext, ProcessorDef } from '../src/processors/types.ts';
-import { onlyMissing, startCascadingBackfill, waitForCascade } from '../src/queues/cascade.ts';
+import { onlyMissing, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { PHASES } from '../src/queues/names.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { deleteKeys, openRuntimes, TEST_REDIS_URL, testConfig, until } from './helpers.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import type { FailedDatesFile } from '../src/queues/dates.ts';
+import type { FailedDatesFile } from '../src/queues/backfill/dates.ts';
 import { deleteKeys, runCli, TEST_REDIS_URL } from './helpers.ts';
 
 describe('phasegate CLI: incomplete and empty slices', function () {

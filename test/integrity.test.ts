@@ -8,9 +8,9 @@ import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
 import { PLAYER_BOXSCORE_PREFIX } from '../src/processors/nbac/boxscore-scrapers.ts';
 import type { Row } from '../src/processors/types.ts';
-import { type BackfillRecord, startBackfill } from '../src/queues/backfill.ts';
+import { type BackfillRecord, startBackfill } from '../src/queues/backfill/backfill.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
 import { phaseJobId } from '../src/queues/names.ts';
-import { stageRows } from '../src/queues/staging.ts';
 import type { SliceStatus } from '../src/queues/status-store.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { setLogLevel } from '../src/log.ts';
 import { LogTransport, Notifier, type NotifyEvent, type Transport, transportsFor, WebhookTransport } from '../src/notify/index.ts';
-import { commitKeysFor } from '../src/queues/commit-keys.ts';
+import { keysFor } from '../src/queues/keys.ts';
 import { Receiver } from './conflict-fixtures.ts';
 import { deleteKeys, TEST_REDIS_URL, until } from './helpers.ts';
 
@@ -29,7 +29,7 @@ describe('notifier: one message per table per kind per window, the rest in a dig
   const notifiers: Notifier[] = [];
 
   const make = (windowMs: number, transports: Transport[] = [new WebhookTransport(url)]) => {
-    const n = new Notifier({ redis, keys: commitKeysFor(prefix), transports, windowMs });
+    const n = new Notifier({ redis, keys: keysFor(prefix), transports, windowMs });
     notifiers.push(n);
     return n;
   };

@@ -1,7 +1,7 @@
 /** Bad input fails its own job at once, naming the file; nothing else is lost or stopped. */
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
-import { startBackfill } from '../src/queues/backfill.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { phaseJobId } from '../src/queues/names.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 

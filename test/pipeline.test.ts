@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
-import { startBackfill } from '../src/queues/backfill.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { PHASES } from '../src/queues/names.ts';
 import type { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';

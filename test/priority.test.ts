@@ -5,10 +5,10 @@
  */
 import type { Job } from 'bullmq';
 import { expect } from 'chai';
-import { startBackfill } from '../src/queues/backfill.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { enqueueSlices } from '../src/queues/enqueue.ts';
+import { BackfillLookup, handleEvent } from '../src/queues/events/unlocks.ts';
 import { type PhaseJobData, PRIORITY, phaseJobId } from '../src/queues/names.ts';
-import { BackfillLookup, handleEvent } from '../src/queues/unlocks.ts';
 import { openTestRuntime, until } from './helpers.ts';
 
 describe('priorities: live work before backfill work', function () {

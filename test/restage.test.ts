@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import type { TableSpec, TransformDef } from '../src/processors/types.ts';
-import { stageRows } from '../src/queues/staging.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
 const spec: TableSpec = {

@@ -6,9 +6,9 @@
  */
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
-import { processingRunLog } from '../src/processors/orchestration/processing-run-log.ts';
-import { startBackfill } from '../src/queues/backfill.ts';
-import { startRun } from '../src/queues/run-log.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
+import { processingRunLog } from '../src/queues/logs/processing-run-log.ts';
+import { startRun } from '../src/queues/logs/run-log.ts';
 import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 

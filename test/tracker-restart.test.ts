@@ -8,8 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { PROCESSORS, Registry } from '../src/processors/registry.ts';
 import type { ProcessorContext, ProcessorDef } from '../src/processors/types.ts';
-import { startCascadingBackfill, waitForCascade } from '../src/queues/cascade.ts';
-import { type DependencyTracker, startDependencyTracker } from '../src/queues/dependency-tracker.ts';
+import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { type DependencyTracker, startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
 import { PHASES } from '../src/queues/names.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { childEnv, openTestRuntime, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
@@ -112,7 +112,7 @@ describe('dependency tracker: stopped mid-stream, restarted', function () {
       const code = [
         "import { loadConfig } from './src/config/index.ts';",
         "import { openRuntime } from './src/runtime.ts';",
-        "import { startDependencyTracker } from './src/queues/dependency-tracker.ts';",
+        "import { startDependencyTracker } from './src/queues/events/dependency-tracker.ts';",
         'const rt = await openRuntime(loadConfig(process.env), { redisExplicit: true });',
         "await startDependencyTracker(rt, { consumer: 'victim' });",
         "process.stdout.write('ready\\n');",

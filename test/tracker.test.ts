@@ -7,10 +7,10 @@
 import { expect } from 'chai';
 import { PROCESSORS, Registry } from '../src/processors/registry.ts';
 import type { ProcessorContext, ProcessorDef } from '../src/processors/types.ts';
-import { type CascadeProgress, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/cascade.ts';
-import { parseEventFields } from '../src/queues/events.ts';
+import { type CascadeProgress, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { parseEventFields } from '../src/queues/events/stream.ts';
+import { BackfillLookup, handleEvent } from '../src/queues/events/unlocks.ts';
 import { PHASES } from '../src/queues/names.ts';
-import { BackfillLookup, handleEvent } from '../src/queues/unlocks.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../src/config/index.ts';
 import { startDashboard } from '../../src/dashboard/index.ts';
 import { BIGQUERY_TEXTS } from '../../src/errors/classify.ts';
-import type { BackfillRecord } from '../../src/queues/backfill.ts';
+import type { BackfillRecord } from '../../src/queues/backfill/backfill.ts';
 import type { PipelineContext } from '../../src/queues/context.ts';
 import { SLICE_STATES, type SliceState, type SliceStatus } from '../../src/queues/status-store.ts';
 import { openRuntime } from '../../src/runtime.ts';

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { loadConfig } from '../../src/config/index.ts';
 import { tableId } from '../../src/processors/types.ts';
-import { type BackfillRecord, backfillProgress, startBackfill } from '../../src/queues/backfill.ts';
+import { type BackfillRecord, backfillProgress, startBackfill } from '../../src/queues/backfill/backfill.ts';
 import type { PipelineContext } from '../../src/queues/context.ts';
 import type { SliceState } from '../../src/queues/status-store.ts';
 import { startRedisServer } from '../../src/redis/ensure-redis.ts';

@@ -4,9 +4,9 @@
  */
 import { InputError } from '../errors/input-error.ts';
 import type { ProcessorDef } from '../processors/types.ts';
-import type { BackfillRequest } from '../queues/backfill.ts';
+import type { BackfillRequest } from '../queues/backfill/backfill.ts';
+import { checkRange, readDatesFile, readFailedFile } from '../queues/backfill/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
-import { checkRange, readDatesFile, readFailedFile } from '../queues/dates.ts';
 import { parsePositiveInt } from './common.ts';
 
 export interface BackfillFlags {

@@ -5,9 +5,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill.ts';
+import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill/backfill.ts';
+import type { FailedDatesFile } from '../queues/backfill/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
-import type { FailedDatesFile } from '../queues/dates.ts';
 import { type BackfillView, watchBackfill } from './render/backfill-view.ts';
 
 export interface WaitOutcome {

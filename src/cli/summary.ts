@@ -1,10 +1,10 @@
 /** Gathers what a backfill's summary reports, from the statuses and the table gates' counters. */
 import { tableId } from '../processors/types.ts';
-import type { BackfillRecord } from '../queues/backfill.ts';
-import { cascadeProcessors, cascadeProgress } from '../queues/cascade.ts';
+import type { BackfillRecord } from '../queues/backfill/backfill.ts';
+import { cascadeProcessors, cascadeProgress } from '../queues/backfill/cascade.ts';
+import { tableQuota } from '../queues/commit/table-quota.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { landed } from '../queues/status-store.ts';
-import { tableQuota } from '../queues/table-quota.ts';
 import type { BackfillSummary, TableOutcome } from './render/summary.ts';
 
 /** DML statements (group commits) per table before the run, to count what the run took. */

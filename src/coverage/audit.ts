@@ -12,15 +12,15 @@
  */
 import { scaledMs } from '../config/index.ts';
 import { log } from '../log.ts';
-import { sourceCoverageLog } from '../processors/orchestration/source-coverage-log.ts';
-import { getBackfill } from '../queues/backfill.ts';
-import { cascadeProgress, startCascadingBackfill } from '../queues/cascade.ts';
+import { getBackfill } from '../queues/backfill/backfill.ts';
+import { cascadeProgress, startCascadingBackfill } from '../queues/backfill/cascade.ts';
+import { stageAppendRows } from '../queues/commit/staging.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { PRIORITY } from '../queues/names.ts';
-import { stageAppendRows } from '../queues/staging.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { announceCoverage, digestWorthy } from './alerts.ts';
 import { type CoverageLogRow, inProgress, lastObservations, observationEvents, verdictRow } from './events.ts';
+import { sourceCoverageLog } from './log-table.ts';
 import { coverageReport, type DateCoverage } from './report.ts';
 import { scanCoverage } from './scan.ts';
 import { saveSnapshot } from './snapshot.ts';

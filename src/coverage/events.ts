@@ -5,9 +5,9 @@
  * thing compute the same rows, and the log's append commit (new keys only) keeps one of each.
  */
 import { createHash } from 'node:crypto';
-import { type CoverageEventType, type CoverageLayer, type CoverageSeverity, OBSERVATION_EVENTS } from '../processors/orchestration/source-coverage-log.ts';
 import type { Row } from '../processors/types.ts';
 import type { SliceState, SliceStatus } from '../queues/status-store.ts';
+import { type CoverageEventType, type CoverageLayer, type CoverageSeverity, OBSERVATION_EVENTS } from './log-table.ts';
 import type { CoverageScan, GameScan } from './scan.ts';
 import { tierRank } from './tiers.ts';
 

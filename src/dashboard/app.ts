@@ -18,7 +18,6 @@ import type { DashboardContext } from './context.ts';
 import { DepthHistory } from './data/depth-history.ts';
 import { BULL_BOARD_CSP, PAGE_CSP } from './html/csp.ts';
 import { escapeHtml } from './html/escape.ts';
-import { dashboardKeysFor } from './keys.ts';
 import { DashboardMetrics } from './metrics/dashboard-metrics.ts';
 import { DASHBOARD_DEFAULTS, type DashboardOptions } from './options.ts';
 import { ROUTES } from './routes.ts';
@@ -45,7 +44,7 @@ export function createDashboardContext(rt: Runtime, input: DashboardInput): Dash
     trustProxy: configured.trustProxy ?? false,
     ...input,
   };
-  const keys = dashboardKeysFor(rt.config.prefix);
+  const keys = rt.keys;
   const signer = new SessionSigner(opts.credentials);
   return {
     rt,

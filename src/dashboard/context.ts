@@ -1,17 +1,17 @@
 /** What every dashboard handler is given. */
 import type { Request, Response } from 'express';
+import type { Keys } from '../queues/keys.ts';
 import type { Runtime } from '../runtime.ts';
 import type { SessionSigner, SessionStore } from './auth/session.ts';
 import type { SignInThrottle } from './auth/throttle.ts';
 import type { DepthHistory } from './data/depth-history.ts';
-import type { DashboardKeys } from './keys.ts';
 import type { DashboardMetrics } from './metrics/dashboard-metrics.ts';
 import type { DashboardOptions } from './options.ts';
 
 export interface DashboardContext {
   rt: Runtime;
   opts: DashboardOptions;
-  keys: DashboardKeys;
+  keys: Pick<Keys, 'dashboardSession' | 'dashboardSignInFailures' | 'dashboardAudit'>;
   signer: SessionSigner;
   sessions: SessionStore;
   throttle: SignInThrottle;

@@ -4,8 +4,7 @@
  * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
  */
 import { log } from '../log.ts';
-import { backfillProgress, getBackfill } from '../queues/backfill.ts';
-import { commitKeysFor } from '../queues/commit-keys.ts';
+import { backfillProgress, getBackfill } from '../queues/backfill/backfill.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { notifierFor } from './index.ts';
 
@@ -24,7 +23,7 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
         });
       }
       if (bad.length === 0) continue;
-      const marker = await ctx.redis.set(commitKeysFor(ctx.config.prefix).notifyOnce('backfill-failed', id), '1', 'EX', 30 * 86_400, 'NX');
+      const marker = await ctx.redis.set(ctx.keys.notifyOnce('backfill-failed', id), '1', 'EX', 30 * 86_400, 'NX');
       if (marker !== 'OK') continue;
       const shown = bad.slice(0, SHOWN).map((b) => `• ${b.slice(0, 200)}`);
       if (bad.length > SHOWN) shown.push(`• … and ${bad.length - SHOWN} more`);

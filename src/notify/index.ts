@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs } from '../config/index.ts';
-import { commitKeysFor } from '../queues/commit-keys.ts';
+import type { Keys } from '../queues/keys.ts';
 import { LogTransport } from './log-transport.ts';
 import { Notifier } from './notifier.ts';
 import type { Transport } from './types.ts';
@@ -15,7 +15,7 @@ export { digestFor, messageFor, Notifier } from './notifier.ts';
 export type { NotifyEvent, NotifyKind, NotifyMessage, Transport } from './types.ts';
 export { WebhookTransport } from './webhook-transport.ts';
 
-type NotifierHost = { config: Pick<Config, 'prefix' | 'notify' | 'timeScale'>; redis: Redis };
+type NotifierHost = { config: Pick<Config, 'prefix' | 'notify' | 'timeScale'>; redis: Redis; keys: Keys };
 
 const notifiers = new WeakMap<object, Notifier>();
 
@@ -31,7 +31,7 @@ export function notifierFor(ctx: NotifierHost): Notifier {
   if (!n) {
     n = new Notifier({
       redis: ctx.redis,
-      keys: commitKeysFor(ctx.config.prefix),
+      keys: ctx.keys,
       transports: transportsFor(ctx.config),
       windowMs: scaledMs(ctx.config, ctx.config.notify.windowSeconds),
     });

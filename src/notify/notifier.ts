@@ -7,7 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import { log } from '../log.ts';
-import type { CommitKeys } from '../queues/commit-keys.ts';
+import type { Keys } from '../queues/keys.ts';
+import { luaScript } from '../redis/script.ts';
 import type { NotifyEvent, NotifyKind, NotifyMessage, SlackBlock, Transport } from './types.ts';
 
 /**
@@ -16,7 +17,10 @@ import type { NotifyEvent, NotifyKind, NotifyMessage, SlackBlock, Transport } fr
  * ARGV: [1] now (ms), [2] window (ms), [3] event JSON
  * Returns {'fold', windowEnd} or {'send', windowEnd, folded events of the previous window…}.
  */
-const NOTIFY_LUA = `
+const NOTIFY = luaScript(
+  'notify_window',
+  ['window', 'digest'],
+  `
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local untilMs = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -30,14 +34,18 @@ for _, item in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out + 1] = i
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[1], tostring(now + window), 'PX', window * 2)
 return out
-`;
+`,
+);
 
 /**
  * Takes the digest of a window that has ended; sending it opens the next window.
  * KEYS: [1] window end, [2] digest list; ARGV: [1] now (ms), [2] window (ms)
  * Returns the folded events (empty while the window is open or nothing folded).
  */
-const FLUSH_LUA = `
+const FLUSH = luaScript(
+  'notify_flush',
+  ['window', 'digest'],
+  `
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local untilMs = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -47,7 +55,8 @@ if #items == 0 then return {} end
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[1], tostring(now + window), 'PX', window * 2)
 return items
-`;
+`,
+);
 
 const LABELS: Record<NotifyKind, string> = {
   'breaker-tripped': 'circuit breaker trips',
@@ -72,7 +81,7 @@ interface Folded extends NotifyEvent {
 
 export interface NotifierOptions {
   redis: Redis;
-  keys: CommitKeys;
+  keys: Pick<Keys, 'notifyWindow' | 'notifyDigest'>;
   transports: readonly Transport[];
   /** One message per subject per kind per this many ms. */
   windowMs: number;
@@ -93,11 +102,9 @@ export class Notifier {
   async notify(event: NotifyEvent): Promise<'sent' | 'folded'> {
     const { keys, redis, windowMs } = this.opts;
     const folded: Folded = { ...event, at: new Date(this.now()).toISOString() };
-    const res = (await redis.eval(
-      NOTIFY_LUA,
-      2,
-      keys.notifyWindow(event.kind, event.subject),
-      keys.notifyDigest(event.kind, event.subject),
+    const res = (await NOTIFY.run(
+      redis,
+      { window: keys.notifyWindow(event.kind, event.subject), digest: keys.notifyDigest(event.kind, event.subject) },
       this.now(),
       windowMs,
       JSON.stringify(folded),
@@ -119,7 +126,12 @@ export class Notifier {
   /** Sends the digest of a window that has ended; true if there was one. */
   async flush(kind: NotifyKind, subject: string): Promise<boolean> {
     const { keys, redis, windowMs } = this.opts;
-    const items = (await redis.eval(FLUSH_LUA, 2, keys.notifyWindow(kind, subject), keys.notifyDigest(kind, subject), this.now(), windowMs)) as string[];
+    const items = (await FLUSH.run(
+      redis,
+      { window: keys.notifyWindow(kind, subject), digest: keys.notifyDigest(kind, subject) },
+      this.now(),
+      windowMs,
+    )) as string[];
     if (items.length === 0) return false;
     await this.deliver(
       digestFor(

@@ -3,6 +3,7 @@
  * reach SQL only from here, validated as identifiers when the registry is built.
  */
 import { InputError } from '../errors/input-error.ts';
+import { LOG_TABLES, type LogTableDef } from '../queues/logs/tables.ts';
 import { playerGameSummary } from './analytics/player-game-summary.ts';
 import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts';
 import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
@@ -11,7 +12,6 @@ import { bdlPlayerBoxscoreScraper } from './bdl/player-boxscore-scraper.ts';
 import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac/boxscore-scrapers.ts';
 import { nbacPlayerBoxscore } from './nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from './nbac/team-boxscore.ts';
-import { LOG_TABLES, type LogTableDef } from './orchestration/index.ts';
 import { playerRollingFeatures } from './precompute/player-rolling-features.ts';
 import { playerPointsPredictions } from './predictions/player-points-predictions.ts';
 import { type ProcessorDef, QUALITY_ISSUES_COLUMN, type TableSpec, type TransformDef, tableId } from './types.ts';
@@ -205,7 +205,7 @@ export const PROCESSORS: readonly ProcessorDef[] = [
   // The fallback source (seed 004): phase 3 reads it for the games NBA.com has nothing for.
   bdlPlayerBoxscoreScraper,
   bdlPlayerBoxscore,
-  // Phases 3–5 run from completion events (see src/queues/dependency-tracker.ts).
+  // Phases 3–5 run from completion events (see src/queues/events/dependency-tracker.ts).
   playerGameSummary,
   teamOffenseGameSummary,
   teamDefenseGameSummary,

@@ -1,7 +1,11 @@
 /**
  * Every Redis key phasegate itself owns (BullMQ owns its own under the same prefix), derived
- * in this one place.
+ * in this one place and reached as `ctx.keys`: the pipeline's state (pending slices, statuses,
+ * backfills, events), the table gate's batch and hold keys, and the commit path's safety parts
+ * (conflict records, breakers, throttles, notification windows, runs in progress).
  */
+import { createHash } from 'node:crypto';
+
 export interface Keys {
   /** Hash slice → PendingSlice JSON: staged rows waiting for a table's next commit. */
   pending(table: string): string;
@@ -9,6 +13,12 @@ export interface Keys {
   commitSeq(table: string): string;
   /** JSON of the batch a commit job took, kept until it lands so a retry commits the same. */
   batch(table: string, jobId: string): string;
+  /** Set of the slices a commit job has taken and not yet released (the table's batch in flight). */
+  inflight(table: string): string;
+  /** Sorted set slice → due time (ms): slices held back while their rows sit in the streaming buffer. */
+  hold(table: string): string;
+  /** Hash slice → JSON of a held slice's hold (first held, tries, last reason). */
+  holdInfo(table: string): string;
   /** Hash slice → SliceStatus JSON for one processor. */
   status(processor: string): string;
   /** Hash: a backfill's definition. */
@@ -34,14 +44,46 @@ export interface Keys {
   coverageRun(): string;
   /** Marker that a coverage event (a game no source has, a digest line) was announced. */
   coverageAnnounced(eventId: string): string;
+
+  /** Stream of conflict events (met, resolved, deferred) for every table; time-windowed reads. */
+  conflictEvents(): string;
+  /** Hash conflict id → 'open' | 'resolved' | 'deferred': every conflict a table met, and its end. */
+  conflictEpisodes(table: string): string;
+  /** Hash: a table's breaker (state, since, reopensAt, probe, trips). */
+  breaker(table: string): string;
+  /** List of a table's recent commit outcomes, newest first: `<ms>:<0|1>` (1 = met a conflict). */
+  breakerRecent(table: string): string;
+  /** Hash: a table's DML throttle (lowered, since, successes) and busy streak. */
+  throttle(table: string): string;
+  /** String: end (ms) of the notification window of one kind for one subject. */
+  notifyWindow(kind: string, subject: string): string;
+  /** List: events folded into the window's digest. */
+  notifyDigest(kind: string, subject: string): string;
+  /** Marker that a one-time announcement (a backfill finished) was made. */
+  notifyOnce(kind: string, subject: string): string;
+  /** Hash phase job id → JSON of its run in progress; a leftover entry is a run that was killed. */
+  runsOpen(): string;
+  /**
+   * String (JSON, expiring with the sign-in) per dashboard session. Named by a digest of the
+   * session id, so whoever can read Redis sees which sessions exist but cannot take one over.
+   */
+  dashboardSession(id: string): string;
+  /** Counter of failed dashboard sign-ins of one client in the current window (expires with the window). */
+  dashboardSignInFailures(client: string): string;
+  /** List of the dashboard's audit entries (JSON), newest first, capped. */
+  dashboardAudit(): string;
 }
 
 export function keysFor(prefix: string): Keys {
   const base = `${prefix}:pg`;
+  const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
   return {
     pending: (table) => `${base}:pending:${table}`,
     commitSeq: (table) => `${base}:commit-seq:${table}`,
     batch: (table, jobId) => `${base}:batch:${table}:${jobId}`,
+    inflight: (table) => `${base}:pending:${table}:inflight`,
+    hold: (table) => `${base}:pending:${table}:hold`,
+    holdInfo: (table) => `${base}:pending:${table}:hold-info`,
     status: (processor) => `${base}:status:${processor}`,
     backfill: (id) => `${base}:backfill:${id}`,
     backfills: () => `${base}:backfills`,
@@ -53,5 +95,18 @@ export function keysFor(prefix: string): Keys {
     coverage: () => `${base}:coverage:dates`,
     coverageRun: () => `${base}:coverage:last-run`,
     coverageAnnounced: (eventId) => `${base}:coverage:announced:${eventId}`,
+
+    conflictEvents: () => `${base}:conflict-events`,
+    conflictEpisodes: (table) => `${base}:conflict-episodes:${table}`,
+    breaker: (table) => `${base}:breaker:${table}`,
+    breakerRecent: (table) => `${base}:breaker:${table}:recent`,
+    throttle: (table) => `${base}:throttle:${table}`,
+    notifyWindow: (kind, subject) => `${base}:notify:${kind}:${subject}`,
+    notifyDigest: (kind, subject) => `${base}:notify:${kind}:${subject}:digest`,
+    notifyOnce: (kind, subject) => `${base}:notify-once:${kind}:${subject}`,
+    runsOpen: () => `${base}:runs-open`,
+    dashboardSession: (id) => `${base}:dashboard:session:${digest(id)}`,
+    dashboardSignInFailures: (client) => `${base}:dashboard:sign-in-failures:${client}`,
+    dashboardAudit: () => `${base}:dashboard:audit`,
   };
 }

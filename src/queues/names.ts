@@ -11,12 +11,12 @@ export function phaseQueueName(phase: Phase): `phase${Phase}` {
   return `phase${phase}`;
 }
 
-/** One commit queue ("table gate") per target table: `commit-nba_raw.nbac_player_boxscores`. */
 /** The queue of a scraper with a request budget of its own (see `ScraperDef.rateLimit`). */
 export function sourceQueueName(source: string): string {
   return `scrape-${source}`;
 }
 
+/** One commit queue ("table gate") per target table: `commit-nba_raw.nbac_player_boxscores`. */
 export function commitQueueName(table: string): string {
   // BullMQ uses ':' as its key separator, so table ids keep their '.'.
   return `commit-${table}`;
@@ -69,7 +69,31 @@ export interface SchedulerJobData {
   [field: string]: unknown;
 }
 
-/** Deterministic ids so the same work is never queued twice (BullMQ ignores a duplicate id). */
+/*
+ * Job ids. Every id phasegate gives a job is built here: ids are how the same work is never
+ * queued twice (BullMQ ignores an add whose id exists), so two places spelling one id
+ * differently would be two jobs.
+ */
+
+/** A phase job: one per processor and slice. */
 export function phaseJobId(processor: string, slice: string): string {
   return `${processor}.${slice}`;
+}
+
+/**
+ * A table's commit job for commit sequence `seq`: every staging that saw the same sequence
+ * asks for the same job, and the take that bumps the sequence makes later stagings ask for the next.
+ */
+export function commitJobId(seq: number): string {
+  return `c${seq}`;
+}
+
+/** The commit job that takes a table's held slices once they are due at `dueMs`; every commit seeing that hold asks for this one. */
+export function heldCommitJobId(dueMs: number): string {
+  return `h${Math.round(dueMs)}`;
+}
+
+/** A one-off audit (`phasegate audit`) and its second step, by run id. */
+export function auditJobId(step: 'now' | 'finish', runId: string): string {
+  return `${step === 'now' ? SCHEDULER_JOBS.auditNow : SCHEDULER_JOBS.auditFinish}.${runId}`;
 }

@@ -10,13 +10,13 @@ import { describeMissing } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
 import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, tableId } from '../processors/types.ts';
+import { ensureTableOnce } from './commit/ensure-table.ts';
+import { stageSlice } from './commit/staging.ts';
 import type { PipelineContext } from './context.ts';
 import { enqueueSlices } from './enqueue.ts';
-import { ensureTableOnce } from './ensure-table.ts';
+import { settleDownstream } from './events/settle.ts';
+import { startRun } from './logs/run-log.ts';
 import { type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
-import { startRun } from './run-log.ts';
-import { settleDownstream } from './settle.ts';
-import { stageSlice } from './staging.ts';
 
 export interface PhaseJobResult {
   rows?: number;

@@ -9,13 +9,9 @@ import { scaledMs } from '../config/index.ts';
 import { AUDIT_DEFAULTS, type AuditOptions, type AuditState, fallbackSettled, finishAudit, startAudit } from '../coverage/audit.ts';
 import { auditWindow } from '../coverage/window.ts';
 import type { PipelineContext } from '../queues/context.ts';
-import { SCHEDULER_JOBS, type SchedulerJobData } from '../queues/names.ts';
+import { auditJobId, SCHEDULER_JOBS, type SchedulerJobData } from '../queues/names.ts';
 import type { SchedulerHandler } from '../queues/scheduler-worker.ts';
 import { runDailyLive, yesterday } from './daily-live.ts';
-
-export function auditFinishJobId(runId: string): string {
-  return `${SCHEDULER_JOBS.auditFinish}.${runId}`;
-}
 
 /** Step one in this job, step two as its own (delayed) job. */
 async function startQueuedAudit(ctx: PipelineContext, opts: AuditOptions): Promise<{ runId: string; fallback: AuditState['fallback'] }> {
@@ -25,7 +21,7 @@ async function startQueuedAudit(ctx: PipelineContext, opts: AuditOptions): Promi
     .add(
       SCHEDULER_JOBS.auditFinish,
       { state },
-      { jobId: auditFinishJobId(state.runId), delay: state.fallback ? scaledMs(ctx.config, AUDIT_DEFAULTS.pollSeconds) : 0 },
+      { jobId: auditJobId('finish', state.runId), delay: state.fallback ? scaledMs(ctx.config, AUDIT_DEFAULTS.pollSeconds) : 0 },
     );
   return { runId: state.runId, fallback: state.fallback };
 }

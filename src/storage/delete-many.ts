@@ -1,6 +1,6 @@
 /**
  * Deleting many objects a few at a time. A commit releases a whole batch of staged objects
- * at once — up to 1,000 for a log table (`LOG_COMMIT.maxFields`, src/queues/staging.ts) —
+ * at once — up to 1,000 for a log table (`LOG_COMMIT.maxFields`, src/queues/commit/staging.ts) —
  * and a GCS delete here is two requests (read the generation, delete it; see gcs-store.ts).
  * Unbounded, every worker would open that many sockets in one burst; a bucket starts at about
  * 1,000 object writes per second, deletes included, and only grows that gradually

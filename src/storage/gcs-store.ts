@@ -48,7 +48,7 @@ function contentTypeOf(key: string): string {
 
 /**
  * Keys no one writes twice: staging keys carry the staging time and a hash of their body (or
- * a UUID, for log chunks), see src/queues/staging.ts. Their upload is a create
+ * a UUID, for log chunks), see src/queues/commit/staging.ts. Their upload is a create
  * (`ifGenerationMatch: 0`, cloud.google.com/storage/docs/request-preconditions). Every other
  * key (raw scraped files) is one that a rerun overwrites.
  */

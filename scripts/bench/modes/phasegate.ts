@@ -7,7 +7,7 @@
  */
 import { tableLimits } from '../../../src/config/index.ts';
 import { tableId } from '../../../src/processors/types.ts';
-import { backfillProgress, startBackfill } from '../../../src/queues/backfill.ts';
+import { backfillProgress, startBackfill } from '../../../src/queues/backfill/backfill.ts';
 import { openRuntime } from '../../../src/runtime.ts';
 import type { BigQueryRulesWarehouse } from '../../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { latencyStats, type ModeOutcome } from '../measure.ts';

@@ -9,9 +9,9 @@ import type { Command } from 'commander';
 import { scaledMs } from '../../config/index.ts';
 import { AUDIT_DEFAULTS, type AuditReport, runAudit } from '../../coverage/audit.ts';
 import { auditWindow } from '../../coverage/window.ts';
-import { PHASES, SCHEDULER_JOBS } from '../../queues/names.ts';
+import { auditJobId, PHASES, SCHEDULER_JOBS } from '../../queues/names.ts';
 import type { Runtime } from '../../runtime.ts';
-import { type AuditNowData, auditFinishJobId } from '../../schedules/handlers.ts';
+import type { AuditNowData } from '../../schedules/handlers.ts';
 import { configFrom, type GlobalFlags, parsePositiveInt, stopSignal, withRuntime } from '../common.ts';
 import { isWarehouseLocked } from './coverage.ts';
 
@@ -55,11 +55,11 @@ async function viaWorker(rt: Runtime, flags: AuditFlags, window: { start: string
   const runId = `audit-${window.start}-${window.end}-${randomBytes(3).toString('hex')}`;
   const queue = rt.queues.scheduler();
   const data: AuditNowData = { ...window, runId, fallback: flags.fallback !== false };
-  await queue.add(SCHEDULER_JOBS.auditNow, data, { jobId: `${SCHEDULER_JOBS.auditNow}.${runId}` });
+  await queue.add(SCHEDULER_JOBS.auditNow, data, { jobId: auditJobId('now', runId) });
   process.stderr.write(`phasegate: a worker holds the warehouse; audit ${runId} is queued for it\n`);
   const deadline = Date.now() + scaledMs(rt.config, AUDIT_DEFAULTS.fallbackWaitSeconds) + 600_000;
   for (;;) {
-    const job = await queue.getJob(auditFinishJobId(runId));
+    const job = await queue.getJob(auditJobId('finish', runId));
     const state = job ? await job.getState() : 'unknown';
     if (job && state === 'completed') return job.returnvalue as AuditReport;
     if (job && state === 'failed') throw new Error(`audit ${runId} failed in the worker: ${job.failedReason}`);

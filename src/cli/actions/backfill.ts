@@ -1,9 +1,9 @@
 /** `phasegate backfill`: plan or enqueue, then (with --wait or --workers) follow it to a summary. */
 import type { Command } from 'commander';
 import { defaultRegistry } from '../../processors/registry.ts';
-import type { BackfillRequest } from '../../queues/backfill.ts';
-import { planBackfill } from '../../queues/backfill.ts';
-import { type CascadeProgress, cascadeProcessors, onlyMissing, startCascadingBackfill, waitForCascade } from '../../queues/cascade.ts';
+import type { BackfillRequest } from '../../queues/backfill/backfill.ts';
+import { planBackfill } from '../../queues/backfill/backfill.ts';
+import { type CascadeProgress, cascadeProcessors, onlyMissing, startCascadingBackfill, waitForCascade } from '../../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { PHASES } from '../../queues/names.ts';
 import { landed } from '../../queues/status-store.ts';

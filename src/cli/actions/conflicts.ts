@@ -3,8 +3,8 @@
  * processor, and those still unresolved — and what waits on the streaming buffer now.
  */
 import type { Command } from 'commander';
-import { type ConflictReport, conflictReport, parseSince } from '../../queues/conflict-queries.ts';
-import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflict-status.ts';
+import { type ConflictReport, conflictReport, parseSince } from '../../queues/conflicts/queries.ts';
+import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflicts/status.ts';
 import { createStore } from '../../storage/index.ts';
 import { openWarehouse } from '../../warehouse/index.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';

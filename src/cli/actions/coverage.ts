@@ -11,7 +11,7 @@ import { coverageTargets } from '../../coverage/sources.ts';
 import { TIERS } from '../../coverage/tiers.ts';
 import { auditWindow } from '../../coverage/window.ts';
 import { InputError } from '../../errors/input-error.ts';
-import { checkRange } from '../../queues/dates.ts';
+import { checkRange } from '../../queues/backfill/dates.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
 
 /** DuckDB lets one process hold its file; another one's open fails with this. */

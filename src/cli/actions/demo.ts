@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { RunningDashboard } from '../../dashboard/index.ts';
 import { DEMO_SEASON, demoConfigFlags, formatDemo, runDemo } from '../../demo.ts';
-import { checkRange } from '../../queues/dates.ts';
+import { checkRange } from '../../queues/backfill/dates.ts';
 import { configFrom, type GlobalFlags, parsePositiveInt, stopSignal, untilSignal, withRuntime } from '../common.ts';
 
 interface DemoFlags {

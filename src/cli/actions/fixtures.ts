@@ -1,6 +1,6 @@
 /** `phasegate fixtures`: the fixture source's seasons, dates and games. */
 import type { Command } from 'commander';
-import { checkRange } from '../../queues/dates.ts';
+import { checkRange } from '../../queues/backfill/dates.ts';
 import { FixtureSource } from '../../sources/fixture/fixture-source.ts';
 import { configFrom, type GlobalFlags } from '../common.ts';
 

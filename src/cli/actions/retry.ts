@@ -1,7 +1,7 @@
 /** `phasegate retry --deferred`: brings deferred slices back with one command; nothing is re-run. */
 import type { Command } from 'commander';
 import { InputError } from '../../errors/input-error.ts';
-import { retryDeferred } from '../../queues/conflict-hold.ts';
+import { retryDeferred } from '../../queues/conflicts/hold.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
 
 export async function runRetry(flags: { deferred?: boolean; table?: string; slices?: string; json?: boolean }, cmd: Command): Promise<void> {

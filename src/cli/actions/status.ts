@@ -2,12 +2,12 @@
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { tableId } from '../../processors/types.ts';
-import { type BackfillRecord, backfillProgress, getBackfill, listBackfills } from '../../queues/backfill.ts';
-import { cascadeProgress, phaseLines } from '../../queues/cascade.ts';
-import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflict-status.ts';
+import { type BackfillRecord, backfillProgress, getBackfill, listBackfills } from '../../queues/backfill/backfill.ts';
+import { cascadeProgress, phaseLines } from '../../queues/backfill/cascade.ts';
+import { tableQuota } from '../../queues/commit/table-quota.ts';
+import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflicts/status.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { landed, SLICE_STATES, type SliceState } from '../../queues/status-store.ts';
-import { tableQuota } from '../../queues/table-quota.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
 import { tableLines } from '../render/table.ts';
 import { formatCount } from '../render/text.ts';

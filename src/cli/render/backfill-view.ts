@@ -4,8 +4,8 @@
  * so the bars keep moving whichever wait the caller is in (the requested phases, then the
  * cascade, then a second backfill it follows).
  */
-import type { BackfillRecord } from '../../queues/backfill.ts';
-import { cascadeProcessors, cascadeProgress } from '../../queues/cascade.ts';
+import type { BackfillRecord } from '../../queues/backfill/backfill.ts';
+import { cascadeProcessors, cascadeProgress } from '../../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import type { BarRow } from './bar-line.ts';
 import { EtaEstimator } from './eta.ts';

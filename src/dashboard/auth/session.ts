@@ -11,7 +11,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { DashboardKeys } from '../keys.ts';
+import type { Keys } from '../../queues/keys.ts';
 import type { Credentials } from './credentials.ts';
 
 export const SESSION_COOKIE = 'phasegate_session';
@@ -55,7 +55,7 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 export class SessionStore {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: DashboardKeys,
+    private readonly keys: Pick<Keys, 'dashboardSession' | 'dashboardSignInFailures' | 'dashboardAudit'>,
     private readonly signer: SessionSigner,
     /** How long a sign-in lasts. */
     readonly ttlMs: number,
@@ -65,14 +65,14 @@ export class SessionStore {
   async create(owner: SessionOwner, now = Date.now()): Promise<string> {
     const id = randomBytes(32).toString('base64url');
     const record: SessionRecord = { by: owner.by, user: owner.user, fingerprint: this.signer.fingerprint, createdAt: new Date(now).toISOString() };
-    await this.redis.set(this.keys.session(id), JSON.stringify(record), 'PX', this.ttlMs);
+    await this.redis.set(this.keys.dashboardSession(id), JSON.stringify(record), 'PX', this.ttlMs);
     return id;
   }
 
   /** The session's owner, or undefined when it does not exist, expired, was revoked or predates a credential change. */
   async lookup(id: string): Promise<SessionOwner | undefined> {
     if (!SESSION_ID.test(id)) return undefined;
-    const raw = await this.redis.get(this.keys.session(id));
+    const raw = await this.redis.get(this.keys.dashboardSession(id));
     if (raw === null) return undefined;
     let record: Partial<SessionRecord>;
     try {
@@ -86,7 +86,7 @@ export class SessionStore {
   }
 
   async revoke(id: string): Promise<void> {
-    if (SESSION_ID.test(id)) await this.redis.del(this.keys.session(id));
+    if (SESSION_ID.test(id)) await this.redis.del(this.keys.dashboardSession(id));
   }
 }
 

@@ -5,7 +5,7 @@
  * is what makes it a limit: otherwise the 429/401 difference would still answer each guess.
  */
 import type { Redis } from 'ioredis';
-import type { DashboardKeys } from '../keys.ts';
+import type { Keys } from '../../queues/keys.ts';
 
 export interface SignInLimit {
   /** Failed sign-ins allowed per window. @defaultValue 10 */
@@ -17,13 +17,13 @@ export interface SignInLimit {
 export class SignInThrottle {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: DashboardKeys,
+    private readonly keys: Pick<Keys, 'dashboardSession' | 'dashboardSignInFailures' | 'dashboardAudit'>,
     readonly limit: SignInLimit,
   ) {}
 
   /** Milliseconds until the client may try again, or 0 when it may try now. */
   async waitMs(client: string): Promise<number> {
-    const key = this.keys.signInFailures(client);
+    const key = this.keys.dashboardSignInFailures(client);
     const res = await this.redis.multi().get(key).pttl(key).exec();
     const count = Number(res?.[0]?.[1] ?? 0);
     const ttl = Number(res?.[1]?.[1] ?? -2);
@@ -38,7 +38,7 @@ export class SignInThrottle {
 
   /** Counts one failed sign-in; the first failure opens the window. */
   async fail(client: string): Promise<void> {
-    const key = this.keys.signInFailures(client);
+    const key = this.keys.dashboardSignInFailures(client);
     await this.redis.multi().set(key, '0', 'PX', this.limit.windowMs, 'NX').incr(key).exec();
   }
 }

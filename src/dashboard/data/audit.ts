@@ -6,8 +6,8 @@
 import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { log } from '../../log.ts';
+import type { Keys } from '../../queues/keys.ts';
 import { authOf, clientOf } from '../context.ts';
-import type { DashboardKeys } from '../keys.ts';
 
 /** How many entries are kept. */
 export const AUDIT_MAX_ENTRIES = 1000;
@@ -30,12 +30,12 @@ export interface AuditEntry {
 /** Where the log lives: the runtime's Redis, under the dashboard's keys. */
 export interface AuditStore {
   rt: { redis: Redis };
-  keys: DashboardKeys;
+  keys: Pick<Keys, 'dashboardSession' | 'dashboardSignInFailures' | 'dashboardAudit'>;
 }
 
 export async function recordAudit(store: AuditStore, entry: Omit<AuditEntry, 'at'> & { at?: string }): Promise<void> {
   const full: AuditEntry = { at: entry.at ?? new Date().toISOString(), ...entry };
-  const key = store.keys.audit();
+  const key = store.keys.dashboardAudit();
   await store.rt.redis
     .multi()
     .lpush(key, JSON.stringify(full))
@@ -59,7 +59,7 @@ export async function auditRequest(store: AuditStore, req: Request, res: Respons
 
 /** The newest `limit` entries, newest first (entries that do not parse are skipped). */
 export async function readAudit(store: AuditStore, limit = 50): Promise<AuditEntry[]> {
-  const raw = await store.rt.redis.lrange(store.keys.audit(), 0, Math.max(0, limit - 1));
+  const raw = await store.rt.redis.lrange(store.keys.dashboardAudit(), 0, Math.max(0, limit - 1));
   const out: AuditEntry[] = [];
   for (const r of raw) {
     try {

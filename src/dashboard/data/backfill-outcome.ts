@@ -16,8 +16,8 @@
  * too — is final for every date (cascadeProgress, fed these cells instead of the latest).
  */
 import type { Phase } from '../../processors/types.ts';
-import type { BackfillRecord } from '../../queues/backfill.ts';
-import { type CascadeProgress, cascadeProcessors, cascadeProgress } from '../../queues/cascade.ts';
+import type { BackfillRecord } from '../../queues/backfill/backfill.ts';
+import { type CascadeProgress, cascadeProcessors, cascadeProgress } from '../../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { countStates, FINAL_STATES, type SliceState, type SliceStatus } from '../../queues/status-store.ts';
 import { RETRYABLE_STATES } from './failed-dates.ts';

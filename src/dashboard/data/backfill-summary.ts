@@ -1,5 +1,5 @@
 /** One line per recent backfill: how far it is, for the overview and /metrics. */
-import { type BackfillRecord, listBackfills } from '../../queues/backfill.ts';
+import { type BackfillRecord, listBackfills } from '../../queues/backfill/backfill.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { SLICE_STATES, type SliceState } from '../../queues/status-store.ts';
 import { backfillOutcome } from './backfill-outcome.ts';

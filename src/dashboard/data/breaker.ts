@@ -1,9 +1,9 @@
 /**
  * Circuit-breaker state per table, as the dashboard shows it: read from the breaker's own
- * Redis state (src/queues/breaker.ts), the one place the dashboard reads it. A different
+ * Redis state (src/queues/conflicts/breaker.ts), the one place the dashboard reads it. A different
  * reader can be passed as `DashboardOptions.breaker` (tests do this).
  */
-import { BREAKER_STATES, type BreakerState, readBreaker as readQueueBreaker } from '../../queues/breaker.ts';
+import { BREAKER_STATES, type BreakerState, readBreaker as readQueueBreaker } from '../../queues/conflicts/breaker.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 
 export { BREAKER_STATES, type BreakerState };

@@ -1,12 +1,12 @@
 /**
  * Streaming-buffer conflicts per table over a time window, as the dashboard shows them: read
- * from the conflict events the commit path keeps in Redis (src/queues/conflict-log.ts), so
+ * from the conflict events the commit path keeps in Redis (src/queues/conflicts/log.ts), so
  * the dashboard never opens the DuckDB file the workers hold. The full history is the
  * `nba_orchestration.streaming_conflict_log` table (`phasegate conflicts`).
  * A different reader can be passed as `DashboardOptions.conflicts`.
  */
 
-import { type ConflictSummary, readConflictSummaries } from '../../queues/conflict-log.ts';
+import { type ConflictSummary, readConflictSummaries } from '../../queues/conflicts/log.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 
 export type { ConflictSummary };

@@ -2,8 +2,8 @@
  * The "export failed dates" download: the same `FailedDatesFile` that `backfill --wait`
  * writes, so `phasegate backfill --retry-failed <file>` reads it unchanged.
  */
-import type { BackfillRecord } from '../../queues/backfill.ts';
-import type { FailedDatesFile } from '../../queues/dates.ts';
+import type { BackfillRecord } from '../../queues/backfill/backfill.ts';
+import type { FailedDatesFile } from '../../queues/backfill/dates.ts';
 import type { SliceState, SliceStatus } from '../../queues/status-store.ts';
 
 /** States a person has to act on: nothing more happens to them by itself. */

@@ -4,7 +4,7 @@
  * person is looking at shows them going pending → running → committed.
  */
 import { InputError } from '../../errors/input-error.ts';
-import { type BackfillRecord, getBackfill } from '../../queues/backfill.ts';
+import { type BackfillRecord, getBackfill } from '../../queues/backfill/backfill.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { enqueueSlices } from '../../queues/enqueue.ts';
 import { PRIORITY } from '../../queues/names.ts';

@@ -4,7 +4,7 @@
  */
 import { scaledMs, tableLimits } from '../../config/index.ts';
 import { type TransformDef, tableId } from '../../processors/types.ts';
-import { tableQuota } from '../../queues/table-quota.ts';
+import { tableQuota } from '../../queues/commit/table-quota.ts';
 import type { Runtime } from '../../runtime.ts';
 import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import type { BreakerReader, BreakerView } from './breaker.ts';

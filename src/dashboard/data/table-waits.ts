@@ -2,16 +2,16 @@
  * Why a table's commits (and the slices staged for it) are waiting, and until when — for the
  * tables page and the grid's tooltips. Each reason is read from where the commit path keeps it:
  *
- * - breaker open until T: the breaker's `reopensAt` (src/queues/breaker.ts); retries of
+ * - breaker open until T: the breaker's `reopensAt` (src/queues/conflicts/breaker.ts); retries of
  *   held slices wait until then (clean staged slices keep landing);
  * - rate window full until T: the commit queue's BullMQ rate limiter (the gate's cap of table
  *   operations per window, QueueSet.applyTableCaps) has no token left for that long;
  * - gathering until T: a commit job that has not run yet waits its gather window so a burst of
- *   staged dates lands as one statement (its delay, src/queues/staging.ts `ensureCommitJob`);
+ *   staged dates lands as one statement (its delay, src/queues/commit/staging.ts `ensureCommitJob`);
  * - streaming buffer until T: slices held back by a conflict, due again at their hold time
- *   (the gate's hold set, src/queues/conflict-hold.ts);
+ *   (the gate's hold set, src/queues/conflicts/hold.ts);
  * - busy retry at T: slices of a commit that met a busy table wait with backoff
- *   (status `waiting` with `nextTryAt`, src/queues/commit-worker.ts);
+ *   (status `waiting` with `nextTryAt`, src/queues/commit/worker.ts);
  * - deferred: held past the maximum wait, until a person retries them.
  *
  * Commits in flight at the concurrency cap are not a reason of their own: that is the gate

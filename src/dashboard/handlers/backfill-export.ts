@@ -1,5 +1,5 @@
 /** GET /backfills/:id/failed-dates.json — the failed-dates file, as a download. */
-import { getBackfill } from '../../queues/backfill.ts';
+import { getBackfill } from '../../queues/backfill/backfill.ts';
 import type { Handler } from '../context.ts';
 import { actionableStatuses, backfillOutcome } from '../data/backfill-outcome.ts';
 import { failedDatesFile } from '../data/failed-dates.ts';

@@ -13,8 +13,8 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../errors/input-error.ts';
 import { tableId } from '../../processors/types.ts';
-import { type BackfillRecord, getBackfill } from '../../queues/backfill.ts';
-import { PHASE_STATES } from '../../queues/cascade.ts';
+import { type BackfillRecord, getBackfill } from '../../queues/backfill/backfill.ts';
+import { PHASE_STATES } from '../../queues/backfill/cascade.ts';
 import { FINAL_STATES, SLICE_STATES, STATUS_STORE_DEFAULTS } from '../../queues/status-store.ts';
 import { authOf, type DashboardContext, type Handler } from '../context.ts';
 import { actionable, type BackfillOutcome, backfillOutcome, type OutcomeCell, type OutcomeRow } from '../data/backfill-outcome.ts';

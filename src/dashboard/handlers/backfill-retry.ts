@@ -2,7 +2,7 @@
  * POST /backfills/:id/retry-failed — re-enqueues the backfill's failed, deferred and incomplete
  * slices (a cascade's downstream ones too), except those a later run has landed since.
  */
-import { getBackfill } from '../../queues/backfill.ts';
+import { getBackfill } from '../../queues/backfill/backfill.ts';
 import type { Handler } from '../context.ts';
 import { auditRequest } from '../data/audit.ts';
 import { actionableStatuses, backfillOutcome } from '../data/backfill-outcome.ts';

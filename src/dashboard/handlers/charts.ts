@@ -5,6 +5,7 @@
  */
 
 import { tableId } from '../../processors/types.ts';
+import { isCommitQueue } from '../../queues/names.ts';
 import type { DashboardContext } from '../context.ts';
 import { bucketize, readCommits } from '../data/commit-history.ts';
 import type { SafeHtml } from '../html/escape.ts';
@@ -61,17 +62,17 @@ export function depthChart(c: DashboardContext, now = Date.now()): SafeHtml {
   const samples = c.depth.since(now - HOUR);
   const names = [...new Set(samples.flatMap((s) => Object.keys(s.depth)))];
   // Phase queues each get a line; the table gates are summed so the chart stays readable.
-  const phase = names.filter((n) => !n.startsWith('commit-'));
+  const phase = names.filter((n) => !isCommitQueue(n));
   const series = phase.map((name, i) => ({
     name,
     color: PALETTE[i % PALETTE.length] as string,
     points: samples.map((s) => ({ x: s.at, y: s.depth[name] ?? 0 })),
   }));
-  if (names.some((n) => n.startsWith('commit-'))) {
+  if (names.some(isCommitQueue)) {
     series.push({
       name: 'table gates',
       color: PALETTE[phase.length % PALETTE.length] as string,
-      points: samples.map((s) => ({ x: s.at, y: Object.entries(s.depth).reduce((n, [k, v]) => (k.startsWith('commit-') ? n + v : n), 0) })),
+      points: samples.map((s) => ({ x: s.at, y: Object.entries(s.depth).reduce((n, [k, v]) => (isCommitQueue(k) ? n + v : n), 0) })),
     });
   }
   return chart({

@@ -1,6 +1,6 @@
 /** POST /failures/retry — re-enqueues the named slices (`slice=<processor>/<date>`, repeatable). */
 import { InputError } from '../../errors/input-error.ts';
-import { parseDate } from '../../queues/dates.ts';
+import { parseDate } from '../../queues/backfill/dates.ts';
 import type { Handler } from '../context.ts';
 import { auditRequest } from '../data/audit.ts';
 import { retryOutcome, retrySlices, type SliceRef } from '../data/retry.ts';

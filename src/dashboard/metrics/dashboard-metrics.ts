@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { tableId } from '../../processors/types.ts';
-import type { CommitJobResult } from '../../queues/commit-worker.ts';
+import type { CommitJobResult } from '../../queues/commit/worker.ts';
 import type { Runtime } from '../../runtime.ts';
 import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';

@@ -3,8 +3,9 @@
  * `sql.ts`: identifiers from a TableSpec and the configured project, values as named
  * parameters (`@slices`).
  */
+
+import { OBSERVATION_EVENTS } from '../../coverage/log-table.ts';
 import { InputError } from '../../errors/input-error.ts';
-import { OBSERVATION_EVENTS } from '../../processors/orchestration/source-coverage-log.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { qualifiedName, quoteIdent, SLICES_PARAM, type TableLocation, validateSpec } from './sql.ts';
 

@@ -66,7 +66,7 @@ export function countsAsDailyModification(kind: TableWriteKind): boolean {
 
 /**
  * Statements one group-commit job may run: its MERGE, and once more for the slices left after
- * a streaming-buffer conflict (src/queues/commit-worker.ts, commitMerge). The gate's rate cap
+ * a streaming-buffer conflict (src/queues/commit/worker.ts, commitMerge). The gate's rate cap
  * counts jobs, so jobs × this must stay within the DML window.
  */
 export const STATEMENTS_PER_COMMIT_JOB = 2;

@@ -2,8 +2,9 @@
  * The source-coverage SQL of the DuckDB warehouse, built by pure functions like `sql.ts`:
  * identifiers only from a (resolved) TableSpec, values as `$n` parameters.
  */
+
+import { OBSERVATION_EVENTS } from '../../coverage/log-table.ts';
 import { InputError } from '../../errors/input-error.ts';
-import { OBSERVATION_EVENTS } from '../../processors/orchestration/source-coverage-log.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { qualifiedName, quoteIdent, sliceParamList } from './sql.ts';
 

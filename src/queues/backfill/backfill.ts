@@ -1,0 +1,192 @@
+/**
+ * A backfill: a named request over a set of dates for some processors. Its per-date status
+ * is read from the status store by the CLI, the dashboard and `status --json`.
+ */
+import { randomBytes } from 'node:crypto';
+import { tableLimits } from '../../config/index.ts';
+import { InputError } from '../../errors/input-error.ts';
+import { type ProcessorDef, tableId } from '../../processors/types.ts';
+import { quotaLine, tableQuota } from '../commit/table-quota.ts';
+import type { PipelineContext } from '../context.ts';
+import { enqueueSlices } from '../enqueue.ts';
+import { countStates, FINAL_STATES, type SliceState, type SliceStatus } from '../status-store.ts';
+
+export interface BackfillRequest {
+  processors: ProcessorDef[];
+  /** Game dates, ascending. */
+  dates: string[];
+  priority?: number | undefined;
+  cascade?: boolean | undefined;
+  /** Per processor, only these dates (retry of a failed-dates file). */
+  only?: Record<string, string[]> | undefined;
+  /** Let a slice commit fewer games or rows than the warehouse holds for it (`--allow-shrink`). */
+  allowShrink?: boolean | undefined;
+  /** Let a commit move a game the warehouse holds under another date (`--allow-move`). */
+  allowMove?: boolean | undefined;
+}
+
+export interface BackfillRecord {
+  id: string;
+  createdAt: string;
+  processors: string[];
+  dates: string[];
+  priority: number;
+  cascade: boolean;
+  allowShrink?: boolean | undefined;
+  allowMove?: boolean | undefined;
+}
+
+export interface TableEstimate {
+  table: string;
+  slices: number;
+  /** Group commits needed at the batch limit: the lower bound of DML statements (MERGEs). */
+  operations: number;
+  /**
+   * Table modifications (loads, copies, query appends) used today, against `dailyBudget`. A
+   * group commit is DML and spends none (src/warehouse/bigquery/limits.ts).
+   */
+  usedToday: number;
+  dailyBudget: number;
+  /** DML statements the table ran today (shown, never capped). */
+  dmlToday: number;
+  /** `DML today … · table modifications today …/…`, as status and the dashboard word it. */
+  quota: string;
+}
+
+export interface BackfillPlan {
+  jobs: number;
+  /** Processors whose jobs are enqueued now; the others run when their upstream lands. */
+  roots: string[];
+  tables: TableEstimate[];
+}
+
+export function newBackfillId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `bf-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Requested processors whose upstream is not itself requested start the work. */
+function roots(req: BackfillRequest): ProcessorDef[] {
+  const names = new Set(req.processors.map((p) => p.name));
+  return req.processors.filter((p) => p.kind === 'scraper' || !p.dependsOn.some((d) => names.has(d)));
+}
+
+function datesFor(req: BackfillRequest, processor: string): string[] {
+  return req.only ? (req.only[processor] ?? []) : req.dates;
+}
+
+/**
+ * Which (processor, dates) to enqueue now. A full backfill starts at its roots; the rest
+ * follow their upstream. A retry names dates per processor, so a processor's date is
+ * enqueued directly unless a requested upstream re-runs that same date (and will carry it).
+ */
+function directWork(ctx: PipelineContext, req: BackfillRequest): [ProcessorDef, string[]][] {
+  if (!req.only) return roots(req).map((p) => [p, req.dates]);
+  const only = req.only;
+  const requested = new Set(req.processors.map((p) => p.name));
+  return req.processors
+    .map((p): [ProcessorDef, string[]] => {
+      const carried = new Set(
+        req.processors
+          .filter((u) => u.name !== p.name && requested.has(u.name) && ctx.registry.downstream(u.name).some((d) => d.name === p.name))
+          .flatMap((u) => only[u.name] ?? []),
+      );
+      return [p, (only[p.name] ?? []).filter((d) => !carried.has(d))];
+    })
+    .filter(([, dates]) => dates.length > 0);
+}
+
+export async function planBackfill(ctx: PipelineContext, req: BackfillRequest): Promise<BackfillPlan> {
+  const jobs = req.processors.reduce((n, p) => n + datesFor(req, p.name).length, 0);
+  const tables: TableEstimate[] = [];
+  const transforms = new Map<string, { def: ProcessorDef; dates: number }>();
+  for (const p of req.processors) if (p.kind === 'transform') transforms.set(p.name, { def: p, dates: datesFor(req, p.name).length });
+  if (req.cascade)
+    for (const p of req.processors)
+      for (const d of ctx.registry.downstream(p.name)) if (!transforms.has(d.name)) transforms.set(d.name, { def: d, dates: datesFor(req, p.name).length });
+  for (const { def, dates } of transforms.values()) {
+    if (def.kind !== 'transform') continue;
+    const table = tableId(def.table);
+    const limits = tableLimits(ctx.config, table);
+    const quota = await tableQuota(ctx, table);
+    tables.push({
+      table,
+      slices: dates,
+      operations: Math.ceil(dates / limits.commitMaxSlices),
+      usedToday: quota.modificationsToday,
+      dailyBudget: quota.dailyBudget,
+      dmlToday: quota.dmlToday,
+      quota: quotaLine(quota),
+    });
+  }
+  return { jobs, roots: roots(req).map((p) => p.name), tables };
+}
+
+export async function startBackfill(ctx: PipelineContext, req: BackfillRequest): Promise<BackfillRecord & { added: number; alreadyQueued: number }> {
+  if (req.dates.length === 0) throw new InputError('no game dates in the requested range');
+  const record: BackfillRecord = {
+    id: newBackfillId(),
+    createdAt: new Date().toISOString(),
+    processors: req.processors.map((p) => p.name),
+    dates: req.dates,
+    priority: req.priority ?? 10,
+    cascade: req.cascade ?? false,
+    ...(req.allowShrink ? { allowShrink: true } : {}),
+    ...(req.allowMove ? { allowMove: true } : {}),
+  };
+  await ctx.redis
+    .multi()
+    .hset(ctx.keys.backfill(record.id), { definition: JSON.stringify(record) })
+    .zadd(ctx.keys.backfills(), Date.now(), record.id)
+    .exec();
+  const targets = record.processors;
+  // Downstream requested processors are pending from the start: they run when upstream lands.
+  for (const p of req.processors) await ctx.statuses.setMany(p.name, datesFor(req, p.name), { status: 'pending', backfillId: record.id });
+  let added = 0;
+  let alreadyQueued = 0;
+  for (const [root, dates] of directWork(ctx, req)) {
+    const res = await enqueueSlices(ctx, root, dates, {
+      backfillId: record.id,
+      targets,
+      cascade: record.cascade,
+      origin: req.only ? 'retry' : 'backfill',
+      priority: record.priority,
+    });
+    added += res.added;
+    alreadyQueued += res.alreadyQueued;
+  }
+  return { ...record, added, alreadyQueued };
+}
+
+export async function getBackfill(ctx: PipelineContext, id: string): Promise<BackfillRecord> {
+  const raw = await ctx.redis.hget(ctx.keys.backfill(id), 'definition');
+  if (!raw) throw new InputError(`unknown backfill "${id}"`);
+  return JSON.parse(raw) as BackfillRecord;
+}
+
+export async function listBackfills(ctx: PipelineContext, limit = 20): Promise<BackfillRecord[]> {
+  const ids = await ctx.redis.zrevrange(ctx.keys.backfills(), 0, limit - 1);
+  return Promise.all(ids.map((id) => getBackfill(ctx, id)));
+}
+
+export interface BackfillProgress {
+  id: string;
+  total: number;
+  done: boolean;
+  perProcessor: Record<string, Record<SliceState, number>>;
+  statuses: Record<string, (SliceStatus | undefined)[]>;
+}
+
+/** Statuses of a backfill's dates, per processor; a slice belongs to the latest run of it. */
+export async function backfillProgress(ctx: PipelineContext, record: BackfillRecord): Promise<BackfillProgress> {
+  const perProcessor: Record<string, Record<SliceState, number>> = {};
+  const statuses: Record<string, (SliceStatus | undefined)[]> = {};
+  let done = true;
+  for (const p of record.processors) {
+    const list = await ctx.statuses.getMany(p, record.dates);
+    statuses[p] = list;
+    perProcessor[p] = countStates(list);
+    if (list.some((s) => !s || !FINAL_STATES.has(s.status))) done = false;
+  }
+  return { id: record.id, total: record.dates.length * record.processors.length, done, perProcessor, statuses };
+}

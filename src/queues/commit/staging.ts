@@ -1,0 +1,193 @@
+/**
+ * Staging: a phase job writes its rows as NDJSON to the object store and registers them as
+ * pending for the target table; the table's commit queue lands them later, in a batch.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { scaledMs, tableLimits } from '../../config/index.ts';
+import { InputError } from '../../errors/input-error.ts';
+import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
+import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
+import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
+import type { PipelineContext } from '../context.ts';
+import { commitJobId, JOB_NAMES } from '../names.ts';
+import type { PendingSlice } from './table-gate.ts';
+
+export function stagingKey(table: string, slice: string, body: string): string {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  // A new key per staging: a commit in flight keeps reading the version it took.
+  return `staging/${table}/${slice}/${Date.now()}-${hash}.ndjson`;
+}
+
+/**
+ * Stages a slice's rows as they are (no expectation): they are still checked for rows of
+ * another slice, duplicate keys and `fatal` plausibility rules (InputError), and `warn`
+ * issues are recorded on the rows.
+ */
+export async function stageRows(
+  ctx: PipelineContext,
+  def: TransformDef,
+  slice: string,
+  rows: readonly Row[],
+  backfillId: string | undefined,
+): Promise<PendingSlice> {
+  return stageChecked(ctx, def, slice, checkSlice({ spec: def.table, processor: def.name, slice, rows, expectation: undefined }), backfillId);
+}
+
+/** What staging a slice came to: the check's verdict and, unless nothing was staged, the pending entry. */
+export interface StagedSlice {
+  check: SliceCheck;
+  entry?: PendingSlice | undefined;
+}
+
+/**
+ * The phase worker's staging: checks the rows against what the slice must contain and stages
+ * them, unless nothing came (`nothing`, `empty`): then nothing is staged, so the warehouse
+ * keeps what it holds for the slice.
+ */
+export async function stageSlice(
+  ctx: PipelineContext,
+  def: TransformDef,
+  slice: string,
+  rows: readonly Row[],
+  opts: {
+    backfillId: string | undefined;
+    expectation: SliceExpectation | undefined;
+    /**
+     * Runs once the rows are in the object store and before the gate can take them: the
+     * slice's `staged` status goes here, so a commit that lands the slice at once (an idle
+     * table does not wait) is never overwritten by a `staged` written after it.
+     */
+    beforeRegister?: (check: SliceCheck, entry: PendingSlice) => Promise<void>;
+  },
+): Promise<StagedSlice> {
+  const check = checkSlice({ spec: def.table, processor: def.name, slice, rows, expectation: opts.expectation });
+  if (check.outcome === 'nothing' || check.outcome === 'empty') return { check };
+  const before = opts.beforeRegister;
+  return { check, entry: await stageChecked(ctx, def, slice, check, opts.backfillId, before ? (entry) => before(check, entry) : undefined) };
+}
+
+async function stageChecked(
+  ctx: PipelineContext,
+  def: TransformDef,
+  slice: string,
+  check: SliceCheck,
+  backfillId: string | undefined,
+  beforeRegister?: (entry: PendingSlice) => Promise<void>,
+): Promise<PendingSlice> {
+  const table = tableId(def.table);
+  const { rows } = check;
+  const body = rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : '');
+  const object = stagingKey(table, slice, body);
+  await ctx.store.put(object, body);
+  const entry: PendingSlice = {
+    object,
+    rows: rows.length,
+    processor: def.name,
+    stagedAt: new Date().toISOString(),
+    backfillId,
+    units: check.units,
+    ...(check.missing.length > 0 ? { missing: check.missing } : {}),
+    expected: check.expected,
+    ...(check.warnings > 0 ? { warnings: check.warnings } : {}),
+  };
+  await beforeRegister?.(entry);
+  const { seq, pending, previous } = await ctx.gate.register(table, slice, entry);
+  // The staging this one replaced was never taken by a commit: nothing will read it again.
+  if (previous && previous.object !== object) await ctx.store.delete(previous.object).catch(() => undefined);
+  await ensureCommitJob(ctx, table, seq, pending);
+  return entry;
+}
+
+/**
+ * Log tables batch harder than data tables: nobody waits on a log row, and every statement is
+ * a table operation (BigQuery allows 5 per 10 s per table). A batch reads one object per
+ * field, far below the 10,000 source URIs a query job's external table takes.
+ */
+export const LOG_COMMIT = { maxFields: 1000, gatherSeconds: 10 } as const;
+
+/**
+ * Stages rows for an append-mode (log) table: per slice in `rows`, one object registered
+ * under its own pending field `<slice>#<id>` — a merge table's field is the slice itself and
+ * a newer staging replaces the older, but log chunks from many jobs must all land. The
+ * table's commit job lands every chunk of a batch with ONE INSERT; a log row never costs a
+ * statement (or a load job) of its own.
+ */
+export async function stageAppendRows(ctx: PipelineContext, spec: TableSpec, processor: string, rows: readonly Row[]): Promise<number> {
+  if (spec.writeMode !== 'append') throw new InputError(`${tableId(spec)} is not an append table`);
+  const table = tableId(spec);
+  const bySlice = new Map<string, Row[]>();
+  for (const row of rows) {
+    const slice = row[spec.sliceColumn];
+    if (typeof slice !== 'string') throw new InputError(`${table}: a log row without ${spec.sliceColumn}`);
+    const chunk = bySlice.get(slice) ?? [];
+    chunk.push(row);
+    bySlice.set(slice, chunk);
+  }
+  for (const [slice, chunk] of bySlice) {
+    const id = randomUUID();
+    const object = `staging/${table}/${slice}/${Date.now()}-${id}.ndjson`;
+    await ctx.store.put(object, `${chunk.map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const entry: PendingSlice = { object, rows: chunk.length, processor, stagedAt: new Date().toISOString() };
+    const { seq, pending } = await ctx.gate.register(table, `${slice}#${id}`, entry);
+    await ensureCommitJob(ctx, table, seq, pending, { fullAt: LOG_COMMIT.maxFields, gatherSeconds: LOG_COMMIT.gatherSeconds });
+  }
+  return rows.length;
+}
+
+/**
+ * A data table's gather window, adapted to its headroom: the configured window times how much
+ * of the table's caps is in use right now — the larger of the share of its table operations
+ * spent in the current rate window (the commit queue's own BullMQ limiter, shared by every
+ * process) and the share of its running-commit cap taken. A table far from its limits (a
+ * daily run, the first date of a backfill) commits at once instead of waiting a full window;
+ * a table at its rate limit cannot start a commit before its window frees, so it gathers at
+ * least a full window and that commit takes more. Real milliseconds.
+ */
+export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limits: ReturnType<typeof tableLimits>): Promise<number> {
+  const queue = ctx.queues.commit(table);
+  const windowMs = limits.gatherSeconds > 0 ? scaledMs(ctx.config, limits.gatherSeconds) : 0;
+  if (windowMs === 0) return 0;
+  const limiter = queue.toKey('limiter');
+  const res = await ctx.redis.multi().get(limiter).pttl(limiter).llen(queue.toKey('active')).exec();
+  const used = Number(res?.[0]?.[1] ?? 0) || 0;
+  const ttl = Number(res?.[1]?.[1] ?? 0) || 0;
+  const running = Number(res?.[2]?.[1] ?? 0) || 0;
+  if (used >= limits.opsMax) return Math.max(windowMs, ttl);
+  const concurrency = Math.max(1, Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, limits.concurrency));
+  const pressure = Math.min(1, Math.max(used / limits.opsMax, running / concurrency));
+  return Math.round(windowMs * pressure);
+}
+
+/**
+ * Makes sure a commit job will take the table's pending slices. Its id comes from the
+ * table's commit sequence, so every phase job staging before the commit takes its batch
+ * lands in the same job (BullMQ ignores a duplicate id). The job waits a gather window so a
+ * burst of phase jobs becomes one statement — for a data table the window adapts to the
+ * table's headroom (`adaptiveGatherMs`); a log table passes its own fixed one — and a full
+ * batch starts it at once.
+ */
+export async function ensureCommitJob(
+  ctx: PipelineContext,
+  table: string,
+  seq: number,
+  pending: number,
+  opts: { fullAt?: number; gatherSeconds?: number } = {},
+): Promise<void> {
+  const queue = ctx.queues.commit(table);
+  const jobId = commitJobId(seq);
+  const limits = tableLimits(ctx.config, table);
+  const full = pending >= (opts.fullAt ?? limits.commitMaxSlices);
+  const gatherMs = full ? 0 : opts.gatherSeconds !== undefined ? scaledMs(ctx.config, opts.gatherSeconds) : await adaptiveGatherMs(ctx, table, limits);
+  const job = await queue.add(
+    JOB_NAMES.commit,
+    { table },
+    {
+      jobId,
+      delay: gatherMs,
+      // A transient failure (backend error, reset connection) is retried with jitter, so many
+      // tables' commits failing together do not all come back at the same instant.
+      backoff: { type: 'exponential', delay: scaledMs(ctx.config, 10), jitter: 0.5 },
+    },
+  );
+  if (full && (await job.isDelayed())) await job.promote().catch(() => undefined);
+}

@@ -1,0 +1,513 @@
+/**
+ * The table gate's commit job: takes every pending slice of one table (up to the batch
+ * limits) and lands them with ONE statement. A slice counts as committed only once that
+ * statement succeeded. The queue's global concurrency and rate limit are the table's caps.
+ *
+ * What can go wrong, and what happens:
+ * - streaming-buffer conflict (rows some other writer streamed): the slices still in the
+ *   buffer are held back with exponential backoff (conflict-hold.ts), the rest commit at once
+ *   in one statement; every try is a conflict-log row; the table's breaker hears of it.
+ * - busy (DML queue full, rate limit, concurrent update): the job waits with backoff and
+ *   jitter without using up an attempt; a full DML queue drops the table to one commit at a
+ *   time for a while (commit-throttle.ts).
+ * - transient (backend error, reset connection): retried by BullMQ with jittered backoff,
+ *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
+ */
+import { createHash } from 'node:crypto';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { tableLimits } from '../../config/index.ts';
+import { busyCause, classifyWarehouseError } from '../../errors/classify.ts';
+import type { WarehouseError } from '../../errors/warehouse-error.ts';
+import type { SliceVerdict } from '../../integrity/holdings.ts';
+import { describeMissing } from '../../integrity/slice-check.ts';
+import { log } from '../../log.ts';
+import { announceFinishedBackfills } from '../../notify/backfill-finished.ts';
+import { notifierFor } from '../../notify/index.ts';
+import type { TableSpec } from '../../processors/types.ts';
+import { deleteMany } from '../../storage/delete-many.ts';
+import { BIGQUERY_LIMITS, countsAsDailyModification, type TableWriteKind } from '../../warehouse/bigquery/limits.ts';
+import type { CommitResult } from '../../warehouse/types.ts';
+import { type Admission, admitCommit, recordCommit, releaseProbe } from '../conflicts/breaker.ts';
+import {
+  ensureHeldCommitJob,
+  findBuffered,
+  type HoldInfo,
+  holdConflicting,
+  holdInfos,
+  PROCESSED_AT,
+  resolveConflicts,
+  waitingText,
+} from '../conflicts/hold.ts';
+import type { PipelineContext } from '../context.ts';
+import { type CommittedEvent, publishCommitted, streamCapFrom } from '../events/stream.ts';
+import { type CommitJobData, commitQueueName } from '../names.ts';
+import { busyDelayMs } from './backoff.ts';
+import { ensureTableOnce } from './ensure-table.ts';
+import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
+import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
+import { TableGateStore, type TakenBatch } from './table-gate.ts';
+import { noteBusy, noteSuccess, reapplyThrottle } from './throttle.ts';
+
+export { backoffMs } from './backoff.ts';
+
+export interface CommitJobResult {
+  slices: number;
+  rows: number;
+  rowsAffected: number;
+  batchId?: string;
+  /** Slices held back by a streaming-buffer conflict (waiting or deferred). */
+  held?: number;
+}
+
+async function markCommitted(
+  ctx: PipelineContext,
+  table: string,
+  batch: TakenBatch,
+  batchId: string,
+  overrides: ReadonlyMap<string, SliceVerdict>,
+): Promise<void> {
+  const committedAt = new Date().toISOString();
+  const events: CommittedEvent[] = [];
+  // One status per slice, all in flight at once (the slices are distinct): a 64-slice batch
+  // costs a couple of Redis round trips of latency, not 128 in a row.
+  const updates: Promise<void>[] = [];
+  for (const slice of batch.slices) {
+    const entry = batch.entries[slice];
+    if (!entry) continue;
+    // A slice missing some scheduled games landed what it has, and is never reported as plainly committed.
+    const incomplete = (entry.missing?.length ?? 0) > 0;
+    const notes = [entry.expected === null ? 'no schedule: the files present were the expectation' : undefined, overrides.get(slice)?.message].filter(Boolean);
+    const update = ctx.statuses.update(entry.processor, slice, {
+      status: incomplete ? 'incomplete' : 'committed',
+      rows: entry.rows,
+      batchId,
+      committedAt,
+      error: incomplete
+        ? `committed ${describeMissing({ missing: entry.missing ?? [], expected: entry.expected ?? null, units: entry.units ?? {} })}`
+        : undefined,
+      missingGames: entry.missing,
+      nothingLanded: undefined,
+      warnings: entry.warnings,
+      note: notes.length > 0 ? notes.join('; ') : undefined,
+      nextTryAt: undefined,
+      backfillId: entry.backfillId,
+    });
+    updates.push(update);
+    events.push({ type: 'committed', processor: entry.processor, table, slice, rows: entry.rows, batchId, committedAt, backfillId: entry.backfillId });
+  }
+  await Promise.all(updates);
+  await publishCommitted(ctx.redis, ctx.keys, events, streamCapFrom(ctx.config));
+}
+
+/**
+ * Counts one write of the table today. Only a write BigQuery counts as a table modification
+ * (a load, copy or query-append job) spends the daily budget, and over it fails as BigQuery
+ * would; DML does not — "DML statements don't count toward the number of table modifications
+ * per day" (cloud.google.com/bigquery/quotas; limits.ts) — so a table's group commits, MERGEs
+ * and INSERTs over a temporary external table, never run out in a UTC day.
+ */
+async function spendTableOp(ctx: PipelineContext, table: string, kind: TableWriteKind): Promise<void> {
+  const today = await ctx.gate.countTableOp(table, kind);
+  if (!countsAsDailyModification(kind)) return;
+  const budget = tableLimits(ctx.config, table).dailyBudget;
+  if (today > budget) {
+    throw Object.assign(new Error(`phasegate: table ${table} used its daily budget of ${budget} table modifications`), { reason: 'quotaExceeded' });
+  }
+}
+
+/** Every group commit is one DML statement: a MERGE, or an INSERT … SELECT for log tables. */
+const COMMIT_WRITE: TableWriteKind = 'dml';
+
+/**
+ * The warehouse's batch id for a set of fields: the job attempt plus a hash of the fields, so
+ * the statement after a split (fewer slices) gets its own BigQuery job id, while a re-run of
+ * the same job over the same fields reuses it (and cannot run the statement twice).
+ */
+function statementId(table: string, batchId: string, fields: readonly string[]): string {
+  const hash = createHash('sha256').update(fields.join(',')).digest('hex').slice(0, 10);
+  return `${table}-${batchId}-${hash}`;
+}
+
+function describe(table: string, fields: readonly string[]): string {
+  return `commit of ${fields.length} slices (${fields[0]}…${fields.at(-1)}) to ${table}`;
+}
+
+/**
+ * A landed batch's staged objects, a few at a time (up to 1,000 for a log batch; see
+ * delete-many.ts). A failed delete only leaves an object behind for the bucket's lifecycle
+ * rule on `staging/` (README, "Running on BigQuery").
+ */
+async function deleteStaged(ctx: PipelineContext, table: string, batch: TakenBatch): Promise<void> {
+  const objects = batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o);
+  await deleteMany(ctx.store, objects).catch((err: unknown) => log.warn(`${table}: staged objects left for the lifecycle rule: ${(err as Error).message}`));
+}
+
+/** Releases the batch; queues a commit at once if slices were re-staged while it was in flight. */
+async function releaseBatch(ctx: PipelineContext, table: string, batch: TakenBatch): Promise<void> {
+  const ready = await ctx.gate.release(table, batch);
+  if (ready > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), ready);
+}
+
+/**
+ * A failure other than a conflict. Busy: wait with backoff (not an attempt). Transient:
+ * BullMQ retries with jittered backoff, counting attempts. Permanent or out of attempts: the
+ * slices fail with a reason a person can read, and the batch is released.
+ */
+async function failOrDelay(
+  ctx: PipelineContext,
+  job: Job<CommitJobData>,
+  token: string | undefined,
+  table: string,
+  batch: TakenBatch,
+  err: WarehouseError,
+): Promise<never> {
+  const append = ctx.registry.isLogTable(table);
+  const reason = `${describe(table, batch.slices)}: ${err.message}`;
+  const outOfAttempts = err.kind === 'transient' && job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  if (err.kind === 'permanent' || outOfAttempts) {
+    if (!append) {
+      for (const slice of batch.slices) {
+        const entry = batch.entries[slice];
+        if (entry) await ctx.statuses.update(entry.processor, slice, { status: 'failed', error: reason, nextTryAt: undefined });
+      }
+    }
+    await ctx.gate.release(table, batch);
+    // A log batch that cannot land keeps its staged objects for a person to look at.
+    log.error(append ? `${reason} (staged objects kept: ${batch.slices.map((s) => batch.entries[s]?.object).join(', ')})` : reason);
+    if (!append)
+      await announceFinishedBackfills(
+        ctx,
+        Object.values(batch.entries).map((e) => e.backfillId),
+      );
+    throw new UnrecoverableError(reason);
+  }
+  let delay: number | undefined;
+  if (err.kind === 'busy') {
+    const cause = busyCause(err);
+    const streak = await noteBusy(ctx, table, cause);
+    delay = busyDelayMs(ctx.config, cause, streak);
+  }
+  if (!append) {
+    const nextTryAt = new Date(Date.now() + (delay ?? 0)).toISOString();
+    const what = err.kind === 'busy' ? `table busy (${busyCause(err)})` : 'transient error';
+    for (const slice of batch.slices) {
+      const entry = batch.entries[slice];
+      if (entry)
+        await ctx.statuses.update(entry.processor, slice, {
+          status: 'waiting',
+          error: `waiting: ${what}: ${err.message}`,
+          nextTryAt: delay !== undefined ? nextTryAt : undefined,
+        });
+    }
+  }
+  log.warn(`${reason} — ${err.kind}${delay !== undefined ? `, next try in ${delay} ms` : ', BullMQ retries it'}`);
+  if (err.kind === 'transient' || delay === undefined) throw err;
+  // Delaying the job (instead of failing it) does not use up its attempts: a busy table is not a failure.
+  await job.moveToDelayed(Date.now() + delay, token);
+  throw new DelayedError();
+}
+
+/** Log tables: append-only, never in the streaming buffer's way; one INSERT for every chunk taken. */
+async function commitAppend(
+  ctx: PipelineContext,
+  job: Job<CommitJobData>,
+  token: string | undefined,
+  table: string,
+  spec: TableSpec,
+  batch: TakenBatch,
+): Promise<CommitJobResult> {
+  const batchId = `${job.id ?? 'unknown'}-a${job.attemptsMade}`;
+  const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
+  let result: CommitResult;
+  try {
+    await ensureTableOnce(ctx, spec);
+    await spendTableOp(ctx, table, COMMIT_WRITE);
+    const warehouse = await ctx.warehouse();
+    result = await warehouse.commit({
+      batchId: statementId(table, batchId, batch.slices),
+      table: spec,
+      // Many chunks per date: the statement's slices are the distinct dates.
+      slices: TableGateStore.slicesOf(batch),
+      objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
+    });
+  } catch (thrown) {
+    return failOrDelay(ctx, job, token, table, batch, classifyWarehouseError(thrown, table));
+  }
+  await releaseBatch(ctx, table, batch);
+  await deleteStaged(ctx, table, batch);
+  log.debug(`logged ${rows} rows from ${batch.slices.length} chunks to ${table} (one statement)`);
+  return { slices: batch.slices.length, rows, rowsAffected: result.rowsAffected, batchId };
+}
+
+interface MergeState {
+  /** A MERGE ran (so the breaker has a verdict to hear). */
+  tried: boolean;
+  /** Some MERGE of this job met the streaming buffer. */
+  metConflict: boolean;
+  held: number;
+  /**
+   * The breaker's share: slices of the batch not held before (a retry of a held slice counts
+   * neither way), and how many of them the buffer held back — found by the read before the
+   * MERGE or by a refused MERGE.
+   */
+  mergeSlices: number;
+  mergeHeld: number;
+}
+
+/**
+ * An open breaker stops the retries of held slices, not the table: slices of the batch that
+ * the streaming buffer held back before go back on hold, untouched (no MERGE, no read, no
+ * conflict-log row), until the breaker lets retries through again; the rest of the batch
+ * commits as usual. A slice a person brought back (`retry --deferred`) is not held.
+ */
+async function holdRetriesWhileOpen(
+  ctx: PipelineContext,
+  table: string,
+  batch: TakenBatch,
+  infos: Map<string, HoldInfo>,
+  admission: Admission,
+  jobId: string,
+): Promise<number> {
+  if (admission.retries || admission.holdUntilMs === undefined) return 0;
+  const until = admission.holdUntilMs;
+  const fields = batch.slices.filter((f) => {
+    const info = infos.get(f);
+    return info !== undefined && info.deferredAt === undefined;
+  });
+  if (fields.length === 0) return 0;
+  const nextTryAt = new Date(until).toISOString();
+  await ensureHeldCommitJob(ctx, table, until, jobId);
+  const objects = new Map(fields.map((f) => [f, batch.entries[f]]));
+  const superseded = await ctx.gate.hold(
+    table,
+    batch,
+    fields.map((field) => ({ field, dueMs: until, info: JSON.stringify({ ...infos.get(field), nextTryAt }) })),
+  );
+  for (const f of fields) infos.delete(f);
+  const unused = superseded.map((f) => objects.get(f)?.object).filter((o): o is string => !!o);
+  await deleteMany(ctx.store, unused).catch((err: unknown) => log.warn(`${table}: superseded staged objects: ${(err as Error).message}`));
+  for (const field of fields) {
+    const processor = objects.get(field)?.processor;
+    if (processor)
+      await ctx.statuses.update(processor, field, {
+        status: 'waiting',
+        error: `${waitingText(nextTryAt)} (the table's circuit breaker is ${admission.state}: retries of held slices wait, clean slices keep landing)`,
+        nextTryAt,
+      });
+  }
+  log.info(
+    `${table}: circuit breaker ${admission.state}: ${fields.length} held slices stay held until ${nextTryAt}; ${batch.slices.length} clean slices commit`,
+  );
+  return fields.length;
+}
+
+/**
+ * Merge tables: slices that conflicted before are first checked (a read) and held again
+ * while their partitions are still buffered; the rest go in ONE MERGE. If the MERGE meets
+ * the buffer anyway, the buffered slices are found and held, and the others land in one
+ * more statement. At most two refused MERGEs per job: after a second, everything left waits.
+ */
+async function commitMerge(
+  ctx: PipelineContext,
+  job: Job<CommitJobData>,
+  token: string | undefined,
+  table: string,
+  spec: TableSpec,
+  batch: TakenBatch,
+  admission: Admission,
+): Promise<CommitJobResult> {
+  const jobId = job.id ?? 'unknown';
+  const batchId = `${jobId}-a${job.attemptsMade}`;
+  const infos: Map<string, HoldInfo> = await holdInfos(ctx, table, batch.slices);
+  const state: MergeState = { tried: false, metConflict: false, held: 0, mergeSlices: 0, mergeHeld: 0 };
+  const hold = async (fields: readonly string[], error: string, detected: 'merge' | 'check', oldestEntryTime?: Date) => {
+    const outcome = await holdConflicting(ctx, { table, spec, batch, fields, infos, jobId, batchId, error, detected, oldestEntryTime });
+    const held = outcome.waiting.length + outcome.deferred.length;
+    state.held += held;
+    state.mergeHeld += fields.filter((f) => fresh.has(f)).length;
+  };
+  state.held += await holdRetriesWhileOpen(ctx, table, batch, infos, admission, jobId);
+  // Slices met for the first time: what the breaker judges this commit by (a half-open probe
+  // is judged by everything it tries: its retries are the question).
+  const fresh = new Set(batch.slices.filter((f) => admission.probe || !infos.has(f)));
+  state.mergeSlices = fresh.size;
+  const probe = admission.probe;
+  let result: CommitResult = { rowsAffected: 0, rowsStaged: 0 };
+  let overrides: ReadonlyMap<string, SliceVerdict> = new Map();
+  let moves: ReadonlyMap<string, SliceMove> = new Map();
+  try {
+    await ensureTableOnce(ctx, spec);
+    // Before anything else: a slice that would shrink or move committed rows leaves the batch.
+    ({ overrides, moves } = await gateIntegrity(ctx, table, spec, batch, jobId));
+    // Ask first: a read is cheaper than a MERGE BigQuery would refuse (and the refusal would
+    // count against the table's DML queue and its breaker, and make the clean slices of the
+    // batch wait for a second statement). Retries always ask; on a table whose rows say when
+    // they were processed, every slice does — `tables.get` answers first, and only a table
+    // with a streaming buffer is queried — so a buffered date costs only itself.
+    const asking = spec.columns.some((c) => c.name === PROCESSED_AT && c.type === 'TIMESTAMP') ? [...batch.slices] : batch.slices.filter((f) => infos.has(f));
+    if (asking.length > 0) {
+      const found = await findBuffered(ctx, spec, asking);
+      if (found.slices.length > 0)
+        await hold(found.slices, 'partition still holds rows in the streaming buffer (checked before the MERGE)', 'check', found.oldestEntryTime);
+    }
+    for (let round = 0; batch.slices.length > 0; round++) {
+      try {
+        await spendTableOp(ctx, table, COMMIT_WRITE);
+        state.tried = true;
+        const warehouse = await ctx.warehouse();
+        result = await warehouse.commit({
+          batchId: statementId(table, batchId, batch.slices),
+          table: spec,
+          slices: batch.slices,
+          objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
+          // Allowed moves of the slices still in the batch (held ones wait with theirs).
+          ...batchMoves(moves, batch.slices),
+        });
+        break;
+      } catch (thrown) {
+        const err = classifyWarehouseError(thrown, table);
+        if (err.kind !== 'conflict') throw err;
+        state.metConflict = true;
+        if (round === 0) {
+          const found = await findBuffered(ctx, spec, batch.slices);
+          // None found: the buffer flushed meanwhile (or the check missed them); the next
+          // round tries the whole batch once more and holds everything if refused again.
+          if (found.slices.length > 0) await hold(found.slices, err.message, 'merge', found.oldestEntryTime);
+          log.info(
+            `${describe(table, [...batch.slices, ...found.slices])} met the streaming buffer: ${found.slices.length} held, ${batch.slices.length} commit now`,
+          );
+        } else {
+          await hold([...batch.slices], err.message, 'merge');
+        }
+      }
+    }
+  } catch (thrown) {
+    const err = classifyWarehouseError(thrown, table);
+    // A busy or failed MERGE says nothing about the streaming buffer; only a conflict met earlier counts.
+    await breakerVerdict(ctx, table, jobId, probe, { ...state, tried: state.metConflict });
+    return failOrDelay(ctx, job, token, table, batch, err);
+  }
+  await breakerVerdict(ctx, table, jobId, probe, state);
+  const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
+  if (batch.slices.length > 0) {
+    if (state.tried) await noteSuccess(ctx, table);
+    await markCommitted(ctx, table, batch, batchId, overrides);
+    // Before the release: a crash in between re-runs the job, which logs the same rows again (deduped).
+    await resolveConflicts(ctx, table, batch, infos);
+    log.info(`committed ${batch.slices.length} slices, ${rows} rows to ${table} (one statement)${state.held ? `; ${state.held} held back` : ''}`);
+  }
+  await releaseBatch(ctx, table, batch);
+  await deleteStaged(ctx, table, batch);
+  await announceFinishedBackfills(
+    ctx,
+    Object.values(batch.entries).map((e) => e.backfillId),
+  );
+  return { slices: batch.slices.length, rows, rowsAffected: result.rowsAffected, batchId, held: state.held };
+}
+
+/**
+ * Tells the breaker how the job's commit went — the share of its fresh slices (not held
+ * before) that the streaming buffer held back, whether the read before the MERGE found them
+ * or a refused MERGE did — and announces a trip. A commit of retries only says nothing.
+ */
+async function breakerVerdict(ctx: PipelineContext, table: string, jobId: string, probe: boolean, state: MergeState): Promise<void> {
+  if (state.mergeSlices === 0 || (!state.tried && state.mergeHeld === 0)) {
+    if (probe) await releaseProbe(ctx, table, jobId);
+    return;
+  }
+  const outcome = { tried: state.mergeSlices, held: state.mergeHeld };
+  const moved = await recordCommit(ctx, table, jobId, outcome);
+  if (moved === 'tripped' || moved === 'reopened') {
+    const b = ctx.config.breaker;
+    const minutes = Math.round(b.cooldownSeconds / 60);
+    const share = `${Math.round(b.conflictShare * 100)} %`;
+    log.warn(
+      `${table}: circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened after its probe met a conflict'}; retries of held slices paused ${minutes} min, clean slices keep landing`,
+    );
+    await notifierFor(ctx).notify({
+      kind: 'breaker-tripped',
+      subject: table,
+      title: `circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened'} on ${table}`,
+      text:
+        moved === 'tripped'
+          ? `More than ${Math.round(b.tripShare * 100)} % of the last commits on ${table} had more than ${share} of their slices held back by BigQuery's streaming buffer. Retries of held slices pause for ${minutes} min (clean slices keep landing), then one probe commit tries them.`
+          : `The probe commit on ${table} had ${outcome.held} of ${outcome.tried} slices held back by the streaming buffer again. Retries of held slices pause another ${minutes} min; clean slices keep landing.`,
+    });
+  } else if (moved === 'closed') {
+    log.info(`${table}: probe commit was clean; circuit breaker closed`);
+  }
+}
+
+export function commitProcessor(ctx: PipelineContext) {
+  return async (job: Job<CommitJobData>, token?: string): Promise<CommitJobResult> => {
+    const table = job.data.table;
+    const spec = ctx.registry.tableSpec(table);
+    const append = spec.writeMode === 'append';
+    const jobId = job.id ?? 'unknown';
+    const limits = tableLimits(ctx.config, table);
+    // An open breaker never stops the table: it tells this job to hold retries of held slices
+    // back (see breaker.ts); clean slices commit under the table's normal caps.
+    const admission: Admission = append ? { probe: false, retries: true, state: 'closed' } : await admitCommit(ctx, table, jobId);
+    const probe = admission.probe;
+    const { batch, remaining, nextDueMs } = await ctx.gate.take(table, jobId, {
+      maxSlices: append ? LOG_COMMIT.maxFields : limits.commitMaxSlices,
+      maxRows: limits.commitMaxRows,
+    });
+    // More than one batch is waiting: queue the next commit now rather than after a gather.
+    if (remaining > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), remaining, { fullAt: 1 });
+    // Held slices come back when due, by a delayed job; every take makes sure it exists.
+    if (nextDueMs !== undefined) await ensureHeldCommitJob(ctx, table, nextDueMs, jobId);
+    if (!batch) {
+      if (probe) await releaseProbe(ctx, table, jobId);
+      return { slices: 0, rows: 0, rowsAffected: 0 };
+    }
+    return append ? commitAppend(ctx, job, token, table, spec, batch) : commitMerge(ctx, job, token, table, spec, batch, admission);
+  };
+}
+
+export function startCommitWorker(ctx: PipelineContext, table: string): Worker<CommitJobData> {
+  const worker = new Worker<CommitJobData>(commitQueueName(table), commitProcessor(ctx), {
+    connection: ctx.redis,
+    prefix: ctx.config.prefix,
+    // The real cap is the queue's global concurrency (see QueueSet.applyTableCaps); this
+    // only lets one process run up to that many.
+    concurrency: BIGQUERY_LIMITS.runningMutatingDmlPerTable,
+    stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
+    lockDuration: ctx.config.jobs.stalledSeconds * 1000,
+    maxStalledCount: 5,
+  });
+  worker.on('error', (err) => log.error(`${commitQueueName(table)} worker: ${err.message}`));
+  return worker;
+}
+
+/** Job states in which a taken batch has nobody left to land it. */
+const DEAD_STATES = new Set(['completed', 'failed', 'unknown']);
+
+/**
+ * Mends what a crash between two steps may have left: the table's caps (and a lowered
+ * concurrency that outlived a restart), batches whose job is gone put back, a wake-up job for
+ * held slices, a commit for anything pending. Run at every worker start.
+ */
+export async function mendTableGate(ctx: PipelineContext, table: string): Promise<void> {
+  await ctx.queues.applyTableCaps(table);
+  await reapplyThrottle(ctx, table);
+  const queue = ctx.queues.commit(table);
+  for (const [jobId, batch] of await ctx.gate.takenBatches(table)) {
+    const state = await queue.getJobState(jobId);
+    if (!DEAD_STATES.has(state)) continue;
+    // Its job is gone (failed after too many stalls, removed): the slices go back to pending.
+    log.warn(`${table}: batch of job ${jobId} (${state}) had no one to land it; its ${batch.slices.length} slices are pending again`);
+    await ctx.gate.putBack(table, batch, batch.slices);
+  }
+  const held = await ctx.gate.held(table);
+  const due = held.filter((h) => Number.isFinite(h.dueMs)).map((h) => h.dueMs);
+  if (due.length > 0) await ensureHeldCommitJob(ctx, table, Math.min(...due));
+  const pending = await ctx.gate.pendingCount(table);
+  if (pending > held.length) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), pending - held.length);
+}
+
+/** Opens a table's gate in this process: mends it, then starts its commit worker. */
+export async function startTableGate(ctx: PipelineContext, table: string): Promise<Worker<CommitJobData>> {
+  await mendTableGate(ctx, table);
+  return startCommitWorker(ctx, table);
+}

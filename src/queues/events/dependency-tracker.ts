@@ -1,0 +1,307 @@
+/**
+ * The dependency tracker: a consumer group on the `committed` stream that turns completion
+ * events into downstream phase jobs (see unlocks.ts for which ones).
+ *
+ * Delivery is at-least-once. An event is acknowledged (XACK) only after everything it
+ * unlocked is queued; an event whose work cannot be queued yet stays pending and is tried
+ * again. A tracker that stops — closed, or killed — leaves its unacknowledged events in the
+ * group's pending list: the same consumer name picks them up at once when it starts again,
+ * and any other tracker claims them (XAUTOCLAIM) once they have been idle for
+ * `PHASEGATE_TRACKER_CLAIM_IDLE_SECONDS`. Handling an event twice queues nothing twice (see
+ * downstream.ts), so a redelivery is harmless.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { scaledMs } from '../../config/index.ts';
+import { toError } from '../../errors/phasegate-error.ts';
+import { log } from '../../log.ts';
+import { lookbackOf } from '../../processors/precompute/lookback.ts';
+import type { PipelineContext } from '../context.ts';
+import { parseEventFields, streamCapFrom, trimEvents } from './stream.ts';
+import { BackfillLookup, handleEvent } from './unlocks.ts';
+
+export interface TrackerOptions {
+  /** Consumer group; every tracker of one pipeline shares it. @defaultValue 'dependency-tracker' */
+  group?: string;
+  /**
+   * This consumer's name. A tracker restarted under the same name resumes its own pending
+   * events immediately. @defaultValue `<hostname>-<pid>-<random>`
+   */
+  consumer?: string;
+  /** Events read per call. @defaultValue 100 */
+  batchSize?: number;
+  /** Longest a read blocks waiting for new events, in ms (close() interrupts it). @defaultValue 2000 */
+  blockMs?: number;
+  /** Pause before an event that could not be handled is tried again, in ms. @defaultValue 200 */
+  retryMs?: number;
+  /** How often the stream is trimmed to its configured cap, in ms. @defaultValue 60000 */
+  trimEveryMs?: number;
+}
+
+const DEFAULTS = {
+  group: 'dependency-tracker',
+  batchSize: 100,
+  blockMs: 2000,
+  retryMs: 200,
+  trimEveryMs: 60_000,
+} satisfies Omit<Required<TrackerOptions>, 'consumer'>;
+
+/** Events of one read handled at once (different slices; see `handleAll`). */
+const HANDLE_CONCURRENCY = 16;
+
+/** A consumer that has been silent this long with nothing pending is removed from the group. */
+const FORGET_CONSUMER_MS = 86_400_000;
+
+type StreamEntry = [id: string, fields: string[] | null];
+
+function defaultConsumer(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+}
+
+/** A list of `[id, fields]` entries (XAUTOCLAIM's second element, one stream of XREADGROUP). */
+function entriesOf(list: unknown): StreamEntry[] {
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((e): e is StreamEntry => Array.isArray(e) && typeof e[0] === 'string')
+    .map(([id, fields]) => [id, Array.isArray(fields) ? fields.map(String) : null]);
+}
+
+/**
+ * The entries of an XREADGROUP reply for one stream. RESP2 answers `[[key, entries]]`; RESP3
+ * (what ioredis negotiates with Redis 6+) answers a map, which arrives flattened as
+ * `[key, entries]`. Both are accepted; null (timeout) is no entries.
+ */
+function readReplyEntries(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  if (typeof reply[0] === 'string') return entriesOf(reply[1]);
+  return entriesOf((reply[0] as unknown[] | undefined)?.[1]);
+}
+
+/** XINFO rows: RESP3 maps arrive as flat `[k, v, k, v]` arrays, RESP2 the same. */
+function infoRecord(flat: unknown): Record<string, unknown> {
+  const info: Record<string, unknown> = {};
+  if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
+  else if (flat && typeof flat === 'object') Object.assign(info, flat);
+  return info;
+}
+
+export interface TrackerStats {
+  /** Events acknowledged. */
+  acked: number;
+  /** Times an event had to wait for a running job and was handled again. */
+  retried: number;
+}
+
+export class DependencyTracker {
+  readonly group: string;
+  readonly consumer: string;
+  private readonly opts: Omit<Required<TrackerOptions>, 'consumer' | 'group'>;
+  private readonly backfills: BackfillLookup;
+  private readonly retryAt = new Map<string, number>();
+  private readonly counts: TrackerStats = { acked: 0, retried: 0 };
+  private conn: Redis | undefined;
+  private connId: number | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    options: TrackerOptions = {},
+  ) {
+    const o = { ...DEFAULTS, ...options };
+    this.group = o.group;
+    this.consumer = options.consumer ?? defaultConsumer();
+    this.opts = { batchSize: o.batchSize, blockMs: o.blockMs, retryMs: o.retryMs, trimEveryMs: o.trimEveryMs };
+    this.backfills = new BackfillLookup(ctx);
+  }
+
+  stats(): TrackerStats {
+    return { ...this.counts };
+  }
+
+  private get key(): string {
+    return this.ctx.keys.events();
+  }
+
+  private get timing() {
+    const { tracker } = this.ctx.config;
+    return {
+      debounceMs: tracker.debounceSeconds > 0 ? scaledMs(this.ctx.config, tracker.debounceSeconds) : 0,
+      windowWaitMs: scaledMs(this.ctx.config, tracker.windowWaitSeconds),
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.loop) return;
+    // Its own connection: a blocking XREADGROUP would hold up every other command on a shared one.
+    const conn = this.ctx.redis.duplicate();
+    this.conn = conn;
+    this.connId = Number(await conn.client('ID'));
+    try {
+      // From the start of the stream, not `$`: events published before the first tracker ever
+      // started (a worker without one, an earlier run) still carry their work down.
+      await conn.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!toError(err).message.includes('BUSYGROUP')) throw err;
+    }
+    await this.forgetIdleConsumers(conn).catch((err) => log.warn(`dependency tracker: could not tidy consumers: ${toError(err).message}`));
+    this.loop = this.run(conn);
+  }
+
+  private async run(conn: Redis): Promise<void> {
+    const claimIdleMs = scaledMs(this.ctx.config, this.ctx.config.tracker.claimIdleSeconds);
+    let nextRecovery = 0;
+    // Claiming scans the whole pending list, so it runs at half the idle time, not every retry.
+    let nextClaim = 0;
+    let nextTrim = Date.now() + this.opts.trimEveryMs;
+    while (!this.stopping) {
+      try {
+        if (Date.now() >= nextRecovery) {
+          await this.retryOwn(conn);
+          nextRecovery = Date.now() + this.opts.retryMs;
+        }
+        if (Date.now() >= nextClaim) {
+          await this.claimIdle(conn, claimIdleMs);
+          nextClaim = Date.now() + Math.max(this.opts.retryMs, claimIdleMs / 2);
+        }
+        if (Date.now() >= nextTrim) {
+          await trimEvents(conn, this.ctx.keys, streamCapFrom(this.ctx.config));
+          nextTrim = Date.now() + this.opts.trimEveryMs;
+        }
+        // While events wait for a retry, block only until the next one is due.
+        const block = this.retryAt.size > 0 ? Math.max(1, Math.min(this.opts.blockMs, nextRecovery - Date.now())) : this.opts.blockMs;
+        const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'BLOCK', block, 'STREAMS', this.key, '>');
+        await this.handleAll(conn, readReplyEntries(reply));
+      } catch (err) {
+        if (this.stopping) return;
+        log.error(`dependency tracker ${this.consumer}: ${toError(err).message}`);
+        await new Promise((r) => setTimeout(r, this.opts.retryMs));
+      }
+    }
+  }
+
+  /**
+   * The new events of one read. A commit of 64 dates publishes 64 events together: handled one
+   * at a time, the last one's downstream job would wait for the round trips of the 63 before it.
+   * So events of different slices are handled at once (at most HANDLE_CONCURRENCY), each
+   * slice's events in stream order — two events of one date never race for the same downstream
+   * job. An event whose dependents look back over other dates (a rolling window) can ask for
+   * runs of those dates too: such events keep the one-at-a-time order among themselves.
+   */
+  private async handleAll(conn: Redis, entries: readonly StreamEntry[]): Promise<void> {
+    const chains = new Map<string, StreamEntry[]>();
+    for (const entry of entries) {
+      const event = entry[1] ? parseEventFields(entry[1]) : undefined;
+      const windowed =
+        event !== undefined && this.ctx.registry.has(event.processor) && this.ctx.registry.dependents(event.processor).some((d) => lookbackOf(d));
+      const key = event === undefined || windowed ? '' : `slice:${event.slice}`;
+      const chain = chains.get(key) ?? [];
+      chain.push(entry);
+      chains.set(key, chain);
+    }
+    const lanes = [...chains.values()];
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < lanes.length; i = next++) {
+        for (const entry of lanes[i] as StreamEntry[]) {
+          if (this.stopping) return;
+          await this.handle(conn, entry);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HANDLE_CONCURRENCY, lanes.length) }, lane));
+  }
+
+  /** This consumer's pending events that are due: left from before a restart, or waiting on a running job. */
+  private async retryOwn(conn: Redis): Promise<void> {
+    let cursor = '0';
+    for (;;) {
+      const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'STREAMS', this.key, cursor);
+      const entries = readReplyEntries(reply);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        if (this.stopping) return;
+        if ((this.retryAt.get(entry[0]) ?? 0) <= Date.now()) await this.handle(conn, entry);
+      }
+      cursor = entries[entries.length - 1]?.[0] ?? cursor;
+    }
+  }
+
+  /** Events another consumer — presumed dead — has left unacknowledged for `idle` ms. */
+  private async claimIdle(conn: Redis, idle: number): Promise<void> {
+    let start = '0-0';
+    do {
+      const reply = (await conn.call('XAUTOCLAIM', this.key, this.group, this.consumer, idle, start, 'COUNT', this.opts.batchSize)) as unknown[];
+      start = String(reply[0] ?? '0-0');
+      const claimed = entriesOf(reply[1]);
+      if (claimed.length > 0) log.info(`dependency tracker ${this.consumer}: claimed ${claimed.length} events left pending by a stopped tracker`);
+      for (const entry of claimed) {
+        if (this.stopping) return;
+        await this.handle(conn, entry);
+      }
+    } while (start !== '0-0');
+  }
+
+  private async handle(conn: Redis, [id, fields]: StreamEntry): Promise<void> {
+    if (fields === null) {
+      // Trimmed by the stream cap before anyone handled it: nothing left to act on.
+      log.warn(`dependency tracker: event ${id} was trimmed from the stream before it was handled`);
+      await conn.xack(this.key, this.group, id);
+      return;
+    }
+    let done: boolean;
+    try {
+      done = (await handleEvent(this.ctx, parseEventFields(fields), id, this.backfills, this.timing)) === 'done';
+    } catch (err) {
+      log.warn(`dependency tracker: event ${id} not handled yet: ${toError(err).message}`);
+      done = false;
+    }
+    if (done) {
+      await conn.xack(this.key, this.group, id);
+      this.retryAt.delete(id);
+      this.counts.acked += 1;
+    } else {
+      this.retryAt.set(id, Date.now() + this.opts.retryMs);
+      this.counts.retried += 1;
+    }
+  }
+
+  private async forgetIdleConsumers(conn: Redis): Promise<void> {
+    const consumers = (await conn.xinfo('CONSUMERS', this.key, this.group)) as unknown[];
+    for (const row of consumers) {
+      const info = infoRecord(row);
+      if (Number(info.pending) === 0 && Number(info.idle) > FORGET_CONSUMER_MS && info.name !== this.consumer) {
+        await conn.xgroup('DELCONSUMER', this.key, this.group, String(info.name));
+      }
+    }
+  }
+
+  /** Stops after the event in hand; unacknowledged events stay pending for the next tracker. */
+  async close(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const conn = this.conn;
+    const loop = this.loop;
+    if (loop) {
+      let ended = false;
+      void loop.finally(() => {
+        ended = true;
+      });
+      // UNBLOCK wakes a blocked read at once; repeated, because the loop may be between reads.
+      while (!ended && this.connId !== undefined) {
+        await this.ctx.redis.client('UNBLOCK', this.connId).catch(() => undefined);
+        await Promise.race([loop, new Promise((r) => setTimeout(r, 50))]);
+      }
+      await loop;
+    }
+    if (conn) await conn.quit().catch(() => conn.disconnect());
+  }
+}
+
+/** Starts a tracker; the caller closes it (runtime.close does for the one it starts). */
+export async function startDependencyTracker(ctx: PipelineContext, options: TrackerOptions = {}): Promise<DependencyTracker> {
+  const tracker = new DependencyTracker(ctx, options);
+  await tracker.start();
+  return tracker;
+}

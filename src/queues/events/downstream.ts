@@ -1,0 +1,136 @@
+/**
+ * How the dependency tracker asks for a downstream run without ever queueing the same work
+ * twice and without ever missing a newer upstream commit.
+ *
+ * Every job the tracker adds carries a *trigger*: the completion stream's newest entry id at
+ * the moment the job was added. Any commit whose event id is at or below the trigger landed
+ * before the job existed, so the job — which reads its inputs only when it runs — sees it.
+ * That is what makes duplicate deliveries and bursts harmless: an event is "covered" when a
+ * job exists that has not started yet, or one whose trigger is at or past the event's id.
+ * Only a job that started before the commit landed needs a second run.
+ */
+import type { Job } from 'bullmq';
+import type { TransformDef } from '../../processors/types.ts';
+import type { PipelineContext } from '../context.ts';
+import { type PhaseJobData, phaseJobId } from '../names.ts';
+
+/** A phase job added by the tracker: the usual payload plus the stream id it covers. */
+export interface TrackedJobData extends PhaseJobData {
+  /** Completion-stream id (`ms-seq`) of the newest event when the job was added. */
+  trigger?: string | undefined;
+}
+
+export interface RunRequest {
+  def: TransformDef;
+  slice: string;
+  /** Id of the completion event asking for the run. */
+  eventId: string;
+  backfillId?: string | undefined;
+  targets: string[];
+  cascade: boolean;
+  priority: number;
+  /** The run starts no later than this many ms from now (a debounce, or a look-back wait). */
+  delayMs: number;
+}
+
+/**
+ * - `enqueued`: a new job was added.
+ * - `covered`: a job that will see the event's commit exists already (not started, or added later).
+ * - `rescheduled`: a waiting delayed job was brought forward to `delayMs`.
+ * - `busy`: a job that started before the commit is still running; ask again once it ends.
+ */
+export type RunOutcome = 'enqueued' | 'covered' | 'rescheduled' | 'busy';
+
+const NOT_STARTED = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
+
+/** Compares stream ids `ms-seq` numerically (string order is wrong once the lengths differ). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
+
+/**
+ * Hash slice → the trigger of the last job the tracker added for a processor. It outlives the
+ * job (BullMQ drops completed jobs after a while), so a very late duplicate is still covered.
+ */
+export function triggerKey(ctx: Pick<PipelineContext, 'keys'>, processor: string): string {
+  return ctx.keys.trigger(processor);
+}
+
+/** The stream's newest entry id, or `0-0` for an empty stream. */
+export async function streamHead(ctx: Pick<PipelineContext, 'redis' | 'keys'>): Promise<string> {
+  const last = (await ctx.redis.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1)) as [string, string[]][];
+  return last[0]?.[0] ?? '0-0';
+}
+
+function covers(trigger: string | undefined, eventId: string): boolean {
+  return trigger !== undefined && compareStreamIds(trigger, eventId) >= 0;
+}
+
+/** Ms until a delayed job runs. */
+function remainingDelay(job: Job, now: number): number {
+  return job.timestamp + (job.delay ?? job.opts.delay ?? 0) - now;
+}
+
+export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise<RunOutcome> {
+  const { def, slice } = req;
+  const queue = ctx.queues.phase(def.phase);
+  const jobId = phaseJobId(def.name, slice);
+  // Read before the job's state: a job still waiting after this read starts after every event
+  // up to `head`, so `head` is a trigger it truly covers.
+  const head = await streamHead(ctx);
+  const job = (await queue.getJob(jobId)) as Job<TrackedJobData> | undefined;
+  if (job) {
+    const state = await job.getState();
+    if (NOT_STARTED.has(state)) {
+      // It reads its inputs when it starts, which is after this commit. Its trigger moves up to
+      // `head`, so a later delivery of an event it already covers does not run it again.
+      if (!covers(job.data.trigger, head)) {
+        await job.updateData({ ...job.data, trigger: head }).catch(() => undefined);
+        await ctx.redis.hset(triggerKey(ctx, def.name), slice, head);
+      }
+      // A look-back job parked with a long wait is brought forward once its window is complete.
+      if (state === 'delayed' && remainingDelay(job, Date.now()) > req.delayMs) {
+        try {
+          await job.changeDelay(req.delayMs);
+          return 'rescheduled';
+        } catch {
+          // It left the delayed state meanwhile (promoted or started): look again next time.
+          return 'busy';
+        }
+      }
+      return 'covered';
+    }
+    if (covers(job.data.trigger, req.eventId)) return 'covered';
+    if (state === 'active') return 'busy';
+  }
+  const last = await ctx.redis.hget(triggerKey(ctx, def.name), slice);
+  if (!job && covers(last ?? undefined, req.eventId)) return 'covered';
+  if (job) {
+    // Finished (completed or failed) before this commit: clear the id so the work runs again.
+    const removed = await job.remove().then(
+      () => true,
+      () => false,
+    );
+    if (!removed) return 'busy';
+  }
+  const trigger = head;
+  await ctx.statuses.set(def.name, slice, { status: 'pending', backfillId: req.backfillId });
+  const data: TrackedJobData = {
+    processor: def.name,
+    slice,
+    backfillId: req.backfillId,
+    targets: req.targets,
+    cascade: req.cascade,
+    origin: 'upstream',
+    trigger,
+  };
+  // Same deterministic id as every other producer: a concurrent add of the same work is a no-op.
+  await queue.add(def.name, data, { jobId, priority: req.priority, delay: req.delayMs });
+  await ctx.redis.hset(triggerKey(ctx, def.name), slice, trigger);
+  return 'enqueued';
+}

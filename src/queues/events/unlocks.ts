@@ -1,0 +1,138 @@
+/**
+ * What one completion event unlocks: for processor P committed slice D, every processor Q
+ * that depends on P runs for D once all of Q's dependencies have committed D — and, when Q
+ * looks back over P's earlier dates, for the later dates whose window includes D.
+ *
+ * Which downstream work follows an event:
+ * - live work (no backfill id): every dependent, at live priority — corrections flow down;
+ * - a backfill's work: every dependent with `--cascade`, otherwise only the processors the
+ *   backfill named; at the backfill's priority, carrying its id so `status` can count it.
+ */
+import { log } from '../../log.ts';
+import { datesIn, type Lookback, lookbackOf } from '../../processors/precompute/lookback.ts';
+import type { TransformDef } from '../../processors/types.ts';
+import { type BackfillRecord, getBackfill } from '../backfill/backfill.ts';
+import type { PipelineContext } from '../context.ts';
+import { PRIORITY } from '../names.ts';
+import { FINAL_STATES, landed, type SliceState } from '../status-store.ts';
+import { type RunOutcome, requestRun } from './downstream.ts';
+import type { CommittedEvent } from './stream.ts';
+
+/** States in which a slice will still change without a person: a look-back window waits for them. */
+const IN_PROGRESS: ReadonlySet<SliceState> = new Set(['pending', 'running', 'staged', 'waiting']);
+
+export interface UnlockTiming {
+  /** Delay of an unlocked job, so a burst of commits for one date becomes one run. */
+  debounceMs: number;
+  /** Longest a look-back job waits for the earlier dates of its window. */
+  windowWaitMs: number;
+}
+
+export type EventOutcome = 'done' | 'retry';
+
+/** Backfill definitions never change once written, so they are cached for the tracker's life. */
+export class BackfillLookup {
+  private readonly cache = new Map<string, BackfillRecord | null>();
+
+  constructor(private readonly ctx: PipelineContext) {}
+
+  async get(id: string): Promise<BackfillRecord | undefined> {
+    let record = this.cache.get(id);
+    if (record === undefined) {
+      record = await getBackfill(this.ctx, id).catch(() => null);
+      // Bounded: a tracker living for months sees many backfills; the oldest go first.
+      if (this.cache.size >= 1000) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(id, record);
+    }
+    return record ?? undefined;
+  }
+}
+
+/**
+ * The slices (among `slices`) `def` can run for: every dependency has landed rows for it —
+ * an incomplete one the games it has, and the downstream says itself what it misses — or
+ * ended without any while an optional input (a fallback source) landed the slice instead.
+ */
+async function readySlices(ctx: PipelineContext, def: TransformDef, slices: readonly string[]): Promise<string[]> {
+  const required = await Promise.all(def.dependsOn.map((dep) => ctx.statuses.getMany(dep, slices)));
+  const optional = await Promise.all((def.optionalInputs ?? []).map((dep) => ctx.statuses.getMany(dep, slices)));
+  return slices.filter((_, i) => {
+    const req = required.map((list) => list[i]);
+    if (req.every((s) => landed(s))) return true;
+    const ended = req.every((s) => landed(s) || (s !== undefined && FINAL_STATES.has(s.status) && s.status !== 'failed'));
+    return ended && optional.some((list) => landed(list[i]));
+  });
+}
+
+interface WindowView {
+  /** Later dates to refresh because the event's slice is in their window. */
+  later: string[];
+  /** Whether an earlier date of a slice's window is still being produced. */
+  blocked(slice: string): boolean;
+}
+
+async function windowView(ctx: PipelineContext, lookback: Lookback, event: CommittedEvent): Promise<WindowView> {
+  const statuses = await ctx.statuses.all(lookback.input);
+  const inProgress: string[] = [];
+  const committed = new Set<string>();
+  for (const [slice, s] of statuses) {
+    if (IN_PROGRESS.has(s.status)) inProgress.push(slice);
+    else if (landed(s)) committed.add(slice);
+  }
+  const later = event.processor === lookback.input ? datesIn(lookback.later(event.slice)).filter((d) => committed.has(d)) : [];
+  return {
+    later,
+    blocked: (slice) => {
+      const { from, to } = lookback.earlier(slice);
+      return inProgress.some((d) => d >= from && d <= to);
+    },
+  };
+}
+
+/**
+ * Enqueues what the event unlocked. `retry` when some unlocked work could not be queued yet
+ * (its job, started before this commit, is still running): the event must stay
+ * unacknowledged and be handled again.
+ */
+export async function handleEvent(
+  ctx: PipelineContext,
+  event: CommittedEvent,
+  eventId: string,
+  backfills: BackfillLookup,
+  timing: UnlockTiming,
+): Promise<EventOutcome> {
+  if (!ctx.registry.has(event.processor)) {
+    // phasegate's own log tables commit too, and nothing depends on them.
+    log.debug(`dependency tracker: event ${eventId} is for ${event.processor}, which no processor depends on`);
+    return 'done';
+  }
+  const record = event.backfillId ? await backfills.get(event.backfillId) : undefined;
+  if (event.backfillId && !record) {
+    log.warn(`dependency tracker: event ${eventId} names unknown backfill ${event.backfillId}; nothing downstream runs for it`);
+    return 'done';
+  }
+  const dependents = ctx.registry.dependents(event.processor).filter((q) => !record || record.cascade || record.processors.includes(q.name));
+  let outcome: EventOutcome = 'done';
+  for (const def of dependents) {
+    const lookback = lookbackOf(def);
+    const window = lookback ? await windowView(ctx, lookback, event) : undefined;
+    const slices = await readySlices(ctx, def, [event.slice, ...(window?.later ?? [])]);
+    for (const slice of slices) {
+      const blocked = window?.blocked(slice) ?? false;
+      const result: RunOutcome = await requestRun(ctx, {
+        def,
+        slice,
+        eventId,
+        backfillId: event.backfillId,
+        targets: record?.processors ?? [],
+        cascade: record?.cascade ?? true,
+        priority: record?.priority ?? PRIORITY.live,
+        delayMs: blocked ? timing.windowWaitMs : timing.debounceMs,
+      });
+      if (result === 'busy') outcome = 'retry';
+      if (result !== 'covered')
+        log.debug(`dependency tracker: ${event.processor} ${event.slice} → ${def.name} ${slice}: ${result}${blocked ? ' (window still in progress)' : ''}`);
+    }
+  }
+  return outcome;
+}

@@ -1,0 +1,138 @@
+/**
+ * The processing-run log: one row per run of a phase job in
+ * `nba_orchestration.processing_run_log`, staged for that table's group commit (many rows
+ * per INSERT). A run in progress is noted in Redis; a note still there when the job starts
+ * again belongs to a run that never finished — its process was killed — and becomes an
+ * `interrupted` row, so crashes show in the log.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import { log } from '../../log.ts';
+import { stageAppendRows } from '../commit/staging.ts';
+
+import type { PipelineContext } from '../context.ts';
+import type { PhaseJobData } from '../names.ts';
+import { processingRunLog, type RunStatus } from './processing-run-log.ts';
+
+/** One row of the run log (a type, so it is a `Row`). */
+export type RunLogRow = {
+  run_id: string;
+  job_id: string;
+  processor: string;
+  phase: number;
+  slice: string;
+  status: RunStatus;
+  row_count: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  notes: string | null;
+  started_at: string;
+  finished_at: string | null;
+  attempt: number;
+  backfill_id: string | null;
+  run_date: string;
+};
+
+interface OpenRun {
+  runId: string;
+  processor: string;
+  phase: number;
+  slice: string;
+  startedAt: string;
+  attempt: number;
+  backfillId?: string | undefined;
+}
+
+export interface RunHandle {
+  /** Logs how the run ended. Never throws: a log row must not fail the job it describes. */
+  finish(
+    status: Exclude<RunStatus, 'interrupted'>,
+    outcome?: { rows?: number | undefined; error?: string | undefined; notes?: string | undefined },
+  ): Promise<void>;
+}
+
+async function stage(ctx: PipelineContext, rows: RunLogRow[]): Promise<void> {
+  try {
+    await stageAppendRows(ctx, processingRunLog.table, processingRunLog.name, rows);
+  } catch (err) {
+    log.error(`run log: could not stage ${rows.length} rows: ${(err as Error).message}`);
+  }
+}
+
+function rowOf(
+  run: OpenRun,
+  jobId: string,
+  status: RunStatus,
+  end: { at?: Date; rows?: number | undefined; error?: string | undefined; notes?: string | undefined },
+): RunLogRow {
+  return {
+    run_id: run.runId,
+    job_id: jobId,
+    processor: run.processor,
+    phase: run.phase,
+    slice: run.slice,
+    status,
+    row_count: end.rows ?? null,
+    duration_ms: end.at ? end.at.getTime() - Date.parse(run.startedAt) : null,
+    error: end.error ?? null,
+    notes: end.notes ?? null,
+    started_at: run.startedAt,
+    finished_at: end.at?.toISOString() ?? null,
+    attempt: run.attempt,
+    backfill_id: run.backfillId ?? null,
+    run_date: run.startedAt.slice(0, 10),
+  };
+}
+
+/** Notes the start of a phase job's run (logging the run before it if that one was killed). */
+export async function startRun(ctx: PipelineContext, job: Job<PhaseJobData>, phase: number): Promise<RunHandle> {
+  const key = ctx.keys.runsOpen();
+  const jobId = job.id ?? `${job.data.processor}.${job.data.slice}`;
+  const run: OpenRun = {
+    runId: randomUUID(),
+    processor: job.data.processor,
+    phase,
+    slice: job.data.slice,
+    startedAt: new Date().toISOString(),
+    attempt: job.attemptsMade + 1,
+    backfillId: job.data.backfillId,
+  };
+  try {
+    const [[, previous]] = ((await ctx.redis.multi().hget(key, jobId).hset(key, jobId, JSON.stringify(run)).exec()) ?? [[null, null]]) as [
+      [unknown, string | null],
+    ];
+    if (previous) {
+      const killed = JSON.parse(previous) as OpenRun;
+      await stage(ctx, [rowOf(killed, jobId, 'interrupted', { error: 'the run never finished: its worker process stopped (killed or crashed)' })]);
+    }
+  } catch (err) {
+    log.warn(`run log: could not note the start of ${jobId}: ${(err as Error).message}`);
+  }
+  return {
+    async finish(status, outcome = {}) {
+      await stage(ctx, [rowOf(run, jobId, status, { at: new Date(), ...outcome })]);
+      await ctx.redis.hdel(key, jobId).catch(() => 0);
+    },
+  };
+}
+
+/**
+ * One run-log row for what a table gate let through on a backfill's say-so (`--allow-shrink`,
+ * `--allow-move`): the commit job is the run, the slice and the reason are the row.
+ */
+export async function logGateOverride(
+  ctx: PipelineContext,
+  entry: { processor: string; phase: number; slice: string; backfillId?: string | undefined; jobId: string; rows: number; notes: string },
+): Promise<void> {
+  const at = new Date();
+  const run: OpenRun = {
+    runId: randomUUID(),
+    processor: entry.processor,
+    phase: entry.phase,
+    slice: entry.slice,
+    startedAt: at.toISOString(),
+    attempt: 1,
+    backfillId: entry.backfillId,
+  };
+  await stage(ctx, [rowOf(run, entry.jobId, 'succeeded', { at, rows: entry.rows, notes: entry.notes })]);
+}

@@ -12,11 +12,12 @@
  * of conflicts whatever its speed, and the lead (more dates than the mode has in flight)
  * keeps the stream ahead of the mode's write.
  */
+
+import { mulberry32 } from '../../src/prng.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import type { TableSpec } from '../../src/processors/types.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import type { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { seededRandom } from '../../src/warehouse/rules/prng.ts';
 import { FIXTURE_SCHEDULE } from './raw-files.ts';
 
 export interface LiveStream {
@@ -73,7 +74,7 @@ export class LiveWriter {
       startedAt: number;
     },
   ) {
-    this.random = seededRandom(opts.seed * 7919 + 17);
+    this.random = mulberry32(opts.seed * 7919 + 17);
   }
 
   start(): void {

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { loadConfig } from '../../src/config/index.ts';
+import { mulberry32 } from '../../src/prng.ts';
 import { tableId } from '../../src/processors/types.ts';
 import { type BackfillRecord, backfillProgress, startBackfill } from '../../src/queues/backfill/backfill.ts';
 import type { PipelineContext } from '../../src/queues/context.ts';
@@ -23,7 +24,6 @@ import type { SliceState } from '../../src/queues/status-store.ts';
 import { startRedisServer } from '../../src/redis/ensure-redis.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { seededRandom } from '../../src/warehouse/rules/prng.ts';
 import { checkTables, expectedRows, type TableCheck } from './expected.ts';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 
@@ -151,7 +151,7 @@ function describe(e: KillEvent, total: number): string {
 
 export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<ChaosReport> {
   const opts: ChaosOptions = { ...DEFAULT_CHAOS_OPTIONS, ...partial };
-  const random = seededRandom(opts.seed);
+  const random = mulberry32(opts.seed);
   const started = Date.now();
   const at = () => (Date.now() - started) / 1000;
   const say = (line: string) => opts.log(`[chaos +${at().toFixed(1)}s] ${line}`);

@@ -20,12 +20,12 @@ import path from 'node:path';
 import { scaledMs } from '../../../src/config/index.ts';
 import { toError } from '../../../src/errors/phasegate-error.ts';
 import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
+import { mulberry32 } from '../../../src/prng.ts';
 import { PLAYER_BOXSCORE_PREFIX } from '../../../src/processors/nbac/boxscore-scrapers.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import type { TableSpec } from '../../../src/processors/types.ts';
 import type { ObjectStore } from '../../../src/storage/object-store.ts';
 import { openWarehouse } from '../../../src/warehouse/index.ts';
-import { seededRandom } from '../../../src/warehouse/rules/prng.ts';
 import { type ModeOutcome, reasonKey } from '../measure.ts';
 import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
 import { FIXTURE_SCHEDULE } from '../raw-files.ts';
@@ -67,7 +67,7 @@ interface DateRuns {
 
 export const openNaive: ModeOpener = async (env) => {
   const warehouse = asRulesWarehouse(await openWarehouse(env.config, env.raw.store, env.rules), 'naive');
-  const random = seededRandom(env.opts.seed * 31 + 3);
+  const random = mulberry32(env.opts.seed * 31 + 3);
   const scale = env.opts.timeScale;
   let clientRetries = 0;
 

@@ -6,19 +6,10 @@
  * a player with no shot attempts has no true-shooting percentage, not a zero one.
  */
 
-/** The counting stats the formulas read; one player's or one team's line for one game. */
-export interface Counts {
-  fgm: number;
-  fga: number;
-  fg3m: number;
-  fg3a: number;
-  ftm: number;
-  fta: number;
-  oreb: number;
-  dreb: number;
-  tov: number;
-  pts: number;
-}
+import type { CountingStats } from '../boxscore/counting-stats.ts';
+
+/** The counting stats the formulas read (of the one `CountingStats`); one player's or one team's line for one game. */
+export type Counts = Pick<CountingStats, 'fgm' | 'fga' | 'fg3m' | 'fg3a' | 'ftm' | 'fta' | 'oreb' | 'dreb' | 'tov' | 'pts'>;
 
 /**
  * The share of free-throw attempts that end a possession. 0.44 (not 0.5) because and-ones,

@@ -12,7 +12,7 @@ import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
 import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
-import { effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
+import { type Counts, effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
 import { addCounts, count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
 import { QUALITY_COLUMNS, qualityCells, readBestSources, type SliceInputs, SOURCE_TABLES } from './sources.ts';
 import { TEAM_TABLE, type TeamSide, teamGames } from './team-games.ts';
@@ -72,7 +72,7 @@ function sideFromPlayers(lines: readonly Row[]): TeamSide {
     isHome: optBool(first, 'is_home'),
     // Five players are on the floor at every moment, so their seconds add up to team minutes × 60.
     minutes: lines.reduce((s, r) => s + (optNumber(r, 'seconds_played', PLAYER_TABLE) ?? 0), 0) / 60,
-    counts: lines.reduce((c, r) => addCounts(c, countsOf(r, PLAYER_TABLE)), ZERO_COUNTS),
+    counts: lines.reduce<Counts>((c, r) => addCounts(c, countsOf(r, PLAYER_TABLE)), ZERO_COUNTS),
     reb: lines.reduce((s, r) => s + count(r, 'reb', PLAYER_TABLE), 0),
     ast: lines.reduce((s, r) => s + count(r, 'ast', PLAYER_TABLE), 0),
     stl: lines.reduce((s, r) => s + count(r, 'stl', PLAYER_TABLE), 0),

@@ -7,7 +7,8 @@
  * seasons, so a mismatch there is a `warn`: the row is kept and the issue recorded with it.
  */
 import { atMost, atMostValue, nonNegative, type PlausibilityRule, type QualityIssue, sumOf } from '../../integrity/rules.ts';
-import { COUNTING_STATS as COUNTS, type ParsedBoxscore } from '../nbac/parse/boxscore-types.ts';
+import type { ParsedBoxscore } from '../nbac/parse/boxscore-types.ts';
+import { COUNTING_STATS as COUNTS } from './counting-stats.ts';
 
 /** Rules every row of every raw box-score table is checked against. */
 export const BOX_SCORE_RULES: readonly PlausibilityRule[] = [

@@ -18,16 +18,6 @@ export function checkRange(start: string, end: string): void {
   if (start > end) throw new InputError(`--start ${start} is after --end ${end}`);
 }
 
-/** Every calendar date from start to end inclusive. */
-export function calendarDates(start: string, end: string): string[] {
-  checkRange(start, end);
-  const out: string[] = [];
-  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 86_400_000) {
-    out.push(new Date(t).toISOString().slice(0, 10));
-  }
-  return out;
-}
-
 /** The failed-dates file `backfill --wait` writes and `--retry-failed` reads. */
 export interface FailedDatesFile {
   backfillId: string;

@@ -268,9 +268,3 @@ export async function readBreaker(ctx: Pick<PipelineContext, 'config' | 'redis' 
     probeJob: state === 'half-open' ? hash.probeJob : undefined,
   };
 }
-
-/** Every gated table's breaker, the log tables' excluded (they never meet the streaming buffer). */
-export async function readBreakers(ctx: Pick<PipelineContext, 'config' | 'redis' | 'keys' | 'registry'>, now = Date.now()): Promise<BreakerView[]> {
-  const tables = ctx.registry.gatedTables().filter((t) => !ctx.registry.isLogTable(t));
-  return Promise.all(tables.map((t) => readBreaker(ctx, t, now)));
-}

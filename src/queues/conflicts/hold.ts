@@ -340,15 +340,3 @@ export async function retryDeferred(
   }
   return out;
 }
-
-/** Deferred slices (per table), for `status` and the dashboard. */
-export async function deferredSlices(ctx: PipelineContext): Promise<{ table: string; slices: string[] }[]> {
-  const out: { table: string; slices: string[] }[] = [];
-  for (const table of ctx.registry.gatedTables()) {
-    if (ctx.registry.isLogTable(table)) continue;
-    const held = await ctx.gate.held(table);
-    const slices = held.filter((h) => !Number.isFinite(h.dueMs)).map((h) => h.field);
-    if (slices.length > 0) out.push({ table, slices });
-  }
-  return out;
-}

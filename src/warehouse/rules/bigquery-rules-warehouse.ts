@@ -13,6 +13,7 @@ import { BIGQUERY_TEXTS, BigQueryJobError, classifyWarehouseError } from '../../
 import { TransientError } from '../../errors/transient-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
+import { mulberry32 } from '../../prng.ts';
 import type { Column, Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
 import { missingColumns } from '../schema-diff.ts';
@@ -33,7 +34,6 @@ import type {
 import { DmlGate } from './dml-gate.ts';
 import { dmlLatencyMs } from './dml-latency.ts';
 import { type BigQueryRulesOptions, DAY_SECONDS, type ResolvedRulesOptions, resolveRulesOptions } from './options.ts';
-import { seededRandom } from './prng.ts';
 import { DailyCounter, SlidingWindow } from './rate-window.ts';
 import { copyRecord, emptyRecord, type RulesRecord, type TableRulesRecord } from './rules-record.ts';
 import { StreamingBuffer } from './streaming-buffer.ts';
@@ -75,7 +75,7 @@ export class BigQueryRulesWarehouse implements Warehouse {
   constructor(inner: EmulatedWarehouse, options: BigQueryRulesOptions = {}) {
     this.inner = inner;
     this.options = resolveRulesOptions(options);
-    this.random = seededRandom(this.options.seed);
+    this.random = mulberry32(this.options.seed);
   }
 
   /** BigQuery seconds → real milliseconds at this layer's time scale. */

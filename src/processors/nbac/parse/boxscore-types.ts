@@ -3,28 +3,15 @@
  * phase-2 processors map it to rows without knowing the version.
  */
 
+import type { CountingStat } from '../../boxscore/counting-stats.ts';
+
 /** Counting stats are integers; null on a line of a player who did not play. */
-export interface StatLine {
-  fgm: number | null;
-  fga: number | null;
-  fg3m: number | null;
-  fg3a: number | null;
-  ftm: number | null;
-  fta: number | null;
-  oreb: number | null;
-  dreb: number | null;
-  reb: number | null;
-  ast: number | null;
-  stl: number | null;
-  blk: number | null;
-  tov: number | null;
-  pf: number | null;
-  pts: number | null;
+export type StatLine = { [S in CountingStat]: number | null } & {
   fgPct: number | null;
   fg3Pct: number | null;
   ftPct: number | null;
   plusMinus: number | null;
-}
+};
 
 export interface PlayerLine extends StatLine {
   gameId: string;
@@ -64,6 +51,3 @@ export interface ParsedBoxscore {
   players: PlayerLine[];
   teams: TeamLine[];
 }
-
-export const COUNTING_STATS = ['fgm', 'fga', 'fg3m', 'fg3a', 'ftm', 'fta', 'oreb', 'dreb', 'reb', 'ast', 'stl', 'blk', 'tov', 'pf', 'pts'] as const;
-export const RATE_STATS = ['fgPct', 'fg3Pct', 'ftPct', 'plusMinus'] as const;

@@ -11,12 +11,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { type BreakerReader, type ConflictReader, type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
 import { ConfigError } from '../src/errors/config-error.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { readFailedFile } from '../src/queues/backfill/dates.ts';
+import { recordConflictEvents } from '../src/queues/conflicts/log.ts';
+import type { ConflictType } from '../src/queues/conflicts/log-table.ts';
 import { PRIORITY, phaseJobId } from '../src/queues/names.ts';
-import { childEnv, openTestRuntime, type TestEnv } from './helpers.ts';
+import { childEnv, openBreaker, openTestRuntime, type TestEnv } from './helpers.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -423,27 +425,35 @@ describe('dashboard with pluggable breaker and conflict data, basic auth and rea
   before(async () => {
     env = await openTestRuntime();
     await seed(env);
-    const breaker: BreakerReader = async (_ctx, table) =>
-      table === 'nba_raw.nbac_player_boxscores'
-        ? { state: 'open', since: '2024-01-25T10:00:00.000Z', reopensAt: new Date(Date.now() + 60_000).toISOString(), recentCommits: 5, recentConflicts: 4 }
-        : { state: 'closed', since: '2024-01-25T09:00:00.000Z' };
-    const conflicts: ConflictReader = async () => [
-      {
-        table: 'nba_raw.nbac_player_boxscores',
-        total: 7,
-        resolved: 5,
-        byType: { streaming_buffer: 6, '<b>serialize</b>': 1 },
-        byResolution: { delayed_retry: 5 },
-        latestAt: new Date().toISOString(),
-      },
-    ];
+    // The real Redis state the commit path leaves: an open breaker after 4 of 5 commits
+    // conflicted, and 7 conflicts (5 resolved), one of a type whose name must be escaped.
+    const table = 'nba_raw.nbac_player_boxscores';
+    await openBreaker(env.rt, table, { since: Date.parse('2024-01-25T10:00:00.000Z'), reopensAt: Date.now() + 60_000 }, [true, true, false, true, true]);
+    const at = new Date().toISOString();
+    const base = { table, processor: 'nbac_player_boxscore', attempt: 1, at };
+    await recordConflictEvents(env.rt, [
+      ...[0, 1, 2, 3, 4, 5].map((i) => ({
+        ...base,
+        slice: `2024-01-0${i + 1}`,
+        conflictId: `c${i}`,
+        event: 'met' as const,
+        type: 'streaming_buffer' as const,
+      })),
+      { ...base, slice: '2024-01-07', conflictId: 'c6', event: 'met' as const, type: '<b>serialize</b>' as ConflictType },
+      ...[0, 1, 2, 3, 4].map((i) => ({
+        ...base,
+        slice: `2024-01-0${i + 1}`,
+        conflictId: `c${i}`,
+        event: 'resolved' as const,
+        type: 'streaming_buffer' as const,
+        method: 'auto_retry' as const,
+      })),
+    ]);
     d = await startDashboard(env.rt, {
       port: 0,
       credentials: { basic: { user: 'ops', password: 'correct horse battery' }, generated: false },
       announce: () => undefined,
       readOnly: true,
-      breaker,
-      conflicts,
     });
   });
   after(async () => {

@@ -9,13 +9,13 @@ import { DelayedError, type Job, Worker } from 'bullmq';
 import { expect } from 'chai';
 import { tableLimits } from '../src/config/index.ts';
 import { when } from '../src/dashboard/html/format.ts';
-import { type BreakerReader, type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { ensureCommitJob } from '../src/queues/commit/staging.ts';
 import type { PendingSlice } from '../src/queues/commit/table-gate.ts';
 import { waitingText } from '../src/queues/conflicts/hold.ts';
 import { commitQueueName } from '../src/queues/names.ts';
-import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+import { openBreaker, openTestRuntime, type TestEnv, until } from './helpers.ts';
 
 const TOKEN = 'waits-token-0123456789';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -49,9 +49,6 @@ describe('dashboard: why something waits, and until when', function () {
   const heldDue = now + 7 * MINUTE;
   const busyAt = new Date(now + 3 * MINUTE).toISOString();
   const reopensAt = new Date(now + 5 * MINUTE).toISOString();
-  // The table's breaker is open (the reader is pluggable: breaker.test.ts drives the real one).
-  const breaker: BreakerReader = async (_ctx, table) =>
-    table === TABLE ? { state: 'open', since: new Date(now - MINUTE).toISOString(), reopensAt } : { state: 'closed', since: new Date(0).toISOString() };
   let gatherUntil = 0;
 
   before(async () => {
@@ -129,7 +126,9 @@ describe('dashboard: why something waits, and until when', function () {
     expect(gatherUntil).to.be.greaterThan(now + 9 * MINUTE);
     await rt.statuses.set(TRANSFORM, STAGED, { status: 'staged', rows: 10, backfillId: record.id });
 
-    d = await startDashboard(rt, { port: 0, credentials: { token: TOKEN, generated: false }, announce: () => undefined, refreshSeconds: 0, breaker });
+    // The table's breaker is open (its Redis state, as breaker.test.ts's conflicting commits leave it).
+    await openBreaker(rt, TABLE, { since: now - MINUTE, reopensAt: Date.parse(reopensAt) });
+    d = await startDashboard(rt, { port: 0, credentials: { token: TOKEN, generated: false }, announce: () => undefined, refreshSeconds: 0 });
   });
 
   after(async () => {

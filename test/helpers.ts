@@ -109,3 +109,14 @@ export async function until<T>(fn: () => Promise<T | undefined | false>, what: s
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Puts a table's breaker into the open state in Redis (its real keys), with `recent` commit
+ * outcomes (true = conflicted, newest first) in the judging window: what a run of conflicting
+ * commits leaves behind, without running them.
+ */
+export async function openBreaker(rt: Runtime, table: string, at: { since: number; reopensAt: number }, recent: readonly boolean[] = []): Promise<void> {
+  const now = Date.now();
+  await rt.redis.hset(rt.keys.breaker(table), { state: 'open', since: String(at.since), reopensAt: String(at.reopensAt), trips: '1' });
+  if (recent.length > 0) await rt.redis.rpush(rt.keys.breakerRecent(table), ...recent.map((conflicted, i) => `${now - i}:${conflicted ? 1 : 0}:1`));
+}

@@ -55,7 +55,7 @@ export function createDashboardContext(rt: Runtime, input: DashboardInput): Dash
     throttle: new SignInThrottle(rt.redis, keys, opts.signInLimit),
     hostNames: allowedHostNames(opts.host, opts.allowedHosts),
     depth: new DepthHistory(),
-    metrics: new DashboardMetrics(rt, { breaker: opts.breaker, conflicts: opts.conflicts }),
+    metrics: new DashboardMetrics(rt),
   };
 }
 

@@ -1,8 +1,6 @@
 /** Options of the dashboard, one interface, defaults in one object. */
 import type { Credentials } from './auth/credentials.ts';
 import type { SignInLimit } from './auth/throttle.ts';
-import { type BreakerReader, readBreaker } from './data/breaker.ts';
-import { type ConflictReader, readConflicts } from './data/conflicts.ts';
 import type { TrustProxy } from './settings.ts';
 
 export interface DashboardOptions {
@@ -32,10 +30,6 @@ export interface DashboardOptions {
   trustProxy: TrustProxy;
   /** Failed sign-ins per client before 429. @defaultValue 10 per 60 s */
   signInLimit: SignInLimit;
-  /** Where breaker state comes from. @defaultValue readBreaker (no data until the breaker exists) */
-  breaker: BreakerReader;
-  /** Where conflicts come from. @defaultValue readConflicts (no data until the conflict log exists) */
-  conflicts: ConflictReader;
   /** How long a sign-in lasts. @defaultValue 43_200_000 (12 h) */
   sessionTtlMs: number;
   /** Queue-depth sampling interval of a running server. @defaultValue 15_000 */
@@ -45,8 +39,6 @@ export interface DashboardOptions {
 }
 
 export const DASHBOARD_DEFAULTS = {
-  breaker: readBreaker,
-  conflicts: readConflicts,
   signInLimit: { max: 10, windowMs: 60_000 },
   sessionTtlMs: 12 * 3_600_000,
   sampleEveryMs: 15_000,

@@ -5,11 +5,11 @@
 import { scaledMs, tableLimits } from '../../config/index.ts';
 import { type TransformDef, tableId } from '../../processors/types.ts';
 import { tableQuota } from '../../queues/commit/table-quota.ts';
+import { type BreakerView, readBreaker } from '../../queues/conflicts/breaker.ts';
+import { type ConflictSummary, readConflictSummaries } from '../../queues/conflicts/log.ts';
 import type { Runtime } from '../../runtime.ts';
 import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
-import type { BreakerReader, BreakerView } from './breaker.ts';
 import { type CommitPoint, operationsByTable, readCommits } from './commit-history.ts';
-import type { ConflictReader, ConflictSummary } from './conflicts.ts';
 import { rulesEvidence } from './rules-evidence.ts';
 import { readTableWaits, type TableWait } from './table-waits.ts';
 
@@ -43,21 +43,15 @@ export interface TableStats {
   waits: TableWait[];
 }
 
-export interface TableStatsSources {
-  breaker: BreakerReader;
-  conflicts: ConflictReader;
-}
-
-export async function tableStats(
-  rt: Runtime,
-  sources: TableStatsSources,
-  now = Date.now(),
-): Promise<{ tables: TableStats[]; conflictsKnown: boolean; breakerKnown: boolean }> {
+export async function tableStats(rt: Runtime, now = Date.now()): Promise<{ tables: TableStats[]; conflictsKnown: boolean; breakerKnown: boolean }> {
   const defs: TransformDef[] = rt.registry.transforms();
   const limits = new Map(defs.map((d) => [tableId(d.table), tableLimits(rt.config, tableId(d.table))]));
   // One read covers the widest window; each table then counts within its own.
   const widest = Math.max(1, ...[...limits.values()].map((l) => scaledMs(rt.config, l.opsWindowSeconds)));
-  const [recent, conflicts] = await Promise.all([readCommits(rt, { sinceMs: now - widest }), sources.conflicts(rt, now - 86_400_000).catch(() => undefined)]);
+  const [recent, conflicts] = await Promise.all([
+    readCommits(rt, { sinceMs: now - widest }),
+    readConflictSummaries(rt, now - 86_400_000).catch(() => undefined),
+  ]);
   let breakerKnown = false;
   const tables = await Promise.all(
     defs.map(async (def): Promise<TableStats> => {
@@ -71,7 +65,7 @@ export async function tableStats(
         queue.getGlobalConcurrency(),
         rt.gate.pendingCount(table),
         tableQuota(rt, table),
-        sources.breaker(rt, table).catch(() => undefined),
+        readBreaker(rt, table).catch(() => undefined),
       ]);
       if (breaker) breakerKnown = true;
       const { waits } = await readTableWaits(rt, table, { breaker, writer: def.name, now });

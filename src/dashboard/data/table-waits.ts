@@ -18,10 +18,10 @@
  * doing its job, and the next commit starts when one lands.
  */
 import type { Job } from 'bullmq';
+import type { BreakerView } from '../../queues/conflicts/breaker.ts';
 import type { SliceStatus } from '../../queues/status-store.ts';
 import type { Runtime } from '../../runtime.ts';
 import { relative, when } from '../html/format.ts';
-import type { BreakerView } from './breaker.ts';
 
 export const WAIT_KINDS = ['breaker-open', 'breaker-probe', 'rate-window', 'gathering', 'streaming-buffer', 'busy-retry', 'deferred'] as const;
 export type WaitKind = (typeof WAIT_KINDS)[number];

@@ -10,11 +10,13 @@
  * and the page is rendered in one pass of string building. The time taken is sent as a
  * `Server-Timing` header.
  */
+
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../errors/input-error.ts';
 import { tableId } from '../../processors/types.ts';
 import { type BackfillRecord, getBackfill } from '../../queues/backfill/backfill.ts';
 import { PHASE_STATES } from '../../queues/backfill/cascade.ts';
+import { readBreaker } from '../../queues/conflicts/breaker.ts';
 import { FINAL_STATES, SLICE_STATES, STATUS_STORE_DEFAULTS } from '../../queues/status-store.ts';
 import { authOf, type DashboardContext, type Handler } from '../context.ts';
 import { actionable, type BackfillOutcome, backfillOutcome, type OutcomeCell, type OutcomeRow } from '../data/backfill-outcome.ts';
@@ -110,7 +112,7 @@ async function waitsByProcessor(c: DashboardContext, outcome: BackfillOutcome, n
   const out = new Map<string, TableWaits>();
   await Promise.all(
     [...tables].map(async ([table, processors]) => {
-      const breaker = await c.opts.breaker(c.rt, table).catch(() => undefined);
+      const breaker = await readBreaker(c.rt, table).catch(() => undefined);
       const waits = await readTableWaits(c.rt, table, { breaker, now });
       for (const p of processors) out.set(p, waits);
     }),

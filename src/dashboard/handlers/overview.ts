@@ -1,5 +1,7 @@
 /** GET / — queues, running backfills, tables with an open breaker, charts. */
+
 import { tableId } from '../../processors/types.ts';
+import { readBreaker } from '../../queues/conflicts/breaker.ts';
 import { authOf, type Handler } from '../context.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';
 import { queueCounts } from '../data/queue-list.ts';
@@ -12,7 +14,7 @@ export const overview: Handler = async (c, _req, res) => {
   const [counts, backfills] = await Promise.all([queueCounts(c.rt), recentBackfills(c.rt, 10)]);
   c.depth.record(counts);
   const tables = c.rt.registry.transforms().map((d) => tableId(d.table));
-  const breakers = await Promise.all(tables.map(async (table) => ({ table, view: await c.opts.breaker(c.rt, table).catch(() => undefined) })));
+  const breakers = await Promise.all(tables.map(async (table) => ({ table, view: await readBreaker(c.rt, table).catch(() => undefined) })));
   const open = breakers.filter((b) => b.view && b.view.state !== 'closed');
   const breakerKnown = breakers.some((b) => b.view !== undefined);
   const throughput = await throughputChart(c);

@@ -8,10 +8,10 @@
  * those gauges never turn amber or red; only the daily budget, which ends a table's day, does.
  */
 
+import type { ConflictSummary } from '../../queues/conflicts/log.ts';
 import { commitQueueName } from '../../queues/names.ts';
 import { BIGQUERY_LIMITS, limitsSummary } from '../../warehouse/bigquery/limits.ts';
 import { authOf, type Handler } from '../context.ts';
-import type { ConflictSummary } from '../data/conflicts.ts';
 import { type TableStats, tableStats } from '../data/table-stats.ts';
 import { describeWait } from '../data/table-waits.ts';
 import { html, type SafeHtml, urlPart } from '../html/escape.ts';
@@ -71,7 +71,7 @@ ${b.state === 'open' ? html`<div class="muted">retries of held dates paused; cle
 
 export const tablesPage: Handler = async (c, _req, res) => {
   const now = Date.now();
-  const { tables, conflictsKnown } = await tableStats(c.rt, { breaker: c.opts.breaker, conflicts: c.opts.conflicts }, now);
+  const { tables, conflictsKnown } = await tableStats(c.rt, now);
   const scaled = c.rt.config.timeScale !== 1;
   const rows = tables.map(
     (

@@ -7,12 +7,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { tableId } from '../../processors/types.ts';
 import type { CommitJobResult } from '../../queues/commit/worker.ts';
+import { BREAKER_STATES } from '../../queues/conflicts/breaker.ts';
 import type { Runtime } from '../../runtime.ts';
 import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';
-import { BREAKER_STATES, type BreakerReader } from '../data/breaker.ts';
 import { readCommits } from '../data/commit-history.ts';
-import type { ConflictReader } from '../data/conflicts.ts';
 import { COUNTED_STATES, queueCounts } from '../data/queue-list.ts';
 import { tableStats } from '../data/table-stats.ts';
 
@@ -130,7 +129,6 @@ export class DashboardMetrics {
 
   constructor(
     private readonly rt: Runtime,
-    private readonly sources: { breaker: BreakerReader; conflicts: ConflictReader },
     private readonly startedAt = Date.now(),
   ) {}
 
@@ -145,7 +143,7 @@ export class DashboardMetrics {
   }
 
   private async refresh(): Promise<void> {
-    const [counts, tables, backfills] = await Promise.all([queueCounts(this.rt), tableStats(this.rt, this.sources), recentBackfills(this.rt, 10)]);
+    const [counts, tables, backfills] = await Promise.all([queueCounts(this.rt), tableStats(this.rt), recentBackfills(this.rt, 10)]);
     this.queueJobs.reset();
     for (const q of counts) for (const s of COUNTED_STATES) this.queueJobs.set({ queue: q.queue.name, state: s }, q.counts[s]);
     this.breaker.reset();

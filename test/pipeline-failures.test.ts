@@ -1,6 +1,10 @@
 /** Bad input fails its own job at once, naming the file; nothing else is lost or stopped. */
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
+import { DefinitionError } from '../src/errors/definition-error.ts';
+import { projection } from '../src/processors/analytics/rows.ts';
+import { Registry } from '../src/processors/registry.ts';
+import type { TableSpec, TransformDef } from '../src/processors/types.ts';
 import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { phaseJobId } from '../src/queues/names.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
@@ -58,5 +62,55 @@ describe('pipeline: a malformed scraped file', function () {
     const w = await rt.warehouse();
     const rows = await w.query('SELECT count(DISTINCT game_date) AS d FROM nba_raw.nbac_player_boxscores');
     expect(rows[0]?.d).to.equal(3);
+  });
+});
+
+describe('pipeline: a processor whose definition is wrong', function () {
+  this.timeout(60_000);
+  const table: TableSpec = {
+    dataset: 'nba_analytics',
+    table: 'definition_probe',
+    columns: [
+      { name: 'game_date', type: 'DATE' },
+      { name: 'n', type: 'INT64' },
+    ],
+    primaryKey: ['game_date'],
+    sliceColumn: 'game_date',
+  };
+  // Reads a column its input table does not have: the same code fails the same way every try.
+  const probe: TransformDef = {
+    kind: 'transform',
+    name: 'definition_probe',
+    phase: 3,
+    description: 'projects a column that does not exist',
+    table,
+    dependsOn: [],
+    run: async () => {
+      projection(table, ['no_such_column']);
+      return [];
+    },
+  };
+  let env: TestEnv;
+  before(async () => {
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '200' }, { registry: new Registry([probe]) });
+  });
+  after(async () => env.cleanup());
+
+  it('is refused when the registry is built (DefinitionError, not a plain Error)', () => {
+    expect(() => new Registry([probe, probe])).to.throw(DefinitionError, 'registry: processor definition_probe is declared twice');
+  });
+
+  it('fails its job at once with the reason (1 attempt, not 5), and nothing is staged', async () => {
+    const rt = env.rt;
+    await rt.startWorkers({ phases: [3], commit: true, concurrency: 1 });
+    const record = await startBackfill(rt, { processors: [probe], dates: ['2023-11-01'] });
+    const { progress } = await waitForBackfill(rt, record, { bars: false, pollMs: 50, timeoutMs: 30_000 });
+    expect(progress.perProcessor.definition_probe).to.include({ failed: 1 });
+    const status = await rt.statuses.get('definition_probe', '2023-11-01');
+    expect(status?.attempts).to.equal(1);
+    expect(status?.error).to.include('projection of nba_analytics.definition_probe: no column no_such_column');
+    const job = await rt.queues.phase(3).getJob(phaseJobId('definition_probe', '2023-11-01'));
+    expect(job?.attemptsMade).to.equal(1);
+    expect(await rt.gate.pendingCount('nba_analytics.definition_probe')).to.equal(0);
   });
 });

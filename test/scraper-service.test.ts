@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { ConfigError } from '../src/errors/config-error.ts';
+import { ScraperServiceError } from '../src/errors/scraper-service-error.ts';
 import { ScraperServiceSource } from '../src/sources/scraper-service.ts';
-import { ScraperServiceError } from '../src/sources/scraper-service-error.ts';
 
 interface Seen {
   method: string | undefined;

@@ -2,6 +2,7 @@
  * The processor registry: every processor is declared once, and table and column names
  * reach SQL only from here, validated as identifiers when the registry is built.
  */
+import { DefinitionError } from '../errors/definition-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { LOG_TABLES, type LogTableDef } from '../queues/logs/tables.ts';
 import { playerGameSummary } from './analytics/player-game-summary.ts';
@@ -25,7 +26,7 @@ export function inputsOf(def: TransformDef): readonly string[] {
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 function checkIdent(what: string, value: string): void {
-  if (!IDENT.test(value)) throw new Error(`registry: ${what} ${JSON.stringify(value)} is not a valid identifier`);
+  if (!IDENT.test(value)) throw new DefinitionError(`registry: ${what} ${JSON.stringify(value)} is not a valid identifier`);
 }
 
 function checkTable(spec: TableSpec): void {
@@ -34,25 +35,25 @@ function checkTable(spec: TableSpec): void {
   const names = new Set<string>();
   for (const col of spec.columns) {
     checkIdent(`column of ${tableId(spec)}`, col.name);
-    if (names.has(col.name)) throw new Error(`registry: ${tableId(spec)} declares column ${col.name} twice`);
+    if (names.has(col.name)) throw new DefinitionError(`registry: ${tableId(spec)} declares column ${col.name} twice`);
     names.add(col.name);
   }
   for (const key of [...spec.primaryKey, spec.sliceColumn, ...(spec.clusterBy ?? [])]) {
-    if (!names.has(key)) throw new Error(`registry: ${tableId(spec)} names ${key}, which is not one of its columns`);
+    if (!names.has(key)) throw new DefinitionError(`registry: ${tableId(spec)} names ${key}, which is not one of its columns`);
   }
   const slice = spec.columns.find((c) => c.name === spec.sliceColumn);
-  if (slice?.type !== 'DATE') throw new Error(`registry: ${tableId(spec)} slice column ${spec.sliceColumn} must be a DATE`);
+  if (slice?.type !== 'DATE') throw new DefinitionError(`registry: ${tableId(spec)} slice column ${spec.sliceColumn} must be a DATE`);
   if (spec.unitColumn !== undefined) {
     const unit = spec.columns.find((c) => c.name === spec.unitColumn);
-    if (unit?.type !== 'STRING') throw new Error(`registry: ${tableId(spec)} unit column ${spec.unitColumn} must be a STRING column`);
+    if (unit?.type !== 'STRING') throw new DefinitionError(`registry: ${tableId(spec)} unit column ${spec.unitColumn} must be a STRING column`);
     // The no-move check looks a key up by its unit: the unit must be part of the key, unless
     // the slice is (then no key can sit under another slice).
     if (!spec.primaryKey.includes(spec.unitColumn) && !spec.primaryKey.includes(spec.sliceColumn)) {
-      throw new Error(`registry: ${tableId(spec)} primary key must include its unit column ${spec.unitColumn} or its slice column`);
+      throw new DefinitionError(`registry: ${tableId(spec)} primary key must include its unit column ${spec.unitColumn} or its slice column`);
     }
   }
   if ((spec.plausibility ?? []).some((r) => r.level === 'warn') && spec.columns.find((c) => c.name === QUALITY_ISSUES_COLUMN)?.type !== 'JSON') {
-    throw new Error(`registry: ${tableId(spec)} has warn-level rules but no ${QUALITY_ISSUES_COLUMN} JSON column to record them in`);
+    throw new DefinitionError(`registry: ${tableId(spec)} has warn-level rules but no ${QUALITY_ISSUES_COLUMN} JSON column to record them in`);
   }
 }
 
@@ -67,33 +68,33 @@ export class Registry {
    */
   constructor(defs: readonly ProcessorDef[], logTables: readonly LogTableDef[] = LOG_TABLES) {
     for (const def of defs) {
-      if (!NAME.test(def.name)) throw new Error(`registry: processor name ${JSON.stringify(def.name)} must match ${NAME}`);
-      if (this.byName.has(def.name)) throw new Error(`registry: processor ${def.name} is declared twice`);
+      if (!NAME.test(def.name)) throw new DefinitionError(`registry: processor name ${JSON.stringify(def.name)} must match ${NAME}`);
+      if (this.byName.has(def.name)) throw new DefinitionError(`registry: processor ${def.name} is declared twice`);
       if (def.kind === 'transform') {
         checkTable(def.table);
         if (def.expects && def.table.unitColumn === undefined)
-          throw new Error(`registry: ${def.name} declares what a slice must contain but its table has no unit column`);
+          throw new DefinitionError(`registry: ${def.name} declares what a slice must contain but its table has no unit column`);
       }
       this.byName.set(def.name, def);
     }
     const owners = new Map<string, string>();
     for (const def of this.transforms()) {
       for (const dep of inputsOf(def)) {
-        if (!this.byName.has(dep)) throw new Error(`registry: ${def.name} depends on unknown processor ${dep}`);
+        if (!this.byName.has(dep)) throw new DefinitionError(`registry: ${def.name} depends on unknown processor ${dep}`);
       }
       const id = tableId(def.table);
       const owner = owners.get(id);
       // One processor owns a table's slices; two would delete each other's rows in the MERGE.
-      if (owner) throw new Error(`registry: ${def.name} and ${owner} both write ${id}`);
+      if (owner) throw new DefinitionError(`registry: ${def.name} and ${owner} both write ${id}`);
       owners.set(id, def.name);
     }
     for (const log of logTables) {
       checkTable(log.table);
       const id = tableId(log.table);
-      if (log.table.writeMode !== 'append') throw new Error(`registry: log table ${id} must be append-only`);
-      if (this.byName.has(log.name)) throw new Error(`registry: log table ${log.name} has a processor's name`);
+      if (log.table.writeMode !== 'append') throw new DefinitionError(`registry: log table ${id} must be append-only`);
+      if (this.byName.has(log.name)) throw new DefinitionError(`registry: log table ${log.name} has a processor's name`);
       const owner = owners.get(id);
-      if (owner) throw new Error(`registry: ${log.name} and ${owner} both write ${id}`);
+      if (owner) throw new DefinitionError(`registry: ${log.name} and ${owner} both write ${id}`);
       owners.set(id, log.name);
       this.logs.set(id, log);
     }
@@ -104,7 +105,7 @@ export class Registry {
     const state = new Map<string, 'visiting' | 'done'>();
     const visit = (name: string, path: string[]): void => {
       if (state.get(name) === 'done') return;
-      if (state.get(name) === 'visiting') throw new Error(`registry: dependency cycle ${[...path, name].join(' → ')}`);
+      if (state.get(name) === 'visiting') throw new DefinitionError(`registry: dependency cycle ${[...path, name].join(' → ')}`);
       state.set(name, 'visiting');
       const def = this.byName.get(name);
       if (def?.kind === 'transform') for (const dep of inputsOf(def)) visit(dep, [...path, name]);

@@ -3,7 +3,9 @@
  * registry, and is a pure-ish function `inputs → rows`: it never writes to the warehouse
  * and never touches Redis. The queue layer stages its rows and the table gate commits them.
  */
+
 import type { Config } from '../config/index.ts';
+import { DefinitionError } from '../errors/definition-error.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 /** BigQuery standard SQL types; the DuckDB warehouse maps each to its own. */
@@ -102,7 +104,7 @@ export interface ProcessorContext {
  * worker always hands one to such processors; a caller that does not is misusing it.
  */
 export function tableReader(ctx: ProcessorContext, processor: string): NonNullable<ProcessorContext['readTable']> {
-  if (!ctx.readTable) throw new Error(`${processor} reads the warehouse: run it on a worker with one`);
+  if (!ctx.readTable) throw new DefinitionError(`${processor} reads the warehouse: run it on a worker with one`);
   return ctx.readTable;
 }
 

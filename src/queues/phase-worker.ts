@@ -2,7 +2,9 @@
  * Runs phase jobs: a scraper fetches raw files for a slice; a transform turns its inputs into
  * rows and stages them for its table's gate. Neither writes the warehouse.
  */
+
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DefinitionError } from '../errors/definition-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError, toError } from '../errors/phasegate-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
@@ -179,7 +181,7 @@ export function phaseProcessor(ctx: PipelineContext) {
  */
 export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurrency: number): Worker<PhaseJobData> {
   const limit = def.rateLimit?.(ctx.config);
-  if (!limit) throw new Error(`${def.name} has no queue of its own`);
+  if (!limit) throw new DefinitionError(`${def.name} has no queue of its own`);
   const run = phaseProcessor(ctx);
   const worker: Worker<PhaseJobData> = new Worker<PhaseJobData>(
     sourceQueueName(limit.queue),

@@ -4,7 +4,9 @@
  * fallback is still landing) asks to be tried again later: the job is moved back to delayed,
  * which holds no worker slot while it waits and spends no attempt.
  */
+
 import { DelayedError, type Job, Worker } from 'bullmq';
+import { DefinitionError } from '../errors/definition-error.ts';
 import { log } from '../log.ts';
 import type { PipelineContext } from './context.ts';
 import { SCHEDULER_QUEUE, type SchedulerJobData } from './names.ts';
@@ -29,7 +31,7 @@ export function startSchedulerWorker(
     async (job, token) => {
       const handler = handlers[job.name];
       // A job of a schedule this version does not know fails with the reason, never silently.
-      if (!handler) throw new Error(`no handler for scheduler job "${job.name}" (known: ${Object.keys(handlers).join(', ')})`);
+      if (!handler) throw new DefinitionError(`no handler for scheduler job "${job.name}" (known: ${Object.keys(handlers).join(', ')})`);
       const outcome = await handler(job);
       if ('result' in outcome) return outcome.result;
       if (outcome.data) await job.updateData(outcome.data);

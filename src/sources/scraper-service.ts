@@ -6,9 +6,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors/config-error.ts';
 import { InputError } from '../errors/input-error.ts';
+import { ScraperServiceError } from '../errors/scraper-service-error.ts';
 import { parseGameId, seasonStartYearOfDate } from '../processors/game-id.ts';
 import type { BoxscoreSource, ScheduledGame } from '../processors/types.ts';
-import { ScraperServiceError } from './scraper-service-error.ts';
 import { parseServiceSchedule } from './service-schedule.ts';
 
 export type ScraperName = 'nbac_player_boxscore' | 'nbac_team_boxscore' | 'nbac_schedule';

@@ -110,7 +110,7 @@ export function summarizePlayers(slice: string, playerRows: readonly Row[], team
     seen.add(id);
     const teamId = requiredNumber(r, 'team_id', PLAYER_TABLE);
     const team = sides.get(`${gameId}/${teamId}`);
-    if (!team) throw new Error(`no team context for ${gameId}/${teamId}`);
+    if (!team) throw new InputError(`${PLAYER_TABLE} row ${gameId}/${playerId}: no team context for team ${teamId} in game ${gameId}`);
     const opponent = opponentOf(team.side);
     const c = countsOf(r, PLAYER_TABLE);
     const minutes = minutesDecimal(seconds);

@@ -3,6 +3,7 @@
  * BigQuery), where INT64 may arrive as a number or, beyond 2^53, as a string, and a player
  * who sat has null stats: these helpers are the one place that decides what such a cell means.
  */
+import { DefinitionError } from '../../errors/definition-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import type { Cell, Row, TableSpec } from '../types.ts';
 import type { Counts } from './formulas.ts';
@@ -89,6 +90,6 @@ export const ZERO_COUNTS: Counts = { fgm: 0, fga: 0, fg3m: 0, fg3a: 0, ftm: 0, f
 export function projection(spec: TableSpec, columns: readonly string[]): TableSpec {
   const keep = new Set([...columns, ...spec.primaryKey, spec.sliceColumn]);
   const missing = [...keep].filter((c) => !spec.columns.some((col) => col.name === c));
-  if (missing.length > 0) throw new Error(`projection of ${spec.dataset}.${spec.table}: no column ${missing.join(', ')}`);
+  if (missing.length > 0) throw new DefinitionError(`projection of ${spec.dataset}.${spec.table}: no column ${missing.join(', ')}`);
   return { ...spec, columns: spec.columns.filter((c) => keep.has(c.name)) };
 }

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { tableLimits } from '../../config/index.ts';
 import { busyCause, classifyWarehouseError } from '../../errors/classify.ts';
+import { PermanentError } from '../../errors/permanent-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { SliceVerdict } from '../../integrity/holdings.ts';
 import { describeMissing } from '../../integrity/slice-check.ts';
@@ -111,7 +112,7 @@ async function spendTableOp(ctx: PipelineContext, table: string, kind: TableWrit
   if (!countsAsDailyModification(kind)) return;
   const budget = tableLimits(ctx.config, table).dailyBudget;
   if (today > budget) {
-    throw Object.assign(new Error(`phasegate: table ${table} used its daily budget of ${budget} table modifications`), { reason: 'quotaExceeded' });
+    throw new PermanentError(`phasegate: table ${table} used its daily budget of ${budget} table modifications`, { reason: 'quotaExceeded', table });
   }
 }
 

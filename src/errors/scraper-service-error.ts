@@ -1,4 +1,4 @@
-import { PhasegateError } from '../errors/phasegate-error.ts';
+import { PhasegateError } from './phasegate-error.ts';
 
 /**
  * The scraper service failed a request. Retryable when it gave up on server errors,

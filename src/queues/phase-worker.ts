@@ -15,6 +15,7 @@ import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, 
 import { ensureTableOnce } from './commit/ensure-table.ts';
 import { stageSlice } from './commit/staging.ts';
 import type { PipelineContext } from './context.ts';
+import { QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
 import { enqueueSlices } from './enqueue.ts';
 import { settleDownstream } from './events/settle.ts';
 import { startRun } from './logs/run-log.ts';
@@ -199,9 +200,8 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
       prefix: ctx.config.prefix,
       concurrency,
       limiter: { max: limit.max, duration: limit.durationMs },
-      stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
-      lockDuration: ctx.config.jobs.stalledSeconds * 1000,
-      maxStalledCount: 3,
+      ...workerLockOptions(ctx.config),
+      maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
     },
   );
   worker.on('error', (err) => log.error(`${sourceQueueName(limit.queue)} worker: ${err.message}`));
@@ -213,10 +213,8 @@ export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency
     connection: ctx.redis,
     prefix: ctx.config.prefix,
     concurrency,
-    // A job whose worker died is handed to another worker after this long.
-    stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
-    lockDuration: ctx.config.jobs.stalledSeconds * 1000,
-    maxStalledCount: 3,
+    ...workerLockOptions(ctx.config),
+    maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
   });
   worker.on('error', (err) => log.error(`phase${phase} worker: ${err.message}`));
   return worker;

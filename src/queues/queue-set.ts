@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/index.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
 import { BIGQUERY_LIMITS } from '../warehouse/bigquery/limits.ts';
+import { QUEUE_DEFAULTS } from './defaults.ts';
 import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, SCHEDULER_QUEUE, type SchedulerJobData, sourceQueueName } from './names.ts';
 
 export class QueueSet {
@@ -25,10 +26,8 @@ export class QueueSet {
     return {
       attempts: this.config.jobs.attempts,
       backoff: { type: 'exponential', delay: scaledMs(this.config, this.config.jobs.backoffSeconds) },
-      // Completed jobs go at once so a later run of the same (processor, slice) can be queued;
-      // the status store keeps what happened. Failed ones stay for inspection and retry.
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { age: 7 * 86_400 },
+      removeOnComplete: { count: QUEUE_DEFAULTS.phaseJob.removeOnCompleteCount },
+      removeOnFail: { age: QUEUE_DEFAULTS.phaseJob.removeOnFailAgeSeconds },
     };
   }
 
@@ -71,10 +70,10 @@ export class QueueSet {
       connection: this.connection,
       prefix: this.config.prefix,
       defaultJobOptions: {
-        attempts: 3,
-        backoff: { type: 'exponential', delay: scaledMs(this.config, 60) },
-        removeOnComplete: { count: 100 },
-        removeOnFail: { age: 7 * 86_400 },
+        attempts: QUEUE_DEFAULTS.schedulerJob.attempts,
+        backoff: { type: 'exponential', delay: scaledMs(this.config, QUEUE_DEFAULTS.schedulerJob.backoffSeconds) },
+        removeOnComplete: { count: QUEUE_DEFAULTS.schedulerJob.removeOnCompleteCount },
+        removeOnFail: { age: QUEUE_DEFAULTS.schedulerJob.removeOnFailAgeSeconds },
       },
     });
     return this.schedulerQueue;
@@ -87,10 +86,10 @@ export class QueueSet {
         connection: this.connection,
         prefix: this.config.prefix,
         defaultJobOptions: {
-          attempts: 8,
-          backoff: { type: 'exponential', delay: scaledMs(this.config, 10) },
-          removeOnComplete: { count: 200 },
-          removeOnFail: { age: 7 * 86_400 },
+          attempts: QUEUE_DEFAULTS.commitJob.attempts,
+          backoff: { type: 'exponential', delay: scaledMs(this.config, QUEUE_DEFAULTS.commitJob.backoffSeconds) },
+          removeOnComplete: { count: QUEUE_DEFAULTS.commitJob.removeOnCompleteCount },
+          removeOnFail: { age: QUEUE_DEFAULTS.commitJob.removeOnFailAgeSeconds },
         },
       });
       this.commits.set(table, q);

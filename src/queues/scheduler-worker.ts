@@ -9,6 +9,7 @@ import { DelayedError, type Job, Worker } from 'bullmq';
 import { DefinitionError } from '../errors/definition-error.ts';
 import { log } from '../log.ts';
 import type { PipelineContext } from './context.ts';
+import { QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
 import { SCHEDULER_QUEUE, type SchedulerJobData } from './names.ts';
 
 /** What a handler did: its result, or when to try it again (with new data, if any). */
@@ -41,9 +42,8 @@ export function startSchedulerWorker(
     {
       connection: ctx.redis,
       prefix: ctx.config.prefix,
-      concurrency: options.concurrency ?? 2,
-      stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
-      lockDuration: ctx.config.jobs.stalledSeconds * 1000,
+      concurrency: options.concurrency ?? QUEUE_DEFAULTS.schedulerJob.workerConcurrency,
+      ...workerLockOptions(ctx.config),
     },
   );
   worker.on('error', (err) => log.error(`scheduler worker: ${err.message}`));

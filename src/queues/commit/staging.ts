@@ -9,6 +9,7 @@ import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
 import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
 import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import type { PipelineContext } from '../context.ts';
+import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, JOB_NAMES } from '../names.ts';
 import type { PendingSlice } from './table-gate.ts';
 
@@ -186,7 +187,7 @@ export async function ensureCommitJob(
       delay: gatherMs,
       // A transient failure (backend error, reset connection) is retried with jitter, so many
       // tables' commits failing together do not all come back at the same instant.
-      backoff: { type: 'exponential', delay: scaledMs(ctx.config, 10), jitter: 0.5 },
+      backoff: { type: 'exponential', delay: scaledMs(ctx.config, QUEUE_DEFAULTS.commitJob.backoffSeconds), jitter: QUEUE_DEFAULTS.commitJob.backoffJitter },
     },
   );
   if (full && (await job.isDelayed())) await job.promote().catch(() => undefined);

@@ -26,7 +26,7 @@ import { announceFinishedBackfills } from '../../notify/backfill-finished.ts';
 import { notifierFor } from '../../notify/index.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
-import { BIGQUERY_LIMITS, countsAsDailyModification, type TableWriteKind } from '../../warehouse/bigquery/limits.ts';
+import { countsAsDailyModification, type TableWriteKind } from '../../warehouse/bigquery/limits.ts';
 import type { CommitResult } from '../../warehouse/types.ts';
 import { type Admission, admitCommit, recordCommit, releaseProbe } from '../conflicts/breaker.ts';
 import {
@@ -40,6 +40,7 @@ import {
   waitingText,
 } from '../conflicts/hold.ts';
 import type { PipelineContext } from '../context.ts';
+import { QUEUE_DEFAULTS, workerLockOptions } from '../defaults.ts';
 import { type CommittedEvent, publishCommitted, streamCapFrom } from '../events/stream.ts';
 import { type CommitJobData, commitQueueName } from '../names.ts';
 import { busyDelayMs } from './backoff.ts';
@@ -470,12 +471,9 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
   const worker = new Worker<CommitJobData>(commitQueueName(table), commitProcessor(ctx), {
     connection: ctx.redis,
     prefix: ctx.config.prefix,
-    // The real cap is the queue's global concurrency (see QueueSet.applyTableCaps); this
-    // only lets one process run up to that many.
-    concurrency: BIGQUERY_LIMITS.runningMutatingDmlPerTable,
-    stalledInterval: ctx.config.jobs.stalledSeconds * 1000,
-    lockDuration: ctx.config.jobs.stalledSeconds * 1000,
-    maxStalledCount: 5,
+    concurrency: QUEUE_DEFAULTS.commitJob.workerConcurrency,
+    ...workerLockOptions(ctx.config),
+    maxStalledCount: QUEUE_DEFAULTS.commitJob.maxStalledCount,
   });
   worker.on('error', (err) => log.error(`${commitQueueName(table)} worker: ${err.message}`));
   return worker;

@@ -21,6 +21,7 @@ import { conflictDelaySeconds, conflictMaxRetries, conflictWaitSeconds } from '.
 import { ensureCommitJob } from '../commit/staging.ts';
 import type { TakenBatch } from '../commit/table-gate.ts';
 import type { PipelineContext } from '../context.ts';
+import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { heldCommitJobId, JOB_NAMES } from '../names.ts';
 import { type ConflictEvent, type ConflictLogRow, logConflicts } from './log.ts';
 import type { ResolutionMethod } from './log-table.ts';
@@ -101,13 +102,15 @@ export async function ensureHeldCommitJob(ctx: PipelineContext, table: string, d
   let jobId = heldCommitJobId(dueMs);
   // The held job itself ran a moment early (clock skew): ask for another one, not itself.
   if (jobId === callerJobId) jobId = `${jobId}-${now}`;
-  await ctx.queues
-    .commit(table)
-    .add(
-      JOB_NAMES.commit,
-      { table },
-      { jobId, delay: Math.max(0, Math.round(dueMs) - now), backoff: { type: 'exponential', delay: scaledMs(ctx.config, 10), jitter: 0.5 } },
-    );
+  await ctx.queues.commit(table).add(
+    JOB_NAMES.commit,
+    { table },
+    {
+      jobId,
+      delay: Math.max(0, Math.round(dueMs) - now),
+      backoff: { type: 'exponential', delay: scaledMs(ctx.config, QUEUE_DEFAULTS.commitJob.backoffSeconds), jitter: QUEUE_DEFAULTS.commitJob.backoffJitter },
+    },
+  );
 }
 
 export interface HoldRequest {

@@ -1,0 +1,84 @@
+/**
+ * The queue and worker settings phasegate gives BullMQ, in one place, each with why it has the
+ * value it has. What a user may change is configuration (`PHASEGATE_JOB_ATTEMPTS`,
+ * `PHASEGATE_JOB_BACKOFF_SECONDS`, `PHASEGATE_STALLED_SECONDS`, the table caps); these are the
+ * rest. Seconds are BigQuery-clock seconds (scaled by `PHASEGATE_TIME_SCALE`) where they wait
+ * on BigQuery, real seconds where they wait on Redis or a person.
+ */
+import type { Config } from '../config/index.ts';
+import { BIGQUERY_LIMITS } from '../warehouse/bigquery/limits.ts';
+
+const WEEK_SECONDS = 7 * 86_400;
+
+export const QUEUE_DEFAULTS = {
+  phaseJob: {
+    /**
+     * Completed phase jobs kept. Completed jobs go soon so a later run of the same (processor,
+     * slice) — same job id — can be queued; the status store keeps what happened.
+     * @defaultValue 1000
+     */
+    removeOnCompleteCount: 1000,
+    /** Failed phase jobs are kept a week, for people to inspect and retry. @defaultValue 604800 (7 days) */
+    removeOnFailAgeSeconds: WEEK_SECONDS,
+    /**
+     * Times a phase job may stall (its worker died or its event loop froze past the lock) before
+     * BullMQ fails it: a job is idempotent, so a second and third hand-over are safe, and a job
+     * that stalls every time is a job that kills its worker — it should fail, not loop.
+     * @defaultValue 3
+     */
+    maxStalledCount: 3,
+  },
+  commitJob: {
+    /**
+     * Tries of a commit job. Busy tables and conflicts are handled inside the job (delayed, not
+     * retried), so attempts are spent only on transient failures (5xx, network, a killed process):
+     * eight tries with 10 s exponential backoff span ~21 min, longer than a BigQuery blip
+     * usually lasts, and the batch stays in Redis for the next commit if they run out.
+     * @defaultValue 8
+     */
+    attempts: 8,
+    /** First retry delay (BigQuery clock), doubling. @defaultValue 10 */
+    backoffSeconds: 10,
+    /** Jitter of a commit job's retry delay, so the commits of tables that failed together do not retry in step. @defaultValue 0.5 */
+    backoffJitter: 0.5,
+    /** Completed commit jobs kept: the dashboard's commit history and `/metrics` read them. @defaultValue 200 */
+    removeOnCompleteCount: 200,
+    /** Failed commit jobs kept a week, for people. @defaultValue 604800 (7 days) */
+    removeOnFailAgeSeconds: WEEK_SECONDS,
+    /**
+     * Times a commit job may stall before it fails. Higher than a phase job's: a commit that was
+     * mid-MERGE when its process died re-reads the same batch and is safe to run again (the MERGE
+     * is idempotent), and failing it would leave its slices for the restart sweep.
+     * @defaultValue 5
+     */
+    maxStalledCount: 5,
+    /**
+     * Commit jobs one process runs at once per table. The real cap is the queue's global
+     * concurrency (`QueueSet.applyTableCaps`, from the table's `concurrency` setting), which binds
+     * every process; this only lets one process run up to BigQuery's running-DML limit.
+     * @defaultValue BIGQUERY_LIMITS.runningMutatingDmlPerTable (2)
+     */
+    workerConcurrency: BIGQUERY_LIMITS.runningMutatingDmlPerTable,
+  },
+  schedulerJob: {
+    /** Tries of a scheduled job (the daily audit, the daily live run): a day's run should not be lost to one blip. @defaultValue 3 */
+    attempts: 3,
+    /** First retry delay, doubling: a minute lets a restarting Redis or warehouse come back. @defaultValue 60 */
+    backoffSeconds: 60,
+    /** Completed scheduler jobs kept (about three months of daily runs). @defaultValue 100 */
+    removeOnCompleteCount: 100,
+    /** Failed scheduler jobs kept a week, for people. @defaultValue 604800 (7 days) */
+    removeOnFailAgeSeconds: WEEK_SECONDS,
+    /** Scheduler jobs one worker runs at once: the audit and the live run may overlap, nothing more is useful. @defaultValue 2 */
+    workerConcurrency: 2,
+  },
+} as const;
+
+/**
+ * How long a worker's lock on a job lasts and how often stalled jobs are looked for: both
+ * `PHASEGATE_STALLED_SECONDS`, so a job whose worker died is handed to another after that long.
+ */
+export function workerLockOptions(config: Pick<Config, 'jobs'>): { stalledInterval: number; lockDuration: number } {
+  const ms = config.jobs.stalledSeconds * 1000;
+  return { stalledInterval: ms, lockDuration: ms };
+}

@@ -1,12 +1,11 @@
 /** Phase 2: NBA.com team box scores → `nba_raw.nbac_team_boxscore`, one row per team per game. */
 
-import { TEAM_BOXSCORE_RULES, teamTotalsIssues } from '../boxscore/plausibility.ts';
+import { TEAM_BOXSCORE_RULES } from '../boxscore/plausibility.ts';
 import { key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
-import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef } from '../types.ts';
+import { type Column, QUALITY_ISSUES_COLUMN, type TransformDef } from '../types.ts';
 import { TEAM_BOXSCORE_PREFIX } from './boxscore-scrapers.ts';
-import { isHome, opponentOf, readSliceBoxscores } from './parse/slice-files.ts';
-import { STAT_COLUMNS, statCells } from './player-boxscore.ts';
+import { STAT_COLUMNS, sliceLineRows } from './line-rows.ts';
 
 const COLUMNS: readonly Column[] = [
   key('game_id', 'STRING'),
@@ -44,33 +43,11 @@ export const nbacTeamBoxscore: TransformDef = {
   dependsOn: ['nbac_team_boxscore_scraper'],
   inputPrefix: TEAM_BOXSCORE_PREFIX,
   expects: scheduledGames,
-  run: async (ctx) => {
-    const processedAt = new Date().toISOString();
-    const rows: Row[] = [];
-    for (const { key: file, box, game } of await readSliceBoxscores(ctx, TEAM_BOXSCORE_PREFIX(ctx.slice))) {
-      const teamIssues = teamTotalsIssues(box);
-      for (const t of box.teams) {
-        const issues = teamIssues.get(t.teamId);
-        rows.push({
-          game_id: box.gameId,
-          game_date: ctx.slice,
-          season: game.season,
-          game_type: game.gameType,
-          team_id: t.teamId,
-          team_abbr: t.teamAbbr,
-          team_city: t.teamCity,
-          team_name: t.teamName,
-          opponent_team_id: opponentOf(box, t.teamId),
-          is_home: isHome(box, t.teamId),
-          minutes: t.minutes,
-          seconds_played: t.secondsPlayed,
-          ...statCells(t),
-          source_file: file,
-          processed_at: processedAt,
-          [QUALITY_ISSUES_COLUMN]: issues ? JSON.stringify(issues) : null,
-        });
-      }
-    }
-    return rows;
-  },
+  run: (ctx) =>
+    sliceLineRows(
+      ctx,
+      TEAM_BOXSCORE_PREFIX(ctx.slice),
+      (box) => box.teams,
+      (t) => ({ team_city: t.teamCity, team_name: t.teamName, minutes: t.minutes, seconds_played: t.secondsPlayed }),
+    ),
 };

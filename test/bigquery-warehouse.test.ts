@@ -14,7 +14,20 @@ import type { WarehouseError } from '../src/errors/warehouse-error.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
 import type { CommitBatch } from '../src/warehouse/types.ts';
-import { API, answerQuery as answerPages, BASE, Bodies, type Body, BUCKET, doneJob, PROJECT, testBigQuery, testWarehouse, useNock } from './bigquery-nock.ts';
+import {
+  API,
+  acceptJobs as acceptAnyJobs,
+  answerQuery as answerPages,
+  BASE,
+  Bodies,
+  type Body,
+  BUCKET,
+  doneJob,
+  PROJECT,
+  testBigQuery,
+  testWarehouse,
+  useNock,
+} from './bigquery-nock.ts';
 
 const spec: TableSpec = {
   dataset: 'nba_raw',
@@ -56,16 +69,8 @@ describe('BigQueryWarehouse (nock)', () => {
     ...over,
   });
 
-  /** Answers every jobs.insert with a finished job and records the bodies. */
-  function acceptJobs(times: number, statistics: Body = MERGE_STATS): Body[] {
-    const jobs = new Bodies();
-    nock(API)
-      .post(`${BASE}/jobs`, jobs.match)
-      .query(true)
-      .times(times)
-      .reply(200, () => doneJob(jobs.last, statistics));
-    return jobs.all;
-  }
+  /** Answers every jobs.insert with a finished MERGE (by default) and records the bodies. */
+  const acceptJobs = (times: number, statistics: Body = MERGE_STATS): Body[] => acceptAnyJobs(times, statistics);
 
   describe('ensureTable', () => {
     it('creates the dataset and a day-partitioned, clustered table with REQUIRED modes', async () => {

@@ -3,23 +3,16 @@
  * (one parameterized query, pruned to the slices) and the game-level view, created with
  * `tables.insert` only when missing and patched only when its query changed.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { BigQuery } from '@google-cloud/bigquery';
 import { expect } from 'chai';
 import nock from 'nock';
 import { COVERAGE_VIEW } from '../src/coverage/audit.ts';
 import { sourceCoverageLog } from '../src/coverage/log-table.ts';
 import type { TableSpec } from '../src/processors/types.ts';
-import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
+import type { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
 import { coverageViewQuery } from '../src/warehouse/bigquery/coverage-sql.ts';
+import { API, BASE, type Body, PROJECT, testWarehouse, useNock } from './bigquery-nock.ts';
 
-const PROJECT = 'phasegate-test';
-const API = 'https://bigquery.googleapis.com';
-const BASE = `/bigquery/v2/projects/${PROJECT}`;
 const VIEW_PATH = `${BASE}/datasets/nba_orchestration/tables/${COVERAGE_VIEW}`;
-
-// biome-ignore lint/suspicious/noExplicitAny: request and response bodies are arbitrary JSON the assertions walk into.
-type Body = Record<string, any>;
 
 const analytics: TableSpec = {
   dataset: 'nba_analytics',
@@ -39,44 +32,11 @@ const analytics: TableSpec = {
 const notFound = { error: { code: 404, message: 'Not found: Table', errors: [{ reason: 'notFound', message: 'Not found: Table' }] } };
 
 describe('source-coverage SQL on BigQuery (nock)', () => {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const unmatched: string[] = [];
-  const onNoMatch = (req: { method?: string; path?: string }) => unmatched.push(`${req.method} ${req.path}`);
+  const creds = useNock();
   let warehouse: BigQueryWarehouse;
 
-  before(() => {
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.emitter.on('no match', onNoMatch);
-  });
-
-  after(() => {
-    nock.emitter.removeListener('no match', onNoMatch);
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
-
   beforeEach(() => {
-    unmatched.length = 0;
-    nock('https://oauth2.googleapis.com').persist().post('/token').reply(200, { access_token: 'fake-token', expires_in: 3600, token_type: 'Bearer' });
-    const client = new BigQuery({
-      projectId: PROJECT,
-      location: 'US',
-      credentials: { client_email: `tests@${PROJECT}.iam.gserviceaccount.com`, private_key: privateKey },
-      autoRetry: false,
-    });
-    warehouse = new BigQueryWarehouse({ projectId: PROJECT, location: 'US', bucket: 'phasegate-staging', client, poll: { initialMs: 1, maxMs: 5 } });
-  });
-
-  afterEach(() => {
-    const pending = nock.pendingMocks().filter((m) => !m.includes('/token'));
-    nock.cleanAll();
-    expect(unmatched, 'requests nobody expected').to.deep.equal([]);
-    expect(pending, 'expected requests that never came').to.deep.equal([]);
+    warehouse = testWarehouse(creds);
   });
 
   it('gameHoldings: one query per table, rows, tiers and sources per game, pruned to @slices', async () => {

@@ -7,25 +7,15 @@
  * short delays: a store that is only tested with retries off cannot show that a `put` turns
  * them off for every later call (see the "retries stay on" block).
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { expect } from 'chai';
 import nock from 'nock';
 import { InputError } from '../src/errors/input-error.ts';
 import { GcsObjectStore } from '../src/storage/gcs-store.ts';
+import { BUCKET, GCS_API, PROJECT, useNock } from './bigquery-nock.ts';
 
-const PROJECT = 'phasegate-test';
-const API = 'https://storage.googleapis.com';
-const BUCKET = 'phasegate-staging';
-
-function credentials() {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  return { client_email: `tests@${PROJECT}.iam.gserviceaccount.com`, private_key: privateKey };
-}
+const API = GCS_API;
 
 /** The hashes GCS reports for an object, which the client checks after an upload/download. */
 function hashes(body: Buffer): { crc32c: string; md5Hash: string } {
@@ -60,40 +50,13 @@ const notFound = (name: string) => ({
 });
 
 describe('GcsObjectStore (nock)', () => {
-  const creds = credentials();
-  const unmatched: string[] = [];
-  const onNoMatch = (req: { method?: string; url?: string; path?: string }) => {
-    unmatched.push(`${req.method} ${req.url ?? req.path}`);
-  };
+  const creds = useNock();
   let storage: Storage;
   let store: GcsObjectStore;
 
-  before(() => {
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.emitter.on('no match', onNoMatch);
-  });
-
-  after(() => {
-    nock.emitter.removeListener('no match', onNoMatch);
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
-
   beforeEach(() => {
-    unmatched.length = 0;
-    // The storage client's google-auth-library trades its signed JWT for a token here.
-    nock('https://www.googleapis.com').persist().post('/oauth2/v4/token').reply(200, { access_token: 'fake-token', expires_in: 3600, token_type: 'Bearer' });
-    nock('https://oauth2.googleapis.com').persist().post('/token').reply(200, { access_token: 'fake-token', expires_in: 3600, token_type: 'Bearer' });
     storage = new Storage({ projectId: PROJECT, credentials: creds, retryOptions: FAST_RETRIES });
     store = new GcsObjectStore({ bucket: BUCKET, storage, prefix: 'pipelines/nba' });
-  });
-
-  afterEach(() => {
-    const pending = nock.pendingMocks().filter((m) => !m.includes('/token'));
-    nock.cleanAll();
-    expect(unmatched, 'requests nobody expected').to.deep.equal([]);
-    expect(pending, 'expected requests that never came').to.deep.equal([]);
   });
 
   it('put uploads in one multipart request (not resumable) under the prefix, typed by extension', async () => {

@@ -19,7 +19,7 @@ import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCasc
 import { PHASES } from './queues/names.ts';
 import type { Runtime } from './runtime.ts';
 import { BigQueryRulesWarehouse } from './warehouse/rules/bigquery-rules-warehouse.ts';
-import type { Warehouse } from './warehouse/types.ts';
+import type { PredictionSample, Warehouse } from './warehouse/types.ts';
 
 export const DEMO_SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
 export const DEMO_PROCESSORS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'] as const;
@@ -65,15 +65,8 @@ export interface DemoTableReport {
   peakQueuedDml: number;
 }
 
-export interface DemoPrediction {
-  gameDate: string;
-  player: string;
-  team: string;
-  predicted: number;
-  /** What the player then scored (from player_game_summary). */
-  actual: number;
-  basis: string;
-}
+/** One prediction next to what the player then scored (from player_game_summary). */
+export type DemoPrediction = PredictionSample;
 
 export interface DemoReport {
   backfillId: string;

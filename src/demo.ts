@@ -11,6 +11,8 @@ import { watchBackfill } from './cli/render/backfill-view.ts';
 import { tableLines } from './cli/render/table.ts';
 import { formatCount, wrap } from './cli/render/text.ts';
 import type { Config } from './config/index.ts';
+import { requestFallback } from './coverage/audit.ts';
+import { coverageTargets } from './coverage/sources.ts';
 import { projection } from './processors/analytics/rows.ts';
 import { worstTier } from './processors/analytics/sources.ts';
 import { tableId } from './processors/types.ts';
@@ -23,8 +25,6 @@ import type { PredictionSample, Warehouse } from './warehouse/types.ts';
 
 export const DEMO_SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
 export const DEMO_PROCESSORS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'] as const;
-/** The fallback source, run for the dates NBA.com left incomplete. */
-export const FALLBACK_PROCESSORS = ['bdl_player_boxscore_scraper', 'bdl_player_boxscore'] as const;
 /**
  * The 2024-25 Play-In nights and seed 004's six games NBA.com has no box score for: the full
  * demo runs them too, so the fallback source and the quality tiers show.
@@ -182,7 +182,8 @@ async function fallbackFor(rt: Runtime, dates: readonly string[]): Promise<Backf
   const [players, teams] = await Promise.all([rt.statuses.getMany('nbac_player_boxscore', dates), rt.statuses.getMany('nbac_team_boxscore', dates)]);
   const incomplete = dates.filter((_, i) => players[i]?.status === 'incomplete' || teams[i]?.status === 'incomplete');
   if (incomplete.length === 0) return undefined;
-  return startCascadingBackfill(rt, { processors: FALLBACK_PROCESSORS.map((n) => rt.registry.get(n)), dates: incomplete, cascade: true });
+  const fallback = coverageTargets(rt.registry).fallback;
+  return fallback ? requestFallback(rt, fallback, incomplete) : undefined;
 }
 
 async function coverageOf(rt: Runtime, warehouse: Warehouse, dates: readonly string[]): Promise<DemoCoverage> {

@@ -12,6 +12,7 @@
  */
 import { scaledMs } from '../config/index.ts';
 import { log } from '../log.ts';
+import type { BackfillRecord } from '../queues/backfill/backfill.ts';
 import { getBackfill } from '../queues/backfill/backfill.ts';
 import { cascadeProgress, startCascadingBackfill } from '../queues/backfill/cascade.ts';
 import { stageAppendRows } from '../queues/commit/staging.ts';
@@ -24,7 +25,7 @@ import { sourceCoverageLog } from './log-table.ts';
 import { coverageReport, type DateCoverage } from './report.ts';
 import { scanCoverage } from './scan.ts';
 import { saveSnapshot } from './snapshot.ts';
-import { coverageTargets } from './sources.ts';
+import { type CoverageSource, coverageTargets } from './sources.ts';
 
 /** The game-level view over the log, in the log's dataset. */
 export const COVERAGE_VIEW = 'source_coverage_by_game';
@@ -143,7 +144,7 @@ export async function startAudit(ctx: PipelineContext, opts: AuditOptions): Prom
   if (opts.fallback !== false && fb && obs.uncovered.length > 0) {
     const fbDates = [...new Set(obs.uncovered.map((g) => g.date))].sort();
     // Live priority: a repair outranks any backfill on every queue; it still commits through the gates.
-    const record = await startCascadingBackfill(ctx, { processors: [ctx.registry.get(fb.scraper)], dates: fbDates, cascade: true, priority: PRIORITY.live });
+    const record = await requestFallback(ctx, fb, fbDates, PRIORITY.live);
     fallback = { backfillId: record.id, dates: fbDates, games: obs.uncovered.map((g) => g.gameId) };
     for (const g of obs.uncovered) {
       rows.push(
@@ -275,4 +276,18 @@ export async function runAudit(
     throw new Error(`audit ${state.runId} stopped before the fallback landed: what it found is logged; the next audit judges the games`);
   }
   return finishAudit(ctx, state);
+}
+
+/**
+ * Asks the fallback source for some dates: its scraper, cascaded down every dependent phase
+ * (its raw table, then phase 3 and on, which pick the best source per game). The audit's
+ * repair and the demo's fallback nights both go through here.
+ */
+export function requestFallback(ctx: PipelineContext, fallback: CoverageSource, dates: readonly string[], priority?: number): Promise<BackfillRecord> {
+  return startCascadingBackfill(ctx, {
+    processors: [ctx.registry.get(fallback.scraper)],
+    dates: [...dates],
+    cascade: true,
+    ...(priority !== undefined ? { priority } : {}),
+  });
 }

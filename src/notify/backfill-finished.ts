@@ -1,10 +1,12 @@
 /**
- * "Backfill finished with failures": announced once per backfill, when its last slice reaches
- * a final state and some ended failed or deferred. Called wherever slices reach final states
+ * "Backfill finished with failures": announced once per backfill, when its last slice — of a
+ * cascade, the last slice of every processor it reaches — reaches a final state and some ended
+ * failed or deferred. Called wherever slices reach final states
  * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
  */
 import { log } from '../log.ts';
 import { backfillProgress, getBackfill } from '../queues/backfill/backfill.ts';
+import { cascadeProcessors, cascadeProgress } from '../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { notifierFor } from './index.ts';
 
@@ -14,14 +16,19 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
   for (const id of new Set([...ids].filter((x): x is string => !!x))) {
     try {
       const record = await getBackfill(ctx, id);
-      const progress = await backfillProgress(ctx, record);
-      if (!progress.done) continue;
+      // A cascade is finished when every processor it reaches is, not just the requested ones;
+      // a slice a failed upstream settled counts as ended, but only its own failure is listed.
+      const done = record.cascade ? (await cascadeProgress(ctx, record)).done : (await backfillProgress(ctx, record)).done;
+      if (!done) continue;
+      const processors = record.cascade ? cascadeProcessors(ctx, record).map((d) => d.name) : record.processors;
       const bad: string[] = [];
-      for (const [processor, list] of Object.entries(progress.statuses)) {
+      for (const processor of processors) {
+        const list = await ctx.statuses.getMany(processor, record.dates);
         list.forEach((s, i) => {
           if (s?.status === 'failed' || s?.status === 'deferred') bad.push(`${processor} ${record.dates[i]} ${s.status}: ${s.error ?? ''}`);
         });
       }
+      const total = processors.length * record.dates.length;
       if (bad.length === 0) continue;
       const marker = await ctx.redis.set(ctx.keys.notifyOnce('backfill-failed', id), '1', 'EX', 30 * 86_400, 'NX');
       if (marker !== 'OK') continue;
@@ -30,7 +37,7 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       await notifierFor(ctx).notify({
         kind: 'backfill-failed',
         subject: record.processors.join(','),
-        title: `backfill ${id} finished: ${bad.length} of ${progress.total} slices failed or deferred`,
+        title: `backfill ${id} finished: ${bad.length} of ${total} slices failed or deferred`,
         text: `${shown.join('\n')}\nSee \`phasegate status --backfill ${id}\`; deferred slices: \`phasegate retry --deferred\`.`,
       });
     } catch (err) {

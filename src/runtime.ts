@@ -26,6 +26,7 @@ import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
 import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
+import type { ReadRelayServer } from './warehouse/read-relay/server.ts';
 import type { RulesOptions } from './warehouse/rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from './warehouse/types.ts';
 
@@ -76,6 +77,20 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const queues = new QueueSet(redis, config);
   let warehouse: Promise<Warehouse> | undefined;
   let opened: Warehouse | undefined;
+  // Other processes' reads of the DuckDB file this process now holds (src/warehouse/read-relay).
+  let relay: ReadRelayServer | undefined;
+  const startReadRelay = async (w: Warehouse): Promise<void> => {
+    const [{ duckdbOf }, { serveReads }] = await Promise.all([import('./warehouse/index.ts'), import('./warehouse/read-relay/server.ts')]);
+    const duck = duckdbOf(w);
+    if (!duck) return;
+    const { timeoutSeconds, maxRows, maxBytes } = config.readRelay;
+    try {
+      relay = await serveReads({ redis, keys, dbPath: config.duckdbPath, registry, duck, bounds: { timeoutMs: timeoutSeconds * 1000, maxRows, maxBytes } });
+    } catch (err) {
+      // The pipeline does not stand on it: without it, readers say the holder does not answer.
+      log.warn(`read relay: not serving reads of ${config.duckdbPath}: ${(err as Error).message}`);
+    }
+  };
   const workers: Worker[] = [];
   const trackers: DependencyTracker[] = [];
 
@@ -92,7 +107,13 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     redisHandle,
     workers,
     warehouse: () => {
-      warehouse ??= import('./warehouse/index.ts').then((m) => m.openWarehouse(config, store, opts.rules)).then((w) => (opened = w));
+      warehouse ??= import('./warehouse/index.ts')
+        .then((m) => m.openWarehouse(config, store, opts.rules))
+        .then(async (w) => {
+          opened = w;
+          await startReadRelay(w);
+          return w;
+        });
       return warehouse;
     },
     openedWarehouse: () => opened,
@@ -137,6 +158,14 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       if (gates.length > 0) await step(() => flushLogTables(rt));
       await step(() => Promise.all(gates.map((w) => w.close())));
       await step(() => queues.close());
+      // Stops answering other processes' reads before it lets go of the file they read.
+      if (warehouse)
+        await step(() =>
+          warehouse?.then(
+            () => relay?.close(),
+            () => undefined,
+          ),
+        );
       // A warehouse that failed to open (another process holds the DuckDB file) has nothing to close.
       if (warehouse)
         await step(() =>

@@ -114,16 +114,16 @@ describe('phasegate coverage and the Coverage page', function () {
     expect(bad.code).to.equal(2);
   });
 
-  it('while a worker holds the warehouse, `coverage` shows the last audit and `audit` is run by that worker', async () => {
+  it('while a worker holds the warehouse, `coverage` reads it through the worker\'s relay and `audit` is run by that worker', async () => {
     const rt: Runtime = await openRuntime(env.config, { redisExplicit: true });
     openRuntimes.set(rt, 'coverage-cli.test.ts worker');
     try {
       await rt.startWorkers({ phases: PHASES, commit: true, concurrency: 1 });
       const coverage = await runCli(['coverage', '--start', '2025-04-15', '--end', '2025-04-18', '--json'], cliEnv());
       expect(coverage.code, coverage.stderr).to.equal(0);
-      expect(coverage.stderr).to.include('a worker holds the warehouse');
+      expect(coverage.stderr).to.not.include('a worker holds the warehouse');
       const out = JSON.parse(coverage.stdout) as { from: string; dates: DateCoverage[] };
-      expect(out.from).to.equal('last audit');
+      expect(out.from).to.equal('warehouse');
       expect(out.dates.map((d) => d.worst)).to.deep.equal(['silver', 'silver', 'silver']);
       const audit = await runCli(['audit', '--since', '2025-04-15', '--until', '2025-04-18', '--json'], cliEnv());
       expect(audit.code, audit.stderr).to.equal(0);

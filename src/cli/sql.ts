@@ -6,7 +6,8 @@ async function sql(query: string, flags: { json?: boolean }, cmd: Command): Prom
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
   const [{ createStore }, { openQueryWarehouse }] = await Promise.all([import('../storage/index.ts'), import('../warehouse/index.ts')]);
   // Not through the rules layer's quotas. DuckDB opens read-only with external access off, and
-  // a path with no database is bad input (exit 2) rather than an empty file to create.
+  // a path with no database is bad input (exit 2) rather than an empty file to create. While a
+  // worker holds the file, the query goes through that worker's read relay (same fence, bounded).
   const warehouse = await openQueryWarehouse(config, createStore(config));
   try {
     const rows = await warehouse.query(query);

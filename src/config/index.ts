@@ -120,6 +120,14 @@ const schema = z.object({
    * (scaled): a short gather window turns a burst of phase jobs into one statement. @defaultValue 2
    */
   PHASEGATE_COMMIT_GATHER_SECONDS: z.coerce.number().min(0).default(2),
+  /**
+   * Staged slices up to this many bytes of NDJSON are kept inline in their pending entry in
+   * Redis instead of as an object of their own (put, read by the commit, deleted: three
+   * object-store calls per slice); the commit writes a batch's inline rows as one object. Larger
+   * slices go to the object store. 0 stages every slice as an object. Redis holds an inline
+   * slice only until its commit lands. @defaultValue 16384
+   */
+  PHASEGATE_STAGING_INLINE_MAX_BYTES: int(0, 1024 * 1024).default(16_384),
   /** Attempts of a phase job before it fails. @defaultValue 5 */
   PHASEGATE_JOB_ATTEMPTS: int(1, 100).default(5),
   /** First retry delay of a phase job, in seconds (exponential). @defaultValue 5 */
@@ -285,22 +293,58 @@ const schema = z.object({
   PHASEGATE_DASHBOARD_TRUST_PROXY: z.string().optional(),
   /** More host names the dashboard answers to (comma-separated), e.g. a reverse proxy's name. @defaultValue none */
   PHASEGATE_DASHBOARD_ALLOWED_HOSTS: z.string().optional(),
+  /**
+   * How long a reader (`phasegate sql`, `conflicts`, `coverage`, the dashboard) waits for the
+   * process holding the DuckDB file to answer through its read relay, and the longest a holder
+   * lets one relayed query run before stopping it, in real seconds (a person waits, not BigQuery).
+   * @defaultValue 30
+   */
+  PHASEGATE_READ_RELAY_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
+  /** Most rows one relayed query answers; a bigger result is refused, naming this setting. @defaultValue 10000 */
+  PHASEGATE_READ_RELAY_MAX_ROWS: int(1, 1_000_000).default(10_000),
+  /**
+   * Largest reply (JSON bytes) the holder writes to Redis for one read; a bigger one is refused,
+   * naming this setting. Redis holds the reply until the reader takes it. @defaultValue 8388608 (8 MiB)
+   */
+  PHASEGATE_READ_RELAY_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(8 * 1024 * 1024),
 });
 
 type Env = z.infer<typeof schema>;
 
+/**
+ * The resolved configuration: what `loadConfig` makes of the `PHASEGATE_*` variables (and CLI
+ * flags). Each field names its variable; the variable's own doc in the schema above says more.
+ * Times in seconds are on BigQuery's clock (scaled by `timeScale`) unless a field says real.
+ */
 export interface Config {
+  /** `REDIS_URL`. @defaultValue redis://127.0.0.1:6379 */
   redisUrl: string;
+  /** `PHASEGATE_PREFIX`: the Redis key prefix of queues and phasegate's keys. @defaultValue phasegate */
   prefix: string;
+  /** `PHASEGATE_DATA_DIR`, resolved: where the embedded warehouse and local store live. @defaultValue .phasegate */
   dataDir: string;
+  /** `PHASEGATE_WAREHOUSE`. @defaultValue duckdb */
   warehouse: 'duckdb' | 'bigquery';
+  /** `PHASEGATE_DUCKDB_PATH`, resolved. @defaultValue `<dataDir>/warehouse.duckdb` */
   duckdbPath: string;
+  /** `PHASEGATE_BQ_RULES`: the embedded warehouse enforces BigQuery's limits and latency. @defaultValue true */
   bigqueryRules: boolean;
+  /** `PHASEGATE_TIME_SCALE`: how much faster than real time BigQuery's clock runs (tests, benchmarks). @defaultValue 1 */
   timeScale: number;
+  /** `PHASEGATE_STORE`: where raw files and staged rows go. @defaultValue local */
   store: 'local' | 'gcs';
+  /** `PHASEGATE_STORE_DIR`, resolved. @defaultValue `<dataDir>/store` */
   storeDir: string;
+  /** `PHASEGATE_GCS_BUCKET`: required with `store: 'gcs'`. */
   gcsBucket: string | undefined;
+  /** `PHASEGATE_BQ_PROJECT`, `PHASEGATE_BQ_LOCATION` (@defaultValue US), `PHASEGATE_DATASET_PREFIX` (@defaultValue none). */
   bigquery: { projectId: string | undefined; location: string; datasetPrefix: string };
+  /**
+   * Every table's caps (`tableLimits` applies the per-table overrides): `PHASEGATE_TABLE_CONCURRENCY`
+   * (@defaultValue 1), `PHASEGATE_TABLE_OPS_MAX` (@defaultValue 4) per `PHASEGATE_TABLE_OPS_WINDOW_SECONDS` (@defaultValue 10),
+   * `PHASEGATE_TABLE_DAILY_BUDGET` (@defaultValue 1500), `PHASEGATE_COMMIT_MAX_SLICES` (@defaultValue 64),
+   * `PHASEGATE_COMMIT_MAX_ROWS` (@defaultValue 200000), `PHASEGATE_COMMIT_GATHER_SECONDS` (@defaultValue 2).
+   */
   table: {
     concurrency: number;
     opsMax: number;
@@ -312,9 +356,15 @@ export interface Config {
   };
   /** Per-table overrides of `table`; read them through `tableLimits`. */
   tableOverrides: Record<string, Partial<Config['table']>>;
+  /** Phase jobs: `PHASEGATE_JOB_ATTEMPTS` (@defaultValue 5), `PHASEGATE_JOB_BACKOFF_SECONDS` (@defaultValue 5), `PHASEGATE_STALLED_SECONDS` (real; @defaultValue 30). The rest of BullMQ's settings: src/queues/defaults.ts. */
   jobs: { attempts: number; backoffSeconds: number; stalledSeconds: number };
+  /** Largest staged slice (NDJSON bytes) kept inline in Redis; 0 = never. */
+  staging: { inlineMaxBytes: number };
+  /** The `committed` stream's trim: `PHASEGATE_EVENTS_MAX_LEN` (@defaultValue 1000000), `PHASEGATE_EVENTS_MAX_AGE_HOURS` × 3600 (@defaultValue 168 h). */
   events: { maxLen: number; maxAgeSeconds: number };
+  /** The dependency tracker: `PHASEGATE_TRACKER_DEBOUNCE_SECONDS` (@defaultValue 1), `PHASEGATE_TRACKER_CLAIM_IDLE_SECONDS` (@defaultValue 60), `PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS` (@defaultValue 3600). */
   tracker: { debounceSeconds: number; claimIdleSeconds: number; windowWaitSeconds: number };
+  /** Streaming-buffer conflicts: `PHASEGATE_CONFLICT_*` (retry base 300 s, cap 1200 s, jitter 0.2, max wait 7200 s, processed_at slack 300 s, buffer 1800 s, flush poll 60 s). */
   conflict: {
     retryBaseSeconds: number;
     retryCapSeconds: number;
@@ -326,6 +376,7 @@ export interface Config {
     /** Shortest wait of a try timed by the buffer's expected flush. */
     flushPollSeconds: number;
   };
+  /** The per-table circuit breaker: `PHASEGATE_BREAKER_*` (last 6 commits within 1800 s, cool-down 1800 s, probe timeout 600 s, conflict share 0.5, trip share 0.5, at least 3 commits). */
   breaker: {
     commits: number;
     windowSeconds: number;
@@ -338,17 +389,27 @@ export interface Config {
     /** Fewest recent commits the breaker judges. */
     minCommits: number;
   };
+  /** A busy table (DML queue full, serialize): `PHASEGATE_BUSY_RETRY_BASE_SECONDS` (10), `…_CAP_SECONDS` (300), `PHASEGATE_THROTTLE_RESTORE_AFTER` (5 clean commits), `PHASEGATE_THROTTLE_MIN_SECONDS` (300). */
   busy: { retryBaseSeconds: number; retryCapSeconds: number; restoreAfter: number; minThrottleSeconds: number };
+  /** `PHASEGATE_WEBHOOK_URL` (Slack-compatible; none = log only) and `PHASEGATE_NOTIFY_WINDOW_SECONDS` (real; @defaultValue 3600). */
   notify: { webhookUrl: string | undefined; windowSeconds: number };
+  /** `PHASEGATE_SOURCE`: the embedded real-data fixture, or the scraper service. @defaultValue fixture */
   source: 'fixture' | 'service';
+  /** `PHASEGATE_SCRAPER_URL` (required with `source: 'service'`), `PHASEGATE_SCRAPER_TIMEOUT_SECONDS` (real; @defaultValue 180). */
   scraper: { url: string | undefined; timeoutSeconds: number };
+  /** balldontlie: `PHASEGATE_BDL_API_KEY`, `PHASEGATE_BDL_REQUESTS_PER_MINUTE` (@defaultValue 60). */
   bdl: { apiKey: string | undefined; requestsPerMinute: number };
+  /** `PHASEGATE_FIXTURE_MISSING_GAMES`: games the fixture's NBA.com feed leaves out (demo, tests). @defaultValue none */
   fixtureMissingGames: string[];
+  /** `PHASEGATE_FIXTURE_BDL_MISSING_GAMES`: games the fixture's balldontlie feed leaves out. @defaultValue none */
   fixtureBdlMissingGames: string[];
+  /** `PHASEGATE_LOG_LEVEL`. @defaultValue info */
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Whether a worker runs the doctor's checks before starting its table gates. */
   workerDoctor: boolean;
+  /** `PHASEGATE_ON_GCE`: credentials from the GCE metadata server (@defaultValue false). */
   gce: { enabled: boolean; metadataHost: string };
+  /** `PHASEGATE_DASHBOARD_*`: bind address (127.0.0.1), port (3000), token or user/password, read-only, trusted proxy, allowed Host names. */
   dashboard: {
     host: string;
     port: number;
@@ -359,6 +420,8 @@ export interface Config {
     trustProxy: TrustProxy;
     allowedHosts: string[];
   };
+  /** Reads of the DuckDB file answered over Redis by the process holding it (src/warehouse/read-relay). */
+  readRelay: { timeoutSeconds: number; maxRows: number; maxBytes: number };
 }
 
 /** CLI flags that override environment variables, keyed by the variable they override. */
@@ -422,6 +485,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     },
     tableOverrides: e.PHASEGATE_TABLE_LIMITS,
     jobs: { attempts: e.PHASEGATE_JOB_ATTEMPTS, backoffSeconds: e.PHASEGATE_JOB_BACKOFF_SECONDS, stalledSeconds: e.PHASEGATE_STALLED_SECONDS },
+    staging: { inlineMaxBytes: e.PHASEGATE_STAGING_INLINE_MAX_BYTES },
     events: { maxLen: e.PHASEGATE_EVENTS_MAX_LEN, maxAgeSeconds: e.PHASEGATE_EVENTS_MAX_AGE_HOURS * 3600 },
     tracker: {
       debounceSeconds: e.PHASEGATE_TRACKER_DEBOUNCE_SECONDS,
@@ -470,6 +534,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       readOnly: e.PHASEGATE_DASHBOARD_READ_ONLY,
       trustProxy: parseTrustProxy(e.PHASEGATE_DASHBOARD_TRUST_PROXY),
       allowedHosts: parseAllowedHosts(e.PHASEGATE_DASHBOARD_ALLOWED_HOSTS),
+    },
+    readRelay: {
+      timeoutSeconds: e.PHASEGATE_READ_RELAY_TIMEOUT_SECONDS,
+      maxRows: e.PHASEGATE_READ_RELAY_MAX_ROWS,
+      maxBytes: e.PHASEGATE_READ_RELAY_MAX_BYTES,
     },
   };
 }

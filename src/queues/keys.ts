@@ -2,9 +2,11 @@
  * Every Redis key phasegate itself owns (BullMQ owns its own under the same prefix), derived
  * in this one place and reached as `ctx.keys`: the pipeline's state (pending slices, statuses,
  * backfills, events), the table gate's batch and hold keys, and the commit path's safety parts
- * (conflict records, breakers, throttles, notification windows, runs in progress).
+ * (conflict records, breakers, throttles, notification windows, runs in progress), and the
+ * read relay's requests and replies.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 
 export interface Keys {
   /** Hash slice → PendingSlice JSON: staged rows waiting for a table's next commit. */
@@ -72,6 +74,16 @@ export interface Keys {
   dashboardSignInFailures(client: string): string;
   /** List of the dashboard's audit entries (JSON), newest first, capped. */
   dashboardAudit(): string;
+
+  /**
+   * List of read requests (JSON) for the process holding one DuckDB file (its read relay),
+   * oldest first; expires when nobody serves it. Named by a digest of the file's absolute path.
+   */
+  readRelayRequests(dbPath: string): string;
+  /** List holding the one reply (JSON) to a read request, expiring soon after it is written. */
+  readRelayReply(dbPath: string, requestId: string): string;
+  /** String (JSON: pid, since): the process serving reads of one DuckDB file; expires unless its heartbeat renews it. */
+  readRelayServer(dbPath: string): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -108,5 +120,8 @@ export function keysFor(prefix: string): Keys {
     dashboardSession: (id) => `${base}:dashboard:session:${digest(id)}`,
     dashboardSignInFailures: (client) => `${base}:dashboard:sign-in-failures:${client}`,
     dashboardAudit: () => `${base}:dashboard:audit`,
+    readRelayRequests: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:requests`,
+    readRelayReply: (dbPath, requestId) => `${base}:read-relay:${digest(path.resolve(dbPath))}:reply:${requestId}`,
+    readRelayServer: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:server`,
   };
 }

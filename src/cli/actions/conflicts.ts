@@ -7,6 +7,7 @@ import { type ConflictReport, conflictReport, parseSince } from '../../queues/co
 import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflicts/status.ts';
 import { createStore } from '../../storage/index.ts';
 import { openWarehouse } from '../../warehouse/index.ts';
+import { relayOnLock } from '../../warehouse/read-relay/client.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
 
 /** One line per table, the names padded to the longest. */
@@ -37,10 +38,16 @@ export async function runConflicts(flags: { since?: string; json?: boolean }, cm
   await withRuntime(config, async (rt) => {
     const tables = await conflictStatus(rt);
     // Reads go straight to the warehouse, not through the rules layer's quotas. A worker in
-    // another process may hold the DuckDB file: then the Redis side is still shown.
-    let warehouse: Awaited<ReturnType<typeof openWarehouse>>;
+    // another process may hold the DuckDB file: then they go through its read relay, and when
+    // it does not answer, the Redis side is still shown.
+    let report: ConflictReport;
     try {
-      warehouse = await openWarehouse({ ...config, bigqueryRules: false }, createStore(config));
+      const warehouse = await openWarehouse({ ...config, bigqueryRules: false }, createStore(config)).catch((err: unknown) => relayOnLock(err, rt));
+      try {
+        report = await conflictReport(warehouse, since ? { since } : {});
+      } finally {
+        await warehouse.close();
+      }
     } catch (err) {
       const reason = `the conflict log cannot be read now: ${(err as Error).message.split('\n')[0]}`;
       if (flags.json) process.stdout.write(`${JSON.stringify({ tables, logError: reason }, null, 2)}\n`);
@@ -50,12 +57,6 @@ export async function runConflicts(flags: { since?: string; json?: boolean }, cm
       }
       process.exitCode = 1;
       return;
-    }
-    let report: ConflictReport;
-    try {
-      report = await conflictReport(warehouse, since ? { since } : {});
-    } finally {
-      await warehouse.close();
     }
     if (flags.json) process.stdout.write(`${JSON.stringify({ tables, ...report }, null, 2)}\n`);
     else print(report, tables);

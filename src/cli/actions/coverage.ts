@@ -1,7 +1,8 @@
 /**
  * The work of `phasegate coverage [--start D --end D] [--json]`: per game date, the scheduled games, the
  * games each source holds, the games per tier and the games no source has — read from the
- * warehouse now, or, when a worker process holds the embedded warehouse, from the last audit.
+ * warehouse now (through the read relay of the worker process holding the embedded warehouse,
+ * when one does), or, when that worker does not answer, from the last audit.
  */
 import type { Command } from 'commander';
 import { coverageReport, type DateCoverage } from '../../coverage/report.ts';
@@ -11,12 +12,15 @@ import { coverageTargets } from '../../coverage/sources.ts';
 import { TIERS } from '../../coverage/tiers.ts';
 import { auditWindow } from '../../coverage/window.ts';
 import { InputError } from '../../errors/input-error.ts';
+import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import { checkRange } from '../../queues/backfill/dates.ts';
+import { relayOnLock } from '../../warehouse/read-relay/client.ts';
+import { lockHolder } from '../../warehouse/read-relay/lock.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
 
 /** DuckDB lets one process hold its file; another one's open fails with this. */
 export function isWarehouseLocked(err: unknown): boolean {
-  return /Could not set lock|Conflicting lock/i.test((err as Error)?.message ?? '');
+  return lockHolder(err) !== undefined;
 }
 
 function pad(s: string | number, n: number): string {
@@ -68,17 +72,20 @@ export async function runCoverage(flags: { start?: string; end?: string; json?: 
     let dates: DateCoverage[];
     let from: 'warehouse' | 'last audit';
     try {
-      const warehouse = await rt.warehouse();
+      // A worker holding the DuckDB file answers the reads through its read relay.
+      const warehouse = await rt.warehouse().catch((err: unknown) => relayOnLock(err, rt));
       const gameDates = await rt.source.gameDates(window.start, window.end);
       dates = coverageReport(await scanCoverage(rt, warehouse, gameDates, targets));
       from = 'warehouse';
     } catch (err) {
-      if (!isWarehouseLocked(err)) throw err;
+      if (!(err instanceof WarehouseHeldError)) throw err;
       const snap = await readSnapshot(rt, window);
-      if (!snap.run) throw new InputError('a worker holds the warehouse and no audit has run yet: run `phasegate audit` (the worker runs it)');
+      if (!snap.run) throw new InputError(`${err.message}, and no audit has run yet: run \`phasegate audit\` (the worker runs it)`);
       dates = snap.dates;
       from = 'last audit';
-      process.stderr.write(`phasegate: a worker holds the warehouse; showing the last audit (${snap.run.runId}, ${snap.run.finishedAt})\n`);
+      process.stderr.write(
+        `phasegate: a worker holds the warehouse and did not answer (${err.message}); showing the last audit (${snap.run.runId}, ${snap.run.finishedAt})\n`,
+      );
     }
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ start: window.start, end: window.end, from, sources, dates }, null, 2)}\n`);

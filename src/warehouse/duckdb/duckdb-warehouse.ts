@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
@@ -31,12 +31,13 @@ import type {
 } from '../types.ts';
 import { coverageViewSql, gameHoldingsSql } from './coverage-sql.ts';
 import { fromDuckDBError } from './duckdb-errors.ts';
+import { type GuestReader, guestReader } from './guest-reader.ts';
 import { Mutex } from './mutex.ts';
 import { checkReadOnlySql } from './read-only.ts';
+import { runReadOnlyQuery } from './read-only-query.ts';
 import {
   addColumnSql,
   appendSql,
-  BEGIN_READ_ONLY_SQL,
   BEGIN_SQL,
   COMMIT_SQL,
   conflictSummarySql,
@@ -65,7 +66,7 @@ import {
   validateSpec,
 } from './sql.ts';
 import { dedupeByKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
-import { bindParams, toCell, toRow } from './values.ts';
+import { toCell, toRow } from './values.ts';
 
 export interface DuckDBWarehouseOptions {
   /** Database file (parent folders are created), or `:memory:`. */
@@ -100,16 +101,28 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   private readonly reader: DuckDBConnection;
   private readonly writeLock = new Mutex();
   private readonly readLock = new Mutex();
+  /** The read relay's connection (see `openGuestReader`), opened on first use. */
+  private guest: Promise<DuckDBConnection> | undefined;
+  private readonly guestLock = new Mutex();
   private readonly store: ObjectStore;
+  private readonly readOnly: boolean;
   private stagingSeq = 0;
   private closed = false;
 
-  private constructor(instance: DuckDBInstance, writer: DuckDBConnection, reader: DuckDBConnection, store: ObjectStore, datasetPrefix: string) {
+  private constructor(
+    instance: DuckDBInstance,
+    writer: DuckDBConnection,
+    reader: DuckDBConnection,
+    store: ObjectStore,
+    datasetPrefix: string,
+    readOnly: boolean,
+  ) {
     this.instance = instance;
     this.writer = writer;
     this.reader = reader;
     this.store = store;
     this.datasetPrefix = datasetPrefix;
+    this.readOnly = readOnly;
   }
 
   static async open(opts: DuckDBWarehouseOptions): Promise<DuckDBWarehouse> {
@@ -126,7 +139,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     // After the time zone (its ICU extension may need loading): then no read_csv('/etc/passwd'),
     // read_text, glob, ATTACH, COPY or extension loading from a query, and no SET undoing it.
     if (readOnly) for (const sql of LOCK_DOWN_SQL) await writer.run(sql);
-    return new DuckDBWarehouse(instance, writer, reader, opts.store, datasetPrefix);
+    return new DuckDBWarehouse(instance, writer, reader, opts.store, datasetPrefix, readOnly);
   }
 
   /** The DuckDB schema a spec's dataset lives in: the dataset prefix plus the dataset. */
@@ -252,31 +265,30 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   async query(sql: string, params: QueryParams = {}): Promise<Row[]> {
     checkReadOnlySql(sql);
     this.assertOpen();
-    return this.read(undefined, async (conn) => {
-      const extracted = await conn.extractStatements(sql);
-      if (extracted.count !== 1) throw new InputError(`query must be exactly one statement, got ${extracted.count}`);
-      const prepared = await extracted.prepare(0);
-      try {
-        // DESCRIBE/SHOW/SUMMARIZE/PRAGMA table_info plan as SELECT; anything else (a CTE in
-        // front of a DELETE, say) is refused here, and the read-only transaction backs it up.
-        if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
-          throw new InputError('query accepts read-only statements only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)');
-        }
-        if (Object.keys(params).length > 0) {
-          const bound = bindParams(params);
-          prepared.bind(bound.values, bound.types);
-        }
-        await conn.run(BEGIN_READ_ONLY_SQL);
-        try {
-          const reader = await prepared.runAndReadAll();
-          return reader.getRowObjects().map(toRow);
-        } finally {
-          await conn.run(ROLLBACK_SQL);
-        }
-      } finally {
-        prepared.destroySync();
-      }
-    });
+    return (await this.read(undefined, (conn) => runReadOnlyQuery(conn, sql, params))).rows;
+  }
+
+  /**
+   * The connection the read relay runs other processes' queries on (opened once): its own, so
+   * a person's slow query never waits behind a commit nor holds up the gate's reads. Opening it
+   * shuts external access for the whole database — the same fence as `phasegate sql`'s
+   * read-only open: no read_csv('/etc/passwd'), read_text, glob, ATTACH, COPY or extension
+   * loading, and no SET undoing it. phasegate's own statements never need files (staged rows
+   * come in through the appender), so the writer loses nothing.
+   */
+  async openGuestReader(): Promise<GuestReader> {
+    this.assertOpen();
+    if (this.readOnly) throw new InputError('a read-only DuckDB warehouse does not hold its file: it has no reads to serve');
+    this.guest ??= (async () => {
+      const conn = await this.instance.connect();
+      await conn.run(SET_UTC_SQL);
+      // Global settings: taken between two commits, never in the middle of one.
+      await this.writeLock.run(async () => {
+        for (const sql of LOCK_DOWN_SQL) await conn.run(sql);
+      });
+      return conn;
+    })();
+    return guestReader(await this.guest, this.guestLock, () => this.assertOpen());
   }
 
   async readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
@@ -383,7 +395,9 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.writeLock.run(async () => undefined), this.readLock.run(async () => undefined)]);
+    await Promise.all([this.writeLock.run(async () => undefined), this.readLock.run(async () => undefined), this.guestLock.run(async () => undefined)]);
+    const guest = await this.guest?.catch(() => undefined);
+    guest?.closeSync();
     this.reader.closeSync();
     this.writer.closeSync();
     this.instance.closeSync();

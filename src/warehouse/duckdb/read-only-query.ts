@@ -1,0 +1,51 @@
+/**
+ * A person's query on a DuckDB connection, behind every gate `query()` has: the statement must
+ * read (`checkReadOnlySql`), be exactly one statement, plan as SELECT (or EXPLAIN), and run in
+ * a read-only transaction that is rolled back. What `phasegate sql` runs directly, and what
+ * the read relay runs for other processes (bounded by rows there).
+ */
+import { type DuckDBConnection, StatementType } from '@duckdb/node-api';
+import { InputError } from '../../errors/input-error.ts';
+import type { Row } from '../../processors/types.ts';
+import type { QueryParams } from '../types.ts';
+import { checkReadOnlySql } from './read-only.ts';
+import { BEGIN_READ_ONLY_SQL, ROLLBACK_SQL } from './sql.ts';
+import { bindParams, toRow } from './values.ts';
+
+export interface ReadOnlyResult {
+  rows: Row[];
+  /** The result had more rows than `maxRows` (only the first `maxRows` were read). */
+  more: boolean;
+}
+
+/**
+ * Runs `sql` on `conn`, which the caller holds alone. With `maxRows` the result is streamed and
+ * read only up to one row past the bound, so a huge result is never materialised in Node.
+ */
+export async function runReadOnlyQuery(conn: DuckDBConnection, sql: string, params: QueryParams = {}, maxRows?: number): Promise<ReadOnlyResult> {
+  checkReadOnlySql(sql);
+  const extracted = await conn.extractStatements(sql);
+  if (extracted.count !== 1) throw new InputError(`query must be exactly one statement, got ${extracted.count}`);
+  const prepared = await extracted.prepare(0);
+  try {
+    // DESCRIBE/SHOW/SUMMARIZE/PRAGMA table_info plan as SELECT; anything else (a CTE in
+    // front of a DELETE, say) is refused here, and the read-only transaction backs it up.
+    if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
+      throw new InputError('query accepts read-only statements only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)');
+    }
+    if (Object.keys(params).length > 0) {
+      const bound = bindParams(params);
+      prepared.bind(bound.values, bound.types);
+    }
+    await conn.run(BEGIN_READ_ONLY_SQL);
+    try {
+      if (maxRows === undefined) return { rows: (await prepared.runAndReadAll()).getRowObjects().map(toRow), more: false };
+      const read = (await prepared.streamAndReadUntil(maxRows + 1)).getRowObjects();
+      return { rows: read.slice(0, maxRows).map(toRow), more: read.length > maxRows };
+    } finally {
+      await conn.run(ROLLBACK_SQL);
+    }
+  } finally {
+    prepared.destroySync();
+  }
+}

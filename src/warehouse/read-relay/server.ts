@@ -1,0 +1,254 @@
+/**
+ * The holder's side of the read relay. DuckDB lets one process open a file, so while a worker
+ * (or `backfill --workers`, or the demo) holds it, `phasegate sql`, `conflicts`, `coverage` and
+ * the dashboard cannot; this process answers their reads instead. It pops requests from one
+ * Redis list per file (`BLPOP` on a connection of its own), runs each — one at a time, so
+ * people's reads never crowd out the pipeline's — and pushes the reply to a key per request
+ * that expires. A person's query runs on the guest connection, behind `phasegate sql`'s fence
+ * (read-only statements, read-only transaction, external access off); the other reads are the
+ * warehouse's own parameterized SQL over tables looked up in this process's registry. Every
+ * reply is bounded in rows, bytes and time.
+ */
+import type { Redis } from 'ioredis';
+import { InputError } from '../../errors/input-error.ts';
+import { toError } from '../../errors/phasegate-error.ts';
+import { TransientError } from '../../errors/transient-error.ts';
+import { WarehouseError } from '../../errors/warehouse-error.ts';
+import { log } from '../../log.ts';
+import type { Registry } from '../../processors/registry.ts';
+import type { TableSpec } from '../../processors/types.ts';
+import type { Keys } from '../../queues/keys.ts';
+import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
+import type { GuestReader } from '../duckdb/guest-reader.ts';
+import { type OpArgs, parseRequest, type RelayOp, type RelayPresence, type RelayReply, type RelayRequest, toWireError } from './protocol.ts';
+
+export interface ReadRelayBounds {
+  /** The longest one read may run here, whatever deadline its request carries (ms). */
+  timeoutMs: number;
+  /** Most rows one query answers. */
+  maxRows: number;
+  /** Largest reply, in bytes of JSON. */
+  maxBytes: number;
+}
+
+export interface ReadRelayServerOptions {
+  /** For replies and the heartbeat; the blocking pop gets a duplicate of it. */
+  redis: Redis;
+  keys: Pick<Keys, 'readRelayRequests' | 'readRelayReply' | 'readRelayServer'>;
+  /** The DuckDB file this process holds: what readers name. */
+  dbPath: string;
+  /** The tables a request may name (`dataset.table`). */
+  registry: Registry;
+  duck: DuckDBWarehouse;
+  bounds: ReadRelayBounds;
+}
+
+export interface ReadRelayServer {
+  /** Stops advertising, stops the query in hand (its reader is told), stops popping. */
+  close(): Promise<void>;
+}
+
+// One pop waits this long, then the loop goes round; close wakes it at once (CLIENT UNBLOCK).
+const BLOCK_SECONDS = 5;
+// The presence key outlives a few missed heartbeats, and a crashed holder stops being
+// advertised within its TTL, after which readers fail at once instead of waiting.
+const HEARTBEAT_MS = 5_000;
+const PRESENCE_TTL_MS = 15_000;
+// A reply whose reader gave up is gone after this; a reader that waits takes it at once.
+const REPLY_TTL_MS = 60_000;
+// A read is stopped this long before its reader stops waiting, so the reader hears why.
+const REPLY_MARGIN_MS = 500;
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WarehouseError && err.reason === 'notFound';
+}
+
+/** A table nothing has committed to yet holds nothing: the reader creates no table here. */
+async function orNothing<T>(read: Promise<T[]>): Promise<T[]> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+function beforeDeadline<T>(work: Promise<T>, deadline: number, timeoutMs: number): Promise<T> {
+  // A read that loses the race still ends (a warehouse read cannot be cancelled): its failure
+  // then has no one to go to, and an unhandled rejection would end the process.
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(overDeadline(timeoutMs)), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+function overDeadline(timeoutMs: number): TransientError {
+  return new TransientError(
+    `the read ran past its deadline and was stopped (at most ${timeoutMs / 1000} s: PHASEGATE_READ_RELAY_TIMEOUT_SECONDS of the reader and of the holder)`,
+    { reason: 'timeout' },
+  );
+}
+
+function shuttingDown(): TransientError {
+  return new TransientError('the process holding the DuckDB file is shutting down: read again once it has let go of the file', { reason: 'stopped' });
+}
+
+export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRelayServer> {
+  const { redis, keys, dbPath, registry, duck, bounds } = opts;
+  const requestsKey = keys.readRelayRequests(dbPath);
+  const serverKey = keys.readRelayServer(dbPath);
+  const guest: GuestReader = await duck.openGuestReader();
+  let stopping = false;
+  const spec = (table: string): TableSpec => registry.tableSpec(table);
+
+  const run = async (req: RelayRequest, deadline: number): Promise<unknown> => {
+    const a = req.args;
+    const op = req.op as RelayOp;
+    switch (op) {
+      case 'query': {
+        const { sql, params } = a as OpArgs<'query'>;
+        const result = await guest.query(sql, params ?? {}, { maxRows: bounds.maxRows, deadline });
+        if (result.more) {
+          throw new InputError(
+            `the result has more than ${bounds.maxRows} rows, the most a read through the holder of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_ROWS): add a LIMIT or aggregate`,
+          );
+        }
+        return result.rows;
+      }
+      case 'describeTable':
+        return duck.describeTable(spec((a as OpArgs<'describeTable'>).table));
+      case 'readSlices': {
+        const { table, slices } = a as OpArgs<'readSlices'>;
+        return orNothing(duck.readSlices(spec(table), slices));
+      }
+      case 'presentSlices': {
+        const { table, slices } = a as OpArgs<'presentSlices'>;
+        return orNothing(duck.presentSlices(spec(table), slices));
+      }
+      case 'slicesWithRowsSince': {
+        const { table, slices, since, column } = a as OpArgs<'slicesWithRowsSince'>;
+        const s = spec(table);
+        // The column becomes an identifier in the SQL: only one the registry gives.
+        if (!s.columns.some((c) => c.name === column)) throw new InputError(`read relay: ${table} has no column ${column}`);
+        return orNothing(duck.slicesWithRowsSince(s, slices, new Date(since), column));
+      }
+      case 'unitHoldings': {
+        const { table, slices, units } = a as OpArgs<'unitHoldings'>;
+        return orNothing(duck.unitHoldings(spec(table), slices, units));
+      }
+      case 'tableMetadata':
+        return duck.tableMetadata(spec((a as OpArgs<'tableMetadata'>).table));
+      case 'gameHoldings': {
+        const { table, slices } = a as OpArgs<'gameHoldings'>;
+        return orNothing(duck.gameHoldings(spec(table), slices));
+      }
+      case 'tableSummary': {
+        const { table, range } = a as OpArgs<'tableSummary'>;
+        return duck.tableSummary(spec(table), range);
+      }
+      case 'samplePredictions': {
+        const { predictions, actuals, range, limit } = a as OpArgs<'samplePredictions'>;
+        return duck.samplePredictions({ predictions: spec(predictions), actuals: spec(actuals), range, ...(limit === undefined ? {} : { limit }) });
+      }
+      case 'conflictSummary': {
+        const { table, since } = a as OpArgs<'conflictSummary'>;
+        return duck.conflictSummary(spec(table), new Date(since));
+      }
+      case 'unresolvedConflicts': {
+        const { table, since } = a as OpArgs<'unresolvedConflicts'>;
+        return duck.unresolvedConflicts(spec(table), new Date(since));
+      }
+    }
+  };
+
+  const reply = async (id: string, body: RelayReply): Promise<void> => {
+    let json = JSON.stringify(body);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > bounds.maxBytes) {
+      const error = new InputError(
+        `the reply is ${bytes} bytes, more than the ${bounds.maxBytes} a read through the holder of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_BYTES): select fewer rows or columns`,
+      );
+      json = JSON.stringify({ id, ok: false, error: toWireError(error) } satisfies RelayReply);
+    }
+    const key = keys.readRelayReply(dbPath, id);
+    await redis.multi().rpush(key, json).pexpire(key, REPLY_TTL_MS).exec();
+  };
+
+  const handle = async (text: string): Promise<void> => {
+    const parsed = parseRequest(text);
+    if ('error' in parsed) {
+      if (parsed.id !== undefined) await reply(parsed.id, { id: parsed.id, ok: false, error: toWireError(parsed.error) });
+      else log.warn(`read relay: dropped a request: ${parsed.error.message}`);
+      return;
+    }
+    const req = parsed.request;
+    if (stopping) {
+      await reply(req.id, { id: req.id, ok: false, error: toWireError(shuttingDown()) });
+      return;
+    }
+    const now = Date.now();
+    // Its reader has stopped waiting (or will before an answer is back): running it would only load the warehouse.
+    if (req.deadline - REPLY_MARGIN_MS <= now) return;
+    const deadline = Math.min(req.deadline - REPLY_MARGIN_MS, now + bounds.timeoutMs);
+    try {
+      const value = await beforeDeadline(run(req, deadline), deadline, bounds.timeoutMs);
+      await reply(req.id, { id: req.id, ok: true, value });
+    } catch (err) {
+      // A query interrupted at its deadline or by close fails with DuckDB's "Interrupted": say why.
+      const failure = err instanceof InputError ? err : stopping ? shuttingDown() : Date.now() >= deadline ? overDeadline(bounds.timeoutMs) : err;
+      await reply(req.id, { id: req.id, ok: false, error: toWireError(failure) });
+    }
+  };
+
+  // Its own connection: a blocking pop would hold up every other command on a shared one.
+  const conn = redis.duplicate();
+  const connId = Number(await conn.client('ID'));
+  const since = new Date().toISOString();
+  const advertise = () =>
+    redis.set(serverKey, JSON.stringify({ pid: process.pid, since } satisfies RelayPresence), 'PX', PRESENCE_TTL_MS).catch((err) => {
+      log.warn(`read relay: heartbeat: ${toError(err).message}`);
+    });
+  await advertise();
+  const heartbeat = setInterval(() => void advertise(), HEARTBEAT_MS);
+  heartbeat.unref();
+
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        const popped = await conn.blpop(requestsKey, BLOCK_SECONDS);
+        if (popped) await handle(popped[1]);
+      } catch (err) {
+        if (stopping) return;
+        log.warn(`read relay: ${toError(err).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  })();
+  log.debug(`read relay: answering reads of ${dbPath}`);
+
+  return {
+    async close() {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(heartbeat);
+      // First stop advertising, so new readers fail at once. Only this process can hold the
+      // file, so the key cannot be another server's.
+      await redis.del(serverKey).catch(() => undefined);
+      // A person's query in hand must not hold up a worker's shutdown: its reader is told why.
+      guest.interrupt();
+      let ended = false;
+      void loop.finally(() => {
+        ended = true;
+      });
+      // UNBLOCK wakes a waiting pop at once (a popped request is still answered); repeated,
+      // because the loop may be between two pops.
+      while (!ended) {
+        await redis.client('UNBLOCK', connId).catch(() => undefined);
+        await Promise.race([loop, new Promise((r) => setTimeout(r, 50))]);
+      }
+      await conn.quit().catch(() => conn.disconnect());
+    },
+  };
+}

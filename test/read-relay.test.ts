@@ -1,0 +1,276 @@
+/**
+ * Inspecting tables while a worker holds the DuckDB file: a real `phasegate worker` child
+ * process holds it read-write, and `phasegate sql`, `conflicts`, `coverage` (other child
+ * processes) and a dashboard in this process read through the worker's read relay on Redis —
+ * behind `phasegate sql`'s fence (no writes, no files), bounded in rows and bytes. A file held
+ * by a process that serves no reads, or one that does not answer in time, fails with one line
+ * naming the holder; a worker that stops, stops serving.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/index.ts';
+import type { DateCoverage } from '../src/coverage/report.ts';
+import { startDashboard } from '../src/dashboard/index.ts';
+import { defaultRegistry } from '../src/processors/registry.ts';
+import { keysFor } from '../src/queues/keys.ts';
+import { openRuntime } from '../src/runtime.ts';
+import { LocalObjectStore } from '../src/storage/local-store.ts';
+import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
+import { childEnv, deleteKeys, openRuntimes, runCli, TEST_REDIS_URL, until } from './helpers.ts';
+
+const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
+const DATE = '2023-11-01';
+const TOKEN = 'read-relay-token-0123456789';
+const TIMEOUT_SECONDS = 5;
+const MAX_ROWS = 50;
+const MAX_BYTES = 65_536;
+
+describe('read relay: inspecting tables while a worker holds the DuckDB file', function () {
+  this.timeout(180_000);
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  const keys = keysFor(prefix);
+  let dir: string;
+  let file: string;
+  let worker: ChildProcess | undefined;
+  let redis: Redis;
+  /** Rows and games the warehouse holds for DATE, read before the worker took the file. */
+  let rows: number;
+  let games: number;
+
+  const env = (more: Record<string, string> = {}) => ({
+    REDIS_URL: TEST_REDIS_URL,
+    PHASEGATE_PREFIX: prefix,
+    PHASEGATE_DATA_DIR: dir,
+    PHASEGATE_LOG_LEVEL: 'error',
+    PHASEGATE_TIME_SCALE: '200',
+    PHASEGATE_READ_RELAY_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS),
+    PHASEGATE_READ_RELAY_MAX_ROWS: String(MAX_ROWS),
+    PHASEGATE_READ_RELAY_MAX_BYTES: String(MAX_BYTES),
+    ...more,
+  });
+  const sql = (query: string, more: Record<string, string> = {}) => runCli(['sql', query, '--json'], env(more));
+  const oneLine = (stderr: string) => {
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines, stderr).to.have.length(1);
+    return lines[0] ?? '';
+  };
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'phasegate-read-relay-'));
+    file = path.join(dir, 'warehouse.duckdb');
+    redis = new Redis(TEST_REDIS_URL);
+    // One real night of NBA.com player box scores in the warehouse, by the CLI.
+    const backfill = await runCli(
+      ['backfill', '--processors', 'nbac_player_boxscore_scraper,nbac_player_boxscore', '--start', DATE, '--end', DATE, '--workers', '1'],
+      env(),
+    );
+    expect(backfill.code, backfill.stderr).to.equal(0);
+    const direct = await sql(`SELECT count(*) AS n, count(DISTINCT game_id) AS games FROM nba_raw.nbac_player_boxscores WHERE game_date = DATE '${DATE}'`);
+    expect(direct.code, direct.stderr).to.equal(0);
+    [{ n: rows, games }] = JSON.parse(direct.stdout) as [{ n: number; games: number }];
+    expect(rows).to.be.greaterThan(0);
+    // A worker holding the file read-write (its table gates), serving reads once it has opened it.
+    worker = spawn(process.execPath, [BIN, 'worker', '--phases', 'commit'], { env: childEnv(env()), stdio: ['ignore', 'ignore', 'pipe'] });
+    let workerErr = '';
+    worker.stderr?.on('data', (b: Buffer) => {
+      workerErr += b.toString();
+    });
+    await until(
+      async () => (worker?.exitCode === null ? redis.get(keys.readRelayServer(file)) : Promise.reject(new Error(workerErr))),
+      'the worker serving reads',
+      60_000,
+    );
+  });
+
+  after(async () => {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((r) => worker?.once('exit', r));
+      worker.kill('SIGTERM');
+      await exited;
+    }
+    await redis?.quit();
+    await deleteKeys(TEST_REDIS_URL, `${prefix}:*`);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('`phasegate sql` gets its rows from the worker holding the file', async () => {
+    const opened = await DuckDBWarehouse.open({ path: file, store: new LocalObjectStore(dir), readOnly: true }).then(
+      () => 'opened',
+      (err: Error) => err.message,
+    );
+    expect(opened).to.match(/Conflicting lock is held in .* \(PID \d+\)/);
+    const r = await sql(`SELECT count(*) AS n, count(DISTINCT game_id) AS games FROM nba_raw.nbac_player_boxscores WHERE game_date = DATE '${DATE}'`);
+    expect(r.stderr).to.equal('');
+    expect(r.code).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal([{ n: rows, games }]);
+  });
+
+  it('`phasegate conflicts` and `phasegate coverage` answer', async () => {
+    const conflicts = await runCli(['conflicts', '--json'], env());
+    expect(conflicts.code, conflicts.stderr).to.equal(0);
+    const report = JSON.parse(conflicts.stdout) as { logged: boolean; logError?: string; tables: { table: string }[] };
+    expect(report.logError).to.equal(undefined);
+    // No conflict was ever logged: the worker answered that its log table does not exist.
+    expect(report.logged).to.equal(false);
+    expect(report.tables.map((t) => t.table)).to.include('nba_raw.nbac_player_boxscores');
+
+    const coverage = await runCli(['coverage', '--start', DATE, '--end', DATE, '--json'], env());
+    expect(coverage.code, coverage.stderr).to.equal(0);
+    expect(coverage.stderr).to.equal('');
+    const out = JSON.parse(coverage.stdout) as { from: string; dates: DateCoverage[] };
+    expect(out.from).to.equal('warehouse');
+    expect(out.dates).to.have.length(1);
+    expect(out.dates[0]).to.deep.include({ date: DATE, scheduledGames: games, found: { nbac: games, bdl: 0 }, analyticsGames: 0, missing: [] });
+  });
+
+  for (const query of [
+    'DELETE FROM nba_raw.nbac_player_boxscores',
+    'CREATE TABLE nba_raw.stolen AS SELECT 1 AS x',
+    'WITH doomed AS (SELECT 1) DELETE FROM nba_raw.nbac_player_boxscores',
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT content FROM read_text('/etc/passwd')",
+    "SELECT * FROM glob('/etc/*')",
+  ]) {
+    it(`refuses through the relay, exit 2 with one line: ${query}`, async () => {
+      const r = await sql(query);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stdout).to.equal('');
+      expect(oneLine(r.stderr)).to.match(
+        /^phasegate: (query accepts read-only statements only|Permission Error: .*file system operations are disabled by configuration)/,
+      );
+    });
+  }
+
+  it('nothing was written by the refused statements', async () => {
+    const r = await sql(
+      "SELECT (SELECT count(*) FROM nba_raw.nbac_player_boxscores) AS n, (SELECT count(*) FROM information_schema.tables WHERE table_name = 'stolen') AS stolen",
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal([{ n: rows, stolen: 0 }]);
+  });
+
+  it('a result beyond the bounds is refused, naming the limit', async () => {
+    const within = await sql(`SELECT i FROM range(${MAX_ROWS}) t(i)`);
+    expect(within.code, within.stderr).to.equal(0);
+    expect(JSON.parse(within.stdout)).to.have.length(MAX_ROWS);
+    const tooMany = await sql(`SELECT i FROM range(${MAX_ROWS + 1}) t(i)`);
+    expect(tooMany.code).to.equal(2);
+    expect(tooMany.stdout).to.equal('');
+    expect(oneLine(tooMany.stderr)).to.match(new RegExp(`more than ${MAX_ROWS} rows.*PHASEGATE_READ_RELAY_MAX_ROWS`));
+    const tooBig = await sql(`SELECT repeat('x', ${MAX_BYTES}) AS s`);
+    expect(tooBig.code).to.equal(2);
+    expect(oneLine(tooBig.stderr)).to.match(new RegExp(`more than the ${MAX_BYTES} .*PHASEGATE_READ_RELAY_MAX_BYTES`));
+  });
+
+  it('a query running past the timeout is stopped, and the worker goes on answering', async () => {
+    const started = Date.now();
+    const slow = await sql('SELECT count(*) AS n FROM range(10000000000000) t(i) WHERE i % 7 = 3');
+    expect(slow.code).to.equal(1);
+    expect(oneLine(slow.stderr)).to.match(/^phasegate: the read ran past its deadline and was stopped .*PHASEGATE_READ_RELAY_TIMEOUT_SECONDS/);
+    expect(Date.now() - started).to.be.below(TIMEOUT_SECONDS * 1000 + 5000);
+    const next = await sql('SELECT 42 AS x');
+    expect(next.code, next.stderr).to.equal(0);
+    expect(JSON.parse(next.stdout)).to.deep.equal([{ x: 42 }]);
+  });
+
+  it('a hand-written request naming what the registry does not give is refused, and answered on its own key', async () => {
+    const blocking = redis.duplicate();
+    const ask = async (op: string, args: unknown) => {
+      const id = randomUUID();
+      await redis.rpush(keys.readRelayRequests(file), JSON.stringify({ v: 1, id, deadline: Date.now() + 10_000, op, args }));
+      const popped = await blocking.blpop(keys.readRelayReply(file, id), 10);
+      expect(popped, `a reply to ${op}`).to.not.equal(null);
+      return JSON.parse(popped?.[1] ?? '{}') as { ok: boolean; value?: unknown; error?: { kind: string; message: string } };
+    };
+    try {
+      const table = 'nba_raw.nbac_player_boxscores';
+      expect(await ask('presentSlices', { table, slices: [DATE, '2023-11-02'] })).to.deep.include({ ok: true, value: [DATE] });
+      expect((await ask('presentSlices', { table: 'nba_raw.secrets', slices: [DATE] })).error).to.deep.include({ kind: 'input' });
+      const column = await ask('slicesWithRowsSince', { table, slices: [DATE], since: new Date(0).toISOString(), column: 'processed_at' });
+      expect(column).to.deep.include({ ok: true, value: [DATE] });
+      const unknown = await ask('slicesWithRowsSince', { table, slices: [DATE], since: new Date(0).toISOString(), column: 'password' });
+      expect(unknown.error).to.deep.equal({ kind: 'input', message: `read relay: ${table} has no column password` });
+      const injected = await ask('slicesWithRowsSince', { table, slices: [DATE], since: new Date(0).toISOString(), column: 'pts; DROP TABLE x' });
+      expect(injected.error?.message).to.match(/^read relay: slicesWithRowsSince: column: an identifier/);
+      const op = await ask('dropTable', { table });
+      expect(op.ok).to.equal(false);
+      expect(op.error?.message).to.match(/^read relay: a malformed request \(op: /);
+    } finally {
+      await blocking.quit();
+    }
+  });
+
+  it('the dashboard draws coverage from the worker’s relay without taking the file', async () => {
+    const config = loadConfig(env());
+    const rt = await openRuntime(config, { redisExplicit: true });
+    openRuntimes.set(rt, 'read-relay.test.ts dashboard');
+    const d = await startDashboard(rt, { port: 0, credentials: { token: TOKEN, generated: false }, announce: () => undefined, readOnly: true });
+    try {
+      const res = await fetch(`${d.url}/coverage?start=${DATE}&end=${DATE}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = await res.text();
+      expect(res.status).to.equal(200);
+      expect(body).to.include('read from the warehouse now');
+      const cell = new RegExp(`<td class="cov-[a-z]+" data-d="${DATE}" title="([^"]*)"`).exec(body);
+      expect(cell?.[1]).to.include(`found: nbac ${games}, bdl 0`);
+      expect(rt.openedWarehouse()).to.equal(undefined);
+    } finally {
+      await d.close();
+      openRuntimes.delete(rt);
+      await rt.close();
+    }
+  });
+
+  describe('a holder that does not answer', () => {
+    let other: string;
+    let holder: DuckDBWarehouse;
+
+    before(async () => {
+      // This process holds another file read-write and serves no reads of it.
+      other = path.join(dir, 'held.duckdb');
+      holder = await DuckDBWarehouse.open({ path: other, store: new LocalObjectStore(dir) });
+      await holder.ensureTable(defaultRegistry().tableSpec('nba_raw.nbac_team_boxscore'));
+    });
+    after(() => holder?.close());
+
+    it('no relay serves the file: exit 1 at once, one line naming the holder', async () => {
+      const started = Date.now();
+      const r = await sql('SELECT 1 AS x', { PHASEGATE_DUCKDB_PATH: other });
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.equal('');
+      expect(oneLine(r.stderr)).to.equal(
+        `phasegate: the DuckDB file ${other} is held by another process (PID ${process.pid}, ${process.execPath}) that does not answer queries (no phasegate worker with this PHASEGATE_PREFIX serves its reads)`,
+      );
+      expect(Date.now() - started).to.be.below(TIMEOUT_SECONDS * 1000);
+    });
+
+    it('a relay advertised but silent: exit 1 after the timeout, one line', async () => {
+      // A holder that advertised itself and then hung: its presence key is still there.
+      await redis.set(keys.readRelayServer(other), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }), 'PX', 30_000);
+      const started = Date.now();
+      const r = await sql('SELECT 1 AS x', { PHASEGATE_DUCKDB_PATH: other, PHASEGATE_READ_RELAY_TIMEOUT_SECONDS: '2' });
+      const took = Date.now() - started;
+      expect(r.code).to.equal(1);
+      expect(oneLine(r.stderr)).to.equal(
+        `phasegate: the process holding the DuckDB file ${other} (PID ${process.pid}) did not answer within 2 s (PHASEGATE_READ_RELAY_TIMEOUT_SECONDS)`,
+      );
+      expect(took).to.be.within(2000, 2000 + 8000);
+      await redis.del(keys.readRelayServer(other), keys.readRelayRequests(other));
+    });
+  });
+
+  it('a worker that stops stops serving, and lets go of the file', async () => {
+    const exited = new Promise<number | null>((r) => worker?.once('exit', (code) => r(code)));
+    worker?.kill('SIGTERM');
+    expect(await exited).to.equal(0);
+    expect(await redis.get(keys.readRelayServer(file))).to.equal(null);
+    // Read directly now: the file is free.
+    const r = await sql('SELECT count(*) AS n FROM nba_raw.nbac_player_boxscores');
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal([{ n: rows }]);
+  });
+});

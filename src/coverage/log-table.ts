@@ -11,11 +11,8 @@
  * and the append commit — which inserts only keys the table lacks — adds nothing twice.
  * `nba_orchestration.source_coverage_by_game` is the view over it, one row per game.
  */
-import type { Column } from '../processors/types.ts';
+import { col, key } from '../processors/columns.ts';
 import type { LogTableDef } from '../queues/logs/log-table.ts';
-
-const req = (name: string, type: Column['type'], description: string): Column => ({ name, type, nullable: false, description });
-const opt = (name: string, type: Column['type'], description: string): Column => ({ name, type, description });
 
 export const COVERAGE_EVENT_TYPES = ['found', 'missing', 'silent_failure', 'tier_dropped', 'tier_changed', 'fallback_requested', 'no_source'] as const;
 export type CoverageEventType = (typeof COVERAGE_EVENT_TYPES)[number];
@@ -42,23 +39,23 @@ export const sourceCoverageLog: LogTableDef = {
     primaryKey: ['event_id'],
     clusterBy: ['game_id', 'event_type'],
     columns: [
-      req('event_id', 'STRING', 'deterministic: game, table, observed state and the previous event of the same game and table'),
-      req('event_time', 'TIMESTAMP', 'when the audit observed it'),
-      req('event_type', 'STRING', "'found', 'missing', 'silent_failure', 'tier_dropped', 'tier_changed', 'fallback_requested' or 'no_source'"),
-      req('severity', 'STRING', "'info', 'warning' or 'critical' (no source has the game after the fallback)"),
-      req('layer', 'STRING', "'raw' (a source's table), 'analytics' (phase 3's pick) or 'audit' (a verdict over all sources)"),
-      req('game_id', 'STRING', 'the NBA.com game id'),
-      { name: 'game_date', type: 'DATE', nullable: false, description: 'the date the schedule places the game on (the partition)' },
-      opt('table_name', 'STRING', '`dataset.table` observed; null for an audit verdict'),
-      opt('source', 'STRING', "'nbac' or 'bdl': the raw table's source, or the source analytics picked"),
-      req('expected', 'BOOL', 'the schedule holds the game (for the fallback source: and it was asked for the date)'),
-      req('found', 'BOOL', 'the table holds rows of the game'),
-      opt('rows_found', 'INT64', 'rows of the game in the table'),
-      req('fallback_used', 'BOOL', 'the rows came from the fallback source, or a fallback scrape was requested'),
-      opt('data_quality_tier', 'STRING', "analytics: the game's worst tier, 'gold', 'silver' or 'bronze'"),
-      opt('previous_tier', 'STRING', 'analytics: the tier the last event of the game held'),
-      req('audit_run_id', 'STRING', 'the audit run that observed it first'),
-      opt('details', 'JSON', 'processor status of the date, the fallback backfill, the previous event id'),
+      key('event_id', 'STRING', 'deterministic: game, table, observed state and the previous event of the same game and table'),
+      key('event_time', 'TIMESTAMP', 'when the audit observed it'),
+      key('event_type', 'STRING', "'found', 'missing', 'silent_failure', 'tier_dropped', 'tier_changed', 'fallback_requested' or 'no_source'"),
+      key('severity', 'STRING', "'info', 'warning' or 'critical' (no source has the game after the fallback)"),
+      key('layer', 'STRING', "'raw' (a source's table), 'analytics' (phase 3's pick) or 'audit' (a verdict over all sources)"),
+      key('game_id', 'STRING', 'the NBA.com game id'),
+      key('game_date', 'DATE', 'the date the schedule places the game on (the partition)'),
+      col('table_name', 'STRING', '`dataset.table` observed; null for an audit verdict'),
+      col('source', 'STRING', "'nbac' or 'bdl': the raw table's source, or the source analytics picked"),
+      key('expected', 'BOOL', 'the schedule holds the game (for the fallback source: and it was asked for the date)'),
+      key('found', 'BOOL', 'the table holds rows of the game'),
+      col('rows_found', 'INT64', 'rows of the game in the table'),
+      key('fallback_used', 'BOOL', 'the rows came from the fallback source, or a fallback scrape was requested'),
+      col('data_quality_tier', 'STRING', "analytics: the game's worst tier, 'gold', 'silver' or 'bronze'"),
+      col('previous_tier', 'STRING', 'analytics: the tier the last event of the game held'),
+      key('audit_run_id', 'STRING', 'the audit run that observed it first'),
+      col('details', 'JSON', 'processor status of the date, the fallback backfill, the previous event id'),
     ],
   },
 };

@@ -10,11 +10,8 @@
  * column, so this one is partitioned by `game_date` — the slice the conflict is about —
  * and clustered as the seed asks.
  */
-import type { Column } from '../../processors/types.ts';
+import { col, key } from '../../processors/columns.ts';
 import type { LogTableDef } from '../logs/log-table.ts';
-
-const req = (name: string, type: Column['type'], description: string): Column => ({ name, type, nullable: false, description });
-const opt = (name: string, type: Column['type'], description: string): Column => ({ name, type, description });
 
 export const CONFLICT_TYPES = ['streaming_buffer', 'concurrent_dml', 'quota_exceeded'] as const;
 export type ConflictType = (typeof CONFLICT_TYPES)[number];
@@ -34,21 +31,21 @@ export const streamingConflictLog: LogTableDef = {
     primaryKey: ['conflict_id', 'retry_attempt', 'resolved'],
     clusterBy: ['processor_name', 'game_date'],
     columns: [
-      req('conflict_id', 'STRING', 'the conflict (one slice of one table), shared by its rows'),
-      req('timestamp', 'TIMESTAMP', 'when this event happened'),
-      req('processor_name', 'STRING', 'the processor whose slice conflicted'),
-      opt('game_id', 'STRING', 'null: phasegate commits whole dates, the slice is game_date'),
-      { name: 'game_date', type: 'DATE', nullable: false, description: 'the slice that met the streaming buffer' },
-      opt('conflict_type', 'STRING', "'streaming_buffer', 'concurrent_dml' or 'quota_exceeded'"),
-      req('retry_attempt', 'INT64', 'how many times this conflict has met the buffer so far'),
-      opt('max_retries', 'INT64', 'tries that fit in the maximum wait before the slice is deferred'),
-      opt('delay_seconds', 'INT64', 'the wait before the next try (BigQuery seconds); null on the final row'),
-      req('resolved', 'BOOL', 'true on the row saying the slice was committed'),
-      opt('resolution_time', 'TIMESTAMP', 'when the slice was committed'),
-      opt('resolution_method', 'STRING', "'auto_retry', 'manual', 'force_mode' or 'timeout' (deferred)"),
-      opt('rows_affected', 'INT64', 'staged rows of the slice'),
-      opt('error_message', 'STRING', "BigQuery's text, or why the slice was deferred"),
-      opt('details', 'JSON', 'table, batch, job, oldest buffer entry, next try'),
+      key('conflict_id', 'STRING', 'the conflict (one slice of one table), shared by its rows'),
+      key('timestamp', 'TIMESTAMP', 'when this event happened'),
+      key('processor_name', 'STRING', 'the processor whose slice conflicted'),
+      col('game_id', 'STRING', 'null: phasegate commits whole dates, the slice is game_date'),
+      key('game_date', 'DATE', 'the slice that met the streaming buffer'),
+      col('conflict_type', 'STRING', "'streaming_buffer', 'concurrent_dml' or 'quota_exceeded'"),
+      key('retry_attempt', 'INT64', 'how many times this conflict has met the buffer so far'),
+      col('max_retries', 'INT64', 'tries that fit in the maximum wait before the slice is deferred'),
+      col('delay_seconds', 'INT64', 'the wait before the next try (BigQuery seconds); null on the final row'),
+      key('resolved', 'BOOL', 'true on the row saying the slice was committed'),
+      col('resolution_time', 'TIMESTAMP', 'when the slice was committed'),
+      col('resolution_method', 'STRING', "'auto_retry', 'manual', 'force_mode' or 'timeout' (deferred)"),
+      col('rows_affected', 'INT64', 'staged rows of the slice'),
+      col('error_message', 'STRING', "BigQuery's text, or why the slice was deferred"),
+      col('details', 'JSON', 'table, batch, job, oldest buffer entry, next try'),
     ],
   },
 };

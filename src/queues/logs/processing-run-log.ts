@@ -4,11 +4,8 @@
  * no row of its own; the next run of the same job notices the unfinished start and writes an
  * `interrupted` row for it, so kills stay visible.
  */
-import type { Column } from '../../processors/types.ts';
+import { col, key } from '../../processors/columns.ts';
 import type { LogTableDef } from './log-table.ts';
-
-const req = (name: string, type: Column['type'], description: string): Column => ({ name, type, nullable: false, description });
-const opt = (name: string, type: Column['type'], description: string): Column => ({ name, type, description });
 
 export const RUN_STATUSES = ['succeeded', 'failed', 'retrying', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -25,25 +22,25 @@ export const processingRunLog: LogTableDef = {
     primaryKey: ['run_id'],
     clusterBy: ['processor', 'status'],
     columns: [
-      req('run_id', 'STRING', 'one run of one phase job'),
-      req('job_id', 'STRING', 'the BullMQ job id, `<processor>.<slice>`'),
-      req('processor', 'STRING', 'the processor that ran'),
-      req('phase', 'INT64', 'its phase, 1–5'),
-      req('slice', 'DATE', 'the slice (game date) it ran for'),
-      req('status', 'STRING', "'succeeded', 'failed', 'retrying' (failed, will run again) or 'interrupted' (killed)"),
-      opt('row_count', 'INT64', 'rows staged (transforms) or files written (scrapers)'),
-      opt('duration_ms', 'INT64', 'wall-clock run time'),
-      opt('error', 'STRING', 'the reason a person can read'),
-      opt(
+      key('run_id', 'STRING', 'one run of one phase job'),
+      key('job_id', 'STRING', 'the BullMQ job id, `<processor>.<slice>`'),
+      key('processor', 'STRING', 'the processor that ran'),
+      key('phase', 'INT64', 'its phase, 1–5'),
+      key('slice', 'DATE', 'the slice (game date) it ran for'),
+      key('status', 'STRING', "'succeeded', 'failed', 'retrying' (failed, will run again) or 'interrupted' (killed)"),
+      col('row_count', 'INT64', 'rows staged (transforms) or files written (scrapers)'),
+      col('duration_ms', 'INT64', 'wall-clock run time'),
+      col('error', 'STRING', 'the reason a person can read'),
+      col(
         'notes',
         'STRING',
         'what the integrity checks said of a run that succeeded: incomplete (and which games), empty, no schedule, an allowed shrink or move',
       ),
-      req('started_at', 'TIMESTAMP', 'when the run started'),
-      opt('finished_at', 'TIMESTAMP', 'when it ended; null for an interrupted run'),
-      req('attempt', 'INT64', 'the BullMQ attempt (1-based)'),
-      opt('backfill_id', 'STRING', 'the backfill it belongs to'),
-      req('run_date', 'DATE', 'UTC date the run started (the partition)'),
+      key('started_at', 'TIMESTAMP', 'when the run started'),
+      col('finished_at', 'TIMESTAMP', 'when it ended; null for an interrupted run'),
+      key('attempt', 'INT64', 'the BullMQ attempt (1-based)'),
+      col('backfill_id', 'STRING', 'the backfill it belongs to'),
+      key('run_date', 'DATE', 'UTC date the run started (the partition)'),
     ],
   },
 };

@@ -114,7 +114,7 @@ describe('phasegate coverage and the Coverage page', function () {
     expect(bad.code).to.equal(2);
   });
 
-  it('while a worker holds the warehouse, `coverage` reads it through the worker\'s relay and `audit` is run by that worker', async () => {
+  it("while a worker holds the warehouse, `coverage` reads it through the worker's relay and `audit` is run by that worker", async () => {
     const rt: Runtime = await openRuntime(env.config, { redisExplicit: true });
     openRuntimes.set(rt, 'coverage-cli.test.ts worker');
     try {

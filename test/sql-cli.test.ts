@@ -37,9 +37,10 @@ describe('phasegate sql (CLI)', () => {
   for (const query of ["SELECT * FROM read_csv('/etc/passwd')", "SELECT content FROM read_text('/etc/passwd')", "SELECT * FROM glob('/etc/*')"]) {
     it(`cannot read the machine's files: ${query}`, async () => {
       const r = await runCli(['sql', query], env());
-      expect(r.code).to.equal(1);
+      // Bad input: exit 2 with one line, as through a worker's read relay.
+      expect(r.code).to.equal(2);
       expect(r.stdout).not.to.include('root');
-      expect(r.stderr).to.match(/^phasegate: .*file system operations are disabled by configuration/);
+      expect(r.stderr).to.match(/^phasegate: .*file system operations are disabled by configuration\n$/);
     });
   }
 

@@ -23,6 +23,21 @@ export interface ReadOnlyResult {
  * read only up to one row past the bound, so a huge result is never materialised in Node.
  */
 export async function runReadOnlyQuery(conn: DuckDBConnection, sql: string, params: QueryParams = {}, maxRows?: number): Promise<ReadOnlyResult> {
+  try {
+    return await runChecked(conn, sql, params, maxRows);
+  } catch (err) {
+    // DuckDB's refusal of a file, URL or extension (external access is off) is the fence
+    // holding, not a fault of the warehouse: bad input, like a write — one line, without the
+    // `LINE 1: …` pointer DuckDB adds under it.
+    const message = err instanceof Error ? err.message : '';
+    if (REFUSED.test(message)) throw new InputError(message.split('\n')[0] ?? message, { cause: err });
+    throw err;
+  }
+}
+
+const REFUSED = /^Permission Error:/;
+
+async function runChecked(conn: DuckDBConnection, sql: string, params: QueryParams, maxRows: number | undefined): Promise<ReadOnlyResult> {
   checkReadOnlySql(sql);
   const extracted = await conn.extractStatements(sql);
   if (extracted.count !== 1) throw new InputError(`query must be exactly one statement, got ${extracted.count}`);

@@ -109,17 +109,9 @@ export interface WireError {
 
 export type RelayReply = { id: string; ok: true; value: unknown } | { id: string; ok: false; error: WireError };
 
-/**
- * DuckDB's refusal of a file, URL or extension (external access is off) is the relay's fence
- * holding, not a fault of the warehouse: bad input, like a write — one line, without the
- * `LINE 1: …` pointer DuckDB adds under it.
- */
-const REFUSED = /^Permission Error:/;
-
 export function toWireError(thrown: unknown): WireError {
   const err = toError(thrown);
   if (thrown instanceof InputError) return { kind: 'input', message: err.message };
-  if (REFUSED.test(err.message)) return { kind: 'input', message: err.message.split('\n')[0] ?? err.message };
   if (thrown instanceof WarehouseError) {
     return { kind: thrown.retryable ? 'transient' : 'permanent', message: err.message, reason: thrown.reason, table: thrown.table };
   }

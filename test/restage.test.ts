@@ -25,7 +25,8 @@ const def: TransformDef = { kind: 'transform', name: 'restage_t', phase: 2, desc
 describe('re-staging a slice deletes the object it replaced', () => {
   let env: TestEnv;
   beforeEach(async () => {
-    env = await openTestRuntime();
+    // Every slice as an object of its own: the path these tests are about (inline-staging.test.ts has the other).
+    env = await openTestRuntime({ PHASEGATE_STAGING_INLINE_MAX_BYTES: '0' });
   });
   afterEach(async () => env.cleanup());
 

@@ -255,6 +255,12 @@ function watchStatuses(rt: Runtime) {
     await set(processor, slice, status);
     note(processor, slice, status.status);
   };
+  // A status queued into a job's step is written when the step runs.
+  const updateIn = store.updateIn.bind(store);
+  store.updateIn = (step, processor, slice, patch) => {
+    updateIn(step, processor, slice, patch);
+    step.afterRun(async () => note(processor, slice, patch.status));
+  };
   return {
     at: (processor: string, status: string, slice: string) => at.get(`${processor}|${status}|${slice}`),
     reach: (processor: string, status: string, n: number) =>

@@ -15,6 +15,7 @@ import { loadConfig, productSettings } from '../../src/config/index.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../src/processors/nbac/team-boxscore.ts';
 import { tableId } from '../../src/processors/types.ts';
+import { compilePhaseWorker } from './scale/compile-worker.ts';
 import { prepareScaleRaw } from './scale/raw.ts';
 import type { ScaleRunResult, ScaleRunSpec } from './scale/run.ts';
 import { RepeatedSeasonsSource } from './scale/seasons.ts';
@@ -25,7 +26,8 @@ const USAGE = `usage: npm run bench:scale -- [flags]
   --processes LIST       phase-worker processes for the process runs, '' for none (default 1,2,4)
   --process-dates N      dates of the process runs (default 853)
   --process-time-scale X time scale of the process runs (default 100: the phase work, not BigQuery's latency, sets their makespan)
-  --cascade              every processor downstream of phase 2 too (phases 3-5)
+  --cascade              every processor downstream of phase 2 too (phases 3-5); the process runs are cascades too
+  --relay                with --cascade: phases 3-5 run in the phase-worker processes, reading DuckDB through the gate's read relay (default: in the gate process, next to DuckDB)
   --workers N            phase-worker concurrency per process (default 12)
   --time-scale X         BigQuery seconds per real second (default 5)
   --seed N               rules-layer seed (default 1)
@@ -41,6 +43,7 @@ interface ScaleOptions {
   processDates: number;
   processTimeScale: number;
   cascade: boolean;
+  relay: boolean;
   workers: number;
   timeScale: number;
   seed: number;
@@ -71,6 +74,7 @@ function parse(argv: string[]): ScaleOptions {
       'process-dates': { type: 'string' },
       'process-time-scale': { type: 'string' },
       cascade: { type: 'boolean' },
+      relay: { type: 'boolean' },
       workers: { type: 'string' },
       'time-scale': { type: 'string' },
       seed: { type: 'string' },
@@ -95,6 +99,7 @@ function parse(argv: string[]): ScaleOptions {
     processDates: num('process-dates', values['process-dates'], 853, (n) => Number.isInteger(n) && n >= 1),
     processTimeScale: num('process-time-scale', values['process-time-scale'], 100, (n) => n > 0 && n <= 100_000),
     cascade: values.cascade ?? false,
+    relay: values.relay ?? false,
     workers: num('workers', values.workers, 12, (n) => Number.isInteger(n) && n >= 1),
     timeScale: num('time-scale', values['time-scale'], 5, (n) => n > 0 && n <= 100_000),
     seed: num('seed', values.seed, 1, Number.isInteger),
@@ -194,13 +199,20 @@ async function main(): Promise<number> {
   await mkdir(opts.workDir, { recursive: true });
   const storeDir = await prepareScaleRaw(opts.workDir, await source.firstDates(most), source, log);
   const results: ScaleRunResult[] = [];
+  let workerEntry: string | undefined;
+  if (opts.processes.length > 0) {
+    log('compiling the phase worker (its processes run JavaScript, as an installed phasegate worker does)');
+    workerEntry = compilePhaseWorker(opts.workDir);
+  }
   const runs: ScaleRunSpec[] = [
     ...opts.sizes.map((dates) => ({ dates, phaseProcesses: 0, cascade: opts.cascade, timeScale: opts.timeScale })),
     // The in-process run first: the baseline the process runs are compared with, at their scale.
     ...(opts.processes.length > 0 ? [0, ...opts.processes] : []).map((p) => ({
       dates: opts.processDates,
       phaseProcesses: p,
-      cascade: false,
+      // With --cascade the process runs are cascades too (phases 3–5 where --relay says).
+      cascade: opts.cascade,
+      relay: opts.relay,
       timeScale: opts.processTimeScale,
     })),
   ].map((r, i) => ({
@@ -211,6 +223,7 @@ async function main(): Promise<number> {
     seed: opts.seed,
     timeoutSeconds: opts.timeoutSeconds,
     maxOldSpaceMb: opts.maxOldSpaceMb,
+    workerEntry,
   }));
   for (const spec of runs) {
     log(
@@ -246,11 +259,22 @@ async function main(): Promise<number> {
   }
   const biggest = sizes.at(-1);
   if (biggest && opts.cascade) {
-    w(`${biggest.gateRssMb < 200 ? 'MET    ' : 'NOT MET'} worker RSS < 200 MB at ${biggest.dates} dates × every processor: ${biggest.gateRssMb} MB`);
+    w(
+      `${biggest.gateRssMb < 200 ? 'MET    ' : 'NOT MET'} worker RSS < 200 MB at ${biggest.dates} dates × every processor, phase workers inside the commit-gate process (with DuckDB): ${biggest.gateRssMb} MB (JS heap peak ${biggest.gateMemoryMb.heapUsedPeak} MB, DuckDB peak ${biggest.gateMemoryMb.duckdbPeak} MB)`,
+    );
   } else if (biggest) {
     w(`INFO    worker RSS at ${biggest.dates} dates × phase 2 (the < 200 MB target is for --cascade): ${biggest.gateRssMb} MB`);
   }
   const procs = results.slice(opts.sizes.length);
+  for (const r of procs.filter((p) => p.cascade && p.phaseProcesses > 0)) {
+    const worst = Math.max(...r.phaseWorkerRssMb);
+    const where = opts.relay
+      ? `phases 2–5 in ${r.phaseProcesses} process(es) of their own, reading DuckDB through the read relay`
+      : `phase 2 in ${r.phaseProcesses} process(es) of their own, phases 3–5 next to DuckDB in the commit-gate process`;
+    w(
+      `${worst < 200 ? 'MET    ' : 'NOT MET'} worker RSS < 200 MB at ${r.dates} dates × every processor, ${where}${r.timedOut ? ' (TIMED OUT)' : ''}: workers ${r.phaseWorkerRssMb.join(', ')} MB; commit-gate process ${r.gateRssMb} MB (JS heap peak ${r.gateMemoryMb.heapUsedPeak} MB, DuckDB peak ${r.gateMemoryMb.duckdbPeak} MB)`,
+    );
+  }
   const base = procs.find((r) => r.phaseProcesses === 1);
   for (const r of procs) {
     w(

@@ -30,7 +30,12 @@ export async function enqueueSlices(ctx: PipelineContext, def: ProcessorDef, sli
   // A job that is still in flight keeps it: the same work is never queued twice.
   for (let i = 0; i < slices.length; i += 200) {
     const chunk = slices.slice(i, i + 200);
-    const states = await Promise.all(chunk.map((s) => queue.getJobState(phaseJobId(def.name, s))));
+    // A job BullMQ has no hash for does not exist: one pipelined EXISTS per chunk answers that
+    // for a fresh backfill's slices, and only the jobs that exist are asked their state.
+    const exists = ctx.redis.pipeline();
+    for (const s of chunk) exists.exists(queue.toKey(phaseJobId(def.name, s)));
+    const known = ((await exists.exec()) ?? []).map(([err, n]) => err !== null || Number(n) > 0);
+    const states = await Promise.all(chunk.map((s, j) => (known[j] === false ? 'unknown' : queue.getJobState(phaseJobId(def.name, s)))));
     const finished: string[] = [];
     chunk.forEach((slice, j) => {
       const state = states[j] ?? 'unknown';

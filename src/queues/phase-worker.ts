@@ -8,17 +8,18 @@ import { DefinitionError } from '../errors/definition-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError, toError } from '../errors/phasegate-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
-import { describeMissing } from '../integrity/slice-check.ts';
+import { describeMissing, type SliceCheck } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
 import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, tableId } from '../processors/types.ts';
+import type { Warehouse } from '../warehouse/types.ts';
 import { ensureTableOnce } from './commit/ensure-table.ts';
 import { stageSlice } from './commit/staging.ts';
 import type { PipelineContext } from './context.ts';
 import { QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
 import { enqueueSlices } from './enqueue.ts';
 import { settleDownstream } from './events/settle.ts';
-import { startRun } from './logs/run-log.ts';
+import { type RunHandle, startRun } from './logs/run-log.ts';
 import { type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
 
 export interface PhaseJobResult {
@@ -67,9 +68,33 @@ async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJ
   return { files: written.length, note: status === 'committed' ? undefined : status };
 }
 
-async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<PhaseJobData>): Promise<PhaseJobResult> {
+const readable = new WeakMap<PipelineContext, Promise<Warehouse>>();
+
+/**
+ * The warehouse a transform reads its inputs from. A process that does not hold the embedded
+ * DuckDB file (the commit gate's process does: DuckDB lets one process open it) reads it through
+ * the holder's read relay (src/warehouse/read-relay), as phase workers read BigQuery over the
+ * network.
+ */
+function readableWarehouse(ctx: PipelineContext): Promise<Warehouse> {
+  let w = readable.get(ctx);
+  if (!w) {
+    w = ctx.warehouse().catch(async (err: unknown) => (await import('../warehouse/read-relay/client.ts')).relayOnLock(err, ctx));
+    readable.set(ctx, w);
+    // A failure other than the lock is the job's; the next job asks again.
+    w.catch(() => readable.delete(ctx));
+  }
+  return w;
+}
+
+/** What the run log notes for a staged slice besides success. */
+function stagedNote(check: SliceCheck): string | undefined {
+  return check.outcome === 'complete' ? undefined : check.outcome === 'partial' ? `incomplete: ${describeMissing(check)}` : check.outcome;
+}
+
+async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<PhaseJobData>, run: RunHandle): Promise<PhaseJobResult> {
   const { slice, backfillId } = job.data;
-  const warehouse = def.readsWarehouse ? await ctx.warehouse() : undefined;
+  const warehouse = def.readsWarehouse ? await readableWarehouse(ctx) : undefined;
   const pctx: ProcessorContext = {
     slice,
     store: ctx.store,
@@ -77,20 +102,21 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
     // An input table nobody has written yet (a fallback source that never ran) reads as empty.
     readTable: warehouse
       ? async (spec, slices) => {
-          await ensureTableOnce(ctx, ctx.registry.tableSpec(tableId(spec)));
+          await ensureTableOnce({ warehouse: async () => warehouse }, ctx.registry.tableSpec(tableId(spec)));
           return warehouse.readSlices(spec, slices);
         }
       : undefined,
   };
   const expectation = def.expects ? await def.expects(pctx) : undefined;
   const rows = await def.run(pctx);
-  // `staged` is written before the gate can take the slice (see stageSlice): written after,
-  // it could overwrite the `committed` of a commit that landed the slice in between.
+  // `staged` lands in the step that registers the slice, so the gate cannot take the slice
+  // before it (see stageSlice): written after, it could overwrite the `committed` of a commit
+  // that landed the slice in between. The end of the run lands with them.
   const { check, entry } = await stageSlice(ctx, def, slice, rows, {
     backfillId,
     expectation,
-    beforeRegister: (c, staged) =>
-      ctx.statuses.update(def.name, slice, {
+    alongside: async (step, c, staged) => {
+      ctx.statuses.updateIn(step, def.name, slice, {
         status: 'staged',
         rows: staged.rows,
         error: undefined,
@@ -99,7 +125,9 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
         warnings: c.warnings > 0 ? c.warnings : undefined,
         note: c.outcome === 'unscheduled' ? 'no schedule: the files present are the expectation' : undefined,
         backfillId,
-      }),
+      });
+      await run.endIn(step, 'succeeded', { rows: staged.rows, notes: stagedNote(c) });
+    },
   });
   const missingGames = check.missing.length > 0 ? check.missing : undefined;
   if (!entry) {
@@ -128,21 +156,21 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
     });
     return { rows: 0, note: status };
   }
-  return {
-    rows: entry.rows,
-    note: check.outcome === 'complete' ? undefined : check.outcome === 'partial' ? `incomplete: ${describeMissing(check)}` : check.outcome,
-  };
+  return { rows: entry.rows, note: stagedNote(check) };
 }
 
 export function phaseProcessor(ctx: PipelineContext) {
   return async (job: Job<PhaseJobData>): Promise<PhaseJobResult> => {
     const def = ctx.registry.get(job.data.processor);
     const attempt = job.attemptsMade + 1;
-    await ctx.statuses.update(def.name, job.data.slice, { status: 'running', attempts: attempt, backfillId: job.data.backfillId });
-    // One row per run in nba_orchestration.processing_run_log (run-log.ts).
-    const run = await startRun(ctx, job, def.phase);
+    // One row per run in nba_orchestration.processing_run_log (run-log.ts); the note of the run
+    // and the `running` status land in one round trip.
+    const run = await startRun(ctx, job, def.phase, (step) =>
+      ctx.statuses.updateIn(step, def.name, job.data.slice, { status: 'running', attempts: attempt, backfillId: job.data.backfillId }),
+    );
     try {
-      const result = def.kind === 'scraper' ? await runScraper(ctx, def, job) : await runTransform(ctx, def, job);
+      const result = def.kind === 'scraper' ? await runScraper(ctx, def, job) : await runTransform(ctx, def, job, run);
+      // A staged slice's run ended with its staging (endIn); this logs the others.
       await run.finish('succeeded', { rows: result.rows ?? result.files, notes: result.note });
       return result;
     } catch (thrown) {

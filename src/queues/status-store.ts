@@ -4,7 +4,9 @@
  * succeeded. A status written for a backfill is also kept in that backfill's own hash, so a
  * later run of the same slices does not rewrite what an earlier backfill's page shows.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { luaScript } from '../redis/script.ts';
+import { RedisStep } from '../redis/step.ts';
 import type { Keys } from './keys.ts';
 
 /**
@@ -66,6 +68,51 @@ function ownField(processor: string, slice: string): string {
   return `${processor}/${slice}`;
 }
 
+/**
+ * Merges a patch into a slice's status inside Redis and writes the latest status and, when the
+ * merged status names a backfill, that backfill's own copy: one round trip and no read before
+ * the write, atomic (two writers of one slice can no longer lose each other's fields).
+ * KEYS: [1] the processor's status hash
+ * ARGV: [1] slice, [2] JSON of the fields to set, [3] JSON array of the fields to remove (the
+ *       patch named them `undefined`), [4] key prefix of a backfill's own-status hash (the
+ *       backfill id may come from the stored status, which the caller has not read, so this one
+ *       key is built here), [5] the slice's field in it, [6] that hash's TTL in seconds
+ * Returns 1.
+ * lua-cjson cannot tell an empty array from an empty object; the only array of a status is
+ * `missingGames`, and an empty one means none, so it is dropped (as `update` does in JS).
+ */
+const MERGE = luaScript(
+  'status_merge',
+  ['latest'],
+  `
+local status = {}
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then status = cjson.decode(old) end
+for k, v in pairs(cjson.decode(ARGV[2])) do status[k] = v end
+for _, k in ipairs(cjson.decode(ARGV[3])) do status[k] = nil end
+if type(status.missingGames) == 'table' and next(status.missingGames) == nil then status.missingGames = nil end
+local json = cjson.encode(status)
+redis.call('HSET', KEYS[1], ARGV[1], json)
+if type(status.backfillId) == 'string' then
+  local own = ARGV[4] .. status.backfillId
+  redis.call('HSET', own, ARGV[5], json)
+  redis.call('EXPIRE', own, ARGV[6])
+end
+return 1
+`,
+);
+
+/** A patch as the merge script takes it: the fields to set, and those named `undefined` (to remove). */
+function patchArgs(patch: Partial<SliceStatus>): [set: string, remove: string] {
+  const set: Record<string, unknown> = {};
+  const remove: string[] = [];
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined || (k === 'missingGames' && Array.isArray(v) && v.length === 0)) remove.push(k);
+    else set[k] = v;
+  }
+  return [JSON.stringify(set), JSON.stringify(remove)];
+}
+
 export class StatusStore {
   private readonly opts: StatusStoreOptions;
 
@@ -75,43 +122,57 @@ export class StatusStore {
     opts: Partial<StatusStoreOptions> = {},
   ) {
     this.opts = { ...STATUS_STORE_DEFAULTS, ...opts };
+    // Defined now, so every MULTI made on the connection afterwards can queue it (script.ts).
+    MERGE.define(redis);
   }
 
   /**
-   * Writes `value` for the slices: the latest status (one hash per processor) and, when the
+   * Writes `status` for the slices: the latest status (one hash per processor) and, when the
    * status names a backfill, that backfill's own copy — in one MULTI, so the two never disagree
    * about which write came last.
    */
-  private async write(processor: string, slices: readonly string[], value: SliceStatus): Promise<void> {
-    const json = JSON.stringify(value);
+  private async write(processor: string, slices: readonly string[], status: Omit<SliceStatus, 'updatedAt'>, what: string): Promise<void> {
+    const step = new RedisStep(this.redis);
+    step.add((multi) => this.queueSet(multi, processor, slices, status));
+    await step.run(what);
+  }
+
+  private queueSet(multi: ChainableCommander, processor: string, slices: readonly string[], status: Omit<SliceStatus, 'updatedAt'>): void {
+    const json = JSON.stringify({ ...status, updatedAt: new Date().toISOString() } satisfies SliceStatus);
     const latest: string[] = [];
     for (const slice of slices) latest.push(slice, json);
-    const multi = this.redis.multi().hset(this.keys.status(processor), ...latest);
-    if (value.backfillId) {
+    multi.hset(this.keys.status(processor), ...latest);
+    if (status.backfillId) {
       const own: string[] = [];
       for (const slice of slices) own.push(ownField(processor, slice), json);
-      const key = this.keys.backfillStatuses(value.backfillId);
+      const key = this.keys.backfillStatuses(status.backfillId);
       multi.hset(key, ...own).expire(key, this.opts.backfillOutcomeTtlSeconds);
     }
-    const res = await multi.exec();
-    const failed = res?.find(([err]) => err);
-    if (!res || failed) throw new Error(`status of ${processor} (${slices.length} slices): ${failed?.[0]?.message ?? 'transaction aborted'}`);
+  }
+
+  /** `update` as part of a job's step (its other writes land in the same MULTI; see step.ts). */
+  updateIn(step: RedisStep, processor: string, slice: string, patch: Partial<SliceStatus> & Pick<SliceStatus, 'status'>): void {
+    step.add((multi) => MERGE.queue(multi, { latest: this.keys.status(processor) }, ...this.mergeArgs(processor, slice, patch)));
   }
 
   async set(processor: string, slice: string, status: Omit<SliceStatus, 'updatedAt'>): Promise<void> {
-    await this.write(processor, [slice], { ...status, updatedAt: new Date().toISOString() });
+    await this.write(processor, [slice], status, `status of ${processor} ${slice}`);
   }
 
   /** Sets many slices of one processor in one round trip. */
   async setMany(processor: string, slices: readonly string[], status: Omit<SliceStatus, 'updatedAt'>): Promise<void> {
     if (slices.length === 0) return;
-    await this.write(processor, slices, { ...status, updatedAt: new Date().toISOString() });
+    await this.write(processor, slices, status, `status of ${processor} (${slices.length} slices)`);
   }
 
-  /** Merges fields into the current status (keeps rows/attempts the caller did not name). */
+  /** Merges fields into the current status (keeps rows/attempts the caller did not name); one round trip, no read. */
   async update(processor: string, slice: string, patch: Partial<SliceStatus> & Pick<SliceStatus, 'status'>): Promise<void> {
-    const current = await this.get(processor, slice);
-    await this.set(processor, slice, { ...current, ...patch });
+    await MERGE.run(this.redis, { latest: this.keys.status(processor) }, ...this.mergeArgs(processor, slice, patch));
+  }
+
+  private mergeArgs(processor: string, slice: string, patch: Partial<SliceStatus>): [string, string, string, string, string, number] {
+    const [set, remove] = patchArgs({ ...patch, updatedAt: new Date().toISOString() });
+    return [slice, set, remove, this.keys.backfillStatuses(''), ownField(processor, slice), this.opts.backfillOutcomeTtlSeconds];
   }
 
   async get(processor: string, slice: string): Promise<SliceStatus | undefined> {

@@ -6,7 +6,7 @@
  * KEYS order part of the declaration: a caller passes `{ pending, batch, … }`, never a
  * positional list it has to keep in step with the Lua.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 type Arg = string | number;
 
@@ -14,6 +14,13 @@ export interface LuaScript<K extends string> {
   readonly name: string;
   /** Runs the script with its keys (by name) and arguments; resolves to what the script returned. */
   run(redis: Redis, keys: Readonly<Record<K, string>>, ...args: readonly Arg[]): Promise<unknown>;
+  /**
+   * Defines the script on `redis` (once). ioredis copies a connection's scripts into a MULTI or
+   * pipeline when it is created, so define before `redis.multi()` to `queue` the script in it.
+   */
+  define(redis: Redis): void;
+  /** Queues the script in a MULTI or pipeline of a connection it was defined on (see `define`); its reply is that command's result. */
+  queue(multi: ChainableCommander, keys: Readonly<Record<K, string>>, ...args: readonly Arg[]): ChainableCommander;
 }
 
 const defined = new WeakMap<Redis, Set<string>>();
@@ -24,21 +31,31 @@ export function luaScript<const K extends string>(name: string, keyOrder: readon
   if (names.has(name)) throw new Error(`Lua script ${name} is declared twice`);
   names.add(name);
   const command = `pg_${name}`;
+  const define = (redis: Redis) => {
+    let done = defined.get(redis);
+    if (!done) {
+      done = new Set();
+      defined.set(redis, done);
+    }
+    if (!done.has(command)) {
+      redis.defineCommand(command, { numberOfKeys: keyOrder.length, lua });
+      done.add(command);
+    }
+  };
+  const callOn = <T>(target: Redis | ChainableCommander, keys: Readonly<Record<K, string>>, args: readonly Arg[]): T => {
+    const call = (target as unknown as Record<string, (...a: Arg[]) => T>)[command];
+    if (!call) throw new Error(`Lua script ${name} is not defined on this connection`);
+    return call.call(target, ...keyOrder.map((k) => keys[k]), ...args);
+  };
   return {
     name,
     async run(redis, keys, ...args) {
-      let done = defined.get(redis);
-      if (!done) {
-        done = new Set();
-        defined.set(redis, done);
-      }
-      if (!done.has(command)) {
-        redis.defineCommand(command, { numberOfKeys: keyOrder.length, lua });
-        done.add(command);
-      }
-      const call = (redis as unknown as Record<string, (...a: Arg[]) => Promise<unknown>>)[command];
-      if (!call) throw new Error(`Lua script ${name} is not defined on this connection`);
-      return call.call(redis, ...keyOrder.map((k) => keys[k]), ...args);
+      define(redis);
+      return callOn<Promise<unknown>>(redis, keys, args);
+    },
+    define,
+    queue(multi, keys, ...args) {
+      return callOn<ChainableCommander>(multi, keys, args);
     },
   };
 }

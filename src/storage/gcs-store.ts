@@ -48,7 +48,8 @@ function contentTypeOf(key: string): string {
 
 /**
  * Keys no one writes twice: staging keys carry the staging time and a hash of their body (or
- * a UUID, for log chunks), see src/queues/commit/staging.ts. Their upload is a create
+ * a UUID, for log chunks), and a commit's object of inline rows its job and a hash of its
+ * fields and rows, see src/queues/commit/staging.ts. Their upload is a create
  * (`ifGenerationMatch: 0`, cloud.google.com/storage/docs/request-preconditions). Every other
  * key (raw scraped files) is one that a rerun overwrites.
  */
@@ -215,6 +216,11 @@ export class GcsObjectStore implements ObjectStore {
       }
     }
     throw new Error(`gs://${this.bucketName}/${name} kept changing under ${WRITE_ATTEMPTS} deletes; another writer holds it`);
+  }
+
+  /** BigQuery reads a commit's objects from the bucket: a stash is an upload like any other. */
+  async stash(key: string, body: string): Promise<void> {
+    await this.put(key, body);
   }
 
   /** Deletes many keys, a few at a time (see delete-many.ts); one failure does not stop the rest. */

@@ -7,6 +7,13 @@ import { InputError } from '../errors/input-error.ts';
 export interface ObjectStore {
   readonly kind: 'local' | 'gcs';
   put(key: string, body: string | Buffer): Promise<void>;
+  /**
+   * Writes an object the warehouse reads back in this process, soon, and that can be rebuilt if
+   * lost (a commit's object of inline staged rows, rebuilt from Redis by a retry): GCS uploads
+   * it (BigQuery reads it from the bucket); a local store keeps it in memory, since nothing
+   * but this process's DuckDB reads it. `get` returns it and `delete` drops it either way.
+   */
+  stash(key: string, body: string): Promise<void>;
   /** Returns the object's bytes, or null when it does not exist. */
   get(key: string): Promise<Buffer | null>;
   exists(key: string): Promise<boolean>;

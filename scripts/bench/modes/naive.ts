@@ -50,6 +50,7 @@ function oneFileStore(store: ObjectStore, file: string): ObjectStore {
   return {
     kind: store.kind,
     put: (key, body) => store.put(key, body),
+    stash: (key, body) => store.stash(key, body),
     get: (key) => store.get(key),
     exists: (key) => store.exists(key),
     list: async (prefix) => (file.startsWith(prefix) ? [file] : []),

@@ -52,10 +52,19 @@ export const openPhasegate: ModeOpener = async (env) => {
       // `staged` (its rows are in the object store and registered with the gate), and how long
       // each MERGE into the target table takes (BigQuery's latency model plus DuckDB's work).
       const store = rt.statuses;
+      const noteStaged = (processor: string, slice: string, status: string) => {
+        if (processor === PROCESSOR && status === 'staged' && !out.startedAtMs.has(slice)) out.startedAtMs.set(slice, Date.now() - startedAt);
+      };
       const update = store.update.bind(store);
       store.update = async (processor, slice, patch) => {
-        if (processor === PROCESSOR && patch.status === 'staged' && !out.startedAtMs.has(slice)) out.startedAtMs.set(slice, Date.now() - startedAt);
+        noteStaged(processor, slice, patch.status);
         return update(processor, slice, patch);
+      };
+      // A phase job's `staged` lands in its staging step (staging.ts), when that step runs.
+      const updateIn = store.updateIn.bind(store);
+      store.updateIn = (step, processor, slice, patch) => {
+        updateIn(step, processor, slice, patch);
+        step.afterRun(async () => noteStaged(processor, slice, patch.status));
       };
       const target = tableId(env.spec);
       const commitMs: number[] = [];

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { loadConfig, productSettings, withoutPhasegateEnv } from '../../../src/config/index.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../../src/processors/nbac/team-boxscore.ts';
+import type { Phase } from '../../../src/processors/types.ts';
 import { startBackfill } from '../../../src/queues/backfill/backfill.ts';
 import { cascadeProgress } from '../../../src/queues/backfill/cascade.ts';
 import { startRedisServer } from '../../../src/redis/ensure-redis.ts';
@@ -34,6 +35,14 @@ export interface ScaleRunSpec {
   timeoutSeconds: number;
   /** node --max-old-space-size of every worker process (this one is started with it by the driver). */
   maxOldSpaceMb?: number | undefined;
+  /** The compiled phase worker (compile-worker.ts) the phase-worker processes run; without it they run phase-worker.ts under tsx. */
+  workerEntry?: string | undefined;
+  /**
+   * With `cascade` and phase-worker processes: phases 3–5 run in the worker processes too,
+   * reading the DuckDB file through this process's read relay; otherwise they run here, next
+   * to the warehouse they read, and the worker processes run phase 2. @defaultValue false
+   */
+  relay?: boolean | undefined;
 }
 
 export interface TableFigures {
@@ -59,8 +68,13 @@ export interface ScaleRunResult {
   gateRssMb: number;
   /** Peak RSS of each phase-worker process, MB. */
   phaseWorkerRssMb: number[];
-  /** This process's memory, sampled every 100 ms: peak JS heap in use, peak native memory outside it (DuckDB's buffers among it), MB. */
-  gateMemoryMb: { heapUsedPeak: number; rssAtStart: number };
+  /** Each phase-worker process's own peaks (phase-worker.ts), MB: RSS, JS heap used and reserved, memory outside the heap. */
+  phaseWorkerMemoryMb: Record<string, number>[];
+  /**
+   * This process's memory, MB: peak JS heap in use (sampled every 100 ms), RSS before the first
+   * job, and DuckDB's own peak (`duckdb_memory()`, sampled every second) with its memory limit.
+   */
+  gateMemoryMb: { heapUsedPeak: number; rssAtStart: number; duckdbPeak: number; duckdbLimit: string };
   redis: { usedMemoryMb: number; peakMemoryMb: number };
   warehouseFileMb: number;
 }
@@ -79,19 +93,34 @@ async function peakRssMb(pid: number): Promise<number> {
   }
 }
 
-function startPhaseWorker(env: Record<string, string>, concurrency: number, maxOldSpaceMb: number | undefined): { child: ChildProcess; ready: Promise<void> } {
-  const heap = maxOldSpaceMb ? [`--max-old-space-size=${maxOldSpaceMb}`] : [];
-  const child = spawn(process.execPath, [...heap, '--import', 'tsx', path.join(import.meta.dirname, 'phase-worker.ts'), String(concurrency)], {
+function startPhaseWorker(
+  env: Record<string, string>,
+  concurrency: number,
+  phases: readonly number[],
+  spec: Pick<ScaleRunSpec, 'maxOldSpaceMb' | 'workerEntry'>,
+): { child: ChildProcess; ready: Promise<void>; memory: Promise<Record<string, number>> } {
+  const heap = spec.maxOldSpaceMb ? [`--max-old-space-size=${spec.maxOldSpaceMb}`] : [];
+  const entry = spec.workerEntry ? [spec.workerEntry] : ['--import', 'tsx', path.join(import.meta.dirname, 'phase-worker.ts')];
+  const child = spawn(process.execPath, [...heap, ...entry, String(concurrency), phases.join(',')], {
     env: { ...withoutPhasegateEnv(process.env), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let out = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
+      out += chunk.toString();
+      if (out.includes('ready')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`phase worker exited (code ${code}) before it was ready`)));
   });
-  return { child, ready };
+  // What it reports when it stops (SIGTERM): its memory peaks.
+  const memory = new Promise<Record<string, number>>((resolve) => {
+    child.once('exit', () => {
+      const line = /^memory (.*)$/m.exec(out)?.[1];
+      resolve(line ? (JSON.parse(line) as Record<string, number>) : {});
+    });
+  });
+  return { child, ready, memory };
 }
 
 export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
@@ -105,28 +134,49 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     PHASEGATE_DATA_DIR: spec.runDir,
     PHASEGATE_STORE_DIR: spec.storeDir,
     PHASEGATE_TIME_SCALE: String(spec.timeScale),
-    PHASEGATE_LOG_LEVEL: 'error',
+    PHASEGATE_LOG_LEVEL: process.env.SCALE_LOG_LEVEL ?? 'error',
+    // Phase 3–5 workers in processes of their own read through the gate process's read relay; a
+    // rolling-features slice reads its player's whole season so far (tens of thousands of rows).
+    ...(spec.cascade && spec.relay ? { PHASEGATE_READ_RELAY_MAX_ROWS: '1000000', PHASEGATE_READ_RELAY_MAX_BYTES: String(256 * MB) } : {}),
   };
   const config = loadConfig(env);
   const rt = await openRuntime(config, { redisExplicit: true, source, rules: { timeScale: spec.timeScale, seed: spec.seed } });
   const children: ChildProcess[] = [];
+  const memories: Promise<Record<string, number>>[] = [];
   const workerRss: number[] = [];
+  let result: ScaleRunResult;
   try {
-    const phases = spec.cascade ? ([3, 4, 5] as const) : ([] as const);
+    const warehouse = asRulesWarehouse(await rt.warehouse(), 'scale');
+    const phases: Phase[] = spec.cascade ? [3, 4, 5] : [];
     if (spec.phaseProcesses === 0) {
       await rt.startWorkers({ phases: [2, ...phases], commit: true, concurrency: spec.workers });
     } else {
-      await rt.startWorkers({ phases: [...phases], commit: true, concurrency: spec.workers });
-      const started = Array.from({ length: spec.phaseProcesses }, () => startPhaseWorker(env, spec.workers, spec.maxOldSpaceMb));
+      // This process runs the commit gates and the dependency tracker (and, unless through the
+      // relay, the phases that read the warehouse); phase 2 runs in the worker processes.
+      const here = spec.relay ? [] : phases;
+      await rt.startWorkers({ phases: here, commit: true, concurrency: spec.workers });
+      const there = spec.relay ? [2, ...phases] : [2];
+      const started = Array.from({ length: spec.phaseProcesses }, () => startPhaseWorker(env, spec.workers, there, spec));
       children.push(...started.map((s) => s.child));
+      memories.push(...started.map((s) => s.memory));
       await Promise.all(started.map((s) => s.ready));
     }
-    const warehouse = asRulesWarehouse(await rt.warehouse(), 'scale');
     const rssAtStart = process.memoryUsage().rss;
     let heapPeak = 0;
     const sampler = setInterval(() => {
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     }, 100);
+    const duckdbBytes = async () => Number((await warehouse.query('SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory()'))[0]?.b ?? 0);
+    const [limit] = await warehouse.query("SELECT current_setting('memory_limit') AS m");
+    let duckdbPeak = 0;
+    const duckdbSampler = setInterval(() => {
+      duckdbBytes().then(
+        (b) => {
+          duckdbPeak = Math.max(duckdbPeak, b);
+        },
+        () => undefined,
+      );
+    }, 1000);
     const t0 = Date.now();
     const record = await startBackfill(rt, {
       processors: [rt.registry.get(nbacPlayerBoxscore.name), rt.registry.get(nbacTeamBoxscore.name)],
@@ -135,16 +185,21 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     });
     let progress = await cascadeProgress(rt, record);
     let timedOut = false;
+    // Each look reads and parses every status of every processor the backfill reaches: 15,300
+    // for 1,700 dates × 9 processors. Every 100 ms that was the gate process's largest single
+    // cost in a cascade, so a cascade (minutes long) is looked at once a second.
+    const pollMs = spec.cascade ? 1000 : 100;
     while (!progress.done) {
       if (Date.now() - t0 > spec.timeoutSeconds * 1000) {
         timedOut = true;
         break;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, pollMs));
       progress = await cascadeProgress(rt, record);
     }
     const makespanMs = Date.now() - t0;
     clearInterval(sampler);
+    clearInterval(duckdbSampler);
     for (const c of children) workerRss.push(c.pid ? await peakRssMb(c.pid) : 0);
     const failed = Object.values(progress.perProcessor).reduce((n, c) => n + c.failed + c.deferred, 0);
     const tables: TableFigures[] = [];
@@ -158,7 +213,7 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     const info = await rt.redis.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
     const realSeconds = makespanMs / 1000;
-    return {
+    result = {
       dates: dates.length,
       timeScale: spec.timeScale,
       cascade: spec.cascade,
@@ -170,7 +225,13 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       tables,
       gateRssMb: round1(process.resourceUsage().maxRSS / 1024),
       phaseWorkerRssMb: workerRss,
-      gateMemoryMb: { heapUsedPeak: round1(heapPeak / MB), rssAtStart: round1(rssAtStart / MB) },
+      phaseWorkerMemoryMb: [],
+      gateMemoryMb: {
+        heapUsedPeak: round1(heapPeak / MB),
+        rssAtStart: round1(rssAtStart / MB),
+        duckdbPeak: round1(duckdbPeak / MB),
+        duckdbLimit: String(limit?.m ?? ''),
+      },
       redis: { usedMemoryMb: round1(field('used_memory') / MB), peakMemoryMb: round1(field('used_memory_peak') / MB) },
       warehouseFileMb: 0,
     };
@@ -180,6 +241,8 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     await rt.close();
     await redis.stop();
   }
+  result.phaseWorkerMemoryMb = await Promise.all(memories);
+  return result;
 }
 
 /** Child entry: `node --import tsx run.ts '<ScaleRunSpec JSON>'`. */

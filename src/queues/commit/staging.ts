@@ -1,22 +1,45 @@
 /**
- * Staging: a phase job writes its rows as NDJSON to the object store and registers them as
- * pending for the target table; the table's commit queue lands them later, in a batch.
+ * Staging: a phase job writes its rows as NDJSON — inline in Redis when small, else to the
+ * object store — and registers them as pending for the target table; the table's commit queue
+ * lands them later, in a batch (staged-objects.ts: what the commit reads).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { scaledMs, tableLimits } from '../../config/index.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
 import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
+import { RedisStep } from '../../redis/step.ts';
 import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, JOB_NAMES } from '../names.ts';
-import type { PendingSlice } from './table-gate.ts';
+import type { PendingSlice, Registered } from './table-gate.ts';
 
 export function stagingKey(table: string, slice: string, body: string): string {
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
   // A new key per staging: a commit in flight keeps reading the version it took.
   return `staging/${table}/${slice}/${Date.now()}-${hash}.ndjson`;
+}
+
+/** Rows as staged NDJSON: one JSON object per line. */
+function ndjson(rows: readonly Row[]): string {
+  let body = '';
+  for (const row of rows) body += `${JSON.stringify(row)}\n`;
+  return body;
+}
+
+/**
+ * Where a staged body goes: inline in its pending entry when it is small enough
+ * (`PHASEGATE_STAGING_INLINE_MAX_BYTES`), else an object of its own at `key`. Small slices are
+ * most of a backfill's slices (team box scores, log rows); their put, read and delete were the
+ * largest part of a phase job's wall time on a local folder (libuv's four file-system threads
+ * shared by every job) and are three requests per slice on GCS.
+ */
+async function placeBody(ctx: PipelineContext, key: string, body: string): Promise<Pick<PendingSlice, 'object' | 'inline'>> {
+  const max = ctx.config.staging.inlineMaxBytes;
+  if (body.length <= max && Buffer.byteLength(body) <= max) return { object: '', inline: body };
+  await ctx.store.put(key, body);
+  return { object: key };
 }
 
 /**
@@ -54,17 +77,21 @@ export async function stageSlice(
     backfillId: string | undefined;
     expectation: SliceExpectation | undefined;
     /**
-     * Runs once the rows are in the object store and before the gate can take them: the
-     * slice's `staged` status goes here, so a commit that lands the slice at once (an idle
-     * table does not wait) is never overwritten by a `staged` written after it.
+     * Adds the job's other writes of this step to the step that registers the slice: the
+     * slice's `staged` status goes here, so it lands together with the registration — a commit
+     * that lands the slice at once (an idle table does not wait) is never overwritten by a
+     * `staged` written after it — and the end of the run (run-log.ts `endIn`).
      */
-    beforeRegister?: (check: SliceCheck, entry: PendingSlice) => Promise<void>;
+    alongside?: (step: RedisStep, check: SliceCheck, entry: PendingSlice) => Promise<void> | void;
   },
 ): Promise<StagedSlice> {
   const check = checkSlice({ spec: def.table, processor: def.name, slice, rows, expectation: opts.expectation });
   if (check.outcome === 'nothing' || check.outcome === 'empty') return { check };
-  const before = opts.beforeRegister;
-  return { check, entry: await stageChecked(ctx, def, slice, check, opts.backfillId, before ? (entry) => before(check, entry) : undefined) };
+  const alongside = opts.alongside;
+  return {
+    check,
+    entry: await stageChecked(ctx, def, slice, check, opts.backfillId, alongside ? (step, entry) => alongside(step, check, entry) : undefined),
+  };
 }
 
 async function stageChecked(
@@ -73,15 +100,13 @@ async function stageChecked(
   slice: string,
   check: SliceCheck,
   backfillId: string | undefined,
-  beforeRegister?: (entry: PendingSlice) => Promise<void>,
+  alongside?: (step: RedisStep, entry: PendingSlice) => Promise<void> | void,
 ): Promise<PendingSlice> {
   const table = tableId(def.table);
   const { rows } = check;
-  const body = rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : '');
-  const object = stagingKey(table, slice, body);
-  await ctx.store.put(object, body);
+  const body = ndjson(rows);
   const entry: PendingSlice = {
-    object,
+    ...(await placeBody(ctx, stagingKey(table, slice, body), body)),
     rows: rows.length,
     processor: def.name,
     stagedAt: new Date().toISOString(),
@@ -91,10 +116,13 @@ async function stageChecked(
     expected: check.expected,
     ...(check.warnings > 0 ? { warnings: check.warnings } : {}),
   };
-  await beforeRegister?.(entry);
-  const { seq, pending, previous } = await ctx.gate.register(table, slice, entry);
+  const step = new RedisStep(ctx.redis);
+  const registered = ctx.gate.registerIn(step, table, slice, entry);
+  await alongside?.(step, entry);
+  await step.run(`staging of ${table} ${slice}`);
+  const { seq, pending, previous } = registered();
   // The staging this one replaced was never taken by a commit: nothing will read it again.
-  if (previous && previous.object !== object) await ctx.store.delete(previous.object).catch(() => undefined);
+  if (previous?.object && previous.object !== entry.object) await ctx.store.delete(previous.object).catch(() => undefined);
   await ensureCommitJob(ctx, table, seq, pending);
   return entry;
 }
@@ -114,6 +142,25 @@ export const LOG_COMMIT = { maxFields: 1000, gatherSeconds: 10 } as const;
  * statement (or a load job) of its own.
  */
 export async function stageAppendRows(ctx: PipelineContext, spec: TableSpec, processor: string, rows: readonly Row[]): Promise<number> {
+  const step = new RedisStep(ctx.redis);
+  const askCommit = await stageAppendRowsIn(step, ctx, spec, processor, rows);
+  await step.run(`staging of ${rows.length} rows of ${tableId(spec)}`);
+  await askCommit();
+  return rows.length;
+}
+
+/**
+ * `stageAppendRows` as part of a caller's step: the chunks register when the step runs (a chunk
+ * too big to stay inline is written to the object store first). Returns what asks for their
+ * commit job, to call once the step ran.
+ */
+export async function stageAppendRowsIn(
+  step: RedisStep,
+  ctx: PipelineContext,
+  spec: TableSpec,
+  processor: string,
+  rows: readonly Row[],
+): Promise<() => Promise<void>> {
   if (spec.writeMode !== 'append') throw new InputError(`${tableId(spec)} is not an append table`);
   const table = tableId(spec);
   const bySlice = new Map<string, Row[]>();
@@ -124,15 +171,19 @@ export async function stageAppendRows(ctx: PipelineContext, spec: TableSpec, pro
     chunk.push(row);
     bySlice.set(slice, chunk);
   }
+  const registered: (() => Registered)[] = [];
   for (const [slice, chunk] of bySlice) {
     const id = randomUUID();
-    const object = `staging/${table}/${slice}/${Date.now()}-${id}.ndjson`;
-    await ctx.store.put(object, `${chunk.map((r) => JSON.stringify(r)).join('\n')}\n`);
-    const entry: PendingSlice = { object, rows: chunk.length, processor, stagedAt: new Date().toISOString() };
-    const { seq, pending } = await ctx.gate.register(table, `${slice}#${id}`, entry);
-    await ensureCommitJob(ctx, table, seq, pending, { fullAt: LOG_COMMIT.maxFields, gatherSeconds: LOG_COMMIT.gatherSeconds });
+    const body = ndjson(chunk);
+    const placed = await placeBody(ctx, `staging/${table}/${slice}/${Date.now()}-${id}.ndjson`, body);
+    const entry: PendingSlice = { ...placed, rows: chunk.length, processor, stagedAt: new Date().toISOString() };
+    registered.push(ctx.gate.registerIn(step, table, `${slice}#${id}`, entry));
   }
-  return rows.length;
+  return async () => {
+    // The last registration saw the most pending fields (one step, in order).
+    const last = registered.at(-1)?.();
+    if (last) await ensureCommitJob(ctx, table, last.seq, last.pending, { fullAt: LOG_COMMIT.maxFields, gatherSeconds: LOG_COMMIT.gatherSeconds });
+  };
 }
 
 /**
@@ -160,6 +211,16 @@ export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limi
 }
 
 /**
+ * Per table, the commit sequence this process last asked a commit job for, and whether it made
+ * that job start now (a full batch promotes it). Every staging until the next take sees the
+ * same sequence and asks for the same job id, which BullMQ ignores after the first add (keeping
+ * the first add's delay); so a repeat is skipped, saving the staging the add's round trip, the
+ * adaptive gather's read and, on a table with a backlog (always full), the delayed check. Only
+ * the job's own take moves the sequence on, so a job asked for has not run yet.
+ */
+const commitJobsAsked = new WeakMap<PipelineContext, Map<string, { seq: number; started: boolean }>>();
+
+/**
  * Makes sure a commit job will take the table's pending slices. Its id comes from the
  * table's commit sequence, so every phase job staging before the commit takes its batch
  * lands in the same job (BullMQ ignores a duplicate id). The job waits a gather window so a
@@ -174,10 +235,17 @@ export async function ensureCommitJob(
   pending: number,
   opts: { fullAt?: number; gatherSeconds?: number } = {},
 ): Promise<void> {
-  const queue = ctx.queues.commit(table);
-  const jobId = commitJobId(seq);
   const limits = tableLimits(ctx.config, table);
   const full = pending >= (opts.fullAt ?? limits.commitMaxSlices);
+  let asked = commitJobsAsked.get(ctx);
+  if (!asked) {
+    asked = new Map();
+    commitJobsAsked.set(ctx, asked);
+  }
+  const last = asked.get(table);
+  if (last?.seq === seq && (last.started || !full)) return;
+  const queue = ctx.queues.commit(table);
+  const jobId = commitJobId(seq);
   const gatherMs = full ? 0 : opts.gatherSeconds !== undefined ? scaledMs(ctx.config, opts.gatherSeconds) : await adaptiveGatherMs(ctx, table, limits);
   const job = await queue.add(
     JOB_NAMES.commit,
@@ -191,4 +259,5 @@ export async function ensureCommitJob(
     },
   );
   if (full && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  asked.set(table, { seq, started: full || (last?.seq === seq && last.started) });
 }

@@ -5,12 +5,19 @@
  */
 import type { Redis } from 'ioredis';
 import { luaScript } from '../../redis/script.ts';
+import { RedisStep } from '../../redis/step.ts';
 import { countsAsDailyModification, type TableWriteKind } from '../../warehouse/bigquery/limits.ts';
 import type { Keys } from '../keys.ts';
 
 export interface PendingSlice {
-  /** Object-store key of the staged NDJSON. */
+  /** Object-store key of the staged NDJSON; '' when the rows are `inline`. */
   object: string;
+  /**
+   * The staged NDJSON itself, for a slice small enough to stay in Redis
+   * (`PHASEGATE_STAGING_INLINE_MAX_BYTES`): no object of its own; a commit writes its batch's
+   * inline rows as one object (staged-objects.ts).
+   */
+  inline?: string | undefined;
   rows: number;
   processor: string;
   stagedAt: string;
@@ -23,6 +30,13 @@ export interface PendingSlice {
   expected?: number | null | undefined;
   /** Rows kept with a `warn` plausibility issue. */
   warnings?: number | undefined;
+}
+
+/** What a registration answers: the commit sequence its job is named by, the fields pending, the entry it replaced. */
+export interface Registered {
+  seq: number;
+  pending: number;
+  previous: PendingSlice | undefined;
 }
 
 /**
@@ -70,18 +84,35 @@ local function ready(now)
     local due = tonumber(h[i + 1])
     if due and due < 1e300 and (nextDue < 0 or due < nextDue) then nextDue = due end
   end
-  local flat = redis.call('HGETALL', KEYS[1])
+  -- Field names only: an entry may carry its rows inline (staging.ts), and a backlog of them
+  -- read whole on every take and release would stall Redis; TAKE reads the entries it takes.
+  local names = redis.call('HKEYS', KEYS[1])
   local fields = {}
-  local raw = {}
-  for i = 1, #flat, 2 do
-    if not held[flat[i]] and redis.call('HEXISTS', KEYS[4], flat[i]) == 0 then
-      fields[#fields + 1] = flat[i]
-      raw[flat[i]] = flat[i + 1]
-    end
+  for _, field in ipairs(names) do
+    if not held[field] and redis.call('HEXISTS', KEYS[4], field) == 0 then fields[#fields + 1] = field end
   end
-  return fields, raw, nextDue
+  return fields, nextDue
 end
 `;
+
+/**
+ * Registers a staged slice as pending, replacing an older staging of it.
+ * KEYS: [1] pending hash, [2] hold sorted set, [3] commit-seq counter
+ * ARGV: [1] field, [2] the pending entry's JSON
+ * Returns the entry it replaced ('' when none), the commit sequence, and how many fields are pending.
+ * A new staging is a new try: a held or deferred slice loses its hold, so the next commit looks
+ * at it (and holds it again, without a MERGE, while its partition is still buffered).
+ */
+const REGISTER = luaScript(
+  'gate_register',
+  ['pending', 'hold', 'commitSeq'],
+  `
+local previous = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return {previous, tonumber(redis.call('GET', KEYS[3]) or '0'), redis.call('HLEN', KEYS[1])}
+`,
+);
 
 /**
  * Takes (or re-reads) a commit job's batch.
@@ -102,11 +133,11 @@ const TAKE = luaScript(
   `${READY_LUA}
 local existing = redis.call('GET', KEYS[2])
 if existing then
-  local fields, _, nextDue = ready(ARGV[5])
+  local fields, nextDue = ready(ARGV[5])
   return {existing, #fields, nextDue}
 end
 redis.call('INCR', KEYS[3])
-local slices, raw, nextDue = ready(ARGV[5])
+local slices, nextDue = ready(ARGV[5])
 if #slices == 0 then return {false, 0, nextDue} end
 table.sort(slices)
 local maxSlices = tonumber(ARGV[1])
@@ -115,7 +146,7 @@ local taken = {}
 local entries = {}
 local rows = 0
 for _, slice in ipairs(slices) do
-  local entry = cjson.decode(raw[slice])
+  local entry = cjson.decode(redis.call('HGET', KEYS[1], slice))
   local n = tonumber(entry.rows) or 0
   if #taken > 0 and (#taken >= maxSlices or rows + n > maxRows) then break end
   taken[#taken + 1] = slice
@@ -227,7 +258,10 @@ export class TableGateStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    // Defined now, so every MULTI made on the connection afterwards can queue it (script.ts).
+    REGISTER.define(redis);
+  }
 
   /** The keys of one table's gate and one commit job's batch, by the names the scripts declare. */
   private gateKeys(table: string, jobId: string) {
@@ -245,27 +279,30 @@ export class TableGateStore {
   /**
    * Registers a staged slice as pending (replacing an older staging of the same slice) and
    * returns the sequence number naming the commit job that will take it, how many slices are
-   * pending, and the entry it replaced — read in the same MULTI, so two stagers racing on one
+   * pending, and the entry it replaced — read in the same script, so two stagers racing on one
    * slice each learn exactly the entry they overwrote. No commit reads a pending entry (a take
    * moves it into its batch first), so the replaced entry's object is the caller's to delete.
    */
-  async register(table: string, slice: string, entry: PendingSlice): Promise<{ seq: number; pending: number; previous: PendingSlice | undefined }> {
-    const res = await this.redis
-      .multi()
-      .hget(this.keys.pending(table), slice)
-      .hset(this.keys.pending(table), slice, JSON.stringify(entry))
-      // A new staging is a new try: a held or deferred slice is looked at by the next commit
-      // (which holds it again, without a MERGE, while its partition is still buffered).
-      .zrem(this.keys.hold(table), slice)
-      .get(this.keys.commitSeq(table))
-      .hlen(this.keys.pending(table))
-      .exec();
-    if (!res) throw new Error(`register ${table}/${slice}: transaction aborted`);
-    const previous = res[0]?.[1];
-    return {
-      seq: Number(res[3]?.[1] ?? 0),
-      pending: Number(res[4]?.[1] ?? 0),
-      previous: typeof previous === 'string' ? (JSON.parse(previous) as PendingSlice) : undefined,
+  async register(table: string, slice: string, entry: PendingSlice): Promise<Registered> {
+    const step = new RedisStep(this.redis);
+    const registered = this.registerIn(step, table, slice, entry);
+    await step.run(`register ${table}/${slice}`);
+    return registered();
+  }
+
+  /**
+   * `register` as part of a caller's step (its other writes — the slice's status, the end of its
+   * run — land in the same MULTI, so the gate cannot take the slice before them). The returned
+   * function gives the answer once the step ran.
+   */
+  registerIn(step: RedisStep, table: string, slice: string, entry: PendingSlice): () => Registered {
+    const k = this.keys;
+    const replies = step.add((multi) =>
+      REGISTER.queue(multi, { pending: k.pending(table), hold: k.hold(table), commitSeq: k.commitSeq(table) }, slice, JSON.stringify(entry)),
+    );
+    return () => {
+      const [previous, seq, pending] = (replies()[0] ?? []) as [string, number, number];
+      return { seq: Number(seq ?? 0), pending: Number(pending ?? 0), previous: previous ? (JSON.parse(previous) as PendingSlice) : undefined };
     };
   }
 

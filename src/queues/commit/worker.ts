@@ -25,6 +25,7 @@ import { log } from '../../log.ts';
 import { announceFinishedBackfills } from '../../notify/backfill-finished.ts';
 import { notifierFor } from '../../notify/index.ts';
 import type { TableSpec } from '../../processors/types.ts';
+import { RedisStep } from '../../redis/step.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
 import { countsAsDailyModification, type TableWriteKind } from '../../warehouse/bigquery/limits.ts';
 import type { CommitResult } from '../../warehouse/types.ts';
@@ -41,11 +42,12 @@ import {
 } from '../conflicts/hold.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS, workerLockOptions } from '../defaults.ts';
-import { type CommittedEvent, publishCommitted, streamCapFrom } from '../events/stream.ts';
+import { type CommittedEvent, publishCommittedIn, streamCapFrom } from '../events/stream.ts';
 import { type CommitJobData, commitQueueName } from '../names.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
+import { keepStaged, stagedObjectKeys, stagedObjects } from './staged-objects.ts';
 import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
 import { TableGateStore, type TakenBatch } from './table-gate.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './throttle.ts';
@@ -70,16 +72,16 @@ async function markCommitted(
 ): Promise<void> {
   const committedAt = new Date().toISOString();
   const events: CommittedEvent[] = [];
-  // One status per slice, all in flight at once (the slices are distinct): a 64-slice batch
-  // costs a couple of Redis round trips of latency, not 128 in a row.
-  const updates: Promise<void>[] = [];
+  // One status merge per slice and one event each, in one step: a 64-slice batch costs one
+  // round trip, and the events land with the statuses the tracker reads when it handles them.
+  const step = new RedisStep(ctx.redis);
   for (const slice of batch.slices) {
     const entry = batch.entries[slice];
     if (!entry) continue;
     // A slice missing some scheduled games landed what it has, and is never reported as plainly committed.
     const incomplete = (entry.missing?.length ?? 0) > 0;
     const notes = [entry.expected === null ? 'no schedule: the files present were the expectation' : undefined, overrides.get(slice)?.message].filter(Boolean);
-    const update = ctx.statuses.update(entry.processor, slice, {
+    const patch = {
       status: incomplete ? 'incomplete' : 'committed',
       rows: entry.rows,
       batchId,
@@ -93,12 +95,12 @@ async function markCommitted(
       note: notes.length > 0 ? notes.join('; ') : undefined,
       nextTryAt: undefined,
       backfillId: entry.backfillId,
-    });
-    updates.push(update);
+    } as const;
+    ctx.statuses.updateIn(step, entry.processor, slice, patch);
     events.push({ type: 'committed', processor: entry.processor, table, slice, rows: entry.rows, batchId, committedAt, backfillId: entry.backfillId });
   }
-  await Promise.all(updates);
-  await publishCommitted(ctx.redis, ctx.keys, events, streamCapFrom(ctx.config));
+  publishCommittedIn(step, ctx.keys, events, streamCapFrom(ctx.config));
+  await step.run(`marking ${events.length} slices of ${table} committed`);
 }
 
 /**
@@ -140,7 +142,7 @@ function describe(table: string, fields: readonly string[]): string {
  * rule on `staging/` (README, "Running on BigQuery").
  */
 async function deleteStaged(ctx: PipelineContext, table: string, batch: TakenBatch): Promise<void> {
-  const objects = batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o);
+  const objects = stagedObjectKeys(table, batch);
   await deleteMany(ctx.store, objects).catch((err: unknown) => log.warn(`${table}: staged objects left for the lifecycle rule: ${(err as Error).message}`));
 }
 
@@ -173,9 +175,10 @@ async function failOrDelay(
         if (entry) await ctx.statuses.update(entry.processor, slice, { status: 'failed', error: reason, nextTryAt: undefined });
       }
     }
+    // A log batch that cannot land keeps its staged objects for a person to look at, inline rows written out too.
+    const kept = append ? await keepStaged(ctx, table, batch).catch(() => stagedObjectKeys(table, batch)) : [];
     await ctx.gate.release(table, batch);
-    // A log batch that cannot land keeps its staged objects for a person to look at.
-    log.error(append ? `${reason} (staged objects kept: ${batch.slices.map((s) => batch.entries[s]?.object).join(', ')})` : reason);
+    log.error(append ? `${reason} (staged objects kept: ${kept.join(', ')})` : reason);
     if (!append)
       await announceFinishedBackfills(
         ctx,
@@ -222,6 +225,8 @@ async function commitAppend(
   const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
   let result: CommitResult;
   try {
+    // First: a log batch that cannot land keeps its rows as objects, inline ones too.
+    const objects = await stagedObjects(ctx, table, batch);
     await ensureTableOnce(ctx, spec);
     await spendTableOp(ctx, table, COMMIT_WRITE);
     const warehouse = await ctx.warehouse();
@@ -230,7 +235,7 @@ async function commitAppend(
       table: spec,
       // Many chunks per date: the statement's slices are the distinct dates.
       slices: TableGateStore.slicesOf(batch),
-      objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
+      objects,
     });
   } catch (thrown) {
     return failOrDelay(ctx, job, token, table, batch, classifyWarehouseError(thrown, table));
@@ -361,7 +366,7 @@ async function commitMerge(
           batchId: statementId(table, batchId, batch.slices),
           table: spec,
           slices: batch.slices,
-          objects: batch.slices.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o),
+          objects: await stagedObjects(ctx, table, batch),
           // Allowed moves of the slices still in the batch (held ones wait with theirs).
           ...batchMoves(moves, batch.slices),
         });

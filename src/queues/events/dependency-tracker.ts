@@ -47,8 +47,12 @@ const DEFAULTS = {
   trimEveryMs: 60_000,
 } satisfies Omit<Required<TrackerOptions>, 'consumer'>;
 
-/** Events of one read handled at once (different slices; see `handleAll`). */
-const HANDLE_CONCURRENCY = 16;
+/**
+ * Events of one read handled at once (different slices; see `handleAll`): a full group commit's
+ * worth (PHASEGATE_COMMIT_MAX_SLICES' default, 64 events), so the last date of a commit does
+ * not wait for the round trips of the others before it.
+ */
+const HANDLE_CONCURRENCY = 64;
 
 /** A consumer that has been silent this long with nothing pending is removed from the group. */
 const FORGET_CONSUMER_MS = 86_400_000;
@@ -187,7 +191,9 @@ export class DependencyTracker {
    * So events of different slices are handled at once (at most HANDLE_CONCURRENCY), each
    * slice's events in stream order — two events of one date never race for the same downstream
    * job. An event whose dependents look back over other dates (a rolling window) can ask for
-   * runs of those dates too: such events keep the one-at-a-time order among themselves.
+   * runs of those dates too: such events keep the one-at-a-time order among themselves. The
+   * read's handled events are acknowledged together, in one XACK at the end (a tracker stopped
+   * before it leaves them pending, to be handled again: harmless, see downstream.ts).
    */
   private async handleAll(conn: Redis, entries: readonly StreamEntry[]): Promise<void> {
     const chains = new Map<string, StreamEntry[]>();
@@ -201,16 +207,24 @@ export class DependencyTracker {
       chains.set(key, chain);
     }
     const lanes = [...chains.values()];
+    const acks: string[] = [];
     let next = 0;
     const lane = async () => {
       for (let i = next++; i < lanes.length; i = next++) {
         for (const entry of lanes[i] as StreamEntry[]) {
           if (this.stopping) return;
-          await this.handle(conn, entry);
+          await this.handle(conn, entry, acks);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(HANDLE_CONCURRENCY, lanes.length) }, lane));
+    try {
+      await Promise.all(Array.from({ length: Math.min(HANDLE_CONCURRENCY, lanes.length) }, lane));
+    } finally {
+      if (acks.length > 0) {
+        await conn.xack(this.key, this.group, ...acks);
+        this.counts.acked += acks.length;
+      }
+    }
   }
 
   /** This consumer's pending events that are due: left from before a restart, or waiting on a running job. */
@@ -243,7 +257,8 @@ export class DependencyTracker {
     } while (start !== '0-0');
   }
 
-  private async handle(conn: Redis, [id, fields]: StreamEntry): Promise<void> {
+  /** Handles one event; acknowledges it when done — at once, or by adding its id to `acks` for the caller to. */
+  private async handle(conn: Redis, [id, fields]: StreamEntry, acks?: string[]): Promise<void> {
     if (fields === null) {
       // Trimmed by the stream cap before anyone handled it: nothing left to act on.
       log.warn(`dependency tracker: event ${id} was trimmed from the stream before it was handled`);
@@ -258,9 +273,12 @@ export class DependencyTracker {
       done = false;
     }
     if (done) {
-      await conn.xack(this.key, this.group, id);
       this.retryAt.delete(id);
-      this.counts.acked += 1;
+      if (acks) acks.push(id);
+      else {
+        await conn.xack(this.key, this.group, id);
+        this.counts.acked += 1;
+      }
     } else {
       this.retryAt.set(id, Date.now() + this.opts.retryMs);
       this.counts.retried += 1;

@@ -61,12 +61,6 @@ export function triggerKey(ctx: Pick<PipelineContext, 'keys'>, processor: string
   return ctx.keys.trigger(processor);
 }
 
-/** The stream's newest entry id, or `0-0` for an empty stream. */
-export async function streamHead(ctx: Pick<PipelineContext, 'redis' | 'keys'>): Promise<string> {
-  const last = (await ctx.redis.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1)) as [string, string[]][];
-  return last[0]?.[0] ?? '0-0';
-}
-
 function covers(trigger: string | undefined, eventId: string): boolean {
   return trigger !== undefined && compareStreamIds(trigger, eventId) >= 0;
 }
@@ -80,10 +74,21 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
   const { def, slice } = req;
   const queue = ctx.queues.phase(def.phase);
   const jobId = phaseJobId(def.name, slice);
-  // Read before the job's state: a job still waiting after this read starts after every event
-  // up to `head`, so `head` is a trigger it truly covers.
-  const head = await streamHead(ctx);
-  const job = (await queue.getJob(jobId)) as Job<TrackedJobData> | undefined;
+  // One round trip for what decides the usual case (no job for the slice yet): the stream's
+  // head — read before the job's state: a job still waiting after this read starts after every
+  // event up to `head`, so `head` is a trigger it truly covers — whether the job exists, and
+  // the trigger of the last job the tracker added for the slice.
+  const reads = await ctx.redis
+    .pipeline()
+    .xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1)
+    .exists(queue.toKey(jobId))
+    .hget(triggerKey(ctx, def.name), slice)
+    .exec();
+  const failed = reads?.find(([err]) => err);
+  if (!reads || failed) throw failed?.[0] ?? new Error(`reading the state of ${jobId}: no reply`);
+  const head = ((reads[0]?.[1] ?? []) as [string, string[]][])[0]?.[0] ?? '0-0';
+  const job = Number(reads[1]?.[1]) > 0 ? ((await queue.getJob(jobId)) as Job<TrackedJobData> | undefined) : undefined;
+  const last = reads[2]?.[1] as string | null;
   if (job) {
     const state = await job.getState();
     if (NOT_STARTED.has(state)) {
@@ -108,7 +113,6 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
     if (covers(job.data.trigger, req.eventId)) return 'covered';
     if (state === 'active') return 'busy';
   }
-  const last = await ctx.redis.hget(triggerKey(ctx, def.name), slice);
   if (!job && covers(last ?? undefined, req.eventId)) return 'covered';
   if (job) {
     // Finished (completed or failed) before this commit: clear the id so the work runs again.

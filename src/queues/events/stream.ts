@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/index.ts';
+import { RedisStep } from '../../redis/step.ts';
 import type { Keys } from '../keys.ts';
 
 export interface CommittedEvent {
@@ -74,7 +75,15 @@ export async function trimEvents(redis: Redis, keys: Keys, cap: StreamCap, now =
 
 export async function publishCommitted(redis: Redis, keys: Keys, events: readonly CommittedEvent[], cap: StreamCap = { maxLen: 1_000_000 }): Promise<void> {
   if (events.length === 0) return;
-  const multi = redis.multi();
-  for (const event of events) multi.xadd(keys.events(), 'MAXLEN', '~', String(cap.maxLen), '*', ...toFields(event));
-  await multi.exec();
+  const step = new RedisStep(redis);
+  publishCommittedIn(step, keys, events, cap);
+  await step.run(`publishing ${events.length} committed events`);
+}
+
+/** `publishCommitted` as part of a commit's step: the events land with the slices' `committed` statuses, all or none. */
+export function publishCommittedIn(step: RedisStep, keys: Keys, events: readonly CommittedEvent[], cap: StreamCap = { maxLen: 1_000_000 }): void {
+  if (events.length === 0) return;
+  step.add((multi) => {
+    for (const event of events) multi.xadd(keys.events(), 'MAXLEN', '~', String(cap.maxLen), '*', ...toFields(event));
+  });
 }

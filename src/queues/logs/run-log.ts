@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { log } from '../../log.ts';
-import { stageAppendRows } from '../commit/staging.ts';
+import { RedisStep } from '../../redis/step.ts';
+import { stageAppendRows, stageAppendRowsIn } from '../commit/staging.ts';
 
 import type { PipelineContext } from '../context.ts';
 import type { PhaseJobData } from '../names.ts';
@@ -43,19 +44,28 @@ interface OpenRun {
   backfillId?: string | undefined;
 }
 
+type RunOutcome = { rows?: number | undefined; error?: string | undefined; notes?: string | undefined };
+
 export interface RunHandle {
-  /** Logs how the run ended. Never throws: a log row must not fail the job it describes. */
-  finish(
-    status: Exclude<RunStatus, 'interrupted'>,
-    outcome?: { rows?: number | undefined; error?: string | undefined; notes?: string | undefined },
-  ): Promise<void>;
+  /** Logs how the run ended, unless `endIn` did. Never throws: a log row must not fail the job it describes. */
+  finish(status: Exclude<RunStatus, 'interrupted'>, outcome?: RunOutcome): Promise<void>;
+  /**
+   * Ends the run in the job's last step: its row (inline in the log table's pending hash, a
+   * few hundred bytes) and the end of its note land in that step's MULTI, so the end costs no
+   * round trip of its own, and a kill leaves either both (the row is logged) or neither (the
+   * note stays, and the next run of the job logs this one as interrupted). Once the step ran,
+   * `finish` does nothing.
+   */
+  endIn(step: RedisStep, status: Exclude<RunStatus, 'interrupted'>, outcome?: RunOutcome): Promise<void>;
 }
 
-async function stage(ctx: PipelineContext, rows: RunLogRow[]): Promise<void> {
+async function stage(ctx: PipelineContext, rows: RunLogRow[]): Promise<boolean> {
   try {
     await stageAppendRows(ctx, processingRunLog.table, processingRunLog.name, rows);
+    return true;
   } catch (err) {
     log.error(`run log: could not stage ${rows.length} rows: ${(err as Error).message}`);
+    return false;
   }
 }
 
@@ -84,8 +94,12 @@ function rowOf(
   };
 }
 
-/** Notes the start of a phase job's run (logging the run before it if that one was killed). */
-export async function startRun(ctx: PipelineContext, job: Job<PhaseJobData>, phase: number): Promise<RunHandle> {
+/**
+ * Notes the start of a phase job's run (logging the run before it if that one was killed).
+ * `alongside` adds the job's other writes of its first step (its `running` status) to the same
+ * step: one round trip.
+ */
+export async function startRun(ctx: PipelineContext, job: Job<PhaseJobData>, phase: number, alongside?: (step: RedisStep) => void): Promise<RunHandle> {
   const key = ctx.keys.runsOpen();
   const jobId = job.id ?? `${job.data.processor}.${job.data.slice}`;
   const run: OpenRun = {
@@ -98,20 +112,54 @@ export async function startRun(ctx: PipelineContext, job: Job<PhaseJobData>, pha
     backfillId: job.data.backfillId,
   };
   try {
-    const [[, previous]] = ((await ctx.redis.multi().hget(key, jobId).hset(key, jobId, JSON.stringify(run)).exec()) ?? [[null, null]]) as [
-      [unknown, string | null],
-    ];
+    const step = new RedisStep(ctx.redis);
+    const note = step.add((multi) => multi.hget(key, jobId).hset(key, jobId, JSON.stringify(run)));
+    alongside?.(step);
+    await step.run(`start of run ${jobId}`);
+    const [previous] = note() as [string | null];
     if (previous) {
       const killed = JSON.parse(previous) as OpenRun;
       await stage(ctx, [rowOf(killed, jobId, 'interrupted', { error: 'the run never finished: its worker process stopped (killed or crashed)' })]);
     }
   } catch (err) {
+    // The caller's own writes (its status) must land: their failure is the job's.
+    if (alongside) throw err;
     log.warn(`run log: could not note the start of ${jobId}: ${(err as Error).message}`);
   }
+  let ended = false;
   return {
     async finish(status, outcome = {}) {
-      await stage(ctx, [rowOf(run, jobId, status, { at: new Date(), ...outcome })]);
-      await ctx.redis.hdel(key, jobId).catch(() => 0);
+      if (ended) return;
+      ended = true;
+      const step = new RedisStep(ctx.redis);
+      try {
+        const askCommit = await stageAppendRowsIn(step, ctx, processingRunLog.table, processingRunLog.name, [
+          rowOf(run, jobId, status, { at: new Date(), ...outcome }),
+        ]);
+        step.add((multi) => multi.hdel(key, jobId));
+        await step.run(`end of run ${jobId}`);
+        await askCommit();
+      } catch (err) {
+        log.error(`run log: could not log the end of ${jobId}: ${(err as Error).message}`);
+        await ctx.redis.hdel(key, jobId).catch(() => 0);
+      }
+    },
+    async endIn(step, status, outcome = {}) {
+      let askCommit: () => Promise<void>;
+      try {
+        askCommit = await stageAppendRowsIn(step, ctx, processingRunLog.table, processingRunLog.name, [
+          rowOf(run, jobId, status, { at: new Date(), ...outcome }),
+        ]);
+      } catch (err) {
+        // Not logged with the step: `finish` logs it once the job ends.
+        log.error(`run log: could not stage the end of ${jobId}: ${(err as Error).message}`);
+        return;
+      }
+      step.add((multi) => multi.hdel(key, jobId));
+      step.afterRun(async () => {
+        ended = true;
+        await askCommit().catch((err: unknown) => log.error(`run log: could not ask for the log's commit: ${(err as Error).message}`));
+      });
     },
   };
 }

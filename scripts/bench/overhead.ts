@@ -30,6 +30,7 @@ import { TableGateStore } from '../../src/queues/commit/table-gate.ts';
 import type { SliceStatus } from '../../src/queues/status-store.ts';
 import { StatusStore } from '../../src/queues/status-store.ts';
 import { startRedisServer } from '../../src/redis/ensure-redis.ts';
+import { RedisStep } from '../../src/redis/step.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 import { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
@@ -162,7 +163,9 @@ async function monitored<T>(
  */
 async function timedCalls<T>(body: () => Promise<T>): Promise<{ result: T; ms: Record<string, { calls: number; ms: number }> }> {
   const targets: [object, string, string[]][] = [
-    [LocalObjectStore.prototype, 'object store', ['put', 'get', 'delete', 'list']],
+    [LocalObjectStore.prototype, 'object store', ['put', 'stash', 'get', 'delete', 'list']],
+    // A job step's MULTI (src/redis/step.ts): its status, the gate's registration, the run log's row.
+    [RedisStep.prototype, 'redis step', ['run']],
     [StatusStore.prototype, 'status store', ['update', 'set', 'setMany', 'get', 'getMany']],
     [TableGateStore.prototype, 'gate', ['register', 'take', 'release', 'countTableOp', 'holdInfo']],
     [Queue.prototype, 'BullMQ queue', ['add', 'addBulk']],

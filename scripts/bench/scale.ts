@@ -35,6 +35,7 @@ const USAGE = `usage: npm run bench:scale -- [flags]
   --work-dir DIR         raw files and run folders (default ./.phasegate/bench-scale)
   --svg FILE             write the chart there (default none)
   --max-old-space-mb N   run every worker process with node --max-old-space-size=N (default: Node's own)
+  --worker-node-flags=S  more node flags for the phase-worker processes only, space-separated, e.g. --worker-node-flags="--max-old-space-size=128" (default none)
   --quiet                no progress lines`;
 
 interface ScaleOptions {
@@ -51,6 +52,7 @@ interface ScaleOptions {
   workDir: string;
   svg: string | undefined;
   maxOldSpaceMb: number | undefined;
+  workerNodeFlags: string[];
   verbose: boolean;
 }
 
@@ -82,6 +84,7 @@ function parse(argv: string[]): ScaleOptions {
       'work-dir': { type: 'string' },
       svg: { type: 'string' },
       'max-old-space-mb': { type: 'string' },
+      'worker-node-flags': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -108,6 +111,7 @@ function parse(argv: string[]): ScaleOptions {
     svg: values.svg === undefined ? undefined : path.resolve(values.svg),
     maxOldSpaceMb:
       values['max-old-space-mb'] === undefined ? undefined : num('max-old-space-mb', values['max-old-space-mb'], 0, (n) => Number.isInteger(n) && n >= 16),
+    workerNodeFlags: (values['worker-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     verbose: !values.quiet,
   };
 }
@@ -223,6 +227,7 @@ async function main(): Promise<number> {
     seed: opts.seed,
     timeoutSeconds: opts.timeoutSeconds,
     maxOldSpaceMb: opts.maxOldSpaceMb,
+    workerNodeFlags: opts.workerNodeFlags,
     workerEntry,
   }));
   for (const spec of runs) {

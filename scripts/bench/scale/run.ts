@@ -43,6 +43,8 @@ export interface ScaleRunSpec {
    * to the warehouse they read, and the worker processes run phase 2. @defaultValue false
    */
   relay?: boolean | undefined;
+  /** More node flags for the phase-worker processes only, e.g. `--max-semi-space-size=4` (deployment settings of a worker). @defaultValue [] */
+  workerNodeFlags?: string[] | undefined;
 }
 
 export interface TableFigures {
@@ -97,9 +99,9 @@ function startPhaseWorker(
   env: Record<string, string>,
   concurrency: number,
   phases: readonly number[],
-  spec: Pick<ScaleRunSpec, 'maxOldSpaceMb' | 'workerEntry'>,
+  spec: Pick<ScaleRunSpec, 'maxOldSpaceMb' | 'workerEntry' | 'workerNodeFlags'>,
 ): { child: ChildProcess; ready: Promise<void>; memory: Promise<Record<string, number>> } {
-  const heap = spec.maxOldSpaceMb ? [`--max-old-space-size=${spec.maxOldSpaceMb}`] : [];
+  const heap = [...(spec.maxOldSpaceMb ? [`--max-old-space-size=${spec.maxOldSpaceMb}`] : []), ...(spec.workerNodeFlags ?? [])];
   const entry = spec.workerEntry ? [spec.workerEntry] : ['--import', 'tsx', path.join(import.meta.dirname, 'phase-worker.ts')];
   const child = spawn(process.execPath, [...heap, ...entry, String(concurrency), phases.join(',')], {
     env: { ...withoutPhasegateEnv(process.env), ...env },

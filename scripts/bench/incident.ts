@@ -4,17 +4,13 @@
  * modes, and prints one JSON object per mode on stdout. Progress and the target checks go to
  * stderr. See docs/bench-incident.md.
  */
-import { parseBenchArgs, UsageError } from './options.ts';
+import { parseBenchArgs, parseFlags } from './options.ts';
 import { runBench, targetChecks } from './run-bench.ts';
 
 async function main(): Promise<number> {
-  let opts: ReturnType<typeof parseBenchArgs>;
-  try {
-    opts = parseBenchArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof UsageError && err.message.startsWith('usage:') ? 0 : 2;
-  }
+  const flags = parseFlags(parseBenchArgs);
+  if ('exitCode' in flags) return flags.exitCode;
+  const opts = flags.opts;
   const started = Date.now();
   const { reports } = await runBench(opts, (report) => process.stdout.write(`${JSON.stringify(report)}\n`));
   for (const check of targetChecks(reports)) process.stderr.write(`${check.met ? 'MET    ' : 'NOT MET'} ${check.target}: ${check.detail}\n`);

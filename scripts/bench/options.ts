@@ -163,3 +163,24 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     traceDir: values.trace === undefined ? undefined : path.resolve(values.trace),
   };
 }
+
+/**
+ * A benchmark's flags, or the exit code when they are not flags to run with: a `--help` (its
+ * usage text, which starts with "usage:") exits 0, a bad flag 2 — the message on stderr either way.
+ */
+export function parseFlags<T>(parse: (argv: string[]) => T, argv: string[] = process.argv.slice(2)): { opts: T } | { exitCode: number } {
+  try {
+    return { opts: parse(argv) };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${message}\n`);
+    return { exitCode: message.startsWith('usage:') ? 0 : 2 };
+  }
+}
+
+/** A benchmark's progress lines on stderr, `[tag hh:mm:ss] line`, when it is verbose. */
+export function progressLog(tag: string, verbose: boolean): (line: string) => void {
+  return (line) => {
+    if (verbose) process.stderr.write(`[${tag} ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  };
+}

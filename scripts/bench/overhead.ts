@@ -35,6 +35,7 @@ import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 import { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { latencyStats, round } from './measure.ts';
+import { parseFlags, progressLog } from './options.ts';
 
 const USAGE = `usage: npm run bench:overhead -- [flags]
   --jobs N              jobs per throughput run (default 2000)
@@ -353,16 +354,10 @@ async function triggerLatency(url: string, prefix: string, dates: number, concur
 }
 
 async function main(): Promise<number> {
-  let opts: Options;
-  try {
-    opts = parse(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return (err as Error).message.startsWith('usage:') ? 0 : 2;
-  }
-  const log = (line: string) => {
-    if (opts.verbose) process.stderr.write(`[overhead ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  };
+  const flags = parseFlags(parse);
+  if ('exitCode' in flags) return flags.exitCode;
+  const opts = flags.opts;
+  const log = progressLog('overhead', opts.verbose);
   const started = Date.now();
   const redis = await startRedisServer();
   try {

@@ -17,7 +17,7 @@ import type { ModeOpener } from './mode.ts';
 import { openNaive } from './modes/naive.ts';
 import { openPerJob } from './modes/per-job.ts';
 import { openPhasegate } from './modes/phasegate.ts';
-import type { BenchOptions, Mode } from './options.ts';
+import { type BenchOptions, type Mode, progressLog } from './options.ts';
 import { prepareRawFiles } from './raw-files.ts';
 
 const OPENERS: Record<Mode, ModeOpener> = { naive: openNaive, 'per-job': openPerJob, phasegate: openPhasegate };
@@ -70,9 +70,7 @@ export interface BenchRun {
 }
 
 export async function runBench(opts: BenchOptions, onReport: (report: ModeReport) => void = () => undefined): Promise<BenchRun> {
-  const log = (line: string) => {
-    if (opts.verbose) process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  };
+  const log = progressLog('bench', opts.verbose);
   const dates = (await new FixtureSource().gameDates(opts.start, opts.end)).slice(0, opts.dates);
   if (dates.length === 0) throw new Error(`no game dates in ${opts.start}..${opts.end}`);
   await mkdir(opts.workDir, { recursive: true });

@@ -15,6 +15,7 @@ import { loadConfig, productSettings } from '../../src/config/index.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../src/processors/nbac/team-boxscore.ts';
 import { tableId } from '../../src/processors/types.ts';
+import { parseFlags, progressLog } from './options.ts';
 import { compilePhaseWorker } from './scale/compile-worker.ts';
 import { prepareScaleRaw } from './scale/raw.ts';
 import type { ScaleRunResult, ScaleRunSpec } from './scale/run.ts';
@@ -185,16 +186,10 @@ function table(rows: readonly ScaleRunResult[], rawTables: readonly string[]): s
 }
 
 async function main(): Promise<number> {
-  let opts: ScaleOptions;
-  try {
-    opts = parse(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return (err as Error).message.startsWith('usage:') ? 0 : 2;
-  }
-  const log = (line: string) => {
-    if (opts.verbose) process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  };
+  const flags = parseFlags(parse);
+  if ('exitCode' in flags) return flags.exitCode;
+  const opts = flags.opts;
+  const log = progressLog('scale', opts.verbose);
   const started = Date.now();
   const config = loadConfig(productSettings(process.env));
   const maxSlices = config.table.commitMaxSlices;

@@ -5,9 +5,10 @@
  * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
  */
 import { log } from '../log.ts';
-import { backfillProgress, getBackfill } from '../queues/backfill/backfill.ts';
+import { type BackfillRecord, backfillProgress, getBackfill } from '../queues/backfill/backfill.ts';
 import { cascadeProcessors, cascadeProgress } from '../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
+import type { SliceStatus } from '../queues/status-store.ts';
 import { notifierFor } from './index.ts';
 
 const SHOWN = 10;
@@ -18,12 +19,19 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       const record = await getBackfill(ctx, id);
       // A cascade is finished when every processor it reaches is, not just the requested ones;
       // a slice a failed upstream settled counts as ended, but only its own failure is listed.
-      const done = record.cascade ? (await cascadeProgress(ctx, record)).done : (await backfillProgress(ctx, record)).done;
+      // The statuses the progress read are the ones listed: each processor's are read once.
+      const statuses = new Map<string, (SliceStatus | undefined)[]>();
+      const read = async (processor: string, slices: readonly string[]) => {
+        const list = await ctx.statuses.getMany(processor, slices);
+        statuses.set(processor, list);
+        return list;
+      };
+      const done = record.cascade ? (await cascadeProgress(ctx, record, read)).done : await requestedDone(ctx, record, statuses);
       if (!done) continue;
       const processors = record.cascade ? cascadeProcessors(ctx, record).map((d) => d.name) : record.processors;
       const bad: string[] = [];
       for (const processor of processors) {
-        const list = await ctx.statuses.getMany(processor, record.dates);
+        const list = statuses.get(processor) ?? (await ctx.statuses.getMany(processor, record.dates));
         list.forEach((s, i) => {
           if (s?.status === 'failed' || s?.status === 'deferred') bad.push(`${processor} ${record.dates[i]} ${s.status}: ${s.error ?? ''}`);
         });
@@ -44,4 +52,11 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       log.warn(`backfill ${id}: could not check for the finished notice: ${(err as Error).message}`);
     }
   }
+}
+
+/** Whether every requested processor's slices are final, keeping the statuses it read. */
+async function requestedDone(ctx: PipelineContext, record: BackfillRecord, into: Map<string, (SliceStatus | undefined)[]>): Promise<boolean> {
+  const progress = await backfillProgress(ctx, record);
+  for (const [processor, list] of Object.entries(progress.statuses)) into.set(processor, list);
+  return progress.done;
 }

@@ -70,3 +70,45 @@ describe('backfill finished with failures', function () {
     expect(receiver.bodies.filter((b) => b.text.includes(`backfill ${record.id} finished`))).to.have.length(1);
   });
 });
+
+describe('backfill finished with failures, over more dates than one look reads', function () {
+  this.timeout(90_000);
+  const receiver = new Receiver();
+  let env: TestEnv;
+  // The check looks at the latest dates first, a chunk at a time; a failure in the earliest
+  // date is in the last chunk it reads, so it is found only if every chunk is read once done.
+  const dates = Array.from({ length: 300 }, (_, i) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10));
+  const first: TransformDef = { ...up, name: 'chunked_up', table: table('chunked_up') };
+  const second: TransformDef = {
+    ...down,
+    name: 'chunked_down',
+    table: table('chunked_down'),
+    dependsOn: [first.name],
+    run: async (ctx) => {
+      if (ctx.slice === dates[0]) throw new DefinitionError(`chunked_down cannot build ${ctx.slice}`);
+      return [{ game_date: ctx.slice, n: 2 }];
+    },
+  };
+
+  before(async () => {
+    const url = await receiver.start();
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '500', PHASEGATE_WEBHOOK_URL: url }, { registry: new Registry([first, second]) });
+  });
+  after(async () => {
+    await env?.cleanup();
+    await receiver.stop();
+  });
+
+  it('names the one failed slice of 600, in the earliest date, once everything ended', async () => {
+    const rt = env.rt;
+    await rt.startWorkers({ phases: [2, 3], commit: true, concurrency: 4 });
+    const record = await startCascadingBackfill(rt, { processors: [first], dates, cascade: true });
+    const progress = await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 60_000 });
+    expect(progress.done).to.equal(true);
+    expect(progress.perProcessor.chunked_down).to.include({ committed: 299, failed: 1 });
+    const notice = await until(async () => receiver.bodies.find((b) => b.text.includes(`backfill ${record.id} finished`)), 'the finished notice', 10_000);
+    expect(notice.text).to.include('1 of 600 slices failed or deferred');
+    expect(notice.text).to.include(`chunked_down ${dates[0]} failed:`);
+    expect(receiver.bodies.filter((b) => b.text.includes(`backfill ${record.id} finished`))).to.have.length(1);
+  });
+});

@@ -271,7 +271,7 @@ export function buildReport(args: {
     }
   }
   // Statements turned away at their slot (streaming buffer, either rate limit) never ran for their latency.
-  const dmlExecuted = Math.max(0, record.dmlStatements - record.rejected.streamingBuffer - record.rejected.rateLimited - record.rejected.dmlRate);
+  const dmlExecuted = record.dmlExecuted;
   const bound = quotaLowerBound(args.rules, {
     tableOps: record.tableOps,
     dmlStatements: dmlExecuted,

@@ -6,7 +6,7 @@
  */
 import { log } from '../log.ts';
 import { type BackfillRecord, backfillProgress, getBackfill } from '../queues/backfill/backfill.ts';
-import { cascadeProcessors, cascadeProgress } from '../queues/backfill/cascade.ts';
+import { cascadeProgress } from '../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import type { SliceStatus } from '../queues/status-store.ts';
 import { notifierFor } from './index.ts';
@@ -16,29 +16,21 @@ const SHOWN = 10;
 export async function announceFinishedBackfills(ctx: PipelineContext, ids: Iterable<string | undefined>): Promise<void> {
   for (const id of new Set([...ids].filter((x): x is string => !!x))) {
     try {
+      const once = ctx.keys.notifyOnce('backfill-failed', id);
+      if (await ctx.redis.exists(once)) continue;
       const record = await getBackfill(ctx, id);
-      // A cascade is finished when every processor it reaches is, not just the requested ones;
-      // a slice a failed upstream settled counts as ended, but only its own failure is listed.
-      // The statuses the progress read are the ones listed: each processor's are read once.
-      const statuses = new Map<string, (SliceStatus | undefined)[]>();
-      const read = async (processor: string, slices: readonly string[]) => {
-        const list = await ctx.statuses.getMany(processor, slices);
-        statuses.set(processor, list);
-        return list;
-      };
-      const done = record.cascade ? (await cascadeProgress(ctx, record, read)).done : await requestedDone(ctx, record, statuses);
-      if (!done) continue;
-      const processors = record.cascade ? cascadeProcessors(ctx, record).map((d) => d.name) : record.processors;
+      const statuses = await finishedStatuses(ctx, record);
+      if (!statuses) continue;
+      const processors = [...statuses.keys()];
       const bad: string[] = [];
-      for (const processor of processors) {
-        const list = statuses.get(processor) ?? (await ctx.statuses.getMany(processor, record.dates));
+      for (const [processor, list] of statuses) {
         list.forEach((s, i) => {
           if (s?.status === 'failed' || s?.status === 'deferred') bad.push(`${processor} ${record.dates[i]} ${s.status}: ${s.error ?? ''}`);
         });
       }
       const total = processors.length * record.dates.length;
       if (bad.length === 0) continue;
-      const marker = await ctx.redis.set(ctx.keys.notifyOnce('backfill-failed', id), '1', 'EX', 30 * 86_400, 'NX');
+      const marker = await ctx.redis.set(once, '1', 'EX', 30 * 86_400, 'NX');
       if (marker !== 'OK') continue;
       const shown = bad.slice(0, SHOWN).map((b) => `• ${b.slice(0, 200)}`);
       if (bad.length > SHOWN) shown.push(`• … and ${bad.length - SHOWN} more`);
@@ -52,6 +44,46 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       log.warn(`backfill ${id}: could not check for the finished notice: ${(err as Error).message}`);
     }
   }
+}
+
+/** Dates read per look: the check stops at the first chunk with a slice still to end. */
+const CHUNK = 128;
+
+/**
+ * Every status of a finished backfill, per processor in date order; `undefined` while a slice
+ * it reaches — for a cascade, downstream ones too, counting a slice an ended upstream settles
+ * — is still to end. Called by every commit that ends slices, so it must not read the whole
+ * backfill each time: it looks at the latest dates first, a chunk at a time, and the first
+ * chunk with unfinished work ends the look (a running backfill ends slices roughly in date
+ * order, so that is mostly the first chunk). Chunking is exact: a slice is settled by its own
+ * date's upstream slices only.
+ */
+async function finishedStatuses(ctx: PipelineContext, record: BackfillRecord): Promise<Map<string, (SliceStatus | undefined)[]> | undefined> {
+  const chunks: Map<string, (SliceStatus | undefined)[]>[] = [];
+  for (let end = record.dates.length; end > 0; end -= CHUNK) {
+    const part: BackfillRecord = { ...record, dates: record.dates.slice(Math.max(0, end - CHUNK), end) };
+    const read = new Map<string, (SliceStatus | undefined)[]>();
+    const done = record.cascade
+      ? (
+          await cascadeProgress(ctx, part, async (processor, slices) => {
+            const list = await ctx.statuses.getMany(processor, slices);
+            read.set(processor, list);
+            return list;
+          })
+        ).done
+      : await requestedDone(ctx, part, read);
+    if (!done) return undefined;
+    chunks.unshift(read);
+  }
+  const all = new Map<string, (SliceStatus | undefined)[]>();
+  for (const chunk of chunks) {
+    for (const [processor, list] of chunk) {
+      const into = all.get(processor) ?? [];
+      into.push(...list);
+      all.set(processor, into);
+    }
+  }
+  return all;
 }
 
 /** Whether every requested processor's slices are final, keeping the statuses it read. */

@@ -209,7 +209,7 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       if (r.tableOps === 0) continue;
       const [count] = await warehouse.query(`SELECT count(*) AS n FROM ${warehouse.tableName(rt.registry.tableSpec(id))}`);
       // Statements that ran: the MERGEs (INSERTs for log tables) that were not turned away.
-      const ran = rt.registry.isLogTable(id) ? r.tableOps : r.dmlStatements - r.rejected.streamingBuffer - r.rejected.rateLimited - r.rejected.dmlRate;
+      const ran = rt.registry.isLogTable(id) ? r.tableOps : r.dmlExecuted;
       tables.push({ table: id, tableOperations: r.tableOps, commits: ran, rows: Number(count?.n ?? 0), log: rt.registry.isLogTable(id) });
     }
     const info = await rt.redis.info('memory');

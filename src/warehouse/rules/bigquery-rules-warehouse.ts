@@ -191,6 +191,7 @@ export class BigQueryRulesWarehouse implements Warehouse {
       }
       this.takeDmlSlot(state, spec);
       this.takeTableOp(state, spec);
+      state.record.dmlExecuted++;
       return await this.timed(exec, rowsOf);
     } finally {
       release();

@@ -9,6 +9,8 @@ export interface TableRulesRecord {
   peakQueuedDml: number;
   /** Mutating DML statements that reached a running slot (including those that then failed). */
   dmlStatements: number;
+  /** Of those, the ones that ran: not refused by the streaming buffer or a rate limit. */
+  dmlExecuted: number;
   /** Table metadata update operations taken in the rate window (loads, writes, DDL). */
   tableOps: number;
   /** Load jobs attempted, failed ones included (they count against the daily quota too). */
@@ -36,6 +38,7 @@ export function emptyRecord(): TableRulesRecord {
     peakRunningDml: 0,
     peakQueuedDml: 0,
     dmlStatements: 0,
+    dmlExecuted: 0,
     tableOps: 0,
     loadJobs: 0,
     streamingInserts: 0,

@@ -66,7 +66,7 @@ import {
   validateSpec,
 } from './sql.ts';
 import { dedupeByKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
-import { toCell, toRow } from './values.ts';
+import { resultRows, toCell } from './values.ts';
 
 export interface DuckDBWarehouseOptions {
   /** Database file (parent folders are created), or `:memory:`. */
@@ -296,7 +296,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     this.assertOpen();
     if (slices.length === 0) return [];
     const reader = await this.read(spec, (conn) => conn.runAndReadAll(readSlicesSql(resolved, slices.length), [...slices]));
-    return reader.getRowObjects().map(toRow);
+    return resultRows(reader);
   }
 
   async presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {
@@ -355,14 +355,14 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     const reader = await this.read(spec, (conn) => conn.runAndReadAll(conflictSummarySql(resolved), [since.toISOString()]));
-    return reader.getRowObjects().map(toRow);
+    return resultRows(reader);
   }
 
   async unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
     const resolved = this.resolve(spec);
     this.assertOpen();
     const reader = await this.read(spec, (conn) => conn.runAndReadAll(unresolvedConflictsSql(resolved), [since.toISOString()]));
-    return reader.getRowObjects().map(toRow);
+    return resultRows(reader);
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

@@ -10,7 +10,7 @@ import type { Row } from '../../processors/types.ts';
 import type { QueryParams } from '../types.ts';
 import { checkReadOnlySql } from './read-only.ts';
 import { BEGIN_READ_ONLY_SQL, ROLLBACK_SQL } from './sql.ts';
-import { bindParams, toRow } from './values.ts';
+import { bindParams, resultRows, toRow } from './values.ts';
 
 export interface ReadOnlyResult {
   rows: Row[];
@@ -54,7 +54,7 @@ async function runChecked(conn: DuckDBConnection, sql: string, params: QueryPara
     }
     await conn.run(BEGIN_READ_ONLY_SQL);
     try {
-      if (maxRows === undefined) return { rows: (await prepared.runAndReadAll()).getRowObjects().map(toRow), more: false };
+      if (maxRows === undefined) return { rows: resultRows(await prepared.runAndReadAll()), more: false };
       const read = (await prepared.streamAndReadUntil(maxRows + 1)).getRowObjects();
       return { rows: read.slice(0, maxRows).map(toRow), more: read.length > maxRows };
     } finally {

@@ -158,10 +158,29 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
   return { ...record, added, alreadyQueued };
 }
 
+/**
+ * Backfill records this process has read, the latest few. A record is written once, when the
+ * backfill starts, and never changed, so it can be kept; the commit path reads the record of
+ * every batch (its `--allow-*` flags, whether it finished) and a long backfill's dates made
+ * that a parse of tens of kilobytes per commit.
+ */
+const recordsRead = new WeakMap<PipelineContext, Map<string, BackfillRecord>>();
+const RECORDS_KEPT = 16;
+
 export async function getBackfill(ctx: PipelineContext, id: string): Promise<BackfillRecord> {
+  let kept = recordsRead.get(ctx);
+  const hit = kept?.get(id);
+  if (hit) return hit;
   const raw = await ctx.redis.hget(ctx.keys.backfill(id), 'definition');
   if (!raw) throw new InputError(`unknown backfill "${id}"`);
-  return JSON.parse(raw) as BackfillRecord;
+  const record = JSON.parse(raw) as BackfillRecord;
+  if (!kept) {
+    kept = new Map();
+    recordsRead.set(ctx, kept);
+  }
+  if (kept.size >= RECORDS_KEPT) kept.delete(kept.keys().next().value as string);
+  kept.set(id, record);
+  return record;
 }
 
 export async function listBackfills(ctx: PipelineContext, limit = 20): Promise<BackfillRecord[]> {

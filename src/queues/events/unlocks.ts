@@ -72,14 +72,28 @@ interface WindowView {
 }
 
 async function windowView(ctx: PipelineContext, lookback: Lookback, event: CommittedEvent): Promise<WindowView> {
-  const statuses = await ctx.statuses.all(lookback.input);
+  // Only the dates the answers depend on: the later dates to refresh and every candidate's
+  // window (a season for the season-to-date window). Reading the input's whole status hash
+  // made each event cost the length of every backfill the processor ever ran.
+  const refresh = event.processor === lookback.input ? datesIn(lookback.later(event.slice)) : [];
+  let from = event.slice;
+  let to = event.slice;
+  for (const slice of [event.slice, ...refresh]) {
+    const w = lookback.earlier(slice);
+    if (w.from < from) from = w.from;
+    if (w.to > to) to = w.to;
+    if (slice > to) to = slice;
+  }
+  const dates = datesIn({ from, to });
+  const statuses = await ctx.statuses.getMany(lookback.input, dates);
   const inProgress: string[] = [];
   const committed = new Set<string>();
-  for (const [slice, s] of statuses) {
-    if (IN_PROGRESS.has(s.status)) inProgress.push(slice);
-    else if (landed(s)) committed.add(slice);
-  }
-  const later = event.processor === lookback.input ? datesIn(lookback.later(event.slice)).filter((d) => committed.has(d)) : [];
+  statuses.forEach((s, i) => {
+    if (!s) return;
+    if (IN_PROGRESS.has(s.status)) inProgress.push(dates[i] as string);
+    else if (landed(s)) committed.add(dates[i] as string);
+  });
+  const later = refresh.filter((d) => committed.has(d));
   return {
     later,
     blocked: (slice) => {

@@ -1,6 +1,7 @@
 /** The seam between the benchmark's harness and its three modes. */
 import type { Config } from '../../src/config/index.ts';
 import type { TableSpec } from '../../src/processors/types.ts';
+import type { TableGateStore } from '../../src/queues/commit/table-gate.ts';
 import { BigQueryRulesWarehouse, type RulesOptions } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from '../../src/warehouse/types.ts';
 import type { Frontier } from './live-writer.ts';
@@ -52,6 +53,18 @@ export function emptyOutcome(): Omit<ModeOutcome, 'makespanMs' | 'timedOut' | 'w
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits (up to `timeoutMs`) until a table's gate holds nothing pending or taken: a log table's
+ * last rows land through its own gate a moment after the slices they describe are final.
+ */
+export async function gateDrained(gate: Pick<TableGateStore, 'pendingCount' | 'takenBatches'>, table: string, timeoutMs = 15_000): Promise<boolean> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
+    if ((await gate.pendingCount(table)) === 0 && (await gate.takenBatches(table)).size === 0) return true;
+    await sleep(100);
+  }
+  return false;
+}
 
 /** Every mode is measured through the rules layer; a plain DuckDB or BigQuery warehouse is a setup error. */
 export function asRulesWarehouse(warehouse: Warehouse, mode: string): BigQueryRulesWarehouse {

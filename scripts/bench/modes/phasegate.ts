@@ -11,7 +11,7 @@ import { backfillProgress, startBackfill } from '../../../src/queues/backfill/ba
 import { openRuntime } from '../../../src/runtime.ts';
 import type { BigQueryRulesWarehouse } from '../../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { latencyStats, type ModeOutcome } from '../measure.ts';
-import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
+import { asRulesWarehouse, emptyOutcome, gateDrained, type ModeOpener, sleep } from '../mode.ts';
 
 const PROCESSOR = 'nbac_player_boxscore';
 /** Where issue 3's conflict log lives; counted when present. */
@@ -126,10 +126,7 @@ export const openPhasegate: ModeOpener = async (env) => {
       // The log's last rows (resolutions) go through the log table's own gate a moment after
       // the slices commit; read it once that gate is empty.
       const logTable = `${CONFLICT_LOG.schema}.${CONFLICT_LOG.table}`;
-      for (const until = Date.now() + 15_000; Date.now() < until; ) {
-        if ((await rt.gate.pendingCount(logTable)) === 0 && (await rt.gate.takenBatches(logTable)).size === 0) break;
-        await sleep(100);
-      }
+      await gateDrained(rt.gate, logTable);
       const log = await conflictLog();
       // The conflict log is the product's own record of conflicts; sampling can miss a short wait.
       for (const d of log?.dates ?? []) out.conflictDates.add(d);

@@ -17,7 +17,7 @@ import { startBackfill } from '../../../src/queues/backfill/backfill.ts';
 import { cascadeProgress } from '../../../src/queues/backfill/cascade.ts';
 import { startRedisServer } from '../../../src/redis/ensure-redis.ts';
 import { openRuntime } from '../../../src/runtime.ts';
-import { asRulesWarehouse } from '../mode.ts';
+import { asRulesWarehouse, gateDrained } from '../mode.ts';
 import { RepeatedSeasonsSource } from './seasons.ts';
 
 export interface ScaleRunSpec {
@@ -204,6 +204,8 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     clearInterval(duckdbSampler);
     for (const c of children) workerRss.push(c.pid ? await peakRssMb(c.pid) : 0);
     const failed = Object.values(progress.perProcessor).reduce((n, c) => n + c.failed + c.deferred, 0);
+    // The run log's last rows land through its own gate after the slices are final: counted once it is empty.
+    for (const id of Object.keys(warehouse.record().tables)) if (rt.registry.isLogTable(id)) await gateDrained(rt.gate, id);
     const tables: TableFigures[] = [];
     for (const [id, r] of Object.entries(warehouse.record().tables).sort(([a], [b]) => a.localeCompare(b))) {
       if (r.tableOps === 0) continue;

@@ -127,16 +127,21 @@ export async function startRun(ctx: PipelineContext, job: Job<PhaseJobData>, pha
     log.warn(`run log: could not note the start of ${jobId}: ${(err as Error).message}`);
   }
   let ended = false;
+  /** Queues the run's row and the end of its note into `step`; returns what asks for the log's commit, once the step ran. */
+  const queueEnd = async (step: RedisStep, status: Exclude<RunStatus, 'interrupted'>, outcome: RunOutcome): Promise<() => Promise<void>> => {
+    const askCommit = await stageAppendRowsIn(step, ctx, processingRunLog.table, processingRunLog.name, [
+      rowOf(run, jobId, status, { at: new Date(), ...outcome }),
+    ]);
+    step.add((multi) => multi.hdel(key, jobId));
+    return askCommit;
+  };
   return {
     async finish(status, outcome = {}) {
       if (ended) return;
       ended = true;
       const step = new RedisStep(ctx.redis);
       try {
-        const askCommit = await stageAppendRowsIn(step, ctx, processingRunLog.table, processingRunLog.name, [
-          rowOf(run, jobId, status, { at: new Date(), ...outcome }),
-        ]);
-        step.add((multi) => multi.hdel(key, jobId));
+        const askCommit = await queueEnd(step, status, outcome);
         await step.run(`end of run ${jobId}`);
         await askCommit();
       } catch (err) {
@@ -147,15 +152,12 @@ export async function startRun(ctx: PipelineContext, job: Job<PhaseJobData>, pha
     async endIn(step, status, outcome = {}) {
       let askCommit: () => Promise<void>;
       try {
-        askCommit = await stageAppendRowsIn(step, ctx, processingRunLog.table, processingRunLog.name, [
-          rowOf(run, jobId, status, { at: new Date(), ...outcome }),
-        ]);
+        askCommit = await queueEnd(step, status, outcome);
       } catch (err) {
         // Not logged with the step: `finish` logs it once the job ends.
         log.error(`run log: could not stage the end of ${jobId}: ${(err as Error).message}`);
         return;
       }
-      step.add((multi) => multi.hdel(key, jobId));
       step.afterRun(async () => {
         ended = true;
         await askCommit().catch((err: unknown) => log.error(`run log: could not ask for the log's commit: ${(err as Error).message}`));

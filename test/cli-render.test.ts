@@ -232,7 +232,18 @@ describe('terminal renderer', () => {
       dates: 28,
       requested: 2,
       elapsedMs: 83_000,
-      processors: NAMES.map(([phase, processor]) => ({ phase, processor, committed: 26, incomplete: 2, empty: 0, failed: 0, waiting: 0, unfinished: 0 })),
+      processors: NAMES.map(([phase, processor]) => ({
+        phase,
+        processor,
+        committed: 26,
+        incomplete: 2,
+        empty: 0,
+        failed: 0,
+        upstreamFailed: 0,
+        cancelled: 0,
+        waiting: 0,
+        unfinished: 0,
+      })),
       tables: [
         { table: 'nba_raw.nbac_player_boxscores', rows: 7094, operations: 3, modificationsToday: 0, dailyBudget: 1500 },
         { table: 'nba_predictions.player_points_predictions', rows: 6012, operations: 2, modificationsToday: 0, dailyBudget: 1500 },
@@ -267,7 +278,7 @@ describe('terminal renderer', () => {
     it('fits an 80-column terminal: tables instead of one long line per table', () => {
       const names = NAMES.map(([, n]) => n);
       const perProcessor = (v: number) => Object.fromEntries(names.map((n) => [n, v]));
-      const phase = { pending: 0, running: 0, committed: 320, incomplete: 0, empty: 0, waiting: 0, failed: 0 };
+      const phase = { pending: 0, running: 0, committed: 320, incomplete: 0, empty: 0, waiting: 0, failed: 0, upstream_failed: 0, cancelled: 0 };
       const report: DemoReport = {
         backfillId: 'bf-20261201-101500-1a2b',
         dates: 163,

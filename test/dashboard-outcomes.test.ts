@@ -156,6 +156,8 @@ describe('dashboard: a backfill shows its own outcome', function () {
     // As startCascadingBackfill does: downstream marked pending before the backfill has an id.
     for (const p of downstream) await env.rt.statuses.setMany(p.name, DATES, { status: 'pending' });
     for (const p of record.processors) await env.rt.statuses.setMany(p, DATES, { status: 'committed', rows: 10, backfillId: record.id });
+    // The inputs this run does not produce have landed before it (else its phase 3 could never run).
+    for (const p of ['nbac_team_boxscore_scraper', 'nbac_team_boxscore']) await env.rt.statuses.setMany(p, DATES, { status: 'committed', rows: 2 });
     // Phase 2 is done; the cascade has run phase 3 and later for all dates but one.
     const phase3 = downstream.find((p) => p.phase === 3);
     for (const p of downstream)

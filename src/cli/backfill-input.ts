@@ -62,7 +62,9 @@ export async function parseBackfillInput(ctx: Pick<PipelineContext, 'registry' |
     const processors = named.filter((p) => (failed.processors[p.name] ?? []).length > 0);
     if (processors.length === 0) throw new InputError(`${flags.retryFailed}: no failed dates for the named processors`);
     const dates = [...new Set(processors.flatMap((p) => failed.processors[p.name] ?? []))].sort();
-    return { request: { processors, dates, only: failed.processors, ...common }, workers };
+    // The retry runs the graph the original run did: its cascade unless the flag says otherwise.
+    const cascade = flags.cascade ?? failed.cascade === true;
+    return { request: { processors, dates, only: failed.processors, ...common, cascade }, workers };
   }
   if (!flags.processors) throw new InputError('--processors: name at least one processor (phasegate processors lists them)');
   const processors: ProcessorDef[] = ctx.registry.parseList(flags.processors);

@@ -1,20 +1,27 @@
 /**
- * `--wait`: follows a backfill until its requested processors are done — on a terminal with a
- * bar per processor the backfill reaches (src/cli/render) — then writes a failed-dates file
- * that `--retry-failed` reads when any date failed or is incomplete.
+ * `--wait`: follows a run until its whole graph is terminal — every slice it reaches, a
+ * cascade's downstream phases and the slices it triggered beyond its dates included — on a
+ * terminal with a bar per processor (src/cli/render), then writes a failed-dates file that
+ * `--retry-failed` reads when any slice failed, was ruled out or is incomplete.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill/backfill.ts';
 import type { FailedDatesFile } from '../queues/backfill/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
+import { logsLanded } from '../queues/runs/graph.ts';
 import { type BackfillView, watchBackfill } from './render/backfill-view.ts';
 
 export interface WaitOutcome {
   progress: BackfillProgress;
   failedFile?: string | undefined;
   elapsedMs: number;
+  /** The run ended but its log rows had not landed within LOGS_WAIT_MS (no commit worker running?). */
+  logsPending: boolean;
 }
+
+/** How long a finished run waits for its log rows to land (real ms): a few gather windows and MERGEs at any time scale. */
+const LOGS_WAIT_MS = 120_000;
 
 export interface WaitOptions {
   /** Draw bars on standard error (a terminal). Ignored when `view` is given. */
@@ -34,6 +41,7 @@ export async function waitForBackfill(ctx: PipelineContext, record: BackfillReco
   // Bars of its own when the caller has none: they stop with this wait.
   const own = !opts.view && opts.bars ? watchBackfill(ctx, record, { verbose: opts.verbose }) : undefined;
   let progress: BackfillProgress;
+  let logsPending = false;
   try {
     for (;;) {
       progress = await backfillProgress(ctx, record);
@@ -41,26 +49,34 @@ export async function waitForBackfill(ctx: PipelineContext, record: BackfillReco
       if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) break;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
+    // The run's log rows land through their own gates a gather window after its last slice.
+    if (progress.done) logsPending = !(await logsLanded(ctx, { timeoutMs: LOGS_WAIT_MS, signal: opts.signal }));
   } finally {
     await own?.stop();
   }
   const failedFile = await writeFailedDates(ctx, record, progress);
-  return { progress, failedFile, elapsedMs: Date.now() - started };
+  return { progress, failedFile, elapsedMs: Date.now() - started, logsPending };
 }
 
+/** States a failed-dates file lists: everything `--retry-failed` should run again. */
+const RETRIED: ReadonlySet<string> = new Set(['failed', 'deferred', 'incomplete', 'upstream_failed', 'cancelled']);
+
+/**
+ * The failed-dates file of a run: its cascade flag and every slice of its graph that ended
+ * failed, deferred, upstream_failed, cancelled or incomplete — `--retry-failed` re-runs them
+ * and, with the cascade, everything downstream of them, as the original run would have.
+ */
 export async function writeFailedDates(ctx: PipelineContext, record: BackfillRecord, progress: BackfillProgress): Promise<string | undefined> {
-  const file: FailedDatesFile = { backfillId: record.id, createdAt: new Date().toISOString(), processors: {}, failures: [] };
-  for (const [p, list] of Object.entries(progress.statuses)) {
-    list.forEach((s, i) => {
-      const slice = record.dates[i] as string;
+  const file: FailedDatesFile = { backfillId: record.id, createdAt: new Date().toISOString(), cascade: record.cascade, processors: {}, failures: [] };
+  for (const [p, cells] of progress.graph.cells) {
+    for (const [slice, cell] of [...cells].sort(([a], [b]) => a.localeCompare(b))) {
       // Incomplete slices go in too: a retry once the missing games' files are there completes them.
-      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'incomplete')) {
-        const dates = file.processors[p] ?? [];
-        dates.push(slice);
-        file.processors[p] = dates;
-        file.failures.push({ processor: p, slice, status: s.status, error: s.error });
-      }
-    });
+      if (!RETRIED.has(cell.state)) continue;
+      const dates = file.processors[p] ?? [];
+      dates.push(slice);
+      file.processors[p] = dates;
+      file.failures.push({ processor: p, slice, status: cell.state, error: cell.status?.error });
+    }
   }
   if (file.failures.length === 0) return undefined;
   const dir = path.join(ctx.config.dataDir, 'failed');

@@ -35,14 +35,16 @@ export async function collectSummary(
       committed: c.committed,
       incomplete: c.incomplete,
       empty: c.empty,
-      failed: c.failed + c.deferred,
+      failed: c.failed + c.deferred + c.upstream_failed + c.cancelled,
+      upstreamFailed: c.upstream_failed,
+      cancelled: c.cancelled,
       waiting: c.waiting,
       unfinished: c.pending + c.running + c.staged,
     });
     if (def.kind !== 'transform') continue;
     const table = tableId(def.table);
-    const statuses = await ctx.statuses.getMany(def.name, record.dates);
-    const rows = statuses.reduce((n, s) => n + (landed(s) ? (s?.rows ?? 0) : 0), 0);
+    const cells = progress.graph.cells.get(def.name)?.values() ?? [];
+    const rows = [...cells].reduce((n, c) => n + (landed(c.status) ? (c.status?.rows ?? 0) : 0), 0);
     const quota = await tableQuota(ctx, table);
     // The gate's counter is per UTC day: across midnight, today's count is what we know.
     const delta = quota.dmlToday - (opts.opsBefore.get(table) ?? 0);

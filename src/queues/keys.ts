@@ -27,6 +27,12 @@ export interface Keys {
   backfill(id: string): string;
   /** Sorted set of backfill ids by creation time. */
   backfills(): string;
+  /** Set of `<processor>/<slice>` a run triggered beyond its own dates (a look-back window's later dates); expiring. */
+  runExtra(id: string): string;
+  /** String (ISO time): the run was cancelled (`phasegate cancel`); nothing more is started for it. */
+  runCancelled(id: string): string;
+  /** Hash slice → JSON of the last commit of a processor's slice (when, rows, batch): what the warehouse holds after a failed re-run. */
+  lastCommitted(processor: string): string;
   /**
    * Hash `<processor>/<slice>` → SliceStatus JSON: the last status each slice had in one
    * backfill (its own outcome, which a later run of the slice does not overwrite); expiring.
@@ -99,6 +105,9 @@ export function keysFor(prefix: string): Keys {
     status: (processor) => `${base}:status:${processor}`,
     backfill: (id) => `${base}:backfill:${id}`,
     backfills: () => `${base}:backfills`,
+    runExtra: (id) => `${base}:run-extra:${id}`,
+    runCancelled: (id) => `${base}:run-cancelled:${id}`,
+    lastCommitted: (processor) => `${base}:last-committed:${processor}`,
     backfillStatuses: (id) => `${base}:backfill-statuses:${id}`,
     tableOps: (table, day) => `${base}:table-ops:${table}:${day}`,
     tableModifications: (table, day) => `${base}:table-modifications:${table}:${day}`,

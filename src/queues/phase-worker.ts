@@ -148,12 +148,7 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
       nothingLanded: nothing || undefined,
       backfillId,
     });
-    await settleDownstream(ctx, def.name, slice, job.data, {
-      status,
-      error: `upstream ${def.name}: ${error}`,
-      missingGames,
-      nothingLanded: nothing || undefined,
-    });
+    await settleDownstream(ctx, def.name, slice, job.data);
     return { rows: 0, note: status };
   }
   return { rows: entry.rows, note: stagedNote(check) };
@@ -190,7 +185,7 @@ export function phaseProcessor(ctx: PipelineContext) {
       const reason = `${def.name} ${job.data.slice}: ${err.message}`;
       if (last) {
         await ctx.statuses.update(def.name, job.data.slice, { status: 'failed', error: reason, attempts: attempt });
-        await settleDownstream(ctx, def.name, job.data.slice, job.data, { status: 'failed', error: `upstream ${def.name} failed: ${err.message}` });
+        await settleDownstream(ctx, def.name, job.data.slice, job.data);
       } else {
         await ctx.statuses.update(def.name, job.data.slice, { status: 'pending', error: reason, attempts: attempt });
       }

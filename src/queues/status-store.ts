@@ -13,8 +13,23 @@ import type { Keys } from './keys.ts';
  * `incomplete`: the slice cannot show it is complete — some of its scheduled games are missing
  * (the games it has committed, unless that would shrink what the warehouse holds), or none
  * came and nothing was staged. `empty`: nothing was scheduled and nothing came; nothing staged.
+ * `upstream_failed`: the slice will not run because an input it needs ended without rows for
+ * its date (failed, cancelled, or landed nothing); `upstream` names that input's slice.
+ * `cancelled`: its run was cancelled before it ran (`phasegate cancel`).
  */
-export const SLICE_STATES = ['pending', 'running', 'staged', 'committed', 'incomplete', 'empty', 'waiting', 'deferred', 'failed'] as const;
+export const SLICE_STATES = [
+  'pending',
+  'running',
+  'staged',
+  'committed',
+  'incomplete',
+  'empty',
+  'waiting',
+  'deferred',
+  'failed',
+  'upstream_failed',
+  'cancelled',
+] as const;
 export type SliceState = (typeof SLICE_STATES)[number];
 
 export interface SliceStatus {
@@ -39,10 +54,15 @@ export interface SliceStatus {
   warnings?: number | undefined;
   /** A remark a person should see next to the state: "no schedule", an allowed shrink. */
   note?: string | undefined;
+  /** `upstream_failed`: the input slice whose end settled this one (its reason is in `error`). */
+  upstream?: { processor: string; slice: string } | undefined;
 }
 
 /** States after which nothing more happens to a slice without a person or a new run. */
-export const FINAL_STATES: ReadonlySet<SliceState> = new Set(['committed', 'incomplete', 'empty', 'failed', 'deferred']);
+export const FINAL_STATES: ReadonlySet<SliceState> = new Set(['committed', 'incomplete', 'empty', 'failed', 'deferred', 'upstream_failed', 'cancelled']);
+
+/** Final states that are a failure a person must look at (the run's exit code is 1, `--retry-failed` re-runs them). */
+export const FAILED_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferred', 'upstream_failed', 'cancelled']);
 
 /** States in which the slice's rows (all or some of its games) are in the warehouse for this run. */
 export function landed(s: Pick<SliceStatus, 'status' | 'nothingLanded'> | undefined): boolean {

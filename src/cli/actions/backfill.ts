@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { defaultRegistry } from '../../processors/registry.ts';
 import type { BackfillRequest } from '../../queues/backfill/backfill.ts';
 import { planBackfill } from '../../queues/backfill/backfill.ts';
-import { type CascadeProgress, cascadeProcessors, onlyMissing, startCascadingBackfill, waitForCascade } from '../../queues/backfill/cascade.ts';
+import { type CascadeProgress, cascadeProcessors, cascadeProgress, onlyMissing, startCascadingBackfill } from '../../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { PHASES } from '../../queues/names.ts';
 import { landed } from '../../queues/status-store.ts';
@@ -35,9 +35,9 @@ async function rawFilesPresent(ctx: Pick<PipelineContext, 'store'>, req: Backfil
 }
 
 /**
- * Downstream processors that wait for an input this backfill does not run and that has not
- * landed the dates: the tracker starts them only once all their dependencies have, so their
- * bars would stay at 0. Said before anything is enqueued, with what to add.
+ * Downstream processors that need an input this backfill does not run and that has not
+ * landed the dates: nothing in the run will produce it, so those slices end upstream_failed
+ * (src/queues/runs/graph.ts). Said before anything is enqueued, with what to add.
  */
 async function unmetInputs(ctx: PipelineContext, req: BackfillRequest): Promise<string[]> {
   const reached = cascadeProcessors(ctx, { processors: req.processors.map((p) => p.name), cascade: req.cascade ?? false });
@@ -48,7 +48,10 @@ async function unmetInputs(ctx: PipelineContext, req: BackfillRequest): Promise<
     for (const dep of def.dependsOn.filter((d) => !runs.has(d))) {
       const statuses = await ctx.statuses.getMany(dep, req.dates);
       const missing = statuses.filter((st) => !landed(st)).length;
-      if (missing > 0) notes.push(`phasegate: note: ${def.name} also needs ${dep} (not in this backfill): ${missing} of ${req.dates.length} dates wait for it`);
+      if (missing > 0)
+        notes.push(
+          `phasegate: note: ${def.name} also needs ${dep} (not in this backfill), which has not landed ${missing} of ${req.dates.length} dates: those slices will end upstream_failed unless it lands first (add it to --processors)`,
+        );
     }
   }
   return notes;
@@ -110,9 +113,10 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
       let cascade: CascadeProgress | undefined;
       try {
         if (workers !== undefined) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: workers });
+        // Until the run's whole graph is terminal: a cascade's downstream phases, the slices it
+        // triggered beyond its dates, delayed and held commits, and its log rows.
         outcome = await waitForBackfill(rt, record, { bars: false, view, signal });
-        // The requested phases are done; the cascade's downstream phases follow by events.
-        if (record.cascade && outcome.progress.done) cascade = await waitForCascade(rt, record, { signal });
+        if (record.cascade && flags.json) cascade = await cascadeProgress(rt, record);
       } finally {
         await view?.stop();
       }
@@ -127,6 +131,11 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
         );
         if (cascade) process.stdout.write(`${JSON.stringify({ cascade: cascade.perPhase, done: cascade.done })}\n`);
       } else for (const line of summaryLines(summary)) process.stdout.write(`${line}\n`);
+      if (signal.aborted && !outcome.progress.done) {
+        const where = workers !== undefined ? 'its queued jobs stay in Redis for any `phasegate worker`' : 'the workers go on with it';
+        process.stderr.write(`phasegate: stopped waiting for backfill ${record.id} (${where}); follow it with: phasegate status --backfill ${record.id}\n`);
+      } else if (outcome.logsPending)
+        process.stderr.write(`phasegate: backfill ${record.id} ended; some of its log rows have not landed yet (a worker running commit gates lands them)\n`);
       // An incomplete slice is not a success: the exit code says something needs a look.
       if (summary.processors.some((p) => p.failed + p.incomplete > 0)) process.exitCode = 1;
       // Stopped by Ctrl-C before the end: not a success either (128 + SIGINT, as shells count).

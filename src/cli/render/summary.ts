@@ -12,8 +12,12 @@ export interface ProcessorOutcome {
   committed: number;
   incomplete: number;
   empty: number;
-  /** Failed and deferred. */
+  /** Failed, deferred, upstream_failed and cancelled: every slice that needs a person or a retry. */
   failed: number;
+  /** Of `failed`: ruled out by an input that ended without rows. */
+  upstreamFailed: number;
+  /** Of `failed`: cancelled before they ran. */
+  cancelled: number;
   /** Still waiting on the streaming buffer. */
   waiting: number;
   /** Pending, running or staged: the run was stopped before they ended. */
@@ -54,6 +58,15 @@ export function summaryLines(s: BackfillSummary): string[] {
     { head: 'failed', value: n('failed') },
   ];
   lines.push(...tableLines(s.processors, columns));
+  // Of the failed: those an upstream ruled out and those cancelled, named (no more columns past 80).
+  const ruledOut = s.processors.filter((p) => p.upstreamFailed + p.cancelled > 0);
+  if (ruledOut.length > 0) {
+    const each = ruledOut.map(
+      (p) =>
+        `${p.processor} ${[p.upstreamFailed > 0 ? `${formatCount(p.upstreamFailed)} upstream_failed` : '', p.cancelled > 0 ? `${formatCount(p.cancelled)} cancelled` : ''].filter(Boolean).join(', ')}`,
+    );
+    lines.push(...wrap(`  of the failed: ${each.join('; ')}`, 79, 4));
+  }
   // Only a run stopped before its end has these: a line, not two more columns past 80.
   const open = s.processors.filter((p) => p.waiting + p.unfinished > 0);
   if (open.length > 0) {

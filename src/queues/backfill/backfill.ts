@@ -9,7 +9,9 @@ import { type ProcessorDef, tableId } from '../../processors/types.ts';
 import { quotaLine, tableQuota } from '../commit/table-quota.ts';
 import type { PipelineContext } from '../context.ts';
 import { enqueueSlices } from '../enqueue.ts';
-import { countStates, FINAL_STATES, type SliceState, type SliceStatus } from '../status-store.ts';
+import { countCells, type RunGraph, runGraph } from '../runs/graph.ts';
+import type { BackfillRecord } from '../runs/record.ts';
+import type { SliceState, SliceStatus } from '../status-store.ts';
 
 export interface BackfillRequest {
   processors: ProcessorDef[];
@@ -23,18 +25,14 @@ export interface BackfillRequest {
   allowShrink?: boolean | undefined;
   /** Let a commit move a game the warehouse holds under another date (`--allow-move`). */
   allowMove?: boolean | undefined;
+  /**
+   * Downstream processors to start directly for some dates: their inputs are already in the
+   * warehouse, so no upstream commit will come to start them (a resumed cascade).
+   */
+  startDownstream?: Record<string, string[]> | undefined;
 }
 
-export interface BackfillRecord {
-  id: string;
-  createdAt: string;
-  processors: string[];
-  dates: string[];
-  priority: number;
-  cascade: boolean;
-  allowShrink?: boolean | undefined;
-  allowMove?: boolean | undefined;
-}
+export type { BackfillRecord } from '../runs/record.ts';
 
 export interface TableEstimate {
   table: string;
@@ -122,6 +120,12 @@ export async function planBackfill(ctx: PipelineContext, req: BackfillRequest): 
   return { jobs, roots: roots(req).map((p) => p.name), tables };
 }
 
+/** A request's directly started downstream dates, when it has any (see cascade.ts). */
+function startDownstreamOf(req: BackfillRequest): Record<string, string[]> | undefined {
+  const start = req.startDownstream;
+  return start && Object.values(start).some((d) => d.length > 0) ? start : undefined;
+}
+
 export async function startBackfill(ctx: PipelineContext, req: BackfillRequest): Promise<BackfillRecord & { added: number; alreadyQueued: number }> {
   if (req.dates.length === 0) throw new InputError('no game dates in the requested range');
   const record: BackfillRecord = {
@@ -133,6 +137,8 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
     cascade: req.cascade ?? false,
     ...(req.allowShrink ? { allowShrink: true } : {}),
     ...(req.allowMove ? { allowMove: true } : {}),
+    ...(req.only ? { only: req.only } : {}),
+    ...(startDownstreamOf(req) ? { startDownstream: startDownstreamOf(req) } : {}),
   };
   await ctx.redis
     .multi()
@@ -190,22 +196,29 @@ export async function listBackfills(ctx: PipelineContext, limit = 20): Promise<B
 
 export interface BackfillProgress {
   id: string;
+  /** Slices of the run: every processor it reaches, each on its own dates. */
   total: number;
+  /** Every slice the run reaches is terminal (its whole graph: a cascade's downstream phases too). */
   done: boolean;
   perProcessor: Record<string, Record<SliceState, number>>;
+  /** Per processor the statuses of `record.dates`, in order (undefined where the run has no slice or no status). */
   statuses: Record<string, (SliceStatus | undefined)[]>;
+  graph: RunGraph;
 }
 
-/** Statuses of a backfill's dates, per processor; a slice belongs to the latest run of it. */
+/**
+ * A run's progress from its graph (src/queues/runs/graph.ts): the latest status of each of its
+ * slices, a slice its inputs have ruled out counted as what they decide.
+ */
 export async function backfillProgress(ctx: PipelineContext, record: BackfillRecord): Promise<BackfillProgress> {
+  const graph = await runGraph(ctx, record);
   const perProcessor: Record<string, Record<SliceState, number>> = {};
   const statuses: Record<string, (SliceStatus | undefined)[]> = {};
-  let done = true;
-  for (const p of record.processors) {
-    const list = await ctx.statuses.getMany(p, record.dates);
-    statuses[p] = list;
-    perProcessor[p] = countStates(list);
-    if (list.some((s) => !s || !FINAL_STATES.has(s.status))) done = false;
+  let total = 0;
+  for (const [processor, cells] of graph.cells) {
+    perProcessor[processor] = countCells(cells.values());
+    statuses[processor] = record.dates.map((d) => cells.get(d)?.status);
+    total += cells.size;
   }
-  return { id: record.id, total: record.dates.length * record.processors.length, done, perProcessor, statuses };
+  return { id: record.id, total, done: graph.done, perProcessor, statuses, graph };
 }

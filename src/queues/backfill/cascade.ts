@@ -8,26 +8,14 @@ import { inputsOf } from '../../processors/registry.ts';
 import type { Phase, ProcessorDef } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 import { enqueueSlices } from '../enqueue.ts';
-import { settledByInputs } from '../events/settle.ts';
-import { FINAL_STATES, SLICE_STATES, type SliceState, type SliceStatus } from '../status-store.ts';
+import { countCells, type RunGraph, runGraph, runProcessors, type StatusReader } from '../runs/graph.ts';
+import { FINAL_STATES, type SliceState } from '../status-store.ts';
 import { type BackfillRecord, type BackfillRequest, startBackfill } from './backfill.ts';
 
 /** Requested processors plus, with `cascade`, everything downstream of them; in phase order. */
-export function cascadeProcessors(ctx: Pick<PipelineContext, 'registry'>, record: Pick<BackfillRecord, 'processors' | 'cascade'>): ProcessorDef[] {
-  const names = ctx.registry.reached(record.processors, record.cascade);
-  // Registry order is declaration order, which lists upstream before downstream.
-  return ctx.registry
-    .all()
-    .filter((p) => names.has(p.name))
-    .sort((a, b) => a.phase - b.phase);
-}
+export const cascadeProcessors = runProcessors;
 
 export interface CascadeRequest extends BackfillRequest {
-  /**
-   * Downstream processors to start directly for some dates: their inputs are already in the
-   * warehouse, so no upstream commit will come to start them (a resumed cascade).
-   */
-  startDownstream?: Record<string, string[]> | undefined;
   /**
    * Slices that will not run because the warehouse already holds them. A stopped run may have
    * left them marked pending or running; they are marked committed, which is what the
@@ -61,7 +49,7 @@ export async function startCascadingBackfill(ctx: PipelineContext, req: CascadeR
   }
   for (const [name, dates] of Object.entries(req.settled ?? {})) {
     const statuses = await ctx.statuses.getMany(name, dates);
-    const stale = dates.filter((_, i) => !FINAL.has(statuses[i]?.status ?? 'pending'));
+    const stale = dates.filter((_, i) => !FINAL_STATES.has(statuses[i]?.status ?? 'pending'));
     for (const slice of stale) await ctx.statuses.update(name, slice, { status: 'committed', error: undefined, nextTryAt: undefined });
   }
   const record = await startBackfill(ctx, req);
@@ -131,8 +119,8 @@ export async function onlyMissing(ctx: PipelineContext, req: BackfillRequest): P
   return { ...req, only, dates, startDownstream, settled };
 }
 
-/** The five states `status` reports per phase; staged counts as running, deferred as failed. */
-export const PHASE_STATES = ['pending', 'running', 'committed', 'incomplete', 'empty', 'waiting', 'failed'] as const;
+/** The states `status` reports per phase; staged counts as running, deferred as failed. */
+export const PHASE_STATES = ['pending', 'running', 'committed', 'incomplete', 'empty', 'waiting', 'failed', 'upstream_failed', 'cancelled'] as const;
 export type PhaseState = (typeof PHASE_STATES)[number];
 
 const PHASE_STATE_OF: Record<SliceState, PhaseState> = {
@@ -145,68 +133,44 @@ const PHASE_STATE_OF: Record<SliceState, PhaseState> = {
   waiting: 'waiting',
   deferred: 'failed',
   failed: 'failed',
+  upstream_failed: 'upstream_failed',
+  cancelled: 'cancelled',
 };
-
-const FINAL: ReadonlySet<SliceState> = FINAL_STATES;
 
 export interface CascadeProgress {
   id: string;
-  /** Every processor × date slice is committed, failed or deferred (or blocked by a failed upstream). */
+  /** Every slice the run reaches is in a terminal state (one an ended upstream settles counts). */
   done: boolean;
   perProcessor: Record<string, Record<SliceState, number>>;
   perPhase: Partial<Record<Phase, Record<PhaseState, number>>>;
+  /** The run's graph the counts come from. */
+  graph: RunGraph;
 }
 
 function zero<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
 
-/** Reads the statuses of some slices of one processor, in order (the status store's `getMany` by default). */
-export type StatusReader = (processor: string, slices: readonly string[]) => Promise<(SliceStatus | undefined)[]>;
+export type { StatusReader } from '../runs/graph.ts';
 
 /**
- * Progress of a backfill over every processor it reaches. A downstream slice whose upstream
- * failed for that date will not run; it counts as failed so that a wait ends. `read` decides
- * which statuses count: the latest ones by default; the dashboard passes the backfill's own.
+ * Progress of a run over every slice it reaches (src/queues/runs/graph.ts decides each
+ * slice's state). `read` decides which statuses count: the latest ones by default; the
+ * dashboard passes the backfill's own.
  */
 export async function cascadeProgress(ctx: PipelineContext, record: BackfillRecord, read?: StatusReader): Promise<CascadeProgress> {
-  const readStatuses: StatusReader = read ?? ((processor, slices) => ctx.statuses.getMany(processor, slices));
-  const processors = cascadeProcessors(ctx, record);
-  const byName = new Map<string, (SliceStatus | undefined)[]>();
+  const graph = await runGraph(ctx, record, { read });
   const perProcessor: CascadeProgress['perProcessor'] = {};
   const perPhase: CascadeProgress['perPhase'] = {};
-  let done = true;
-  for (const def of processors) {
-    const statuses = await readStatuses(def.name, record.dates);
-    // Inputs the backfill reaches (a fallback source it does not run cannot end the slice).
-    const deps =
-      def.kind === 'transform'
-        ? inputsOf(def)
-            .map((d) => byName.get(d))
-            .filter((s): s is (SliceStatus | undefined)[] => !!s)
-        : [];
-    const effective = statuses.map((s, i): SliceState => {
-      const state = s?.status ?? 'pending';
-      if (FINAL.has(state)) return state;
-      // An upstream that ended without landing rows for the date ends the downstream slice too.
-      const upstream = deps.map((list) => list[i]);
-      return settledByInputs(upstream) ?? state;
-    });
-    byName.set(
-      def.name,
-      effective.map((status) => ({ status, updatedAt: '' })),
-    );
-    const counts = zero(SLICE_STATES);
+  for (const def of graph.scope.processors) {
+    const cells = [...(graph.cells.get(def.name)?.values() ?? [])];
+    const counts = countCells(cells);
+    perProcessor[def.name] = counts;
     const phase = perPhase[def.phase] ?? zero(PHASE_STATES);
     perPhase[def.phase] = phase;
-    for (const state of effective) {
-      counts[state] += 1;
-      phase[PHASE_STATE_OF[state]] += 1;
-      if (!FINAL.has(state)) done = false;
-    }
-    perProcessor[def.name] = counts;
+    for (const c of cells) phase[PHASE_STATE_OF[c.state]] += 1;
   }
-  return { id: record.id, done, perProcessor, perPhase };
+  return { id: record.id, done: graph.done, perProcessor, perPhase, graph };
 }
 
 /** Polls until every slice the backfill reaches is final, or the timeout. */

@@ -22,7 +22,9 @@ export function checkRange(start: string, end: string): void {
 export interface FailedDatesFile {
   backfillId: string;
   createdAt: string;
-  /** Failed (or deferred) dates per processor. */
+  /** The run cascaded: a retry carries the re-run slices down every dependent phase too. */
+  cascade?: boolean | undefined;
+  /** Per processor the dates that ended failed, deferred, upstream_failed, cancelled or incomplete. */
   processors: Record<string, string[]>;
   failures: { processor: string; slice: string; status: string; error?: string | undefined }[];
 }

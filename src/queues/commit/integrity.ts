@@ -125,11 +125,7 @@ export async function gateIntegrity(ctx: PipelineContext, table: string, spec: T
       nothingLanded: status === 'incomplete' ? true : undefined,
       nextTryAt: undefined,
     });
-    await settleDownstream(ctx, entry.processor, slice, await backfillScope(ctx, entry.backfillId), {
-      status,
-      error: `upstream ${entry.processor}: ${verdict.message}`,
-      nothingLanded: status === 'incomplete' ? true : undefined,
-    });
+    await settleDownstream(ctx, entry.processor, slice, await backfillScope(ctx, entry.backfillId));
   }
   if (refused.length > 0) {
     const objects = refused.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o);

@@ -42,6 +42,7 @@ import {
 } from '../conflicts/hold.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS, workerLockOptions } from '../defaults.ts';
+import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { type CommittedEvent, publishCommittedIn, streamCapFrom } from '../events/stream.ts';
 import { type CommitJobData, commitQueueName } from '../names.ts';
 import { busyDelayMs } from './backoff.ts';
@@ -172,7 +173,9 @@ async function failOrDelay(
     if (!append) {
       for (const slice of batch.slices) {
         const entry = batch.entries[slice];
-        if (entry) await ctx.statuses.update(entry.processor, slice, { status: 'failed', error: reason, nextTryAt: undefined });
+        if (!entry) continue;
+        await ctx.statuses.update(entry.processor, slice, { status: 'failed', error: reason, nextTryAt: undefined });
+        await settleDownstream(ctx, entry.processor, slice, await backfillScope(ctx, entry.backfillId));
       }
     }
     // A log batch that cannot land keeps its staged objects for a person to look at, inline rows written out too.

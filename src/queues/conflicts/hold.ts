@@ -22,6 +22,7 @@ import { ensureCommitJob } from '../commit/staging.ts';
 import type { TakenBatch } from '../commit/table-gate.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
+import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { heldCommitJobId, JOB_NAMES } from '../names.ts';
 import { type ConflictEvent, type ConflictLogRow, logConflicts } from './log.ts';
 import type { ResolutionMethod } from './log-table.ts';
@@ -237,6 +238,7 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
     const processor = objects.get(field)?.processor as string;
     const row = rows.find((r) => r.game_date === field);
     await ctx.statuses.update(processor, field, { status: 'deferred', error: row?.error_message ?? 'deferred', nextTryAt: undefined });
+    await settleDownstream(ctx, processor, field, await backfillScope(ctx, objects.get(field)?.backfillId));
   }
   await logConflicts(ctx, [], events);
   if (outcome.deferred.length > 0) {

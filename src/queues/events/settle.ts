@@ -1,13 +1,16 @@
 /**
- * When a slice ends without landing rows (failed, empty, incomplete with nothing staged), the
- * downstream processors its backfill asked for will never hear a commit for it. They get the
- * same outcome at once, so a backfill (and a cascade) finishes instead of waiting forever.
+ * When a slice ends without landing rows (failed, deferred, empty, incomplete with nothing
+ * staged, cancelled), the downstream slices of its run will never hear a commit for it. Each
+ * one its inputs now decide (src/queues/runs/graph.ts: `upstream_failed` naming the input, or
+ * `empty`) is written at once, through every processor the run reaches, so a run ends instead
+ * of waiting on work nothing will run.
  */
 
-import { inputsOf } from '../../processors/registry.ts';
+import type { TransformDef } from '../../processors/types.ts';
 import { getBackfill } from '../backfill/backfill.ts';
 import type { PipelineContext } from '../context.ts';
-import { FINAL_STATES, landed, type SliceState, type SliceStatus } from '../status-store.ts';
+import { inputVerdict, inputViews, noteExtra, RunScope, readExtra, type Verdict } from '../runs/graph.ts';
+import type { SliceStatus } from '../status-store.ts';
 
 /** Which downstream processors a slice's run was asked to reach. */
 export interface DownstreamScope {
@@ -16,34 +19,61 @@ export interface DownstreamScope {
   cascade: boolean;
 }
 
-/**
- * How a slice ends when its inputs (those the backfill reaches) all ended without landing
- * anything for it: failed if one failed, empty if all were empty, else incomplete. Undefined
- * while an input is still in progress or landed rows (its commit event will run the slice).
- */
-export function settledByInputs(inputs: readonly (Pick<SliceStatus, 'status' | 'nothingLanded'> | undefined)[]): SliceState | undefined {
-  if (inputs.length === 0) return undefined;
-  if (inputs.some((u) => !u || !FINAL_STATES.has(u.status) || landed(u))) return undefined;
-  if (inputs.some((u) => u?.status === 'failed' || u?.status === 'deferred')) return 'failed';
-  if (inputs.every((u) => u?.status === 'empty')) return 'empty';
-  return 'incomplete';
+/** The run a scope belongs to, when it names one that still exists. */
+async function runScopeOf(ctx: PipelineContext, scope: DownstreamScope): Promise<RunScope | undefined> {
+  if (!scope.backfillId) return undefined;
+  const record = await getBackfill(ctx, scope.backfillId).catch(() => undefined);
+  return record ? new RunScope(ctx, record, await readExtra(ctx, record.id)) : undefined;
 }
 
-export async function settleDownstream(
+/** Writes an ended verdict as the slice's status (and, for a run, notes a slice beyond its dates). */
+export async function writeVerdict(
   ctx: PipelineContext,
-  processor: string,
+  def: TransformDef,
   slice: string,
-  scope: DownstreamScope,
-  patch: Pick<SliceStatus, 'status' | 'error' | 'missingGames' | 'nothingLanded'>,
-): Promise<void> {
-  const inScope = ctx.registry.reached(scope.targets, scope.cascade);
-  for (const dep of ctx.registry.downstream(processor)) {
-    if (!inScope.has(dep.name)) continue;
-    // Another input of it may still land the slice (a fallback source): then it decides.
-    const others = inputsOf(dep).filter((i) => i !== processor && inScope.has(i));
-    const statuses = await Promise.all(others.map((i) => ctx.statuses.get(i, slice)));
-    if (statuses.some((s) => !s || !FINAL_STATES.has(s.status) || landed(s))) continue;
-    await ctx.statuses.set(dep.name, slice, { ...patch, backfillId: scope.backfillId });
+  verdict: Extract<Verdict, { kind: 'ended' }>,
+  run: RunScope | undefined,
+  backfillId: string | undefined,
+): Promise<SliceStatus> {
+  const status: Omit<SliceStatus, 'updatedAt'> = { status: verdict.status, error: verdict.error, upstream: verdict.upstream, rows: 0, backfillId };
+  await ctx.statuses.set(def.name, slice, status);
+  if (run && backfillId && !run.has(def.name, slice)) await noteExtra(ctx, backfillId, def.name, slice);
+  return { ...status, updatedAt: new Date().toISOString() };
+}
+
+/**
+ * Settles what the end of `processor`'s `slice` decides downstream, in phase order: a
+ * downstream slice still pending whose inputs now rule it out gets its terminal state, and
+ * its own downstream slices are judged with it.
+ */
+export async function settleDownstream(ctx: PipelineContext, processor: string, slice: string, scope: DownstreamScope): Promise<void> {
+  const run = await runScopeOf(ctx, scope);
+  const reached = run
+    ? (p: string) => run.reaches(p)
+    : (() => {
+        const names = ctx.registry.reached(scope.targets, scope.cascade);
+        return (p: string) => names.has(p);
+      })();
+  const known = new Map<string, SliceStatus | undefined>();
+  const statusOf = async (name: string): Promise<SliceStatus | undefined> => {
+    if (!known.has(name)) known.set(name, await ctx.statuses.get(name, slice));
+    return known.get(name);
+  };
+  const downstream = ctx.registry
+    .downstream(processor)
+    .filter((d) => reached(d.name))
+    .sort((a, b) => a.phase - b.phase);
+  for (const def of downstream) {
+    const own = await statusOf(def.name);
+    // Only work still to come is settled: a slice running, staged or final decides itself.
+    if (own && own.status !== 'pending') continue;
+    for (const input of [...def.dependsOn, ...(def.optionalInputs ?? [])]) await statusOf(input);
+    const verdict = inputVerdict(
+      slice,
+      inputViews(def, slice, run ?? reached, (p) => known.get(p)),
+    );
+    if (verdict.kind !== 'ended') continue;
+    known.set(def.name, await writeVerdict(ctx, def, slice, verdict, run, scope.backfillId));
   }
 }
 

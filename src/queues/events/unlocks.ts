@@ -10,12 +10,15 @@
  */
 import { log } from '../../log.ts';
 import { datesIn, type Lookback, lookbackOf } from '../../processors/precompute/lookback.ts';
+import { inputsOf } from '../../processors/registry.ts';
 import type { TransformDef } from '../../processors/types.ts';
 import { type BackfillRecord, getBackfill } from '../backfill/backfill.ts';
 import type { PipelineContext } from '../context.ts';
 import { PRIORITY } from '../names.ts';
-import { FINAL_STATES, landed, type SliceState } from '../status-store.ts';
+import { inputVerdict, inputViews, noteExtra, RunScope, type Verdict } from '../runs/graph.ts';
+import { landed, type SliceState, type SliceStatus } from '../status-store.ts';
 import { type RunOutcome, requestRun } from './downstream.ts';
+import { settleDownstream, writeVerdict } from './settle.ts';
 import type { CommittedEvent } from './stream.ts';
 
 /** States in which a slice will still change without a person: a look-back window waits for them. */
@@ -33,8 +36,20 @@ export type EventOutcome = 'done' | 'retry';
 /** Backfill definitions never change once written, so they are cached for the tracker's life. */
 export class BackfillLookup {
   private readonly cache = new Map<string, BackfillRecord | null>();
+  private readonly scopes = new Map<string, RunScope>();
 
   constructor(private readonly ctx: PipelineContext) {}
+
+  /** The run's own slices (without those it triggered beyond its dates: their inputs have landed). */
+  scope(record: BackfillRecord): RunScope {
+    let scope = this.scopes.get(record.id);
+    if (!scope) {
+      scope = new RunScope(this.ctx, record);
+      if (this.scopes.size >= 100) this.scopes.delete(this.scopes.keys().next().value as string);
+      this.scopes.set(record.id, scope);
+    }
+    return scope;
+  }
 
   async get(id: string): Promise<BackfillRecord | undefined> {
     let record = this.cache.get(id);
@@ -48,19 +63,25 @@ export class BackfillLookup {
   }
 }
 
-/**
- * The slices (among `slices`) `def` can run for: every dependency has landed rows for it —
- * an incomplete one the games it has, and the downstream says itself what it misses — or
- * ended without any while an optional input (a fallback source) landed the slice instead.
- */
-async function readySlices(ctx: PipelineContext, def: TransformDef, slices: readonly string[]): Promise<string[]> {
-  const required = await Promise.all(def.dependsOn.map((dep) => ctx.statuses.getMany(dep, slices)));
-  const optional = await Promise.all((def.optionalInputs ?? []).map((dep) => ctx.statuses.getMany(dep, slices)));
-  return slices.filter((_, i) => {
-    const req = required.map((list) => list[i]);
-    if (req.every((s) => landed(s))) return true;
-    const ended = req.every((s) => landed(s) || (s !== undefined && FINAL_STATES.has(s.status) && s.status !== 'failed'));
-    return ended && optional.some((list) => landed(list[i]));
+/** What the run graph says of some slices of `def` (src/queues/runs/graph.ts), with their own statuses. */
+async function judgeSlices(
+  ctx: PipelineContext,
+  def: TransformDef,
+  slices: readonly string[],
+  run: RunScope | ((processor: string) => boolean),
+): Promise<{ slice: string; verdict: Verdict; own: SliceStatus | undefined }[]> {
+  const inputs = inputsOf(def);
+  const [own, ...lists] = await Promise.all([def.name, ...inputs].map((p) => ctx.statuses.getMany(p, slices)));
+  return slices.map((slice, i) => {
+    const byInput = new Map(inputs.map((p, j) => [p, lists[j]?.[i]]));
+    return {
+      slice,
+      own: own?.[i],
+      verdict: inputVerdict(
+        slice,
+        inputViews(def, slice, run, (p) => byInput.get(p)),
+      ),
+    };
   });
 }
 
@@ -127,11 +148,22 @@ export async function handleEvent(
   }
   const dependents = ctx.registry.dependents(event.processor).filter((q) => !record || record.cascade || record.processors.includes(q.name));
   let outcome: EventOutcome = 'done';
+  const run = record ? backfills.scope(record) : undefined;
+  const reached = ctx.registry.reached(record?.processors ?? [], record?.cascade ?? true);
   for (const def of dependents) {
     const lookback = lookbackOf(def);
     const window = lookback ? await windowView(ctx, lookback, event) : undefined;
-    const slices = await readySlices(ctx, def, [event.slice, ...(window?.later ?? [])]);
-    for (const slice of slices) {
+    const judged = await judgeSlices(ctx, def, [event.slice, ...(window?.later ?? [])], run ?? ((p) => record === undefined || reached.has(p)));
+    for (const { slice, verdict, own } of judged) {
+      if (verdict.kind === 'ended') {
+        // Ruled out by an input that ended without rows: a slice this run still waits for ends now.
+        if (own?.status === 'pending') {
+          await writeVerdict(ctx, def, slice, verdict, run, event.backfillId);
+          await settleDownstream(ctx, def.name, slice, { backfillId: event.backfillId, targets: record?.processors ?? [], cascade: record?.cascade ?? true });
+        }
+        continue;
+      }
+      if (verdict.kind !== 'ready') continue;
       const blocked = window?.blocked(slice) ?? false;
       const result: RunOutcome = await requestRun(ctx, {
         def,
@@ -144,6 +176,8 @@ export async function handleEvent(
         delayMs: blocked ? timing.windowWaitMs : timing.debounceMs,
       });
       if (result === 'busy') outcome = 'retry';
+      // A slice the run reaches beyond its own dates (a later date of a window): its graph waits for it too.
+      if (result === 'enqueued' && run && event.backfillId && !run.has(def.name, slice)) await noteExtra(ctx, event.backfillId, def.name, slice);
       if (result !== 'covered')
         log.debug(`dependency tracker: ${event.processor} ${event.slice} → ${def.name} ${slice}: ${result}${blocked ? ' (window still in progress)' : ''}`);
     }

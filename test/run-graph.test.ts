@@ -1,0 +1,73 @@
+/**
+ * A run is a graph of slices (date × processor) across five phases, and every slice it reaches
+ * ends: a failed upstream rules its downstream out at once, whichever input failed; a run the
+ * primary source never ran for ends once its fallback landed; a cancelled run ends.
+ */
+import { expect } from 'chai';
+import { writeFailedDates } from '../src/cli/progress.ts';
+import { backfillProgress, startBackfill } from '../src/queues/backfill/backfill.ts';
+import { startCascadingBackfill } from '../src/queues/backfill/cascade.ts';
+import { readFailedFile } from '../src/queues/backfill/dates.ts';
+import { PHASES } from '../src/queues/names.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+
+const RAW = ['nbac_player_boxscore', 'nbac_team_boxscore'];
+const SCRAPERS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper'];
+const DOWNSTREAM = ['player_game_summary', 'team_offense_game_summary', 'team_defense_game_summary', 'player_rolling_features', 'player_points_predictions'];
+
+/** Scrapes the dates' raw files (phase 1 only) and returns the object keys of one processor's files on a date. */
+async function scrape(rt: Runtime, dates: string[]): Promise<void> {
+  const record = await startBackfill(rt, { processors: SCRAPERS.map((p) => rt.registry.get(p)), dates });
+  await until(async () => (await backfillProgress(rt, record)).done, 'the scrape', 30_000);
+}
+
+async function statusesOf(rt: Runtime, processors: readonly string[], slice: string) {
+  return Object.fromEntries(await Promise.all(processors.map(async (p) => [p, await rt.statuses.get(p, slice)] as const)));
+}
+
+describe('run graph: a failed upstream ends its whole downstream', function () {
+  this.timeout(90_000);
+  let env: TestEnv;
+  before(async () => {
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '200', PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: '100000' });
+  });
+  after(async () => env.cleanup());
+
+  it('one unreadable team file: the team raw slice fails, and every processor that needs it — player_game_summary too, which also needs the player table — is upstream_failed naming it; the run ends', async () => {
+    const { rt } = env;
+    const date = '2022-11-14';
+    await rt.startWorkers({ phases: PHASES, commit: true, concurrency: 2 });
+    await scrape(rt, [date]);
+    const files = await rt.store.list(`nba-com/team-boxscore/${date}/`);
+    expect(files.length).to.be.greaterThan(0);
+    await rt.store.put(files[0] as string, '{"resource": "boxscore", "resultSets": [');
+
+    const record = await startCascadingBackfill(rt, { processors: RAW.map((p) => rt.registry.get(p)), dates: [date], cascade: true });
+    // Before: player_game_summary and phases 4–5 stayed pending for ever (killed at 100 s).
+    const progress = await until(
+      async () => {
+        const p = await backfillProgress(rt, record);
+        return p.done && p;
+      },
+      'every slice of the run to be terminal',
+      20_000,
+    );
+    const s = await statusesOf(rt, [...RAW, ...DOWNSTREAM], date);
+    expect(s.nbac_player_boxscore?.status).to.equal('committed');
+    expect(s.nbac_team_boxscore?.status).to.equal('failed');
+    for (const p of DOWNSTREAM) {
+      expect(s[p]?.status, p).to.equal('upstream_failed');
+      expect(s[p]?.error, p).to.match(/^upstream (nbac_team_boxscore|player_game_summary|team_offense_game_summary|player_rolling_features) 2022-11-14 /);
+    }
+    expect(s.player_game_summary?.upstream).to.deep.equal({ processor: 'nbac_team_boxscore', slice: date });
+    expect(s.player_game_summary?.error).to.include(files[0]);
+    expect(s.player_rolling_features?.upstream).to.deep.equal({ processor: 'player_game_summary', slice: date });
+    expect(progress.perProcessor.player_points_predictions).to.include({ upstream_failed: 1, pending: 0 });
+
+    // The failed-dates file records the cascade and every slice to re-run, not only the root.
+    const file = await readFailedFile((await writeFailedDates(rt, record, progress)) as string);
+    expect(file.cascade).to.equal(true);
+    expect(Object.keys(file.processors).sort()).to.deep.equal(['nbac_team_boxscore', ...DOWNSTREAM].sort());
+  });
+});

@@ -1,17 +1,25 @@
-/** One winston logger for the whole process; JSON when not on a terminal. */
+/** One winston logger for the whole process; JSON when not on a terminal; secrets masked. */
 import winston from 'winston';
+import { redactDeep } from './redact.ts';
+
+/** Every string of a record through `redact` before any format or transport sees it. */
+const redacted = winston.format((info) => {
+  for (const key of Object.keys(info)) info[key] = redactDeep(info[key]);
+  return info;
+});
 
 export const log = winston.createLogger({
   level: process.env.PHASEGATE_LOG_LEVEL ?? 'info',
   format: process.stderr.isTTY
     ? winston.format.combine(
+        redacted(),
         winston.format.colorize(),
         winston.format.timestamp({ format: 'HH:mm:ss' }),
         winston.format.printf(
           ({ level, message, timestamp, ...rest }) => `${timestamp} ${level} ${message}${Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : ''}`,
         ),
       )
-    : winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    : winston.format.combine(redacted(), winston.format.timestamp(), winston.format.json()),
   // Logs go to stderr so that `--json` output on stdout stays machine-readable.
   transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose', 'silly'] })],
 });

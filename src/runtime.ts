@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Config } from './config/index.ts';
+import { type Config, secretsOf } from './config/index.ts';
 import { log, setLogLevel } from './log.ts';
 import { closeNotifier } from './notify/index.ts';
 import { defaultRegistry, type Registry } from './processors/registry.ts';
@@ -20,6 +20,7 @@ import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
 import { QueueSet } from './queues/queue-set.ts';
 import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
+import { rememberSecrets } from './redact.ts';
 import { ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
 import { FixtureSource } from './sources/fixture/fixture-source.ts';
@@ -65,6 +66,7 @@ export function createSource(config: Config): BoxscoreSource {
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   setLogLevel(config.logLevel);
+  rememberSecrets(...secretsOf(config));
   const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.

@@ -5,12 +5,13 @@
  * (BullMQ, the warehouse) and the processor registry are imported when a command needs them.
  */
 import type { Command } from 'commander';
-import { type Config, type ConfigFlags, loadConfig } from '../config/index.ts';
+import { type Config, type ConfigFlags, loadConfig, secretsOf } from '../config/index.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError } from '../errors/phasegate-error.ts';
 import { setLogLevel } from '../log.ts';
 import type { Registry } from '../processors/registry.ts';
+import { redact, rememberSecrets } from '../redact.ts';
 import type { Runtime, RuntimeOptions } from '../runtime.ts';
 
 export interface GlobalFlags {
@@ -42,6 +43,7 @@ export function configFrom(flags: GlobalFlags, extra: ConfigFlags = {}): Config 
     PHASEGATE_LOG_LEVEL: flags.logLevel,
     ...extra,
   });
+  rememberSecrets(...secretsOf(config));
   setLogLevel(config.logLevel);
   return config;
 }
@@ -112,14 +114,17 @@ export function lazyAction<A extends unknown[]>(load: () => Promise<(...args: A)
   };
 }
 
-/** Bad input and bad configuration: one line on stderr, exit 2. Anything else: exit 1. */
+/**
+ * Bad input and bad configuration: one line on stderr, exit 2. Anything else: exit 1. The
+ * line is redacted: an error from Redis, a source or a library may quote a URL with its password.
+ */
 export function exitOnError(err: unknown): never {
   if (err instanceof InputError || err instanceof ConfigError) {
-    process.stderr.write(`phasegate: ${err.message}\n`);
+    process.stderr.write(`phasegate: ${redact(err.message)}\n`);
     process.exit(2);
   }
   const message = err instanceof PhasegateError || err instanceof Error ? err.message : String(err);
-  process.stderr.write(`phasegate: ${message}\n`);
+  process.stderr.write(`phasegate: ${redact(message)}\n`);
   process.exit(1);
 }
 

@@ -548,6 +548,29 @@ export function tableLimits(config: Pick<Config, 'table' | 'tableOverrides'>, ta
   return { ...config.table, ...config.tableOverrides[table] };
 }
 
+/** The password inside a URL (`redis://:pw@host`), decoded; undefined when it has none. */
+function urlPassword(url: string | undefined): string | undefined {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const { password } = new URL(url);
+  return password === '' ? undefined : decodeURIComponent(password);
+}
+
+/**
+ * The configured values that are secrets, for src/redact.ts to mask wherever they appear:
+ * the dashboard's token and password, the balldontlie key, the passwords inside REDIS_URL
+ * and PHASEGATE_SCRAPER_URL, and the whole webhook URL (a Slack webhook's path is its key).
+ */
+export function secretsOf(config: Pick<Config, 'redisUrl' | 'dashboard' | 'bdl' | 'notify' | 'scraper'>): (string | undefined)[] {
+  return [
+    config.dashboard.token,
+    config.dashboard.password,
+    config.bdl.apiKey,
+    config.notify.webhookUrl,
+    urlPassword(config.redisUrl),
+    urlPassword(config.scraper.url),
+  ];
+}
+
 /** Real milliseconds for a duration given in (BigQuery-clock) seconds. */
 export function scaledMs(config: Pick<Config, 'timeScale'>, seconds: number): number {
   return Math.max(1, Math.round((seconds * 1000) / config.timeScale));

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { InputError } from '../errors/input-error.ts';
 import { log } from '../log.ts';
+import { redact } from '../redact.ts';
 import type { Runtime } from '../runtime.ts';
 import { allowedHostNames } from './auth/hosts.ts';
 import { bullBoardGuard, csrfGuard, hostGuard, isSafeMethod, originGuard, requireAuth } from './auth/middleware.ts';
@@ -141,7 +142,7 @@ export function buildApp(c: DashboardContext): Express {
         .status(status)
         .type('html')
         .send(
-          `<!doctype html><title>${status}</title><link rel="stylesheet" href="/assets/dashboard.css"><main><h1>${status === 404 ? 'Not found' : 'Bad request'}</h1><p>${escapeHtml(err.message)}</p><p><a href="/">Overview</a></p></main>`,
+          `<!doctype html><title>${status}</title><link rel="stylesheet" href="/assets/dashboard.css"><main><h1>${status === 404 ? 'Not found' : 'Bad request'}</h1><p>${escapeHtml(redact(err.message))}</p><p><a href="/">Overview</a></p></main>`,
         );
       return;
     }

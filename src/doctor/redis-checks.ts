@@ -7,6 +7,7 @@
  */
 import { RedisConnection } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redact } from '../redact.ts';
 import { type Check, fail, messageOf, ok, warn } from './check.ts';
 
 /** `key:value` lines of an INFO section. */
@@ -31,15 +32,7 @@ function versionAtLeast(version: string, minimum: string): boolean {
 }
 
 /** The server's URL without a password, for the report. */
-function shown(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return 'REDIS_URL';
-  }
-}
+const shown = redact;
 
 export async function redisChecks(url: string, timeoutMs = 3000): Promise<Check[]> {
   const client = new Redis(url, {

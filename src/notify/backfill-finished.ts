@@ -10,6 +10,7 @@ import { cascadeProgress } from '../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import type { SliceStatus } from '../queues/status-store.ts';
 import { notifierFor } from './index.ts';
+import { escapeMrkdwn } from './mrkdwn.ts';
 
 const SHOWN = 10;
 
@@ -32,7 +33,8 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       if (bad.length === 0) continue;
       const marker = await ctx.redis.set(once, '1', 'EX', 30 * 86_400, 'NX');
       if (marker !== 'OK') continue;
-      const shown = bad.slice(0, SHOWN).map((b) => `• ${b.slice(0, 200)}`);
+      // A failure reason is upstream text (a scraper's error body): inert in Slack mrkdwn.
+      const shown = bad.slice(0, SHOWN).map((b) => `• ${escapeMrkdwn(b.slice(0, 200))}`);
       if (bad.length > SHOWN) shown.push(`• … and ${bad.length - SHOWN} more`);
       await notifierFor(ctx).notify({
         kind: 'backfill-failed',

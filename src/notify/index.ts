@@ -11,6 +11,7 @@ import type { Transport } from './types.ts';
 import { WebhookTransport } from './webhook-transport.ts';
 
 export { LogTransport } from './log-transport.ts';
+export { escapeMrkdwn } from './mrkdwn.ts';
 export { digestFor, messageFor, Notifier } from './notifier.ts';
 export type { NotifyEvent, NotifyKind, NotifyMessage, Transport } from './types.ts';
 export { WebhookTransport } from './webhook-transport.ts';

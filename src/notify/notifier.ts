@@ -8,7 +8,9 @@
 import type { Redis } from 'ioredis';
 import { log } from '../log.ts';
 import type { Keys } from '../queues/keys.ts';
+import { redactDeep } from '../redact.ts';
 import { luaScript } from '../redis/script.ts';
+import { escapeMrkdwn } from './mrkdwn.ts';
 import type { NotifyEvent, NotifyKind, NotifyMessage, SlackBlock, Transport } from './types.ts';
 
 /**
@@ -167,7 +169,9 @@ export class Notifier {
     this.timers.set(id, timer);
   }
 
-  private async deliver(message: NotifyMessage): Promise<void> {
+  private async deliver(unredacted: NotifyMessage): Promise<void> {
+    // A slice's failure reason may quote a URL with its key; no transport may repeat it.
+    const message = redactDeep(unredacted);
     for (const transport of this.opts.transports) {
       try {
         await transport.send(message);
@@ -189,21 +193,24 @@ function blocks(title: string, text: string, context?: string): SlackBlock[] {
 }
 
 function lines(events: readonly Folded[]): string {
-  const shown = events.slice(0, DIGEST_LINES).map((e) => `• ${e.at} — ${e.title}`);
+  const shown = events.slice(0, DIGEST_LINES).map((e) => `• ${e.at} — ${escapeMrkdwn(e.title)}`);
   if (events.length > DIGEST_LINES) shown.push(`• … and ${events.length - DIGEST_LINES} more`);
   return shown.join('\n');
 }
 
-/** One event, with what folded into the previous window if its digest was never sent. */
+/**
+ * One event, with what folded into the previous window if its digest was never sent. Titles
+ * and subjects are plain text: the header block shows them as is, the mrkdwn fields escaped.
+ */
 export function messageFor(event: NotifyEvent, earlier: readonly Folded[] = []): NotifyMessage {
-  const context = earlier.length > 0 ? `Also ${earlier.length} earlier ${LABELS[event.kind]} on ${event.subject}:\n${lines(earlier)}` : undefined;
+  const context = earlier.length > 0 ? `Also ${earlier.length} earlier ${LABELS[event.kind]} on ${escapeMrkdwn(event.subject)}:\n${lines(earlier)}` : undefined;
   const title = `phasegate: ${event.title}`;
-  return { text: `${title}\n${event.text}${context ? `\n${context}` : ''}`, blocks: blocks(title, event.text, context) };
+  return { text: `${escapeMrkdwn(title)}\n${event.text}${context ? `\n${context}` : ''}`, blocks: blocks(title, event.text, context) };
 }
 
 /** The digest of one window: every folded event, oldest first. */
 export function digestFor(kind: NotifyKind, subject: string, events: readonly Folded[]): NotifyMessage {
   const title = `phasegate: ${events.length} more ${LABELS[kind]} on ${subject}`;
   const text = lines(events);
-  return { text: `${title}\n${text}`, blocks: blocks(title, text) };
+  return { text: `${escapeMrkdwn(title)}\n${text}`, blocks: blocks(title, text) };
 }

@@ -12,9 +12,9 @@ export interface NotifyEvent {
   kind: NotifyKind;
   /** What the event is about — a table (`dataset.table`) or a backfill's processors. One window each. */
   subject: string;
-  /** One line. */
+  /** One line, plain text (escaped by the notifier where it goes into mrkdwn). */
   title: string;
-  /** Details, Slack mrkdwn. */
+  /** Details, Slack mrkdwn: any text phasegate did not write goes through `escapeMrkdwn` (./mrkdwn.ts). */
   text: string;
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { ConfigError } from '../errors/config-error.ts';
+import { redact } from '../redact.ts';
 
 export interface RedisHandle {
   url: string;
@@ -21,17 +22,34 @@ export interface RedisHandle {
 export const HOW_TO_GET_REDIS =
   'install Redis (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`) or run `docker compose up -d redis`, or point REDIS_URL at a running server';
 
-export async function pingRedis(url: string, timeoutMs = 1500): Promise<boolean> {
+/** What a Redis URL answered: PONG, a refusal of its credentials, or nothing usable. */
+export type RedisProbe = { answer: 'pong' } | { answer: 'auth-refused' | 'none'; reason: string };
+
+// Redis's replies to bad credentials: AUTH/HELLO with a wrong password (WRONGPASS, or
+// "invalid password" before Redis 6) and a command sent without one where it is required (NOAUTH).
+const AUTH_REFUSED = /\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i;
+
+export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisProbe> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
+  // ioredis reports a refused AUTH as an 'error' event; connect() then only says "Connection is closed".
+  const seen: string[] = [];
+  client.on('error', (err: Error) => seen.push(err.message));
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    if ((await client.ping()) === 'PONG') return { answer: 'pong' };
+    return { answer: 'none', reason: 'PING did not answer PONG' };
+  } catch (err) {
+    const texts = [...seen, (err as Error).message];
+    const refused = texts.find((t) => AUTH_REFUSED.test(t));
+    if (refused) return { answer: 'auth-refused', reason: refused };
+    return { answer: 'none', reason: texts[0] ?? 'no answer' };
   } finally {
     client.disconnect();
   }
+}
+
+export async function pingRedis(url: string, timeoutMs = 1500): Promise<boolean> {
+  return (await probeRedis(url, timeoutMs)).answer === 'pong';
 }
 
 async function freePort(): Promise<number> {
@@ -107,9 +125,28 @@ export async function startRedisServer(
   throw new ConfigError(`REDIS_URL: could not start redis-server on port ${port}`);
 }
 
+/**
+ * A Redis that answers, or a ConfigError. Every message shows the URL through `redact`, so
+ * the password in REDIS_URL is never repeated. A server that refused the credentials did
+ * answer: that is said as such, and no embedded server is started in its place.
+ */
 export async function ensureRedis(url: string, explicit: boolean): Promise<RedisHandle> {
-  if (await pingRedis(url)) return { url, embedded: false, stop: async () => undefined };
-  if (explicit) throw new ConfigError(`REDIS_URL: no Redis answers at ${url}; ${HOW_TO_GET_REDIS}`);
-  if (!(await hasRedisServer())) throw new ConfigError(`REDIS_URL: no Redis answers at ${url} and no redis-server is on PATH; ${HOW_TO_GET_REDIS}`);
+  const probe = await probeRedis(url);
+  if (probe.answer === 'pong') return { url, embedded: false, stop: async () => undefined };
+  const shown = redact(url);
+  if (probe.answer === 'auth-refused') {
+    const reply = redact(firstWords(probe.reason));
+    if (new URL(url).password)
+      throw new ConfigError(`REDIS_URL: Redis at ${shown} refused the credentials (${reply}); check the user and password in REDIS_URL`);
+    throw new ConfigError(`REDIS_URL: Redis at ${shown} requires a password (${reply}); put it in REDIS_URL`);
+  }
+  if (explicit) throw new ConfigError(`REDIS_URL: no Redis answers at ${shown}; ${HOW_TO_GET_REDIS}`);
+  if (!(await hasRedisServer())) throw new ConfigError(`REDIS_URL: no Redis answers at ${shown} and no redis-server is on PATH; ${HOW_TO_GET_REDIS}`);
   return startRedisServer();
+}
+
+/** Redis's reply up to its first sentence: NOAUTH's goes on about HELLO for three lines' worth. */
+function firstWords(reason: string): string {
+  const cut = reason.search(/[.,]/);
+  return cut > 0 ? reason.slice(0, cut) : reason;
 }

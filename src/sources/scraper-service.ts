@@ -9,6 +9,7 @@ import { InputError } from '../errors/input-error.ts';
 import { ScraperServiceError } from '../errors/scraper-service-error.ts';
 import { parseGameId, seasonStartYearOfDate } from '../processors/game-id.ts';
 import type { BoxscoreSource, ScheduledGame } from '../processors/types.ts';
+import { redact } from '../redact.ts';
 import { parseServiceSchedule } from './service-schedule.ts';
 
 export type ScraperName = 'nbac_player_boxscore' | 'nbac_team_boxscore' | 'nbac_schedule';
@@ -44,6 +45,25 @@ function transportFailure(err: unknown, timeoutMs: number): string {
   return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 }
 
+/**
+ * The endpoint, checked once: a wrong URL is a configuration error, reported at start (exit 2),
+ * never a failure retried per request. fetch refuses a URL with `user:password@` ("Request
+ * cannot be constructed from a URL that includes credentials"), so such a URL could only fail
+ * every attempt — quoting the password each time. Messages show the URL through `redact`.
+ */
+function serviceUrl(raw: string): string {
+  const what = `PHASEGATE_SCRAPER_URL: must be the scraper service's URL when PHASEGATE_SOURCE=service`;
+  if (!URL.canParse(raw)) throw new ConfigError(`${what} (got ${JSON.stringify(redact(raw))})`);
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${what}, http or https (got ${redact(raw)})`);
+  if (url.username || url.password) {
+    throw new ConfigError(
+      `PHASEGATE_SCRAPER_URL: credentials in the URL are not sent (fetch refuses a URL with user:password@); remove them and let the service take a key in the query (got ${redact(raw)})`,
+    );
+  }
+  return url.toString();
+}
+
 export class ScraperServiceSource implements BoxscoreSource {
   readonly url: string;
   private readonly opts: Required<Omit<ScraperServiceOptions, 'url'>>;
@@ -51,11 +71,7 @@ export class ScraperServiceSource implements BoxscoreSource {
   private readonly seasons = new Map<number, Promise<ScheduledGame[]>>();
 
   constructor(options: ScraperServiceOptions) {
-    try {
-      this.url = new URL(options.url).toString();
-    } catch {
-      throw new ConfigError(`PHASEGATE_SCRAPER_URL: must be the scraper service's URL when PHASEGATE_SOURCE=service (got ${JSON.stringify(options.url)})`);
-    }
+    this.url = serviceUrl(options.url);
     const { url: _url, ...rest } = options;
     this.opts = { ...SCRAPER_SERVICE_DEFAULTS, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
     if (!(this.opts.attempts >= 1)) throw new ConfigError(`scraper service attempts must be at least 1 (got ${this.opts.attempts})`);
@@ -86,7 +102,7 @@ export class ScraperServiceSource implements BoxscoreSource {
           try {
             return JSON.parse(text) as unknown;
           } catch (err) {
-            throw new ScraperServiceError(`scraper service ${what}: HTTP ${res.status} body is not JSON: ${text.slice(0, 80)}`, {
+            throw new ScraperServiceError(`scraper service ${what}: HTTP ${res.status} body is not JSON: ${redact(text.slice(0, 80))}`, {
               retryable: false,
               status: res.status,
               attempts: attempt,
@@ -95,14 +111,14 @@ export class ScraperServiceSource implements BoxscoreSource {
           }
         }
         lastStatus = res.status;
-        lastFailure = `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 120)}` : ''}`;
+        lastFailure = `HTTP ${res.status} ${res.statusText}${text ? `: ${redact(text.slice(0, 120))}` : ''}`;
         if (!RETRYABLE_STATUS(res.status)) {
           throw new ScraperServiceError(`scraper service ${what}: ${lastFailure}`, { retryable: false, status: res.status, attempts: attempt });
         }
       } catch (err) {
         if (err instanceof ScraperServiceError) throw err;
         lastStatus = undefined;
-        lastFailure = transportFailure(err, this.opts.timeoutMs);
+        lastFailure = redact(transportFailure(err, this.opts.timeoutMs));
       }
       if (attempt < this.opts.attempts) await sleep(Math.min(this.opts.maxBackoffMs, this.opts.backoffMs * 2 ** (attempt - 1)));
     }

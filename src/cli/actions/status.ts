@@ -8,6 +8,7 @@ import { tableQuota } from '../../queues/commit/table-quota.ts';
 import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflicts/status.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { landed, SLICE_STATES, type SliceState } from '../../queues/status-store.ts';
+import { redact } from '../../redact.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
 import { tableLines } from '../render/table.ts';
 import { formatCount } from '../render/text.ts';
@@ -63,7 +64,7 @@ async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
   for (const [p, list] of Object.entries(progress.statuses)) {
     list.forEach((s, i) => {
       if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting' || s.status === 'incomplete'))
-        failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error, missingGames: s.missingGames });
+        failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error && redact(s.error), missingGames: s.missingGames });
     });
   }
   // Per phase too, with the processors a --cascade reaches (they are not in the record).

@@ -1,4 +1,5 @@
 /** Small text formatting shared by the pages. */
+import { redact } from '../../redact.ts';
 
 export function num(n: number | undefined): string {
   return n === undefined ? '—' : n.toLocaleString('en-US');
@@ -29,8 +30,9 @@ export function relative(value: string | number | undefined, now = Date.now()): 
   return s >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-/** Shortens long untrusted text (errors) for tooltips and table cells; escaping happens later. */
+/** Shortens long untrusted text (errors) for tooltips and table cells, secrets masked; escaping happens later. */
 export function clip(text: string | undefined, max: number): string {
   if (!text) return '';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  const shown = redact(text);
+  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
 }

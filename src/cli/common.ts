@@ -12,6 +12,7 @@ import { PhasegateError } from '../errors/phasegate-error.ts';
 import { setLogLevel } from '../log.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { Runtime, RuntimeOptions } from '../runtime.ts';
+import { heldFileMessage, lockHolder } from '../warehouse/read-relay/lock.ts';
 
 export interface GlobalFlags {
   redisUrl?: string;
@@ -112,13 +113,18 @@ export function lazyAction<A extends unknown[]>(load: () => Promise<(...args: A)
   };
 }
 
-/** Bad input and bad configuration: one line on stderr, exit 2. Anything else: exit 1. */
+/**
+ * Bad input and bad configuration: one line on stderr, exit 2. Anything else: exit 1 — a
+ * DuckDB file another process holds said in our words (who holds it, what to run), never
+ * DuckDB's own lock error.
+ */
 export function exitOnError(err: unknown): never {
   if (err instanceof InputError || err instanceof ConfigError) {
     process.stderr.write(`phasegate: ${err.message}\n`);
     process.exit(2);
   }
-  const message = err instanceof PhasegateError || err instanceof Error ? err.message : String(err);
+  const holder = lockHolder(err);
+  const message = holder ? heldFileMessage(holder) : err instanceof PhasegateError || err instanceof Error ? err.message : String(err);
   process.stderr.write(`phasegate: ${message}\n`);
   process.exit(1);
 }

@@ -7,20 +7,28 @@ import { expect } from 'chai';
 import { type CoverageLogRow, lastObservations, observationEvents, verdictRow } from '../src/coverage/events.ts';
 import { dateCoverage } from '../src/coverage/report.ts';
 import type { CoverageScan, DateScan, GameScan } from '../src/coverage/scan.ts';
-import { coverageTargets } from '../src/coverage/sources.ts';
+import { COVERAGE_SOURCES, coverageTargets } from '../src/coverage/sources.ts';
 import { auditWindow } from '../src/coverage/window.ts';
 import { InputError } from '../src/errors/input-error.ts';
 import { defaultRegistry } from '../src/processors/registry.ts';
 import type { SliceStatus } from '../src/queues/status-store.ts';
 
-const targets = coverageTargets(defaultRegistry());
+// The player tables only: NBA.com's team table is judged the same way (the audit's test has it).
+const targets = coverageTargets(
+  defaultRegistry(),
+  COVERAGE_SOURCES.filter((s) => s.lines === 'player'),
+);
 const NBAC = 'nba_raw.nbac_player_boxscores';
+const NBAC_TEAM = 'nba_raw.nbac_team_boxscore';
 const BDL = 'nba_raw.bdl_player_boxscores';
+const TABLE_OF: Record<string, string> = { nbac: NBAC, bdl: BDL };
 const PGS = 'nba_analytics.player_game_summary';
 const now = new Date('2025-04-20T12:00:00Z');
 
+/** A scanned game; `raw` per source (`nbac` → 24), held in that source's player table. */
 function game(gameId: string, raw: Record<string, number>, tier?: string, source = 'nbac'): GameScan {
-  return { gameId, date: '2025-04-19', scheduled: true, raw, ...(tier ? { analytics: { rows: 20, tier, sources: [source] } } : {}) };
+  const tables = Object.fromEntries(Object.entries(raw).map(([src, n]) => [TABLE_OF[src] ?? src, n]));
+  return { gameId, date: '2025-04-19', scheduled: true, raw: tables, ...(tier ? { analytics: { rows: 20, tier, sources: [source] } } : {}) };
 }
 
 function scan(games: GameScan[], statuses: Record<string, Partial<SliceStatus>> = {}): CoverageScan {
@@ -38,11 +46,15 @@ const landed = (rows: readonly CoverageLogRow[]) => lastObservations(rows.map((r
 
 describe('coverage events', () => {
   it('resolves the sources and the analytics table from the registry, primary first', () => {
-    expect(targets.sources.map((s) => [s.source, s.role, s.tableName])).to.deep.equal([
-      ['nbac', 'primary', NBAC],
-      ['bdl', 'fallback', BDL],
+    const all = coverageTargets(defaultRegistry());
+    expect(all.sources.map((s) => [s.source, s.role, s.tableName, s.lines])).to.deep.equal([
+      ['nbac', 'primary', NBAC, 'player'],
+      ['nbac', 'primary', NBAC_TEAM, 'team'],
+      ['bdl', 'fallback', BDL, 'player'],
     ]);
-    expect(targets.fallback?.scraper).to.equal('bdl_player_boxscore_scraper');
+    expect(all.names).to.deep.equal(['nbac', 'bdl']);
+    expect(all.primary?.tableName).to.equal(NBAC);
+    expect(all.fallback?.scraper).to.equal('bdl_player_boxscore_scraper');
     expect(targets.analytics?.tableName).to.equal(PGS);
   });
 

@@ -5,7 +5,9 @@ import { lazyAction, withExamples } from './common.ts';
 export function registerAudit(program: Command): void {
   const cmd = program
     .command('audit')
-    .description('run the source-coverage audit now: log coverage, fill gaps from the fallback source, alert on games no source has')
+    .description(
+      "run the source-coverage audit now: log coverage, repair gaps from NBA.com's raw files, else the fallback source, alert on games no source has",
+    )
     .option('--since <when>', 'first date (YYYY-MM-DD) or days back (7d); default 7 days ago')
     .option('--until <date>', 'last date (YYYY-MM-DD); default yesterday')
     .option('--no-fallback', 'log and alert only: do not ask the fallback source')

@@ -13,6 +13,7 @@ import { setLogLevel } from '../log.ts';
 import type { Registry } from '../processors/registry.ts';
 import { redact, rememberSecrets } from '../redact.ts';
 import type { Runtime, RuntimeOptions } from '../runtime.ts';
+import { heldFileMessage, lockHolder } from '../warehouse/read-relay/lock.ts';
 
 export interface GlobalFlags {
   redisUrl?: string;
@@ -115,15 +116,18 @@ export function lazyAction<A extends unknown[]>(load: () => Promise<(...args: A)
 }
 
 /**
- * Bad input and bad configuration: one line on stderr, exit 2. Anything else: exit 1. The
- * line is redacted: an error from Redis, a source or a library may quote a URL with its password.
+ * Bad input and bad configuration: one line on stderr, exit 2. Anything else: exit 1 — a
+ * DuckDB file another process holds said in our words (who holds it, what to run), never
+ * DuckDB's own lock error. The line is redacted: an error from Redis, a source or a library
+ * may quote a URL with its password.
  */
 export function exitOnError(err: unknown): never {
   if (err instanceof InputError || err instanceof ConfigError) {
     process.stderr.write(`phasegate: ${redact(err.message)}\n`);
     process.exit(2);
   }
-  const message = err instanceof PhasegateError || err instanceof Error ? err.message : String(err);
+  const holder = lockHolder(err);
+  const message = holder ? heldFileMessage(holder) : err instanceof PhasegateError || err instanceof Error ? err.message : String(err);
   process.stderr.write(`phasegate: ${redact(message)}\n`);
   process.exit(1);
 }

@@ -13,10 +13,15 @@ import type { CoverageLogRow } from './events.ts';
 const ANNOUNCED_TTL_SECONDS = 90 * 86_400;
 const SHOWN = 20;
 
-/** The digest's lines: warnings, fallback requests and fallback fills. */
+/** The digest's lines: warnings, repairs (a primary re-run, a fallback request) and fallback fills. */
 export function digestWorthy(row: Pick<CoverageLogRow, 'severity' | 'event_type' | 'fallback_used' | 'found' | 'layer'>): boolean {
   if (row.severity === 'critical') return false;
-  return row.severity === 'warning' || row.event_type === 'fallback_requested' || (row.layer === 'raw' && row.found && row.fallback_used);
+  return (
+    row.severity === 'warning' ||
+    row.event_type === 'primary_rerun_requested' ||
+    row.event_type === 'fallback_requested' ||
+    (row.layer === 'raw' && row.found && row.fallback_used)
+  );
 }
 
 export function describeEvent(
@@ -35,6 +40,8 @@ export function describeEvent(
     case 'tier_dropped':
     case 'tier_changed':
       return `${r.game_id} (${r.game_date}) tier ${r.previous_tier ?? '?'} → ${r.data_quality_tier ?? '?'} in ${where}`;
+    case 'primary_rerun_requested':
+      return `${r.game_id} (${r.game_date}): the primary source's raw files are there, ${where} re-run from them`;
     case 'fallback_requested':
       return `${r.game_id} (${r.game_date}): no source has it, fallback scrape requested (${where})`;
     case 'no_source':

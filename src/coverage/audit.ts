@@ -1,12 +1,15 @@
 /**
- * The source-coverage audit (seed 004): compares the schedule with every source's raw table
- * and the analytics table over a look-back window, logs what changed per game in
- * `nba_orchestration.source_coverage_log`, asks the fallback source for the games no source
- * has (a cascading backfill of its scraper, so phase 2 and 3 follow through the normal table
- * gates), and once that fallback has settled, judges: a game still in no source is critical
- * (announced at once), everything else it found goes into one digest.
+ * The source-coverage audit (seed 004): compares the schedule with every source's raw tables
+ * and the analytics table over a look-back window, logs what changed per game and table in
+ * `nba_orchestration.source_coverage_log`, and repairs from the best source first: a game a
+ * primary raw table lacks while the primary's raw files for it are in the object store is
+ * re-run from them (a cascading backfill of that raw processor, so phase 3 follows through
+ * the normal table gates); only the games the primary has neither in its tables nor as files
+ * are asked of the fallback source (a cascading backfill of its scraper). Once both have
+ * settled it judges: a game still in no source is critical (announced at once), everything
+ * else it found goes into one digest.
  *
- * It runs in two steps so that nothing blocks a worker while the fallback lands: `startAudit`
+ * It runs in two steps so that nothing blocks a worker while the repairs land: `startAudit`
  * (scan, log, request) and `finishAudit` (rescan, log, judge, announce). `runAudit` does both
  * in one process; the scheduler's worker runs the second as a delayed job of its own.
  */
@@ -20,12 +23,12 @@ import type { PipelineContext } from '../queues/context.ts';
 import { PRIORITY } from '../queues/names.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { announceCoverage, digestWorthy } from './alerts.ts';
-import { type CoverageLogRow, inProgress, lastObservations, observationEvents, verdictRow } from './events.ts';
+import { type CoverageLogRow, inProgress, type LastObservations, lastObservations, observationEvents, verdictRow } from './events.ts';
 import { sourceCoverageLog } from './log-table.ts';
 import { coverageReport, type DateCoverage } from './report.ts';
-import { scanCoverage } from './scan.ts';
+import { type CoverageScan, scanCoverage } from './scan.ts';
 import { saveSnapshot } from './snapshot.ts';
-import { type CoverageSource, coverageTargets } from './sources.ts';
+import { type CoverageSource, type CoverageTargets, coverageTargets, gamesWithFiles } from './sources.ts';
 
 /** The game-level view over the log, in the log's dataset. */
 export const COVERAGE_VIEW = 'source_coverage_by_game';
@@ -37,7 +40,11 @@ export interface AuditOptions {
   end: string;
   /** @defaultValue `audit-<start>-<end>-<UTC time>` */
   runId?: string | undefined;
-  /** Ask the fallback source for games no source has. @defaultValue true */
+  /**
+   * Repair what is missing: re-run the primary's raw processors from its files, ask the
+   * fallback source for games the primary has no files of. `false`: log and alert only.
+   * @defaultValue true
+   */
   fallback?: boolean | undefined;
   /**
    * How long (BigQuery-clock seconds, scaled) the audit waits for the fallback's phases 1–3 to
@@ -53,6 +60,16 @@ export const AUDIT_DEFAULTS = {
   pollSeconds: 5,
 } as const;
 
+/** A repair from the primary source's own raw files. */
+export interface PrimaryRepair {
+  backfillId: string;
+  /** The raw processors re-run. */
+  processors: string[];
+  dates: string[];
+  /** Games some primary raw table lacked whose files are there. */
+  games: string[];
+}
+
 /** Step one's outcome, carried to step two (JSON: it travels in a job's data). */
 export interface AuditState {
   runId: string;
@@ -63,6 +80,8 @@ export interface AuditState {
   startedAt: string;
   /** After this (ISO) step two judges whether or not the fallback settled. */
   deadline: string;
+  /** The primary's raw processors re-run from the files it has for games its tables lack. */
+  repair?: PrimaryRepair | undefined;
   fallback?: { backfillId: string; dates: string[]; games: string[] } | undefined;
   /** Whether the fallback source may be asked (a source exists and the run allows it). */
   fallbackEnabled: boolean;
@@ -84,6 +103,7 @@ export interface AuditReport {
   logged: number;
   /** Rows per event type, both steps. */
   events: Record<string, number>;
+  repair?: AuditState['repair'];
   fallback?: AuditState['fallback'];
   /** Scheduled games no source has after the fallback. */
   critical: { gameId: string; date: string }[];
@@ -127,7 +147,73 @@ function runIdOf(opts: AuditOptions, now: Date): string {
   );
 }
 
-/** Step one: scan, log what changed, ask the fallback source for the games no source has. */
+/** A primary raw table lacks a scheduled game whose raw file for that table is in the store. */
+interface RerunGap {
+  gameId: string;
+  date: string;
+  table: CoverageSource;
+}
+
+/**
+ * The gaps of the primary's raw tables that its own files can fill: per table and date whose
+ * processor is not still at work, the scheduled games the table lacks and the store has files of.
+ */
+async function primaryGaps(ctx: Pick<PipelineContext, 'store'>, scan: CoverageScan): Promise<RerunGap[]> {
+  const gaps: RerunGap[] = [];
+  for (const d of scan.dates) {
+    for (const table of scan.targets.sources.filter((s) => s.role === 'primary')) {
+      if (inProgress(d.statuses[table.processor])) continue;
+      const lacking = d.games.filter((g) => g.scheduled && (g.raw[table.tableName] ?? 0) === 0);
+      if (lacking.length === 0) continue;
+      const files = await gamesWithFiles(ctx.store, table, d.date);
+      for (const g of lacking) if (files.has(g.gameId)) gaps.push({ gameId: g.gameId, date: d.date, table });
+    }
+  }
+  return gaps;
+}
+
+/**
+ * Re-runs the primary's raw processors for the dates of their gaps — cascaded, so phase 3 and
+ * on pick the restored games up — and adds one `primary_rerun_requested` row per game and
+ * table to `into.rows`.
+ */
+async function requestPrimaryRerun(
+  ctx: PipelineContext,
+  gaps: readonly RerunGap[],
+  into: { runId: string; now: Date; last: LastObservations; targets: CoverageTargets; rows: CoverageLogRow[] },
+): Promise<PrimaryRepair> {
+  const only: Record<string, string[]> = {};
+  for (const g of gaps) only[g.table.processor] = [...new Set([...(only[g.table.processor] ?? []), g.date])].sort();
+  const processors = Object.keys(only);
+  const dates = [...new Set(gaps.map((g) => g.date))].sort();
+  const record = await startCascadingBackfill(ctx, {
+    processors: processors.map((p) => ctx.registry.get(p)),
+    dates,
+    only,
+    cascade: true,
+    // Live priority: a repair outranks any backfill on every queue; it still commits through the gates.
+    priority: PRIORITY.live,
+  });
+  for (const g of gaps) {
+    into.rows.push(
+      verdictRow('primary_rerun_requested', g, {
+        runId: into.runId,
+        now: into.now,
+        last: into.last,
+        primaryTable: into.targets.primary?.tableName,
+        table: g.table.tableName,
+        details: { backfill_id: record.id, processor: g.table.processor, source: g.table.source },
+      }),
+    );
+  }
+  return { backfillId: record.id, processors, dates, games: [...new Set(gaps.map((g) => g.gameId))] };
+}
+
+/**
+ * Step one: scan, log what changed, re-run the primary's raw processors for the games its
+ * files hold and its tables lack, ask the fallback source for the games no source has and the
+ * primary has no files of.
+ */
 export async function startAudit(ctx: PipelineContext, opts: AuditOptions): Promise<AuditState> {
   const now = new Date();
   const runId = runIdOf(opts, now);
@@ -139,26 +225,38 @@ export async function startAudit(ctx: PipelineContext, opts: AuditOptions): Prom
   const last = lastObservations(await warehouse.readSlices(sourceCoverageLog.table, dates));
   const obs = observationEvents({ scan, last, runId, now });
   const rows = [...obs.rows];
+  const repairs = opts.fallback !== false;
+  let repair: AuditState['repair'];
+  const gaps = repairs ? await primaryGaps(ctx, scan) : [];
+  if (gaps.length > 0) {
+    repair = await requestPrimaryRerun(ctx, gaps, { runId, now, last: obs.last, targets, rows });
+    log.info(
+      `audit ${runId}: ${repair.games.length} game(s) missing from ${repair.processors.join(', ')} re-run from NBA.com's raw files for ${repair.dates.join(', ')} (backfill ${repair.backfillId})`,
+    );
+  }
+  // The fallback stands in for the primary's player lines: asked only when no file holds them.
+  const primaryFiles = new Set(gaps.filter((g) => g.table === targets.primary).map((g) => g.gameId));
+  const unfilled = obs.uncovered.filter((g) => !primaryFiles.has(g.gameId));
   let fallback: AuditState['fallback'];
   const fb = targets.fallback;
-  if (opts.fallback !== false && fb && obs.uncovered.length > 0) {
-    const fbDates = [...new Set(obs.uncovered.map((g) => g.date))].sort();
-    // Live priority: a repair outranks any backfill on every queue; it still commits through the gates.
+  if (repairs && fb && unfilled.length > 0) {
+    const fbDates = [...new Set(unfilled.map((g) => g.date))].sort();
+    // Live priority, as the re-run above.
     const record = await requestFallback(ctx, fb, fbDates, PRIORITY.live);
-    fallback = { backfillId: record.id, dates: fbDates, games: obs.uncovered.map((g) => g.gameId) };
-    for (const g of obs.uncovered) {
+    fallback = { backfillId: record.id, dates: fbDates, games: unfilled.map((g) => g.gameId) };
+    for (const g of unfilled) {
       rows.push(
         verdictRow('fallback_requested', g, {
           runId,
           now,
           last: obs.last,
-          primaryTable: targets.sources.find((s) => s.role === 'primary')?.tableName,
-          fallbackTable: fb.tableName,
+          primaryTable: targets.primary?.tableName,
+          table: fb.tableName,
           details: { backfill_id: record.id, scraper: fb.scraper, source: fb.source },
         }),
       );
     }
-    log.info(`audit ${runId}: ${obs.uncovered.length} game(s) in no source; ${fb.scraper} asked for ${fbDates.join(', ')} (backfill ${record.id})`);
+    log.info(`audit ${runId}: ${unfilled.length} game(s) in no source; ${fb.scraper} asked for ${fbDates.join(', ')} (backfill ${record.id})`);
   }
   const logged = await stageLog(ctx, rows);
   const waitMs = scaledMs(ctx.config, opts.fallbackWaitSeconds ?? AUDIT_DEFAULTS.fallbackWaitSeconds);
@@ -169,22 +267,30 @@ export async function startAudit(ctx: PipelineContext, opts: AuditOptions): Prom
     dates,
     startedAt: now.toISOString(),
     deadline: new Date(now.getTime() + waitMs).toISOString(),
+    repair,
     fallback,
-    fallbackEnabled: opts.fallback !== false && fb !== undefined,
+    fallbackEnabled: repairs && fb !== undefined,
     detected: rows.filter(digestWorthy),
     counts: count(rows),
     logged,
   };
 }
 
-/** Whether the fallback's scrape, raw load and phase 3 have all ended for its dates. */
-export async function fallbackSettled(ctx: PipelineContext, state: Pick<AuditState, 'fallback'>): Promise<boolean> {
-  if (!state.fallback) return true;
-  const progress = await cascadeProgress(ctx, await getBackfill(ctx, state.fallback.backfillId));
-  return ([1, 2, 3] as const).every((p) => {
-    const c = progress.perPhase[p];
-    return !c || c.pending + c.running + c.waiting === 0;
-  });
+/**
+ * Whether the repairs step one asked for — the primary's re-run (raw load, phase 3) and the
+ * fallback (scrape, raw load, phase 3) — have all ended for their dates.
+ */
+export async function fallbackSettled(ctx: PipelineContext, state: Pick<AuditState, 'fallback' | 'repair'>): Promise<boolean> {
+  for (const backfillId of [state.repair?.backfillId, state.fallback?.backfillId]) {
+    if (backfillId === undefined) continue;
+    const progress = await cascadeProgress(ctx, await getBackfill(ctx, backfillId));
+    const settled = ([1, 2, 3] as const).every((p) => {
+      const c = progress.perPhase[p];
+      return !c || c.pending + c.running + c.waiting === 0;
+    });
+    if (!settled) return false;
+  }
+  return true;
 }
 
 /** Step two: rescan, log what the fallback changed, judge and announce, keep a snapshot for the dashboard. */
@@ -210,9 +316,9 @@ export async function finishAudit(ctx: PipelineContext, state: AuditState): Prom
         runId: state.runId,
         now,
         last: obs.last,
-        primaryTable: targets.sources.find((s) => s.role === 'primary')?.tableName,
+        primaryTable: targets.primary?.tableName,
         details: {
-          sources: targets.sources.map((s) => s.source),
+          sources: targets.names,
           fallback_backfill_id: state.fallback?.backfillId ?? null,
           note: targets.fallback ? 'the fallback source was asked and has nothing either' : 'no fallback source is configured',
         },
@@ -247,6 +353,7 @@ export async function finishAudit(ctx: PipelineContext, state: AuditState): Prom
     finishedAt: now.toISOString(),
     logged: state.logged + logged,
     events: count(rows, { ...state.counts }),
+    repair: state.repair,
     fallback: state.fallback,
     critical: critical.map((g) => ({ gameId: g.gameId, date: g.date })),
     announced: { critical: announced.critical.length, digest: announced.digest.length },
@@ -255,8 +362,8 @@ export async function finishAudit(ctx: PipelineContext, state: AuditState): Prom
 }
 
 /**
- * Both steps in this process: waits (polling) for the fallback to settle, up to the deadline.
- * `onFallback` runs once a fallback was asked for, before the wait (`phasegate audit` starts
+ * Both steps in this process: waits (polling) for the repairs to settle, up to the deadline.
+ * `onFallback` runs once a re-run or a fallback was asked for, before the wait (`phasegate audit` starts
  * the workers that land it there). Stopped by `signal` before the fallback settled, it throws
  * instead of judging: a game on its way would be called lost.
  */
@@ -265,7 +372,7 @@ export async function runAudit(
   opts: AuditOptions & { signal?: AbortSignal | undefined; onFallback?: ((state: AuditState) => Promise<void>) | undefined },
 ): Promise<AuditReport> {
   const state = await startAudit(ctx, opts);
-  if (state.fallback) await opts.onFallback?.(state);
+  if (state.fallback || state.repair) await opts.onFallback?.(state);
   const poll = Math.min(1000, scaledMs(ctx.config, AUDIT_DEFAULTS.pollSeconds));
   let settled = await fallbackSettled(ctx, state);
   while (!settled && Date.now() < Date.parse(state.deadline) && !opts.signal?.aborted) {

@@ -9,6 +9,7 @@ import type { Row } from '../processors/types.ts';
 import type { SliceState, SliceStatus } from '../queues/status-store.ts';
 import { type CoverageEventType, type CoverageLayer, type CoverageSeverity, OBSERVATION_EVENTS } from './log-table.ts';
 import type { CoverageScan, GameScan } from './scan.ts';
+import { sourceHas } from './sources.ts';
 import { tierRank } from './tiers.ts';
 
 /** One row of `nba_orchestration.source_coverage_log` (a type, so it is a `Row`). */
@@ -105,7 +106,7 @@ export interface EventOutput {
   rows: CoverageLogRow[];
   /** `last` with this run's observations applied. */
   last: LastObservations;
-  /** Scheduled games no raw source holds whose primary source is not still running. */
+  /** Scheduled games no source has (no player lines) whose primary source is not still running. */
   uncovered: GameScan[];
 }
 
@@ -176,11 +177,11 @@ export function observationEvents(input: EventInput): EventOutput {
       for (const s of scan.targets.sources) {
         const status = d.statuses[s.processor];
         if (inProgress(status)) continue;
-        const rows = g.raw[s.source] ?? 0;
+        const rows = g.raw[s.tableName] ?? 0;
         const found = rows > 0;
         const asked = status !== undefined || (input.fallbackRequested?.has(g.gameId) ?? false);
         const expected = g.scheduled && (s.role === 'primary' || asked);
-        if (s.role === 'primary') primaryJudged = true;
+        if (s === scan.targets.primary) primaryJudged = true;
         if (!expected && !found) continue;
         const silent = !found && believedLanded(status, g.gameId);
         emit(g, s.tableName, 'raw', {
@@ -199,7 +200,7 @@ export function observationEvents(input: EventInput): EventOutput {
           },
         });
       }
-      const anySource = Object.values(g.raw).some((n) => n > 0);
+      const anySource = scan.targets.names.some((src) => sourceHas(scan.targets, g.raw, src));
       if (g.scheduled && !anySource && primaryJudged) uncovered.push(g);
       const a = scan.targets.analytics;
       if (!a) continue;
@@ -228,30 +229,37 @@ export function observationEvents(input: EventInput): EventOutput {
   return { rows, last, uncovered };
 }
 
-/** The audit's verdict rows about a game as a whole: a fallback requested, no source at all. */
+/**
+ * The audit's verdict rows about a game: a re-run of a primary raw table from its files, a
+ * fallback requested, no source at all.
+ */
 export function verdictRow(
-  type: 'fallback_requested' | 'no_source',
+  type: 'primary_rerun_requested' | 'fallback_requested' | 'no_source',
   g: Pick<GameScan, 'gameId' | 'date'>,
   ctx: {
     runId: string;
     now: Date;
     last: LastObservations;
     primaryTable: string | undefined;
-    fallbackTable?: string | undefined;
+    /** The table re-run (primary_rerun_requested) or filled (fallback_requested). */
+    table?: string | undefined;
     details: Record<string, unknown>;
   },
 ): CoverageLogRow {
-  // Tied to the primary source's current episode of missing the game: once per episode.
-  const episode = ctx.primaryTable ? (ctx.last.get(observationKey(g.gameId, ctx.primaryTable))?.eventId ?? null) : null;
+  // Tied to the current episode of missing the game — the primary's player table's, or for a
+  // re-run the re-run table's own: once per episode.
+  const episodeTable = type === 'primary_rerun_requested' ? ctx.table : ctx.primaryTable;
+  const episode = episodeTable ? (ctx.last.get(observationKey(g.gameId, episodeTable))?.eventId ?? null) : null;
   return {
-    event_id: eventId([type, g.gameId, episode]),
+    // The re-run names its table (one per table); the other two keep the ids they always had.
+    event_id: eventId(type === 'primary_rerun_requested' ? [type, g.gameId, ctx.table ?? null, episode] : [type, g.gameId, episode]),
     event_time: ctx.now.toISOString(),
     event_type: type,
     severity: type === 'no_source' ? 'critical' : 'info',
     layer: type === 'no_source' ? 'audit' : 'raw',
     game_id: g.gameId,
     game_date: g.date,
-    table_name: type === 'fallback_requested' ? (ctx.fallbackTable ?? null) : null,
+    table_name: type === 'no_source' ? null : (ctx.table ?? null),
     source: null,
     expected: true,
     found: false,

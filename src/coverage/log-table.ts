@@ -3,8 +3,9 @@
  * (seed 004's "event-based log + a game-level view"). The daily audit compares the schedule
  * with the raw tables (one per source) and the analytics table and logs what changed since
  * the last row it logged for the same game and table: first seen, gone missing (silently, when
- * phasegate believed the date committed), tier dropped or raised, a fallback scrape requested,
- * no source at all after the fallback.
+ * phasegate believed the date committed), tier dropped or raised, a re-run of the primary
+ * source's raw processor from its files requested, a fallback scrape requested, no source at
+ * all after the fallback.
  *
  * Event ids are derived from the event (game, table, observed state, the previous event's id),
  * never from the audit run, so an audit of the same window run twice computes the same ids
@@ -14,7 +15,16 @@
 import { col, key } from '../processors/columns.ts';
 import type { LogTableDef } from '../queues/logs/log-table.ts';
 
-export const COVERAGE_EVENT_TYPES = ['found', 'missing', 'silent_failure', 'tier_dropped', 'tier_changed', 'fallback_requested', 'no_source'] as const;
+export const COVERAGE_EVENT_TYPES = [
+  'found',
+  'missing',
+  'silent_failure',
+  'tier_dropped',
+  'tier_changed',
+  'primary_rerun_requested',
+  'fallback_requested',
+  'no_source',
+] as const;
 export type CoverageEventType = (typeof COVERAGE_EVENT_TYPES)[number];
 
 /** Events that say what a table holds of a game (the view's latest state per game and table). */
@@ -41,7 +51,11 @@ export const sourceCoverageLog: LogTableDef = {
     columns: [
       key('event_id', 'STRING', 'deterministic: game, table, observed state and the previous event of the same game and table'),
       key('event_time', 'TIMESTAMP', 'when the audit observed it'),
-      key('event_type', 'STRING', "'found', 'missing', 'silent_failure', 'tier_dropped', 'tier_changed', 'fallback_requested' or 'no_source'"),
+      key(
+        'event_type',
+        'STRING',
+        "'found', 'missing', 'silent_failure', 'tier_dropped', 'tier_changed', 'primary_rerun_requested' (the primary's raw files are there: its raw processor re-runs), 'fallback_requested' or 'no_source'",
+      ),
       key('severity', 'STRING', "'info', 'warning' or 'critical' (no source has the game after the fallback)"),
       key('layer', 'STRING', "'raw' (a source's table), 'analytics' (phase 3's pick) or 'audit' (a verdict over all sources)"),
       key('game_id', 'STRING', 'the NBA.com game id'),
@@ -55,7 +69,7 @@ export const sourceCoverageLog: LogTableDef = {
       col('data_quality_tier', 'STRING', "analytics: the game's worst tier, 'gold', 'silver' or 'bronze'"),
       col('previous_tier', 'STRING', 'analytics: the tier the last event of the game held'),
       key('audit_run_id', 'STRING', 'the audit run that observed it first'),
-      col('details', 'JSON', 'processor status of the date, the fallback backfill, the previous event id'),
+      col('details', 'JSON', 'processor status of the date, the repair or fallback backfill, the previous event id'),
     ],
   },
 };

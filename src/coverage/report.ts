@@ -3,6 +3,7 @@
  * show: scheduled games, games found per source, tier counts, the games no source has. Pure.
  */
 import type { CoverageScan, DateScan } from './scan.ts';
+import { sourceHas } from './sources.ts';
 import { TIERS, tierRank, worstOf } from './tiers.ts';
 
 export interface GameCoverage {
@@ -42,15 +43,16 @@ export interface DateCoverage {
 }
 
 export function dateCoverage(scan: Pick<CoverageScan, 'targets'>, d: DateScan): DateCoverage {
-  const sources = scan.targets.sources;
-  const found: Record<string, number> = Object.fromEntries(sources.map((s) => [s.source, 0]));
+  const { targets } = scan;
+  const found: Record<string, number> = Object.fromEntries(targets.names.map((s) => [s, 0]));
+  const primaries = [...new Set(targets.sources.filter((s) => s.role === 'primary').map((s) => s.source))];
   const tiers: Record<string, number> = Object.fromEntries([...TIERS, 'none'].map((t) => [t, 0]));
   const games: GameCoverage[] = [];
   const missing: string[] = [];
   let analyticsGames = 0;
   let pending = false;
   for (const g of d.games) {
-    const has = sources.filter((s) => (g.raw[s.source] ?? 0) > 0).map((s) => s.source);
+    const has = targets.names.filter((s) => sourceHas(targets, g.raw, s));
     for (const s of has) found[s] = (found[s] ?? 0) + 1;
     const tier = g.analytics?.tier ?? null;
     if (g.analytics) analyticsGames += 1;
@@ -63,7 +65,7 @@ export function dateCoverage(scan: Pick<CoverageScan, 'targets'>, d: DateScan): 
       gameId: g.gameId,
       scheduled: g.scheduled,
       sources: has,
-      missingFrom: g.scheduled ? sources.filter((s) => s.role === 'primary' && !has.includes(s.source)).map((s) => s.source) : [],
+      missingFrom: g.scheduled ? primaries.filter((s) => !has.includes(s)) : [],
       tier,
       primarySource: g.analytics?.sources.join(',') || null,
     });

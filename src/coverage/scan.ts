@@ -14,7 +14,7 @@ export interface GameScan {
   date: string;
   /** The schedule places the game on this date (else a table holds a game the schedule does not know there). */
   scheduled: boolean;
-  /** Rows per raw source holding the game (`nbac` → 24); a source without rows is absent. */
+  /** Rows per raw table holding the game (`nba_raw.nbac_player_boxscores` → 24); a table without rows is absent. */
   raw: Record<string, number>;
   /** What the analytics table holds of the game, when it holds any rows of it. */
   analytics?: { rows: number; tier: string | null; sources: string[] } | undefined;
@@ -64,7 +64,7 @@ export async function scanCoverage(
       }
       return g;
     };
-    for (const { source, rows } of raw) for (const h of rows) if (h.slice === date && h.rows > 0) game(h.unit).raw[source.source] = h.rows;
+    for (const { source, rows } of raw) for (const h of rows) if (h.slice === date && h.rows > 0) game(h.unit).raw[source.tableName] = h.rows;
     for (const h of analytics) {
       if (h.slice !== date || h.rows === 0) continue;
       game(h.unit).analytics = { rows: h.rows, tier: worstOf(h.tiers), sources: h.sources };

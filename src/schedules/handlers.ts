@@ -21,7 +21,7 @@ async function startQueuedAudit(ctx: PipelineContext, opts: AuditOptions): Promi
     .add(
       SCHEDULER_JOBS.auditFinish,
       { state },
-      { jobId: auditJobId('finish', state.runId), delay: state.fallback ? scaledMs(ctx.config, AUDIT_DEFAULTS.pollSeconds) : 0 },
+      { jobId: auditJobId('finish', state.runId), delay: state.fallback || state.repair ? scaledMs(ctx.config, AUDIT_DEFAULTS.pollSeconds) : 0 },
     );
   return { runId: state.runId, fallback: state.fallback };
 }

@@ -28,9 +28,13 @@ function print(report: AuditReport): void {
   w(`audit ${report.runId}: ${report.dates} game dates ${report.start} … ${report.end}, ${report.logged} log rows staged`);
   const events = Object.entries(report.events).map(([t, n]) => `${t} ${n}`);
   w(`  events: ${events.join(', ') || 'nothing changed since the last audit'}`);
+  if (report.repair)
+    w(
+      `  repair: ${report.repair.games.length} game(s) on ${report.repair.dates.join(', ')} re-run from the primary source's raw files by ${report.repair.processors.join(', ')} (backfill ${report.repair.backfillId})`,
+    );
   if (report.fallback)
     w(
-      `  fallback: ${report.fallback.games.length} game(s) on ${report.fallback.dates.join(', ')} asked of the fallback source (backfill ${report.fallback.backfillId})`,
+      `  fallback: ${report.fallback.games.length} game(s) on ${report.fallback.dates.join(', ')} the primary has no files of, asked of the fallback source (backfill ${report.fallback.backfillId})`,
     );
   w(`  no source after the fallback (critical): ${report.critical.map((g) => `${g.gameId} (${g.date})`).join(', ') || 'none'}`);
   w(`  announced: ${report.announced.critical > 0 ? 'a critical alert' : 'no critical alert'}, ${report.announced.digest} digest line(s)`);
@@ -43,7 +47,7 @@ async function inProcess(rt: Runtime, flags: AuditFlags, window: { start: string
     ...window,
     fallback: flags.fallback,
     signal,
-    // This process holds the embedded warehouse: only its own workers can land the fallback.
+    // This process holds the embedded warehouse: only its own workers can land the repairs.
     onFallback: async () => {
       if (workers > 0) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: workers, scheduler: false });
     },

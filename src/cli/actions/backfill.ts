@@ -1,5 +1,6 @@
 /** `phasegate backfill`: plan or enqueue, then (with --wait or --workers) follow it to a summary. */
 import type { Command } from 'commander';
+import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import { defaultRegistry } from '../../processors/registry.ts';
 import type { BackfillRequest } from '../../queues/backfill/backfill.ts';
 import { planBackfill } from '../../queues/backfill/backfill.ts';
@@ -10,6 +11,7 @@ import { landed } from '../../queues/status-store.ts';
 import { createSource, type Runtime } from '../../runtime.ts';
 import { type BackfillFlags, parseBackfillInput } from '../backfill-input.ts';
 import { checkTableLimits, configFrom, type GlobalFlags, stopSignal, withRuntime } from '../common.ts';
+import { otherHolder, pidOf } from '../held-warehouse.ts';
 import { type WaitOutcome, waitForBackfill } from '../progress.ts';
 import { watchBackfill } from '../render/backfill-view.ts';
 import { summaryLines } from '../render/summary.ts';
@@ -72,6 +74,25 @@ async function dryRun(rt: Runtime, req: BackfillRequest, json: boolean): Promise
   for (const line of await rawFilesPresent(rt, req)) w(line);
 }
 
+/**
+ * `--workers N` with the table gates here, unless another process holds the embedded DuckDB
+ * file: a phasegate worker serving its reads commits this backfill (phase work runs here, one
+ * line says so); a holder serving none leaves nothing to commit it, which is an error (exit 1).
+ */
+async function commitsHere(rt: Runtime, backfillId: string): Promise<boolean> {
+  const held = await otherHolder(rt);
+  if (!held) return true;
+  if (!held.serving) {
+    throw new WarehouseHeldError(
+      `${pidOf(held)} holds the DuckDB file ${held.file} and serves no reads (it is no phasegate worker with this PHASEGATE_PREFIX): ` +
+        `nothing can commit from here; backfill ${backfillId} stays queued for a worker that holds the file (phasegate worker --phases commit)`,
+      { pid: held.pid },
+    );
+  }
+  process.stderr.write(`phasegate: ${pidOf(held)} holds the DuckDB file ${held.file} and commits there; this process runs phase work only\n`);
+  return false;
+}
+
 export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
   // Everything (configuration, flags, processors, dates, files) is validated before Redis is touched.
@@ -105,6 +126,8 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
         process.stdout.write(`backfill ${record.id}: ${record.added} jobs enqueued${again} over ${req.dates.length} dates\n`);
       }
       if (!wait) return;
+      // Said before the bars open: where this backfill commits, when it cannot here.
+      const commitHere = workers === undefined || (await commitsHere(rt, record.id));
       const signal = stopSignal();
       // On a terminal: a bar per processor the backfill reaches, until the cascade's last
       // phase. Opened before the workers start, so their first log lines land above the bars.
@@ -112,7 +135,7 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
       let outcome: WaitOutcome;
       let cascade: CascadeProgress | undefined;
       try {
-        if (workers !== undefined) await rt.startWorkers({ phases: PHASES, commit: true, concurrency: workers });
+        if (workers !== undefined) await rt.startWorkers({ phases: PHASES, commit: commitHere, concurrency: workers });
         // Until the run's whole graph is terminal: a cascade's downstream phases, the slices it
         // triggered beyond its dates, delayed and held commits, and its log rows.
         outcome = await waitForBackfill(rt, record, { bars: false, view, signal });

@@ -68,7 +68,7 @@ export async function runCoverage(flags: { start?: string; end?: string; json?: 
   const window = auditWindow({ since: flags.start, until: flags.end });
   await withRuntime(config, async (rt) => {
     const targets = coverageTargets(rt.registry);
-    const sources = targets.sources.map((s) => s.source);
+    const sources = targets.names;
     let dates: DateCoverage[];
     let from: 'warehouse' | 'last audit';
     try {

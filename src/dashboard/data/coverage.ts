@@ -23,7 +23,7 @@ export const MAX_DAYS = 550;
 
 export async function coverageView(rt: Runtime, range: { start: string; end: string } | undefined): Promise<CoverageView> {
   const targets = coverageTargets(rt.registry);
-  const sources = targets.sources.map((s) => s.source);
+  const sources = targets.names;
   const snap = await readSnapshot(rt, range);
   // Never the file itself: only what this process holds, or what the holder answers.
   const warehouse = rt.openedWarehouse() ?? (rt.config.warehouse === 'duckdb' ? await advertisedRelay(rt) : undefined);

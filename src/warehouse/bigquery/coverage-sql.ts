@@ -51,8 +51,10 @@ export function coverageViewQuery(log: TableLocation, observationEvents: readonl
 ),
 raw AS (
   SELECT game_id,
-    STRING_AGG(IF(found, source, NULL), ',' ORDER BY source) AS sources_present,
-    STRING_AGG(IF(NOT found AND expected, source, NULL), ',' ORDER BY source) AS sources_missing,
+    -- A source has several raw tables (NBA.com: players, teams): named once. With DISTINCT,
+    -- BigQuery sorts only by the aggregated expression itself.
+    STRING_AGG(DISTINCT IF(found, source, NULL), ',' ORDER BY IF(found, source, NULL)) AS sources_present,
+    STRING_AGG(DISTINCT IF(NOT found AND expected, source, NULL), ',' ORDER BY IF(NOT found AND expected, source, NULL)) AS sources_missing,
     LOGICAL_AND(IF(found, fallback_used, NULL)) AS only_fallback
   FROM latest WHERE layer = 'raw' GROUP BY game_id
 ),

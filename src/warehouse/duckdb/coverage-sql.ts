@@ -56,8 +56,9 @@ WITH latest AS (
 ),
 raw AS (
   SELECT game_id,
-    string_agg(source, ',' ORDER BY source) FILTER (WHERE found) AS sources_present,
-    string_agg(source, ',' ORDER BY source) FILTER (WHERE NOT found AND expected) AS sources_missing,
+    -- A source has several raw tables (NBA.com: players, teams): named once.
+    string_agg(DISTINCT source, ',' ORDER BY source) FILTER (WHERE found) AS sources_present,
+    string_agg(DISTINCT source, ',' ORDER BY source) FILTER (WHERE NOT found AND expected) AS sources_missing,
     bool_and(fallback_used) FILTER (WHERE found) AS only_fallback
   FROM latest WHERE layer = 'raw' GROUP BY game_id
 ),

@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { writeFailedDates } from '../src/cli/progress.ts';
-import { backfillProgress, startBackfill } from '../src/queues/backfill/backfill.ts';
+import { runAudit } from '../src/coverage/audit.ts';
+import { backfillProgress, getBackfill, startBackfill } from '../src/queues/backfill/backfill.ts';
 import { startCascadingBackfill } from '../src/queues/backfill/cascade.ts';
 import { readFailedFile } from '../src/queues/backfill/dates.ts';
 import { PHASES } from '../src/queues/names.ts';
@@ -69,5 +70,40 @@ describe('run graph: a failed upstream ends its whole downstream', function () {
     const file = await readFailedFile((await writeFailedDates(rt, record, progress)) as string);
     expect(file.cascade).to.equal(true);
     expect(Object.keys(file.processors).sort()).to.deep.equal(['nbac_team_boxscore', ...DOWNSTREAM].sort());
+  });
+});
+
+describe('run graph: an audit of dates the primary source never ran', function () {
+  this.timeout(90_000);
+  let env: TestEnv;
+  before(async () => {
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '200', PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: '100000' });
+  });
+  after(async () => env.cleanup());
+
+  it('ends once the fallback has landed every phase it reaches — predictions included — with its log rows in the coverage log', async () => {
+    const { rt } = env;
+    await rt.startWorkers({ phases: PHASES, commit: true, concurrency: 2 });
+    const date = '2025-03-24';
+    // Before: it never returned (killed at 60 s); phase 3 waited for NBA.com's raw tables, which nothing ran.
+    const report = await Promise.race([
+      runAudit(rt, { start: date, end: date }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the audit did not return within 40 s')), 40_000)),
+    ]);
+    expect(report.fallback?.dates).to.deep.equal([date]);
+    expect(report.ended).to.equal(true);
+    expect(report.logsLanded).to.equal(true);
+    const record = await getBackfill(rt, report.fallback?.backfillId as string);
+    const progress = await backfillProgress(rt, record);
+    expect(progress.done).to.equal(true);
+    for (const p of ['bdl_player_boxscore', 'player_game_summary', 'player_rolling_features', 'player_points_predictions'])
+      expect(progress.perProcessor[p], p).to.include({ committed: 1, pending: 0, upstream_failed: 0 });
+    const w = await rt.warehouse();
+    const games = report.fallback?.games ?? [];
+    const predicted = await w.query(`SELECT count(DISTINCT game_id) AS n FROM nba_predictions.player_points_predictions WHERE game_date = DATE '${date}'`);
+    expect(Number(predicted[0]?.n)).to.equal(games.length);
+    // The log rows the report counts are in the table, not only staged.
+    const logged = await w.query(`SELECT count(*) AS n FROM nba_orchestration.source_coverage_log WHERE audit_run_id = '${report.runId}'`);
+    expect(Number(logged[0]?.n)).to.equal(report.logged);
   });
 });

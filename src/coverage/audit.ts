@@ -21,6 +21,7 @@ import { cascadeProgress, startCascadingBackfill } from '../queues/backfill/casc
 import { stageAppendRows } from '../queues/commit/staging.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { PRIORITY } from '../queues/names.ts';
+import { logsLanded, runGraph } from '../queues/runs/graph.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { announceCoverage, digestWorthy } from './alerts.ts';
 import { type CoverageLogRow, inProgress, type LastObservations, lastObservations, observationEvents, verdictRow } from './events.ts';
@@ -93,6 +94,12 @@ export interface AuditState {
 }
 
 export interface AuditReport {
+  /** Every slice the audit's repairs reached is terminal (absent from a report made by the scheduler's worker, which does not wait). */
+  ended?: boolean | undefined;
+  /** Its log rows are in the coverage log (not only staged). */
+  logsLanded?: boolean | undefined;
+  /** How to follow repairs still running when the audit stopped waiting. */
+  follow?: string | undefined;
   runId: string;
   start: string;
   end: string;
@@ -374,15 +381,30 @@ export async function runAudit(
   const state = await startAudit(ctx, opts);
   if (state.fallback || state.repair) await opts.onFallback?.(state);
   const poll = Math.min(1000, scaledMs(ctx.config, AUDIT_DEFAULTS.pollSeconds));
-  let settled = await fallbackSettled(ctx, state);
-  while (!settled && Date.now() < Date.parse(state.deadline) && !opts.signal?.aborted) {
-    await new Promise((r) => setTimeout(r, poll));
-    settled = await fallbackSettled(ctx, state);
+  const waitFor = async (done: () => Promise<boolean>): Promise<boolean> => {
+    let ok = await done();
+    while (!ok && Date.now() < Date.parse(state.deadline) && !opts.signal?.aborted) {
+      await new Promise((r) => setTimeout(r, poll));
+      ok = await done();
+    }
+    return ok;
+  };
+  const runs = [state.repair?.backfillId, state.fallback?.backfillId].filter((id): id is string => id !== undefined);
+  const follow = runs.map((id) => `phasegate status --backfill ${id}`).join('; ');
+  if (!(await waitFor(() => fallbackSettled(ctx, state))) && opts.signal?.aborted) {
+    throw new Error(
+      `audit ${state.runId} stopped before its repairs landed: what it found is logged; the next audit judges the games (follow them: ${follow})`,
+    );
   }
-  if (!settled && opts.signal?.aborted) {
-    throw new Error(`audit ${state.runId} stopped before the fallback landed: what it found is logged; the next audit judges the games`);
-  }
-  return finishAudit(ctx, state);
+  const report = await finishAudit(ctx, state);
+  // The audit's run ends when every slice its repairs reach is terminal (phases 4–5 too: the
+  // refilled game's predictions), with its log rows landed.
+  const ended = await waitFor(async () => {
+    for (const id of runs) if (!(await runGraph(ctx, await getBackfill(ctx, id))).done) return false;
+    return true;
+  });
+  const landed = ended && (await logsLanded(ctx, { timeoutMs: Math.max(0, Date.parse(state.deadline) - Date.now()), signal: opts.signal }));
+  return { ...report, ended, logsLanded: landed, ...(ended ? {} : { follow }) };
 }
 
 /**

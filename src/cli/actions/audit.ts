@@ -25,7 +25,9 @@ export interface AuditFlags {
 
 function print(report: AuditReport): void {
   const w = (s: string) => process.stdout.write(`${s}\n`);
-  w(`audit ${report.runId}: ${report.dates} game dates ${report.start} … ${report.end}, ${report.logged} log rows staged`);
+  const logRows = report.logsLanded ? `${report.logged} log rows landed` : `${report.logged} log rows staged (not landed yet)`;
+  w(`audit ${report.runId}: ${report.dates} game dates ${report.start} … ${report.end}, ${logRows}`);
+  if (report.ended === false && report.follow) w(`  repairs still running when the audit stopped waiting: ${report.follow}`);
   const events = Object.entries(report.events).map(([t, n]) => `${t} ${n}`);
   w(`  events: ${events.join(', ') || 'nothing changed since the last audit'}`);
   if (report.repair)

@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { dashboardNetworkSettings, type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
 
 import { ConfigError } from '../src/errors/config-error.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { mendTableGate } from '../src/queues/commit/worker.ts';
 import { commitQueueName, phaseJobId } from '../src/queues/names.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
@@ -404,6 +405,35 @@ describe('dashboard security', function () {
       expect(await env.rt.redis.llen(key)).to.equal(1000);
       const newest = JSON.parse((await env.rt.redis.lindex(key, 0)) ?? '{}') as Record<string, string>;
       expect(newest).to.include({ who: 'bearer token', action: 'retry failed of backfill', target: id });
+    });
+
+    it('"cancel run" (POST, same auth and CSRF as the others) cancels the run\'s queued slices, and is audited', async () => {
+      const record = await startBackfill(env.rt, { processors: [env.rt.registry.get(TRANSFORM)], dates: ['2023-11-10'] });
+      const page = await (await fetch(`${d.url}/backfills/${record.id}`, { headers: BEARER })).text();
+      expect(page).to.include(`action="/backfills/${record.id}/cancel"`);
+      // A browser session without the CSRF token is refused and changes nothing.
+      const login = await fetch(`${d.url}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': FORM },
+        body: new URLSearchParams({ token: TOKEN }).toString(),
+      });
+      const forged = await fetch(`${d.url}/backfills/${record.id}/cancel`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie: cookieFrom(login), origin: d.url, 'content-type': FORM },
+        body: '',
+      });
+      expect(forged.status).to.equal(403);
+      expect((await env.rt.statuses.get(TRANSFORM, '2023-11-10'))?.status).to.equal('pending');
+      const res = await fetch(`${d.url}/backfills/${record.id}/cancel`, { method: 'POST', redirect: 'manual', headers: BEARER });
+      expect(res.status).to.equal(303);
+      expect((await env.rt.statuses.get(TRANSFORM, '2023-11-10'))?.status).to.equal('cancelled');
+      expect(await env.rt.queues.phase(2).getJob(phaseJobId(TRANSFORM, '2023-11-10'))).to.equal(undefined);
+      const after = await (await fetch(`${d.url}${res.headers.get('location')}`, { headers: BEARER })).text();
+      expect(after).to.include('id="cancel-notice"').and.include('id="state">finished<');
+      const newest = JSON.parse((await env.rt.redis.lindex(env.rt.keys.dashboardAudit(), 0)) ?? '{}') as Record<string, string>;
+      expect(newest).to.include({ action: 'cancel run', target: record.id });
     });
   });
 });

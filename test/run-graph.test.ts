@@ -11,7 +11,7 @@ import { startCascadingBackfill } from '../src/queues/backfill/cascade.ts';
 import { readFailedFile } from '../src/queues/backfill/dates.ts';
 import { PHASES } from '../src/queues/names.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+import { openTestRuntime, runCli, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
 
 const RAW = ['nbac_player_boxscore', 'nbac_team_boxscore'];
 const SCRAPERS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper'];
@@ -105,5 +105,52 @@ describe('run graph: an audit of dates the primary source never ran', function (
     // The log rows the report counts are in the table, not only staged.
     const logged = await w.query(`SELECT count(*) AS n FROM nba_orchestration.source_coverage_log WHERE audit_run_id = '${report.runId}'`);
     expect(Number(logged[0]?.n)).to.equal(report.logged);
+  });
+});
+
+describe('run graph: cancel', function () {
+  this.timeout(90_000);
+  let env: TestEnv;
+  before(async () => {
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '200', PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: '100000' });
+  });
+  after(async () => env.cleanup());
+
+  it('`phasegate cancel` removes the queued jobs, ends their slices and everything downstream cancelled, starts nothing more; --retry-failed runs them again', async () => {
+    const { rt, config, dir } = env;
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-06');
+    const record = await startCascadingBackfill(rt, { processors: SCRAPERS.map((p) => rt.registry.get(p)), dates, cascade: true });
+    // No worker yet: every job is queued.
+    const cli = await runCli(['cancel', record.id], { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: config.prefix, PHASEGATE_DATA_DIR: dir });
+    expect(cli.stderr).to.equal('');
+    expect(cli.code).to.equal(0);
+    expect(cli.stdout).to.include(`run ${record.id} cancelled: ${dates.length * 2} queued jobs removed`);
+    const file = /failed dates written to (\S+)/.exec(cli.stdout)?.[1];
+    expect(file).to.be.a('string');
+    expect(await rt.queues.phase(1).getJobCounts('waiting', 'prioritized', 'delayed')).to.deep.equal({ waiting: 0, prioritized: 0, delayed: 0 });
+    const progress = await backfillProgress(rt, record);
+    expect(progress.done).to.equal(true);
+    for (const p of [...SCRAPERS, ...RAW, ...DOWNSTREAM]) expect(progress.perProcessor[p], p).to.include({ cancelled: dates.length });
+    expect((await rt.statuses.get('player_points_predictions', dates[0] as string))?.error).to.include(`run ${record.id} was cancelled`);
+
+    // Workers now: nothing of the cancelled run starts.
+    await rt.startWorkers({ phases: PHASES, commit: true, concurrency: 2 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await backfillProgress(rt, record)).perProcessor.nbac_player_boxscore_scraper).to.include({ cancelled: dates.length, committed: 0 });
+
+    // The failed-dates file the cancel wrote runs the whole graph again.
+    const retry = await runCli(['backfill', '--retry-failed', file as string, '--wait'], {
+      REDIS_URL: TEST_REDIS_URL,
+      PHASEGATE_PREFIX: config.prefix,
+      PHASEGATE_DATA_DIR: dir,
+    });
+    expect(retry.code, retry.stderr).to.equal(0);
+    for (const p of [...RAW, ...DOWNSTREAM]) {
+      const list = await rt.statuses.getMany(p, dates);
+      expect(
+        list.map((s) => s?.status),
+        p,
+      ).to.deep.equal(dates.map(() => 'committed'));
+    }
   });
 });

@@ -25,6 +25,7 @@ const COMMANDS: readonly [name: string, load: () => Promise<Register>][] = [
   ['sql', () => import('./sql.ts').then((m) => m.registerSql)],
   ['conflicts', () => import('./conflicts.ts').then((m) => m.registerConflicts)],
   ['retry', () => import('./retry.ts').then((m) => m.registerRetry)],
+  ['cancel', () => import('./cancel.ts').then((m) => m.registerCancel)],
   ['coverage', () => import('./coverage.ts').then((m) => m.registerCoverage)],
   ['audit', () => import('./audit.ts').then((m) => m.registerAudit)],
   ['schedule', () => import('./schedule.ts').then((m) => m.registerSchedule)],

@@ -3,6 +3,7 @@
  * route with the guards its fields ask for.
  */
 import type { Handler } from './context.ts';
+import { cancelBackfill } from './handlers/backfill-cancel.ts';
 import { exportFailedDates } from './handlers/backfill-export.ts';
 import { backfillPage } from './handlers/backfill-page.ts';
 import { retryBackfillFailed } from './handlers/backfill-retry.ts';
@@ -34,6 +35,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'get', path: '/backfills/:id', handler: backfillPage },
   { method: 'get', path: '/backfills/:id/failed-dates.json', handler: exportFailedDates },
   { method: 'post', path: '/backfills/:id/retry-failed', handler: retryBackfillFailed, changes: true },
+  { method: 'post', path: '/backfills/:id/cancel', handler: cancelBackfill, changes: true },
   { method: 'get', path: '/tables', handler: tablesPage },
   { method: 'get', path: '/failures', handler: failuresPage },
   { method: 'get', path: '/coverage', handler: coveragePage },

@@ -21,6 +21,7 @@ import { enqueueSlices } from './enqueue.ts';
 import { settleDownstream } from './events/settle.ts';
 import { type RunHandle, startRun } from './logs/run-log.ts';
 import { type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
+import { isCancelled } from './runs/cancel.ts';
 
 export interface PhaseJobResult {
   rows?: number;
@@ -56,6 +57,9 @@ async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJ
     backfillId: job.data.backfillId,
   });
   const next = ctx.registry.dependents(def.name).filter((d) => job.data.cascade || job.data.targets.includes(d.name));
+  // Its run was cancelled while it ran: what it fetched stays, nothing more starts for the run
+  // (the cancel marked the slices it would have started cancelled).
+  if (job.data.backfillId && (await isCancelled(ctx, job.data.backfillId))) return { files: written.length, note: status === 'committed' ? undefined : status };
   for (const dep of next) {
     await enqueueSlices(ctx, dep, [slice], {
       backfillId: job.data.backfillId,

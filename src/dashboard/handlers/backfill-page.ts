@@ -178,7 +178,9 @@ export const backfillPage: Handler = async (c, req, res) => {
   const notice =
     req.query.enqueued !== undefined
       ? html`<p class="notice" role="status" id="retry-notice">Requeued ${count('enqueued')} slice(s)${count('carried') ? html`, ${count('carried')} more follow their upstream` : ''}${count('already') ? html`, ${count('already')} were still queued` : ''}${count('skipped') ? html`, ${count('skipped')} were no longer failed` : ''}.</p>`
-      : '';
+      : req.query.cancelled !== undefined
+        ? html`<p class="notice" role="status" id="cancel-notice">Cancelled: ${count('cancelled')} slice(s) will not run; ${count('landing')} running or staged slice(s) still land.</p>`
+        : '';
   const rerunOf = (row: OutcomeRow) => row.cells.filter((cell) => cell.rerun).length;
   const auth = authOf(res);
   const summary = html`<div class="wide"><table class="data summary"><thead><tr><th>processor</th><th>phase</th>${SLICE_STATES.map((s) => html`<th class="num"><span class="legend"><span class="s-${s}">${s}</span></span></th>`)}<th class="num">re-run since</th><th class="num">total</th></tr></thead><tbody>
@@ -186,6 +188,13 @@ ${outcome.rows.map((r) => html`<tr data-row="${r.processor}"><td class="mono">${
 <tr><th>all</th><th></th>${SLICE_STATES.map((s) => html`<th class="num" data-count="all:${s}">${num(totals[s])}</th>`)}<th class="num" data-count="all:rerun">${num(outcome.rerun)}</th><th class="num">${num(outcome.total)}</th></tr></tbody></table></div>`;
   const actions = html`<div class="actions">
 ${c.opts.readOnly ? html`<button type="button" disabled title="read-only dashboard">Retry failed (${retryable})</button>` : html`<form class="inline" method="post" action="/backfills/${urlPart(record.id)}/retry-failed"><input type="hidden" name="_csrf" value="${auth?.csrf}"><button class="primary" id="retry-failed" type="submit" ${retryable === 0 ? trusted('disabled') : ''}>Retry failed (${retryable})</button></form>`}
+${
+  outcome.done
+    ? ''
+    : c.opts.readOnly
+      ? html`<button type="button" disabled title="read-only dashboard">Cancel run</button>`
+      : html`<form class="inline" method="post" action="/backfills/${urlPart(record.id)}/cancel"><input type="hidden" name="_csrf" value="${auth?.csrf}"><button id="cancel-run" type="submit" title="remove its queued jobs; running jobs finish and staged slices land">Cancel run</button></form>`
+}
 <a class="button" id="export-failed" href="/backfills/${urlPart(record.id)}/failed-dates.json" download="failed_dates_${record.id}.json">Export failed dates (JSON)</a>
 <span class="muted">The export is the file <span class="mono">phasegate backfill --retry-failed</span> reads.</span></div>`;
   const notes = [

@@ -15,6 +15,7 @@ import type { TransformDef } from '../../processors/types.ts';
 import { type BackfillRecord, getBackfill } from '../backfill/backfill.ts';
 import type { PipelineContext } from '../context.ts';
 import { PRIORITY } from '../names.ts';
+import { cancelledStatus, isCancelled } from '../runs/cancel.ts';
 import { inputVerdict, inputViews, noteExtra, RunScope, type Verdict } from '../runs/graph.ts';
 import { landed, type SliceState, type SliceStatus } from '../status-store.ts';
 import { type RunOutcome, requestRun } from './downstream.ts';
@@ -149,6 +150,7 @@ export async function handleEvent(
   const dependents = ctx.registry.dependents(event.processor).filter((q) => !record || record.cascade || record.processors.includes(q.name));
   let outcome: EventOutcome = 'done';
   const run = record ? backfills.scope(record) : undefined;
+  const cancelled = record !== undefined && (await isCancelled(ctx, record.id));
   const reached = ctx.registry.reached(record?.processors ?? [], record?.cascade ?? true);
   for (const def of dependents) {
     const lookback = lookbackOf(def);
@@ -164,6 +166,11 @@ export async function handleEvent(
         continue;
       }
       if (verdict.kind !== 'ready') continue;
+      if (cancelled) {
+        // The run was cancelled: what its last jobs unlock ends cancelled instead of running.
+        if (own?.status === 'pending' || own === undefined) await ctx.statuses.set(def.name, slice, cancelledStatus(event.backfillId as string));
+        continue;
+      }
       const blocked = window?.blocked(slice) ?? false;
       const result: RunOutcome = await requestRun(ctx, {
         def,

@@ -15,6 +15,8 @@
  *   was empty (nothing scheduled), else `upstream_failed` naming the input that landed
  *   nothing. A required input that ended incomplete with nothing landed counts as failed for
  *   its dependants (there is no row to compute from); one that landed some games does not;
+ * - a slice none of whose inputs the run produces was started directly (a requested root):
+ *   its own job decides, whatever its inputs hold;
  * - an input the run does not reach, and that holds no final state for the date, will not
  *   come: nothing in this run will produce it. It counts as having landed nothing, so a run
  *   never waits on work nothing will run (the audit's fallback nights: NBA.com's raw tables
@@ -78,6 +80,9 @@ export function inputVerdict(slice: string, inputs: readonly InputView[]): Verdi
     upstream: { processor: pick.i.processor, slice },
     error: why(pick.i, pick.cls, slice),
   });
+  // None of its inputs comes from the run: the slice was started directly (a requested root)
+  // and its own job reads whatever is there.
+  if (!inputs.some((i) => i.inRun)) return { kind: 'ready' };
   const broken = required.find((r) => r.cls === 'broken');
   if (broken) return ended('upstream_failed', broken);
   if (required.every((r) => r.cls === 'landed')) return { kind: 'ready' };

@@ -21,6 +21,7 @@ export interface BackfillFlags {
   priority?: string;
   cascade?: boolean;
   onlyMissing?: boolean;
+  onlyStale?: boolean;
   allowShrink?: boolean;
   allowMove?: boolean;
   verbose?: boolean;
@@ -34,7 +35,7 @@ export interface BackfillFlags {
 export const MAX_PRIORITY = 2 ** 21 - 1;
 
 export interface BackfillInput {
-  request: BackfillRequest;
+  request: BackfillRequest & { staleRange?: { start?: string | undefined; end?: string | undefined } };
   /** Phase concurrency of the workers this process runs (`--workers`). */
   workers: number | undefined;
 }
@@ -49,6 +50,7 @@ function parsePriority(value: string | undefined): number | undefined {
 /** Validates every flag and resolves the dates before anything touches Redis. */
 export async function parseBackfillInput(ctx: Pick<PipelineContext, 'registry' | 'source'>, flags: BackfillFlags): Promise<BackfillInput> {
   const sources = [flags.start !== undefined || flags.end !== undefined, !!flags.datesFile, !!flags.retryFailed].filter(Boolean).length;
+  if (flags.onlyStale) return staleInput(ctx, flags, sources);
   if (sources !== 1) throw new InputError('give exactly one of --start/--end, --dates-file or --retry-failed');
   const priority = parsePriority(flags.priority);
   const workers = flags.workers !== undefined ? parsePositiveInt(flags.workers, '--workers') : undefined;
@@ -81,6 +83,27 @@ export async function parseBackfillInput(ctx: Pick<PipelineContext, 'registry' |
       );
   }
   return { request: { processors, dates, ...common }, workers };
+}
+
+/**
+ * `--only-stale`: which slices is known only once Redis is read (the action fills `only` and
+ * `dates` from the stale list); here the flags are checked: a range narrows it, the named
+ * processors narrow it, and nothing else goes with it.
+ */
+async function staleInput(ctx: Pick<PipelineContext, 'registry' | 'source'>, flags: BackfillFlags, sources: number): Promise<BackfillInput> {
+  if (flags.datesFile || flags.retryFailed || flags.onlyMissing)
+    throw new InputError('--only-stale takes its slices from the stale ones: leave out --dates-file, --retry-failed and --only-missing');
+  if (sources === 1) {
+    if (!flags.start || !flags.end) throw new InputError('--start and --end go together');
+    checkRange(flags.start, flags.end);
+  }
+  const processors = flags.processors ? ctx.registry.parseList(flags.processors) : ctx.registry.transforms();
+  const workers = flags.workers !== undefined ? parsePositiveInt(flags.workers, '--workers') : undefined;
+  if (flags.dryRun && (flags.wait || workers !== undefined)) throw new InputError('--dry-run enqueues nothing: leave out --wait and --workers');
+  return {
+    request: { processors, dates: [], cascade: true, priority: parsePriority(flags.priority), staleRange: { start: flags.start, end: flags.end } },
+    workers,
+  };
 }
 
 /** A processor a failed-dates file names: one that no longer exists is the file's fault, so it is named. */

@@ -17,6 +17,10 @@ export function registerBackfill(program: Command): void {
     .option('--priority <n>', 'BullMQ priority (lower runs first; live work is 1)', '10')
     .option('--cascade', 'carry the work down every dependent phase')
     .option('--only-missing', 'skip slices the warehouse already holds')
+    .option(
+      '--only-stale',
+      'recompute the stale slices (computed from an input that has since recommitted with other rows); --processors and --start/--end narrow them',
+    )
     .option('--allow-shrink', 'let a slice commit fewer games or rows than the warehouse holds for it (logged in the run log)')
     .option('--allow-move', 'let a commit move a game the warehouse holds under another date (logged in the run log)')
     .option('--verbose', 'with the bars, print every info log line (each commit) above them')
@@ -31,5 +35,6 @@ export function registerBackfill(program: Command): void {
     ['phasegate backfill --processors nbac_team_boxscore --dates-file dates.txt --wait', 'dates outside the schedule, one per line; wait for them'],
     ['phasegate backfill --retry-failed .phasegate/failed/failed_dates_<id>.json --wait', 'run again what failed or ended incomplete'],
     ['phasegate backfill --processors player_game_summary --start 2023-10-24 --end 2024-04-14 --cascade --only-missing', 'resume a stopped cascade'],
+    ['phasegate backfill --only-stale --wait', 'recompute every stale slice (after a corrected date was re-run without --cascade)'],
   ]);
 }

@@ -10,6 +10,7 @@ import { type BackfillProgress, type BackfillRecord, backfillProgress } from '..
 import type { FailedDatesFile } from '../queues/backfill/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { logsLanded } from '../queues/runs/graph.ts';
+import { RETRIED_STATES } from '../queues/status-store.ts';
 import { type BackfillView, watchBackfill } from './render/backfill-view.ts';
 
 export interface WaitOutcome {
@@ -58,9 +59,6 @@ export async function waitForBackfill(ctx: PipelineContext, record: BackfillReco
   return { progress, failedFile, elapsedMs: Date.now() - started, logsPending };
 }
 
-/** States a failed-dates file lists: everything `--retry-failed` should run again. */
-const RETRIED: ReadonlySet<string> = new Set(['failed', 'deferred', 'incomplete', 'upstream_failed', 'cancelled']);
-
 /**
  * The failed-dates file of a run: its cascade flag and every slice of its graph that ended
  * failed, deferred, upstream_failed, cancelled or incomplete — `--retry-failed` re-runs them
@@ -71,7 +69,7 @@ export async function writeFailedDates(ctx: PipelineContext, record: BackfillRec
   for (const [p, cells] of progress.graph.cells) {
     for (const [slice, cell] of [...cells].sort(([a], [b]) => a.localeCompare(b))) {
       // Incomplete slices go in too: a retry once the missing games' files are there completes them.
-      if (!RETRIED.has(cell.state)) continue;
+      if (!RETRIED_STATES.has(cell.state)) continue;
       const dates = file.processors[p] ?? [];
       dates.push(slice);
       file.processors[p] = dates;

@@ -56,10 +56,30 @@ export interface SliceStatus {
   note?: string | undefined;
   /** `upstream_failed`: the input slice whose end settled this one (its reason is in `error`). */
   upstream?: { processor: string; slice: string } | undefined;
+  /** Digest of the committed rows' content (staging.ts `contentHash`). */
+  contentHash?: string | undefined;
+  /**
+   * A landed slice computed from an input that has since recommitted with other rows: it is
+   * out of date until it is recomputed (a cascade does; `backfill --only-stale`).
+   */
+  stale?: { since: string; upstream: { processor: string; slice: string } } | undefined;
+  /** Set by `stateNow` only (never stored): the slice's last run ended without landing, the warehouse keeps its last commit. */
+  rerunFailed?: { at: string; state: SliceState; reason?: string | undefined } | undefined;
+}
+
+/** What the warehouse holds for a slice from its last commit, kept apart from the latest status (a failed re-run does not hide it). */
+export interface LastCommit {
+  committedAt: string;
+  rows: number;
+  contentHash?: string | undefined;
+  backfillId?: string | undefined;
 }
 
 /** States after which nothing more happens to a slice without a person or a new run. */
 export const FINAL_STATES: ReadonlySet<SliceState> = new Set(['committed', 'incomplete', 'empty', 'failed', 'deferred', 'upstream_failed', 'cancelled']);
+
+/** Final states a retry runs again (`--retry-failed`, the dashboard's "retry failed"): nothing more happens to them by itself. */
+export const RETRIED_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferred', 'incomplete', 'upstream_failed', 'cancelled']);
 
 /** Final states that are a failure a person must look at (the run's exit code is 1, `--retry-failed` re-runs them). */
 export const FAILED_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferred', 'upstream_failed', 'cancelled']);
@@ -67,6 +87,36 @@ export const FAILED_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferr
 /** States in which the slice's rows (all or some of its games) are in the warehouse for this run. */
 export function landed(s: Pick<SliceStatus, 'status' | 'nothingLanded'> | undefined): boolean {
   return s?.status === 'committed' || (s?.status === 'incomplete' && !s.nothingLanded);
+}
+
+/**
+ * A slice's state now, as the warehouse holds it: a slice whose last run ended without landing
+ * (failed, upstream_failed, cancelled, deferred, or incomplete with nothing staged) but that an
+ * earlier commit landed still reads `committed` — its rows and its downstream are untouched —
+ * with `rerunFailed` saying when and why the last run did not land. Any other status is as stored.
+ */
+export function stateNow(status: SliceStatus | undefined, last: LastCommit | undefined): SliceStatus | undefined {
+  if (!status || !last) return status;
+  const endedWithout = FAILED_STATES.has(status.status) || (status.status === 'incomplete' && status.nothingLanded === true);
+  if (!endedWithout) return status;
+  return {
+    ...status,
+    status: 'committed',
+    rows: last.rows,
+    committedAt: last.committedAt,
+    error: undefined,
+    upstream: undefined,
+    nothingLanded: undefined,
+    rerunFailed: { at: status.updatedAt, state: status.status, reason: status.error },
+  };
+}
+
+/** `committed (last re-run failed at T: reason)`: how a person reads a `stateNow` status. */
+export function describeNow(s: SliceStatus): string {
+  if (!s.rerunFailed) return s.status;
+  const reason = s.rerunFailed.reason ? `: ${s.rerunFailed.reason}` : '';
+  const what = s.rerunFailed.state === 'failed' ? 'failed' : `ended ${s.rerunFailed.state}`;
+  return `${s.status} (last re-run ${what} at ${s.rerunFailed.at}${reason})`;
 }
 
 export interface StatusStoreOptions {
@@ -221,6 +271,19 @@ export class StatusStore {
   /** Whether a backfill's own statuses are still kept (false once expired, or for one that predates them). */
   async keepsBackfill(backfillId: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.backfillStatuses(backfillId))) === 1;
+  }
+
+  /** What the last commit of each slice landed (undefined where it was never committed), in order. */
+  async lastCommits(processor: string, slices: readonly string[]): Promise<(LastCommit | undefined)[]> {
+    if (slices.length === 0) return [];
+    const raws = await this.redis.hmget(this.keys.lastCommitted(processor), ...slices);
+    return raws.map((raw) => (raw ? (JSON.parse(raw) as LastCommit) : undefined));
+  }
+
+  /** The slices' states now (`stateNow`): the latest status, a failed re-run of a landed slice read as the commit the warehouse keeps. */
+  async getManyNow(processor: string, slices: readonly string[]): Promise<(SliceStatus | undefined)[]> {
+    const [latest, last] = await Promise.all([this.getMany(processor, slices), this.lastCommits(processor, slices)]);
+    return latest.map((s, i) => stateNow(s, last[i]));
   }
 
   async all(processor: string): Promise<Map<string, SliceStatus>> {

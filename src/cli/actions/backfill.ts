@@ -7,6 +7,7 @@ import { planBackfill } from '../../queues/backfill/backfill.ts';
 import { type CascadeProgress, cascadeProcessors, cascadeProgress, onlyMissing, startCascadingBackfill } from '../../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { PHASES } from '../../queues/names.ts';
+import { describeStale, listStale, type StaleSlice } from '../../queues/runs/stale.ts';
 import { landed } from '../../queues/status-store.ts';
 import { createSource, type Runtime } from '../../runtime.ts';
 import { type BackfillFlags, parseBackfillInput } from '../backfill-input.ts';
@@ -104,9 +105,24 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
   await withRuntime(
     config,
     async (rt) => {
-      let req = request;
+      let req: BackfillRequest = request;
       // From the warehouse, not memory; with --cascade, downstream gaps are filled too.
       if (flags.onlyMissing) req = await onlyMissing(rt, req);
+      if (flags.onlyStale) {
+        // The stale slices of the named processors; a cascade carries each recompute down, so a
+        // stale slice downstream of another is recomputed once, after it.
+        const stale = await listStale(rt, { processors: req.processors.map((p) => p.name), ...request.staleRange });
+        if (stale.length === 0) {
+          process.stdout.write(
+            flags.json ? `${JSON.stringify({ stale: 0 })}\n` : 'nothing stale: every landed slice was computed from its inputs as they are\n',
+          );
+          return;
+        }
+        const only: Record<string, string[]> = {};
+        for (const s of stale) only[s.processor] = [...(only[s.processor] ?? []), s.slice];
+        req = { ...req, processors: Object.keys(only).map((p) => rt.registry.get(p)), only, dates: [...new Set(stale.map((s) => s.slice))].sort() };
+        process.stderr.write(`phasegate: ${stale.length} stale slice(s) to recompute, e.g. ${describeStale(stale[0] as StaleSlice)}\n`);
+      }
       if (flags.onlyMissing && req.dates.length === 0) {
         // A resumed backfill that has nothing left is done, not an error.
         process.stdout.write(flags.json ? `${JSON.stringify({ missing: 0 })}\n` : 'nothing missing: every requested slice is already in the warehouse\n');

@@ -19,6 +19,7 @@ import type { Phase } from '../../processors/types.ts';
 import type { BackfillRecord } from '../../queues/backfill/backfill.ts';
 import { type CascadeProgress, cascadeProcessors, cascadeProgress } from '../../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../../queues/context.ts';
+import { outcomeOf } from '../../queues/runs/views.ts';
 import { countStates, FINAL_STATES, type SliceState, type SliceStatus } from '../../queues/status-store.ts';
 import { RETRYABLE_STATES } from './failed-dates.ts';
 
@@ -69,7 +70,7 @@ function cellOf(backfillId: string, own: SliceStatus | undefined, latest: SliceS
   }
   // Both are written in one MULTI, so a latest status of another run came after the own one.
   const rerun = other && latest ? { by: latest.backfillId, latest } : undefined;
-  return { status: FINAL_STATES.has(own.status) || !latest ? own : latest, rerun };
+  return { status: outcomeOf(own, latest), rerun };
 }
 
 export async function backfillOutcome(ctx: PipelineContext, record: BackfillRecord): Promise<BackfillOutcome> {

@@ -4,17 +4,17 @@
  */
 import type { BackfillRecord } from '../../queues/backfill/backfill.ts';
 import type { FailedDatesFile } from '../../queues/backfill/dates.ts';
-import type { SliceState, SliceStatus } from '../../queues/status-store.ts';
+import { RETRIED_STATES, type SliceStatus } from '../../queues/status-store.ts';
 
 /** States a person has to act on: nothing more happens to them by itself. */
-export const RETRYABLE_STATES: ReadonlySet<SliceState> = new Set(['failed', 'deferred', 'incomplete']);
+export const RETRYABLE_STATES = RETRIED_STATES;
 
 /**
  * The file for a backfill, from per-processor statuses of its dates (in the record's order):
  * every processor given — a cascade's downstream ones too — and every retryable slice.
  */
 export function failedDatesFile(record: BackfillRecord, statuses: Record<string, readonly (SliceStatus | undefined)[]>, now = new Date()): FailedDatesFile {
-  const file: FailedDatesFile = { backfillId: record.id, createdAt: now.toISOString(), processors: {}, failures: [] };
+  const file: FailedDatesFile = { backfillId: record.id, createdAt: now.toISOString(), cascade: record.cascade, processors: {}, failures: [] };
   for (const [p, list] of Object.entries(statuses)) {
     list.forEach((s, i) => {
       const slice = record.dates[i];

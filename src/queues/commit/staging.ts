@@ -21,6 +21,20 @@ export function stagingKey(table: string, slice: string, body: string): string {
   return `staging/${table}/${slice}/${Date.now()}-${hash}.ndjson`;
 }
 
+/**
+ * What a slice's rows say, apart from when they were made: a digest of its rows with the
+ * table's TIMESTAMP columns left out (`processed_at`, a prediction's time: processing
+ * metadata), in a stable order. Two stagings of the same input have the same one; a commit
+ * whose digest differs from the slice's last one changed what its downstream was computed from.
+ */
+export function contentHash(spec: TableSpec, rows: readonly Row[]): string {
+  const volatile = new Set(spec.columns.filter((c) => c.type === 'TIMESTAMP').map((c) => c.name));
+  const lines = rows.map((row) => JSON.stringify(Object.entries(row).filter(([k]) => !volatile.has(k)))).sort();
+  const hash = createHash('sha256');
+  for (const line of lines) hash.update(line).update('\n');
+  return hash.digest('hex').slice(0, 16);
+}
+
 /** Rows as staged NDJSON: one JSON object per line. */
 function ndjson(rows: readonly Row[]): string {
   let body = '';
@@ -115,6 +129,7 @@ async function stageChecked(
     ...(check.missing.length > 0 ? { missing: check.missing } : {}),
     expected: check.expected,
     ...(check.warnings > 0 ? { warnings: check.warnings } : {}),
+    contentHash: contentHash(def.table, rows),
   };
   const step = new RedisStep(ctx.redis);
   const registered = ctx.gate.registerIn(step, table, slice, entry);

@@ -30,6 +30,8 @@ export interface PendingSlice {
   expected?: number | null | undefined;
   /** Rows kept with a `warn` plausibility issue. */
   warnings?: number | undefined;
+  /** Digest of the rows' content (staging.ts `contentHash`): a recommit that changes it makes the downstream stale. */
+  contentHash?: string | undefined;
 }
 
 /** What a registration answers: the commit sequence its job is named by, the fields pending, the entry it replaced. */

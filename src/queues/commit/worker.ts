@@ -45,6 +45,7 @@ import { QUEUE_DEFAULTS, workerLockOptions } from '../defaults.ts';
 import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { type CommittedEvent, publishCommittedIn, streamCapFrom } from '../events/stream.ts';
 import { type CommitJobData, commitQueueName } from '../names.ts';
+import type { LastCommit } from '../status-store.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
@@ -73,6 +74,7 @@ async function markCommitted(
 ): Promise<void> {
   const committedAt = new Date().toISOString();
   const events: CommittedEvent[] = [];
+  const previous = await lastCommits(ctx, batch);
   // One status merge per slice and one event each, in one step: a 64-slice batch costs one
   // round trip, and the events land with the statuses the tracker reads when it handles them.
   const step = new RedisStep(ctx.redis);
@@ -96,12 +98,47 @@ async function markCommitted(
       note: notes.length > 0 ? notes.join('; ') : undefined,
       nextTryAt: undefined,
       backfillId: entry.backfillId,
+      contentHash: entry.contentHash,
+      // Recomputed: whatever it was computed from before, it is up to date now.
+      stale: undefined,
+      upstream: undefined,
     } as const;
     ctx.statuses.updateIn(step, entry.processor, slice, patch);
-    events.push({ type: 'committed', processor: entry.processor, table, slice, rows: entry.rows, batchId, committedAt, backfillId: entry.backfillId });
+    const last: LastCommit = { committedAt, rows: entry.rows, contentHash: entry.contentHash, backfillId: entry.backfillId };
+    step.add((multi) => multi.hset(ctx.keys.lastCommitted(entry.processor), slice, JSON.stringify(last)));
+    const before = previous.get(`${entry.processor}/${slice}`);
+    const changed = before?.contentHash !== undefined && entry.contentHash !== undefined && before.contentHash !== entry.contentHash;
+    events.push({
+      type: 'committed',
+      processor: entry.processor,
+      table,
+      slice,
+      rows: entry.rows,
+      batchId,
+      committedAt,
+      backfillId: entry.backfillId,
+      ...(changed ? { changed: true } : {}),
+    });
   }
   publishCommittedIn(step, ctx.keys, events, streamCapFrom(ctx.config));
   await step.run(`marking ${events.length} slices of ${table} committed`);
+}
+
+/** The last commit of each slice of a batch (`processor/slice` → it), read in one round trip per processor. */
+async function lastCommits(ctx: PipelineContext, batch: TakenBatch): Promise<Map<string, LastCommit>> {
+  const byProcessor = new Map<string, string[]>();
+  for (const slice of batch.slices) {
+    const entry = batch.entries[slice];
+    if (entry) byProcessor.set(entry.processor, [...(byProcessor.get(entry.processor) ?? []), slice]);
+  }
+  const out = new Map<string, LastCommit>();
+  for (const [processor, slices] of byProcessor) {
+    const raws = await ctx.redis.hmget(ctx.keys.lastCommitted(processor), ...slices);
+    raws.forEach((raw, i) => {
+      if (raw) out.set(`${processor}/${slices[i]}`, JSON.parse(raw) as LastCommit);
+    });
+  }
+  return out;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface CommittedEvent {
   /** The backfill's requested downstream processors, when the event should carry work down. */
   targets?: string[] | undefined;
   cascade?: boolean | undefined;
+  /** The slice was committed before with other content: what its downstream was computed from changed. */
+  changed?: boolean | undefined;
 }
 
 /** Stream entries are flat string pairs; arrays travel as JSON. */
@@ -46,6 +48,7 @@ export function parseEventFields(fields: readonly string[]): CommittedEvent {
     backfillId: o.backfillId,
     targets: o.targets ? (JSON.parse(o.targets) as string[]) : undefined,
     cascade: o.cascade === undefined ? undefined : o.cascade === 'true',
+    changed: o.changed === 'true' ? true : undefined,
   };
 }
 

@@ -17,7 +17,8 @@ import type { PipelineContext } from '../context.ts';
 import { PRIORITY } from '../names.ts';
 import { cancelledStatus, isCancelled } from '../runs/cancel.ts';
 import { inputVerdict, inputViews, noteExtra, RunScope, type Verdict } from '../runs/graph.ts';
-import { landed, type SliceState, type SliceStatus } from '../status-store.ts';
+import { markStaleDownstream } from '../runs/stale.ts';
+import { landed, type SliceState, type SliceStatus, stateNow } from '../status-store.ts';
 import { type RunOutcome, requestRun } from './downstream.ts';
 import { settleDownstream, writeVerdict } from './settle.ts';
 import type { CommittedEvent } from './stream.ts';
@@ -72,7 +73,20 @@ async function judgeSlices(
   run: RunScope | ((processor: string) => boolean),
 ): Promise<{ slice: string; verdict: Verdict; own: SliceStatus | undefined }[]> {
   const inputs = inputsOf(def);
-  const [own, ...lists] = await Promise.all([def.name, ...inputs].map((p) => ctx.statuses.getMany(p, slices)));
+  const [own, ...raw] = await Promise.all([def.name, ...inputs].map((p) => ctx.statuses.getMany(p, slices)));
+  // An input this run does not produce, whose last run ended without landing, still counts
+  // with the commit the warehouse keeps (a failed re-run hides no good rows); the run's own
+  // inputs count as they ended in it. The last commit is read only where it matters.
+  const ownInput = (p: string, slice: string) => run instanceof RunScope && run.has(p, slice);
+  const lists = await Promise.all(
+    inputs.map(async (p, j) => {
+      const list = raw[j] ?? [];
+      const now = (s: SliceStatus | undefined, i: number) => !ownInput(p, slices[i] as string) && s !== stateNow(s, { committedAt: '', rows: 0 });
+      if (!list.some(now)) return list;
+      const last = await ctx.statuses.lastCommits(p, slices);
+      return list.map((s, i) => (now(s, i) ? stateNow(s, last[i]) : s));
+    }),
+  );
   return slices.map((slice, i) => {
     const byInput = new Map(inputs.map((p, j) => [p, lists[j]?.[i]]));
     return {
@@ -147,7 +161,13 @@ export async function handleEvent(
     log.warn(`dependency tracker: event ${eventId} names unknown backfill ${event.backfillId}; nothing downstream runs for it`);
     return 'done';
   }
-  const dependents = ctx.registry.dependents(event.processor).filter((q) => !record || record.cascade || record.processors.includes(q.name));
+  const all = ctx.registry.dependents(event.processor);
+  const dependents = all.filter((q) => !record || record.cascade || record.processors.includes(q.name));
+  // The commit changed the slice's rows: what is not run again now is out of date until it is.
+  if (event.changed) {
+    const left = all.filter((q) => !dependents.includes(q)).map((q) => q.name);
+    if (left.length > 0) await markStaleDownstream(ctx, event.processor, event.slice, event.committedAt, left);
+  }
   let outcome: EventOutcome = 'done';
   const run = record ? backfills.scope(record) : undefined;
   const cancelled = record !== undefined && (await isCancelled(ctx, record.id));

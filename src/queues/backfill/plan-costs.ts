@@ -10,8 +10,10 @@ import type { PipelineContext } from '../context.ts';
 import type { ModelProcessor, PlanModelInput } from './plan-model.ts';
 
 export interface JobCost {
-  /** Real ms one job takes on an otherwise quiet process. */
+  /** Real ms of the process's time one job takes. */
   jobMs: number;
+  /** Added per earlier date its look-back window reads (rolling features read the season so far). */
+  jobMsPerWindowDate?: number;
   /** Rows its slice stages per scheduled game (0 for a scraper). */
   rowsPerGame: number;
 }
@@ -20,21 +22,22 @@ export interface JobCost {
  * Measured on this repository's fixture, 2023-24 season (160 dates, 1,230 games), embedded
  * default: `jobMs` is the mean `duration_ms` of the processor's rows in
  * `nba_orchestration.processing_run_log` after `backfill --cascade --workers 2` at ×1 (phases
- * then mostly run one at a time, two jobs each); `rowsPerGame` is the table's rows ÷ games
- * after that run (34,194 player lines, 2,460 team lines, 29,349 players who played).
- * The balldontlie pair: the demo's Play-In nights (3 dates, 6 games).
+ * then mostly run one at a time, two jobs each); rolling features' time grows with the season
+ * so far (63 ms a job in October, 178 ms in April: 60 + 0.8 per earlier date). `rowsPerGame`
+ * is the table's rows ÷ games after that run (34,194 player lines, 2,460 team lines, 29,349
+ * players who played). The balldontlie pair: the demo's Play-In nights (3 dates, 6 games).
  */
 export const JOB_COSTS: Readonly<Record<string, JobCost>> = {
-  nbac_player_boxscore_scraper: { jobMs: 35, rowsPerGame: 0 },
-  nbac_team_boxscore_scraper: { jobMs: 25, rowsPerGame: 0 },
+  nbac_player_boxscore_scraper: { jobMs: 36, rowsPerGame: 0 },
+  nbac_team_boxscore_scraper: { jobMs: 24, rowsPerGame: 0 },
   bdl_player_boxscore_scraper: { jobMs: 30, rowsPerGame: 0 },
   nbac_player_boxscore: { jobMs: 50, rowsPerGame: 27.8 },
   nbac_team_boxscore: { jobMs: 12, rowsPerGame: 2 },
-  bdl_player_boxscore: { jobMs: 55, rowsPerGame: 28 },
+  bdl_player_boxscore: { jobMs: 56, rowsPerGame: 28 },
   player_game_summary: { jobMs: 50, rowsPerGame: 23.9 },
-  team_offense_game_summary: { jobMs: 27, rowsPerGame: 2 },
-  team_defense_game_summary: { jobMs: 27, rowsPerGame: 2 },
-  player_rolling_features: { jobMs: 100, rowsPerGame: 23.9 },
+  team_offense_game_summary: { jobMs: 28, rowsPerGame: 2 },
+  team_defense_game_summary: { jobMs: 28, rowsPerGame: 2 },
+  player_rolling_features: { jobMs: 60, jobMsPerWindowDate: 0.8, rowsPerGame: 23.9 },
   player_points_predictions: { jobMs: 20, rowsPerGame: 23.9 },
 };
 
@@ -75,7 +78,7 @@ export async function modelInput(
   const index = new Map(dates.map((d, i) => [d, i]));
   const processors: ModelProcessor[] = reached.map((def) => {
     const cost = jobCost(def.name);
-    const base = { name: def.name, phase: def.phase, jobMs: cost.jobMs, rowsPerGame: cost.rowsPerGame };
+    const base = { name: def.name, phase: def.phase, jobMs: cost.jobMs, jobMsPerWindowDate: cost.jobMsPerWindowDate ?? 0, rowsPerGame: cost.rowsPerGame };
     if (def.kind === 'scraper') return { ...base, kind: 'scraper', dependsOn: [] };
     const lookback = lookbackOf(def);
     return {

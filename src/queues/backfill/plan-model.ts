@@ -41,6 +41,8 @@ export interface ModelProcessor {
   lookback?: { input: string; firstIndex: number[] } | undefined;
   /** Real ms one job takes on an otherwise idle process. */
   jobMs: number;
+  /** Added per earlier date of its look-back window that the job reads. */
+  jobMsPerWindowDate: number;
   /** Rows a slice stages per scheduled game. */
   rowsPerGame: number;
 }
@@ -72,6 +74,10 @@ export interface PlanModelInput {
   dml: { baseSeconds: number; perThousandRowsSeconds: number };
   /** `PHASEGATE_TRACKER_DEBOUNCE_SECONDS`. */
   debounceSeconds: number;
+  /** Tasks the process runs at full speed. @defaultValue CPU_SHARE */
+  cpuShare?: number | undefined;
+  /** Hears every modelled commit as it starts (real ms since the first job): for looking into the model. */
+  onCommit?: ((table: string, atMs: number, slices: number, rows: number) => void) | undefined;
 }
 
 export interface ModelTableResult {
@@ -90,21 +96,23 @@ export interface PlanModelResult {
 }
 
 /**
- * A commit job's own cost besides the MERGE, real ms: the integrity read, the streaming-buffer
- * check, writing the batch's inline rows, marking the slices and publishing their events.
- * Measured on the demo (2023-24 season, ×10, concurrency 4): commit jobs ran 80–170 ms longer
- * than the latency model's MERGE at a few slices, up to ~300 ms at 64 slices.
+ * A commit job's own work besides the MERGE's wait, in ms of the process's time: the integrity
+ * read, the streaming-buffer check, the DuckDB statement itself, marking the slices and
+ * publishing their events. Measured: commit jobs of a `--cascade --workers 2` backfill at ×1
+ * ran 10–300 ms past the latency model (light load); at ×10 with 4 jobs per phase, 200–900 ms,
+ * which the shared process (`CPU_SHARE`) accounts for with this much work.
  */
-export const COMMIT_OVERHEAD = { baseMs: 90, perSliceMs: 3 } as const;
+export const COMMIT_WORK = { baseMs: 40, perSliceMs: 2, perThousandRowsMs: 10 } as const;
 
 /**
- * How many phase jobs the process runs before they slow each other down: a job's time is
- * `jobMs × max(1, running / this)`. Phase jobs are mostly Redis round trips and DuckDB reads
- * that overlap, with one event loop for their CPU parts. Calibrated so the run log's mean job
- * times of the demo (×10, 4 per phase, up to ~20 jobs at once) and of a `--workers 2` backfill
- * at ×1 (mostly one phase at a time) both come out of the same `jobMs`.
+ * How many tasks (phase jobs, commits' own work) the process runs at full speed: beyond it they
+ * share it, each at `CPU_SHARE / running` of its speed. One Node event loop does the jobs' CPU
+ * work and DuckDB's statements run on its own threads, on a 2-core machine. Fitted (a grid over
+ * this and a common factor on `JOB_COSTS`) against three measured cascades of the 2023-24
+ * fixture: ×1 with `--workers 2` (160 dates), ×10 with gather 10 s and `--workers 4` (160 and
+ * 64 dates); 1.5 with the costs as measured was the best fit.
  */
-export const JOBS_IN_PARALLEL = 6;
+export const CPU_SHARE = 1.5;
 
 /** Time between a commit's events and the tracker's reaction (a blocking stream read, a few round trips), real ms. */
 const TRACKER_MS = 5;
@@ -164,6 +172,54 @@ function before(a: Ev, b: Ev): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
+/** The process's time, shared by every running task (processor sharing). */
+class SharedCpu {
+  private tasks: { left: number; done: () => void }[] = [];
+  private last = 0;
+  private token = 0;
+
+  constructor(
+    private readonly ag: Agenda,
+    private readonly capacity: number,
+  ) {}
+
+  get running(): number {
+    return this.tasks.length;
+  }
+
+  run(workMs: number, done: () => void): void {
+    this.advance();
+    this.tasks.push({ left: workMs, done });
+    this.reschedule();
+  }
+
+  private rate(): number {
+    return Math.min(1, this.capacity / Math.max(1, this.tasks.length));
+  }
+
+  private advance(): void {
+    const elapsed = this.ag.now - this.last;
+    this.last = this.ag.now;
+    if (elapsed <= 0) return;
+    const step = elapsed * this.rate();
+    for (const t of this.tasks) t.left -= step;
+  }
+
+  private reschedule(): void {
+    if (this.tasks.length === 0) return;
+    const next = Math.min(...this.tasks.map((t) => t.left));
+    const token = ++this.token;
+    this.ag.at(this.ag.now + Math.max(0, next) / this.rate(), () => {
+      if (token !== this.token) return;
+      this.advance();
+      const finished = this.tasks.filter((t) => t.left <= 1e-6);
+      this.tasks = this.tasks.filter((t) => t.left > 1e-6);
+      this.reschedule();
+      for (const t of finished) t.done();
+    });
+  }
+}
+
 interface Gate {
   name: string;
   limits: ModelTable;
@@ -190,7 +246,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   const requested = new Map<string, boolean[]>(input.processors.map((p) => [p.name, input.dates.map(() => false)]));
   const jobs: Record<string, number> = Object.fromEntries(input.processors.map((p) => [p.name, 0]));
   const queues = new Map<number, { waiting: { p: ModelProcessor; date: number }[]; busy: number }>();
-  let runningJobs = 0;
+  const cpu = new SharedCpu(ag, input.cpuShare ?? CPU_SHARE);
   let lastCommitEnd = 0;
 
   const gates = new Map<string, Gate>();
@@ -226,12 +282,10 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     while (q.busy < input.concurrency && q.waiting.length > 0) {
       const job = q.waiting.shift() as { p: ModelProcessor; date: number };
       q.busy++;
-      runningJobs++;
       jobs[job.p.name] = (jobs[job.p.name] ?? 0) + 1;
-      const ms = job.p.jobMs * Math.max(1, runningJobs / JOBS_IN_PARALLEL);
-      ag.at(ag.now + ms, () => {
+      const window = job.p.lookback ? job.date - (job.p.lookback.firstIndex[job.date] ?? job.date) : 0;
+      cpu.run(job.p.jobMs + job.p.jobMsPerWindowDate * window, () => {
         q.busy--;
-        runningJobs--;
         finishJob(job.p, job.date);
         startJobs(phase);
       });
@@ -311,11 +365,12 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     }
     gate.running++;
     gate.statements++;
+    input.onCommit?.(gate.name, ag.now, taken.length, rows);
     // More than one batch waits: the next commit is asked for at once.
     if (gate.pending.size > 0) askCommit(gate, true);
     const mergeMs = ((input.dml.baseSeconds + (input.dml.perThousandRowsSeconds * rows) / 1000) * 1000) / input.timeScale;
-    const ms = mergeMs + COMMIT_OVERHEAD.baseMs + COMMIT_OVERHEAD.perSliceMs * taken.length;
-    ag.at(ag.now + ms, () => {
+    const workMs = COMMIT_WORK.baseMs + COMMIT_WORK.perSliceMs * taken.length + (COMMIT_WORK.perThousandRowsMs * rows) / 1000;
+    const landedBatch = () => {
       // Released before the job ends: what arrived meanwhile waits a window at full pressure.
       if (gate.pending.size > 0) askCommit(gate, false);
       gate.running--;
@@ -326,7 +381,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
         for (const p of owner) unlock(p, taken);
       });
       tryStart(gate);
-    });
+    };
+    // The commit path's own work (its reads, the statement, the marking), and the MERGE's latency.
+    cpu.run(workMs, () => ag.at(ag.now + mergeMs, landedBatch));
   };
 
   /** unlocks.ts: what a commit of `p` for `dates` lets run. */

@@ -10,7 +10,7 @@ import type { PipelineContext } from '../context.ts';
 import type { ModelProcessor, PlanModelInput } from './plan-model.ts';
 
 export interface JobCost {
-  /** Real ms of the process's time one job takes. */
+  /** Ms of the process's event loop one job takes (see `EventLoop`, plan-model.ts). */
   jobMs: number;
   /** Added per earlier date its look-back window reads (rolling features read the season so far). */
   jobMsPerWindowDate?: number;
@@ -20,29 +20,33 @@ export interface JobCost {
 
 /**
  * Measured on this repository's fixture, 2023-24 season (160 dates, 1,230 games), embedded
- * default: `jobMs` is the mean `duration_ms` of the processor's rows in
- * `nba_orchestration.processing_run_log` after `backfill --cascade --workers 2` at ×1 (phases
- * then mostly run one at a time, two jobs each); rolling features' time grows with the season
- * so far (63 ms a job in October, 178 ms in April: 60 + 0.8 per earlier date). `rowsPerGame`
+ * default. `jobMs` is 0.3 × the mean `duration_ms` of the processor's rows in
+ * `nba_orchestration.processing_run_log` after `backfill --cascade --workers 2` at ×1 (player
+ * scraper 37 ms, team scraper 24, player box scores 51, team 11, player summary 49, team
+ * offense and defense 27, predictions 15): a run-log time includes the waits for the event loop
+ * behind the job's neighbours, and 0.3 is the share that fitted (with `LOOP_STEPS`, plan-model.ts)
+ * four measured cascades best — ×1 `--workers 2` (160 dates), ×2 `--workers 2` (28 dates), ×10
+ * gather 10 s `--workers 4` (160 and 64 dates). Rolling features' time grows with the season so
+ * far (63 ms a job in October, 178 ms in April: 60 + 0.8 per earlier date, × 0.3). `rowsPerGame`
  * is the table's rows ÷ games after that run (34,194 player lines, 2,460 team lines, 29,349
  * players who played). The balldontlie pair: the demo's Play-In nights (3 dates, 6 games).
  */
 export const JOB_COSTS: Readonly<Record<string, JobCost>> = {
-  nbac_player_boxscore_scraper: { jobMs: 36, rowsPerGame: 0 },
-  nbac_team_boxscore_scraper: { jobMs: 24, rowsPerGame: 0 },
-  bdl_player_boxscore_scraper: { jobMs: 30, rowsPerGame: 0 },
-  nbac_player_boxscore: { jobMs: 50, rowsPerGame: 27.8 },
-  nbac_team_boxscore: { jobMs: 12, rowsPerGame: 2 },
-  bdl_player_boxscore: { jobMs: 56, rowsPerGame: 28 },
-  player_game_summary: { jobMs: 50, rowsPerGame: 23.9 },
-  team_offense_game_summary: { jobMs: 28, rowsPerGame: 2 },
-  team_defense_game_summary: { jobMs: 28, rowsPerGame: 2 },
-  player_rolling_features: { jobMs: 60, jobMsPerWindowDate: 0.8, rowsPerGame: 23.9 },
-  player_points_predictions: { jobMs: 20, rowsPerGame: 23.9 },
+  nbac_player_boxscore_scraper: { jobMs: 10.8, rowsPerGame: 0 },
+  nbac_team_boxscore_scraper: { jobMs: 7.2, rowsPerGame: 0 },
+  bdl_player_boxscore_scraper: { jobMs: 9, rowsPerGame: 0 },
+  nbac_player_boxscore: { jobMs: 15, rowsPerGame: 27.8 },
+  nbac_team_boxscore: { jobMs: 3.6, rowsPerGame: 2 },
+  bdl_player_boxscore: { jobMs: 16.8, rowsPerGame: 28 },
+  player_game_summary: { jobMs: 15, rowsPerGame: 23.9 },
+  team_offense_game_summary: { jobMs: 8.4, rowsPerGame: 2 },
+  team_defense_game_summary: { jobMs: 8.4, rowsPerGame: 2 },
+  player_rolling_features: { jobMs: 18, jobMsPerWindowDate: 0.24, rowsPerGame: 23.9 },
+  player_points_predictions: { jobMs: 6, rowsPerGame: 23.9 },
 };
 
 /** A processor not measured yet: the mean of the transforms above. */
-const UNMEASURED: JobCost = { jobMs: 45, rowsPerGame: 15 };
+const UNMEASURED: JobCost = { jobMs: 13.5, rowsPerGame: 15 };
 
 export function jobCost(name: string): JobCost {
   return JOB_COSTS[name] ?? UNMEASURED;

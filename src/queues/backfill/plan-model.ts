@@ -18,7 +18,14 @@
  * - the dependency tracker (events/unlocks.ts): a commit's events queue each dependent whose
  *   inputs have all landed for the date, after the debounce; a look-back processor (rolling
  *   features) runs a date only once every earlier date of its season that the backfill
- *   produces has landed upstream.
+ *   produces has landed upstream;
+ * - the process: every phase job and every commit's own work shares one event loop
+ *   (`EventLoop`), which is what slows phases 3–5 when they all run at once.
+ *
+ * What it leaves out: failures, retries, the streaming buffer, other processes' work, DuckDB's
+ * one writer and one reader connection (each statement waits for the one before). Measured
+ * against real runs it lands within about a quarter of the DML statements per table, less
+ * closely (up to ~30 % fewer) when phases 3–5 run at ×10 with a 1 s gather window.
  *
  * Every duration is real milliseconds; BigQuery-clock settings are divided by the time scale.
  * Nothing here touches Redis or the warehouse: it is a pure function of its input.
@@ -74,8 +81,8 @@ export interface PlanModelInput {
   dml: { baseSeconds: number; perThousandRowsSeconds: number };
   /** `PHASEGATE_TRACKER_DEBOUNCE_SECONDS`. */
   debounceSeconds: number;
-  /** Tasks the process runs at full speed. @defaultValue CPU_SHARE */
-  cpuShare?: number | undefined;
+  /** Callbacks a task is split into on the event loop. @defaultValue LOOP_STEPS */
+  loopSteps?: number | undefined;
   /** Hears every modelled commit as it starts (real ms since the first job): for looking into the model. */
   onCommit?: ((table: string, atMs: number, slices: number, rows: number) => void) | undefined;
 }
@@ -98,21 +105,18 @@ export interface PlanModelResult {
 /**
  * A commit job's own work besides the MERGE's wait, in ms of the process's time: the integrity
  * read, the streaming-buffer check, the DuckDB statement itself, marking the slices and
- * publishing their events. Measured: commit jobs of a `--cascade --workers 2` backfill at ×1
- * ran 10–300 ms past the latency model (light load); at ×10 with 4 jobs per phase, 200–900 ms,
- * which the shared process (`CPU_SHARE`) accounts for with this much work.
+ * publishing their events. Measured with the rules layer off (`PHASEGATE_BQ_RULES=false`, so a
+ * commit job's time is its own): 35–220 ms per commit of a ×10 cascade of 64 dates, `--workers 1`,
+ * growing with its slices and rows (42 slices, 7,629 rows: ~200 ms).
  */
 export const COMMIT_WORK = { baseMs: 40, perSliceMs: 2, perThousandRowsMs: 10 } as const;
 
 /**
- * How many tasks (phase jobs, commits' own work) the process runs at full speed: beyond it they
- * share it, each at `CPU_SHARE / running` of its speed. One Node event loop does the jobs' CPU
- * work and DuckDB's statements run on its own threads, on a 2-core machine. Fitted (a grid over
- * this and a common factor on `JOB_COSTS`) against three measured cascades of the 2023-24
- * fixture: ×1 with `--workers 2` (160 dates), ×10 with gather 10 s and `--workers 4` (160 and
- * 64 dates); 1.5 with the costs as measured was the best fit.
+ * Callbacks a phase job or a commit's own work takes on the event loop (see `EventLoop`): about
+ * the Redis and DuckDB round trips of a job (its status, its run-log row, its reads, its
+ * staging). Fitted with the cost factor of plan-costs.ts; 8 to 14 gave the same estimates.
  */
-export const CPU_SHARE = 1.5;
+export const LOOP_STEPS = 10;
 
 /** Time between a commit's events and the tracker's reaction (a blocking stream read, a few round trips), real ms. */
 const TRACKER_MS = 5;
@@ -172,51 +176,49 @@ function before(a: Ev, b: Ev): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
-/** The process's time, shared by every running task (processor sharing). */
-class SharedCpu {
-  private tasks: { left: number; done: () => void }[] = [];
-  private last = 0;
-  private token = 0;
+/**
+ * The process's event loop: a task (a phase job, a commit's own work) is a run of `steps`
+ * callbacks, each a share of its work, and each queues behind every callback already waiting
+ * (first in, first out) — a job's Redis and DuckDB round trips each hand the loop to the others.
+ * So under load every job takes about `steps` rounds of the loop, whatever its own work: what
+ * the run log shows (at ×10 with 4 jobs per phase a 10 ms job and a 50 ms one both take ~150–200 ms).
+ */
+class EventLoop {
+  private readonly queue: { ms: number; after: () => void }[] = [];
+  private busy = 0;
 
   constructor(
     private readonly ag: Agenda,
-    private readonly capacity: number,
+    private readonly servers: number,
   ) {}
 
-  get running(): number {
-    return this.tasks.length;
+  run(workMs: number, steps: number, done: () => void): void {
+    const n = Math.max(1, Math.round(steps));
+    const each = workMs / n;
+    let left = n;
+    const step = () => {
+      left--;
+      if (left > 0) this.push(each, step);
+      else done();
+    };
+    this.push(each, step);
   }
 
-  run(workMs: number, done: () => void): void {
-    this.advance();
-    this.tasks.push({ left: workMs, done });
-    this.reschedule();
+  private push(ms: number, after: () => void): void {
+    this.queue.push({ ms, after });
+    this.next();
   }
 
-  private rate(): number {
-    return Math.min(1, this.capacity / Math.max(1, this.tasks.length));
-  }
-
-  private advance(): void {
-    const elapsed = this.ag.now - this.last;
-    this.last = this.ag.now;
-    if (elapsed <= 0) return;
-    const step = elapsed * this.rate();
-    for (const t of this.tasks) t.left -= step;
-  }
-
-  private reschedule(): void {
-    if (this.tasks.length === 0) return;
-    const next = Math.min(...this.tasks.map((t) => t.left));
-    const token = ++this.token;
-    this.ag.at(this.ag.now + Math.max(0, next) / this.rate(), () => {
-      if (token !== this.token) return;
-      this.advance();
-      const finished = this.tasks.filter((t) => t.left <= 1e-6);
-      this.tasks = this.tasks.filter((t) => t.left > 1e-6);
-      this.reschedule();
-      for (const t of finished) t.done();
-    });
+  private next(): void {
+    while (this.busy < this.servers && this.queue.length > 0) {
+      const cb = this.queue.shift() as { ms: number; after: () => void };
+      this.busy++;
+      this.ag.at(this.ag.now + cb.ms, () => {
+        this.busy--;
+        cb.after();
+        this.next();
+      });
+    }
   }
 }
 
@@ -246,7 +248,8 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   const requested = new Map<string, boolean[]>(input.processors.map((p) => [p.name, input.dates.map(() => false)]));
   const jobs: Record<string, number> = Object.fromEntries(input.processors.map((p) => [p.name, 0]));
   const queues = new Map<number, { waiting: { p: ModelProcessor; date: number }[]; busy: number }>();
-  const cpu = new SharedCpu(ag, input.cpuShare ?? CPU_SHARE);
+  const cpu = new EventLoop(ag, 1);
+  const steps = input.loopSteps ?? LOOP_STEPS;
   let lastCommitEnd = 0;
 
   const gates = new Map<string, Gate>();
@@ -284,7 +287,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       q.busy++;
       jobs[job.p.name] = (jobs[job.p.name] ?? 0) + 1;
       const window = job.p.lookback ? job.date - (job.p.lookback.firstIndex[job.date] ?? job.date) : 0;
-      cpu.run(job.p.jobMs + job.p.jobMsPerWindowDate * window, () => {
+      cpu.run(job.p.jobMs + job.p.jobMsPerWindowDate * window, steps, () => {
         q.busy--;
         finishJob(job.p, job.date);
         startJobs(phase);
@@ -383,7 +386,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       tryStart(gate);
     };
     // The commit path's own work (its reads, the statement, the marking), and the MERGE's latency.
-    cpu.run(workMs, () => ag.at(ag.now + mergeMs, landedBatch));
+    cpu.run(workMs, steps, () => ag.at(ag.now + mergeMs, landedBatch));
   };
 
   /** unlocks.ts: what a commit of `p` for `dates` lets run. */

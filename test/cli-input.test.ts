@@ -83,8 +83,8 @@ describe('phasegate CLI: input and words', function () {
       expect(await keys()).to.deep.equal([]);
     });
 
-    it('--dry-run with --workers: exit 2, it would enqueue nothing to work on', async () => {
-      refused(await run(['backfill', ...month, '--dry-run', '--workers', '2']), /--dry-run enqueues nothing/);
+    it('--dry-run with --wait: exit 2, it would enqueue nothing to wait for', async () => {
+      refused(await run(['backfill', ...month, '--dry-run', '--wait']), /--dry-run enqueues nothing: leave out --wait/);
     });
 
     it('a --retry-failed file whose dates are not a list: exit 2 naming the file and the entry', async () => {

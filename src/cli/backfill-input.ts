@@ -54,7 +54,8 @@ export async function parseBackfillInput(ctx: Pick<PipelineContext, 'registry' |
   if (sources !== 1) throw new InputError('give exactly one of --start/--end, --dates-file or --retry-failed');
   const priority = parsePriority(flags.priority);
   const workers = flags.workers !== undefined ? parsePositiveInt(flags.workers, '--workers') : undefined;
-  if (flags.dryRun && (flags.wait || workers !== undefined)) throw new InputError('--dry-run enqueues nothing: leave out --wait and --workers');
+  // With --dry-run, --workers N only says what to estimate for (N phase jobs at once in one process).
+  if (flags.dryRun && flags.wait) throw new InputError('--dry-run enqueues nothing: leave out --wait');
   const common = { priority, cascade: flags.cascade, allowShrink: flags.allowShrink, allowMove: flags.allowMove };
   if (flags.retryFailed) {
     const failed = await readFailedFile(flags.retryFailed);

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import { defaultRegistry } from '../../processors/registry.ts';
 import type { BackfillRequest } from '../../queues/backfill/backfill.ts';
-import { planBackfill } from '../../queues/backfill/backfill.ts';
 import { type CascadeProgress, cascadeProcessors, cascadeProgress, onlyMissing, startCascadingBackfill } from '../../queues/backfill/cascade.ts';
+import { planBackfill } from '../../queues/backfill/plan.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { PHASES } from '../../queues/names.ts';
 import { describeStale, listStale, type StaleSlice } from '../../queues/runs/stale.ts';
@@ -60,18 +60,22 @@ async function unmetInputs(ctx: PipelineContext, req: BackfillRequest): Promise<
   return notes;
 }
 
-async function dryRun(rt: Runtime, req: BackfillRequest, json: boolean): Promise<void> {
-  const plan = await planBackfill(rt, req);
+async function dryRun(rt: Runtime, req: BackfillRequest, json: boolean, workers: number | undefined): Promise<void> {
+  const plan = await planBackfill(rt, req, { concurrency: workers });
   const w = (s: string) => process.stdout.write(`${s}\n`);
   if (json) {
     w(JSON.stringify({ dryRun: true, dates: req.dates.length, ...plan }, null, 2));
     return;
   }
   w(`dry run: ${plan.jobs} jobs over ${req.dates.length} dates for ${req.processors.map((p) => p.name).join(', ')} (nothing enqueued)`);
+  for (const p of plan.processors) w(`  phase ${p.phase}  ${p.processor}: ${p.jobs} jobs${p.queuedNow ? '' : ' (when its upstream lands)'}`);
   for (const t of plan.tables) {
-    w(`  ${t.table}: ${t.slices} slices → ~${t.operations} DML statements (group commits of up to ${rt.config.table.commitMaxSlices} slices)`);
+    w(
+      `  ${t.table}: ${t.slices} slices → ~${t.operations} DML statements (at least ${t.minOperations}: group commits of up to ${rt.config.table.commitMaxSlices} slices)`,
+    );
     w(`    ${t.quota}`);
   }
+  w(`  (estimate ${plan.assumptions}; about ${Math.ceil(plan.estimatedSeconds)} s)`);
   for (const line of await rawFilesPresent(rt, req)) w(line);
 }
 
@@ -130,7 +134,7 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
       }
       const columns = process.stderr.isTTY ? (process.stderr.columns ?? 80) - 1 : Number.MAX_SAFE_INTEGER;
       for (const note of await unmetInputs(rt, req)) for (const line of wrap(note, columns)) process.stderr.write(`${line}\n`);
-      if (flags.dryRun) return dryRun(rt, req, flags.json === true);
+      if (flags.dryRun) return dryRun(rt, req, flags.json === true, workers);
       const opsBefore = wait
         ? await tableOpsNow(rt, { processors: req.processors.map((p) => p.name), cascade: req.cascade ?? false })
         : new Map<string, number>();

@@ -1,7 +1,9 @@
 /**
  * GET /coverage — source coverage as a calendar: each game date coloured by its worst tier
  * (red when a scheduled game is in no source), its tooltip naming the games each source lacks
- * and their tiers; below it, the dates that need a look. `?start=&end=` picks the dates.
+ * and their tiers; below it, the dates that need a look. `?start=&end=` picks the dates; without
+ * them, the month ending at the latest date the warehouse holds. When the warehouse cannot be
+ * read the page says so and why, above whatever the last audit recorded.
  */
 
 import { DATE_STATES, type DateCoverage } from '../../coverage/report.ts';
@@ -68,6 +70,8 @@ function renderCalendar(view: CoverageView): string {
 
 function attentionTable(view: CoverageView): SafeHtml {
   const needing = view.dates.filter((d) => d.worst !== 'gold' && d.worst !== 'none');
+  // "All gold" only about dates actually shown: over nothing it would say what nobody saw.
+  if (view.dates.length === 0) return html`<p class="muted">Nothing to judge: no game dates are shown.</p>`;
   if (needing.length === 0)
     return html`<p class="muted">Every date shown is gold: every scheduled game is in the primary source, complete, without warnings.</p>`;
   return html`<table class="data" id="attention"><thead><tr><th>date</th><th>worst</th><th class="num">scheduled</th>${view.sources.map((s) => html`<th class="num">${s}</th>`)}<th>no source has</th><th>games not gold</th></tr></thead><tbody>${needing.map(
@@ -91,11 +95,19 @@ export const coveragePage: Handler = async (c, req, res) => {
       : view.from === 'last audit'
         ? html`as of the last audit <span class="mono">${view.run?.runId}</span> (${when(view.run?.finishedAt)})`
         : html`no audit has run yet: <span class="mono">phasegate audit</span>, or <span class="mono">phasegate schedule set daily-audit --cron "0 9 * * *"</span>`;
+  const unreadable = view.unreadable ? html`<p class="warn" role="alert" id="unreadable">Could not read the warehouse: ${view.unreadable}.</p>` : html``;
+  const empty =
+    view.from === 'warehouse'
+      ? view.range
+        ? html`<p class="muted">No game dates between ${view.range.start} and ${view.range.end}.</p>`
+        : html`<p class="muted">The warehouse holds no game dates yet.</p>`
+      : html`<p class="muted">No game dates to show.</p>`;
   const body = html`<h1>Source coverage</h1>
 <p class="muted">Each game date is coloured by its worst game: gold (NBA.com, complete), silver (the fallback source, or warnings), bronze (incomplete), pending (raw data not yet through phase 3), missing (a scheduled game no source has). Hover a date for its games. ${origin}.</p>
-<form class="actions" method="get" action="/coverage"><label>from <input type="date" name="start" value="${start ?? ''}"></label><label>to <input type="date" name="end" value="${end ?? ''}"></label><button type="submit">Show</button></form>
+${unreadable}
+<form class="actions" method="get" action="/coverage"><label>from <input type="date" name="start" value="${view.range?.start ?? start ?? ''}"></label><label>to <input type="date" name="end" value="${view.range?.end ?? end ?? ''}"></label><button type="submit">Show</button></form>
 <div class="legend">${DATE_STATES.filter((s) => s !== 'none').map((s) => html`<span class="cov-${s}">${s}</span>`)}<span class="cov-blank">no games</span></div>
-${view.dates.length === 0 ? html`<p class="muted">No game dates to show.</p>` : trusted(renderCalendar(view))}
+${view.dates.length === 0 ? empty : trusted(renderCalendar(view))}
 <h2>Dates that need a look</h2>
 ${attentionTable(view)}`;
   res.type('html').send(page({ title: 'Coverage', active: 'coverage', body, csrf: authOf(res)?.csrf, readOnly: c.opts.readOnly }).value);

@@ -3,10 +3,8 @@
  * is read from the status store by the CLI, the dashboard and `status --json`.
  */
 import { randomBytes } from 'node:crypto';
-import { tableLimits } from '../../config/index.ts';
 import { InputError } from '../../errors/input-error.ts';
-import { type ProcessorDef, tableId } from '../../processors/types.ts';
-import { quotaLine, tableQuota } from '../commit/table-quota.ts';
+import type { ProcessorDef } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 import { enqueueSlices } from '../enqueue.ts';
 import { countCells, type RunGraph, runGraph } from '../runs/graph.ts';
@@ -34,37 +32,13 @@ export interface BackfillRequest {
 
 export type { BackfillRecord } from '../runs/record.ts';
 
-export interface TableEstimate {
-  table: string;
-  slices: number;
-  /** Group commits needed at the batch limit: the lower bound of DML statements (MERGEs). */
-  operations: number;
-  /**
-   * Table modifications (loads, copies, query appends) used today, against `dailyBudget`. A
-   * group commit is DML and spends none (src/warehouse/bigquery/limits.ts).
-   */
-  usedToday: number;
-  dailyBudget: number;
-  /** DML statements the table ran today (shown, never capped). */
-  dmlToday: number;
-  /** `DML today … · table modifications today …/…`, as status and the dashboard word it. */
-  quota: string;
-}
-
-export interface BackfillPlan {
-  jobs: number;
-  /** Processors whose jobs are enqueued now; the others run when their upstream lands. */
-  roots: string[];
-  tables: TableEstimate[];
-}
-
 export function newBackfillId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `bf-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 /** Requested processors whose upstream is not itself requested start the work. */
-function roots(req: BackfillRequest): ProcessorDef[] {
+export function roots(req: BackfillRequest): ProcessorDef[] {
   const names = new Set(req.processors.map((p) => p.name));
   return req.processors.filter((p) => p.kind === 'scraper' || !p.dependsOn.some((d) => names.has(d)));
 }
@@ -78,7 +52,7 @@ function datesFor(req: BackfillRequest, processor: string): string[] {
  * follow their upstream. A retry names dates per processor, so a processor's date is
  * enqueued directly unless a requested upstream re-runs that same date (and will carry it).
  */
-function directWork(ctx: PipelineContext, req: BackfillRequest): [ProcessorDef, string[]][] {
+export function directWork(ctx: PipelineContext, req: BackfillRequest): [ProcessorDef, string[]][] {
   if (!req.only) return roots(req).map((p) => [p, req.dates]);
   const only = req.only;
   const requested = new Set(req.processors.map((p) => p.name));
@@ -92,32 +66,6 @@ function directWork(ctx: PipelineContext, req: BackfillRequest): [ProcessorDef, 
       return [p, (only[p.name] ?? []).filter((d) => !carried.has(d))];
     })
     .filter(([, dates]) => dates.length > 0);
-}
-
-export async function planBackfill(ctx: PipelineContext, req: BackfillRequest): Promise<BackfillPlan> {
-  const jobs = req.processors.reduce((n, p) => n + datesFor(req, p.name).length, 0);
-  const tables: TableEstimate[] = [];
-  const transforms = new Map<string, { def: ProcessorDef; dates: number }>();
-  for (const p of req.processors) if (p.kind === 'transform') transforms.set(p.name, { def: p, dates: datesFor(req, p.name).length });
-  if (req.cascade)
-    for (const p of req.processors)
-      for (const d of ctx.registry.downstream(p.name)) if (!transforms.has(d.name)) transforms.set(d.name, { def: d, dates: datesFor(req, p.name).length });
-  for (const { def, dates } of transforms.values()) {
-    if (def.kind !== 'transform') continue;
-    const table = tableId(def.table);
-    const limits = tableLimits(ctx.config, table);
-    const quota = await tableQuota(ctx, table);
-    tables.push({
-      table,
-      slices: dates,
-      operations: Math.ceil(dates / limits.commitMaxSlices),
-      usedToday: quota.modificationsToday,
-      dailyBudget: quota.dailyBudget,
-      dmlToday: quota.dmlToday,
-      quota: quotaLine(quota),
-    });
-  }
-  return { jobs, roots: roots(req).map((p) => p.name), tables };
 }
 
 /** A request's directly started downstream dates, when it has any (see cascade.ts). */

@@ -10,6 +10,7 @@ import { backfillProgress, getBackfill, startBackfill } from '../src/queues/back
 import { startCascadingBackfill } from '../src/queues/backfill/cascade.ts';
 import { readFailedFile } from '../src/queues/backfill/dates.ts';
 import { PHASES } from '../src/queues/names.ts';
+import { describeNow, type SliceStatus } from '../src/queues/status-store.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { openTestRuntime, runCli, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
 
@@ -151,6 +152,115 @@ describe('run graph: cancel', function () {
         list.map((s) => s?.status),
         p,
       ).to.deep.equal(dates.map(() => 'committed'));
+    }
+  });
+});
+
+/** Adds `delta` to the first player's PLUS_MINUS in one NBA.com player file of the date (a correction upstream). */
+async function correctPlayerFile(rt: Runtime, date: string, delta: number): Promise<string> {
+  const key = (await rt.store.list(`nba-com/player-boxscores/${date}/`))[0] as string;
+  const doc = JSON.parse(String(await rt.store.get(key))) as { resultSets: { headers: string[]; rowSet: unknown[][] }[] };
+  const set = doc.resultSets[0] as { headers: string[]; rowSet: unknown[][] };
+  const at = set.headers.indexOf('PLUS_MINUS');
+  const row = set.rowSet.find((r) => typeof r[at] === 'number') as unknown[];
+  row[at] = (row[at] as number) + delta;
+  await rt.store.put(key, JSON.stringify(doc));
+  return key;
+}
+
+describe('run graph: stale downstream and a failed re-run over good rows', function () {
+  this.timeout(120_000);
+  let env: TestEnv;
+  const dates = ['2023-11-01', '2023-11-02', '2023-11-03'];
+  const date = dates[1] as string;
+  const cli = (args: string[]) => runCli(args, { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: env.config.prefix, PHASEGATE_DATA_DIR: env.dir });
+
+  before(async () => {
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '200', PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: '100000' });
+    await env.rt.startWorkers({ phases: PHASES, commit: true, concurrency: 2 });
+    const record = await startCascadingBackfill(env.rt, { processors: [...SCRAPERS, ...RAW].map((p) => env.rt.registry.get(p)), dates, cascade: true });
+    await until(async () => (await backfillProgress(env.rt, record)).done, 'the first cascade', 60_000);
+  });
+  after(async () => env.cleanup());
+
+  it('a corrected phase-2 date re-run without --cascade makes phases 3–5 of that date stale, in status and the views; --only-stale recomputes them', async () => {
+    const { rt } = env;
+    await correctPlayerFile(rt, date, 1);
+    const rerun = await startBackfill(rt, { processors: [rt.registry.get('nbac_player_boxscore')], dates: [date] });
+    await until(async () => (await backfillProgress(rt, rerun)).done, 'the re-run', 20_000);
+    // Before: every status said committed, nothing said phases 3–5 were computed from the old rows.
+    const s = await until(
+      async () => {
+        const now = await statusesOf(rt, DOWNSTREAM, date);
+        return now.player_points_predictions?.stale && now;
+      },
+      'the downstream of the corrected date to read stale',
+      10_000,
+    );
+    expect(s.player_game_summary?.stale?.upstream).to.deep.equal({ processor: 'nbac_player_boxscore', slice: date });
+    expect(s.player_rolling_features?.stale?.upstream).to.deep.equal({ processor: 'player_game_summary', slice: date });
+    // Team summaries read the team table only: not stale.
+    expect(s.team_offense_game_summary?.stale).to.equal(undefined);
+    expect((await rt.statuses.get('player_game_summary', dates[0] as string))?.stale).to.equal(undefined);
+    const status = await cli(['status']);
+    expect(status.stdout).to.match(
+      /stale player_game_summary 2023-11-02: player_game_summary 2023-11-02 stale since \S+: nbac_player_boxscore 2023-11-02 recommitted with other rows/,
+    );
+
+    const fix = await cli(['backfill', '--only-stale', '--wait']);
+    expect(fix.code, fix.stderr).to.equal(0);
+    expect(fix.stderr).to.include('3 stale slice(s) to recompute');
+    const after = await statusesOf(rt, DOWNSTREAM, date);
+    for (const p of DOWNSTREAM) expect(after[p]?.stale, p).to.equal(undefined);
+    const w = await rt.warehouse();
+    const raw = await w.query(`SELECT sum(plus_minus) AS pm FROM nba_raw.nbac_player_boxscores WHERE game_date = DATE '${date}'`);
+    const summary = await w.query(`SELECT sum(plus_minus) AS pm FROM nba_analytics.player_game_summary WHERE game_date = DATE '${date}'`);
+    expect(Number(summary[0]?.pm)).to.equal(Number(raw[0]?.pm));
+  });
+
+  it('a failed re-run of a committed date keeps it committed (last re-run failed at T: reason), its rows and downstream untouched', async () => {
+    const { rt } = env;
+    const w = await rt.warehouse();
+    const snapshot = async () => w.query(`SELECT * EXCLUDE (processed_at) FROM nba_raw.nbac_team_boxscore ORDER BY game_id, team_id`);
+    const before = await snapshot();
+    const file = (await rt.store.list(`nba-com/team-boxscore/${date}/`))[0] as string;
+    const good = await rt.store.get(file);
+    await rt.store.put(file, '{"resource": "boxscore", "resultSets": [');
+    try {
+      const rerun = await startCascadingBackfill(rt, { processors: [rt.registry.get('nbac_team_boxscore')], dates: [date], cascade: true });
+      const progress = await until(
+        async () => {
+          const p = await backfillProgress(rt, rerun);
+          return p.done && p;
+        },
+        'the failed re-run to end',
+        20_000,
+      );
+      // The run's own outcome: failed, its downstream ruled out.
+      expect(progress.perProcessor.nbac_team_boxscore).to.include({ failed: 1 });
+      expect(progress.perProcessor.team_offense_game_summary).to.include({ upstream_failed: 1 });
+      // The dates' state now: the good commit the warehouse keeps.
+      const [now] = await rt.statuses.getManyNow('nbac_team_boxscore', [date]);
+      expect(now?.status).to.equal('committed');
+      expect(now?.rerunFailed?.state).to.equal('failed');
+      expect(now?.rerunFailed?.reason).to.include(file);
+      expect(describeNow(now as SliceStatus)).to.match(/^committed \(last re-run failed at \S+: nbac_team_boxscore 2023-11-02: /);
+      const [summaryNow] = await rt.statuses.getManyNow('team_offense_game_summary', [date]);
+      expect(summaryNow?.status).to.equal('committed');
+      expect(await snapshot()).to.deep.equal(before);
+      const status = await cli(['status', '--backfill', rerun.id]);
+      expect(status.stdout, status.stdout).to.include("this run's outcome").and.include('6 kept after a failed re-run');
+      expect(status.stdout).to.include(`failed nbac_team_boxscore ${date}`);
+      const page = await runCli(['status', '--backfill', rerun.id, '--json'], {
+        REDIS_URL: TEST_REDIS_URL,
+        PHASEGATE_PREFIX: env.config.prefix,
+        PHASEGATE_DATA_DIR: env.dir,
+      });
+      const json = JSON.parse(page.stdout) as { backfills: { now: { rerunFailed: number }; counts: Record<string, Record<string, number>> }[] };
+      expect(json.backfills[0]?.counts.nbac_team_boxscore?.failed).to.equal(1);
+      expect(json.backfills[0]?.now.rerunFailed).to.be.at.least(1);
+    } finally {
+      await rt.store.put(file, good as never);
     }
   });
 });

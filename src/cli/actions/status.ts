@@ -2,16 +2,18 @@
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { tableId } from '../../processors/types.ts';
-import { type BackfillRecord, backfillProgress, getBackfill, listBackfills } from '../../queues/backfill/backfill.ts';
+import { type BackfillRecord, getBackfill, listBackfills } from '../../queues/backfill/backfill.ts';
 import { cascadeProgress, phaseLines } from '../../queues/backfill/cascade.ts';
 import { tableQuota } from '../../queues/commit/table-quota.ts';
 import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflicts/status.ts';
 import type { PipelineContext } from '../../queues/context.ts';
-import { landed, SLICE_STATES, type SliceState } from '../../queues/status-store.ts';
+import { describeStale } from '../../queues/runs/stale.ts';
+import { datesNow, outcomeReader } from '../../queues/runs/views.ts';
+import { landed, RETRIED_STATES, SLICE_STATES, type SliceState } from '../../queues/status-store.ts';
 import { redact } from '../../redact.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';
 import { tableLines } from '../render/table.ts';
-import { formatCount } from '../render/text.ts';
+import { formatCount, plural } from '../render/text.ts';
 
 const COUNTED = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
 
@@ -58,27 +60,45 @@ export async function tableGates(ctx: PipelineContext) {
   );
 }
 
+interface Attention {
+  processor: string;
+  slice: string;
+  status: string;
+  error?: string | undefined;
+  missingGames?: string[] | undefined;
+}
+
+/**
+ * A run as `status` shows it: per phase and processor *this run's outcome* (what the dashboard's
+ * grid counts: src/queues/runs/views.ts), *the dates' state now* in one line (landed, stale, a
+ * failed re-run over kept rows, what needs a look), and every slice that needs a look.
+ */
 async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
-  const progress = await backfillProgress(ctx, record);
-  const failures: { processor: string; slice: string; status: string; error?: string | undefined; missingGames?: string[] | undefined }[] = [];
-  for (const [p, list] of Object.entries(progress.statuses)) {
-    list.forEach((s, i) => {
-      if (s && (s.status === 'failed' || s.status === 'deferred' || s.status === 'waiting' || s.status === 'incomplete'))
-        failures.push({ processor: p, slice: record.dates[i] as string, status: s.status, error: s.error && redact(s.error), missingGames: s.missingGames });
+  const outcome = await cascadeProgress(ctx, record, outcomeReader(ctx, record.id));
+  const now = await datesNow(ctx, outcome.graph);
+  const attention: Attention[] = [];
+  for (const [processor, cells] of outcome.graph.cells) {
+    const stale = await ctx.statuses.getManyNow(processor, [...cells.keys()]);
+    [...cells].forEach(([slice, cell], i) => {
+      const s = cell.status;
+      if (RETRIED_STATES.has(cell.state) || cell.state === 'waiting')
+        attention.push({ processor, slice, status: cell.state, error: s?.error && redact(s.error), missingGames: s?.missingGames });
+      const current = stale[i];
+      if (current?.stale) attention.push({ processor, slice, status: 'stale', error: redact(describeStale({ processor, slice, stale: current.stale })) });
     });
   }
-  // Per phase too, with the processors a --cascade reaches (they are not in the record).
-  const reached = await cascadeProgress(ctx, record);
+  attention.sort((a, b) => a.slice.localeCompare(b.slice) || a.processor.localeCompare(b.processor));
   return {
     id: record.id,
     createdAt: record.createdAt,
     dates: record.dates.length,
     processors: record.processors,
     cascade: record.cascade,
-    done: progress.done && reached.done,
-    phases: reached.perPhase,
-    counts: reached.perProcessor,
-    attention: failures,
+    done: outcome.done,
+    phases: outcome.perPhase,
+    counts: outcome.perProcessor,
+    now,
+    attention,
   };
 }
 
@@ -140,12 +160,20 @@ export async function runStatus(flags: { backfill?: string; json?: boolean }, cm
     }
     w(report.backfills.length ? 'backfills:' : 'no backfills yet');
     for (const b of report.backfills) {
-      w(`  ${b.id} (${b.dates} dates${b.cascade ? ', cascade' : ''}, ${b.done ? 'finished' : 'running'})`);
+      w(`  ${b.id} (${plural(b.dates, 'date')}${b.cascade ? ', cascade' : ''}, ${b.done ? 'finished' : 'running'})`);
+      w("    this run's outcome (as the dashboard's grid):");
       for (const line of phaseLines({ perPhase: b.phases })) w(`    ${line}`);
       const rows = Object.entries(b.counts).map(([processor, c]) => ({ processor, ...c }));
       const state = (s: SliceState) => ({ head: s, value: (r: Record<SliceState, number>) => String(r[s]) });
       for (const l of tableLines(rows, [{ head: 'processor', value: (r) => r.processor, left: true }, ...SLICE_STATES.map(state)], '    ')) w(l);
-      for (const f of b.attention.slice(0, flags.backfill ? 50 : 5)) w(`    ${f.status} ${f.processor} ${f.slice}: ${f.error ?? ''}`);
+      const n = b.now;
+      w(
+        `    the dates' state now: ${formatCount(n.landed)} of ${formatCount(n.total)} slices landed (${formatCount(n.stale)} stale, ${formatCount(n.rerunFailed)} kept after a failed re-run), ${formatCount(n.needLook)} need a look, ${formatCount(n.inProgress)} in progress`,
+      );
+      // With --backfill every slice that needs a look; in the overview the first few and how to see the rest.
+      const shown = flags.backfill ? b.attention : b.attention.slice(0, 5);
+      for (const f of shown) w(`    ${f.status} ${f.processor} ${f.slice}: ${f.error ?? ''}`);
+      if (shown.length < b.attention.length) w(`    … and ${formatCount(b.attention.length - shown.length)} more: phasegate status --backfill ${b.id}`);
     }
   });
 }

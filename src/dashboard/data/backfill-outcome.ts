@@ -19,6 +19,7 @@ import type { Phase } from '../../processors/types.ts';
 import type { BackfillRecord } from '../../queues/backfill/backfill.ts';
 import { type CascadeProgress, cascadeProcessors, cascadeProgress } from '../../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../../queues/context.ts';
+import type { RunGraph } from '../../queues/runs/graph.ts';
 import { outcomeOf } from '../../queues/runs/views.ts';
 import { countStates, FINAL_STATES, type SliceState, type SliceStatus } from '../../queues/status-store.ts';
 import { RETRYABLE_STATES } from './failed-dates.ts';
@@ -59,6 +60,8 @@ export interface BackfillOutcome {
   rerun: number;
   /** Whether the backfill's own statuses are still kept (false: expired, or it predates them; cells show the latest). */
   ownKept: boolean;
+  /** The run's graph the outcome was judged on. */
+  graph: RunGraph;
 }
 
 function cellOf(backfillId: string, own: SliceStatus | undefined, latest: SliceStatus | undefined): OutcomeCell {
@@ -114,6 +117,7 @@ export async function backfillOutcome(ctx: PipelineContext, record: BackfillReco
     finished,
     rerun,
     ownKept,
+    graph: progress.graph,
   };
 }
 

@@ -17,6 +17,7 @@ import { tableId } from '../../processors/types.ts';
 import { type BackfillRecord, getBackfill } from '../../queues/backfill/backfill.ts';
 import { PHASE_STATES } from '../../queues/backfill/cascade.ts';
 import { readBreaker } from '../../queues/conflicts/breaker.ts';
+import { datesNow } from '../../queues/runs/views.ts';
 import { FINAL_STATES, SLICE_STATES, STATUS_STORE_DEFAULTS } from '../../queues/status-store.ts';
 import { authOf, type DashboardContext, type Handler } from '../context.ts';
 import { actionable, type BackfillOutcome, backfillOutcome, type OutcomeCell, type OutcomeRow } from '../data/backfill-outcome.ts';
@@ -164,6 +165,7 @@ export const backfillPage: Handler = async (c, req, res) => {
   const now = Date.now();
   const outcome = await backfillOutcome(c.rt, record);
   const waits = await waitsByProcessor(c, outcome, now);
+  const current = await datesNow(c.rt, outcome.graph);
   const readMs = performance.now() - started;
   let retryable = 0;
   for (const row of outcome.rows) for (const cell of row.cells) if (actionable(cell)) retryable += 1;
@@ -212,6 +214,7 @@ ${
   const body = html`<h1>Backfill <span class="mono">${record.id}</span></h1>
 <p class="muted">${record.dates.length} dates (${record.dates[0]} … ${record.dates.at(-1)}) × ${record.processors.length} processors${cascadeNote} · created ${when(record.createdAt)} · priority ${record.priority} · ${num(outcome.finished)} / ${num(outcome.total)} slices final</p>
 <p>${statusLine(outcome)}</p>
+<p class="muted" id="views">The counts and the grid show <strong>this run's outcome</strong> (as <span class="mono">phasegate status --backfill ${record.id}</span>). <span id="state-now">The dates' state now: ${num(current.landed)} of ${num(current.total)} slices landed (${num(current.stale)} stale, ${num(current.rerunFailed)} kept after a failed re-run), ${num(current.needLook)} need a look, ${num(current.inProgress)} in progress.</span></p>
 ${notice}${notes}${summary}${phaseTable(outcome)}${actions}
 ${legend}
 ${trusted(renderGrid(outcome, (p) => waits.get(p), now))}`;

@@ -4,10 +4,12 @@
  * on every scrape; counters and the latency histogram advance by what happened since the
  * previous scrape (they start when the dashboard starts, as Prometheus counters do).
  */
+
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { tableId } from '../../processors/types.ts';
 import type { CommitJobResult } from '../../queues/commit/worker.ts';
 import { BREAKER_STATES } from '../../queues/conflicts/breaker.ts';
+import { listStale } from '../../queues/runs/stale.ts';
 import type { Runtime } from '../../runtime.ts';
 import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';
@@ -96,6 +98,12 @@ export class DashboardMetrics {
     labelNames: ['backfill'],
     registers: [this.registry],
   });
+  private readonly stale = new Gauge({
+    name: 'phasegate_stale_slices',
+    help: 'Landed slices computed from an input that has since recommitted with other rows, per processor (backfill --only-stale recomputes them)',
+    labelNames: ['processor'],
+    registers: [this.registry],
+  });
   private readonly rows = new Counter({
     name: 'phasegate_rows_committed_total',
     help: 'Rows committed, from the committed-events stream',
@@ -168,6 +176,8 @@ export class DashboardMetrics {
         for (const [state, n] of Object.entries(c)) this.backfillSlices.set({ backfill: b.record.id, processor, state }, n);
       this.backfillRatio.set({ backfill: b.record.id }, b.total === 0 ? 1 : b.finished / b.total);
     }
+    const stale = await listStale(this.rt);
+    for (const def of this.rt.registry.transforms()) this.stale.set({ processor: def.name }, stale.filter((x) => x.processor === def.name).length);
     await Promise.all([this.tailEvents(), this.observeCommitJobs()]);
   }
 

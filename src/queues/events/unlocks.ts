@@ -192,6 +192,9 @@ export async function handleEvent(
         continue;
       }
       const blocked = window?.blocked(slice) ?? false;
+      // A slice the run reaches beyond its own dates (a later date of a window) joins its graph
+      // before its job exists: a progress read in between must not find the run ended.
+      if (run && event.backfillId && !run.has(def.name, slice)) await noteExtra(ctx, event.backfillId, def.name, slice);
       const result: RunOutcome = await requestRun(ctx, {
         def,
         slice,
@@ -203,8 +206,6 @@ export async function handleEvent(
         delayMs: blocked ? timing.windowWaitMs : timing.debounceMs,
       });
       if (result === 'busy') outcome = 'retry';
-      // A slice the run reaches beyond its own dates (a later date of a window): its graph waits for it too.
-      if (result === 'enqueued' && run && event.backfillId && !run.has(def.name, slice)) await noteExtra(ctx, event.backfillId, def.name, slice);
       if (result !== 'covered')
         log.debug(`dependency tracker: ${event.processor} ${event.slice} → ${def.name} ${slice}: ${result}${blocked ? ' (window still in progress)' : ''}`);
     }

@@ -55,11 +55,20 @@ function classify(input: InputView): InputClass {
   return input.inRun ? 'pending' : 'absent';
 }
 
+/** The root of a chain of ruled-out slices: `nbac_team_boxscore 2023-11-02 failed: <reason>`. */
+function rootCause(error: string): string {
+  let e = error;
+  for (let m = /^upstream \S+ \S+ upstream_failed, from (.*)$/s.exec(e); m; m = /^upstream \S+ \S+ upstream_failed, from (.*)$/s.exec(e)) e = m[1] as string;
+  return e.replace(/^upstream /, '');
+}
+
 function why(input: InputView, cls: InputClass, slice: string): string {
   const s = input.status;
   const reason = s?.error ? `: ${s.error}` : '';
   switch (cls) {
     case 'broken':
+      // A ruled-out input names its own root cause: one step, not a chain of every phase between.
+      if (s?.status === 'upstream_failed' && s.error) return `upstream ${input.processor} ${slice} upstream_failed, from ${rootCause(s.error)}`;
       return `upstream ${input.processor} ${slice} ${s?.status}${reason}`;
     case 'empty':
       return `upstream ${input.processor} ${slice} empty${reason}`;

@@ -66,3 +66,13 @@ export async function collectSummary(
     failedFile: opts.failedFile,
   };
 }
+
+/**
+ * The exit code of a waited-for backfill: 1 when any slice failed, was ruled out, cancelled or
+ * is incomplete — an incomplete slice is not a success either, something needs a look; 130
+ * (128 + SIGINT, as shells count) when Ctrl-C stopped the wait before the end; 0 otherwise.
+ */
+export function backfillExitCode(summary: Pick<BackfillSummary, 'processors'>, aborted: boolean): 0 | 1 | 130 {
+  if (summary.processors.some((p) => p.failed + p.incomplete > 0)) return 1;
+  return aborted ? 130 : 0;
+}

@@ -17,7 +17,7 @@ import { type WaitOutcome, waitForBackfill } from '../progress.ts';
 import { watchBackfill } from '../render/backfill-view.ts';
 import { summaryLines } from '../render/summary.ts';
 import { wrap } from '../render/text.ts';
-import { collectSummary, tableOpsNow } from '../summary.ts';
+import { backfillExitCode, collectSummary, tableOpsNow } from '../summary.ts';
 
 /**
  * For a dry run without phase 1: on how many dates the requested phase-2 processors find raw
@@ -179,10 +179,8 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
         process.stderr.write(`phasegate: stopped waiting for backfill ${record.id} (${where}); follow it with: phasegate status --backfill ${record.id}\n`);
       } else if (outcome.logsPending)
         process.stderr.write(`phasegate: backfill ${record.id} ended; some of its log rows have not landed yet (a worker running commit gates lands them)\n`);
-      // An incomplete slice is not a success: the exit code says something needs a look.
-      if (summary.processors.some((p) => p.failed + p.incomplete > 0)) process.exitCode = 1;
-      // Stopped by Ctrl-C before the end: not a success either (128 + SIGINT, as shells count).
-      else if (signal.aborted) process.exitCode = 130;
+      const code = backfillExitCode(summary, signal.aborted);
+      if (code !== 0) process.exitCode = code;
     },
     { registry, source },
   );

@@ -186,9 +186,9 @@ describe('graph chaos: a 40-date cascade with two bad raw files and a throwing p
         const s = statuses.get(p)?.[i];
         const w = want(p, d);
         if (w.status !== 'upstream_failed') return;
-        // It names the input that ruled it out, and — through that input's reason — the failure at the root.
-        expect(s?.error, `${p} ${d}`).to.match(new RegExp(`^upstream ${w.upstream?.processor} ${d} (failed|upstream_failed)`));
-        expect(s?.error, `${p} ${d}`).to.include(`upstream ${w.root} ${d} failed`);
+        // It names the input that ruled it out and, in one step, the failure at the root.
+        expect(s?.error, `${p} ${d}`).to.match(new RegExp(`^upstream ${w.upstream?.processor} ${d} (failed|upstream_failed, from ${w.root} ${d} failed)`));
+        if (w.upstream?.processor !== w.root) expect(s?.error, `${p} ${d}`).to.include(`from ${w.root} ${d} failed: `);
       });
     expect(statuses.get('nbac_player_boxscore')?.[dates.indexOf(BAD_PLAYER)]?.error).to.include(badPlayerFile);
     expect(statuses.get('nbac_team_boxscore')?.[dates.indexOf(BAD_TEAM)]?.error).to.include(badTeamFile);

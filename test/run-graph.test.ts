@@ -264,3 +264,43 @@ describe('run graph: stale downstream and a failed re-run over good rows', funct
     }
   });
 });
+
+describe('run graph: a cascading correction returns only once its whole graph has landed', function () {
+  this.timeout(180_000);
+  let env: TestEnv;
+  before(async () => {
+    // No workers in the test process: the CLI's own --workers hold the DuckDB file while they run.
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '200', PHASEGATE_TRACKER_WINDOW_WAIT_SECONDS: '100000' });
+  });
+  after(async () => env.cleanup());
+
+  it('backfill --cascade --workers 2 of one corrected date exits with the later dates its window refreshed committed, nothing staged or delayed, its log rows landed', async () => {
+    const { rt, config, dir } = env;
+    const cliEnv = { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: config.prefix, PHASEGATE_DATA_DIR: dir, PHASEGATE_TIME_SCALE: '200' };
+    const first = await runCli(['backfill', '--processors', [...SCRAPERS, ...RAW].join(','), '--start', '2023-11-01', '--end', '2023-11-03', '--cascade', '--workers', '2'], cliEnv);
+    expect(first.code, first.stderr).to.equal(0);
+    const dates = ['2023-11-01', '2023-11-02', '2023-11-03'];
+    const before = await rt.statuses.getMany('player_points_predictions', dates);
+    await correctPlayerFile(rt, '2023-11-01', 7);
+    const started = new Date().toISOString();
+    const fix = await runCli(['backfill', '--processors', 'nbac_player_boxscore', '--start', '2023-11-01', '--end', '2023-11-01', '--cascade', '--workers', '2'], cliEnv);
+    expect(fix.code, fix.stderr).to.equal(0);
+    // Before: it exited with the next date's prediction `staged` and a delayed commit in its gate.
+    const after = await rt.statuses.getMany('player_points_predictions', dates);
+    for (const [i, s] of after.entries()) {
+      expect(s?.status, dates[i]).to.equal('committed');
+      expect(s?.committedAt && s.committedAt > started, `${dates[i]} recomputed after the correction`).to.equal(true);
+      expect(s?.committedAt).to.not.equal(before[i]?.committedAt);
+    }
+    for (const table of rt.registry.gatedTables()) {
+      expect(await rt.gate.pendingCount(table), table).to.equal(0);
+      expect((await rt.gate.takenBatches(table)).size, table).to.equal(0);
+      expect(await rt.queues.commit(table).getJobCounts('delayed', 'waiting', 'active'), table).to.deep.equal({ delayed: 0, waiting: 0, active: 0 });
+    }
+    const record = await getBackfill(rt, (/backfill (bf-\S+):/.exec(fix.stdout) as RegExpExecArray)[1] as string);
+    const progress = await backfillProgress(rt, record);
+    expect(progress.done).to.equal(true);
+    // The later dates its window refreshed belong to the run.
+    expect(progress.graph.scope.slicesOf('player_rolling_features')).to.include.members(['2023-11-02', '2023-11-03']);
+  });
+});

@@ -277,13 +277,20 @@ describe('run graph: a cascading correction returns only once its whole graph ha
   it('backfill --cascade --workers 2 of one corrected date exits with the later dates its window refreshed committed, nothing staged or delayed, its log rows landed', async () => {
     const { rt, config, dir } = env;
     const cliEnv = { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: config.prefix, PHASEGATE_DATA_DIR: dir, PHASEGATE_TIME_SCALE: '200' };
-    const first = await runCli(['backfill', '--processors', [...SCRAPERS, ...RAW].join(','), '--start', '2023-11-01', '--end', '2023-11-03', '--cascade', '--workers', '2'], cliEnv);
+    const first = await runCli(
+      ['backfill', '--processors', [...SCRAPERS, ...RAW].join(','), '--start', '2023-11-01', '--end', '2023-11-12', '--cascade', '--workers', '2'],
+      cliEnv,
+    );
     expect(first.code, first.stderr).to.equal(0);
-    const dates = ['2023-11-01', '2023-11-02', '2023-11-03'];
+    // The corrected date's window refreshes every later date of the season the warehouse holds.
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-12');
     const before = await rt.statuses.getMany('player_points_predictions', dates);
     await correctPlayerFile(rt, '2023-11-01', 7);
     const started = new Date().toISOString();
-    const fix = await runCli(['backfill', '--processors', 'nbac_player_boxscore', '--start', '2023-11-01', '--end', '2023-11-01', '--cascade', '--workers', '2'], cliEnv);
+    const fix = await runCli(
+      ['backfill', '--processors', 'nbac_player_boxscore', '--start', '2023-11-01', '--end', '2023-11-01', '--cascade', '--workers', '2'],
+      cliEnv,
+    );
     expect(fix.code, fix.stderr).to.equal(0);
     // Before: it exited with the next date's prediction `staged` and a delayed commit in its gate.
     const after = await rt.statuses.getMany('player_points_predictions', dates);
@@ -301,6 +308,6 @@ describe('run graph: a cascading correction returns only once its whole graph ha
     const progress = await backfillProgress(rt, record);
     expect(progress.done).to.equal(true);
     // The later dates its window refreshed belong to the run.
-    expect(progress.graph.scope.slicesOf('player_rolling_features')).to.include.members(['2023-11-02', '2023-11-03']);
+    expect(progress.graph.scope.slicesOf('player_rolling_features')).to.include.members(dates);
   });
 });

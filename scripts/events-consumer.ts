@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/index.ts';
 import { type CommittedEvent, parseEventFields } from '../src/queues/events/stream.ts';
-import { keysFor } from '../src/queues/keys.ts';
+import { keysFor } from '../src/redis/keys.ts';
 
 const { values: flags } = parseArgs({
   options: {

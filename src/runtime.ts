@@ -7,13 +7,12 @@ import { Redis } from 'ioredis';
 import { type Config, secretsOf } from './config/index.ts';
 import { log, setLogLevel } from './log.ts';
 import { closeNotifier } from './notify/index.ts';
-import { defaultRegistry, type Registry } from './processors/registry.ts';
+import { PROCESSORS, Registry } from './processors/registry.ts';
 import type { BoxscoreSource, Phase } from './processors/types.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
 import { startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/events/dependency-tracker.ts';
-import { keysFor } from './queues/keys.ts';
 import { flushLogTables } from './queues/logs/flush.ts';
 import { isCommitQueue, SCHEDULER_QUEUE } from './queues/names.ts';
 import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
@@ -22,11 +21,13 @@ import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { rememberSecrets } from './redact.ts';
 import { ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
+import { keysFor } from './redis/keys.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
 import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
 import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
+import { LOG_TABLES } from './tables/log-tables.ts';
 import type { ReadRelayServer } from './warehouse/read-relay/server.ts';
 import type { RulesOptions } from './warehouse/rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from './warehouse/types.ts';
@@ -64,6 +65,11 @@ export function createSource(config: Config): BoxscoreSource {
   return new FixtureSource({ missingGameIds: config.fixtureMissingGames, bdlMissingGameIds: config.fixtureBdlMissingGames });
 }
 
+/** Every processor phasegate ships, and its own log tables. */
+export function defaultRegistry(): Registry {
+  return new Registry(PROCESSORS, LOG_TABLES);
+}
+
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   setLogLevel(config.logLevel);
   rememberSecrets(...secretsOf(config));
@@ -75,7 +81,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   // The warehouse clients (DuckDB, BigQuery) and the GCS client load only when they are used:
   // `status` never opens the warehouse, and the embedded default never needs GCS.
   const store: ObjectStore = config.store === 'local' ? new LocalObjectStore(config.storeDir) : (await import('./storage/index.ts')).createStore(config);
-  const registry = opts.registry ?? defaultRegistry();
+  // phasegate's own log tables get their gates whatever registry the caller hands in.
+  const registry = (opts.registry ?? defaultRegistry()).withLogTables(LOG_TABLES);
   const queues = new QueueSet(redis, config);
   let warehouse: Promise<Warehouse> | undefined;
   let opened: Warehouse | undefined;

@@ -11,7 +11,7 @@ import { PRIORITY_LIMIT } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { MAX_PRIORITY } from '../src/cli/backfill-input.ts';
-import { defaultRegistry } from '../src/processors/registry.ts';
+import { defaultRegistry } from '../src/runtime.ts';
 import { deleteKeys, runCli, TEST_REDIS_URL } from './helpers.ts';
 
 describe('phasegate CLI: input and words', function () {

@@ -5,13 +5,13 @@
  * written into the bars shows up as it would on a real one.
  */
 import { expect } from 'chai';
+import { type DemoReport, formatDemo } from '../src/cli/demo-run.ts';
 import { type BarRow, barLines } from '../src/cli/render/bar-line.ts';
 import { EtaEstimator } from '../src/cli/render/eta.ts';
 import { type BackfillSummary, summaryLines } from '../src/cli/render/summary.ts';
 import { TerminalRenderer, type TerminalStream } from '../src/cli/render/terminal.ts';
 import { abbreviateAll, visibleWidth } from '../src/cli/render/text.ts';
 import type { Config } from '../src/config/index.ts';
-import { type DemoReport, formatDemo } from '../src/demo.ts';
 import { log, setLogLevel } from '../src/log.ts';
 
 /** A terminal screen: enough of a VT100 for what the renderer writes. */

@@ -6,8 +6,8 @@
 import { expect } from 'chai';
 import nock from 'nock';
 import { COVERAGE_VIEW } from '../src/coverage/audit.ts';
-import { sourceCoverageLog } from '../src/coverage/log-table.ts';
 import type { TableSpec } from '../src/processors/types.ts';
+import { sourceCoverageLog } from '../src/tables/source-coverage-log.ts';
 import type { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
 import { coverageViewQuery } from '../src/warehouse/bigquery/coverage-sql.ts';
 import { API, BASE, type Body, PROJECT, testWarehouse, useNock } from './bigquery-nock.ts';

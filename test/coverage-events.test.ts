@@ -10,8 +10,8 @@ import type { CoverageScan, DateScan, GameScan } from '../src/coverage/scan.ts';
 import { COVERAGE_SOURCES, coverageTargets } from '../src/coverage/sources.ts';
 import { auditWindow } from '../src/coverage/window.ts';
 import { InputError } from '../src/errors/input-error.ts';
-import { defaultRegistry } from '../src/processors/registry.ts';
 import type { SliceStatus } from '../src/queues/status-store.ts';
+import { defaultRegistry } from '../src/runtime.ts';
 
 // The player tables only: NBA.com's team table is judged the same way (the audit's test has it).
 const targets = coverageTargets(

@@ -16,8 +16,8 @@ import { ConfigError } from '../src/errors/config-error.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { readFailedFile } from '../src/queues/backfill/dates.ts';
 import { recordConflictEvents } from '../src/queues/conflicts/log.ts';
-import type { ConflictType } from '../src/queues/conflicts/log-table.ts';
 import { PRIORITY, phaseJobId } from '../src/queues/names.ts';
+import type { ConflictType } from '../src/tables/streaming-conflict-log.ts';
 import { childEnv, openBreaker, openTestRuntime, type TestEnv } from './helpers.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';

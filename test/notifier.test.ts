@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { setLogLevel } from '../src/log.ts';
 import { LogTransport, Notifier, type NotifyEvent, type Transport, transportsFor, WebhookTransport } from '../src/notify/index.ts';
-import { keysFor } from '../src/queues/keys.ts';
+import { keysFor } from '../src/redis/keys.ts';
 import { Receiver } from './conflict-fixtures.ts';
 import { deleteKeys, TEST_REDIS_URL, until } from './helpers.ts';
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import type { DemoReport } from '../src/demo.ts';
+import type { DemoReport } from '../src/cli/demo-run.ts';
 import { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
 import { childEnv, deleteKeys, runCli, TEST_REDIS_URL } from './helpers.ts';
 

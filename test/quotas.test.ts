@@ -1,5 +1,5 @@
 /**
- * BigQuery's quotas as BigQuery counts them (src/warehouse/bigquery/limits.ts): DML does not
+ * BigQuery's quotas as BigQuery counts them (src/limits/bigquery.ts): DML does not
  * spend a table's daily modifications, so the daily budget never stops group commits; what
  * does apply to DML — its rate per table per 10 s and the partitions one statement may
  * modify — is enforced by the rules layer with BigQuery's own texts and bounded by config.
@@ -15,11 +15,11 @@ import { BusyError } from '../src/errors/busy-error.ts';
 import { BIGQUERY_TEXTS, busyCause } from '../src/errors/classify.ts';
 import { ConfigError } from '../src/errors/config-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
+import { BIGQUERY_LIMITS, formatLimit } from '../src/limits/bigquery.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { quotaLine, tableQuota } from '../src/queues/commit/table-quota.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
-import { BIGQUERY_LIMITS, formatLimit } from '../src/warehouse/bigquery/limits.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { openTestRuntime } from './helpers.ts';

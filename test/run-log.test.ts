@@ -7,8 +7,8 @@
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
 import { startBackfill } from '../src/queues/backfill/backfill.ts';
-import { processingRunLog } from '../src/queues/logs/processing-run-log.ts';
 import { startRun } from '../src/queues/logs/run-log.ts';
+import { processingRunLog } from '../src/tables/processing-run-log.ts';
 import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { defaultRegistry } from '../src/processors/registry.ts';
+import { defaultRegistry } from '../src/runtime.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { runCli, TEST_REDIS_URL } from './helpers.ts';

@@ -2,8 +2,9 @@
  * What the benchmark reports per mode: the table's final contents against the expected rows,
  * the rules layer's evidence, and the lower bound the table quotas put on the makespan.
  */
+
+import { BIGQUERY_LIMITS } from '../../src/limits/bigquery.ts';
 import type { TableSpec } from '../../src/processors/types.ts';
-import { BIGQUERY_LIMITS } from '../../src/warehouse/bigquery/limits.ts';
 import type { BigQueryRulesWarehouse, TableRulesRecord } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { ResolvedRulesOptions } from '../../src/warehouse/rules/options.ts';
 import type { LiveStream } from './live-writer.ts';

@@ -61,7 +61,7 @@ export function checkTableLimits(config: Pick<Config, 'tableOverrides'>, registr
 }
 
 export async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
-  const [{ openRuntime }, { defaultRegistry }] = await Promise.all([import('../runtime.ts'), import('../processors/registry.ts')]);
+  const { openRuntime, defaultRegistry } = await import('../runtime.ts');
   const registry = opts.registry ?? defaultRegistry();
   // Checked before Redis is touched, like every flag.
   checkTableLimits(config, registry);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { lazyAction, withExamples } from './common.ts';
 
-// The demo's season (DEMO_SEASON in src/demo.ts, which the help does not import: it loads the pipeline).
+// The demo's season (DEMO_SEASON in src/cli/demo-run.ts, which the help does not import: it loads the pipeline).
 const SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
 
 export function registerDemo(program: Command): void {

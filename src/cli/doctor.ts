@@ -9,7 +9,7 @@ import { configFrom, type GlobalFlags, lazyAction, withExamples } from './common
 async function doctor(flags: { json?: boolean }, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
   const [{ defaultRegistry }, { createStore }, { openForDoctor }, { runDoctor }, { exitCodeOf, formatChecks }] = await Promise.all([
-    import('../processors/registry.ts'),
+    import('../runtime.ts'),
     import('../storage/index.ts'),
     import('../doctor/open.ts'),
     import('../doctor/run-doctor.ts'),

@@ -8,7 +8,7 @@ import { configFrom, type GlobalFlags, lazyAction, withExamples } from './common
 async function migrateCommand(flags: { json?: boolean }, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
   const [{ defaultRegistry }, { createStore }, { openWarehouse }, { migrate }, { exitCodeOf, formatChecks }] = await Promise.all([
-    import('../processors/registry.ts'),
+    import('../runtime.ts'),
     import('../storage/index.ts'),
     import('../warehouse/index.ts'),
     import('../doctor/migrate.ts'),

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { parseAllowedHosts, parseTrustProxy, type TrustProxy } from '../dashboard/settings.ts';
 import { ConfigError } from '../errors/config-error.ts';
-import { BIGQUERY_LIMITS as BQ, formatLimit, MAX_COMMIT_JOBS_PER_WINDOW } from '../warehouse/bigquery/limits.ts';
+import { BIGQUERY_LIMITS as BQ, formatLimit, MAX_COMMIT_JOBS_PER_WINDOW } from '../limits/bigquery.ts';
+import { parseAllowedHosts, parseTrustProxy, type TrustProxy } from './dashboard-settings.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 // A group commit modifies one partition per slice; BigQuery fails a job that modifies more.

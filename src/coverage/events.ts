@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Row } from '../processors/types.ts';
 import type { SliceState, SliceStatus } from '../queues/status-store.ts';
-import { type CoverageEventType, type CoverageLayer, type CoverageSeverity, OBSERVATION_EVENTS } from './log-table.ts';
+import { type CoverageEventType, type CoverageLayer, type CoverageSeverity, OBSERVATION_EVENTS } from '../tables/source-coverage-log.ts';
 import type { CoverageScan, GameScan } from './scan.ts';
 import { sourceHas } from './sources.ts';
 import { tierRank } from './tiers.ts';

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { DashboardNetworkSettings } from '../config/dashboard-settings.ts';
 import { InputError } from '../errors/input-error.ts';
 import { log } from '../log.ts';
 import { redact } from '../redact.ts';
@@ -22,7 +23,6 @@ import { escapeHtml } from './html/escape.ts';
 import { DashboardMetrics } from './metrics/dashboard-metrics.ts';
 import { DASHBOARD_DEFAULTS, type DashboardOptions } from './options.ts';
 import { ROUTES } from './routes.ts';
-import type { DashboardNetworkSettings } from './settings.ts';
 
 const CSS = readFileSync(new URL('./assets/dashboard.css', import.meta.url), 'utf8');
 const LOGIN_JS = readFileSync(new URL('./assets/login.js', import.meta.url), 'utf8');

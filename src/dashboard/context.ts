@@ -1,6 +1,6 @@
 /** What every dashboard handler is given. */
 import type { Request, Response } from 'express';
-import type { Keys } from '../queues/keys.ts';
+import type { Keys } from '../redis/keys.ts';
 import type { Runtime } from '../runtime.ts';
 import type { SessionSigner, SessionStore } from './auth/session.ts';
 import type { SignInThrottle } from './auth/throttle.ts';

@@ -1,7 +1,8 @@
 /** Options of the dashboard, one interface, defaults in one object. */
+
+import type { TrustProxy } from '../config/dashboard-settings.ts';
 import type { Credentials } from './auth/credentials.ts';
 import type { SignInLimit } from './auth/throttle.ts';
-import type { TrustProxy } from './settings.ts';
 
 export interface DashboardOptions {
   /** Who may sign in (see `resolveCredentials`). Required: the caller decides, the app never guesses. */

@@ -3,7 +3,7 @@
  * message text. The BigQuery adapter and the embedded rules layer both raise BigQuery's own
  * payloads, so one table decides for both. Order matters: the first matching row wins.
  */
-import { BIGQUERY_LIMITS as BQ, formatLimit } from '../warehouse/bigquery/limits.ts';
+import { BIGQUERY_LIMITS as BQ, formatLimit } from '../limits/bigquery.ts';
 import { BusyError } from './busy-error.ts';
 import { ConflictError } from './conflict-error.ts';
 import { PermanentError } from './permanent-error.ts';

@@ -5,8 +5,8 @@
  * rows and the expectation, staging acts on the verdict.
  */
 import { InputError } from '../errors/input-error.ts';
+import { evaluate, type QualityIssue, recordedIssues } from '../processors/plausibility-rules.ts';
 import { QUALITY_ISSUES_COLUMN, type Row, type SliceExpectation, type TableSpec, tableId } from '../processors/types.ts';
-import { evaluate, type QualityIssue, recordedIssues } from './rules.ts';
 
 /**
  * - `complete`: every expected unit is staged.

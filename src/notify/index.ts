@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs } from '../config/index.ts';
-import type { Keys } from '../queues/keys.ts';
+import type { Keys } from '../redis/keys.ts';
 import { LogTransport } from './log-transport.ts';
 import { Notifier } from './notifier.ts';
 import type { Transport } from './types.ts';

@@ -7,8 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import { log } from '../log.ts';
-import type { Keys } from '../queues/keys.ts';
 import { redactDeep } from '../redact.ts';
+import type { Keys } from '../redis/keys.ts';
 import { luaScript } from '../redis/script.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 import type { NotifyEvent, NotifyKind, NotifyMessage, SlackBlock, Transport } from './types.ts';

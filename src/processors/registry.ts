@@ -4,7 +4,6 @@
  */
 import { DefinitionError } from '../errors/definition-error.ts';
 import { InputError } from '../errors/input-error.ts';
-import { LOG_TABLES, type LogTableDef } from '../queues/logs/tables.ts';
 import { playerGameSummary } from './analytics/player-game-summary.ts';
 import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts';
 import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
@@ -15,7 +14,7 @@ import { nbacPlayerBoxscore } from './nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from './nbac/team-boxscore.ts';
 import { playerRollingFeatures } from './precompute/player-rolling-features.ts';
 import { playerPointsPredictions } from './predictions/player-points-predictions.ts';
-import { type ProcessorDef, QUALITY_ISSUES_COLUMN, type TableSpec, type TransformDef, tableId } from './types.ts';
+import { type LogTableDef, type ProcessorDef, QUALITY_ISSUES_COLUMN, type TableSpec, type TransformDef, tableId } from './types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
@@ -63,10 +62,15 @@ export class Registry {
   private readonly logs = new Map<string, LogTableDef>();
 
   /**
-   * `logTables` are phasegate's own log tables (conflicts, runs): they get a commit gate like
-   * a processor's table, but are not processors, so no backfill or phase job can name them.
+   * `logTables` are phasegate's own log tables (conflicts, runs; src/tables): they get a commit
+   * gate like a processor's table, but are not processors, so no backfill or phase job can name
+   * them. The runtime hands them in (`withLogTables`): the registry is the ground floor and
+   * imports nothing above it.
    */
-  constructor(defs: readonly ProcessorDef[], logTables: readonly LogTableDef[] = LOG_TABLES) {
+  constructor(
+    private readonly defs: readonly ProcessorDef[],
+    logTables: readonly LogTableDef[] = [],
+  ) {
     for (const def of defs) {
       if (!NAME.test(def.name)) throw new DefinitionError(`registry: processor name ${JSON.stringify(def.name)} must match ${NAME}`);
       if (this.byName.has(def.name)) throw new DefinitionError(`registry: processor ${def.name} is declared twice`);
@@ -112,6 +116,12 @@ export class Registry {
       state.set(name, 'done');
     };
     for (const name of this.byName.keys()) visit(name, []);
+  }
+
+  /** This registry with `logs` declared too (those it has already are kept once). */
+  withLogTables(logs: readonly LogTableDef[]): Registry {
+    const missing = logs.filter((l) => !this.logs.has(tableId(l.table)));
+    return missing.length === 0 ? this : new Registry(this.defs, [...this.logs.values(), ...missing]);
   }
 
   /** The processor, or an InputError listing the known names. */
@@ -213,7 +223,3 @@ export const PROCESSORS: readonly ProcessorDef[] = [
   playerRollingFeatures,
   playerPointsPredictions,
 ];
-
-export function defaultRegistry(): Registry {
-  return new Registry(PROCESSORS);
-}

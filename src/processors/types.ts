@@ -23,7 +23,7 @@ export interface Column {
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
 
-/** How bad a broken plausibility rule is (see src/integrity/rules.ts). */
+/** How bad a broken plausibility rule is (see src/processors/plausibility-rules.ts). */
 export type RuleLevel = 'fatal' | 'warn';
 
 export interface PlausibilityRule {
@@ -71,7 +71,7 @@ export interface TableSpec {
    */
   unitColumn?: string;
   /**
-   * Plausibility rules every staged row is checked against (src/integrity/rules.ts): a `fatal`
+   * Plausibility rules every staged row is checked against (src/processors/plausibility-rules.ts): a `fatal`
    * rule fails the slice naming the row and rule, a `warn` rule keeps the row and records the
    * issue in its `quality_issues` column. @defaultValue []
    */
@@ -207,4 +207,19 @@ export interface BoxscoreSource extends Schedule {
   /** The player box score JSON of a game, or null when the source has none (seed 004). */
   playerBoxscore(game: ScheduledGame): Promise<unknown | null>;
   teamBoxscore(game: ScheduledGame): Promise<unknown | null>;
+}
+
+/**
+ * Log tables: tables phasegate itself writes (conflicts, processing runs), not a processor's
+ * output. They are declared in the registry like a processor's table — one owner each,
+ * identifiers validated, a commit gate of their own — but no backfill, `--processors` list or
+ * phase job can name them. Their rows go through the same group commit, in append mode:
+ * many rows per statement, never one statement (or load job) per row.
+ */
+export interface LogTableDef {
+  kind: 'log';
+  /** What the log is called in logs and `status`; never a processor name. */
+  name: string;
+  description: string;
+  table: TableSpec & { writeMode: 'append' };
 }

@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { BoxscoreSource } from '../processors/types.ts';
+import type { Keys } from '../redis/keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import type { TableGateStore } from './commit/table-gate.ts';
-import type { Keys } from './keys.ts';
 import type { QueueSet } from './queue-set.ts';
 import type { StatusStore } from './status-store.ts';
 

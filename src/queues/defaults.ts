@@ -6,7 +6,7 @@
  * on BigQuery, real seconds where they wait on Redis or a person.
  */
 import type { Config } from '../config/index.ts';
-import { BIGQUERY_LIMITS } from '../warehouse/bigquery/limits.ts';
+import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 
 const WEEK_SECONDS = 7 * 86_400;
 

@@ -10,7 +10,6 @@ import { PhasegateError, toError } from '../errors/phasegate-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { describeMissing, type SliceCheck } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
-import { announceFinishedBackfills } from '../notify/backfill-finished.ts';
 import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, tableId } from '../processors/types.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { ensureTableOnce } from './commit/ensure-table.ts';
@@ -22,6 +21,7 @@ import { settleDownstream } from './events/settle.ts';
 import { type RunHandle, startRun } from './logs/run-log.ts';
 import { type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
 import { isCancelled } from './runs/cancel.ts';
+import { announceFinishedBackfills } from './runs/finished.ts';
 
 export interface PhaseJobResult {
   rows?: number;

@@ -5,8 +5,8 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/index.ts';
+import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
-import { BIGQUERY_LIMITS } from '../warehouse/bigquery/limits.ts';
 import { QUEUE_DEFAULTS } from './defaults.ts';
 import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, SCHEDULER_QUEUE, type SchedulerJobData, sourceQueueName } from './names.ts';
 

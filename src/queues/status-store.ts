@@ -5,9 +5,9 @@
  * later run of the same slices does not rewrite what an earlier backfill's page shows.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { Keys } from '../redis/keys.ts';
 import { luaScript } from '../redis/script.ts';
 import { RedisStep } from '../redis/step.ts';
-import type { Keys } from './keys.ts';
 
 /**
  * `incomplete`: the slice cannot show it is complete — some of its scheduled games are missing

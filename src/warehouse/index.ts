@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
 import { InputError } from '../errors/input-error.ts';
-import { keysFor } from '../queues/keys.ts';
+import { keysFor } from '../redis/keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { BigQueryWarehouse } from './bigquery/bigquery-warehouse.ts';
 import { DuckDBWarehouse } from './duckdb/duckdb-warehouse.ts';

@@ -3,8 +3,9 @@
  * `phasegate doctor` reports and `phasegate migrate` (or DuckDB's `ensureTable`) fixes. Pure,
  * so both warehouses and the doctor share one reading of "the same table".
  */
+
+import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 import type { Column, TableSpec } from '../processors/types.ts';
-import { BIGQUERY_LIMITS } from './bigquery/limits.ts';
 import type { TableDescription } from './types.ts';
 
 export type SchemaFinding =

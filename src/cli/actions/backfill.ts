@@ -1,7 +1,6 @@
 /** `phasegate backfill`: plan or enqueue, then (with --wait or --workers) follow it to a summary. */
 import type { Command } from 'commander';
 import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
-import { defaultRegistry } from '../../processors/registry.ts';
 import type { BackfillRequest } from '../../queues/backfill/backfill.ts';
 import { type CascadeProgress, cascadeProcessors, cascadeProgress, onlyMissing, startCascadingBackfill } from '../../queues/backfill/cascade.ts';
 import { planBackfill } from '../../queues/backfill/plan.ts';
@@ -9,7 +8,7 @@ import type { PipelineContext } from '../../queues/context.ts';
 import { PHASES } from '../../queues/names.ts';
 import { describeStale, listStale, type StaleSlice } from '../../queues/runs/stale.ts';
 import { landed } from '../../queues/status-store.ts';
-import { createSource, type Runtime } from '../../runtime.ts';
+import { createSource, defaultRegistry, type Runtime } from '../../runtime.ts';
 import { type BackfillFlags, parseBackfillInput } from '../backfill-input.ts';
 import { checkTableLimits, configFrom, type GlobalFlags, stopSignal, withRuntime } from '../common.ts';
 import { otherHolder, pidOf } from '../held-warehouse.ts';

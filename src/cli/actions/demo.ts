@@ -1,9 +1,9 @@
 /** `phasegate demo`: the season through all five phases on the embedded default, and the report. */
 import type { Command } from 'commander';
 import type { RunningDashboard } from '../../dashboard/index.ts';
-import { DEMO_SEASON, demoConfigFlags, formatDemo, runDemo } from '../../demo.ts';
 import { checkRange } from '../../queues/backfill/dates.ts';
 import { configFrom, type GlobalFlags, parsePositiveInt, stopSignal, untilSignal, withRuntime } from '../common.ts';
+import { DEMO_SEASON, demoConfigFlags, formatDemo, runDemo } from '../demo-run.ts';
 
 interface DemoFlags {
   concurrency: string;

@@ -1,6 +1,7 @@
 /** `phasegate processors`: the registry, by phase — name, table, inputs, dependencies. */
-import { defaultRegistry, type Registry } from '../../processors/registry.ts';
+import type { Registry } from '../../processors/registry.ts';
 import { type ProcessorDef, tableId } from '../../processors/types.ts';
+import { defaultRegistry } from '../../runtime.ts';
 import { wrap } from '../render/text.ts';
 
 const PHASE_NAMES: Record<number, string> = { 1: 'scrape', 2: 'raw load', 3: 'analytics', 4: 'precompute', 5: 'predictions' };

@@ -11,7 +11,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Keys } from '../../queues/keys.ts';
+import type { Keys } from '../../redis/keys.ts';
 import type { Credentials } from './credentials.ts';
 
 export const SESSION_COOKIE = 'phasegate_session';

@@ -5,7 +5,7 @@
  * is what makes it a limit: otherwise the 429/401 difference would still answer each guess.
  */
 import type { Redis } from 'ioredis';
-import type { Keys } from '../../queues/keys.ts';
+import type { Keys } from '../../redis/keys.ts';
 
 export interface SignInLimit {
   /** Failed sign-ins allowed per window. @defaultValue 10 */

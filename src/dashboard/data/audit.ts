@@ -6,7 +6,7 @@
 import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { log } from '../../log.ts';
-import type { Keys } from '../../queues/keys.ts';
+import type { Keys } from '../../redis/keys.ts';
 import { authOf, clientOf } from '../context.ts';
 
 /** How many entries are kept. */

@@ -4,10 +4,10 @@
  */
 import type { Queue } from 'bullmq';
 import { tableLimits } from '../../config/index.ts';
+import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type Phase, tableId } from '../../processors/types.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { commitQueueName, PHASES, phaseQueueName } from '../../queues/names.ts';
-import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 
 export const PHASE_TITLES: Record<Phase, string> = { 1: 'scrape', 2: 'raw load', 3: 'analytics', 4: 'precompute', 5: 'predictions' };
 

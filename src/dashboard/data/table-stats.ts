@@ -3,12 +3,12 @@
  * what the breaker and the conflict log say.
  */
 import { scaledMs, tableLimits } from '../../config/index.ts';
+import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type TransformDef, tableId } from '../../processors/types.ts';
 import { tableQuota } from '../../queues/commit/table-quota.ts';
 import { type BreakerView, readBreaker } from '../../queues/conflicts/breaker.ts';
 import { type ConflictSummary, readConflictSummaries } from '../../queues/conflicts/log.ts';
 import type { Runtime } from '../../runtime.ts';
-import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import { type CommitPoint, operationsByTable, readCommits } from './commit-history.ts';
 import { rulesEvidence } from './rules-evidence.ts';
 import { readTableWaits, type TableWait } from './table-waits.ts';

@@ -8,9 +8,9 @@
  * those gauges never turn amber or red; only the daily budget, which ends a table's day, does.
  */
 
+import { BIGQUERY_LIMITS, limitsSummary } from '../../limits/bigquery.ts';
 import type { ConflictSummary } from '../../queues/conflicts/log.ts';
 import { commitQueueName } from '../../queues/names.ts';
-import { BIGQUERY_LIMITS, limitsSummary } from '../../warehouse/bigquery/limits.ts';
 import { authOf, type Handler } from '../context.ts';
 import { type TableStats, tableStats } from '../data/table-stats.ts';
 import { describeWait } from '../data/table-waits.ts';

@@ -6,12 +6,12 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { tableId } from '../../processors/types.ts';
 import type { CommitJobResult } from '../../queues/commit/worker.ts';
 import { BREAKER_STATES } from '../../queues/conflicts/breaker.ts';
 import { listStale } from '../../queues/runs/stale.ts';
 import type { Runtime } from '../../runtime.ts';
-import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';
 import { readCommits } from '../data/commit-history.ts';
 import { COUNTED_STATES, queueCounts } from '../data/queue-list.ts';

@@ -6,8 +6,9 @@
  * (0022500165) too, but v2 `TeamStats` has carried team-level turnovers and rebounds in some
  * seasons, so a mismatch there is a `warn`: the row is kept and the issue recorded with it.
  */
-import { atMost, atMostValue, nonNegative, type PlausibilityRule, type QualityIssue, sumOf } from '../../integrity/rules.ts';
+
 import type { ParsedBoxscore } from '../nbac/parse/boxscore-types.ts';
+import { atMost, atMostValue, nonNegative, type PlausibilityRule, type QualityIssue, sumOf } from '../plausibility-rules.ts';
 import { COUNTING_STATS as COUNTS } from './counting-stats.ts';
 
 /** Rules every row of every raw box-score table is checked against. */

@@ -7,13 +7,13 @@
  * date D re-runs this processor for the later dates of D's season, never beyond.
  */
 
-import { recordedIssues } from '../../integrity/rules.ts';
 import { round } from '../analytics/formulas.ts';
 import { playerGameSummary } from '../analytics/player-game-summary.ts';
 import { optBool, optNumber, optString, projection, requiredNumber, requiredString } from '../analytics/rows.ts';
 import { QUALITY_COLUMNS, worstTier } from '../analytics/sources.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
+import { recordedIssues } from '../plausibility-rules.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, tableId, tableReader } from '../types.ts';
 import { datesIn, seasonToDate, type WindowedTransformDef } from './lookback.ts';
 import { type PastGame, rollingFeatures } from './rolling.ts';

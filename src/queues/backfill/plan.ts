@@ -23,7 +23,7 @@ export interface TableEstimate {
   minOperations: number;
   /**
    * Table modifications (loads, copies, query appends) used today, against `dailyBudget`. A
-   * group commit is DML and spends none (src/warehouse/bigquery/limits.ts).
+   * group commit is DML and spends none (src/limits/bigquery.ts).
    */
   usedToday: number;
   dailyBudget: number;

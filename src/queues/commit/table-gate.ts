@@ -4,10 +4,10 @@
  * statement is what lets a multi-season backfill use a few dozen table operations.
  */
 import type { Redis } from 'ioredis';
+import { countsAsDailyModification, type TableWriteKind } from '../../limits/bigquery.ts';
+import type { Keys } from '../../redis/keys.ts';
 import { luaScript } from '../../redis/script.ts';
 import { RedisStep } from '../../redis/step.ts';
-import { countsAsDailyModification, type TableWriteKind } from '../../warehouse/bigquery/limits.ts';
-import type { Keys } from '../keys.ts';
 
 export interface PendingSlice {
   /** Object-store key of the staged NDJSON; '' when the rows are `inline`. */

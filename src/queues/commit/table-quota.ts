@@ -3,10 +3,10 @@
  * dashboard's tables page and `backfill --dry-run`, so all three say the same thing: today's
  * DML statements (shown, never capped: DML is not a table modification), today's table
  * modifications against the daily budget, and the caps the gate keeps against BigQuery's
- * limits (src/warehouse/bigquery/limits.ts).
+ * limits (src/limits/bigquery.ts).
  */
 import { tableLimits } from '../../config/index.ts';
-import { BIGQUERY_LIMITS, formatLimit } from '../../warehouse/bigquery/limits.ts';
+import { BIGQUERY_LIMITS, formatLimit } from '../../limits/bigquery.ts';
 import type { PipelineContext } from '../context.ts';
 
 export interface TableQuota {

@@ -8,8 +8,8 @@
  */
 import { scaledMs, tableLimits } from '../../config/index.ts';
 import type { BusyCause } from '../../errors/classify.ts';
+import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { log } from '../../log.ts';
-import { BIGQUERY_LIMITS } from '../../warehouse/bigquery/limits.ts';
 
 import type { PipelineContext } from '../context.ts';
 

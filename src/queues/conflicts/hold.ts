@@ -17,6 +17,7 @@ import { log } from '../../log.ts';
 import { notifierFor } from '../../notify/index.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
+import type { ResolutionMethod } from '../../tables/streaming-conflict-log.ts';
 import { conflictDelaySeconds, conflictMaxRetries, conflictWaitSeconds } from '../commit/backoff.ts';
 import { ensureCommitJob } from '../commit/staging.ts';
 import type { TakenBatch } from '../commit/table-gate.ts';
@@ -25,7 +26,6 @@ import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { heldCommitJobId, JOB_NAMES } from '../names.ts';
 import { type ConflictEvent, type ConflictLogRow, logConflicts } from './log.ts';
-import type { ResolutionMethod } from './log-table.ts';
 
 /** The column a row's processing time is read from; streamed rows carry it too. */
 export const PROCESSED_AT = 'processed_at';

@@ -6,10 +6,9 @@
  * workers hold.
  */
 import { log } from '../../log.ts';
+import { type ConflictType, type ResolutionMethod, streamingConflictLog } from '../../tables/streaming-conflict-log.ts';
 import { stageAppendRows } from '../commit/staging.ts';
-
 import type { PipelineContext } from '../context.ts';
-import { type ConflictType, type ResolutionMethod, streamingConflictLog } from './log-table.ts';
 
 /** One row of the conflict log, in the seed's column names (a type, so it is a `Row`). */
 export type ConflictLogRow = {

@@ -13,8 +13,8 @@
 import { InputError } from '../../errors/input-error.ts';
 import { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { Row } from '../../processors/types.ts';
+import { streamingConflictLog } from '../../tables/streaming-conflict-log.ts';
 import type { Warehouse } from '../../warehouse/types.ts';
-import { streamingConflictLog } from './log-table.ts';
 
 const RELATIVE = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i;
 const DAY_MS = 86_400_000;

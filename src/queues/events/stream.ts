@@ -5,8 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/index.ts';
+import type { Keys } from '../../redis/keys.ts';
 import { RedisStep } from '../../redis/step.ts';
-import type { Keys } from '../keys.ts';
 
 export interface CommittedEvent {
   type: 'committed';

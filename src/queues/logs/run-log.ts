@@ -9,11 +9,10 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { log } from '../../log.ts';
 import { RedisStep } from '../../redis/step.ts';
+import { processingRunLog, type RunStatus } from '../../tables/processing-run-log.ts';
 import { stageAppendRows, stageAppendRowsIn } from '../commit/staging.ts';
-
 import type { PipelineContext } from '../context.ts';
 import type { PhaseJobData } from '../names.ts';
-import { processingRunLog, type RunStatus } from './processing-run-log.ts';
 
 /** One row of the run log (a type, so it is a `Row`). */
 export type RunLogRow = {

@@ -14,6 +14,7 @@ import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { PhasegateError } from '../../errors/phasegate-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
+import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
 import type {
@@ -31,7 +32,6 @@ import type {
 } from '../types.ts';
 import { coverageViewQuery, gameHoldingsStatement } from './coverage-sql.ts';
 import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
-import { BIGQUERY_LIMITS } from './limits.ts';
 import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters } from './params.ts';
 import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
 import { describeFields, nullableField, stagingDefinition, type TableFieldSchema, tableResource } from './schema.ts';

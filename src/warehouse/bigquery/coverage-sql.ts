@@ -4,9 +4,9 @@
  * parameters (`@slices`).
  */
 
-import { OBSERVATION_EVENTS } from '../../coverage/log-table.ts';
 import { InputError } from '../../errors/input-error.ts';
 import type { TableSpec } from '../../processors/types.ts';
+import { OBSERVATION_EVENTS } from '../../tables/source-coverage-log.ts';
 import { qualifiedName, quoteIdent, SLICES_PARAM, type TableLocation, validateSpec } from './sql.ts';
 
 /** The columns phase 3+ tables tag every row with. */

@@ -4,9 +4,9 @@
  * staged NDJSON through.
  */
 import type { JobMetadata, TableMetadata } from '@google-cloud/bigquery';
+import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import type { Column, TableSpec } from '../../processors/types.ts';
 import type { DescribedColumn } from '../types.ts';
-import { BIGQUERY_LIMITS } from './limits.ts';
 import { STAGING_TABLE, validateSpec } from './sql.ts';
 
 export type TableFieldSchema = { name: string; type: string; mode: 'NULLABLE' | 'REQUIRED'; description?: string };

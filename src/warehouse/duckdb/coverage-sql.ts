@@ -3,9 +3,9 @@
  * identifiers only from a (resolved) TableSpec, values as `$n` parameters.
  */
 
-import { OBSERVATION_EVENTS } from '../../coverage/log-table.ts';
 import { InputError } from '../../errors/input-error.ts';
 import type { TableSpec } from '../../processors/types.ts';
+import { OBSERVATION_EVENTS } from '../../tables/source-coverage-log.ts';
 import { qualifiedName, quoteIdent, sliceParamList } from './sql.ts';
 
 /** The columns phase 3+ tables tag every row with (the lead's part 2 of the source-coverage issue). */

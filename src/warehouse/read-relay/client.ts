@@ -13,7 +13,7 @@ import { PhasegateError, toError } from '../../errors/phasegate-error.ts';
 import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
-import type { Keys } from '../../queues/keys.ts';
+import type { Keys } from '../../redis/keys.ts';
 import type {
   CommitBatch,
   CommitResult,

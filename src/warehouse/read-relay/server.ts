@@ -17,7 +17,7 @@ import { WarehouseError } from '../../errors/warehouse-error.ts';
 import { log } from '../../log.ts';
 import type { Registry } from '../../processors/registry.ts';
 import type { TableSpec } from '../../processors/types.ts';
-import type { Keys } from '../../queues/keys.ts';
+import type { Keys } from '../../redis/keys.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
 import { type OpArgs, parseRequest, type RelayOp, type RelayPresence, type RelayReply, type RelayRequest, toWireError } from './protocol.ts';

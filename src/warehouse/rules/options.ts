@@ -5,7 +5,7 @@
  *
  * Every limit defaults to BigQuery's own value, read from `../bigquery/limits.ts`.
  */
-import { BIGQUERY_LIMITS as BQ } from '../bigquery/limits.ts';
+import { BIGQUERY_LIMITS as BQ } from '../../limits/bigquery.ts';
 
 /** How long a DML statement holds its running slot, in BigQuery seconds. */
 export interface DmlLatencyOptions {

@@ -4,8 +4,8 @@
  * no row of its own; the next run of the same job notices the unfinished start and writes an
  * `interrupted` row for it, so kills stay visible.
  */
-import { col, key } from '../../processors/columns.ts';
-import type { LogTableDef } from './log-table.ts';
+import { col, key } from '../processors/columns.ts';
+import type { LogTableDef } from '../processors/types.ts';
 
 export const RUN_STATUSES = ['succeeded', 'failed', 'retrying', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

@@ -6,22 +6,22 @@
  * report what the table gates did, per phase and per table, with a few predictions.
  */
 
-import { waitForBackfill } from './cli/progress.ts';
-import { watchBackfill } from './cli/render/backfill-view.ts';
-import { tableLines } from './cli/render/table.ts';
-import { formatCount, wrap } from './cli/render/text.ts';
-import type { Config } from './config/index.ts';
-import { requestFallback } from './coverage/audit.ts';
-import { coverageTargets } from './coverage/sources.ts';
-import { projection } from './processors/analytics/rows.ts';
-import { worstTier } from './processors/analytics/sources.ts';
-import { tableId } from './processors/types.ts';
-import type { BackfillRecord } from './queues/backfill/backfill.ts';
-import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from './queues/backfill/cascade.ts';
-import { PHASES } from './queues/names.ts';
-import type { Runtime } from './runtime.ts';
-import { BigQueryRulesWarehouse } from './warehouse/rules/bigquery-rules-warehouse.ts';
-import type { PredictionSample, Warehouse } from './warehouse/types.ts';
+import type { Config } from '../config/index.ts';
+import { requestFallback } from '../coverage/audit.ts';
+import { coverageTargets } from '../coverage/sources.ts';
+import { projection } from '../processors/analytics/rows.ts';
+import { worstTier } from '../processors/analytics/sources.ts';
+import { tableId } from '../processors/types.ts';
+import type { BackfillRecord } from '../queues/backfill/backfill.ts';
+import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from '../queues/backfill/cascade.ts';
+import { PHASES } from '../queues/names.ts';
+import type { Runtime } from '../runtime.ts';
+import { BigQueryRulesWarehouse } from '../warehouse/rules/bigquery-rules-warehouse.ts';
+import type { PredictionSample, Warehouse } from '../warehouse/types.ts';
+import { waitForBackfill } from './progress.ts';
+import { watchBackfill } from './render/backfill-view.ts';
+import { tableLines } from './render/table.ts';
+import { formatCount, wrap } from './render/text.ts';
 
 export const DEMO_SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
 export const DEMO_PROCESSORS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'] as const;

@@ -4,13 +4,13 @@
  * failed or deferred. Called wherever slices reach final states
  * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
  */
-import { log } from '../log.ts';
-import { type BackfillRecord, backfillProgress, getBackfill } from '../queues/backfill/backfill.ts';
-import { cascadeProgress } from '../queues/backfill/cascade.ts';
-import type { PipelineContext } from '../queues/context.ts';
-import type { SliceStatus } from '../queues/status-store.ts';
-import { notifierFor } from './index.ts';
-import { escapeMrkdwn } from './mrkdwn.ts';
+import { log } from '../../log.ts';
+import { notifierFor } from '../../notify/index.ts';
+import { escapeMrkdwn } from '../../notify/mrkdwn.ts';
+import { type BackfillRecord, backfillProgress, getBackfill } from '../backfill/backfill.ts';
+import { cascadeProgress } from '../backfill/cascade.ts';
+import type { PipelineContext } from '../context.ts';
+import type { SliceStatus } from '../status-store.ts';
 
 const SHOWN = 10;
 

@@ -10,8 +10,8 @@
  * column, so this one is partitioned by `game_date` — the slice the conflict is about —
  * and clustered as the seed asks.
  */
-import { col, key } from '../../processors/columns.ts';
-import type { LogTableDef } from '../logs/log-table.ts';
+import { col, key } from '../processors/columns.ts';
+import type { LogTableDef } from '../processors/types.ts';
 
 export const CONFLICT_TYPES = ['streaming_buffer', 'concurrent_dml', 'quota_exceeded'] as const;
 export type ConflictType = (typeof CONFLICT_TYPES)[number];

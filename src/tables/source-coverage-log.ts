@@ -13,7 +13,7 @@
  * `nba_orchestration.source_coverage_by_game` is the view over it, one row per game.
  */
 import { col, key } from '../processors/columns.ts';
-import type { LogTableDef } from '../queues/logs/log-table.ts';
+import type { LogTableDef } from '../processors/types.ts';
 
 export const COVERAGE_EVENT_TYPES = [
   'found',

@@ -7,7 +7,7 @@
  * - `warn`: the value is possible but suspect. The row is kept and the issue recorded with it
  *   in its `quality_issues` column, where the quality tiers read it.
  */
-import type { Cell, PlausibilityRule, QualityIssue, Row, RuleLevel } from '../processors/types.ts';
+import type { Cell, PlausibilityRule, QualityIssue, Row, RuleLevel } from './types.ts';
 
 export type { PlausibilityRule, QualityIssue, RuleLevel };
 

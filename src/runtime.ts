@@ -6,7 +6,7 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type Config, secretsOf } from './config/index.ts';
 import { log, setLogLevel } from './log.ts';
-import { closeNotifier } from './notify/index.ts';
+import { createNotifier } from './notify/index.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
 import type { BoxscoreSource, Phase } from './processors/types.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
@@ -112,6 +112,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     source: opts.source ?? createSource(config),
     statuses: new StatusStore(redis, keys),
     gate: new TableGateStore(redis, keys),
+    notifier: createNotifier({ config, redis, keys }),
     queues,
     redisHandle,
     workers,
@@ -183,7 +184,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
             () => undefined,
           ),
         );
-      await step(() => closeNotifier(rt));
+      await step(() => rt.notifier.close());
       await step(() => redis.quit().catch(() => redis.disconnect()));
       await step(() => redisHandle.stop());
       if (errors.length === 1) throw errors[0];

@@ -229,10 +229,10 @@ describe('dashboard in headless Chromium: real backfills, a cascade, a held slic
     });
     const { batch } = await env.rt.gate.take(TABLE, 'browser-test-held', { maxSlices: 10, maxRows: 1_000_000 });
     if (!batch) throw new Error('nothing to hold');
-    await env.rt.gate.hold(TABLE, batch, [
+    const { batch: rest } = await env.rt.gate.hold(TABLE, batch, [
       { field: date, dueMs: heldDue, info: JSON.stringify({ conflictId: 'cf-browser', processor: TRANSFORM, attempts: 1 }) },
     ]);
-    await env.rt.gate.release(TABLE, batch);
+    await env.rt.gate.release(TABLE, rest);
     const next = new Date(heldDue).toISOString();
     await env.rt.statuses.update(TRANSFORM, date, { status: 'waiting', error: waitingText(next), nextTryAt: next });
 

@@ -44,16 +44,19 @@ describe('table gate: holds, deferrals and crash safety of the conflict path', (
     for (const [slice, where] of places) expect(where, slice).to.have.length(1);
   }
 
-  it('a hold shrinks the batch and returns the held fields to pending in one step; a re-run re-reads the shrunk batch', async () => {
+  it('a hold returns the batch that remains and the held fields go back to pending in one step; a re-run re-reads that batch', async () => {
     const { batch } = await gate.take(PLAYER_TABLE, 'c1', LIMITS);
     expect(batch?.slices).to.deep.equal(SLICES);
     await expectEachOnce();
     const due = Date.now() + 60_000;
-    await gate.hold(PLAYER_TABLE, batch as TakenBatch, [
+    const { batch: rest } = await gate.hold(PLAYER_TABLE, batch as TakenBatch, [
       { field: '2024-02-02', dueMs: due, info: JSON.stringify({ attempts: 1 }) },
       { field: '2024-02-04', dueMs: Number.POSITIVE_INFINITY, info: JSON.stringify({ attempts: 3 }) },
     ]);
-    expect(batch?.slices).to.deep.equal(['2024-02-01', '2024-02-03']);
+    expect(rest.slices).to.deep.equal(['2024-02-01', '2024-02-03']);
+    expect(Object.keys(rest.entries).sort()).to.deep.equal(['2024-02-01', '2024-02-03']);
+    // The caller's batch is its own: nothing shrinks it behind its back.
+    expect(batch?.slices).to.deep.equal(SLICES);
     await expectEachOnce();
     // Killed right after the hold: BullMQ re-runs job c1, which lands exactly the rest.
     const again = await gate.take(PLAYER_TABLE, 'c1', LIMITS);
@@ -85,7 +88,7 @@ describe('table gate: holds, deferrals and crash safety of the conflict path', (
     const { batch } = await gate.take(PLAYER_TABLE, 'c1', LIMITS);
     // Re-staged while the batch is in flight.
     await gate.register(PLAYER_TABLE, '2024-02-03', entry('2024-02-03', 2));
-    const superseded = await gate.hold(PLAYER_TABLE, batch as TakenBatch, [{ field: '2024-02-03', dueMs: Date.now() + 60_000, info: '{}' }]);
+    const { superseded } = await gate.hold(PLAYER_TABLE, batch as TakenBatch, [{ field: '2024-02-03', dueMs: Date.now() + 60_000, info: '{}' }]);
     expect(superseded).to.deep.equal(['2024-02-03']);
     expect((await gate.pending(PLAYER_TABLE)).get('2024-02-03')?.object).to.match(/v2\.ndjson$/);
     // Staging again after the hold makes it takeable (a new try; the commit checks the buffer first).

@@ -78,8 +78,10 @@ describe('dashboard: why something waits, and until when', function () {
     await rt.gate.register(TABLE, HELD, entry(HELD));
     const { batch } = await rt.gate.take(TABLE, 'c-test-held', { maxSlices: 10, maxRows: 1_000_000 });
     if (!batch) throw new Error('nothing taken');
-    await rt.gate.hold(TABLE, batch, [{ field: HELD, dueMs: heldDue, info: JSON.stringify({ conflictId: 'cf-test', processor: TRANSFORM, attempts: 1 }) }]);
-    await rt.gate.release(TABLE, batch);
+    const { batch: rest } = await rt.gate.hold(TABLE, batch, [
+      { field: HELD, dueMs: heldDue, info: JSON.stringify({ conflictId: 'cf-test', processor: TRANSFORM, attempts: 1 }) },
+    ]);
+    await rt.gate.release(TABLE, rest);
     await rt.statuses.set(TRANSFORM, HELD, {
       status: 'waiting',
       error: waitingText(new Date(heldDue).toISOString()),

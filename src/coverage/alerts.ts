@@ -5,7 +5,6 @@
  * Each event is announced once ever: a marker per event id (SET NX), so a second audit of the
  * same window, or a second process, announces nothing again.
  */
-import { notifierFor } from '../notify/index.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import type { CoverageLogRow } from './events.ts';
 
@@ -71,7 +70,7 @@ export interface Announced {
 }
 
 export async function announceCoverage(
-  ctx: Pick<PipelineContext, 'redis' | 'keys' | 'config'>,
+  ctx: Pick<PipelineContext, 'redis' | 'keys' | 'config' | 'notifier'>,
   run: { runId: string; start: string; end: string },
   rows: readonly CoverageLogRow[],
 ): Promise<Announced> {
@@ -80,7 +79,7 @@ export async function announceCoverage(
     rows.filter((r) => r.event_type === 'no_source'),
   );
   const digest = await firstTime(ctx, rows.filter(digestWorthy));
-  const notifier = notifierFor(ctx);
+  const notifier = ctx.notifier;
   const window = `${run.start} … ${run.end}`;
   if (critical.length > 0) {
     // Its own subject per run: a critical message is never folded into a later digest.

@@ -18,31 +18,18 @@ export { WebhookTransport } from './webhook-transport.ts';
 
 type NotifierHost = { config: Pick<Config, 'prefix' | 'notify' | 'timeScale'>; redis: Redis; keys: Keys };
 
-const notifiers = new WeakMap<object, Notifier>();
-
 export function transportsFor(config: Pick<Config, 'notify'>): Transport[] {
   const out: Transport[] = [new LogTransport()];
   if (config.notify.webhookUrl) out.push(new WebhookTransport(config.notify.webhookUrl));
   return out;
 }
 
-/** The notifier of a context (one per runtime), created on first use. */
-export function notifierFor(ctx: NotifierHost): Notifier {
-  let n = notifiers.get(ctx);
-  if (!n) {
-    n = new Notifier({
-      redis: ctx.redis,
-      keys: ctx.keys,
-      transports: transportsFor(ctx.config),
-      windowMs: scaledMs(ctx.config, ctx.config.notify.windowSeconds),
-    });
-    notifiers.set(ctx, n);
-  }
-  return n;
-}
-
-/** Stops the context's notifier timers (runtime close). */
-export function closeNotifier(ctx: object): void {
-  notifiers.get(ctx)?.close();
-  notifiers.delete(ctx);
+/** The notifier a pipeline context carries (one per runtime; the runtime closes it). */
+export function createNotifier(host: NotifierHost): Notifier {
+  return new Notifier({
+    redis: host.redis,
+    keys: host.keys,
+    transports: transportsFor(host.config),
+    windowMs: scaledMs(host.config, host.config.notify.windowSeconds),
+  });
 }

@@ -1,6 +1,7 @@
 /** What workers and the CLI share: one bundle of the process's long-lived parts. */
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.ts';
+import type { Notifier } from '../notify/notifier.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { BoxscoreSource } from '../processors/types.ts';
 import type { Keys } from '../redis/keys.ts';
@@ -22,4 +23,6 @@ export interface PipelineContext {
   statuses: StatusStore;
   gate: TableGateStore;
   queues: QueueSet;
+  /** The process's notifier (log, webhook): one per context, closed with it. */
+  notifier: Notifier;
 }

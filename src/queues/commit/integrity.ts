@@ -36,6 +36,8 @@ export interface GateVerdicts {
   overrides: Map<string, SliceVerdict>;
   /** Per slice of the batch that re-dates units the warehouse holds under other slices. */
   moves: Map<string, SliceMove>;
+  /** The batch without the refused slices: what the commit lands. */
+  batch: TakenBatch;
 }
 
 /**
@@ -85,7 +87,7 @@ export async function gateIntegrity(ctx: PipelineContext, table: string, spec: T
     const record = entry.backfillId ? records.get(entry.backfillId) : undefined;
     staged.push({ slice, units: entry.units, allowShrink: record?.allowShrink === true, allowMove: record?.allowMove === true });
   }
-  if (staged.length === 0) return { overrides: new Map(), moves: new Map() };
+  if (staged.length === 0) return { overrides: new Map(), moves: new Map(), batch };
   const units = canMove(spec) ? [...new Set(staged.flatMap((s) => Object.keys(s.units)))].filter((u) => u !== ALL_ROWS) : [];
   const warehouse = await ctx.warehouse();
   const holdings = await warehouse.unitHoldings(
@@ -127,13 +129,14 @@ export async function gateIntegrity(ctx: PipelineContext, table: string, spec: T
     });
     await settleDownstream(ctx, entry.processor, slice, await backfillScope(ctx, entry.backfillId));
   }
+  let rest = batch;
   if (refused.length > 0) {
     const objects = refused.map((s) => batch.entries[s]?.object).filter((o): o is string => !!o);
-    await ctx.gate.drop(table, batch, refused);
+    rest = await ctx.gate.drop(table, batch, refused);
     // A few at a time (delete-many.ts); a failed delete leaves an object for the staging/ lifecycle rule.
     await deleteMany(ctx.store, objects).catch((err: unknown) => log.warn(`${table}: refused slices' staged objects: ${(err as Error).message}`));
   }
-  const kept = new Set(batch.slices);
+  const kept = new Set(rest.slices);
   const moves = canMove(spec)
     ? movesOf(
         staged.filter((s) => kept.has(s.slice)),
@@ -141,5 +144,5 @@ export async function gateIntegrity(ctx: PipelineContext, table: string, spec: T
         kept,
       )
     : new Map<string, SliceMove>();
-  return { overrides: allowed, moves };
+  return { overrides: allowed, moves, batch: rest };
 }

@@ -256,6 +256,12 @@ return out
 `,
 );
 
+/** A batch without some of its fields: a new batch, the given one unchanged. */
+function without(batch: TakenBatch, gone: ReadonlySet<string>): TakenBatch {
+  const slices = batch.slices.filter((s) => !gone.has(s));
+  return { ...batch, slices, entries: Object.fromEntries(slices.map((s) => [s, batch.entries[s] as PendingSlice])) };
+}
+
 export class TableGateStore {
   constructor(
     private readonly redis: Redis,
@@ -341,34 +347,28 @@ export class TableGateStore {
 
   /**
    * Holds `held` fields of a taken batch back until their due time (Infinity = deferred until
-   * a person retries) with the conflict path's note on each, and shrinks the batch to the rest.
-   * Returns the fields that were re-staged meanwhile (their old staged object is now unused).
+   * a person retries) with the conflict path's note on each. Returns the batch that remains
+   * (the caller's is left as it was) and the fields that were re-staged meanwhile (their old
+   * staged object is now unused).
    */
-  async hold(table: string, batch: TakenBatch, held: readonly (HeldField & { info: string })[]): Promise<string[]> {
-    const heldSet = new Set(held.map((h) => h.field));
-    const rest = batch.slices.filter((s) => !heldSet.has(s));
-    const restJson = rest.length === 0 ? '' : JSON.stringify({ ...batch, slices: rest, entries: Object.fromEntries(rest.map((s) => [s, batch.entries[s]])) });
-    const args: string[] = [restJson];
+  async hold(table: string, batch: TakenBatch, held: readonly (HeldField & { info: string })[]): Promise<{ batch: TakenBatch; superseded: string[] }> {
+    const rest = without(batch, new Set(held.map((h) => h.field)));
+    const args: string[] = [rest.slices.length === 0 ? '' : JSON.stringify(rest)];
     for (const h of held) {
       const entry = batch.entries[h.field];
       if (!entry) continue;
       args.push(h.field, Number.isFinite(h.dueMs) ? String(Math.round(h.dueMs)) : '+inf', h.info, JSON.stringify(entry));
     }
     const superseded = (await HOLD.run(this.redis, this.gateKeys(table, batch.jobId), ...args)) as string[];
-    batch.slices = rest;
-    for (const f of heldSet) delete batch.entries[f];
-    return superseded;
+    return { batch: rest, superseded };
   }
 
-  /** Drops `fields` from a taken batch (refused by the integrity gate) and shrinks the batch to the rest. */
-  async drop(table: string, batch: TakenBatch, fields: readonly string[]): Promise<void> {
-    if (fields.length === 0) return;
-    const gone = new Set(fields);
-    const rest = batch.slices.filter((s) => !gone.has(s));
-    const restJson = rest.length === 0 ? '' : JSON.stringify({ ...batch, slices: rest, entries: Object.fromEntries(rest.map((s) => [s, batch.entries[s]])) });
-    await DROP.run(this.redis, this.gateKeys(table, batch.jobId), restJson, ...fields);
-    batch.slices = rest;
-    for (const f of gone) delete batch.entries[f];
+  /** Drops `fields` from a taken batch (refused by the integrity gate); returns the batch that remains. */
+  async drop(table: string, batch: TakenBatch, fields: readonly string[]): Promise<TakenBatch> {
+    if (fields.length === 0) return batch;
+    const rest = without(batch, new Set(fields));
+    await DROP.run(this.redis, this.gateKeys(table, batch.jobId), rest.slices.length === 0 ? '' : JSON.stringify(rest), ...fields);
+    return rest;
   }
 
   /** Makes deferred fields (all, or the named ones) due now; returns those made due. */

@@ -23,7 +23,6 @@ import type { SliceVerdict } from '../../integrity/holdings.ts';
 import { describeMissing } from '../../integrity/slice-check.ts';
 import { countsAsDailyModification, type TableWriteKind } from '../../limits/bigquery.ts';
 import { log } from '../../log.ts';
-import { notifierFor } from '../../notify/index.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
@@ -314,18 +313,18 @@ async function holdRetriesWhileOpen(
   infos: Map<string, HoldInfo>,
   admission: Admission,
   jobId: string,
-): Promise<number> {
-  if (admission.retries || admission.holdUntilMs === undefined) return 0;
+): Promise<{ held: number; batch: TakenBatch }> {
+  if (admission.retries || admission.holdUntilMs === undefined) return { held: 0, batch };
   const until = admission.holdUntilMs;
   const fields = batch.slices.filter((f) => {
     const info = infos.get(f);
     return info !== undefined && info.deferredAt === undefined;
   });
-  if (fields.length === 0) return 0;
+  if (fields.length === 0) return { held: 0, batch };
   const nextTryAt = new Date(until).toISOString();
   await ensureHeldCommitJob(ctx, table, until, jobId);
   const objects = new Map(fields.map((f) => [f, batch.entries[f]]));
-  const superseded = await ctx.gate.hold(
+  const { batch: rest, superseded } = await ctx.gate.hold(
     table,
     batch,
     fields.map((field) => ({ field, dueMs: until, info: JSON.stringify({ ...infos.get(field), nextTryAt }) })),
@@ -343,9 +342,9 @@ async function holdRetriesWhileOpen(
       });
   }
   log.info(
-    `${table}: circuit breaker ${admission.state}: ${fields.length} held slices stay held until ${nextTryAt}; ${batch.slices.length} clean slices commit`,
+    `${table}: circuit breaker ${admission.state}: ${fields.length} held slices stay held until ${nextTryAt}; ${rest.slices.length} clean slices commit`,
   );
-  return fields.length;
+  return { held: fields.length, batch: rest };
 }
 
 /**
@@ -360,20 +359,25 @@ async function commitMerge(
   token: string | undefined,
   table: string,
   spec: TableSpec,
-  batch: TakenBatch,
+  taken: TakenBatch,
   admission: Admission,
 ): Promise<CommitJobResult> {
   const jobId = job.id ?? 'unknown';
+  // What the commit lands: each step that takes slices out (held, refused) hands back the rest.
+  let batch = taken;
   const batchId = `${jobId}-a${job.attemptsMade}`;
   const infos: Map<string, HoldInfo> = await holdInfos(ctx, table, batch.slices);
   const state: MergeState = { tried: false, metConflict: false, held: 0, mergeSlices: 0, mergeHeld: 0 };
   const hold = async (fields: readonly string[], error: string, detected: 'merge' | 'check', oldestEntryTime?: Date) => {
     const outcome = await holdConflicting(ctx, { table, spec, batch, fields, infos, jobId, batchId, error, detected, oldestEntryTime });
+    batch = outcome.batch;
     const held = outcome.waiting.length + outcome.deferred.length;
     state.held += held;
     state.mergeHeld += fields.filter((f) => fresh.has(f)).length;
   };
-  state.held += await holdRetriesWhileOpen(ctx, table, batch, infos, admission, jobId);
+  const whileOpen = await holdRetriesWhileOpen(ctx, table, batch, infos, admission, jobId);
+  state.held += whileOpen.held;
+  batch = whileOpen.batch;
   // Slices met for the first time: what the breaker judges this commit by (a half-open probe
   // is judged by everything it tries: its retries are the question).
   const fresh = new Set(batch.slices.filter((f) => admission.probe || !infos.has(f)));
@@ -385,7 +389,7 @@ async function commitMerge(
   try {
     await ensureTableOnce(ctx, spec);
     // Before anything else: a slice that would shrink or move committed rows leaves the batch.
-    ({ overrides, moves } = await gateIntegrity(ctx, table, spec, batch, jobId));
+    ({ overrides, moves, batch } = await gateIntegrity(ctx, table, spec, batch, jobId));
     // Ask first: a read is cheaper than a MERGE BigQuery would refuse (and the refusal would
     // count against the table's DML queue and its breaker, and make the clean slices of the
     // batch wait for a second statement). Retries always ask; on a table whose rows say when
@@ -471,7 +475,7 @@ async function breakerVerdict(ctx: PipelineContext, table: string, jobId: string
     log.warn(
       `${table}: circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened after its probe met a conflict'}; retries of held slices paused ${minutes} min, clean slices keep landing`,
     );
-    await notifierFor(ctx).notify({
+    await ctx.notifier.notify({
       kind: 'breaker-tripped',
       subject: table,
       title: `circuit breaker ${moved === 'tripped' ? 'tripped' : 're-opened'} on ${table}`,

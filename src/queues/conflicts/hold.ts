@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import { scaledMs } from '../../config/index.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { log } from '../../log.ts';
-import { notifierFor } from '../../notify/index.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
 import type { ResolutionMethod } from '../../tables/streaming-conflict-log.ts';
@@ -133,6 +132,8 @@ export interface HoldRequest {
 export interface HoldOutcome {
   waiting: { field: string; nextTryAt: string }[];
   deferred: string[];
+  /** The batch without the held fields: what the commit goes on with. */
+  batch: TakenBatch;
 }
 
 /**
@@ -148,7 +149,7 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
   const held: { field: string; dueMs: number; info: string }[] = [];
   const rows: ConflictLogRow[] = [];
   const events: ConflictEvent[] = [];
-  const outcome: HoldOutcome = { waiting: [], deferred: [] };
+  const outcome: HoldOutcome = { waiting: [], deferred: [], batch: req.batch };
   // When the buffer's oldest entry is expected to flush, in BigQuery seconds from now.
   const flushIn = req.oldestEntryTime === undefined ? undefined : ((req.oldestEntryTime.getTime() - now) / 1000) * ctx.config.timeScale + timing.bufferSeconds;
   for (const field of req.fields) {
@@ -225,7 +226,8 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
   const earliest = Math.min(...held.map((h) => h.dueMs));
   if (Number.isFinite(earliest)) await ensureHeldCommitJob(ctx, req.table, earliest, req.jobId, now);
   const objects = new Map(held.map((h) => [h.field, req.batch.entries[h.field]]));
-  const superseded = await ctx.gate.hold(req.table, req.batch, held);
+  const { batch: rest, superseded } = await ctx.gate.hold(req.table, req.batch, held);
+  outcome.batch = rest;
   // A newer staging of the slice is pending in its place; the held object is unused now.
   const unused = superseded.map((f) => objects.get(f)?.object).filter((o): o is string => !!o);
   await deleteMany(ctx.store, unused).catch((err: unknown) => log.warn(`${req.table}: superseded staged objects: ${(err as Error).message}`));
@@ -244,7 +246,7 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
   if (outcome.deferred.length > 0) {
     const list = outcome.deferred.join(', ');
     log.warn(`${req.table}: deferred ${outcome.deferred.length} slices still in the streaming buffer: ${list}`);
-    await notifierFor(ctx).notify({
+    await ctx.notifier.notify({
       kind: 'slices-deferred',
       subject: req.table,
       title: `${outcome.deferred.length} slice(s) of ${req.table} deferred (streaming buffer)`,

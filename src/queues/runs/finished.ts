@@ -5,7 +5,6 @@
  * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
  */
 import { log } from '../../log.ts';
-import { notifierFor } from '../../notify/index.ts';
 import { escapeMrkdwn } from '../../notify/mrkdwn.ts';
 import { type BackfillRecord, backfillProgress, getBackfill } from '../backfill/backfill.ts';
 import { cascadeProgress } from '../backfill/cascade.ts';
@@ -36,7 +35,7 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       // A failure reason is upstream text (a scraper's error body): inert in Slack mrkdwn.
       const shown = bad.slice(0, SHOWN).map((b) => `• ${escapeMrkdwn(b.slice(0, 200))}`);
       if (bad.length > SHOWN) shown.push(`• … and ${bad.length - SHOWN} more`);
-      await notifierFor(ctx).notify({
+      await ctx.notifier.notify({
         kind: 'backfill-failed',
         subject: record.processors.join(','),
         title: `backfill ${id} finished: ${bad.length} of ${total} slices failed or deferred`,

@@ -7,11 +7,13 @@
  * short delays: a store that is only tested with retries off cannot show that a `put` turns
  * them off for every later call (see the "retries stay on" block).
  */
+
 import { createHash } from 'node:crypto';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { expect } from 'chai';
 import nock from 'nock';
 import { InputError } from '../src/errors/input-error.ts';
+import { PermanentError } from '../src/errors/permanent-error.ts';
 import { GcsObjectStore } from '../src/storage/gcs-store.ts';
 import { BUCKET, GCS_API, PROJECT, useNock } from './bigquery-nock.ts';
 
@@ -367,6 +369,8 @@ describe('GcsObjectStore (nock)', () => {
         (e: unknown) => e as Error,
       );
       expect(err?.message).to.match(/already holds other bytes/);
+      // Permanent: a retry would meet the same object (it used to be a plain Error, retried as unknown).
+      expect(err).to.be.instanceOf(PermanentError);
     });
 
     it('a raw put overwrites only the generation it read, and a 503 on it is retried', async () => {

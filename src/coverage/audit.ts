@@ -13,7 +13,9 @@
  * (scan, log, request) and `finishAudit` (rescan, log, judge, announce). `runAudit` does both
  * in one process; the scheduler's worker runs the second as a delayed job of its own.
  */
+
 import { scaledMs } from '../config/index.ts';
+import { TransientError } from '../errors/transient-error.ts';
 import { log } from '../log.ts';
 import type { BackfillRecord } from '../queues/backfill/backfill.ts';
 import { getBackfill } from '../queues/backfill/backfill.ts';
@@ -392,7 +394,7 @@ export async function runAudit(
   const runs = [state.repair?.backfillId, state.fallback?.backfillId].filter((id): id is string => id !== undefined);
   const follow = runs.map((id) => `phasegate status --backfill ${id}`).join('; ');
   if (!(await waitFor(() => fallbackSettled(ctx, state))) && opts.signal?.aborted) {
-    throw new Error(
+    throw new TransientError(
       `audit ${state.runId} stopped before its repairs landed: what it found is logged; the next audit judges the games (follow them: ${follow})`,
     );
   }

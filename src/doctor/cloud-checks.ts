@@ -3,6 +3,7 @@
  * location against the configured one and against the bucket's, the permissions a commit
  * uses, and — on Compute Engine — the VM's access scopes.
  */
+import { TransientError } from '../errors/transient-error.ts';
 import type { GcsObjectStore } from '../storage/gcs-store.ts';
 import type { BigQueryWarehouse } from '../warehouse/bigquery/bigquery-warehouse.ts';
 import { colocated, sameLocation } from '../warehouse/bigquery/locations.ts';
@@ -52,7 +53,7 @@ async function gceScopeCheck(host: string, get: typeof fetch): Promise<Check> {
   let scopes: string[];
   try {
     const res = await get(url, { headers: { 'Metadata-Flavor': 'Google' }, signal: AbortSignal.timeout(3000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (!res.ok) throw new TransientError(`HTTP ${res.status}`);
     scopes = (await res.text()).split(/\s+/).filter(Boolean);
   } catch (err) {
     return warn(

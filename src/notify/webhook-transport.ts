@@ -1,4 +1,5 @@
 /** Posts messages to a Slack-compatible incoming webhook (`{text, blocks}` as JSON). */
+import { TransientError } from '../errors/transient-error.ts';
 import type { NotifyMessage, Transport } from './types.ts';
 
 export interface WebhookOptions {
@@ -25,6 +26,6 @@ export class WebhookTransport implements Transport {
     });
     // Drain the body so the socket goes back to the pool.
     const body = await res.text();
-    if (!res.ok) throw new Error(`webhook answered HTTP ${res.status}: ${body.slice(0, 200)}`);
+    if (!res.ok) throw new TransientError(`webhook answered HTTP ${res.status}: ${body.slice(0, 200)}`);
   }
 }

@@ -6,7 +6,9 @@
  * KEYS order part of the declaration: a caller passes `{ pending, batch, … }`, never a
  * positional list it has to keep in step with the Lua.
  */
+
 import type { ChainableCommander, Redis } from 'ioredis';
+import { DefinitionError } from '../errors/definition-error.ts';
 
 type Arg = string | number;
 
@@ -28,7 +30,7 @@ const names = new Set<string>();
 
 /** Declares a script. `name` becomes a command on the connection, so it must be unique in the process. */
 export function luaScript<const K extends string>(name: string, keyOrder: readonly K[], lua: string): LuaScript<K> {
-  if (names.has(name)) throw new Error(`Lua script ${name} is declared twice`);
+  if (names.has(name)) throw new DefinitionError(`Lua script ${name} is declared twice`);
   names.add(name);
   const command = `pg_${name}`;
   const define = (redis: Redis) => {
@@ -44,7 +46,7 @@ export function luaScript<const K extends string>(name: string, keyOrder: readon
   };
   const callOn = <T>(target: Redis | ChainableCommander, keys: Readonly<Record<K, string>>, args: readonly Arg[]): T => {
     const call = (target as unknown as Record<string, (...a: Arg[]) => T>)[command];
-    if (!call) throw new Error(`Lua script ${name} is not defined on this connection`);
+    if (!call) throw new DefinitionError(`Lua script ${name} is not defined on this connection`);
     return call.call(target, ...keyOrder.map((k) => keys[k]), ...args);
   };
   return {

@@ -8,7 +8,10 @@
  * phase job that wrote its status, its staging and its run-log row one after another spent most
  * of its time in them (docs/bench-overhead.md).
  */
+
 import type { ChainableCommander, Redis } from 'ioredis';
+import { DefinitionError } from '../errors/definition-error.ts';
+import { TransientError } from '../errors/transient-error.ts';
 
 export class RedisStep {
   /** The MULTI; queue commands through `add`, so their replies can be found again. */
@@ -28,7 +31,7 @@ export class RedisStep {
     queue(this.multi);
     const to = this.multi.length - 1;
     return () => {
-      if (!this.replies) throw new Error('the step has not run yet');
+      if (!this.replies) throw new DefinitionError('the step has not run yet');
       return this.replies.slice(from, to);
     };
   }
@@ -42,7 +45,7 @@ export class RedisStep {
   async run(what: string): Promise<void> {
     const res = await this.multi.exec();
     const failed = res?.find(([err]) => err);
-    if (!res || failed) throw new Error(`${what}: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+    if (!res || failed) throw new TransientError(`${what}: ${failed?.[0]?.message ?? 'transaction aborted'}`, { cause: failed?.[0] });
     this.replies = res.map(([, reply]) => reply);
     for (const fn of this.after) await fn();
   }

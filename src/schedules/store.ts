@@ -6,6 +6,7 @@
 
 import { todayIn } from '../coverage/window.ts';
 import { InputError } from '../errors/input-error.ts';
+import { TransientError } from '../errors/transient-error.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { BUILTIN_SCHEDULES, builtinSchedule } from './builtins.ts';
 
@@ -61,7 +62,7 @@ export async function setSchedule(ctx: Pick<PipelineContext, 'queues'>, name: st
     throw new InputError(`--cron: "${cron}" is not a valid cron pattern: ${(err as Error).message}`);
   }
   const view = (await listSchedules(ctx)).find((s) => s.name === b.name);
-  if (!view) throw new Error(`schedule ${b.name} vanished after it was set`);
+  if (!view) throw new TransientError(`schedule ${b.name} vanished after it was set`);
   return view;
 }
 

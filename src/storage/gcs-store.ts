@@ -19,6 +19,8 @@ import { createHash } from 'node:crypto';
 import type { Bucket, FileMetadata } from '@google-cloud/storage';
 import { Storage } from '@google-cloud/storage';
 import { ConfigError } from '../errors/config-error.ts';
+import { PermanentError } from '../errors/permanent-error.ts';
+import { TransientError } from '../errors/transient-error.ts';
 import { type DeleteManyOptions, deleteMany } from './delete-many.ts';
 import type { ObjectStore } from './object-store.ts';
 import { validateKey, validatePrefix } from './object-store.ts';
@@ -144,7 +146,7 @@ export class GcsObjectStore implements ObjectStore {
   private async create(name: string, bytes: Buffer): Promise<void> {
     if (await this.upload(name, bytes, 0)) return;
     if (holdsBytes(await this.metadataOf(name), bytes)) return;
-    throw new Error(`gs://${this.bucketName}/${name} already holds other bytes; a staging key must name a new object`);
+    throw new PermanentError(`gs://${this.bucketName}/${name} already holds other bytes; a staging key must name a new object`);
   }
 
   /**
@@ -160,7 +162,7 @@ export class GcsObjectStore implements ObjectStore {
       if (attempt > 0 && holdsBytes(current, bytes)) return;
       if (await this.upload(name, bytes, generationOf(current))) return;
     }
-    throw new Error(`gs://${this.bucketName}/${name} kept changing under ${WRITE_ATTEMPTS} overwrites; another writer holds it`);
+    throw new TransientError(`gs://${this.bucketName}/${name} kept changing under ${WRITE_ATTEMPTS} overwrites; another writer holds it`);
   }
 
   async get(key: string): Promise<Buffer | null> {
@@ -215,7 +217,7 @@ export class GcsObjectStore implements ObjectStore {
         if (!isPreconditionFailed(err)) throw err;
       }
     }
-    throw new Error(`gs://${this.bucketName}/${name} kept changing under ${WRITE_ATTEMPTS} deletes; another writer holds it`);
+    throw new TransientError(`gs://${this.bucketName}/${name} kept changing under ${WRITE_ATTEMPTS} deletes; another writer holds it`);
   }
 
   /** BigQuery reads a commit's objects from the bucket: a stash is an upload like any other. */

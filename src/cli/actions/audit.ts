@@ -4,11 +4,14 @@
  * workers that land the fallback: no other process can commit while this one holds the file);
  * when a worker process holds it, the audit is queued for that worker and this one waits.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { scaledMs } from '../../config/index.ts';
 import { AUDIT_DEFAULTS, type AuditReport, runAudit } from '../../coverage/audit.ts';
 import { auditWindow } from '../../coverage/window.ts';
+import { PermanentError } from '../../errors/permanent-error.ts';
+import { TransientError } from '../../errors/transient-error.ts';
 import { auditJobId, PHASES, SCHEDULER_JOBS } from '../../queues/names.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { AuditNowData } from '../../schedules/handlers.ts';
@@ -68,11 +71,11 @@ async function viaWorker(rt: Runtime, flags: AuditFlags, window: { start: string
     const job = await queue.getJob(auditJobId('finish', runId));
     const state = job ? await job.getState() : 'unknown';
     if (job && state === 'completed') return job.returnvalue as AuditReport;
-    if (job && state === 'failed') throw new Error(`audit ${runId} failed in the worker: ${job.failedReason}`);
+    if (job && state === 'failed') throw new PermanentError(`audit ${runId} failed in the worker: ${job.failedReason}`);
     const started = await queue.getJob(`${SCHEDULER_JOBS.auditNow}.${runId}`);
-    if (started && (await started.getState()) === 'failed') throw new Error(`audit ${runId} failed in the worker: ${started.failedReason}`);
+    if (started && (await started.getState()) === 'failed') throw new PermanentError(`audit ${runId} failed in the worker: ${started.failedReason}`);
     if (signal.aborted || Date.now() > deadline)
-      throw new Error(`audit ${runId} has not finished; its result will be in nba_orchestration.source_coverage_log`);
+      throw new TransientError(`audit ${runId} has not finished; its result will be in nba_orchestration.source_coverage_log`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }

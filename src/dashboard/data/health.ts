@@ -6,8 +6,10 @@
  * not opened is only checked for presence: DuckDB lets one process open a file for writing,
  * and that process is the workers'.
  */
+
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
+import { TransientError } from '../../errors/transient-error.ts';
 import { log } from '../../log.ts';
 import type { Runtime } from '../../runtime.ts';
 
@@ -24,7 +26,7 @@ export interface Health {
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TransientError(`${what}: no answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

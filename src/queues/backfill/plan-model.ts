@@ -1,3 +1,4 @@
+import { DefinitionError } from '../../errors/definition-error.ts';
 /**
  * The dry run's model of a backfill: a discrete-event simulation of the phase workers, the
  * table gates and the dependency tracker, so `backfill --dry-run` can say how many group
@@ -148,7 +149,7 @@ class Agenda {
       this.now = ev.at;
       ev.run();
     }
-    throw new Error(`plan model: more than ${limit} events; the model does not settle`);
+    throw new DefinitionError(`plan model: more than ${limit} events; the model does not settle`);
   }
 
   private pop(): Ev | undefined {
@@ -256,7 +257,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   for (const p of input.processors) {
     if (p.kind !== 'transform' || !p.table || gates.has(p.table)) continue;
     const limits = input.tables[p.table];
-    if (!limits) throw new Error(`plan model: no limits for ${p.table}`);
+    if (!limits) throw new DefinitionError(`plan model: no limits for ${p.table}`);
     gates.set(p.table, {
       name: p.table,
       limits,

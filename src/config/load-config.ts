@@ -27,7 +27,7 @@ export type SettingVariable = VariableOf<typeof SETTINGS>;
 // The per-table overrides are parsed apart (JSON numbers, not variable texts); they must name
 // exactly the table limits they override.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const overridesMatchTable: Same<Config['tableOverrides'][string], Partial<Config['table']>> = true;
+const overridesMatchTable: Same<Required<Config['tableOverrides'][string]>, Config['table']> = true;
 void overridesMatchTable;
 
 const SECRET_VARIABLES: ReadonlySet<string> = new Set(DECLARED_SETTINGS.filter(({ setting: s }) => s.secret).map(({ setting: s }) => s.env));

@@ -14,7 +14,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config/index.ts';
+import { loadConfig } from '../src/config/load-config.ts';
 import { type CommittedEvent, parseEventFields } from '../src/queues/events/stream.ts';
 import { keysFor } from '../src/redis/keys.ts';
 

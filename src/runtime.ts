@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Config, secretsOf } from './config/index.ts';
+import { type Config, secretsOf } from './config/load-config.ts';
 import { log, setLogLevel } from './log.ts';
 import { createNotifier } from './notify/index.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';

@@ -11,7 +11,7 @@ import { EtaEstimator } from '../src/cli/render/eta.ts';
 import { type BackfillSummary, summaryLines } from '../src/cli/render/summary.ts';
 import { TerminalRenderer, type TerminalStream } from '../src/cli/render/terminal.ts';
 import { abbreviateAll, visibleWidth } from '../src/cli/render/text.ts';
-import type { Config } from '../src/config/index.ts';
+import type { Config } from '../src/config/load-config.ts';
 import { log, setLogLevel } from '../src/log.ts';
 
 /** A terminal screen: enough of a VT100 for what the renderer writes. */

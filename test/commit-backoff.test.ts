@@ -5,7 +5,7 @@
  * path actually sets.
  */
 import { expect } from 'chai';
-import { loadConfig, scaledMs } from '../src/config/index.ts';
+import { loadConfig, scaledMs } from '../src/config/load-config.ts';
 import { backoffMs, busyDelayMs, conflictDelaySeconds, conflictMaxRetries, conflictNominalSeconds, conflictWaitSeconds } from '../src/queues/commit/backoff.ts';
 import type { TakenBatch } from '../src/queues/commit/table-gate.ts';
 import { holdConflicting } from '../src/queues/conflicts/hold.ts';

@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
-import { loadConfig, scaledMs } from '../src/config/index.ts';
+import { DECLARED_SETTINGS, loadConfig, productSettings, scaledMs } from '../src/config/load-config.ts';
+import { readmeSettingsTable, settingsTable } from '../src/config/settings-table.ts';
 import { ConfigError } from '../src/errors/config-error.ts';
 
 describe('config', () => {
@@ -40,4 +42,40 @@ describe('config', () => {
       }
     });
   }
+
+  describe('declarations', () => {
+    it("the README's configuration table is the one derived from the declarations (npm run docs:config)", async () => {
+      const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+      expect(readmeSettingsTable(readme), 'run npm run docs:config').to.equal(settingsTable(DECLARED_SETTINGS));
+    });
+
+    it('declares each variable once, each with a group and a one-line doc', () => {
+      const variables = DECLARED_SETTINGS.map(({ setting: s }) => s.env);
+      expect(new Set(variables).size).to.equal(variables.length);
+      for (const { setting: s } of DECLARED_SETTINGS) {
+        expect(s.group, s.env).to.not.equal('');
+        expect(s.doc, s.env).to.match(/^[^\n]+$/);
+      }
+    });
+
+    it('never shows a value whose variable names a secret', () => {
+      for (const { setting: s } of DECLARED_SETTINGS.filter(({ setting: s }) => /PASSWORD|TOKEN|API_KEY|SECRET|WEBHOOK/.test(s.env))) {
+        expect(s.secret, `${s.env}: declare it secret`).to.equal(true);
+      }
+      expect(() => loadConfig({ PHASEGATE_DASHBOARD_PASSWORD: 'short' })).to.throw(ConfigError, /^PHASEGATE_DASHBOARD_PASSWORD: .*not shown/);
+    });
+
+    it('takes the default text when a variable is empty, and a derived default from the data folder', () => {
+      const c = loadConfig({ PHASEGATE_DATA_DIR: '/tmp/pg-data', PHASEGATE_EVENTS_MAX_AGE_HOURS: '', PHASEGATE_TABLE_OPS_MAX: '' });
+      expect(c.duckdbPath).to.equal('/tmp/pg-data/warehouse.duckdb');
+      expect(c.storeDir).to.equal('/tmp/pg-data/store');
+      expect(c.events.maxAgeSeconds).to.equal(168 * 3600);
+      expect(c.table.opsMax).to.equal(4);
+    });
+
+    it('keeps locations out of the product settings a harness passes on', () => {
+      const env = { PHASEGATE_PREFIX: 'p', PHASEGATE_DASHBOARD_TOKEN: 't', PHASEGATE_TIME_SCALE: '60', PHASEGATE_BREAKER_COMMITS: '8' };
+      expect(productSettings(env)).to.deep.equal({ PHASEGATE_TIME_SCALE: '60', PHASEGATE_BREAKER_COMMITS: '8' });
+    });
+  });
 });

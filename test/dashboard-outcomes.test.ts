@@ -139,7 +139,11 @@ describe('dashboard: a backfill shows its own outcome', function () {
     // with the dates' state now beside it (before: status 3 committed / 0 failed, the grid 2 / 1).
     expect(page).to.include("<strong>this run's outcome</strong>");
     expect(page).to.match(/id="state-now">The dates' state now: 6 of 6 slices landed \(0 stale, 0 kept after a failed re-run\), 0 need a look/);
-    const cli = await runCli(['status', '--backfill', a.id, '--json'], { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: env.config.prefix, PHASEGATE_DATA_DIR: env.dir });
+    const cli = await runCli(['status', '--backfill', a.id, '--json'], {
+      REDIS_URL: TEST_REDIS_URL,
+      PHASEGATE_PREFIX: env.config.prefix,
+      PHASEGATE_DATA_DIR: env.dir,
+    });
     const [shown] = (JSON.parse(cli.stdout) as { backfills: { counts: Record<string, Record<string, number>>; now: { landed: number } }[] }).backfills;
     expect(shown?.counts[TRANSFORM]).to.include({ committed: 2, failed: 1 });
     expect(shown?.counts[SCRAPER]).to.include({ committed: 3 });

@@ -7,7 +7,7 @@
  */
 import { DelayedError, type Job, Worker } from 'bullmq';
 import { expect } from 'chai';
-import { tableLimits } from '../src/config/index.ts';
+import { tableLimits } from '../src/config/load-config.ts';
 import { when } from '../src/dashboard/html/format.ts';
 import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';

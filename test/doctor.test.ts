@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import nock from 'nock';
-import { loadConfig } from '../src/config/index.ts';
+import { loadConfig } from '../src/config/load-config.ts';
 import { type Check, exitCodeOf, formatChecks } from '../src/doctor/check.ts';
 import { BUCKET_PERMISSIONS } from '../src/doctor/cloud-checks.ts';
 import { migrate } from '../src/doctor/migrate.ts';

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { type Config, loadConfig, withoutPhasegateEnv } from '../src/config/index.ts';
+import { type Config, loadConfig, withoutPhasegateEnv } from '../src/config/load-config.ts';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.ts';
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
-import { loadConfig } from '../src/config/index.ts';
+import { loadConfig } from '../src/config/load-config.ts';
 import { BusyError } from '../src/errors/busy-error.ts';
 import { BIGQUERY_TEXTS, busyCause } from '../src/errors/classify.ts';
 import { ConfigError } from '../src/errors/config-error.ts';

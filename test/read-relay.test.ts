@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config/index.ts';
+import { loadConfig } from '../src/config/load-config.ts';
 import type { DateCoverage } from '../src/coverage/report.ts';
 import { startDashboard } from '../src/dashboard/index.ts';
 import { keysFor } from '../src/redis/keys.ts';

@@ -4,7 +4,7 @@
  * yesterday's primary scrapers at live priority, cascaded.
  */
 import { expect } from 'chai';
-import type { Config } from '../src/config/index.ts';
+import type { Config } from '../src/config/load-config.ts';
 import { PHASES, PRIORITY, phaseJobId, SCHEDULER_JOBS } from '../src/queues/names.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { runDailyLive, yesterday } from '../src/schedules/daily-live.ts';

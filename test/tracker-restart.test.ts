@@ -110,7 +110,7 @@ describe('dependency tracker: stopped mid-stream, restarted', function () {
       await rt.startWorkers({ phases: PHASES, commit: true, concurrency: 4, tracker: false });
       // The victim: nothing but a tracker, in its own process, on the same Redis prefix.
       const code = [
-        "import { loadConfig } from './src/config/index.ts';",
+        "import { loadConfig } from './src/config/load-config.ts';",
         "import { openRuntime } from './src/runtime.ts';",
         "import { startDependencyTracker } from './src/queues/events/dependency-tracker.ts';",
         'const rt = await openRuntime(loadConfig(process.env), { redisExplicit: true });',

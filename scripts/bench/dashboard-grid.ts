@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../../src/config/index.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
 import { startDashboard } from '../../src/dashboard/index.ts';
 import { BIGQUERY_TEXTS } from '../../src/errors/classify.ts';
 import type { BackfillRecord } from '../../src/queues/backfill/backfill.ts';

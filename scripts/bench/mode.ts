@@ -1,5 +1,5 @@
 /** The seam between the benchmark's harness and its three modes. */
-import type { Config } from '../../src/config/index.ts';
+import type { Config } from '../../src/config/load-config.ts';
 import type { TableSpec } from '../../src/processors/types.ts';
 import type { TableGateStore } from '../../src/queues/commit/table-gate.ts';
 import { BigQueryRulesWarehouse, type RulesOptions } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';

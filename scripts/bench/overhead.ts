@@ -22,7 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig, productSettings } from '../../src/config/index.ts';
+import { loadConfig, productSettings } from '../../src/config/load-config.ts';
 import { Registry } from '../../src/processors/registry.ts';
 import type { ProcessorContext, TableSpec, TransformDef } from '../../src/processors/types.ts';
 import { startBackfill } from '../../src/queues/backfill/backfill.ts';

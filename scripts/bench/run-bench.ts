@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { loadConfig, productSettings } from '../../src/config/index.ts';
+import { loadConfig, productSettings } from '../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { ensureRedis, type RedisHandle } from '../../src/redis/ensure-redis.ts';
 import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';

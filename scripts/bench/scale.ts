@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, productSettings } from '../../src/config/index.ts';
+import { loadConfig, productSettings } from '../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../src/processors/nbac/team-boxscore.ts';
 import { tableId } from '../../src/processors/types.ts';

@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
-import { loadConfig } from '../../src/config/index.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
 import { mulberry32 } from '../../src/prng.ts';
 import { tableId } from '../../src/processors/types.ts';
 import { type BackfillRecord, backfillProgress, startBackfill } from '../../src/queues/backfill/backfill.ts';

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { withoutPhasegateEnv } from '../../src/config/index.ts';
+import { withoutPhasegateEnv } from '../../src/config/load-config.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'phasegate.js');
 

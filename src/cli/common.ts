@@ -5,7 +5,7 @@
  * (BullMQ, the warehouse) and the processor registry are imported when a command needs them.
  */
 import type { Command } from 'commander';
-import { type Config, type ConfigFlags, loadConfig, secretsOf } from '../config/index.ts';
+import { type Config, type ConfigFlags, loadConfig, secretsOf } from '../config/load-config.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError } from '../errors/phasegate-error.ts';

@@ -6,7 +6,7 @@
  * report what the table gates did, per phase and per table, with a few predictions.
  */
 
-import type { Config } from '../config/index.ts';
+import type { Config } from '../config/load-config.ts';
 import { requestFallback } from '../coverage/audit.ts';
 import { coverageTargets } from '../coverage/sources.ts';
 import { projection } from '../processors/analytics/rows.ts';

@@ -14,7 +14,7 @@
  * in one process; the scheduler's worker runs the second as a delayed job of its own.
  */
 
-import { scaledMs } from '../config/index.ts';
+import { scaledMs } from '../config/load-config.ts';
 import { TransientError } from '../errors/transient-error.ts';
 import { log } from '../log.ts';
 import type { BackfillRecord } from '../queues/backfill/backfill.ts';

@@ -4,7 +4,7 @@
  * worker holds cannot be opened by another process: that is a line of the report, not a crash.
  */
 import { existsSync } from 'node:fs';
-import type { Config } from '../config/index.ts';
+import type { Config } from '../config/load-config.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { openQueryWarehouse, openWarehouse } from '../warehouse/index.ts';
 import type { Warehouse } from '../warehouse/types.ts';

@@ -4,7 +4,7 @@
  * table phasegate writes against the registry. Also what a worker runs, quietly, before it
  * starts its table gates (`preflight`).
  */
-import type { Config } from '../config/index.ts';
+import type { Config } from '../config/load-config.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { TableSpec } from '../processors/types.ts';

@@ -3,7 +3,7 @@
  * transport always, the webhook when PHASEGATE_WEBHOOK_URL is set.
  */
 import type { Redis } from 'ioredis';
-import { type Config, scaledMs } from '../config/index.ts';
+import { type Config, scaledMs } from '../config/load-config.ts';
 import type { Keys } from '../redis/keys.ts';
 import { LogTransport } from './log-transport.ts';
 import { Notifier } from './notifier.ts';

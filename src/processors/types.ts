@@ -4,7 +4,7 @@
  * and never touches Redis. The queue layer stages its rows and the table gate commits them.
  */
 
-import type { Config } from '../config/index.ts';
+import type { Config } from '../config/load-config.ts';
 import { DefinitionError } from '../errors/definition-error.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 

@@ -1,6 +1,6 @@
 /** What workers and the CLI share: one bundle of the process's long-lived parts. */
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/index.ts';
+import type { Config } from '../config/load-config.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { BoxscoreSource } from '../processors/types.ts';

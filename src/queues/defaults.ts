@@ -5,7 +5,7 @@
  * rest. Seconds are BigQuery-clock seconds (scaled by `PHASEGATE_TIME_SCALE`) where they wait
  * on BigQuery, real seconds where they wait on Redis or a person.
  */
-import type { Config } from '../config/index.ts';
+import type { Config } from '../config/load-config.ts';
 import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 
 const WEEK_SECONDS = 7 * 86_400;

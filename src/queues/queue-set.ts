@@ -4,7 +4,7 @@
  */
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Config, scaledMs, tableLimits } from '../config/index.ts';
+import { type Config, scaledMs, tableLimits } from '../config/load-config.ts';
 import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
 import { QUEUE_DEFAULTS } from './defaults.ts';

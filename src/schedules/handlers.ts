@@ -5,7 +5,7 @@
  * announces. The finish job's id is derived from the run, so it is never added twice.
  */
 import type { Job } from 'bullmq';
-import { scaledMs } from '../config/index.ts';
+import { scaledMs } from '../config/load-config.ts';
 import { AUDIT_DEFAULTS, type AuditOptions, type AuditState, fallbackSettled, finishAudit, startAudit } from '../coverage/audit.ts';
 import { auditWindow } from '../coverage/window.ts';
 import type { PipelineContext } from '../queues/context.ts';

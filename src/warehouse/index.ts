@@ -1,7 +1,7 @@
 /** Opens the configured warehouse: DuckDB (behind the BigQuery rules by default) or BigQuery. */
 import { existsSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/index.ts';
+import type { Config } from '../config/load-config.ts';
 import { InputError } from '../errors/input-error.ts';
 import { keysFor } from '../redis/keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';

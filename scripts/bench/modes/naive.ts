@@ -17,7 +17,7 @@
  */
 
 import path from 'node:path';
-import { scaledMs } from '../../../src/config/index.ts';
+import { scaledMs } from '../../../src/config/load-config.ts';
 import { toError } from '../../../src/errors/phasegate-error.ts';
 import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
 import { mulberry32 } from '../../../src/prng.ts';

@@ -12,7 +12,7 @@
  */
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { scaledMs, tableLimits } from '../../../src/config/index.ts';
+import { scaledMs, tableLimits } from '../../../src/config/load-config.ts';
 import { toError } from '../../../src/errors/phasegate-error.ts';
 import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
 import { BIGQUERY_LIMITS } from '../../../src/limits/bigquery.ts';

@@ -5,7 +5,7 @@
  * Statuses are read as a user would read them (`status --json`), sampled while it runs so
  * that a date seen waiting on the streaming buffer counts as a conflict met.
  */
-import { tableLimits } from '../../../src/config/index.ts';
+import { tableLimits } from '../../../src/config/load-config.ts';
 import { tableId } from '../../../src/processors/types.ts';
 import { backfillProgress, startBackfill } from '../../../src/queues/backfill/backfill.ts';
 import { openRuntime } from '../../../src/runtime.ts';

@@ -6,7 +6,7 @@
  * src/queues), as workers read BigQuery over the network. It says `ready` on stdout and stops
  * on SIGTERM. Run compiled (compile-worker.ts), like an installed `phasegate worker`.
  */
-import { loadConfig } from '../../../src/config/index.ts';
+import { loadConfig } from '../../../src/config/load-config.ts';
 import type { Phase } from '../../../src/processors/types.ts';
 import { openRuntime } from '../../../src/runtime.ts';
 import { RepeatedSeasonsSource } from './seasons.ts';

@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig, productSettings, withoutPhasegateEnv } from '../../../src/config/index.ts';
+import { loadConfig, productSettings, withoutPhasegateEnv } from '../../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../../src/processors/nbac/team-boxscore.ts';
 import type { Phase } from '../../../src/processors/types.ts';

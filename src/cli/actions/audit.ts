@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { scaledMs } from '../../config/index.ts';
+import { scaledMs } from '../../config/load-config.ts';
 import { AUDIT_DEFAULTS, type AuditReport, runAudit } from '../../coverage/audit.ts';
 import { auditWindow } from '../../coverage/window.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';

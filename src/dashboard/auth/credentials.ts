@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Config } from '../../config/index.ts';
+import type { Config } from '../../config/load-config.ts';
 import { ConfigError } from '../../errors/config-error.ts';
 
 export interface Credentials {

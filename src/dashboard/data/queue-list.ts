@@ -3,7 +3,7 @@
  * one commit queue ("table gate") per target table in the registry.
  */
 import type { Queue } from 'bullmq';
-import { tableLimits } from '../../config/index.ts';
+import { tableLimits } from '../../config/load-config.ts';
 import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type Phase, tableId } from '../../processors/types.ts';
 import type { PipelineContext } from '../../queues/context.ts';

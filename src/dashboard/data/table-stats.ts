@@ -2,7 +2,7 @@
  * Per target table: how close it is to each of BigQuery's per-table limits right now, and
  * what the breaker and the conflict log say.
  */
-import { scaledMs, tableLimits } from '../../config/index.ts';
+import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type TransformDef, tableId } from '../../processors/types.ts';
 import { tableQuota } from '../../queues/commit/table-quota.ts';

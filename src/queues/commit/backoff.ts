@@ -2,8 +2,8 @@
  * How long a commit waits before it tries again: pure functions of the attempt and the
  * configuration, so the timing is testable without a clock.
  */
-import type { Config } from '../../config/index.ts';
-import { scaledMs } from '../../config/index.ts';
+import type { Config } from '../../config/load-config.ts';
+import { scaledMs } from '../../config/load-config.ts';
 import type { BusyCause } from '../../errors/classify.ts';
 
 /** Backoff with half jitter: a random delay in [base·2^n / 2, base·2^n], capped. */

@@ -4,7 +4,7 @@
  * lands them later, in a batch (staged-objects.ts: what the commit reads).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { scaledMs, tableLimits } from '../../config/index.ts';
+import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
 import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';

@@ -5,7 +5,7 @@
  * modifications against the daily budget, and the caps the gate keeps against BigQuery's
  * limits (src/limits/bigquery.ts).
  */
-import { tableLimits } from '../../config/index.ts';
+import { tableLimits } from '../../config/load-config.ts';
 import { BIGQUERY_LIMITS, formatLimit } from '../../limits/bigquery.ts';
 import type { PipelineContext } from '../context.ts';
 

@@ -6,7 +6,7 @@
  * streak (consecutive busy failures since the last success) sets how long the next wait is.
  * State in Redis, so a restarted worker keeps the lowered concurrency.
  */
-import { scaledMs, tableLimits } from '../../config/index.ts';
+import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import type { BusyCause } from '../../errors/classify.ts';
 import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { log } from '../../log.ts';

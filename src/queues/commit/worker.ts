@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { tableLimits } from '../../config/index.ts';
+import { tableLimits } from '../../config/load-config.ts';
 import { busyCause, classifyWarehouseError } from '../../errors/classify.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';

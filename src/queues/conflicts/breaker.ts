@@ -18,7 +18,7 @@
  * process and `phasegate status` see the same breaker.
  */
 
-import { scaledMs } from '../../config/index.ts';
+import { scaledMs } from '../../config/load-config.ts';
 import { luaScript } from '../../redis/script.ts';
 import type { PipelineContext } from '../context.ts';
 

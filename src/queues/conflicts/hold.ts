@@ -11,7 +11,7 @@
  * (held or not), and the commit is an idempotent MERGE.
  */
 import { createHash } from 'node:crypto';
-import { scaledMs } from '../../config/index.ts';
+import { scaledMs } from '../../config/load-config.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { log } from '../../log.ts';
 import type { TableSpec } from '../../processors/types.ts';

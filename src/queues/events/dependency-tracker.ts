@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { scaledMs } from '../../config/index.ts';
+import { scaledMs } from '../../config/load-config.ts';
 import { toError } from '../../errors/phasegate-error.ts';
 import { log } from '../../log.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';

@@ -4,7 +4,7 @@
  * The field layout is a public interface, documented in the README.
  */
 import type { Redis } from 'ioredis';
-import type { Config } from '../../config/index.ts';
+import type { Config } from '../../config/load-config.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { RedisStep } from '../../redis/step.ts';
 

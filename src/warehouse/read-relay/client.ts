@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { Config } from '../../config/index.ts';
+import type { Config } from '../../config/load-config.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { PhasegateError, toError } from '../../errors/phasegate-error.ts';
 import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';

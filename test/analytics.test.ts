@@ -252,8 +252,8 @@ describe('phase 4 rolling features and the phase 5 baseline', () => {
 
   it('the season window reads July 1 to the day before, and refreshes to June 30', () => {
     const w = seasonToDate('player_game_summary');
-    expect(w.earlier('2023-11-12')).to.deep.equal({ from: '2023-07-01', to: '2023-11-11' });
-    expect(w.later('2023-11-12')).to.deep.equal({ from: '2023-11-13', to: '2024-06-30' });
-    expect(w.earlier('2024-03-01').from).to.equal('2023-07-01');
+    expect(w.earlier('2023-11-12')).to.deep.equal({ start: '2023-07-01', end: '2023-11-11' });
+    expect(w.later('2023-11-12')).to.deep.equal({ start: '2023-11-13', end: '2024-06-30' });
+    expect(w.earlier('2024-03-01').start).to.equal('2023-07-01');
   });
 });

@@ -1,7 +1,8 @@
 /** Reconciliation and quality tiers: which source phase 3 reads per game, and what tier every row carries. */
 import { expect } from 'chai';
-import { reconcile, worstTier } from '../src/processors/analytics/sources.ts';
+import { reconcile } from '../src/processors/analytics/sources.ts';
 import { playerFeatures } from '../src/processors/precompute/player-rolling-features.ts';
+import { worstTier } from '../src/processors/tiers.ts';
 import type { Row } from '../src/processors/types.ts';
 
 const line = (game: string, team: number, player: number, extra: Row = {}): Row => ({

@@ -10,7 +10,7 @@ import type { Config } from '../config/load-config.ts';
 import { requestFallback } from '../coverage/audit.ts';
 import { coverageTargets } from '../coverage/sources.ts';
 import { projection } from '../processors/analytics/rows.ts';
-import { worstTier } from '../processors/analytics/sources.ts';
+import { worstTier } from '../processors/tiers.ts';
 import { tableId } from '../processors/types.ts';
 import type { BackfillRecord } from '../queues/backfill/backfill.ts';
 import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from '../queues/backfill/cascade.ts';

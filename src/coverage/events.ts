@@ -5,12 +5,12 @@
  * thing compute the same rows, and the log's append commit (new keys only) keeps one of each.
  */
 import { createHash } from 'node:crypto';
+import { tierRank } from '../processors/tiers.ts';
 import type { Row } from '../processors/types.ts';
 import type { SliceState, SliceStatus } from '../queues/status-store.ts';
 import { type CoverageEventType, type CoverageLayer, type CoverageSeverity, OBSERVATION_EVENTS } from '../tables/source-coverage-log.ts';
 import type { CoverageScan, GameScan } from './scan.ts';
 import { sourceHas } from './sources.ts';
-import { tierRank } from './tiers.ts';
 
 /** One row of `nba_orchestration.source_coverage_log` (a type, so it is a `Row`). */
 export type CoverageLogRow = {

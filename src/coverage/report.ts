@@ -2,9 +2,10 @@
  * Per date, what `phasegate coverage`, the dashboard's Coverage page and the audit's snapshot
  * show: scheduled games, games found per source, tier counts, the games no source has. Pure.
  */
+
+import { TIERS, tierRank, worstOf } from '../processors/tiers.ts';
 import type { CoverageScan, DateScan } from './scan.ts';
 import { sourceHas } from './sources.ts';
-import { TIERS, tierRank, worstOf } from './tiers.ts';
 
 export interface GameCoverage {
   gameId: string;

@@ -3,11 +3,12 @@
  * games, each source's raw rows per game, the analytics rows with their tier and picked
  * source, and the processors' statuses for the dates (what phasegate believes landed).
  */
+
+import { worstOf } from '../processors/tiers.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import type { SliceStatus } from '../queues/status-store.ts';
 import type { GameHolding, Warehouse } from '../warehouse/types.ts';
 import { type CoverageTargets, coverageTargets } from './sources.ts';
-import { worstOf } from './tiers.ts';
 
 export interface GameScan {
   gameId: string;

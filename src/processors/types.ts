@@ -88,6 +88,29 @@ export function tableId(spec: Pick<TableSpec, 'dataset' | 'table'>): string {
 
 export type Phase = 1 | 2 | 3 | 4 | 5;
 
+/** An inclusive range of game dates (`YYYY-MM-DD`): a look-back window, a report's span. */
+export interface DateRange {
+  /** First date, inclusive. */
+  start: string;
+  /** Last date, inclusive. */
+  end: string;
+}
+
+/**
+ * A look-back window: a transform whose rows for date D read its input for earlier dates too
+ * (rolling features). The dependency tracker uses it twice: a commit of the input for D re-runs
+ * the later dates whose window includes D, and a date waits while an earlier date of its window
+ * is still being produced.
+ */
+export interface Lookback {
+  /** The processor (one of `dependsOn`) whose earlier slices the window reads. */
+  input: string;
+  /** The earlier dates a slice's rows read (the slice itself excluded). */
+  earlier(slice: string): DateRange;
+  /** The later dates whose rows read `slice`: the ones to refresh when it is committed again. */
+  later(slice: string): DateRange;
+}
+
 /** What a processor job is handed: its slice and read access to its declared inputs. */
 export interface ProcessorContext {
   /** The slice value, a `YYYY-MM-DD` game date. */
@@ -169,6 +192,8 @@ export interface TransformDef {
   expects?: (ctx: ProcessorContext) => Promise<SliceExpectation>;
   /** Its inputs are warehouse tables (phase 3+): the worker hands it `readTable`. @defaultValue false */
   readsWarehouse?: boolean;
+  /** It reads its input's earlier dates too (precompute/lookback.ts). @defaultValue none */
+  lookback?: Lookback;
   /**
    * Produces the slice's rows. Throws `InputError` for malformed input: the job then fails
    * at once, naming the file and the reason.

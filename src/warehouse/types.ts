@@ -4,7 +4,7 @@
  * multi-year backfill costs a few dozen table operations instead of thousands.
  */
 import type { Holding } from '../integrity/holdings.ts';
-import type { Column, ColumnType, Row, TableSpec } from '../processors/types.ts';
+import type { Column, ColumnType, DateRange, Row, TableSpec } from '../processors/types.ts';
 
 export interface CommitBatch {
   /**
@@ -78,11 +78,7 @@ export interface TableDescription {
   requirePartitionFilter?: boolean | undefined;
 }
 
-/** Inclusive range of slice dates, `YYYY-MM-DD`. */
-export interface DateRange {
-  start: string;
-  end: string;
-}
+export type { DateRange } from '../processors/types.ts';
 
 /** What a table holds over a range of slices (the demo's report). */
 export interface TableSummary {

@@ -12,19 +12,11 @@ import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
+import { type Tier, worstTier } from '../tiers.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, type TableSpec, tableId } from '../types.ts';
 import { optNumber, optString, requiredNumber, requiredString } from './rows.ts';
 
 export type SourceName = 'nbac' | 'bdl';
-export type Tier = 'gold' | 'silver' | 'bronze';
-
-const TIER_RANK: Record<Tier, number> = { gold: 0, silver: 1, bronze: 2 };
-
-export function worstTier(tiers: Iterable<Tier | string | null | undefined>): Tier {
-  let worst: Tier = 'gold';
-  for (const t of tiers) if (t === 'silver' || t === 'bronze' || t === 'gold') worst = TIER_RANK[t] > TIER_RANK[worst] ? t : worst;
-  return worst;
-}
 
 /** The three columns every phase-3+ table ends with. */
 export const QUALITY_COLUMNS: readonly Column[] = [

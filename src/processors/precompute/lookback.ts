@@ -5,28 +5,13 @@
  * earlier date of its window is still being produced.
  */
 import { seasonStartYearOfDate } from '../game-id.ts';
-import type { ProcessorDef, TransformDef } from '../types.ts';
+import type { DateRange, Lookback, ProcessorDef } from '../types.ts';
 
-export interface DateRange {
-  /** First date, inclusive (`YYYY-MM-DD`). */
-  from: string;
-  /** Last date, inclusive. */
-  to: string;
-}
+export type { DateRange, Lookback } from '../types.ts';
 
-export interface Lookback {
-  /** The processor (one of `dependsOn`) whose earlier slices the window reads. */
-  input: string;
-  /** The earlier dates a slice's rows read (the slice itself excluded). */
-  earlier(slice: string): DateRange;
-  /** The later dates whose rows read `slice`: the ones to refresh when it is committed again. */
-  later(slice: string): DateRange;
-}
-
-export type WindowedTransformDef = TransformDef & { lookback: Lookback };
-
+/** The transform's look-back window, when it declares one. */
 export function lookbackOf(def: ProcessorDef): Lookback | undefined {
-  return def.kind === 'transform' && 'lookback' in def ? (def as WindowedTransformDef).lookback : undefined;
+  return def.kind === 'transform' ? def.lookback : undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -38,7 +23,7 @@ export function addDays(date: string, days: number): string {
 /** Calendar dates of a range, inclusive; empty when `from` is after `to`. */
 export function datesIn(range: DateRange): string[] {
   const out: string[] = [];
-  for (let d = range.from; d <= range.to; d = addDays(d, 1)) out.push(d);
+  for (let d = range.start; d <= range.end; d = addDays(d, 1)) out.push(d);
   return out;
 }
 
@@ -48,7 +33,7 @@ export function datesIn(range: DateRange): string[] {
  */
 export function seasonBounds(date: string): DateRange {
   const y = seasonStartYearOfDate(date);
-  return { from: `${y}-07-01`, to: `${y + 1}-06-30` };
+  return { start: `${y}-07-01`, end: `${y + 1}-06-30` };
 }
 
 /**
@@ -59,7 +44,7 @@ export function seasonBounds(date: string): DateRange {
 export function seasonToDate(input: string): Lookback {
   return {
     input,
-    earlier: (slice) => ({ from: seasonBounds(slice).from, to: addDays(slice, -1) }),
-    later: (slice) => ({ from: addDays(slice, 1), to: seasonBounds(slice).to }),
+    earlier: (slice) => ({ start: seasonBounds(slice).start, end: addDays(slice, -1) }),
+    later: (slice) => ({ start: addDays(slice, 1), end: seasonBounds(slice).end }),
   };
 }

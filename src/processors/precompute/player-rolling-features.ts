@@ -10,12 +10,13 @@
 import { round } from '../analytics/formulas.ts';
 import { playerGameSummary } from '../analytics/player-game-summary.ts';
 import { optBool, optNumber, optString, projection, requiredNumber, requiredString } from '../analytics/rows.ts';
-import { QUALITY_COLUMNS, worstTier } from '../analytics/sources.ts';
+import { QUALITY_COLUMNS } from '../analytics/sources.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { recordedIssues } from '../plausibility-rules.ts';
-import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, tableId, tableReader } from '../types.ts';
-import { datesIn, seasonToDate, type WindowedTransformDef } from './lookback.ts';
+import { worstTier } from '../tiers.ts';
+import { type Column, type Lookback, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
+import { datesIn, seasonToDate } from './lookback.ts';
 import { type PastGame, rollingFeatures } from './rolling.ts';
 
 const SOURCE = tableId(playerGameSummary.table);
@@ -150,7 +151,7 @@ const TODAY = projection(playerGameSummary.table, [
   QUALITY_ISSUES_COLUMN,
 ]);
 
-export const playerRollingFeatures: WindowedTransformDef = {
+export const playerRollingFeatures: TransformDef & { lookback: Lookback } = {
   kind: 'transform',
   name: 'player_rolling_features',
   phase: 4,

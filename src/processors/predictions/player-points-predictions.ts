@@ -6,10 +6,11 @@
 
 import { round } from '../analytics/formulas.ts';
 import { count, optBool, optNumber, optString, requiredNumber, requiredString } from '../analytics/rows.ts';
-import { QUALITY_COLUMNS, worstTier } from '../analytics/sources.ts';
+import { QUALITY_COLUMNS } from '../analytics/sources.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { playerRollingFeatures } from '../precompute/player-rolling-features.ts';
+import { worstTier } from '../tiers.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { BASELINE_MODEL_VERSION, predictPoints } from './baseline-model.ts';
 

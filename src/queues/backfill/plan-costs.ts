@@ -93,7 +93,7 @@ export async function modelInput(
       dependsOn: def.dependsOn.filter((d) => names.has(d)),
       lookback:
         lookback && names.has(lookback.input)
-          ? { input: lookback.input, firstIndex: dates.map((d, i) => firstInWindow(dates, i, lookback.earlier(d).from)) }
+          ? { input: lookback.input, firstIndex: dates.map((d, i) => firstInWindow(dates, i, lookback.earlier(d).start)) }
           : undefined,
     };
   });

@@ -72,7 +72,7 @@ export async function stageRows(
 }
 
 /** What staging a slice came to: the check's verdict and, unless nothing was staged, the pending entry. */
-export interface StagedSlice {
+export interface StagingOutcome {
   check: SliceCheck;
   entry?: PendingSlice | undefined;
 }
@@ -98,7 +98,7 @@ export async function stageSlice(
      */
     alongside?: (step: RedisStep, check: SliceCheck, entry: PendingSlice) => Promise<void> | void;
   },
-): Promise<StagedSlice> {
+): Promise<StagingOutcome> {
   const check = checkSlice({ spec: def.table, processor: def.name, slice, rows, expectation: opts.expectation });
   if (check.outcome === 'nothing' || check.outcome === 'empty') return { check };
   const alongside = opts.alongside;

@@ -112,15 +112,15 @@ async function windowView(ctx: PipelineContext, lookback: Lookback, event: Commi
   // window (a season for the season-to-date window). Reading the input's whole status hash
   // made each event cost the length of every backfill the processor ever ran.
   const refresh = event.processor === lookback.input ? datesIn(lookback.later(event.slice)) : [];
-  let from = event.slice;
-  let to = event.slice;
+  let start = event.slice;
+  let end = event.slice;
   for (const slice of [event.slice, ...refresh]) {
     const w = lookback.earlier(slice);
-    if (w.from < from) from = w.from;
-    if (w.to > to) to = w.to;
-    if (slice > to) to = slice;
+    if (w.start < start) start = w.start;
+    if (w.end > end) end = w.end;
+    if (slice > end) end = slice;
   }
-  const dates = datesIn({ from, to });
+  const dates = datesIn({ start, end });
   const statuses = await ctx.statuses.getMany(lookback.input, dates);
   const inProgress: string[] = [];
   const committed = new Set<string>();
@@ -133,8 +133,8 @@ async function windowView(ctx: PipelineContext, lookback: Lookback, event: Commi
   return {
     later,
     blocked: (slice) => {
-      const { from, to } = lookback.earlier(slice);
-      return inProgress.some((d) => d >= from && d <= to);
+      const { start, end } = lookback.earlier(slice);
+      return inProgress.some((d) => d >= start && d <= end);
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Quality tiers, best first (phase 3 tags every row, see src/processors/analytics/sources.ts):
- * a game's tier is its worst row's, a date's its worst game's.
+ * a row's tier is its inputs' worst, a game's its worst row's, a date's its worst game's. The
+ * one place tiers are ranked: the processors and the coverage audit both read them here.
  */
 export const TIERS = ['gold', 'silver', 'bronze'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -20,4 +21,13 @@ export function worstOf(tiers: Iterable<string | null | undefined>): string | nu
 
 export function isTier(value: string | null | undefined): value is Tier {
   return (TIERS as readonly (string | null | undefined)[]).includes(value);
+}
+
+/**
+ * The worst known tier of a row's inputs: unknown values are not inputs' tiers and are left
+ * out, and a row none of whose inputs carries a tier is `gold` (nothing says otherwise).
+ */
+export function worstTier(tiers: Iterable<string | null | undefined>): Tier {
+  const worst = worstOf([...tiers].filter(isTier));
+  return worst === null ? 'gold' : (worst as Tier);
 }

@@ -137,7 +137,8 @@ export function buildApp(c: DashboardContext): Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     if (err instanceof InputError) {
-      const status = /^unknown backfill/.test(err.message) ? 404 : 400;
+      // The class says which: an unknown run is a NotFoundError (404), other bad input 400.
+      const status = err.httpStatus;
       res
         .status(status)
         .type('html')

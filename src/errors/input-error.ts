@@ -6,6 +6,8 @@ import { PhasegateError } from './phasegate-error.ts';
  */
 export class InputError extends PhasegateError {
   readonly retryable = false;
+  /** The HTTP status the dashboard answers with when a request brings it. */
+  readonly httpStatus: number = 400;
   /** The file or object the error concerns, when there is one. */
   readonly file: string | undefined;
 

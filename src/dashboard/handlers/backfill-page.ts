@@ -12,7 +12,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { InputError } from '../../errors/input-error.ts';
+import { NotFoundError } from '../../errors/not-found-error.ts';
 import { tableId } from '../../processors/types.ts';
 import { type BackfillRecord, getBackfill } from '../../queues/backfill/backfill.ts';
 import { PHASE_STATES } from '../../queues/backfill/cascade.ts';
@@ -148,7 +148,7 @@ export const backfillPage: Handler = async (c, req, res) => {
   try {
     record = await getBackfill(c.rt, id);
   } catch (err) {
-    if (!(err instanceof InputError)) throw err;
+    if (!(err instanceof NotFoundError)) throw err;
     res
       .status(404)
       .type('html')

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors/input-error.ts';
+import { NotFoundError } from '../../errors/not-found-error.ts';
 import type { ProcessorDef } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 import { enqueueSlices } from '../enqueue.ts';
@@ -126,7 +127,7 @@ export async function getBackfill(ctx: PipelineContext, id: string): Promise<Bac
   const hit = kept?.get(id);
   if (hit) return hit;
   const raw = await ctx.redis.hget(ctx.keys.backfill(id), 'definition');
-  if (!raw) throw new InputError(`unknown backfill "${id}"`);
+  if (!raw) throw new NotFoundError(`unknown backfill "${id}"`);
   const record = JSON.parse(raw) as BackfillRecord;
   if (!kept) {
     kept = new Map();

@@ -116,6 +116,35 @@ export interface PredictionSample {
   basis: string;
 }
 
+/**
+ * The report queries: reads (and one view) for people and dashboards, none on the commit path.
+ * Their SQL is written once (`reports/report-sql.ts`) in each warehouse's dialect.
+ */
+export interface WarehouseReports {
+  /**
+   * Per (slice, unit) of `slices`: the rows a table with a unit column holds, with their tiers
+   * and sources (see `GameHolding`). One parameterized read; SQL in `reports/report-sql.ts`.
+   */
+  gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]>;
+  /**
+   * Creates the game-level view `view` (in the log's dataset) over the source-coverage log, or
+   * replaces it when its definition changed; the log table must exist. SQL in `reports/report-sql.ts`.
+   */
+  ensureCoverageView(log: TableSpec, view: string): Promise<void>;
+  /** Rows, dates, games and warnings a table holds over a range of slices, in one read. */
+  tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary>;
+  /** The latest slice's biggest predictions in a range, next to what the players then scored. */
+  samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]>;
+  /**
+   * Seed 002's "daily streaming conflict summary" over the conflict log since `since`, one
+   * conflict counted once (rows grouped by `conflict_id` first): date, processor_name,
+   * total_conflicts, resolved, unresolved, avg_retries, sample_games.
+   */
+  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]>;
+  /** Seed 002's "unresolved conflicts requiring attention" since `since`: the latest row of each. */
+  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]>;
+}
+
 /** Named query parameters; values only — identifiers never travel as parameters. */
 export type QueryParams = Record<string, string | number | boolean | null | readonly (string | number)[]>;
 
@@ -167,28 +196,8 @@ export interface Warehouse {
    */
   unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]>;
   tableMetadata(spec: TableSpec): Promise<TableMetadata>;
-  /**
-   * Per (slice, unit) of `slices`: the rows a table with a unit column holds, with their tiers
-   * and sources (see `GameHolding`). One parameterized read; SQL in `coverage-sql.ts`.
-   */
-  gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]>;
-  /**
-   * Creates the game-level view `view` (in the log's dataset) over the source-coverage log, or
-   * replaces it when its definition changed; the log table must exist. SQL in `coverage-sql.ts`.
-   */
-  ensureCoverageView(log: TableSpec, view: string): Promise<void>;
-  /** Rows, dates, games and warnings a table holds over a range of slices, in one read. */
-  tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary>;
-  /** The latest slice's biggest predictions in a range, next to what the players then scored. */
-  samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]>;
-  /**
-   * Seed 002's "daily streaming conflict summary" over the conflict log since `since`, one
-   * conflict counted once (rows grouped by `conflict_id` first): date, processor_name,
-   * total_conflicts, resolved, unresolved, avg_retries, sample_games.
-   */
-  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]>;
-  /** Seed 002's "unresolved conflicts requiring attention" since `since`: the latest row of each. */
-  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]>;
+  /** The report queries over this warehouse's tables (coverage, conflicts, the demo's summary). */
+  readonly reports: WarehouseReports;
   close(): Promise<void>;
 }
 

@@ -17,6 +17,7 @@ import { sourceCoverageLog } from '../src/tables/source-coverage-log.ts';
 import { streamingConflictLog } from '../src/tables/streaming-conflict-log.ts';
 import { tableResource } from '../src/warehouse/bigquery/schema.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
+import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { CommitBatch, Warehouse } from '../src/warehouse/types.ts';
 import { API, BASE, Bodies, type Body, doneJob, notFound, PROJECT, testWarehouse, useNock } from './bigquery-nock.ts';
 
@@ -634,4 +635,82 @@ describe('Warehouse conformance: DuckDB', () => {
 describe('Warehouse conformance: BigQuery (nock)', () => {
   const creds = useNock();
   conformance(async () => bigQueryHarness(creds));
+});
+
+/**
+ * What each warehouse declares instead of the queue layer knowing BigQuery: the daily
+ * modifications a write spends, and the slices a streaming buffer keeps out of a MERGE.
+ */
+describe('Warehouse capabilities', () => {
+  const buffered: TableSpec = { ...box, table: 'conformance_buffered', columns: [...box.columns, { name: 'processed_at', type: 'TIMESTAMP' }] };
+  const row = (date: string, player: number, processedAt: string): Row => ({
+    game_id: `g-${date}`,
+    player_id: player,
+    game_date: date,
+    pts: 1,
+    quality_issues: null,
+    processed_at: processedAt,
+  });
+
+  describe('DuckDB, embedded', () => {
+    let dir: string;
+    let duck: DuckDBWarehouse;
+    beforeEach(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), 'phasegate-capabilities-'));
+      duck = await DuckDBWarehouse.open({ path: ':memory:', store: new LocalObjectStore(dir) });
+    });
+    afterEach(async () => {
+      await duck.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('has no daily modification quota and no streaming buffer', () => {
+      expect(duck.capabilities.countsAsDailyModification('dml')).to.equal(false);
+      expect(duck.capabilities.countsAsDailyModification('load')).to.equal(false);
+      expect(duck.capabilities.streamingBuffer).to.equal(undefined);
+    });
+
+    it('behind the BigQuery rules: BigQuery’s, the streamed slice held back by its processed_at', async () => {
+      const ruled = new BigQueryRulesWarehouse(duck, { timeScale: 1 });
+      await ruled.ensureTable(buffered);
+      expect(ruled.capabilities.countsAsDailyModification('dml')).to.equal(false);
+      expect(ruled.capabilities.countsAsDailyModification('load')).to.equal(true);
+      const buffer = ruled.capabilities.streamingBuffer;
+      expect(buffer).not.to.equal(undefined);
+      expect(await buffer?.bufferedSlices(buffered, ['2024-01-01', '2024-01-02'], 0)).to.deep.equal({ slices: [] });
+      const before = Date.now();
+      await ruled.streamingInsert(buffered, [row('2024-01-02', 1, new Date().toISOString())]);
+      const found = await buffer?.bufferedSlices(buffered, ['2024-01-01', '2024-01-02'], 60_000);
+      expect(found?.slices).to.deep.equal(['2024-01-02']);
+      expect(found?.oldestEntryTime?.getTime()).to.be.at.least(before);
+      await ruled.close();
+    });
+  });
+
+  describe('BigQuery (nock)', () => {
+    const creds = useNock();
+
+    it("declares BigQuery's rules; the buffer's slices are read with processed_at since its oldest entry, less the slack", async () => {
+      const w = testWarehouse(creds);
+      expect(w.capabilities.countsAsDailyModification('dml')).to.equal(false);
+      expect(w.capabilities.countsAsDailyModification('load')).to.equal(true);
+      nock(API)
+        .get(`${BASE}/datasets/${buffered.dataset}/tables/${buffered.table}`)
+        .query(true)
+        .reply(200, { numRows: '3', streamingBuffer: { estimatedRows: '1', oldestEntryTime: String(Date.parse('2024-01-02T12:00:00Z')) } });
+      const jobs = new Bodies();
+      nock(API)
+        .post(`${BASE}/jobs`, jobs.match)
+        .query(true)
+        .reply(200, () => doneJob(jobs.last, { statementType: 'SELECT' }))
+        .get((p) => p.startsWith(`${BASE}/queries/`))
+        .query(true)
+        .reply(200, { jobComplete: true, ...restRows([{ name: 'slice', type: 'DATE' }], [{ slice: '2024-01-02' }]) });
+      const found = await w.capabilities.streamingBuffer?.bufferedSlices(buffered, ['2024-01-01', '2024-01-02'], 300_000);
+      expect(found).to.deep.equal({ slices: ['2024-01-02'], oldestEntryTime: new Date('2024-01-02T12:00:00Z') });
+      const q = jobs.last.configuration.query;
+      expect(q.query).to.include('`processed_at` >= @since');
+      expect(q.queryParameters.find((p: Body) => p.name === 'since').parameterValue.value).to.equal('2024-01-02T11:55:00.000Z');
+    });
+  });
 });

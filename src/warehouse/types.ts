@@ -4,6 +4,7 @@
  * multi-year backfill costs a few dozen table operations instead of thousands.
  */
 import type { Holding } from '../integrity/holdings.ts';
+import type { TableWriteKind } from '../limits/bigquery.ts';
 import type { Column, ColumnType, Row, TableSpec } from '../processors/types.ts';
 
 export interface CommitBatch {
@@ -145,11 +146,42 @@ export interface WarehouseReports {
   unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]>;
 }
 
+/** Slices a MERGE cannot touch yet, and since when the buffer has held streamed rows. */
+export interface BufferedSlices {
+  slices: string[];
+  oldestEntryTime?: Date;
+}
+
+/** A warehouse whose streamed rows stay out of reach of DML for a while (BigQuery's streaming buffer). */
+export interface StreamingBufferCapability {
+  /**
+   * Which of `slices` sit in partitions that still hold streamed rows (reads only, no DML):
+   * the commit path holds them back instead of sending a MERGE the warehouse would refuse.
+   * `slackMs` widens the look back from the buffer's oldest entry (see `buffered-slices.ts`).
+   */
+  bufferedSlices(spec: TableSpec, slices: readonly string[], slackMs: number): Promise<BufferedSlices>;
+}
+
+/**
+ * The rules a warehouse holds its writers to, declared by the warehouse so the queue layer asks
+ * it instead of knowing BigQuery: a new backend declares what it has and leaves out the rest.
+ */
+export interface WarehouseCapabilities {
+  /**
+   * Whether a write of this kind spends one of the table's daily modifications. BigQuery: loads,
+   * copies and query appends do, DML does not (limits.ts); a warehouse without such a quota: never.
+   */
+  countsAsDailyModification(kind: TableWriteKind): boolean;
+  /** Present when streamed rows block DML on their partitions for a while (BigQuery). @defaultValue undefined */
+  streamingBuffer?: StreamingBufferCapability;
+}
+
 /** Named query parameters; values only — identifiers never travel as parameters. */
 export type QueryParams = Record<string, string | number | boolean | null | readonly (string | number)[]>;
 
 export interface Warehouse {
-  readonly kind: 'duckdb' | 'bigquery';
+  /** The rules this warehouse holds writers to (daily modifications, a streaming buffer). */
+  readonly capabilities: WarehouseCapabilities;
   /** The dataset (DuckDB: schema) a spec's table lives in: the configured prefix plus its dataset. */
   datasetOf(spec: Pick<TableSpec, 'dataset'>): string;
   /**

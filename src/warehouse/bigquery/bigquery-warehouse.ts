@@ -14,11 +14,12 @@ import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { PhasegateError } from '../../errors/phasegate-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
-import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
+import { BIGQUERY_LIMITS, countsAsDailyModification } from '../../limits/bigquery.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
+import { streamingBufferOf } from '../buffered-slices.ts';
 import { type ReportRunner, SqlReports } from '../reports/sql-reports.ts';
-import type { CommitBatch, CommitResult, QueryParams, TableDescription, TableMetadata, Warehouse, WarehouseReports } from '../types.ts';
+import type { CommitBatch, CommitResult, QueryParams, TableDescription, TableMetadata, Warehouse, WarehouseCapabilities, WarehouseReports } from '../types.ts';
 import { BIGQUERY_DIALECT } from './dialect.ts';
 import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
 import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters, reportParameters } from './params.ts';
@@ -113,7 +114,8 @@ function isAlreadyExists(thrown: unknown): boolean {
 }
 
 export class BigQueryWarehouse implements Warehouse {
-  readonly kind = 'bigquery';
+  /** BigQuery's own rules: loads spend daily modifications, DML does not; streamed rows block DML for a while. */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification, streamingBuffer: streamingBufferOf(this) };
   readonly projectId: string;
   readonly location: string;
   readonly bucket: string;

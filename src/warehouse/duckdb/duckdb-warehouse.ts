@@ -18,7 +18,16 @@ import type { ObjectStore } from '../../storage/object-store.ts';
 import type { ReportRunner } from '../reports/sql-reports.ts';
 import { SqlReports } from '../reports/sql-reports.ts';
 import { missingColumns } from '../schema-diff.ts';
-import type { CommitBatch, CommitResult, EmulatedWarehouse, QueryParams, TableDescription, TableMetadata, WarehouseReports } from '../types.ts';
+import type {
+  CommitBatch,
+  CommitResult,
+  EmulatedWarehouse,
+  QueryParams,
+  TableDescription,
+  TableMetadata,
+  WarehouseCapabilities,
+  WarehouseReports,
+} from '../types.ts';
 import { DUCKDB_DIALECT } from './dialect.ts';
 import { fromDuckDBError } from './duckdb-errors.ts';
 import { type GuestReader, guestReader } from './guest-reader.ts';
@@ -79,7 +88,8 @@ const DEFAULTS = { datasetPrefix: '', readOnly: false } satisfies Partial<DuckDB
 const READ_ONLY_SETTINGS = { access_mode: 'READ_ONLY' } as const;
 
 export class DuckDBWarehouse implements EmulatedWarehouse {
-  readonly kind = 'duckdb';
+  /** No quotas and no streaming buffer of its own: the rules layer (`rules/`) adds BigQuery's. */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification: () => false };
   readonly datasetPrefix: string;
   private readonly instance: DuckDBInstance;
   // Writes and reads get a connection each so a long read never waits behind a MERGE (DuckDB

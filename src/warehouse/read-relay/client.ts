@@ -24,6 +24,7 @@ import type {
   TableMetadata,
   TableSummary,
   Warehouse,
+  WarehouseCapabilities,
   WarehouseReports,
 } from '../types.ts';
 import { describeHolder, type LockHolder, lockHolder } from './lock.ts';
@@ -61,7 +62,8 @@ const REQUESTS_TTL_MS = 3_600_000 + 60_000;
 const REDIS_SLACK_MS = 2_000;
 
 export class RelayWarehouse implements Warehouse {
-  readonly kind = 'duckdb';
+  /** It never writes: no quota to spend, no buffer to wait for. */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification: () => false };
   private readonly opts: RelayClientOptions;
   /** The reports, each run by the holder (the view's DDL is a write, refused). */
   readonly reports: WarehouseReports = {

@@ -13,11 +13,23 @@ import { BIGQUERY_TEXTS, BigQueryJobError, classifyWarehouseError } from '../../
 import { TransientError } from '../../errors/transient-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
+import { countsAsDailyModification } from '../../limits/bigquery.ts';
 import { mulberry32 } from '../../prng.ts';
 import type { Column, Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
+import { streamingBufferOf } from '../buffered-slices.ts';
 import { missingColumns } from '../schema-diff.ts';
-import type { CommitBatch, CommitResult, EmulatedWarehouse, QueryParams, TableDescription, TableMetadata, Warehouse, WarehouseReports } from '../types.ts';
+import type {
+  CommitBatch,
+  CommitResult,
+  EmulatedWarehouse,
+  QueryParams,
+  TableDescription,
+  TableMetadata,
+  Warehouse,
+  WarehouseCapabilities,
+  WarehouseReports,
+} from '../types.ts';
 import { DmlGate } from './dml-gate.ts';
 import { dmlLatencyMs } from './dml-latency.ts';
 import { type BigQueryRulesOptions, DAY_SECONDS, type ResolvedRulesOptions, resolveRulesOptions } from './options.ts';
@@ -50,7 +62,8 @@ interface TableState {
 }
 
 export class BigQueryRulesWarehouse implements Warehouse {
-  readonly kind = 'duckdb';
+  /** BigQuery's rules, as this layer enforces them on DuckDB (its streaming buffer included). */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification, streamingBuffer: streamingBufferOf(this) };
   readonly options: ResolvedRulesOptions;
   private readonly inner: EmulatedWarehouse;
   /**

@@ -5,7 +5,7 @@
  * writers to the same tables may.
  */
 import type { TableSpec } from '../processors/types.ts';
-import type { BufferedSlices, StreamingBufferCapability, Warehouse } from './types.ts';
+import type { BufferedSlices, EmulatedWarehouse, StreamingBufferCapability, Warehouse } from './types.ts';
 
 /** The column a row's processing time is read from; streamed rows carry it too. */
 export const PROCESSED_AT = 'processed_at';
@@ -22,7 +22,7 @@ export function processedAtColumn(spec: TableSpec): string | undefined {
  * by a parameterized query — a read, not a DML statement. Without a `processed_at` column the
  * slices cannot be told apart, so all of them are taken to conflict (the safe side).
  */
-export function streamingBufferOf(warehouse: Pick<Warehouse, 'tableMetadata' | 'slicesWithRowsSince'>): StreamingBufferCapability {
+export function streamingBufferOf(warehouse: Pick<Warehouse, 'tableMetadata'> & Pick<EmulatedWarehouse, 'slicesWithRowsSince'>): StreamingBufferCapability {
   return {
     async bufferedSlices(spec: TableSpec, slices: readonly string[], slackMs: number): Promise<BufferedSlices> {
       if (slices.length === 0) return { slices: [] };

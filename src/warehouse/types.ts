@@ -215,13 +215,6 @@ export interface Warehouse {
   /** Distinct slice values present in the table among the given ones (for --only-missing). */
   presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]>;
   /**
-   * Which of `slices` hold rows whose `column` (a TIMESTAMP, e.g. `processed_at`) is at or
-   * after `since`, through a parameterized query. With `since` = the streaming buffer's
-   * `oldestEntryTime`, these are the slices a MERGE cannot touch yet (BigQuery refuses
-   * UPDATE/DELETE/MERGE over partitions holding streamed rows).
-   */
-  slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]>;
-  /**
    * Rows held per (slice, unit) for the rows in `slices` or, when `units` is not empty, whose
    * `unitColumn` is one of `units` (wherever they are): what a batch would shrink or move.
    * `unit` is `*` for a table without a unit column. One parameterized read.
@@ -241,6 +234,14 @@ export interface Warehouse {
  * warehouse implements it.
  */
 export interface EmulatedWarehouse extends Warehouse {
+  /**
+   * Which of `slices` hold rows whose `column` (a TIMESTAMP, e.g. `processed_at`) is at or
+   * after `since`, through a parameterized query. With `since` = the streaming buffer's
+   * `oldestEntryTime`, these are the slices a MERGE cannot touch yet (BigQuery refuses
+   * UPDATE/DELETE/MERGE over partitions holding streamed rows): what `streamingBufferOf`
+   * (buffered-slices.ts) reads for a warehouse that declares a streaming buffer.
+   */
+  slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]>;
   /** Appends staged objects as they are, like a load job with WRITE_APPEND: no dedupe, no slice ownership. */
   load(spec: TableSpec, objects: readonly string[]): Promise<CommitResult>;
   /** Inserts rows handed in directly (a streaming insert); returns rows inserted. */

@@ -9,7 +9,8 @@ import { COVERAGE_VIEW } from '../src/coverage/audit.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { sourceCoverageLog } from '../src/tables/source-coverage-log.ts';
 import type { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
-import { coverageViewQuery } from '../src/warehouse/bigquery/coverage-sql.ts';
+import { BIGQUERY_DIALECT } from '../src/warehouse/bigquery/dialect.ts';
+import { coverageViewSql } from '../src/warehouse/reports/report-sql.ts';
 import { API, BASE, type Body, PROJECT, testWarehouse, useNock } from './bigquery-nock.ts';
 
 const VIEW_PATH = `${BASE}/datasets/nba_orchestration/tables/${COVERAGE_VIEW}`;
@@ -61,7 +62,7 @@ describe('source-coverage SQL on BigQuery (nock)', () => {
         ],
       });
 
-    const got = await warehouse.gameHoldings(analytics, ['2025-04-15']);
+    const got = await warehouse.reports.gameHoldings(analytics, ['2025-04-15']);
 
     expect(got).to.deep.equal([
       { slice: '2025-04-15', unit: '0052400101', rows: 24, tiers: ['silver'], sources: ['bdl'] },
@@ -73,7 +74,7 @@ describe('source-coverage SQL on BigQuery (nock)', () => {
     expect(q.queryParameters).to.deep.equal([
       { name: 'slices', parameterType: { type: 'ARRAY', arrayType: { type: 'DATE' } }, parameterValue: { arrayValues: [{ value: '2025-04-15' }] } },
     ]);
-    expect(await warehouse.gameHoldings(analytics, [])).to.deep.equal([]);
+    expect(await warehouse.reports.gameHoldings(analytics, [])).to.deep.equal([]);
   });
 
   it('ensureCoverageView creates the view with tables.insert when it is missing', async () => {
@@ -86,7 +87,7 @@ describe('source-coverage SQL on BigQuery (nock)', () => {
       .query(true)
       .reply(200, () => ({ ...inserted.at(-1), type: 'VIEW' }));
 
-    await warehouse.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
+    await warehouse.reports.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
 
     const body = inserted[0] as Body;
     expect(body.tableReference).to.deep.equal({ projectId: PROJECT, datasetId: 'nba_orchestration', tableId: COVERAGE_VIEW });
@@ -97,12 +98,12 @@ describe('source-coverage SQL on BigQuery (nock)', () => {
   });
 
   it('ensureCoverageView leaves a view with the same query alone, and patches one whose query changed', async () => {
-    const query = coverageViewQuery({ projectId: PROJECT, dataset: 'nba_orchestration', table: 'source_coverage_log' });
+    const query = coverageViewSql(BIGQUERY_DIALECT, `\`${PROJECT}.nba_orchestration.source_coverage_log\``);
     nock(API)
       .get(VIEW_PATH)
       .query(true)
       .reply(200, { tableReference: { tableId: COVERAGE_VIEW }, type: 'VIEW', view: { query, useLegacySql: false } });
-    await warehouse.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
+    await warehouse.reports.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
 
     const patched: Body[] = [];
     nock(API)
@@ -112,7 +113,7 @@ describe('source-coverage SQL on BigQuery (nock)', () => {
       .patch(VIEW_PATH, (b: Body) => patched.push(b) > 0)
       .query(true)
       .reply(200, () => ({ tableReference: { tableId: COVERAGE_VIEW }, type: 'VIEW', ...patched.at(-1) }));
-    await warehouse.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
+    await warehouse.reports.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
     expect(patched[0]?.view).to.deep.equal({ query, useLegacySql: false });
   });
 });

@@ -13,9 +13,11 @@ import { expect } from 'chai';
 import nock from 'nock';
 import type { Column, Row, TableSpec } from '../src/processors/types.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
+import { sourceCoverageLog } from '../src/tables/source-coverage-log.ts';
 import { streamingConflictLog } from '../src/tables/streaming-conflict-log.ts';
 import { tableResource } from '../src/warehouse/bigquery/schema.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
+import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { CommitBatch, Warehouse } from '../src/warehouse/types.ts';
 import { API, BASE, Bodies, type Body, doneJob, notFound, PROJECT, testWarehouse, useNock } from './bigquery-nock.ts';
 
@@ -92,6 +94,67 @@ const CONFLICT_ROWS: Row[] = [
   conflictRow('cf-b', 1, false, '2024-01-01T11:00:00.000Z', '2024-01-02'),
 ];
 
+/** An analytics table tagged with its tier and source per row, for the coverage read. */
+const games: TableSpec = {
+  dataset: 'nba_analytics',
+  table: 'conformance_games',
+  columns: [
+    { name: 'game_id', type: 'STRING', nullable: false },
+    { name: 'player_id', type: 'INT64', nullable: false },
+    { name: 'game_date', type: 'DATE', nullable: false },
+    { name: 'primary_source', type: 'STRING' },
+    { name: 'data_quality_tier', type: 'STRING' },
+  ],
+  primaryKey: ['game_id', 'player_id'],
+  sliceColumn: 'game_date',
+  unitColumn: 'game_id',
+};
+
+const coverageLog = sourceCoverageLog.table;
+/** One coverage observation of a game on 2024-01-01 (see the view in reports/report-sql.ts). */
+const observed = (id: string, time: string, row: Row): Row => ({
+  event_id: id,
+  event_time: time,
+  event_type: 'found',
+  severity: 'info',
+  layer: 'raw',
+  game_id: 'g1',
+  game_date: '2024-01-01',
+  table_name: null,
+  source: 'nbac',
+  expected: true,
+  found: true,
+  rows_found: 10,
+  fallback_used: false,
+  data_quality_tier: null,
+  previous_tier: null,
+  audit_run_id: 'a1',
+  details: null,
+  ...row,
+});
+const NBAC = 'nba_raw.nbac_player_boxscores';
+const BDL = 'nba_raw.bdl_player_boxscores';
+const PGS = 'nba_analytics.player_game_summary';
+const COVERAGE_ROWS: Row[] = [
+  // g1: NBA.com first missing, then found; balldontlie missing; phase 3 picked NBA.com, silver.
+  observed('g1-e1', '2024-01-01T10:00:00.000Z', { event_type: 'missing', severity: 'warning', table_name: NBAC, found: false, rows_found: 0 }),
+  observed('g1-e2', '2024-01-01T11:00:00.000Z', { table_name: NBAC, audit_run_id: 'a2' }),
+  observed('g1-e3', '2024-01-01T11:00:00.000Z', { event_type: 'missing', table_name: BDL, source: 'bdl', found: false, rows_found: 0, audit_run_id: 'a2' }),
+  observed('g1-e4', '2024-01-01T11:30:00.000Z', { layer: 'analytics', table_name: PGS, data_quality_tier: 'silver', audit_run_id: 'a2' }),
+  // g2: only the fallback has it, phase 3 has not run; the audit's last word is a fallback request.
+  observed('g2-e1', '2024-01-01T10:00:00.000Z', { game_id: 'g2', event_type: 'missing', severity: 'warning', table_name: NBAC, found: false, rows_found: 0 }),
+  observed('g2-e2', '2024-01-01T10:00:00.000Z', { game_id: 'g2', table_name: BDL, source: 'bdl', fallback_used: true }),
+  observed('g2-e3', '2024-01-01T12:00:00.000Z', {
+    game_id: 'g2',
+    event_type: 'fallback_requested',
+    severity: 'warning',
+    layer: 'audit',
+    source: 'bdl',
+    fallback_used: true,
+    audit_run_id: 'a3',
+  }),
+];
+
 /** A result column as BigQuery's REST schema names it (legacy type names). */
 interface Field {
   name: string;
@@ -127,6 +190,10 @@ interface Harness {
   committed(stats: { inserted: number; deleted: number }, check?: (query: Body) => void): void;
   /** The next `addColumns` (BigQuery: tables.get, then tables.patch, checked). */
   patched(spec: TableSpec, without: readonly string[], check: (body: Body) => void): void;
+  /** The next view ensured is missing and created (BigQuery: tables.get answers 404, then tables.insert, checked). */
+  viewCreated(dataset: string, view: string, check: (body: Body) => void): void;
+  /** The quoted, qualified name of a table or view, for a hand-written read. */
+  qualified(where: { dataset: string; table: string }): string;
   /** Writes a staged object both warehouses can name (DuckDB reads it; BigQuery only its URI). */
   stage(rows: readonly Row[]): Promise<string>;
   close(): Promise<void>;
@@ -167,6 +234,8 @@ async function duckHarness(): Promise<Harness> {
     answer: () => undefined,
     committed: () => undefined,
     patched: () => undefined,
+    viewCreated: () => undefined,
+    qualified: (where) => w.tableName(where),
     stage,
     close: async () => {
       await w.close();
@@ -233,6 +302,20 @@ function bigQueryHarness(creds: ReturnType<typeof useNock>): Harness {
           return { ...tableAnswer(spec), schema: patches.last.schema };
         });
     },
+    viewCreated: (dataset, view, check) => {
+      const inserted = new Bodies();
+      nock(API)
+        .get(`${BASE}/datasets/${dataset}/tables/${view}`)
+        .query(true)
+        .reply(404, notFound(`Table ${PROJECT}:${dataset}.${view}`))
+        .post(`${BASE}/datasets/${dataset}/tables`, inserted.match)
+        .query(true)
+        .reply(200, () => {
+          check(inserted.last);
+          return { ...inserted.last, type: 'VIEW' };
+        });
+    },
+    qualified: (where) => `\`${PROJECT}.${where.dataset}.${where.table}\``,
     stage: async () => `staging/conformance/${++seq}.ndjson`,
     close: async () => undefined,
   };
@@ -294,7 +377,12 @@ function conformance(open: () => Promise<Harness>): void {
         ['end', 'DATE', '2024-01-02'],
       ]);
     });
-    expect(await h.warehouse().tableSummary(box, { start: '2024-01-01', end: '2024-01-02' })).to.deep.equal({ rows: 3, dates: 2, games: 2, warnings: 1 });
+    expect(await h.warehouse().reports.tableSummary(box, { start: '2024-01-01', end: '2024-01-02' })).to.deep.equal({
+      rows: 3,
+      dates: 2,
+      games: 2,
+      warnings: 1,
+    });
   });
 
   it('presentSlices returns the requested slices that hold rows', async () => {
@@ -387,7 +475,7 @@ function conformance(open: () => Promise<Harness>): void {
     h.answer(fields, expected, (q) => {
       expect(q.queryParameters).to.deep.equal([{ name: 'since', parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: '2023-12-31T00:00:00.000Z' } }]);
     });
-    expect(await h.warehouse().conflictSummary(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
+    expect(await h.warehouse().reports.conflictSummary(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
   });
 
   it('the unresolved conflicts are the latest row of each conflict that never resolved', async () => {
@@ -415,7 +503,7 @@ function conformance(open: () => Promise<Harness>): void {
       },
     ];
     h.answer(fields, expected);
-    expect(await h.warehouse().unresolvedConflicts(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
+    expect(await h.warehouse().reports.unresolvedConflicts(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
   });
 
   it('samplePredictions: the latest predicted slice in the range, biggest first, next to what was scored', async () => {
@@ -445,10 +533,98 @@ function conformance(open: () => Promise<Harness>): void {
       ],
       (q) => expect(q.query).to.include('P.`game_date` BETWEEN @start AND @end AND A.`game_date` BETWEEN @start AND @end'),
     );
-    expect(await h.warehouse().samplePredictions({ predictions, actuals, range: { start: '2024-01-01', end: '2024-01-05' } })).to.deep.equal([
+    expect(await h.warehouse().reports.samplePredictions({ predictions, actuals, range: { start: '2024-01-01', end: '2024-01-05' } })).to.deep.equal([
       { gameDate: '2024-01-02', player: 'B', team: 'BOS', predicted: 30, actual: 33, basis: 'b' },
       { gameDate: '2024-01-02', player: 'A', team: 'LAL', predicted: 21.5, actual: 18, basis: 'b' },
     ]);
+  });
+  it('gameHoldings: rows, tiers and sources per game of the slices asked, pruned to them', async () => {
+    await h.hold(games, [
+      { game_id: 'g1', player_id: 1, game_date: '2024-01-01', primary_source: 'nbac', data_quality_tier: 'silver' },
+      { game_id: 'g1', player_id: 2, game_date: '2024-01-01', primary_source: 'nbac', data_quality_tier: 'gold' },
+      { game_id: 'g2', player_id: 3, game_date: '2024-01-01', primary_source: 'bdl', data_quality_tier: 'silver' },
+      { game_id: 'g3', player_id: 4, game_date: '2024-01-02', primary_source: 'nbac', data_quality_tier: 'gold' },
+    ]);
+    const fields = ['slice', 'unit', 'n', 'tiers', 'sources'].map((name) => ({ name, type: name === 'n' ? 'INTEGER' : 'STRING' }));
+    h.answer(
+      fields,
+      [
+        { slice: '2024-01-01', unit: 'g1', n: 2, tiers: 'gold,silver', sources: 'nbac' },
+        { slice: '2024-01-01', unit: 'g2', n: 1, tiers: 'silver', sources: 'bdl' },
+      ],
+      (q) => {
+        expect(q.query).to.include('WHERE `game_date` IN UNNEST(@slices) GROUP BY slice, unit');
+        expect(q.queryParameters).to.deep.equal([
+          {
+            name: 'slices',
+            parameterType: { type: 'ARRAY', arrayType: { type: 'DATE' } },
+            parameterValue: { arrayValues: [{ value: '2024-01-01' }, { value: '2024-01-03' }] },
+          },
+        ]);
+      },
+    );
+    expect(await h.warehouse().reports.gameHoldings(games, ['2024-01-01', '2024-01-03'])).to.deep.equal([
+      { slice: '2024-01-01', unit: 'g1', rows: 2, tiers: ['gold', 'silver'], sources: ['nbac'] },
+      { slice: '2024-01-01', unit: 'g2', rows: 1, tiers: ['silver'], sources: ['bdl'] },
+    ]);
+    // No slices, no read (BigQuery: no job was answered for it).
+    expect(await h.warehouse().reports.gameHoldings(games, [])).to.deep.equal([]);
+  });
+
+  it('the coverage view: one row per game, its latest observation per table, the pick, the last event', async () => {
+    await h.hold(coverageLog, COVERAGE_ROWS);
+    h.viewCreated('nba_orchestration', 'conformance_coverage', (body) => {
+      expect(body.view.useLegacySql).to.equal(false);
+      expect(body.view.query).to.include(`FROM \`${PROJECT}.nba_orchestration.source_coverage_log\` WHERE event_type IN (`);
+    });
+    await h.warehouse().reports.ensureCoverageView(coverageLog, 'conformance_coverage');
+    const fields = [
+      { name: 'game_id', type: 'STRING' },
+      { name: 'game_date', type: 'DATE' },
+      { name: 'sources_present', type: 'STRING' },
+      { name: 'sources_missing', type: 'STRING' },
+      { name: 'fallback_used', type: 'BOOLEAN' },
+      { name: 'primary_source', type: 'STRING' },
+      { name: 'data_quality_tier', type: 'STRING' },
+      { name: 'last_event_type', type: 'STRING' },
+      { name: 'last_event_time', type: 'TIMESTAMP' },
+      { name: 'last_severity', type: 'STRING' },
+      { name: 'last_audit_run_id', type: 'STRING' },
+      { name: 'events', type: 'INTEGER' },
+    ];
+    const expected = [
+      {
+        game_id: 'g1',
+        game_date: '2024-01-01',
+        sources_present: 'nbac',
+        sources_missing: 'bdl',
+        fallback_used: false,
+        primary_source: 'nbac',
+        data_quality_tier: 'silver',
+        last_event_type: 'found',
+        last_event_time: '2024-01-01T11:30:00.000Z',
+        last_severity: 'info',
+        last_audit_run_id: 'a2',
+        events: 4,
+      },
+      {
+        game_id: 'g2',
+        game_date: '2024-01-01',
+        sources_present: 'bdl',
+        sources_missing: 'nbac',
+        fallback_used: true,
+        primary_source: null,
+        data_quality_tier: null,
+        last_event_type: 'fallback_requested',
+        last_event_time: '2024-01-01T12:00:00.000Z',
+        last_severity: 'warning',
+        last_audit_run_id: 'a3',
+        events: 3,
+      },
+    ];
+    h.answer(fields, expected);
+    const view = h.qualified({ dataset: 'nba_orchestration', table: 'conformance_coverage' });
+    expect(await h.warehouse().query(`SELECT * FROM ${view} ORDER BY game_id`)).to.deep.equal(expected);
   });
 }
 
@@ -459,4 +635,82 @@ describe('Warehouse conformance: DuckDB', () => {
 describe('Warehouse conformance: BigQuery (nock)', () => {
   const creds = useNock();
   conformance(async () => bigQueryHarness(creds));
+});
+
+/**
+ * What each warehouse declares instead of the queue layer knowing BigQuery: the daily
+ * modifications a write spends, and the slices a streaming buffer keeps out of a MERGE.
+ */
+describe('Warehouse capabilities', () => {
+  const buffered: TableSpec = { ...box, table: 'conformance_buffered', columns: [...box.columns, { name: 'processed_at', type: 'TIMESTAMP' }] };
+  const row = (date: string, player: number, processedAt: string): Row => ({
+    game_id: `g-${date}`,
+    player_id: player,
+    game_date: date,
+    pts: 1,
+    quality_issues: null,
+    processed_at: processedAt,
+  });
+
+  describe('DuckDB, embedded', () => {
+    let dir: string;
+    let duck: DuckDBWarehouse;
+    beforeEach(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), 'phasegate-capabilities-'));
+      duck = await DuckDBWarehouse.open({ path: ':memory:', store: new LocalObjectStore(dir) });
+    });
+    afterEach(async () => {
+      await duck.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('has no daily modification quota and no streaming buffer', () => {
+      expect(duck.capabilities.countsAsDailyModification('dml')).to.equal(false);
+      expect(duck.capabilities.countsAsDailyModification('load')).to.equal(false);
+      expect(duck.capabilities.streamingBuffer).to.equal(undefined);
+    });
+
+    it('behind the BigQuery rules: BigQuery’s, the streamed slice held back by its processed_at', async () => {
+      const ruled = new BigQueryRulesWarehouse(duck, { timeScale: 1 });
+      await ruled.ensureTable(buffered);
+      expect(ruled.capabilities.countsAsDailyModification('dml')).to.equal(false);
+      expect(ruled.capabilities.countsAsDailyModification('load')).to.equal(true);
+      const buffer = ruled.capabilities.streamingBuffer;
+      expect(buffer).not.to.equal(undefined);
+      expect(await buffer?.bufferedSlices(buffered, ['2024-01-01', '2024-01-02'], 0)).to.deep.equal({ slices: [] });
+      const before = Date.now();
+      await ruled.streamingInsert(buffered, [row('2024-01-02', 1, new Date().toISOString())]);
+      const found = await buffer?.bufferedSlices(buffered, ['2024-01-01', '2024-01-02'], 60_000);
+      expect(found?.slices).to.deep.equal(['2024-01-02']);
+      expect(found?.oldestEntryTime?.getTime()).to.be.at.least(before);
+      await ruled.close();
+    });
+  });
+
+  describe('BigQuery (nock)', () => {
+    const creds = useNock();
+
+    it("declares BigQuery's rules; the buffer's slices are read with processed_at since its oldest entry, less the slack", async () => {
+      const w = testWarehouse(creds);
+      expect(w.capabilities.countsAsDailyModification('dml')).to.equal(false);
+      expect(w.capabilities.countsAsDailyModification('load')).to.equal(true);
+      nock(API)
+        .get(`${BASE}/datasets/${buffered.dataset}/tables/${buffered.table}`)
+        .query(true)
+        .reply(200, { numRows: '3', streamingBuffer: { estimatedRows: '1', oldestEntryTime: String(Date.parse('2024-01-02T12:00:00Z')) } });
+      const jobs = new Bodies();
+      nock(API)
+        .post(`${BASE}/jobs`, jobs.match)
+        .query(true)
+        .reply(200, () => doneJob(jobs.last, { statementType: 'SELECT' }))
+        .get((p) => p.startsWith(`${BASE}/queries/`))
+        .query(true)
+        .reply(200, { jobComplete: true, ...restRows([{ name: 'slice', type: 'DATE' }], [{ slice: '2024-01-02' }]) });
+      const found = await w.capabilities.streamingBuffer?.bufferedSlices(buffered, ['2024-01-01', '2024-01-02'], 300_000);
+      expect(found).to.deep.equal({ slices: ['2024-01-02'], oldestEntryTime: new Date('2024-01-02T12:00:00Z') });
+      const q = jobs.last.configuration.query;
+      expect(q.query).to.include('`processed_at` >= @since');
+      expect(q.queryParameters.find((p: Body) => p.name === 'since').parameterValue.value).to.equal('2024-01-02T11:55:00.000Z');
+    });
+  });
 });

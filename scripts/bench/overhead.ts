@@ -33,6 +33,7 @@ import { startRedisServer } from '../../src/redis/ensure-redis.ts';
 import { RedisStep } from '../../src/redis/step.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
+import { SqlReports } from '../../src/warehouse/reports/sql-reports.ts';
 import { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { latencyStats, round } from './measure.ts';
 import { parseFlags, progressLog } from './options.ts';
@@ -170,7 +171,8 @@ async function timedCalls<T>(body: () => Promise<T>): Promise<{ result: T; ms: R
     [StatusStore.prototype, 'status store', ['update', 'set', 'setMany', 'get', 'getMany']],
     [TableGateStore.prototype, 'gate', ['register', 'take', 'release', 'countTableOp', 'holdInfo']],
     [Queue.prototype, 'BullMQ queue', ['add', 'addBulk']],
-    [BigQueryRulesWarehouse.prototype, 'warehouse', ['commit', 'unitHoldings', 'gameHoldings', 'tableMetadata', 'describeTable']],
+    [BigQueryRulesWarehouse.prototype, 'warehouse', ['commit', 'unitHoldings', 'tableMetadata', 'describeTable']],
+    [SqlReports.prototype, 'warehouse', ['gameHoldings']],
   ];
   const ms: Record<string, { calls: number; ms: number }> = {};
   const restore: (() => void)[] = [];

@@ -135,7 +135,7 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   for (const def of cascadeProcessors(rt, record)) {
     if (def.kind !== 'transform') continue;
     const id = tableId(def.table);
-    const count = await warehouse.tableSummary(def.table, range);
+    const count = await warehouse.reports.tableSummary(def.table, range);
     const r = rules?.tables[id];
     tables.push({
       table: id,
@@ -155,7 +155,7 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   const failed = Object.values(cascade.perPhase).reduce((n, c) => n + c.failed, 0);
   const phases = Object.fromEntries(Object.entries(cascade.perPhase).map(([phase, c]) => [`phase ${phase}`, c]));
   // The season's last night, biggest predictions first, next to what the players then scored.
-  const samplePredictions = await warehouse.samplePredictions({
+  const samplePredictions = await warehouse.reports.samplePredictions({
     predictions: rt.registry.tableSpec('nba_predictions.player_points_predictions'),
     actuals: rt.registry.tableSpec('nba_analytics.player_game_summary'),
     range,

@@ -128,7 +128,7 @@ export function ensureCoverageLog(warehouse: Warehouse): Promise<void> {
   if (!done) {
     done = (async () => {
       await warehouse.ensureTable(sourceCoverageLog.table);
-      await warehouse.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
+      await warehouse.reports.ensureCoverageView(sourceCoverageLog.table, COVERAGE_VIEW);
     })();
     done.catch(() => ensured.delete(warehouse));
     ensured.set(warehouse, done);

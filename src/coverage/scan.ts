@@ -36,10 +36,14 @@ export interface CoverageScan {
   dates: DateScan[];
 }
 
-async function holdings(warehouse: Warehouse, target: { table: Parameters<Warehouse['gameHoldings']>[0] }, dates: readonly string[]): Promise<GameHolding[]> {
+async function holdings(
+  warehouse: Warehouse,
+  target: { table: Parameters<Warehouse['reports']['gameHoldings']>[0] },
+  dates: readonly string[],
+): Promise<GameHolding[]> {
   // A table nothing has committed to yet holds nothing; creating it is what the gate would do.
   await warehouse.ensureTable(target.table);
-  return warehouse.gameHoldings(target.table, dates);
+  return warehouse.reports.gameHoldings(target.table, dates);
 }
 
 export async function scanCoverage(

@@ -4,6 +4,7 @@
  * multi-year backfill costs a few dozen table operations instead of thousands.
  */
 import type { Holding } from '../integrity/holdings.ts';
+import type { TableWriteKind } from '../limits/bigquery.ts';
 import type { Column, ColumnType, DateRange, Row, TableSpec } from '../processors/types.ts';
 
 export interface CommitBatch {
@@ -112,11 +113,71 @@ export interface PredictionSample {
   basis: string;
 }
 
+/**
+ * The report queries: reads (and one view) for people and dashboards, none on the commit path.
+ * Their SQL is written once (`reports/report-sql.ts`) in each warehouse's dialect.
+ */
+export interface WarehouseReports {
+  /**
+   * Per (slice, unit) of `slices`: the rows a table with a unit column holds, with their tiers
+   * and sources (see `GameHolding`). One parameterized read; SQL in `reports/report-sql.ts`.
+   */
+  gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]>;
+  /**
+   * Creates the game-level view `view` (in the log's dataset) over the source-coverage log, or
+   * replaces it when its definition changed; the log table must exist. SQL in `reports/report-sql.ts`.
+   */
+  ensureCoverageView(log: TableSpec, view: string): Promise<void>;
+  /** Rows, dates, games and warnings a table holds over a range of slices, in one read. */
+  tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary>;
+  /** The latest slice's biggest predictions in a range, next to what the players then scored. */
+  samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]>;
+  /**
+   * Seed 002's "daily streaming conflict summary" over the conflict log since `since`, one
+   * conflict counted once (rows grouped by `conflict_id` first): date, processor_name,
+   * total_conflicts, resolved, unresolved, avg_retries, sample_games.
+   */
+  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]>;
+  /** Seed 002's "unresolved conflicts requiring attention" since `since`: the latest row of each. */
+  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]>;
+}
+
+/** Slices a MERGE cannot touch yet, and since when the buffer has held streamed rows. */
+export interface BufferedSlices {
+  slices: string[];
+  oldestEntryTime?: Date;
+}
+
+/** A warehouse whose streamed rows stay out of reach of DML for a while (BigQuery's streaming buffer). */
+export interface StreamingBufferCapability {
+  /**
+   * Which of `slices` sit in partitions that still hold streamed rows (reads only, no DML):
+   * the commit path holds them back instead of sending a MERGE the warehouse would refuse.
+   * `slackMs` widens the look back from the buffer's oldest entry (see `buffered-slices.ts`).
+   */
+  bufferedSlices(spec: TableSpec, slices: readonly string[], slackMs: number): Promise<BufferedSlices>;
+}
+
+/**
+ * The rules a warehouse holds its writers to, declared by the warehouse so the queue layer asks
+ * it instead of knowing BigQuery: a new backend declares what it has and leaves out the rest.
+ */
+export interface WarehouseCapabilities {
+  /**
+   * Whether a write of this kind spends one of the table's daily modifications. BigQuery: loads,
+   * copies and query appends do, DML does not (limits.ts); a warehouse without such a quota: never.
+   */
+  countsAsDailyModification(kind: TableWriteKind): boolean;
+  /** Present when streamed rows block DML on their partitions for a while (BigQuery). @defaultValue undefined */
+  streamingBuffer?: StreamingBufferCapability;
+}
+
 /** Named query parameters; values only — identifiers never travel as parameters. */
 export type QueryParams = Record<string, string | number | boolean | null | readonly (string | number)[]>;
 
 export interface Warehouse {
-  readonly kind: 'duckdb' | 'bigquery';
+  /** The rules this warehouse holds writers to (daily modifications, a streaming buffer). */
+  readonly capabilities: WarehouseCapabilities;
   /** The dataset (DuckDB: schema) a spec's table lives in: the configured prefix plus its dataset. */
   datasetOf(spec: Pick<TableSpec, 'dataset'>): string;
   /**
@@ -150,41 +211,14 @@ export interface Warehouse {
   /** Distinct slice values present in the table among the given ones (for --only-missing). */
   presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]>;
   /**
-   * Which of `slices` hold rows whose `column` (a TIMESTAMP, e.g. `processed_at`) is at or
-   * after `since`, through a parameterized query. With `since` = the streaming buffer's
-   * `oldestEntryTime`, these are the slices a MERGE cannot touch yet (BigQuery refuses
-   * UPDATE/DELETE/MERGE over partitions holding streamed rows).
-   */
-  slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]>;
-  /**
    * Rows held per (slice, unit) for the rows in `slices` or, when `units` is not empty, whose
    * `unitColumn` is one of `units` (wherever they are): what a batch would shrink or move.
    * `unit` is `*` for a table without a unit column. One parameterized read.
    */
   unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]>;
   tableMetadata(spec: TableSpec): Promise<TableMetadata>;
-  /**
-   * Per (slice, unit) of `slices`: the rows a table with a unit column holds, with their tiers
-   * and sources (see `GameHolding`). One parameterized read; SQL in `coverage-sql.ts`.
-   */
-  gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]>;
-  /**
-   * Creates the game-level view `view` (in the log's dataset) over the source-coverage log, or
-   * replaces it when its definition changed; the log table must exist. SQL in `coverage-sql.ts`.
-   */
-  ensureCoverageView(log: TableSpec, view: string): Promise<void>;
-  /** Rows, dates, games and warnings a table holds over a range of slices, in one read. */
-  tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary>;
-  /** The latest slice's biggest predictions in a range, next to what the players then scored. */
-  samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]>;
-  /**
-   * Seed 002's "daily streaming conflict summary" over the conflict log since `since`, one
-   * conflict counted once (rows grouped by `conflict_id` first): date, processor_name,
-   * total_conflicts, resolved, unresolved, avg_retries, sample_games.
-   */
-  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]>;
-  /** Seed 002's "unresolved conflicts requiring attention" since `since`: the latest row of each. */
-  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]>;
+  /** The report queries over this warehouse's tables (coverage, conflicts, the demo's summary). */
+  readonly reports: WarehouseReports;
   close(): Promise<void>;
 }
 
@@ -196,6 +230,14 @@ export interface Warehouse {
  * warehouse implements it.
  */
 export interface EmulatedWarehouse extends Warehouse {
+  /**
+   * Which of `slices` hold rows whose `column` (a TIMESTAMP, e.g. `processed_at`) is at or
+   * after `since`, through a parameterized query. With `since` = the streaming buffer's
+   * `oldestEntryTime`, these are the slices a MERGE cannot touch yet (BigQuery refuses
+   * UPDATE/DELETE/MERGE over partitions holding streamed rows): what `streamingBufferOf`
+   * (buffered-slices.ts) reads for a warehouse that declares a streaming buffer.
+   */
+  slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]>;
   /** Appends staged objects as they are, like a load job with WRITE_APPEND: no dedupe, no slice ownership. */
   load(spec: TableSpec, objects: readonly string[]): Promise<CommitResult>;
   /** Inserts rows handed in directly (a streaming insert); returns rows inserted. */

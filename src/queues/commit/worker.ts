@@ -21,7 +21,7 @@ import { PermanentError } from '../../errors/permanent-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { SliceVerdict } from '../../integrity/holdings.ts';
 import { describeMissing } from '../../integrity/slice-check.ts';
-import { countsAsDailyModification, type TableWriteKind } from '../../limits/bigquery.ts';
+import type { TableWriteKind } from '../../limits/bigquery.ts';
 import { log } from '../../log.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
@@ -149,7 +149,7 @@ async function lastCommits(ctx: PipelineContext, batch: TakenBatch): Promise<Map
  */
 async function spendTableOp(ctx: PipelineContext, table: string, kind: TableWriteKind): Promise<void> {
   const today = await ctx.gate.countTableOp(table, kind);
-  if (!countsAsDailyModification(kind)) return;
+  if (!(await ctx.warehouse()).capabilities.countsAsDailyModification(kind)) return;
   const budget = tableLimits(ctx.config, table).dailyBudget;
   if (today > budget) {
     throw new PermanentError(`phasegate: table ${table} used its daily budget of ${budget} table modifications`, { reason: 'quotaExceeded', table });

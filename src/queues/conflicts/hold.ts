@@ -17,6 +17,7 @@ import { log } from '../../log.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
 import type { ResolutionMethod } from '../../tables/streaming-conflict-log.ts';
+import type { BufferedSlices } from '../../warehouse/types.ts';
 import { conflictDelaySeconds, conflictMaxRetries, conflictWaitSeconds } from '../commit/backoff.ts';
 import { ensureCommitJob } from '../commit/staging.ts';
 import type { TakenBatch } from '../commit/table-gate.ts';
@@ -26,8 +27,8 @@ import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { heldCommitJobId, JOB_NAMES } from '../names.ts';
 import { type ConflictEvent, type ConflictLogRow, logConflicts } from './log.ts';
 
-/** The column a row's processing time is read from; streamed rows carry it too. */
-export const PROCESSED_AT = 'processed_at';
+/** The column a row's processing time is read from: the warehouse's own (the commit worker reads it here). */
+export { PROCESSED_AT } from '../../warehouse/buffered-slices.ts';
 
 /** What the conflict path keeps about a held slice, in the gate's hold-info hash. */
 export interface HoldInfo {
@@ -76,22 +77,15 @@ export function waitingText(nextTryAt: string): string {
 }
 
 /**
- * Which of `slices` sit in partitions that still hold streamed rows: none when `tables.get`
- * shows no `streamingBuffer`; else those with rows processed since the buffer's
- * `oldestEntryTime` (less a slack, since a row is processed a little before it is streamed),
- * by a parameterized query — a read, not a DML statement. Without a `processed_at` column the
- * slices cannot be told apart, so all of them are taken to conflict (the safe side).
+ * Which of `slices` sit in partitions that still hold streamed rows, as the warehouse's
+ * streaming-buffer capability says (none for a warehouse without one); the slack is the
+ * configured one on the run's clock.
  */
-export async function findBuffered(ctx: PipelineContext, spec: TableSpec, slices: readonly string[]): Promise<{ slices: string[]; oldestEntryTime?: Date }> {
+export async function findBuffered(ctx: PipelineContext, spec: TableSpec, slices: readonly string[]): Promise<BufferedSlices> {
   if (slices.length === 0) return { slices: [] };
-  const warehouse = await ctx.warehouse();
-  const meta = await warehouse.tableMetadata(spec);
-  const buffer = meta.streamingBuffer;
+  const buffer = (await ctx.warehouse()).capabilities.streamingBuffer;
   if (!buffer) return { slices: [] };
-  const column = spec.columns.find((c) => c.name === PROCESSED_AT && c.type === 'TIMESTAMP');
-  if (!column) return { slices: [...slices], oldestEntryTime: buffer.oldestEntryTime };
-  const since = new Date(buffer.oldestEntryTime.getTime() - scaledMs(ctx.config, ctx.config.conflict.processedAtSlackSeconds));
-  return { slices: await warehouse.slicesWithRowsSince(spec, slices, since, column.name), oldestEntryTime: buffer.oldestEntryTime };
+  return buffer.bufferedSlices(spec, slices, scaledMs(ctx.config, ctx.config.conflict.processedAtSlackSeconds));
 }
 
 /**

@@ -57,7 +57,7 @@ export async function conflictReport(warehouse: Warehouse, opts: { since?: Date;
     if (err instanceof WarehouseError && err.reason === 'notFound') return { logged: false, ...base, daily: [], unresolved: [] };
     throw err;
   }
-  const daily = await warehouse.conflictSummary(streamingConflictLog.table, dailySince);
-  const unresolved = await warehouse.unresolvedConflicts(streamingConflictLog.table, unresolvedSince);
+  const daily = await warehouse.reports.conflictSummary(streamingConflictLog.table, dailySince);
+  const unresolved = await warehouse.reports.unresolvedConflicts(streamingConflictLog.table, unresolvedSince);
   return { logged: true, ...base, daily, unresolved };
 }

@@ -14,51 +14,36 @@ import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { PhasegateError } from '../../errors/phasegate-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
-import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
-import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TableSpec, tableId } from '../../processors/types.ts';
+import { BIGQUERY_LIMITS, countsAsDailyModification } from '../../limits/bigquery.ts';
+import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
-import type {
-  CommitBatch,
-  CommitResult,
-  DateRange,
-  GameHolding,
-  PredictionSample,
-  PredictionSampleRequest,
-  QueryParams,
-  TableDescription,
-  TableMetadata,
-  TableSummary,
-  Warehouse,
-} from '../types.ts';
-import { coverageViewQuery, gameHoldingsStatement } from './coverage-sql.ts';
+import { streamingBufferOf } from '../buffered-slices.ts';
+import { type ReportRunner, SqlReports } from '../reports/sql-reports.ts';
+import type { CommitBatch, CommitResult, QueryParams, TableDescription, TableMetadata, Warehouse, WarehouseCapabilities, WarehouseReports } from '../types.ts';
+import { BIGQUERY_DIALECT } from './dialect.ts';
 import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
-import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters } from './params.ts';
+import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters, reportParameters } from './params.ts';
 import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
 import { describeFields, nullableField, stagingDefinition, type TableFieldSchema, tableResource } from './schema.ts';
 import {
   appendStatement,
-  conflictSummaryStatement,
   DRY_RUN_PROBE,
   deleteSlicesStatement,
-  END_PARAM,
   isReadOnlyQuery,
   MOVE_UNITS_PARAM,
   mergeMoves,
   mergeStatement,
   presentSlicesStatement,
+  qualifiedName,
   quoteIdent,
   readSlicesStatement,
   SCOPE_PARAM,
   SINCE_PARAM,
   SLICES_PARAM,
-  START_PARAM,
-  samplePredictionsStatement,
   slicesWithRowsSinceStatement,
   type TableLocation,
-  tableSummaryStatement,
   UNITS_PARAM,
   unitHoldingsStatement,
-  unresolvedConflictsStatement,
   validateProjectId,
   validateSpec,
 } from './sql.ts';
@@ -113,17 +98,6 @@ function int(value: string | number | null | undefined): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function rangeParameters(range: DateRange): QueryParameter[] {
-  return [queryParameter(START_PARAM, range.start), queryParameter(END_PARAM, range.end)].map((p) => {
-    if (p.parameterType?.type !== 'DATE') throw new InputError(`not a YYYY-MM-DD date: ${JSON.stringify(p.parameterValue?.value)}`);
-    return p;
-  });
-}
-
-function timestampParameter(name: string, at: Date): QueryParameter {
-  return { name, parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: at.toISOString() } };
-}
-
 /** An ARRAY<STRING> parameter whatever its values look like (a unit like `2024-01-01` stays a STRING). */
 function stringArrayParameter(name: string, values: readonly string[]): QueryParameter {
   return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } }, parameterValue: { arrayValues: values.map((value) => ({ value })) } };
@@ -140,7 +114,8 @@ function isAlreadyExists(thrown: unknown): boolean {
 }
 
 export class BigQueryWarehouse implements Warehouse {
-  readonly kind = 'bigquery';
+  /** BigQuery's own rules: loads spend daily modifications, DML does not; streamed rows block DML for a while. */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification, streamingBuffer: streamingBufferOf(this) };
   readonly projectId: string;
   readonly location: string;
   readonly bucket: string;
@@ -148,6 +123,7 @@ export class BigQueryWarehouse implements Warehouse {
   private readonly objectPrefix: string;
   private readonly client: BigQuery;
   private readonly poll: PollOptions | undefined;
+  readonly reports: WarehouseReports = new SqlReports(this.reportRunner());
 
   constructor(options: BigQueryWarehouseOptions) {
     try {
@@ -368,11 +344,17 @@ export class BigQueryWarehouse implements Warehouse {
     }
   }
 
-  async gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]> {
-    if (slices.length === 0) return [];
-    const rows = await this.select(gameHoldingsStatement(this.where(spec), spec), [dateArrayParameter(SLICES_PARAM, slices)], tableId(spec));
-    const list = (v: unknown) => (v ? String(v).split(',') : []);
-    return rows.map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n), tiers: list(r.tiers), sources: list(r.sources) }));
+  /** The reports' way in: GoogleSQL query jobs with typed parameters, and the view through the tables API. */
+  private reportRunner(): ReportRunner {
+    return {
+      dialect: BIGQUERY_DIALECT,
+      tableName: (spec) => {
+        validateSpec(spec);
+        return qualifiedName(this.where(spec));
+      },
+      select: (statement, spec) => this.select(statement.sql, reportParameters(statement.params), tableId(spec)),
+      ensureView: (log, view, query) => this.ensureView(log, view, query),
+    };
   }
 
   /**
@@ -380,10 +362,10 @@ export class BigQueryWarehouse implements Warehouse {
    * missing and patched only when its query changed — each is a metadata update of the view,
    * and every worker ensures it.
    */
-  async ensureCoverageView(log: TableSpec, view: string): Promise<void> {
+  private async ensureView(log: TableSpec, view: string, query: string): Promise<void> {
     const where = this.where(log);
     quoteIdent(view);
-    const resource = { view: { query: coverageViewQuery(where), useLegacySql: false } };
+    const resource = { view: { query, useLegacySql: false } };
     try {
       const table = this.client.dataset(where.dataset, { location: this.location }).table(view);
       let current: { view?: { query?: string } } | undefined;
@@ -443,37 +425,6 @@ export class BigQueryWarehouse implements Warehouse {
     } catch (err) {
       this.fail(err, tableId(spec));
     }
-  }
-
-  async tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary> {
-    const quality = spec.columns.some((c) => c.name === QUALITY_ISSUES_COLUMN) ? QUALITY_ISSUES_COLUMN : undefined;
-    const [r] = await this.select(tableSummaryStatement(this.where(spec), spec, quality), rangeParameters(range), tableId(spec));
-    return { rows: int(r?.n as number), dates: int(r?.dates as number), games: int(r?.games as number), warnings: int(r?.warnings as number) };
-  }
-
-  async samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]> {
-    const sql = samplePredictionsStatement(
-      { where: this.where(request.predictions), spec: request.predictions },
-      { where: this.where(request.actuals), spec: request.actuals },
-      request.limit ?? 5,
-    );
-    const rows = await this.select(sql, rangeParameters(request.range), tableId(request.predictions));
-    return rows.map((r) => ({
-      gameDate: String(r.game_date),
-      player: String(r.player_name),
-      team: String(r.team_abbr),
-      predicted: Number(r.predicted_points),
-      actual: Number(r.pts),
-      basis: String(r.prediction_basis),
-    }));
-  }
-
-  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]> {
-    return this.select(conflictSummaryStatement(this.where(spec), spec), [timestampParameter(SINCE_PARAM, since)], tableId(spec));
-  }
-
-  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
-    return this.select(unresolvedConflictsStatement(this.where(spec), spec), [timestampParameter(SINCE_PARAM, since)], tableId(spec));
   }
 
   /** `datasets.get`: the dataset's location, or null when the dataset does not exist yet. */

@@ -6,6 +6,7 @@
  */
 import type { JobMetadata } from '@google-cloud/bigquery';
 import { InputError } from '../../errors/input-error.ts';
+import type { ReportParam } from '../reports/report-sql.ts';
 import type { QueryParams } from '../types.ts';
 
 type QueryConfiguration = NonNullable<NonNullable<JobMetadata['configuration']>['query']>;
@@ -67,4 +68,20 @@ export function dateArrayParameter(name: string, dates: readonly string[]): Quer
     parameterType: { type: 'ARRAY', arrayType: { type: 'DATE' } },
     parameterValue: { arrayValues: dates.map((value) => ({ value })) },
   };
+}
+
+/**
+ * A report's typed parameters (`reports/report-sql.ts`) as query parameters of that type: a
+ * DATE must be `YYYY-MM-DD` (a list of them is the `ARRAY<DATE>` slices compare with).
+ */
+export function reportParameters(params: Record<string, ReportParam>): QueryParameter[] {
+  return Object.entries(params).map(([name, { type, value }]) => {
+    if (!PARAM_NAME.test(name)) throw new InputError(`not a valid query parameter name: ${JSON.stringify(name)}`);
+    if (typeof value !== 'string') {
+      if (type === 'DATE') return dateArrayParameter(name, value);
+      return { name, parameterType: { type: 'ARRAY', arrayType: { type } }, parameterValue: { arrayValues: value.map((v) => ({ value: v })) } };
+    }
+    if (type === 'DATE' && !DATE.test(value)) throw new InputError(`not a YYYY-MM-DD date: ${JSON.stringify(value)}`);
+    return { name, parameterType: { type }, parameterValue: { value } };
+  });
 }

@@ -13,23 +13,22 @@ import { InputError } from '../../errors/input-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
-import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TableSpec, tableId } from '../../processors/types.ts';
+import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
+import type { ReportRunner } from '../reports/sql-reports.ts';
+import { SqlReports } from '../reports/sql-reports.ts';
 import { missingColumns } from '../schema-diff.ts';
 import type {
   CommitBatch,
   CommitResult,
-  DateRange,
   EmulatedWarehouse,
-  GameHolding,
-  PredictionSample,
-  PredictionSampleRequest,
   QueryParams,
   TableDescription,
   TableMetadata,
-  TableSummary,
+  WarehouseCapabilities,
+  WarehouseReports,
 } from '../types.ts';
-import { coverageViewSql, gameHoldingsSql } from './coverage-sql.ts';
+import { DUCKDB_DIALECT } from './dialect.ts';
 import { fromDuckDBError } from './duckdb-errors.ts';
 import { type GuestReader, guestReader } from './guest-reader.ts';
 import { Mutex } from './mutex.ts';
@@ -40,11 +39,11 @@ import {
   appendSql,
   BEGIN_SQL,
   COMMIT_SQL,
-  conflictSummarySql,
   countRowsSql,
   createSchemaSql,
   createStagingSql,
   createTableSql,
+  createViewSql,
   deleteSlicesSql,
   describeColumnsSql,
   dropStagingSql,
@@ -57,16 +56,13 @@ import {
   readSlicesSql,
   replaceSlicesSql,
   SET_UTC_SQL,
-  samplePredictionsSql,
   slicesWithRowsSinceSql,
   tableExistsSql,
-  tableSummarySql,
   unitHoldingsSql,
-  unresolvedConflictsSql,
   validateSpec,
 } from './sql.ts';
 import { dedupeByKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
-import { resultRows, toCell } from './values.ts';
+import { bindParams, resultRows, toCell } from './values.ts';
 
 export interface DuckDBWarehouseOptions {
   /** Database file (parent folders are created), or `:memory:`. */
@@ -92,7 +88,8 @@ const DEFAULTS = { datasetPrefix: '', readOnly: false } satisfies Partial<DuckDB
 const READ_ONLY_SETTINGS = { access_mode: 'READ_ONLY' } as const;
 
 export class DuckDBWarehouse implements EmulatedWarehouse {
-  readonly kind = 'duckdb';
+  /** No quotas and no streaming buffer of its own: the rules layer (`rules/`) adds BigQuery's. */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification: () => false };
   readonly datasetPrefix: string;
   private readonly instance: DuckDBInstance;
   // Writes and reads get a connection each so a long read never waits behind a MERGE (DuckDB
@@ -108,6 +105,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   private readonly readOnly: boolean;
   private stagingSeq = 0;
   private closed = false;
+  readonly reports: WarehouseReports = new SqlReports(this.reportRunner());
 
   private constructor(
     instance: DuckDBInstance,
@@ -326,45 +324,6 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     return reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
   }
 
-  async tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary> {
-    const resolved = this.resolve(spec);
-    this.assertOpen();
-    const quality = spec.columns.some((c) => c.name === QUALITY_ISSUES_COLUMN) ? QUALITY_ISSUES_COLUMN : undefined;
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(tableSummarySql(resolved, quality), [range.start, range.end]));
-    const r = reader.getRowObjects()[0] ?? {};
-    return { rows: Number(r.n ?? 0), dates: Number(r.dates ?? 0), games: Number(r.games ?? 0), warnings: Number(r.warnings ?? 0) };
-  }
-
-  async samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]> {
-    const predictions = this.resolve(request.predictions);
-    const actuals = this.resolve(request.actuals);
-    this.assertOpen();
-    const sql = samplePredictionsSql(predictions, actuals, request.limit ?? 5);
-    const reader = await this.read(request.predictions, (conn) => conn.runAndReadAll(sql, [request.range.start, request.range.end]));
-    return reader.getRowObjects().map((r) => ({
-      gameDate: String(r.game_date),
-      player: String(r.player_name),
-      team: String(r.team_abbr),
-      predicted: Number(r.predicted_points),
-      actual: Number(r.pts),
-      basis: String(r.prediction_basis),
-    }));
-  }
-
-  async conflictSummary(spec: TableSpec, since: Date): Promise<Row[]> {
-    const resolved = this.resolve(spec);
-    this.assertOpen();
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(conflictSummarySql(resolved), [since.toISOString()]));
-    return resultRows(reader);
-  }
-
-  async unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
-    const resolved = this.resolve(spec);
-    this.assertOpen();
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(unresolvedConflictsSql(resolved), [since.toISOString()]));
-    return resultRows(reader);
-  }
-
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
     const resolved = this.resolve(spec);
     this.assertOpen();
@@ -372,23 +331,26 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     return { numRows: Number(reader.getRowObjects()[0]?.num_rows ?? 0) };
   }
 
-  async gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]> {
-    const resolved = this.resolve(spec);
-    this.assertOpen();
-    if (slices.length === 0) return [];
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(gameHoldingsSql(resolved, slices.length), [...slices]));
-    const list = (v: unknown) => (v ? String(v).split(',') : []);
-    return reader
-      .getRowObjects()
-      .map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n), tiers: list(r.tiers), sources: list(r.sources) }));
-  }
-
-  async ensureCoverageView(log: TableSpec, view: string): Promise<void> {
-    const resolved = this.resolve(log);
-    this.assertOpen();
-    await this.write(log, async (conn) => {
-      await conn.run(coverageViewSql(resolved, view));
-    });
+  /** The reports' way in: report statements on the reader connection, their parameters bound as text (the dialect casts them). */
+  private reportRunner(): ReportRunner {
+    return {
+      dialect: DUCKDB_DIALECT,
+      tableName: (spec) => qualifiedName(this.resolve(spec)),
+      select: async (statement, spec) => {
+        this.assertOpen();
+        const params = Object.fromEntries(Object.entries(statement.params).map(([name, p]) => [name, p.value]));
+        const bound = bindParams(params);
+        return resultRows(await this.read(spec, (conn) => conn.runAndReadAll(statement.sql, bound.values, bound.types)));
+      },
+      // `CREATE OR REPLACE` is cheap in DuckDB, so the view is simply rewritten on every ensure.
+      ensureView: async (log, view, query) => {
+        const resolved = this.resolve(log);
+        this.assertOpen();
+        await this.write(log, async (conn) => {
+          await conn.run(createViewSql({ dataset: resolved.dataset, table: view }, query));
+        });
+      },
+    };
   }
 
   /** Waits for running statements, then releases the connections and the database, in reverse order of opening. */

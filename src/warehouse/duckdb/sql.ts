@@ -228,91 +228,9 @@ export function addColumnSql(spec: TableSpec, column: Column): string {
   return `ALTER TABLE ${qualifiedName(spec)} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${DUCKDB_TYPES[column.type]}`;
 }
 
-/** Rows, slices, units and rows with quality issues between `$1` and `$2` (inclusive slices). */
-export function tableSummarySql(spec: TableSpec, qualityColumn: string | undefined): string {
-  const slice = quoteIdent(spec.sliceColumn);
-  const type = DUCKDB_TYPES[columnOf(spec, spec.sliceColumn).type];
-  const games = spec.unitColumn === undefined ? '0' : `count(DISTINCT ${quoteIdent(columnOf(spec, spec.unitColumn).name)})`;
-  const warnings = qualityColumn === undefined ? '0' : `count(${quoteIdent(columnOf(spec, qualityColumn).name)})`;
-  return (
-    `SELECT count(*) AS n, count(DISTINCT ${slice}) AS dates, ${games} AS games, ${warnings} AS warnings FROM ${qualifiedName(spec)} ` +
-    `WHERE ${slice} BETWEEN CAST($1 AS ${type}) AND CAST($2 AS ${type})`
-  );
-}
-
-/**
- * The latest predicted slice between `$1` and `$2`: its biggest predictions joined to what the
- * players scored. Both specs are resolved; columns are checked against them.
- */
-export function samplePredictionsSql(predictions: TableSpec, actuals: TableSpec, limit: number): string {
-  const p = (name: string) => `p.${quoteIdent(columnOf(predictions, name).name)}`;
-  const a = (name: string) => `s.${quoteIdent(columnOf(actuals, name).name)}`;
-  const slice = quoteIdent(predictions.sliceColumn);
-  if (!Number.isInteger(limit) || limit < 1) throw new InputError(`sample size must be a positive integer, got ${limit}`);
-  return (
-    `SELECT CAST(${p(predictions.sliceColumn)} AS VARCHAR) AS game_date, ${p('player_name')} AS player_name, ${p('team_abbr')} AS team_abbr, ` +
-    `${p('predicted_points')} AS predicted_points, ${p('prediction_basis')} AS prediction_basis, ${a('pts')} AS pts ` +
-    `FROM ${qualifiedName(predictions)} p JOIN ${qualifiedName(actuals)} s ` +
-    `ON ${a(actuals.sliceColumn)} = ${p(predictions.sliceColumn)} AND ${a('player_id')} = ${p('player_id')} ` +
-    `WHERE ${p(predictions.sliceColumn)} = (SELECT max(${slice}) FROM ${qualifiedName(predictions)} WHERE ${slice} BETWEEN CAST($1 AS DATE) AND CAST($2 AS DATE)) ` +
-    `ORDER BY ${p('predicted_points')} DESC, ${p('player_id')} LIMIT ${limit}`
-  );
-}
-
-/** The conflict log's columns seed 002's queries read, checked against its spec. */
-function conflictColumns(spec: TableSpec) {
-  const c = (name: string) => quoteIdent(columnOf(spec, name).name);
-  return {
-    id: c('conflict_id'),
-    ts: c('timestamp'),
-    processor: c('processor_name'),
-    attempt: c('retry_attempt'),
-    resolved: c('resolved'),
-    gameId: c('game_id'),
-    gameDate: c('game_date'),
-    method: c('resolution_method'),
-    error: c('error_message'),
-  };
-}
-
-/**
- * Seed 002's daily streaming-conflict summary since `$1`, a conflict counted once: rows are
- * grouped by conflict id first (the log has a row per try plus one when it ends).
- */
-export function conflictSummarySql(spec: TableSpec): string {
-  const c = conflictColumns(spec);
-  return `WITH conflicts AS (
-  SELECT ${c.id}, any_value(${c.processor}) AS processor_name, min(${c.ts}) AS first_at,
-         max(${c.attempt}) AS retries, bool_or(${c.resolved}) AS resolved,
-         any_value(coalesce(${c.gameId}, CAST(${c.gameDate} AS VARCHAR))) AS game
-  FROM ${qualifiedName(spec)}
-  WHERE ${c.ts} >= CAST($1 AS TIMESTAMPTZ)
-  GROUP BY ${c.id}
-)
-SELECT
-  CAST(first_at AS DATE) AS date,
-  processor_name,
-  count(*) AS total_conflicts,
-  count(*) FILTER (WHERE resolved) AS resolved,
-  count(*) FILTER (WHERE NOT resolved) AS unresolved,
-  avg(retries) AS avg_retries,
-  (array_agg(DISTINCT game ORDER BY game) FILTER (WHERE game IS NOT NULL))[1:10] AS sample_games
-FROM conflicts
-GROUP BY date, processor_name
-ORDER BY date DESC, total_conflicts DESC`;
-}
-
-/** Seed 002's unresolved conflicts since `$1`: the latest row of each conflict with no resolved row. */
-export function unresolvedConflictsSql(spec: TableSpec): string {
-  const c = conflictColumns(spec);
-  const table = qualifiedName(spec);
-  return `SELECT ${c.id}, ${c.ts}, ${c.processor}, ${c.gameId}, ${c.gameDate}, ${c.attempt}, ${c.method}, ${c.error}
-FROM ${table} AS c
-WHERE NOT c.${c.resolved}
-  AND c.${c.ts} >= CAST($1 AS TIMESTAMPTZ)
-  AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${c.id} = c.${c.id} AND r.${c.resolved})
-QUALIFY ROW_NUMBER() OVER (PARTITION BY ${c.id} ORDER BY ${c.ts} DESC, ${c.attempt} DESC) = 1
-ORDER BY ${c.ts} DESC`;
+/** The view `name` reading `query`, replacing an older definition. */
+export function createViewSql(name: Pick<TableSpec, 'dataset' | 'table'>, query: string): string {
+  return `CREATE OR REPLACE VIEW ${qualifiedName(name)} AS\n${query}`;
 }
 
 /** Read-only transaction: the last guard behind `query()`'s statement check. */

@@ -17,15 +17,15 @@ import type { Keys } from '../../redis/keys.ts';
 import type {
   CommitBatch,
   CommitResult,
-  DateRange,
   GameHolding,
   PredictionSample,
-  PredictionSampleRequest,
   QueryParams,
   TableDescription,
   TableMetadata,
   TableSummary,
   Warehouse,
+  WarehouseCapabilities,
+  WarehouseReports,
 } from '../types.ts';
 import { describeHolder, type LockHolder, lockHolder } from './lock.ts';
 import { fromWireError, type OpArgs, PROTOCOL_VERSION, type RelayOp, type RelayPresence, type RelayReply, type RelayRequest } from './protocol.ts';
@@ -62,8 +62,26 @@ const REQUESTS_TTL_MS = 3_600_000 + 60_000;
 const REDIS_SLACK_MS = 2_000;
 
 export class RelayWarehouse implements Warehouse {
-  readonly kind = 'duckdb';
+  /** It never writes: no quota to spend, no buffer to wait for. */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification: () => false };
   private readonly opts: RelayClientOptions;
+  /** The reports, each run by the holder (the view's DDL is a write, refused). */
+  readonly reports: WarehouseReports = {
+    gameHoldings: async (spec, slices) => (await this.ask('gameHoldings', { table: tableId(spec), slices: [...slices] })) as GameHolding[],
+    ensureCoverageView: async (log, view) => this.refuse(`creating the view ${view} over ${tableId(log)}`),
+    tableSummary: async (spec, range) => (await this.ask('tableSummary', { table: tableId(spec), range })) as TableSummary,
+    samplePredictions: async ({ predictions, actuals, range, limit }) => {
+      const args: OpArgs<'samplePredictions'> = {
+        predictions: tableId(predictions),
+        actuals: tableId(actuals),
+        range,
+        ...(limit === undefined ? {} : { limit }),
+      };
+      return (await this.ask('samplePredictions', args)) as PredictionSample[];
+    },
+    conflictSummary: async (spec, since) => (await this.ask('conflictSummary', { table: tableId(spec), since: since.toISOString() })) as Row[],
+    unresolvedConflicts: async (spec, since) => (await this.ask('unresolvedConflicts', { table: tableId(spec), since: since.toISOString() })) as Row[],
+  };
 
   constructor(opts: RelayClientOptions) {
     this.opts = opts;
@@ -180,37 +198,6 @@ export class RelayWarehouse implements Warehouse {
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
     return (await this.ask('tableMetadata', { table: tableId(spec) })) as TableMetadata;
-  }
-
-  async gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]> {
-    return (await this.ask('gameHoldings', { table: tableId(spec), slices: [...slices] })) as GameHolding[];
-  }
-
-  async ensureCoverageView(log: TableSpec, view: string): Promise<void> {
-    this.refuse(`creating the view ${view} over ${tableId(log)}`);
-  }
-
-  async tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary> {
-    return (await this.ask('tableSummary', { table: tableId(spec), range })) as TableSummary;
-  }
-
-  async samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]> {
-    const { predictions, actuals, range, limit } = request;
-    const args: OpArgs<'samplePredictions'> = {
-      predictions: tableId(predictions),
-      actuals: tableId(actuals),
-      range,
-      ...(limit === undefined ? {} : { limit }),
-    };
-    return (await this.ask('samplePredictions', args)) as PredictionSample[];
-  }
-
-  async conflictSummary(spec: TableSpec, since: Date): Promise<Row[]> {
-    return (await this.ask('conflictSummary', { table: tableId(spec), since: since.toISOString() })) as Row[];
-  }
-
-  async unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
-    return (await this.ask('unresolvedConflicts', { table: tableId(spec), since: since.toISOString() })) as Row[];
   }
 
   async close(): Promise<void> {

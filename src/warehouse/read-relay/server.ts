@@ -142,23 +142,23 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
         return duck.tableMetadata(spec((a as OpArgs<'tableMetadata'>).table));
       case 'gameHoldings': {
         const { table, slices } = a as OpArgs<'gameHoldings'>;
-        return orNothing(duck.gameHoldings(spec(table), slices));
+        return orNothing(duck.reports.gameHoldings(spec(table), slices));
       }
       case 'tableSummary': {
         const { table, range } = a as OpArgs<'tableSummary'>;
-        return duck.tableSummary(spec(table), range);
+        return duck.reports.tableSummary(spec(table), range);
       }
       case 'samplePredictions': {
         const { predictions, actuals, range, limit } = a as OpArgs<'samplePredictions'>;
-        return duck.samplePredictions({ predictions: spec(predictions), actuals: spec(actuals), range, ...(limit === undefined ? {} : { limit }) });
+        return duck.reports.samplePredictions({ predictions: spec(predictions), actuals: spec(actuals), range, ...(limit === undefined ? {} : { limit }) });
       }
       case 'conflictSummary': {
         const { table, since } = a as OpArgs<'conflictSummary'>;
-        return duck.conflictSummary(spec(table), new Date(since));
+        return duck.reports.conflictSummary(spec(table), new Date(since));
       }
       case 'unresolvedConflicts': {
         const { table, since } = a as OpArgs<'unresolvedConflicts'>;
-        return duck.unresolvedConflicts(spec(table), new Date(since));
+        return duck.reports.unresolvedConflicts(spec(table), new Date(since));
       }
     }
   };

@@ -13,23 +13,22 @@ import { BIGQUERY_TEXTS, BigQueryJobError, classifyWarehouseError } from '../../
 import { TransientError } from '../../errors/transient-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
+import { countsAsDailyModification } from '../../limits/bigquery.ts';
 import { mulberry32 } from '../../prng.ts';
 import type { Column, Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
+import { streamingBufferOf } from '../buffered-slices.ts';
 import { missingColumns } from '../schema-diff.ts';
 import type {
   CommitBatch,
   CommitResult,
-  DateRange,
   EmulatedWarehouse,
-  GameHolding,
-  PredictionSample,
-  PredictionSampleRequest,
   QueryParams,
   TableDescription,
   TableMetadata,
-  TableSummary,
   Warehouse,
+  WarehouseCapabilities,
+  WarehouseReports,
 } from '../types.ts';
 import { DmlGate } from './dml-gate.ts';
 import { dmlLatencyMs } from './dml-latency.ts';
@@ -63,9 +62,25 @@ interface TableState {
 }
 
 export class BigQueryRulesWarehouse implements Warehouse {
-  readonly kind = 'duckdb';
+  /** BigQuery's rules, as this layer enforces them on DuckDB (its streaming buffer included). */
+  readonly capabilities: WarehouseCapabilities = { countsAsDailyModification, streamingBuffer: streamingBufferOf(this) };
   readonly options: ResolvedRulesOptions;
   private readonly inner: EmulatedWarehouse;
+  /**
+   * Reads pass through to DuckDB (BigQuery's per-table limits are on writes); the view is DDL
+   * on the view itself, which holds no rows and is no gated table, so it only needs the layer open.
+   */
+  readonly reports: WarehouseReports = {
+    gameHoldings: (spec, slices) => this.inner.reports.gameHoldings(spec, slices),
+    ensureCoverageView: (log, view) => {
+      this.assertOpen();
+      return this.inner.reports.ensureCoverageView(log, view);
+    },
+    tableSummary: (spec, range) => this.inner.reports.tableSummary(spec, range),
+    samplePredictions: (request) => this.inner.reports.samplePredictions(request),
+    conflictSummary: (spec, since) => this.inner.reports.conflictSummary(spec, since),
+    unresolvedConflicts: (spec, since) => this.inner.reports.unresolvedConflicts(spec, since),
+  };
   private readonly tables = new Map<string, TableState>();
   private readonly random: () => number;
   private readonly timers = new Timers();
@@ -313,16 +328,6 @@ export class BigQueryRulesWarehouse implements Warehouse {
     return this.inner.unitHoldings(spec, slices, units);
   }
 
-  gameHoldings(spec: TableSpec, slices: readonly string[]): Promise<GameHolding[]> {
-    return this.inner.gameHoldings(spec, slices);
-  }
-
-  /** DDL on the view itself, which holds no rows and is no gated table (BigQuery's adapter only creates or patches it when it changed). */
-  ensureCoverageView(log: TableSpec, view: string): Promise<void> {
-    this.assertOpen();
-    return this.inner.ensureCoverageView(log, view);
-  }
-
   datasetOf(spec: Pick<TableSpec, 'dataset'>): string {
     return this.inner.datasetOf(spec);
   }
@@ -337,22 +342,6 @@ export class BigQueryRulesWarehouse implements Warehouse {
     if (columns.length === 0) return;
     this.takeTableOp(this.state(spec), spec);
     await this.inner.addColumns(spec, columns);
-  }
-
-  tableSummary(spec: TableSpec, range: DateRange): Promise<TableSummary> {
-    return this.inner.tableSummary(spec, range);
-  }
-
-  samplePredictions(request: PredictionSampleRequest): Promise<PredictionSample[]> {
-    return this.inner.samplePredictions(request);
-  }
-
-  conflictSummary(spec: TableSpec, since: Date): Promise<Row[]> {
-    return this.inner.conflictSummary(spec, since);
-  }
-
-  unresolvedConflicts(spec: TableSpec, since: Date): Promise<Row[]> {
-    return this.inner.unresolvedConflicts(spec, since);
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

@@ -1,0 +1,53 @@
+/**
+ * The embedded DuckDB file as a configured backend (`PHASEGATE_WAREHOUSE=duckdb`, the default):
+ * behind the BigQuery rules layer unless `PHASEGATE_BQ_RULES=false`; read through the holder's
+ * read relay while another process holds the file.
+ */
+import { existsSync } from 'node:fs';
+import { InputError } from '../../errors/input-error.ts';
+import { keysFor } from '../../redis/keys.ts';
+import type { WarehouseBackend } from '../backend.ts';
+import { readerRedis, relayReader } from '../read-relay/client.ts';
+import { lockHolder } from '../read-relay/lock.ts';
+import { BigQueryRulesWarehouse } from '../rules/bigquery-rules-warehouse.ts';
+import type { Warehouse } from '../types.ts';
+import { DuckDBWarehouse } from './duckdb-warehouse.ts';
+
+/** The embedded DuckDB warehouse beneath a rules layer `open` built (the read relay serves from it). */
+const DUCKDB_BENEATH = new WeakMap<Warehouse, DuckDBWarehouse>();
+
+/** The embedded DuckDB warehouse an opened warehouse stands on: itself, or the one its rules layer wraps; undefined for any other. */
+export function duckdbOf(warehouse: Warehouse): DuckDBWarehouse | undefined {
+  return warehouse instanceof DuckDBWarehouse ? warehouse : DUCKDB_BENEATH.get(warehouse);
+}
+
+export const duckdbBackend: WarehouseBackend = {
+  async open(config, store, rules) {
+    const duck = await DuckDBWarehouse.open({ path: config.duckdbPath, store, datasetPrefix: config.bigquery.datasetPrefix });
+    if (!config.bigqueryRules) return duck;
+    const ruled = new BigQueryRulesWarehouse(duck, { timeScale: config.timeScale, ...rules });
+    DUCKDB_BENEATH.set(ruled, duck);
+    return ruled;
+  },
+
+  /**
+   * The DuckDB file opened read-only with external access off — a query cannot read the
+   * machine's files (`read_csv('/etc/passwd')`) or write anything. A DuckDB path with no
+   * database is bad input, not an empty warehouse to create. While another process holds the
+   * file (a worker), the query goes to that process's read relay, behind the same fence and
+   * bounded (src/warehouse/read-relay); without `redis` the reader connects to `config.redisUrl` itself.
+   */
+  async openForQueries(config, store, opts) {
+    if (!existsSync(config.duckdbPath)) {
+      throw new InputError(`no DuckDB warehouse at ${config.duckdbPath} (nothing committed yet? run a backfill, or set PHASEGATE_DUCKDB_PATH)`);
+    }
+    try {
+      return await DuckDBWarehouse.open({ path: config.duckdbPath, store, datasetPrefix: config.bigquery.datasetPrefix, readOnly: true });
+    } catch (err) {
+      const holder = lockHolder(err);
+      if (!holder) throw err;
+      const redis = opts.redis ?? readerRedis(config.redisUrl);
+      return relayReader({ config, redis, keys: keysFor(config.prefix) }, { holder, ownsRedis: opts.redis === undefined });
+    }
+  },
+};

@@ -27,6 +27,12 @@ export interface Keys {
   backfill(id: string): string;
   /** Sorted set of backfill ids by creation time. */
   backfills(): string;
+  /**
+   * String: this deployment's epoch, made by the first commit on an empty Redis. It goes into
+   * every BigQuery job id, so ids made after a wipe (commit sequences restart) never repeat
+   * earlier ones.
+   */
+  deploymentEpoch(): string;
   /** Set of `<processor>/<slice>` a run triggered beyond its own dates (a look-back window's later dates); expiring. */
   runExtra(id: string): string;
   /** String (ISO time): the run was cancelled (`phasegate cancel`); nothing more is started for it. */
@@ -105,6 +111,7 @@ export function keysFor(prefix: string): Keys {
     status: (processor) => `${base}:status:${processor}`,
     backfill: (id) => `${base}:backfill:${id}`,
     backfills: () => `${base}:backfills`,
+    deploymentEpoch: () => `${base}:deployment-epoch`,
     runExtra: (id) => `${base}:run-extra:${id}`,
     runCancelled: (id) => `${base}:run-cancelled:${id}`,
     lastCommitted: (processor) => `${base}:last-committed:${processor}`,

@@ -13,7 +13,7 @@
  * - transient (backend error, reset connection): retried by BullMQ with jittered backoff,
  *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { tableLimits } from '../../config/load-config.ts';
 import { busyCause, classifyWarehouseError } from '../../errors/classify.ts';
@@ -164,9 +164,21 @@ const COMMIT_WRITE: TableWriteKind = 'dml';
  * the statement after a split (fewer slices) gets its own BigQuery job id, while a re-run of
  * the same job over the same fields reuses it (and cannot run the statement twice).
  */
-function statementId(table: string, batchId: string, fields: readonly string[]): string {
+export async function statementId(ctx: PipelineContext, table: string, batchId: string, fields: readonly string[]): Promise<string> {
   const hash = createHash('sha256').update(fields.join(',')).digest('hex').slice(0, 10);
-  return `${table}-${batchId}-${hash}`;
+  return `${ctx.config.prefix}-${await deploymentEpoch(ctx)}-${table}-${batchId}-${hash}`;
+}
+
+/**
+ * This deployment's epoch (keys.ts `deploymentEpoch`): the prefix and the epoch make a job id
+ * unique across pipelines sharing datasets and across a Redis wipe, where commit sequences —
+ * and so batch ids — start again (BigQuery would answer 409 with the old job's statement).
+ * Read at every commit, one round trip: a worker that outlives a wipe takes the new epoch.
+ */
+async function deploymentEpoch(ctx: PipelineContext): Promise<string> {
+  const mine = randomBytes(4).toString('hex');
+  const had = await ctx.redis.set(ctx.keys.deploymentEpoch(), mine, 'NX', 'GET');
+  return had ?? mine;
 }
 
 function describe(table: string, fields: readonly string[]): string {
@@ -270,7 +282,7 @@ async function commitAppend(
     await spendTableOp(ctx, table, COMMIT_WRITE);
     const warehouse = await ctx.warehouse();
     result = await warehouse.commit({
-      batchId: statementId(table, batchId, batch.slices),
+      batchId: await statementId(ctx, table, batchId, batch.slices),
       table: spec,
       // Many chunks per date: the statement's slices are the distinct dates.
       slices: TableGateStore.slicesOf(batch),
@@ -407,7 +419,7 @@ async function commitMerge(
         state.tried = true;
         const warehouse = await ctx.warehouse();
         result = await warehouse.commit({
-          batchId: statementId(table, batchId, batch.slices),
+          batchId: await statementId(ctx, table, batchId, batch.slices),
           table: spec,
           slices: batch.slices,
           objects: await stagedObjects(ctx, table, batch),

@@ -1,5 +1,6 @@
 /**
- * "Backfill finished with failures": announced once per backfill, when its last slice — of a
+ * A run's end, recorded once per run on the run-ends stream (src/queues/events/run-ends.ts),
+ * and "Backfill finished with failures": announced once per backfill, when its last slice — of a
  * cascade, the last slice of every processor it reaches — reaches a final state and some ended
  * failed or deferred. Called wherever slices reach final states
  * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
@@ -8,6 +9,7 @@ import { log } from '../log.ts';
 import { type BackfillRecord, backfillProgress, getBackfill } from '../queues/backfill/backfill.ts';
 import { cascadeProgress } from '../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
+import { type RunEndEvent, recordRunEnd, runEndRecorded } from '../queues/events/run-ends.ts';
 import type { SliceStatus } from '../queues/status-store.ts';
 import { notifierFor } from './index.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
@@ -18,10 +20,13 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
   for (const id of new Set([...ids].filter((x): x is string => !!x))) {
     try {
       const once = ctx.keys.notifyOnce('backfill-failed', id);
-      if (await ctx.redis.exists(once)) continue;
+      const [announced, ended] = await Promise.all([ctx.redis.exists(once), runEndRecorded(ctx.redis, ctx.keys, id)]);
+      if (announced && ended) continue;
       const record = await getBackfill(ctx, id);
       const statuses = await finishedStatuses(ctx, record);
       if (!statuses) continue;
+      if (!ended) await recordRunEnd(ctx.redis, ctx.keys, runEndOf(record, statuses));
+      if (announced) continue;
       const processors = [...statuses.keys()];
       const bad: string[] = [];
       for (const [processor, list] of statuses) {
@@ -46,6 +51,13 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       log.warn(`backfill ${id}: could not check for the finished notice: ${(err as Error).message}`);
     }
   }
+}
+
+/** The run-end entry of a finished run: its slices counted by final state. */
+function runEndOf(record: BackfillRecord, statuses: Map<string, (SliceStatus | undefined)[]>): RunEndEvent {
+  const counts: RunEndEvent['counts'] = {};
+  for (const list of statuses.values()) for (const s of list) if (s) counts[s.status] = (counts[s.status] ?? 0) + 1;
+  return { type: 'run_finished', run: record.id, processors: record.processors, cascade: !!record.cascade, counts, finishedAt: new Date().toISOString() };
 }
 
 /** Dates read per look: the check stops at the first chunk with a slice still to end. */

@@ -2,9 +2,11 @@
  * Assembles a process's long-lived parts from the configuration, and releases them in
  * reverse order on close.
  */
+import type { PubSub } from '@google-cloud/pubsub';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Config, secretsOf } from './config/index.ts';
+import { type Config, scaledMs, secretsOf } from './config/index.ts';
+import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.ts';
 import { log, setLogLevel } from './log.ts';
 import { closeNotifier } from './notify/index.ts';
 import { defaultRegistry, type Registry } from './processors/registry.ts';
@@ -53,6 +55,8 @@ export interface RuntimeOptions {
   registry?: Registry;
   source?: BoxscoreSource;
   rules?: Partial<RulesOptions>;
+  /** The client of the Pub/Sub relay (PHASEGATE_PUBSUB_TOPIC). @defaultValue one over REST, in the topic's project */
+  pubsub?: PubSub;
   /** Whether REDIS_URL was set by the user (then no embedded server is started). */
   redisExplicit?: boolean;
 }
@@ -95,6 +99,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   };
   const workers: Worker[] = [];
   const trackers: DependencyTracker[] = [];
+  // The Pub/Sub relay of the event streams, when PHASEGATE_PUBSUB_TOPIC is set (one per runtime).
+  let eventsRelay: PubSubRelay | undefined;
 
   const rt: Runtime = {
     config,
@@ -139,6 +145,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         for (const table of registry.gatedTables()) workers.push(await startTableGate(rt, table));
       }
       if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
+      if (config.pubsub.topic && !eventsRelay) {
+        eventsRelay = await startPubSubRelay(
+          { redis, keys, prefix: config.prefix },
+          { topic: config.pubsub.topic, client: opts.pubsub, claimIdleMs: scaledMs(config, config.tracker.claimIdleSeconds) },
+        );
+      }
       if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) workers.push(startSchedulerWorker(rt, schedulerHandlers(rt)));
     },
     async close() {
@@ -155,6 +167,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // The tracker stops enqueueing, then phase workers finish their jobs, then the log rows
       // those jobs staged land while the gates still run, then the gates finish.
       await step(() => Promise.all(trackers.splice(0).map((t) => t.close())));
+      await step(() => eventsRelay?.close());
       const gates = workers.filter((w) => isCommitQueue(w.name));
       await step(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));
       if (gates.length > 0) await step(() => flushLogTables(rt));

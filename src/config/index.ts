@@ -224,6 +224,14 @@ const schema = z.object({
   PHASEGATE_THROTTLE_MIN_SECONDS: z.coerce.number().min(0).default(300),
   /** Slack-compatible incoming webhook for notifications (breaker tripped, slices deferred, backfill failures). @defaultValue unset */
   PHASEGATE_WEBHOOK_URL: z.string().url().optional(),
+  /**
+   * Pub/Sub topic that receives every `committed` event and every run's end (src/events-relay):
+   * `projects/P/topics/T`, or a topic name in `PHASEGATE_BQ_PROJECT`. @defaultValue unset (no relay)
+   */
+  PHASEGATE_PUBSUB_TOPIC: z
+    .string()
+    .regex(/^(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/)?[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, 'a topic name or projects/P/topics/T')
+    .optional(),
   /** At most one notification per table per kind per window; later ones fold into a digest (seconds, scaled). @defaultValue 3600 */
   PHASEGATE_NOTIFY_WINDOW_SECONDS: z.coerce.number().positive().default(3600),
   /** Scraper service for production (POST). */
@@ -393,6 +401,8 @@ export interface Config {
   busy: { retryBaseSeconds: number; retryCapSeconds: number; restoreAfter: number; minThrottleSeconds: number };
   /** `PHASEGATE_WEBHOOK_URL` (Slack-compatible; none = log only) and `PHASEGATE_NOTIFY_WINDOW_SECONDS` (real; @defaultValue 3600). */
   notify: { webhookUrl: string | undefined; windowSeconds: number };
+  /** `PHASEGATE_PUBSUB_TOPIC` as a full `projects/P/topics/T` path; undefined = no Pub/Sub relay. */
+  pubsub: { topic: string | undefined };
   /** `PHASEGATE_SOURCE`: the embedded real-data fixture, or the scraper service. @defaultValue fixture */
   source: 'fixture' | 'service';
   /** `PHASEGATE_SCRAPER_URL` (required with `source: 'service'`), `PHASEGATE_SCRAPER_TIMEOUT_SECONDS` (real; @defaultValue 180). */
@@ -461,6 +471,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   if (e.PHASEGATE_BREAKER_MIN_COMMITS > e.PHASEGATE_BREAKER_COMMITS) {
     throw new ConfigError(`PHASEGATE_BREAKER_MIN_COMMITS: at most PHASEGATE_BREAKER_COMMITS (${e.PHASEGATE_BREAKER_COMMITS}), or the breaker never trips`);
   }
+  const topic = e.PHASEGATE_PUBSUB_TOPIC;
+  if (topic !== undefined && !topic.startsWith('projects/') && !e.PHASEGATE_BQ_PROJECT)
+    throw new ConfigError('PHASEGATE_PUBSUB_TOPIC: a bare topic name needs PHASEGATE_BQ_PROJECT (or give projects/P/topics/T)');
   const dataDir = path.resolve(e.PHASEGATE_DATA_DIR);
   return {
     redisUrl: e.REDIS_URL,
@@ -517,6 +530,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       minThrottleSeconds: e.PHASEGATE_THROTTLE_MIN_SECONDS,
     },
     notify: { webhookUrl: e.PHASEGATE_WEBHOOK_URL, windowSeconds: e.PHASEGATE_NOTIFY_WINDOW_SECONDS },
+    pubsub: { topic: topic === undefined || topic.startsWith('projects/') ? topic : `projects/${e.PHASEGATE_BQ_PROJECT}/topics/${topic}` },
     source: e.PHASEGATE_SOURCE,
     scraper: { url: e.PHASEGATE_SCRAPER_URL, timeoutSeconds: e.PHASEGATE_SCRAPER_TIMEOUT_SECONDS },
     bdl: { apiKey: e.PHASEGATE_BDL_API_KEY, requestsPerMinute: e.PHASEGATE_BDL_REQUESTS_PER_MINUTE },
@@ -594,6 +608,7 @@ const LOCATION_VARIABLES: ReadonlySet<string> = new Set([
   'PHASEGATE_BQ_LOCATION',
   'PHASEGATE_DATASET_PREFIX',
   'PHASEGATE_WEBHOOK_URL',
+  'PHASEGATE_PUBSUB_TOPIC',
   'PHASEGATE_SCRAPER_URL',
   'PHASEGATE_SOURCE',
   'PHASEGATE_DASHBOARD_PORT',

@@ -61,6 +61,18 @@ export interface RuntimeOptions {
   redisExplicit?: boolean;
 }
 
+/**
+ * The doctor's warnings already logged by this process: a process that starts workers again
+ * (the demo, a test) says "AOF off" once, not at every start.
+ */
+const warned = new Set<string>();
+
+function warnOnce(line: string): void {
+  if (warned.has(line)) return;
+  warned.add(line);
+  log.warn(line);
+}
+
 export function createSource(config: Config): BoxscoreSource {
   if (config.source === 'service') {
     return new ScraperServiceSource({ url: config.scraper.url ?? '', timeoutMs: config.scraper.timeoutSeconds * 1000 });
@@ -133,7 +145,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         // Imported here: the checks load every warehouse client, which `status` must not pay for.
         const [{ preflight }, { formatCheck }] = await Promise.all([import('./doctor/run-doctor.ts'), import('./doctor/check.ts')]);
         const checks = await preflight({ config, registry, warehouse: await rt.warehouse(), store, redisUrl: redisHandle.url });
-        for (const c of checks) log.warn(`doctor: ${formatCheck(c)}`);
+        for (const c of checks) warnOnce(`doctor: ${formatCheck(c)}`);
       }
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
       // Sources with a request budget of their own have their own queue and limiter.

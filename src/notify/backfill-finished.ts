@@ -11,6 +11,7 @@ import { cascadeProgress } from '../queues/backfill/cascade.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { type RunEndEvent, recordRunEnd, runEndRecorded } from '../queues/events/run-ends.ts';
 import type { SliceStatus } from '../queues/status-store.ts';
+import { clipAtWord } from '../terminal-text.ts';
 import { notifierFor } from './index.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 
@@ -39,12 +40,13 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       const marker = await ctx.redis.set(once, '1', 'EX', 30 * 86_400, 'NX');
       if (marker !== 'OK') continue;
       // A failure reason is upstream text (a scraper's error body): inert in Slack mrkdwn.
-      const shown = bad.slice(0, SHOWN).map((b) => `• ${escapeMrkdwn(b.slice(0, 200))}`);
+      // Cut before escaping, so an escape is never cut in half; at a word, so a cut reads as one.
+      const shown = bad.slice(0, SHOWN).map((b) => `• ${escapeMrkdwn(clipAtWord(b, 200))}`);
       if (bad.length > SHOWN) shown.push(`• … and ${bad.length - SHOWN} more`);
       await notifierFor(ctx).notify({
         kind: 'backfill-failed',
         subject: record.processors.join(','),
-        title: `backfill ${id} finished: ${bad.length} of ${total} slices failed or deferred`,
+        title: `backfill ${id} finished: ${bad.length} of ${total === 1 ? '1 slice' : `${total} slices`} failed or deferred`,
         text: `${shown.join('\n')}\nSee \`phasegate status --backfill ${id}\`; deferred slices: \`phasegate retry --deferred\`.`,
       });
     } catch (err) {

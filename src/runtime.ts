@@ -29,6 +29,7 @@ import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
 import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
+import { flushTracing, startTracing } from './telemetry/tracing.ts';
 import type { ReadRelayServer } from './warehouse/read-relay/server.ts';
 import type { RulesOptions } from './warehouse/rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from './warehouse/types.ts';
@@ -82,6 +83,8 @@ export function createSource(config: Config): BoxscoreSource {
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   setLogLevel(config.logLevel);
+  // OTEL_* decide (off when none asks for traces); once per process, before any queue exists.
+  startTracing(process.env);
   rememberSecrets(...secretsOf(config));
   const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
@@ -202,6 +205,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           ),
         );
       await step(() => closeNotifier(rt));
+      // The spans of this runtime's last jobs, before a CLI process exits.
+      await step(() => flushTracing());
       await step(() => redis.quit().catch(() => redis.disconnect()));
       await step(() => redisHandle.stop());
       if (errors.length === 1) throw errors[0];

@@ -22,18 +22,19 @@ export function truncate(s: string, width: number): string {
 }
 
 /**
- * Lines of at most `width` columns, broken at spaces where possible; continuation lines are
- * indented by `indent` spaces. A log line that does not fit is wrapped, never cut: it may name
- * the file a person needs.
+ * Lines of at most `width` columns, broken at spaces where possible; continuation lines — and
+ * the later lines of a text of several (a notification's bullets) — are indented by `indent`
+ * spaces, so they read as part of the first. A log line that does not fit is wrapped, never
+ * cut: it may name the file a person needs.
  */
 export function wrap(s: string, width: number, indent = 2): string[] {
   // A coloured line that fits keeps its colours.
   if (!s.includes('\n') && visibleWidth(s) <= width) return [s];
   const plain = stripAnsi(s);
   const out: string[] = [];
+  let first = true;
   for (const paragraph of plain.split('\n')) {
     let rest = paragraph;
-    let first = true;
     while (rest.length > 0) {
       const prefix = first ? '' : ' '.repeat(indent);
       const room = Math.max(1, width - prefix.length);
@@ -49,6 +50,7 @@ export function wrap(s: string, width: number, indent = 2): string[] {
       first = false;
     }
     if (paragraph.length === 0) out.push('');
+    first = false;
   }
   return out;
 }

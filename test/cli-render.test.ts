@@ -9,7 +9,7 @@ import { type BarRow, barLines } from '../src/cli/render/bar-line.ts';
 import { EtaEstimator } from '../src/cli/render/eta.ts';
 import { type BackfillSummary, summaryLines } from '../src/cli/render/summary.ts';
 import { colourOf, TerminalRenderer, type TerminalStream } from '../src/cli/render/terminal.ts';
-import { abbreviateAll, clipAtWord, plural, visibleWidth } from '../src/cli/render/text.ts';
+import { abbreviateAll, clipAtWord, plural, visibleWidth, wrap } from '../src/cli/render/text.ts';
 import type { Config } from '../src/config/index.ts';
 import { type DemoReport, formatDemo } from '../src/demo.ts';
 import { log, setLogLevel } from '../src/log.ts';
@@ -214,6 +214,16 @@ describe('terminal renderer', () => {
       expect(summaryLines(one)[0]).to.equal('backfill bf-1: 1 date × 1 processor');
       expect(plural(1, 'DML statement')).to.equal('1 DML statement');
       expect(plural(2, 'slice')).to.equal('2 slices');
+    });
+
+    it('wraps a log message of several lines with every later line indented under the first', () => {
+      const lines = wrap(
+        '16:23:21 warn notification: backfill finished: 1 of 18 slices failed\n• nbac_team_boxscore 2023-11-03 failed\nSee `phasegate status`',
+        40,
+      );
+      expect(lines[0]).to.equal('16:23:21 warn notification: backfill');
+      expect(lines.slice(1).every((l) => l.startsWith('  '))).to.equal(true);
+      expect(lines).to.include('  • nbac_team_boxscore 2023-11-03 failed');
     });
 
     it('cuts a long text at a word, with an ellipsis', () => {

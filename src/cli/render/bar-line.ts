@@ -96,7 +96,11 @@ function value(r: BarRow, f: Field): number {
 
 /** `failed` or `done` once every date ended, else the ETA (`–` while unknown). */
 function stateText(r: BarRow, short: boolean): { text: string; colour?: number } {
-  if (r.etaMs === 0 || (r.total > 0 && doneOf(r) >= r.total)) return r.failed > 0 ? { text: 'failed', colour: 31 } : { text: 'done', colour: 32 };
+  if (r.etaMs === 0 || (r.total > 0 && doneOf(r) >= r.total)) {
+    if (r.failed > 0) return { text: 'failed', colour: 31 };
+    // Done, but some dates landed only part of their games: yellow, as their segment.
+    return { text: 'done', colour: r.incomplete > 0 ? 33 : 32 };
+  }
   const v = r.etaMs === undefined ? '–' : formatDuration(r.etaMs);
   return { text: short ? v : `ETA ${v}` };
 }

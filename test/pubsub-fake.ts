@@ -23,6 +23,8 @@ export class FakePubSub {
   requests = 0;
   refused = 0;
   down = false;
+  /** Never answers a publish (a Pub/Sub that hangs) while set. */
+  hang = false;
   private server: Server | undefined;
   private nextId = 1;
 
@@ -40,6 +42,7 @@ export class FakePubSub {
         if (req.method !== 'POST' || !m) return send(404, { error: { code: 404, message: `no route ${req.method} ${req.url}`, status: 'NOT_FOUND' } });
         if (!/^Bearer \S+$/.test(String(req.headers.authorization)))
           return send(401, { error: { code: 401, message: 'no credentials', status: 'UNAUTHENTICATED' } });
+        if (this.hang) return;
         if (this.down) {
           this.refused += 1;
           return send(503, { error: { code: 503, message: 'The service is currently unavailable.', status: 'UNAVAILABLE' } });
@@ -75,6 +78,9 @@ export class FakePubSub {
 
   async close(): Promise<void> {
     const server = this.server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!server) return;
+    // A request left unanswered (`hang`) would keep close() waiting for its connection.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

@@ -161,6 +161,23 @@ describe('Pub/Sub relay: completion events on a topic', function () {
     }
   });
 
+  it('closes within its timeout while Pub/Sub hangs, leaving the unconfirmed entries pending', async () => {
+    env = await openTestRuntime();
+    const { rt } = env;
+    fake.hang = true;
+    const relay = await startPubSubRelay(
+      { redis: rt.redis, keys: rt.keys, prefix: rt.config.prefix },
+      { topic: TOPIC, client, publishTimeoutMs: 30_000, closeTimeoutMs: 300 },
+    );
+    await publishCommitted(rt.redis, rt.keys, events(3));
+    await until(async () => fake.requests >= 1, 'a publish in flight');
+    const started = Date.now();
+    await relay.close();
+    expect(Date.now() - started).to.be.below(2000);
+    expect(await pending(rt)).to.equal(3);
+    expect(fake.received).to.have.length(0);
+  });
+
   it("publishes a run's end once, with its outcome, beside its committed events", async function () {
     this.timeout(120_000);
     env = await openTestRuntime({ PHASEGATE_PUBSUB_TOPIC: TOPIC, PHASEGATE_TIME_SCALE: '100', PHASEGATE_COMMIT_GATHER_SECONDS: '5' }, { pubsub: client });

@@ -50,6 +50,12 @@ export interface PubSubRelayOptions {
   retryMaxMs?: number;
   /** Idle time after which another relay's pending entries are claimed (it is presumed dead), in ms. @defaultValue 60000 */
   claimIdleMs?: number;
+  /**
+   * Longest close() waits for publishes in flight, in ms; entries still unconfirmed then stay
+   * pending for the next relay (a worker's shutdown never hangs on an unanswering Pub/Sub).
+   * @defaultValue 5000
+   */
+  closeTimeoutMs?: number;
 }
 
 const DEFAULTS = {
@@ -60,6 +66,7 @@ const DEFAULTS = {
   retryMs: 500,
   retryMaxMs: 30_000,
   claimIdleMs: 60_000,
+  closeTimeoutMs: 5000,
 } satisfies Omit<Required<PubSubRelayOptions>, 'topic' | 'client' | 'consumer'>;
 
 export interface RelayStats {
@@ -279,12 +286,15 @@ export class PubSubRelay {
         ended = true;
       });
       // UNBLOCK wakes a blocked read at once; repeated, because the loop may be between reads.
-      while (!ended && this.connId !== undefined) {
+      const deadline = Date.now() + this.opts.closeTimeoutMs;
+      while (!ended && this.connId !== undefined && Date.now() < deadline) {
         await this.ctx.redis.client('UNBLOCK', this.connId).catch(() => undefined);
         this.wake?.();
         await Promise.race([loop, new Promise((r) => setTimeout(r, 50))]);
       }
-      await loop;
+      // Past the deadline a publish is still in flight: its entries were never acknowledged, so
+      // they stay pending; the loop ends on its own (it stops at the closed connection).
+      if (ended) await loop;
     }
     if (conn) await conn.quit().catch(() => conn.disconnect());
     if (this.ownsClient) await this.client.close();

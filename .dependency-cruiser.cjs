@@ -7,8 +7,9 @@
  */
 const LAYERS = [
   ['limits', 'limits/'],
-  ['base', '(errors/|redact\\.ts|prng\\.ts)'],
+  ['base', '(errors/|redact\\.ts|prng\\.ts|terminal-text\\.ts)'],
   ['log', 'log\\.ts'],
+  ['telemetry', 'telemetry/'],
   ['config', 'config/'],
   ['io', '(redis/|storage/)'],
   ['processors', 'processors/'],
@@ -18,7 +19,7 @@ const LAYERS = [
   ['warehouse', 'warehouse/'],
   ['notify', 'notify/'],
   ['queues', 'queues/'],
-  ['coverage', 'coverage/'],
+  ['coverage', '(coverage/|events-relay/)'],
   ['schedules', '(schedules/|doctor/)'],
   ['runtime', 'runtime\\.ts'],
   ['dashboard', 'dashboard/'],

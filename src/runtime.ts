@@ -2,9 +2,11 @@
  * Assembles a process's long-lived parts from the configuration, and releases them in
  * reverse order on close.
  */
+import type { PubSub } from '@google-cloud/pubsub';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Config, secretsOf } from './config/load-config.ts';
+import { type Config, scaledMs, secretsOf } from './config/load-config.ts';
+import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.ts';
 import { log, setLogLevel } from './log.ts';
 import { createNotifier } from './notify/index.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
@@ -28,6 +30,7 @@ import { ScraperServiceSource } from './sources/scraper-service.ts';
 import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { LOG_TABLES } from './tables/log-tables.ts';
+import { flushTracing, startTracing } from './telemetry/tracing.ts';
 import type { ReadRelayServer } from './warehouse/read-relay/server.ts';
 import type { RulesOptions } from './warehouse/rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from './warehouse/types.ts';
@@ -54,8 +57,22 @@ export interface RuntimeOptions {
   registry?: Registry;
   source?: BoxscoreSource;
   rules?: Partial<RulesOptions>;
+  /** The client of the Pub/Sub relay (PHASEGATE_PUBSUB_TOPIC). @defaultValue one over REST, in the topic's project */
+  pubsub?: PubSub;
   /** Whether REDIS_URL was set by the user (then no embedded server is started). */
   redisExplicit?: boolean;
+}
+
+/**
+ * The doctor's warnings already logged by this process: a process that starts workers again
+ * (the demo, a test) says "AOF off" once, not at every start.
+ */
+const warned = new Set<string>();
+
+function warnOnce(line: string): void {
+  if (warned.has(line)) return;
+  warned.add(line);
+  log.warn(line);
 }
 
 export function createSource(config: Config): BoxscoreSource {
@@ -72,6 +89,8 @@ export function defaultRegistry(): Registry {
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   setLogLevel(config.logLevel);
+  // OTEL_* decide (off when none asks for traces); once per process, before any queue exists.
+  startTracing(process.env);
   rememberSecrets(...secretsOf(config));
   const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
@@ -102,6 +121,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   };
   const workers: Worker[] = [];
   const trackers: DependencyTracker[] = [];
+  // The Pub/Sub relay of the event streams, when PHASEGATE_PUBSUB_TOPIC is set (one per runtime).
+  let eventsRelay: PubSubRelay | undefined;
 
   const rt: Runtime = {
     config,
@@ -135,7 +156,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         // Imported here: the checks load every warehouse client, which `status` must not pay for.
         const [{ preflight }, { formatCheck }] = await Promise.all([import('./doctor/run-doctor.ts'), import('./doctor/check.ts')]);
         const checks = await preflight({ config, registry, warehouse: await rt.warehouse(), store, redisUrl: redisHandle.url });
-        for (const c of checks) log.warn(`doctor: ${formatCheck(c)}`);
+        for (const c of checks) warnOnce(`doctor: ${formatCheck(c)}`);
       }
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
       // Sources with a request budget of their own have their own queue and limiter.
@@ -147,6 +168,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         for (const table of registry.gatedTables()) workers.push(await startTableGate(rt, table));
       }
       if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
+      if (config.pubsub.topic && !eventsRelay) {
+        eventsRelay = await startPubSubRelay(
+          { redis, keys, prefix: config.prefix },
+          { topic: config.pubsub.topic, client: opts.pubsub, claimIdleMs: scaledMs(config, config.tracker.claimIdleSeconds) },
+        );
+      }
       if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) workers.push(startSchedulerWorker(rt, schedulerHandlers(rt)));
     },
     async close() {
@@ -163,6 +190,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // The tracker stops enqueueing, then phase workers finish their jobs, then the log rows
       // those jobs staged land while the gates still run, then the gates finish.
       await step(() => Promise.all(trackers.splice(0).map((t) => t.close())));
+      await step(() => eventsRelay?.close());
       const gates = workers.filter((w) => isCommitQueue(w.name));
       await step(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));
       if (gates.length > 0) await step(() => flushLogTables(rt));
@@ -185,6 +213,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           ),
         );
       await step(() => rt.notifier.close());
+      // The spans of this runtime's last jobs, before a CLI process exits.
+      await step(() => flushTracing());
       await step(() => redis.quit().catch(() => redis.disconnect()));
       await step(() => redisHandle.stop());
       if (errors.length === 1) throw errors[0];

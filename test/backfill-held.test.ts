@@ -74,7 +74,7 @@ describe('backfill --workers while another process holds the DuckDB file', funct
         childEnv({ PHASEGATE_DUCKDB_PATH: other }),
       );
       expect(r.code).to.equal(1);
-      expect(r.stdout).to.match(/^backfill \S+: 1 jobs enqueued/);
+      expect(r.stdout).to.match(/^backfill \S+: 1 job enqueued/);
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines, r.stderr).to.have.length(1);
       expect(lines[0]).to.include(`PID ${process.pid} holds the DuckDB file ${other} and serves no reads`);

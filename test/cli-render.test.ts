@@ -9,8 +9,8 @@ import { type DemoReport, formatDemo } from '../src/cli/demo-run.ts';
 import { type BarRow, barLines } from '../src/cli/render/bar-line.ts';
 import { EtaEstimator } from '../src/cli/render/eta.ts';
 import { type BackfillSummary, summaryLines } from '../src/cli/render/summary.ts';
-import { TerminalRenderer, type TerminalStream } from '../src/cli/render/terminal.ts';
-import { abbreviateAll, visibleWidth } from '../src/cli/render/text.ts';
+import { colourOf, TerminalRenderer, type TerminalStream } from '../src/cli/render/terminal.ts';
+import { abbreviateAll, clipAtWord, plural, visibleWidth, wrap } from '../src/cli/render/text.ts';
 import type { Config } from '../src/config/load-config.ts';
 import { log, setLogLevel } from '../src/log.ts';
 
@@ -107,14 +107,14 @@ describe('terminal renderer', () => {
       });
     }
 
-    it('keeps whole processor names, failed counts and an ETA at 80 columns', () => {
+    it('keeps every name recognisable, failed counts and an ETA at 80 columns', () => {
       const lines = barLines(rows(80), 79);
-      for (const [, name] of NAMES)
-        expect(
-          lines.some((l) => l.includes(`${name} `)),
-          name,
-        ).to.equal(true);
-      expect(lines[4]).to.match(/fail 1/);
+      // Whole, or cut visibly keeping the start and the kind (the summary has every full name).
+      for (const [i, [, name]] of NAMES.entries()) {
+        const shown = (lines[i] as string).slice(2).split('  ')[0]?.trim() as string;
+        expect(shown === name || (shown.includes('…') && name.startsWith(shown.split('…')[0] as string)), `${name}: ${shown}`).to.equal(true);
+      }
+      expect(lines[4]).to.match(/fail +1/);
       expect(lines[0]).to.match(/42s/);
       // Unknown until the bar has moved: a dash, not NaN, INF or a cut-off word.
       expect(lines[5]).to.match(/ –$/);
@@ -129,7 +129,111 @@ describe('terminal renderer', () => {
       for (const s of short) expect(s.length).to.be.at.most(12);
       const lines = barLines(rows(80), 40);
       for (const l of lines) expect(visibleWidth(l)).to.be.at.most(40);
-      expect(lines[4]).to.match(/fail 1/);
+      expect(lines[4]).to.match(/fail +1/);
+    });
+  });
+
+  describe('signals that do not mislead', () => {
+    /** One processor of three dates: two committed, one failed, all ended. */
+    const ended: BarRow = { phase: 2, processor: 'nbac_team_boxscore', total: 3, committed: 2, incomplete: 0, empty: 0, waiting: 0, failed: 1, etaMs: 0 };
+    const clean: BarRow = { ...ended, processor: 'nbac_player_boxscore', committed: 3, failed: 0 };
+
+    it('a finished bar with a failure ends in "failed", never "done", and shows the failure in the bar', () => {
+      const [bad, good] = barLines([ended, clean], 79);
+      expect(bad).to.match(/ failed$/);
+      expect(bad).to.not.match(/done/);
+      expect(bad).to.match(/█+✗+ /);
+      expect(good).to.match(/ done$/);
+      expect(good).to.match(/ █+ /);
+    });
+
+    it('one failure among 160 dates still shows in the bar, which is full only when every date ended', () => {
+      const row: BarRow = {
+        phase: 2,
+        processor: 'nbac_team_boxscore',
+        total: 160,
+        committed: 100,
+        incomplete: 0,
+        empty: 0,
+        waiting: 0,
+        failed: 1,
+        etaMs: 30_000,
+      };
+      const [line] = barLines([row], 79);
+      expect(line).to.match(/✗/);
+      expect(line).to.match(/░/);
+      expect(barLines([{ ...row, committed: 159, etaMs: 1000 }], 79)[0]).to.match(/^2 nbac_team_boxscore {2}█+✗ /);
+    });
+
+    it('colours the bar and the counts by state when asked, and writes no colour code otherwise', () => {
+      const [coloured] = barLines([ended], 79, { colour: true });
+      expect(coloured).to.include('\x1b[32m██'); // committed: green
+      expect(coloured).to.include('\x1b[31m✗'); // failed: red
+      expect(coloured).to.include('\x1b[31mfail 1'); // the failed count
+      expect(coloured?.endsWith('\x1b[31mfailed\x1b[39m')).to.equal(true);
+      expect(visibleWidth(coloured as string)).to.equal((barLines([ended], 79)[0] as string).length);
+      expect(barLines([ended], 79).join('\n')).to.not.include('\x1b');
+    });
+
+    it('colour only on a terminal that has it, and never with NO_COLOR set', () => {
+      const tty = { isTTY: true, write: () => true, hasColors: () => true };
+      expect(colourOf(tty, {})).to.equal(true);
+      expect(colourOf(tty, { NO_COLOR: '1' })).to.equal(false);
+      expect(colourOf({ ...tty, hasColors: () => false }, {})).to.equal(false);
+      expect(colourOf({ ...tty, isTTY: false }, {})).to.equal(false);
+      const term = new FakeTerminal(80);
+      const renderer = new TerminalRenderer({ stream: term, capture: false, colour: false });
+      renderer.update('demo · 3 dates · 1s', [ended]);
+      renderer.stop();
+      for (const code of [31, 32, 33, 36, 90]) expect(term.raw).to.not.include(`\x1b[${code}m`);
+    });
+
+    it('the same columns in every run at 80 columns: a 3-date run and a 160-date cascade', () => {
+      const fields = (lines: string[]) =>
+        lines.map((l) => (l.match(/\b(ok|wait|waiting|inc|incomplete|emp|empty|fail|failed) +\d/g) ?? []).map((m) => m.split(' ')[0]).join(','));
+      const small = fields(barLines([ended, clean], 79));
+      const large = fields(barLines(rows(80), 79));
+      expect(new Set([...small, ...large]).size, [...small, ...large].join('\n')).to.equal(1);
+      expect(small[0]).to.equal('ok,wait,inc,fail');
+    });
+
+    it('shortens a name only with a marked cut that keeps its start and kind, and tells phases apart', () => {
+      const names = [...NAMES.map(([, n]) => n), 'bdl_player_boxscore_scraper'];
+      const short = abbreviateAll(names, 20);
+      expect(short[0]).to.equal('nbac_player…_scraper');
+      expect(short).to.include('team_offens…_summary');
+      // Never a made-up name that reads like a processor: a shortened one says it is cut.
+      for (const [i, s] of short.entries()) expect(s === names[i] || s.includes('…'), s).to.equal(true);
+      expect(new Set(short).size).to.equal(short.length);
+      const lines = barLines(rows(80), 60);
+      for (const l of lines) expect(l).to.not.match(/nbac_pla_|_box_/);
+    });
+
+    it('says 1 date, 1 processor, 1 slice', () => {
+      const one: BackfillSummary = { id: 'bf-1', dates: 1, requested: 1, elapsedMs: 1000, processors: [], tables: [] };
+      expect(summaryLines(one)[0]).to.equal('backfill bf-1: 1 date × 1 processor');
+      expect(plural(1, 'DML statement')).to.equal('1 DML statement');
+      expect(plural(2, 'slice')).to.equal('2 slices');
+    });
+
+    it('wraps a log message of several lines with every later line indented under the first', () => {
+      const lines = wrap(
+        '16:23:21 warn notification: backfill finished: 1 of 18 slices failed\n• nbac_team_boxscore 2023-11-03 failed\nSee `phasegate status`',
+        40,
+      );
+      expect(lines[0]).to.equal('16:23:21 warn notification: backfill');
+      expect(lines.slice(1).every((l) => l.startsWith('  '))).to.equal(true);
+      expect(lines).to.include('  • nbac_team_boxscore 2023-11-03 failed');
+    });
+
+    it('cuts a long text at a word, with an ellipsis', () => {
+      const text = 'nbac_team_boxscore 2023-11-03 failed: nba-com/team-boxscore/2023-11-03/0022300004.json: not valid JSON (Unexpected end of JSON input)';
+      const cut = clipAtWord(text, 100);
+      expect(cut).to.equal('nbac_team_boxscore 2023-11-03 failed: nba-com/team-boxscore/2023-11-03/0022300004.json: not valid…');
+      expect(cut.endsWith('…')).to.equal(true);
+      expect(text.startsWith(cut.slice(0, -1))).to.equal(true);
+      expect(text[cut.length - 1]).to.equal(' ');
+      expect(clipAtWord('short', 80)).to.equal('short');
     });
   });
 
@@ -182,8 +286,8 @@ describe('terminal renderer', () => {
       expect(screen.slice(0, 3).join(' ')).to.include('ends incomplete');
       const headers = screen.filter((l) => l.startsWith('backfill bf-1'));
       expect(headers).to.deep.equal(['backfill bf-1 · 160 dates · 6s']);
-      expect(screen.filter((l) => l.includes('nbac_player_boxscore_scraper'))).to.have.length(1);
-      expect(screen.at(-1)).to.include('player_points_predictions');
+      expect(screen.filter((l) => l.includes('nbac_player…_scraper'))).to.have.length(1);
+      expect(screen.at(-1)).to.include('5 player_points_predi…');
     });
 
     it('folds info lines (each commit) into one line under the bars, and prints them above with --verbose', () => {

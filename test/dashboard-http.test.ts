@@ -398,7 +398,10 @@ describe('dashboard over HTTP', function () {
       expect(text).to.match(/^phasegate_queue_jobs\{queue="phase2",state="prioritized"\} \d+$/m);
       expect(text).to.include('phasegate_table_commit_concurrency_cap{table="nba_raw.nbac_player_boxscores"} 1');
       expect(text).to.include('phasegate_table_daily_budget{table="nba_raw.nbac_player_boxscores"} 1500');
-      expect(text).to.include(`phasegate_backfill_slices{backfill="${record.id}",processor="${TRANSFORM}",state="failed"} 1`);
+      // The run is still in progress (a slice waits): its slices count, with no run id as a label.
+      expect(text).to.include(`phasegate_run_slices{processor="${TRANSFORM}",state="failed"} 1`);
+      expect(text).to.not.include(record.id);
+      expect(text).to.match(/^phasegate_runs_in_progress [1-9]\d*$/m);
       expect(text).to.include('# TYPE phasegate_commit_duration_seconds histogram');
       expect(text).to.include('# TYPE phasegate_rows_committed_total counter');
       // The real breaker of an untouched table is closed.

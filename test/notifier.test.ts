@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { setLogLevel } from '../src/log.ts';
 import { LogTransport, Notifier, type NotifyEvent, type Transport, transportsFor, WebhookTransport } from '../src/notify/index.ts';
+import { messageFor } from '../src/notify/notifier.ts';
 import { keysFor } from '../src/redis/keys.ts';
 import { Receiver } from './conflict-fixtures.ts';
 import { deleteKeys, TEST_REDIS_URL, until } from './helpers.ts';
@@ -125,5 +126,19 @@ describe('notifier: one message per table per kind per window, the rest in a dig
   it('the configuration picks the transports: log always, webhook when PHASEGATE_WEBHOOK_URL is set', () => {
     expect(transportsFor({ notify: { webhookUrl: undefined, windowSeconds: 3600 } }).map((t) => t.name)).to.deep.equal(['log']);
     expect(transportsFor({ notify: { webhookUrl: url, windowSeconds: 3600 } }).map((t) => t.name)).to.deep.equal(['log', 'webhook']);
+  });
+
+  it('a long title or text is cut at a word with an ellipsis, never mid-word nor inside an escape', () => {
+    const words = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+    // Event texts arrive escaped for mrkdwn (`&amp;`); one without a space is cut hard, but never inside an escape.
+    const msg = messageFor({ kind: 'backfill-failed', subject: 'x', title: words, text: '&amp;'.repeat(1000) });
+    const [first, second] = (msg.blocks ?? []) as { text: { text: string } }[];
+    const header = first?.text.text ?? '';
+    expect(header.length).to.be.at.most(150);
+    expect(header).to.match(/ word\d+…$/);
+    expect(`phasegate: ${words}`.startsWith(header.slice(0, -1))).to.equal(true);
+    const section = second?.text.text ?? '';
+    expect(section.length).to.be.at.most(3000);
+    expect(section).to.match(/^(&amp;)+…$/);
   });
 });

@@ -70,6 +70,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   if (c.breaker.minCommits > c.breaker.commits) {
     throw new ConfigError(`PHASEGATE_BREAKER_MIN_COMMITS: at most PHASEGATE_BREAKER_COMMITS (${c.breaker.commits}), or the breaker never trips`);
   }
+  const topic = c.pubsub.topic;
+  if (topic !== undefined && !topic.startsWith('projects/')) {
+    if (!c.bigquery.projectId) throw new ConfigError('PHASEGATE_PUBSUB_TOPIC: a bare topic name needs PHASEGATE_BQ_PROJECT (or give projects/P/topics/T)');
+    // One form downstream: the full path.
+    c.pubsub.topic = `projects/${c.bigquery.projectId}/topics/${topic}`;
+  }
   return c;
 }
 

@@ -221,6 +221,16 @@ export const SETTINGS = {
         doc: 'one message per table per kind per window; the rest fold into a digest',
       }),
     },
+    pubsub: {
+      topic: setting(
+        'PHASEGATE_PUBSUB_TOPIC',
+        z.string().regex(/^(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/)?[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/, 'a topic name or projects/P/topics/T'),
+        {
+          location: true,
+          doc: "Google Pub/Sub topic that receives every `committed` event and every run's end (`projects/P/topics/T`, or a name in `PHASEGATE_BQ_PROJECT`); unset: no relay",
+        },
+      ),
+    },
   }),
   ...group('Completion events and the dependency tracker', {
     /** The `committed` stream's trim. */

@@ -10,6 +10,7 @@ import { log } from '../log.ts';
 import { redactDeep } from '../redact.ts';
 import type { Keys } from '../redis/keys.ts';
 import { luaScript } from '../redis/script.ts';
+import { clipAtWord } from '../terminal-text.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 import type { NotifyEvent, NotifyKind, NotifyMessage, SlackBlock, Transport } from './types.ts';
 
@@ -73,8 +74,10 @@ const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
 const DIGEST_LINES = 20;
 
+/** Cut at a word, ending in `…`; never inside an escape (`&amp;` cut to `&am` would show as text). */
 function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  const cut = clipAtWord(text, max);
+  return cut === text ? text : cut.replace(/&[a-z]*…$/, '…');
 }
 
 interface Folded extends NotifyEvent {

@@ -3,6 +3,7 @@
  * rows and stages them for its table's gate. Neither writes the warehouse.
  */
 
+import { trace } from '@opentelemetry/api';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { DefinitionError } from '../errors/definition-error.ts';
 import { InputError } from '../errors/input-error.ts';
@@ -11,6 +12,7 @@ import { RateLimitedError } from '../errors/rate-limited-error.ts';
 import { describeMissing, type SliceCheck } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, tableId } from '../processors/types.ts';
+import { bullmqTelemetry, describeActive, inSpan, recordError } from '../telemetry/tracing.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { ensureTableOnce } from './commit/ensure-table.ts';
 import { stageSlice } from './commit/staging.ts';
@@ -116,23 +118,26 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
   // `staged` lands in the step that registers the slice, so the gate cannot take the slice
   // before it (see stageSlice): written after, it could overwrite the `committed` of a commit
   // that landed the slice in between. The end of the run lands with them.
-  const { check, entry } = await stageSlice(ctx, def, slice, rows, {
-    backfillId,
-    expectation,
-    alongside: async (step, c, staged) => {
-      ctx.statuses.updateIn(step, def.name, slice, {
-        status: 'staged',
-        rows: staged.rows,
-        error: undefined,
-        missingGames: c.missing.length > 0 ? c.missing : undefined,
-        expectedGames: c.expected,
-        warnings: c.warnings > 0 ? c.warnings : undefined,
-        note: c.outcome === 'unscheduled' ? 'no schedule: the files present are the expectation' : undefined,
-        backfillId,
-      });
-      await run.endIn(step, 'succeeded', { rows: staged.rows, notes: stagedNote(c) });
-    },
-  });
+  const table = tableId(def.table);
+  const { check, entry } = await inSpan(`stage ${table}`, { 'phasegate.table': table, 'phasegate.slice': slice, 'phasegate.rows': rows.length }, () =>
+    stageSlice(ctx, def, slice, rows, {
+      backfillId,
+      expectation,
+      alongside: async (step, c, staged) => {
+        ctx.statuses.updateIn(step, def.name, slice, {
+          status: 'staged',
+          rows: staged.rows,
+          error: undefined,
+          missingGames: c.missing.length > 0 ? c.missing : undefined,
+          expectedGames: c.expected,
+          warnings: c.warnings > 0 ? c.warnings : undefined,
+          note: c.outcome === 'unscheduled' ? 'no schedule: the files present are the expectation' : undefined,
+          backfillId,
+        });
+        await run.endIn(step, 'succeeded', { rows: staged.rows, notes: stagedNote(c) });
+      },
+    }),
+  );
   const missingGames = check.missing.length > 0 ? check.missing : undefined;
   if (!entry) {
     // Nothing came: nothing is staged, so whatever the warehouse holds for the slice stays.
@@ -162,6 +167,12 @@ export function phaseProcessor(ctx: PipelineContext) {
   return async (job: Job<PhaseJobData>): Promise<PhaseJobResult> => {
     const def = ctx.registry.get(job.data.processor);
     const attempt = job.attemptsMade + 1;
+    describeActive({
+      'phasegate.processor': def.name,
+      'phasegate.slice': job.data.slice,
+      'phasegate.attempt': attempt,
+      'phasegate.run': job.data.backfillId ?? 'live',
+    });
     // One row per run in nba_orchestration.processing_run_log (run-log.ts); the note of the run
     // and the `running` status land in one round trip.
     const run = await startRun(ctx, job, def.phase, (step) =>
@@ -194,6 +205,7 @@ export function phaseProcessor(ctx: PipelineContext) {
         await ctx.statuses.update(def.name, job.data.slice, { status: 'pending', error: reason, attempts: attempt });
       }
       log.warn(`phase job failed${last ? '' : ' (will retry)'}: ${reason}`);
+      recordError(trace.getActiveSpan(), err, err instanceof PhasegateError ? (err.retryable ? 'transient' : 'permanent') : undefined);
       await run.finish(last ? 'failed' : 'retrying', { error: reason });
       if (last) await announceFinishedBackfills(ctx, [job.data.backfillId]);
       // Bad input fails at once: retrying a malformed file cannot help.
@@ -228,6 +240,7 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
       concurrency,
       limiter: { max: limit.max, duration: limit.durationMs },
       ...workerLockOptions(ctx.config),
+      ...bullmqTelemetry(),
       maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
     },
   );
@@ -241,6 +254,7 @@ export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency
     prefix: ctx.config.prefix,
     concurrency,
     ...workerLockOptions(ctx.config),
+    ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
   });
   worker.on('error', (err) => log.error(`phase${phase} worker: ${err.message}`));

@@ -2,11 +2,13 @@
  * Builds and caches the BullMQ queues: one per phase and one commit queue per target table.
  * This is the only place queues are constructed.
  */
+
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/load-config.ts';
 import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
+import { bullmqTelemetry } from '../telemetry/tracing.ts';
 import { QUEUE_DEFAULTS } from './defaults.ts';
 import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, SCHEDULER_QUEUE, type SchedulerJobData, sourceQueueName } from './names.ts';
 
@@ -37,6 +39,7 @@ export class QueueSet {
       q = new Queue<PhaseJobData>(phaseQueueName(phase), {
         connection: this.connection,
         prefix: this.config.prefix,
+        ...bullmqTelemetry(),
         defaultJobOptions: this.phaseJobOptions(),
       });
       this.phases.set(phase, q);
@@ -51,6 +54,7 @@ export class QueueSet {
       q = new Queue<PhaseJobData>(sourceQueueName(name), {
         connection: this.connection,
         prefix: this.config.prefix,
+        ...bullmqTelemetry(),
         defaultJobOptions: this.phaseJobOptions(),
       });
       this.sources.set(name, q);
@@ -85,6 +89,7 @@ export class QueueSet {
       q = new Queue<CommitJobData>(commitQueueName(table), {
         connection: this.connection,
         prefix: this.config.prefix,
+        ...bullmqTelemetry(),
         defaultJobOptions: {
           attempts: QUEUE_DEFAULTS.commitJob.attempts,
           backoff: { type: 'exponential', delay: scaledMs(this.config, QUEUE_DEFAULTS.commitJob.backoffSeconds) },

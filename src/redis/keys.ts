@@ -50,6 +50,8 @@ export interface Keys {
   tableModifications(table: string, day: string): string;
   /** Stream of `committed` events (one per committed slice). */
   events(): string;
+  /** Stream of run ends (one entry per finished backfill, cascade or audit): see run-ends.ts. */
+  runEnds(): string;
   /** Hash slice → the stream id that triggered the tracker's last job for a processor. */
   trigger(processor: string): string;
   /** Hash date → the last audit's coverage of the date (JSON), for readers that must not open the warehouse. */
@@ -120,6 +122,7 @@ export function keysFor(prefix: string): Keys {
     tableModifications: (table, day) => `${base}:table-modifications:${table}:${day}`,
     events: () => `${base}:events`,
     trigger: (processor) => `${base}:events:trigger:${processor}`,
+    runEnds: () => `${base}:run-ends`,
     coverage: () => `${base}:coverage:dates`,
     coverageRun: () => `${base}:coverage:last-run`,
     coverageAnnounced: (eventId) => `${base}:coverage:announced:${eventId}`,

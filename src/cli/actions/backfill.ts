@@ -15,7 +15,7 @@ import { otherHolder, pidOf } from '../held-warehouse.ts';
 import { type WaitOutcome, waitForBackfill } from '../progress.ts';
 import { watchBackfill } from '../render/backfill-view.ts';
 import { summaryLines } from '../render/summary.ts';
-import { wrap } from '../render/text.ts';
+import { plural, wrap } from '../render/text.ts';
 import { backfillExitCode, collectSummary, tableOpsNow } from '../summary.ts';
 
 /**
@@ -31,7 +31,7 @@ async function rawFilesPresent(ctx: Pick<PipelineContext, 'store'>, req: Backfil
     let present = 0;
     for (const date of req.dates) if ((await ctx.store.list(p.inputPrefix(date))).length > 0) present += 1;
     const hint = present < req.dates.length ? ` (the other ${req.dates.length - present} end incomplete or empty: add their scraper to --processors)` : '';
-    lines.push(`  ${p.name}: raw files present for ${present} of ${req.dates.length} dates${hint}`);
+    lines.push(`  ${p.name}: raw files present for ${present} of ${plural(req.dates.length, 'date')}${hint}`);
   }
   return lines;
 }
@@ -52,7 +52,7 @@ async function unmetInputs(ctx: PipelineContext, req: BackfillRequest): Promise<
       const missing = statuses.filter((st) => !landed(st)).length;
       if (missing > 0)
         notes.push(
-          `phasegate: note: ${def.name} also needs ${dep} (not in this backfill), which has not landed ${missing} of ${req.dates.length} dates: those slices will end upstream_failed unless it lands first (add it to --processors)`,
+          `phasegate: note: ${def.name} also needs ${dep} (not in this backfill), which has not landed ${missing} of ${plural(req.dates.length, 'date')}: those slices will end upstream_failed unless it lands first (add it to --processors)`,
         );
     }
   }
@@ -66,11 +66,11 @@ async function dryRun(rt: Runtime, req: BackfillRequest, json: boolean, workers:
     w(JSON.stringify({ dryRun: true, dates: req.dates.length, ...plan }, null, 2));
     return;
   }
-  w(`dry run: ${plan.jobs} jobs over ${req.dates.length} dates for ${req.processors.map((p) => p.name).join(', ')} (nothing enqueued)`);
-  for (const p of plan.processors) w(`  phase ${p.phase}  ${p.processor}: ${p.jobs} jobs${p.queuedNow ? '' : ' (when its upstream lands)'}`);
+  w(`dry run: ${plural(plan.jobs, 'job')} over ${plural(req.dates.length, 'date')} for ${req.processors.map((p) => p.name).join(', ')} (nothing enqueued)`);
+  for (const p of plan.processors) w(`  phase ${p.phase}  ${p.processor}: ${plural(p.jobs, 'job')}${p.queuedNow ? '' : ' (when its upstream lands)'}`);
   for (const t of plan.tables) {
     w(
-      `  ${t.table}: ${t.slices} slices → ~${t.operations} DML statements (at least ${t.minOperations}: group commits of up to ${rt.config.table.commitMaxSlices} slices)`,
+      `  ${t.table}: ${plural(t.slices, 'slice')} → ~${plural(t.operations, 'DML statement')} (at least ${t.minOperations}: group commits of up to ${plural(rt.config.table.commitMaxSlices, 'slice')})`,
     );
     w(`    ${t.quota}`);
   }
@@ -142,7 +142,7 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
       if (flags.json && !wait) process.stdout.write(`${JSON.stringify(record)}\n`);
       else {
         const again = record.alreadyQueued > 0 ? ` (${record.alreadyQueued} already queued)` : '';
-        process.stdout.write(`backfill ${record.id}: ${record.added} jobs enqueued${again} over ${req.dates.length} dates\n`);
+        process.stdout.write(`backfill ${record.id}: ${plural(record.added, 'job')} enqueued${again} over ${plural(req.dates.length, 'date')}\n`);
       }
       if (!wait) return;
       // Said before the bars open: where this backfill commits, when it cannot here.

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { checkRange } from '../../queues/backfill/dates.ts';
 import { FixtureSource } from '../../sources/fixture/fixture-source.ts';
 import { configFrom, type GlobalFlags } from '../common.ts';
+import { plural } from '../render/text.ts';
 
 export async function runFixtures(flags: { start: string; end: string; json?: boolean }, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
@@ -22,7 +23,7 @@ export async function runFixtures(flags: { start: string; end: string; json?: bo
   const out = [...bySeason.entries()].map(([start, s]) => ({ season: `${start}-${String(Number(start) + 1).slice(2)}`, ...s }));
   if (flags.json) process.stdout.write(`${JSON.stringify({ dates: dates.length, seasons: out }, null, 2)}\n`);
   else {
-    process.stdout.write(`${dates.length} game dates between ${flags.start} and ${flags.end}\n`);
-    for (const s of out) process.stdout.write(`  ${s.season}: ${s.dates} dates, ${s.games} games (${s.first} … ${s.last})\n`);
+    process.stdout.write(`${plural(dates.length, 'game date')} between ${flags.start} and ${flags.end}\n`);
+    for (const s of out) process.stdout.write(`  ${s.season}: ${plural(s.dates, 'date')}, ${plural(s.games, 'game')} (${s.first} … ${s.last})\n`);
   }
 }

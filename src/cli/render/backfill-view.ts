@@ -10,7 +10,7 @@ import type { PipelineContext } from '../../queues/context.ts';
 import type { BarRow } from './bar-line.ts';
 import { EtaEstimator } from './eta.ts';
 import { type RendererOptions, TerminalRenderer } from './terminal.ts';
-import { formatDuration } from './text.ts';
+import { formatDuration, plural } from './text.ts';
 
 export interface BackfillView {
   /** Adds the bars of another backfill (processors already shown keep their first one's). */
@@ -40,7 +40,7 @@ export function watchBackfill(ctx: PipelineContext, first: BackfillRecord, opts:
   const etas = new Map<string, EtaEstimator>();
   const header = () => {
     const dates = new Set(followed.flatMap((f) => f.record.dates)).size;
-    return `${title} · ${dates} dates · ${formatDuration(Date.now() - started)}`;
+    return `${title} · ${plural(dates, 'date')} · ${formatDuration(Date.now() - started)}`;
   };
   const draw = () =>
     renderer.update(
@@ -79,7 +79,14 @@ export function watchBackfill(ctx: PipelineContext, first: BackfillRecord, opts:
         const c = progress.perProcessor[name];
         const row = rows.get(name);
         if (!c || !row) continue;
-        const next = { ...row, committed: c.committed, incomplete: c.incomplete, empty: c.empty, waiting: c.waiting, failed: c.failed + c.deferred };
+        const next = {
+          ...row,
+          committed: c.committed,
+          incomplete: c.incomplete,
+          empty: c.empty,
+          waiting: c.waiting,
+          failed: c.failed + c.deferred + c.upstream_failed + c.cancelled,
+        };
         const done = next.committed + next.incomplete + next.empty + next.failed;
         rows.set(name, { ...next, etaMs: etas.get(name)?.update(done, row.total, at) });
       }

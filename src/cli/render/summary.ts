@@ -4,7 +4,7 @@
  * where the failed dates went.
  */
 import { type Column, tableLines } from './table.ts';
-import { formatCount, formatDuration, wrap } from './text.ts';
+import { formatCount, formatDuration, plural, wrap } from './text.ts';
 
 export interface ProcessorOutcome {
   phase: number;
@@ -47,7 +47,7 @@ export interface BackfillSummary {
 
 export function summaryLines(s: BackfillSummary): string[] {
   const cascaded = s.processors.length - s.requested;
-  const lines = [`backfill ${s.id}: ${s.dates} dates × ${s.requested} processors${cascaded > 0 ? ` (+${cascaded} by cascade)` : ''}`];
+  const lines = [`backfill ${s.id}: ${plural(s.dates, 'date')} × ${plural(s.requested, 'processor')}${cascaded > 0 ? ` (+${cascaded} by cascade)` : ''}`];
   const n = (k: keyof ProcessorOutcome) => (r: ProcessorOutcome) => formatCount(Number(r[k]));
   const columns: Column<ProcessorOutcome>[] = [
     { head: 'phase', value: (r) => String(r.phase), left: true },

@@ -17,6 +17,17 @@ export interface TerminalStream {
   write(chunk: string): boolean;
   columns?: number | undefined;
   isTTY?: boolean | undefined;
+  /** A tty.WriteStream's: whether the terminal shows colour (it honours NO_COLOR, FORCE_COLOR and TERM). */
+  hasColors?: (() => boolean) | undefined;
+}
+
+/**
+ * Colour when the terminal has it and the user did not turn it off: `NO_COLOR` set to anything
+ * non-empty (no-color.org) wins, whatever the stream says.
+ */
+export function colourOf(stream: TerminalStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return stream.isTTY === true && (stream.hasColors?.() ?? false);
 }
 
 export interface RendererOptions {
@@ -30,6 +41,8 @@ export interface RendererOptions {
    * @defaultValue true
    */
   capture?: boolean;
+  /** Colour the bars and log levels. @defaultValue `colourOf(stream)` */
+  colour?: boolean;
 }
 
 // The narrowest layout we try to keep readable; a narrower terminal gets cut lines.
@@ -49,8 +62,8 @@ function clock(at: Date): string {
   return at.toTimeString().slice(0, 8);
 }
 
-function formatEntry(e: LogEntry): string {
-  const colour = LEVEL_COLOUR[e.level];
+function formatEntry(e: LogEntry, coloured: boolean): string {
+  const colour = coloured ? LEVEL_COLOUR[e.level] : undefined;
   const level = colour ? `${colour}${e.level}\x1b[0m` : e.level;
   const meta = Object.keys(e.meta).length > 0 ? ` ${JSON.stringify(e.meta)}` : '';
   return `${clock(e.at)} ${level} ${e.message}${meta}`;
@@ -60,6 +73,7 @@ export class TerminalRenderer {
   private readonly stream: TerminalStream;
   private readonly write: (chunk: string) => boolean;
   private readonly verbose: boolean;
+  private readonly colour: boolean;
   private header = '';
   private rows: BarRow[] = [];
   /** The latest `info` line, folded under the bars (not printed above them) unless verbose. */
@@ -75,6 +89,7 @@ export class TerminalRenderer {
     this.stream = opts.stream ?? process.stderr;
     this.write = this.stream.write.bind(this.stream);
     this.verbose = opts.verbose ?? false;
+    this.colour = opts.colour ?? colourOf(this.stream);
     if (opts.capture ?? true) this.capture();
     this.active = true;
     this.write(HIDE_CURSOR);
@@ -99,7 +114,7 @@ export class TerminalRenderer {
   /** A log line: above the bars, or folded under them (an `info` line without --verbose). */
   log(entry: LogEntry): void {
     if (entry.level === 'info' && !this.verbose) this.latest = `${clock(entry.at)} ${entry.message}`;
-    else this.above.push(formatEntry(entry));
+    else this.above.push(formatEntry(entry, this.colour));
     this.redraw();
   }
 
@@ -126,7 +141,7 @@ export class TerminalRenderer {
   }
 
   private block(width: number): string[] {
-    const lines = [this.header, ...barLines(this.rows, width)];
+    const lines = [this.header, ...barLines(this.rows, width, { colour: this.colour })];
     if (this.latest) lines.push(`  ${this.latest}`);
     return lines.filter((l) => l !== '').map((l) => truncate(l, width));
   }

@@ -2,86 +2,45 @@
  * Text that has to fit a terminal line: width without colour codes, truncation, wrapping, and
  * processor names shortened so that two of them stay told apart.
  */
-import { stripVTControlCharacters } from 'node:util';
+export { clipAtWord, stripAnsi, truncate, visibleWidth, wrap } from '../../terminal-text.ts';
 
-/** Without colour and cursor sequences: they take no column. */
-export function stripAnsi(s: string): string {
-  return stripVTControlCharacters(s);
-}
-
-/** Columns a string takes (every character we print is one column wide). */
-export function visibleWidth(s: string): number {
-  return [...stripAnsi(s)].length;
-}
-
-/** At most `width` columns; a cut string ends in `…`. Colour codes are dropped from a cut string. */
-export function truncate(s: string, width: number): string {
-  if (visibleWidth(s) <= width) return s;
-  if (width <= 0) return '';
-  return `${[...stripAnsi(s)].slice(0, width - 1).join('')}…`;
-}
+import { truncate } from '../../terminal-text.ts';
 
 /**
- * Lines of at most `width` columns, broken at spaces where possible; continuation lines are
- * indented by `indent` spaces. A log line that does not fit is wrapped, never cut: it may name
- * the file a person needs.
+ * A processor name in at most `width` columns, shortened so that it still says which processor
+ * it is: the start (source and subject) and the last word (its kind: `_scraper`, `_summary`)
+ * are kept and the cut between them is marked, `nbac_player_boxscore_scraper` →
+ * `nbac_player…_scraper` — never a made-up name like `nbac_pla_box_scraper` that reads as one
+ * `--processors` might take. Only the end is cut when the last word leaves too little room.
  */
-export function wrap(s: string, width: number, indent = 2): string[] {
-  // A coloured line that fits keeps its colours.
-  if (!s.includes('\n') && visibleWidth(s) <= width) return [s];
-  const plain = stripAnsi(s);
-  const out: string[] = [];
-  for (const paragraph of plain.split('\n')) {
-    let rest = paragraph;
-    let first = true;
-    while (rest.length > 0) {
-      const prefix = first ? '' : ' '.repeat(indent);
-      const room = Math.max(1, width - prefix.length);
-      if ([...rest].length <= room) {
-        out.push(prefix + rest);
-        break;
-      }
-      const chars = [...rest];
-      let cut = chars.slice(0, room + 1).lastIndexOf(' ');
-      if (cut <= 0) cut = room;
-      out.push(prefix + chars.slice(0, cut).join('').trimEnd());
-      rest = chars.slice(cut).join('').trimStart();
-      first = false;
-    }
-    if (paragraph.length === 0) out.push('');
-  }
-  return out;
-}
-
-/**
- * A snake_case name in at most `width` columns: the middle words are shortened first
- * (`nbac_player_boxscore_scraper` → `nbac_pla_box_scraper`), then every word, then the name
- * is cut. The first and last words carry the most meaning (source and kind), so they go last.
- */
-export function abbreviate(name: string, width: number): string {
+export function abbreviate(name: string, width: number, keepLast = true): string {
   if (name.length <= width) return name;
-  const words = name.split('_');
-  if (words.length > 2) {
-    for (let k = 6; k >= 2; k -= 1) {
-      const s = words.map((w, i) => (i === 0 || i === words.length - 1 ? w : w.slice(0, k))).join('_');
-      if (s.length <= width) return s;
-    }
-  }
-  for (let k = 6; k >= 3; k -= 1) {
-    const s = words.map((w) => w.slice(0, k)).join('_');
-    if (s.length <= width) return s;
-  }
+  const last = name.lastIndexOf('_');
+  const tail = keepLast && last > 0 ? name.slice(last) : '';
+  const head = width - 1 - tail.length;
+  // The start must carry at least as much as the kind, or it no longer names a processor.
+  if (tail && head >= Math.max(4, tail.length)) return `${name.slice(0, head)}…${tail}`;
   return truncate(name, width);
 }
 
-/** Abbreviations of every name in at most `width` columns, told apart by a trailing index if two meet. */
-export function abbreviateAll(names: readonly string[], width: number): string[] {
-  const short = names.map((n) => abbreviate(n, width));
+/**
+ * Shortened names of every processor in at most `width` columns, told apart within a group
+ * (the bar lines' phase column tells two groups apart): two that would meet keep more of their
+ * start instead of their kind, then a trailing index.
+ */
+export function abbreviateAll(names: readonly string[], width: number, groups: readonly (string | number)[] = []): string[] {
+  const key = (s: string, i: number) => `${groups[i] ?? ''}\u0000${s}`;
+  const count = (list: readonly string[]) => list.reduce((m, s, i) => m.set(key(s, i), (m.get(key(s, i)) ?? 0) + 1), new Map<string, number>());
+  let short = names.map((n) => abbreviate(n, width));
+  const first = count(short);
+  short = short.map((s, i) => ((first.get(key(s, i)) ?? 0) > 1 ? abbreviate(names[i] as string, width, false) : s));
   const seen = new Map<string, number>();
-  return short.map((s) => {
-    const n = (seen.get(s) ?? 0) + 1;
-    seen.set(s, n);
-    return n === 1 ? s : `${truncate(s, width - String(n).length)}${n}`;
+  const second = count(short);
+  return short.map((s, i) => {
+    if ((second.get(key(s, i)) ?? 0) < 2) return s;
+    const n = (seen.get(key(s, i)) ?? 0) + 1;
+    seen.set(key(s, i), n);
+    return `${truncate(s, width - String(n).length)}${n}`;
   });
 }
 

@@ -86,16 +86,22 @@ export class DashboardMetrics {
     labelNames: ['table', 'type'],
     registers: [this.registry],
   });
-  private readonly backfillSlices = new Gauge({
-    name: 'phasegate_backfill_slices',
-    help: 'Slices of recent backfills per processor and state',
-    labelNames: ['backfill', 'processor', 'state'],
+  // No run id as a label: every run would add series that never go away. A run's own
+  // progress is on its dashboard page and in `status --backfill`; these are what alerts need.
+  private readonly runSlices = new Gauge({
+    name: 'phasegate_run_slices',
+    help: 'Slices of the runs (backfills, cascades, audits) still in progress, per processor and state',
+    labelNames: ['processor', 'state'],
     registers: [this.registry],
   });
-  private readonly backfillRatio = new Gauge({
-    name: 'phasegate_backfill_finished_ratio',
-    help: "Share of a recent backfill's slices in a final state",
-    labelNames: ['backfill'],
+  private readonly runsInProgress = new Gauge({
+    name: 'phasegate_runs_in_progress',
+    help: 'Recent runs (the last 10) with slices still to end',
+    registers: [this.registry],
+  });
+  private readonly runFinishedRatio = new Gauge({
+    name: 'phasegate_run_slices_finished_ratio',
+    help: 'Share of the slices of the runs in progress that are in a final state (1 when none is in progress)',
     registers: [this.registry],
   });
   private readonly stale = new Gauge({
@@ -169,13 +175,19 @@ export class DashboardMetrics {
       if (t.breaker) for (const s of BREAKER_STATES) this.breaker.set({ table: t.table, state: s }, t.breaker.state === s ? 1 : 0);
       if (t.conflicts) for (const [type, n] of Object.entries(t.conflicts.byType)) this.conflicts.set({ table: t.table, type }, n);
     }
-    this.backfillSlices.reset();
-    this.backfillRatio.reset();
-    for (const b of backfills) {
+    this.runSlices.reset();
+    const running = backfills.filter((b) => b.finished < b.total);
+    const slices = new Map<string, number>();
+    for (const b of running)
       for (const [processor, c] of Object.entries(b.perProcessor))
-        for (const [state, n] of Object.entries(c)) this.backfillSlices.set({ backfill: b.record.id, processor, state }, n);
-      this.backfillRatio.set({ backfill: b.record.id }, b.total === 0 ? 1 : b.finished / b.total);
+        for (const [state, n] of Object.entries(c)) slices.set(`${processor}\u0000${state}`, (slices.get(`${processor}\u0000${state}`) ?? 0) + n);
+    for (const [key, n] of slices) {
+      const [processor, state] = key.split('\u0000') as [string, string];
+      this.runSlices.set({ processor, state }, n);
     }
+    this.runsInProgress.set(running.length);
+    const total = running.reduce((n, b) => n + b.total, 0);
+    this.runFinishedRatio.set(total === 0 ? 1 : running.reduce((n, b) => n + b.finished, 0) / total);
     const stale = await listStale(this.rt);
     for (const def of this.rt.registry.transforms()) this.stale.set({ processor: def.name }, stale.filter((x) => x.processor === def.name).length);
     await Promise.all([this.tailEvents(), this.observeCommitJobs()]);

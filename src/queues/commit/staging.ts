@@ -3,6 +3,7 @@
  * object store — and registers them as pending for the target table; the table's commit queue
  * lands them later, in a batch (staged-objects.ts: what the commit reads).
  */
+
 import { createHash, randomUUID } from 'node:crypto';
 import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import { InputError } from '../../errors/input-error.ts';
@@ -10,6 +11,7 @@ import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
 import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
+import { currentTraceparent } from '../../telemetry/tracing.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, JOB_NAMES } from '../names.ts';
@@ -130,6 +132,7 @@ async function stageChecked(
     expected: check.expected,
     ...(check.warnings > 0 ? { warnings: check.warnings } : {}),
     contentHash: contentHash(def.table, rows),
+    traceparent: currentTraceparent(),
   };
   const step = new RedisStep(ctx.redis);
   const registered = ctx.gate.registerIn(step, table, slice, entry);

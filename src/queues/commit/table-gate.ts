@@ -32,6 +32,8 @@ export interface PendingSlice {
   warnings?: number | undefined;
   /** Digest of the rows' content (staging.ts `contentHash`): a recommit that changes it makes the downstream stale. */
   contentHash?: string | undefined;
+  /** W3C `traceparent` of the slice's staging span, when tracing is on: the commit links to it. */
+  traceparent?: string | undefined;
 }
 
 /** What a registration answers: the commit sequence its job is named by, the fields pending, the entry it replaced. */

@@ -14,6 +14,7 @@
  *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { tableLimits } from '../../config/load-config.ts';
 import { busyCause, classifyWarehouseError } from '../../errors/classify.ts';
@@ -26,6 +27,7 @@ import { log } from '../../log.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
+import { bullmqTelemetry, committedSpan, describeActive, recordError } from '../../telemetry/tracing.ts';
 import type { CommitResult } from '../../warehouse/types.ts';
 import { type Admission, admitCommit, recordCommit, releaseProbe } from '../conflicts/breaker.ts';
 import {
@@ -117,6 +119,10 @@ async function markCommitted(
       committedAt,
       backfillId: entry.backfillId,
       ...(changed ? { changed: true } : {}),
+      traceparent: committedSpan(
+        { 'phasegate.processor': entry.processor, 'phasegate.table': table, 'phasegate.slice': slice, 'phasegate.rows': entry.rows },
+        entry.traceparent,
+      ),
     });
   }
   publishCommittedIn(step, ctx.keys, events, streamCapFrom(ctx.config));
@@ -446,12 +452,17 @@ async function commitMerge(
     }
   } catch (thrown) {
     const err = classifyWarehouseError(thrown, table);
+    recordError(trace.getActiveSpan(), err, err.kind);
     // A busy or failed MERGE says nothing about the streaming buffer; only a conflict met earlier counts.
     await breakerVerdict(ctx, table, jobId, probe, { ...state, tried: state.metConflict });
     return failOrDelay(ctx, job, token, table, batch, err);
   }
   await breakerVerdict(ctx, table, jobId, probe, state);
   const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
+  describeActive(
+    { 'phasegate.table': table, 'phasegate.slices': batch.slices.length, 'phasegate.rows': rows, 'phasegate.batch_id': batchId, 'phasegate.held': state.held },
+    Object.values(batch.entries).map((e) => e.traceparent),
+  );
   if (batch.slices.length > 0) {
     if (state.tried) await noteSuccess(ctx, table);
     await markCommitted(ctx, table, batch, batchId, overrides);
@@ -534,6 +545,7 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
     prefix: ctx.config.prefix,
     concurrency: QUEUE_DEFAULTS.commitJob.workerConcurrency,
     ...workerLockOptions(ctx.config),
+    ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.commitJob.maxStalledCount,
   });
   worker.on('error', (err) => log.error(`${commitQueueName(table)} worker: ${err.message}`));

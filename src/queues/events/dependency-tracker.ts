@@ -17,6 +17,7 @@ import { scaledMs } from '../../config/load-config.ts';
 import { toError } from '../../errors/phasegate-error.ts';
 import { log } from '../../log.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
+import { withTraceparent } from '../../telemetry/tracing.ts';
 import type { PipelineContext } from '../context.ts';
 import { parseEventFields, streamCapFrom, trimEvents } from './stream.ts';
 import { BackfillLookup, handleEvent } from './unlocks.ts';
@@ -267,7 +268,9 @@ export class DependencyTracker {
     }
     let done: boolean;
     try {
-      done = (await handleEvent(this.ctx, parseEventFields(fields), id, this.backfills, this.timing)) === 'done';
+      const event = parseEventFields(fields);
+      // The downstream jobs it queues continue the committed slice's trace (src/telemetry).
+      done = (await withTraceparent(event.traceparent, () => handleEvent(this.ctx, event, id, this.backfills, this.timing))) === 'done';
     } catch (err) {
       log.warn(`dependency tracker: event ${id} not handled yet: ${toError(err).message}`);
       done = false;

@@ -22,6 +22,8 @@ export interface CommittedEvent {
   cascade?: boolean | undefined;
   /** The slice was committed before with other content: what its downstream was computed from changed. */
   changed?: boolean | undefined;
+  /** W3C `traceparent` of the slice's `committed` span, when tracing is on: downstream work continues its trace. */
+  traceparent?: string | undefined;
 }
 
 /** Stream entries are flat string pairs; arrays travel as JSON. */
@@ -49,6 +51,7 @@ export function parseEventFields(fields: readonly string[]): CommittedEvent {
     targets: o.targets ? (JSON.parse(o.targets) as string[]) : undefined,
     cascade: o.cascade === undefined ? undefined : o.cascade === 'true',
     changed: o.changed === 'true' ? true : undefined,
+    traceparent: o.traceparent,
   };
 }
 

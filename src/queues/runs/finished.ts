@@ -1,14 +1,17 @@
 /**
- * "Backfill finished with failures": announced once per backfill, when its last slice — of a
+ * A run's end, recorded once per run on the run-ends stream (src/queues/events/run-ends.ts),
+ * and "Backfill finished with failures": announced once per backfill, when its last slice — of a
  * cascade, the last slice of every processor it reaches — reaches a final state and some ended
  * failed or deferred. Called wherever slices reach final states
  * (the commit path, a phase job's last failure); the Redis marker makes it once across processes.
  */
 import { log } from '../../log.ts';
 import { escapeMrkdwn } from '../../notify/mrkdwn.ts';
+import { clipAtWord } from '../../terminal-text.ts';
 import { type BackfillRecord, backfillProgress, getBackfill } from '../backfill/backfill.ts';
 import { cascadeProgress } from '../backfill/cascade.ts';
 import type { PipelineContext } from '../context.ts';
+import { type RunEndEvent, recordRunEnd, runEndRecorded } from '../events/run-ends.ts';
 import type { SliceStatus } from '../status-store.ts';
 
 const SHOWN = 10;
@@ -17,10 +20,13 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
   for (const id of new Set([...ids].filter((x): x is string => !!x))) {
     try {
       const once = ctx.keys.notifyOnce('backfill-failed', id);
-      if (await ctx.redis.exists(once)) continue;
+      const [announced, ended] = await Promise.all([ctx.redis.exists(once), runEndRecorded(ctx.redis, ctx.keys, id)]);
+      if (announced && ended) continue;
       const record = await getBackfill(ctx, id);
       const statuses = await finishedStatuses(ctx, record);
       if (!statuses) continue;
+      if (!ended) await recordRunEnd(ctx.redis, ctx.keys, runEndOf(record, statuses));
+      if (announced) continue;
       const processors = [...statuses.keys()];
       const bad: string[] = [];
       for (const [processor, list] of statuses) {
@@ -33,18 +39,26 @@ export async function announceFinishedBackfills(ctx: PipelineContext, ids: Itera
       const marker = await ctx.redis.set(once, '1', 'EX', 30 * 86_400, 'NX');
       if (marker !== 'OK') continue;
       // A failure reason is upstream text (a scraper's error body): inert in Slack mrkdwn.
-      const shown = bad.slice(0, SHOWN).map((b) => `• ${escapeMrkdwn(b.slice(0, 200))}`);
+      // Cut before escaping, so an escape is never cut in half; at a word, so a cut reads as one.
+      const shown = bad.slice(0, SHOWN).map((b) => `• ${escapeMrkdwn(clipAtWord(b, 200))}`);
       if (bad.length > SHOWN) shown.push(`• … and ${bad.length - SHOWN} more`);
       await ctx.notifier.notify({
         kind: 'backfill-failed',
         subject: record.processors.join(','),
-        title: `backfill ${id} finished: ${bad.length} of ${total} slices failed or deferred`,
+        title: `backfill ${id} finished: ${bad.length} of ${total === 1 ? '1 slice' : `${total} slices`} failed or deferred`,
         text: `${shown.join('\n')}\nSee \`phasegate status --backfill ${id}\`; deferred slices: \`phasegate retry --deferred\`.`,
       });
     } catch (err) {
       log.warn(`backfill ${id}: could not check for the finished notice: ${(err as Error).message}`);
     }
   }
+}
+
+/** The run-end entry of a finished run: its slices counted by final state. */
+function runEndOf(record: BackfillRecord, statuses: Map<string, (SliceStatus | undefined)[]>): RunEndEvent {
+  const counts: RunEndEvent['counts'] = {};
+  for (const list of statuses.values()) for (const s of list) if (s) counts[s.status] = (counts[s.status] ?? 0) + 1;
+  return { type: 'run_finished', run: record.id, processors: record.processors, cascade: !!record.cascade, counts, finishedAt: new Date().toISOString() };
 }
 
 /** Dates read per look: the check stops at the first chunk with a slice still to end. */

@@ -228,6 +228,12 @@ export function formatDemo(report: DemoReport, config: Config): string {
       `embedded DuckDB with BigQuery rules · time scale ×${report.timeScale} · ${report.dates} dates · ${report.elapsedSeconds.toFixed(1)} s · failed ${report.failed}`,
       WIDTH,
     ),
+    ...wrap(
+      `data: real stats.nba.com box scores — every 2023-24 player line and team total as played${
+        playIn ? '; the 2024-25 Play-In nights replay real 2023-24 team-games (their players and totals) in a made-up bracket' : ''
+      }`,
+      WIDTH,
+    ),
     '',
     ...tableLines(
       Object.keys(report.datesCommitted).map((processor) => ({ processor })),

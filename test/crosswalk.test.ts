@@ -74,9 +74,9 @@ describe('player crosswalk', () => {
         games: new Map([['g', { source: 'bdl', tier: 'silver', issues: [] }]]),
       };
       const { players, unmatched } = underPersonIds(inputs, index);
-      expect(players.map((r) => [r.player_id, r.source_player_id])).to.deep.equal([
-        [203999, 11],
-        [12, 12],
+      expect(players.map((r) => [r.player_id, r.source_player_id, r.player_name])).to.deep.equal([
+        [203999, 11, 'Nikola Jokić'],
+        [12, 12, 'Someone Else'],
       ]);
       expect([...unmatched.keys()]).to.deep.equal(['g/12']);
       expect(unmatched.get('g/12')).to.include({ rule: 'unmatched_player', level: 'warn' });
@@ -131,7 +131,8 @@ describe('player crosswalk', () => {
         'SELECT player_id, source_player_id, player_name, pts, primary_source FROM nba_analytics.player_game_summary WHERE game_id = $g AND player_id = 203999',
         { g: MISSING },
       );
-      expect(summary).to.deep.equal({ player_id: 203999, source_player_id: bdlPlayerId(203999), player_name: 'Nikola Jokic', pts: 27, primary_source: 'bdl' });
+      // Under his NBA.com id and name (balldontlie writes it without the accent).
+      expect(summary).to.deep.equal({ player_id: 203999, source_player_id: bdlPlayerId(203999), player_name: 'Nikola Jokić', pts: 27, primary_source: 'bdl' });
 
       const [nov1] = await w.query(
         "SELECT games_played_season, pts_avg_last5, previous_game_date, data_quality_tier FROM nba_precompute.player_rolling_features WHERE game_date = '2023-11-01' AND player_id = 203999",

@@ -65,8 +65,9 @@ export function withQuality(rows: readonly Row[], inputs: SliceInputs, own: Read
 }
 
 /**
- * The fallback's lines under NBA.com person ids (the crosswalk's verdicts, `match.ts`), so a
- * player's games join across sources; the source's own id stays in `source_player_id`. An
+ * The fallback's lines under NBA.com person ids and names (the crosswalk's verdicts,
+ * `match.ts`), so a player's games join across sources; the source's own id stays in
+ * `source_player_id`. An
  * unmatched or ambiguous player keeps his source id and an `unmatched_player` issue. Pure.
  */
 export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { players: Row[]; unmatched: Map<string, QualityIssue> } {
@@ -84,7 +85,7 @@ export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { pl
       });
       return { ...r, source_player_id: sourceId };
     }
-    return { ...r, player_id: m.personId, source_player_id: sourceId };
+    return { ...r, player_id: m.personId, source_player_id: sourceId, player_name: m.nbaName ?? optString(r, 'player_name') };
   });
   // Two source players matched to one person in one game: neither is trusted.
   const count = new Map<string, number>();

@@ -154,11 +154,12 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   // Every phase, the requested ones included (failed counts deferred too).
   const failed = Object.values(cascade.perPhase).reduce((n, c) => n + c.failed, 0);
   const phases = Object.fromEntries(Object.entries(cascade.perPhase).map(([phase, c]) => [`phase ${phase}`, c]));
-  // The season's last night, biggest predictions first, next to what the players then scored.
+  // The regular season's last night, biggest predictions first, next to what the players then
+  // scored: real players on real last-10 windows (the Play-In nights have two games behind them).
   const samplePredictions = await warehouse.reports.samplePredictions({
     predictions: rt.registry.tableSpec('nba_predictions.player_points_predictions'),
     actuals: rt.registry.tableSpec('nba_analytics.player_game_summary'),
-    range,
+    range: opts.range ? range : DEMO_SEASON,
     limit: 5,
   });
   return {
@@ -226,6 +227,12 @@ export function formatDemo(report: DemoReport, config: Config): string {
     ...wrap(`phasegate demo — real 2023-24 regular season${playIn}`, WIDTH),
     ...wrap(
       `embedded DuckDB with BigQuery rules · time scale ×${report.timeScale} · ${report.dates} dates · ${report.elapsedSeconds.toFixed(1)} s · failed ${report.failed}`,
+      WIDTH,
+    ),
+    ...wrap(
+      `data: real stats.nba.com box scores — every 2023-24 player line and team total as played${
+        playIn ? '; the 2024-25 Play-In nights replay real 2023-24 team-games (their players and totals) in a made-up bracket' : ''
+      }`,
       WIDTH,
     ),
     '',

@@ -5,7 +5,7 @@
  * rows and the expectation, staging acts on the verdict.
  */
 import { InputError } from '../errors/input-error.ts';
-import { evaluate, type QualityIssue, recordedIssues } from '../processors/plausibility-rules.ts';
+import { evaluate, evaluateGroups, type QualityIssue, recordedIssues } from '../processors/plausibility-rules.ts';
 import { QUALITY_ISSUES_COLUMN, type Row, type SliceExpectation, type TableSpec, tableId } from '../processors/types.ts';
 
 /**
@@ -53,8 +53,9 @@ export interface SliceCheckInput {
 
 /**
  * Checks a slice's rows. Throws InputError (the job fails at once, no retries) for a row of
- * another slice, a primary key twice, a `fatal` rule broken, or a unit the expectation does
- * not hold; otherwise says what stages.
+ * another slice, a primary key twice, a `fatal` rule broken (a row's or a group's: naming the
+ * file, the row and the rule), or a unit the expectation does not hold (naming its file);
+ * otherwise says what stages.
  */
 export function checkSlice({ spec, processor, slice, rows: input, expectation }: SliceCheckInput): SliceCheck {
   const table = tableId(spec);
@@ -62,6 +63,8 @@ export function checkSlice({ spec, processor, slice, rows: input, expectation }:
   const seen = new Map<string, string>();
   const rows: Row[] = [];
   const units: Record<string, number> = {};
+  /** The file each unit came from, for a message about a unit the schedule does not list. */
+  const unitFiles = new Map<string, Set<string>>();
   let warnings = 0;
   const qualityColumn = spec.columns.some((c) => c.name === QUALITY_ISSUES_COLUMN);
   for (const row of input) {
@@ -88,14 +91,19 @@ export function checkSlice({ spec, processor, slice, rows: input, expectation }:
     rows.push(out);
     const unit = spec.unitColumn === undefined ? ALL_ROWS : String(row[spec.unitColumn]);
     units[unit] = (units[unit] ?? 0) + 1;
+    unitFiles.set(unit, (unitFiles.get(unit) ?? new Set()).add(origin(row, job)));
   }
+  const group = evaluateGroups(spec.plausibility ?? [], input);
+  if (group)
+    throw new InputError(`${table}: row (${keyOf(spec, group.row)}) breaks rule ${group.rule.name}: ${group.detail}`, { file: origin(group.row, job) });
   if (expectation === undefined) return { outcome: rows.length === 0 ? 'empty' : 'complete', rows, units, missing: [], expected: null, warnings };
   if (expectation === null) return { outcome: rows.length === 0 ? 'empty' : 'unscheduled', rows, units, missing: [], expected: null, warnings };
   const expected = new Set(expectation);
   const extra = Object.keys(units).filter((u) => !expected.has(u));
   if (extra.length > 0) {
+    const files = [...new Set(extra.flatMap((u) => [...(unitFiles.get(u) ?? [])]))].sort();
     throw new InputError(
-      `${table}: slice ${slice} holds ${spec.unitColumn ?? 'rows'} ${extra.join(', ')}, which the schedule does not list on ${slice}` +
+      `${table}: slice ${slice} holds ${spec.unitColumn ?? 'rows'} ${extra.join(', ')} (from ${files.join(', ')}), which the schedule does not list on ${slice}` +
         (expected.size > 0 ? ` (it lists ${[...expected].sort().join(', ')})` : ' (no games that day)'),
     );
   }

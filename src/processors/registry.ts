@@ -9,6 +9,7 @@ import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts
 import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
 import { bdlPlayerBoxscore } from './bdl/player-boxscore.ts';
 import { bdlPlayerBoxscoreScraper } from './bdl/player-boxscore-scraper.ts';
+import { playerCrosswalk } from './crosswalk/player-crosswalk.ts';
 import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac/boxscore-scrapers.ts';
 import { nbacPlayerBoxscore } from './nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from './nbac/team-boxscore.ts';
@@ -217,6 +218,7 @@ export const PROCESSORS: readonly ProcessorDef[] = [
   bdlPlayerBoxscoreScraper,
   bdlPlayerBoxscore,
   // Phases 3–5 run from completion events (see src/queues/events/dependency-tracker.ts).
+  playerCrosswalk,
   playerGameSummary,
   teamOffenseGameSummary,
   teamDefenseGameSummary,

@@ -26,7 +26,8 @@ export type Row = Record<string, Cell>;
 /** How bad a broken plausibility rule is (see src/processors/plausibility-rules.ts). */
 export type RuleLevel = 'fatal' | 'warn';
 
-export interface PlausibilityRule {
+/** A rule one row is checked against on its own. */
+export interface RowRule {
   /** Short stable name, e.g. `fgm_le_fga`: what `quality_issues` and errors cite. */
   name: string;
   level: RuleLevel;
@@ -36,6 +37,21 @@ export interface PlausibilityRule {
    */
   check: (row: Row) => string | undefined;
 }
+
+/**
+ * A rule over the rows that share `groupBy` (one team's lines in one game): what no single
+ * row can show, such as one name under two ids. Always `fatal`: a group has no one row to
+ * record a warning on.
+ */
+export interface GroupRule {
+  name: string;
+  level: 'fatal';
+  groupBy: readonly string[];
+  /** The first row that breaks the rule and why, or `undefined` when the group holds. */
+  checkGroup: (rows: readonly Row[]) => { row: Row; detail: string } | undefined;
+}
+
+export type PlausibilityRule = RowRule | GroupRule;
 
 /** One issue recorded with a row. */
 export interface QualityIssue {

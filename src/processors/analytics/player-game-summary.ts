@@ -8,10 +8,12 @@
 import { InputError } from '../../errors/input-error.ts';
 import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
+import type { CandidateIndex } from '../crosswalk/match.ts';
+import { matchRow, nbaCandidates } from '../crosswalk/player-crosswalk.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
-import { type Column, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
+import { type Column, type QualityIssue, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { type Counts, effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
 import { addCounts, count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
 import { QUALITY_COLUMNS, qualityCells, readBestSources, type SliceInputs, SOURCE_TABLES } from './sources.ts';
@@ -24,7 +26,8 @@ const COLUMNS: readonly Column[] = [
   key('game_date', 'DATE'),
   col('season', 'STRING'),
   col('game_type', 'STRING'),
-  key('player_id', 'INT64'),
+  key('player_id', 'INT64', "NBA.com person id (a fallback row's matched one; its own id when unmatched)"),
+  col('source_player_id', 'INT64', "the player's id in the source the row came from (balldontlie's own for a fallback row)"),
   col('player_name', 'STRING'),
   key('team_id', 'INT64'),
   col('team_abbr', 'STRING'),
@@ -51,13 +54,53 @@ const COLUMNS: readonly Column[] = [
   ...QUALITY_COLUMNS,
 ];
 
-/** Adds each row's source, tier and issues from its game; a balldontlie game names its table. */
-export function withQuality(rows: readonly Row[], inputs: SliceInputs): Row[] {
+/** Adds each row's source, tier and issues from its game (and its own: an unmatched player); a balldontlie game names its table. */
+export function withQuality(rows: readonly Row[], inputs: SliceInputs, own: ReadonlyMap<string, QualityIssue> = new Map()): Row[] {
   return rows.map((r) => {
     const game = inputs.games.get(String(r.game_id));
-    const quality = qualityCells(game);
+    const issue = own.get(`${r.game_id}/${r.source_player_id ?? r.player_id}`);
+    const quality = qualityCells(game, issue ? [issue] : []);
     return game?.source === 'bdl' ? { ...r, source_tables: SOURCE_TABLES.bdl, ...quality } : { ...r, ...quality };
   });
+}
+
+/**
+ * The fallback's lines under NBA.com person ids and names (the crosswalk's verdicts,
+ * `match.ts`), so a player's games join across sources; the source's own id stays in
+ * `source_player_id`. An
+ * unmatched or ambiguous player keeps his source id and an `unmatched_player` issue. Pure.
+ */
+export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { players: Row[]; unmatched: Map<string, QualityIssue> } {
+  const unmatched = new Map<string, QualityIssue>();
+  const mapped = inputs.players.map((r) => {
+    if (inputs.games.get(String(r.game_id))?.source !== 'bdl') return r;
+    const sourceId = requiredNumber(r, 'player_id', SOURCE_TABLES.bdl);
+    const m = matchRow(index, r);
+    if (m.personId === null) {
+      const why = m.method === 'ambiguous' ? `could be NBA.com ${m.candidates.join(' or ')}` : 'no NBA.com player of that name this season or the last';
+      unmatched.set(`${r.game_id}/${sourceId}`, {
+        rule: 'unmatched_player',
+        level: 'warn',
+        detail: `balldontlie ${sourceId} ${optString(r, 'player_name') ?? ''}: ${why}`,
+      });
+      return { ...r, source_player_id: sourceId };
+    }
+    return { ...r, player_id: m.personId, source_player_id: sourceId, player_name: m.nbaName ?? optString(r, 'player_name') };
+  });
+  // Two source players matched to one person in one game: neither is trusted.
+  const count = new Map<string, number>();
+  for (const r of mapped) count.set(`${r.game_id}/${r.player_id}`, (count.get(`${r.game_id}/${r.player_id}`) ?? 0) + 1);
+  const players = mapped.map((r) => {
+    if ((count.get(`${r.game_id}/${r.player_id}`) ?? 0) < 2) return r;
+    const sourceId = Number(r.source_player_id);
+    unmatched.set(`${r.game_id}/${sourceId}`, {
+      rule: 'unmatched_player',
+      level: 'warn',
+      detail: `balldontlie ${sourceId}: another player of this game matched NBA.com ${r.player_id} too`,
+    });
+    return { ...r, player_id: sourceId };
+  });
+  return { players, unmatched };
 }
 
 /** A team's side built from its players' lines, when the team box score lacks the game. */
@@ -123,6 +166,7 @@ export function summarizePlayers(slice: string, playerRows: readonly Row[], team
       season: optString(r, 'season'),
       game_type: optString(r, 'game_type'),
       player_id: playerId,
+      source_player_id: optNumber(r, 'source_player_id', PLAYER_TABLE) ?? playerId,
       player_name: optString(r, 'player_name'),
       team_id: teamId,
       team_abbr: optString(r, 'team_abbr'),
@@ -185,6 +229,10 @@ export const playerGameSummary: TransformDef = {
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_game_summary');
     const inputs = await readBestSources(readTable, ctx.slice);
-    return withQuality(summarizePlayers(ctx.slice, inputs.players, inputs.teams, new Date().toISOString()), inputs);
+    const fallback = [...inputs.games.values()].some((g) => g.source === 'bdl');
+    const { players, unmatched } = fallback
+      ? underPersonIds(inputs, await nbaCandidates(readTable, ctx.slice))
+      : { players: inputs.players, unmatched: new Map() };
+    return withQuality(summarizePlayers(ctx.slice, players, inputs.teams, new Date().toISOString()), inputs, unmatched);
   },
 };

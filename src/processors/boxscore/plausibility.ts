@@ -6,9 +6,18 @@
  * (0022500165) too, but v2 `TeamStats` has carried team-level turnovers and rebounds in some
  * seasons, so a mismatch there is a `warn`: the row is kept and the issue recorded with it.
  */
-
 import type { ParsedBoxscore } from '../nbac/parse/boxscore-types.ts';
-import { atMost, atMostValue, nonNegative, type PlausibilityRule, type QualityIssue, sumOf } from '../plausibility-rules.ts';
+import {
+  atMost,
+  atMostValue,
+  knownWhenPlayed,
+  nonNegative,
+  oneIdPerName,
+  type PlausibilityRule,
+  type QualityIssue,
+  sumOf,
+  withinGameLength,
+} from '../plausibility-rules.ts';
 import { COUNTING_STATS as COUNTS } from './counting-stats.ts';
 
 /** Rules every row of every raw box-score table is checked against. */
@@ -29,8 +38,22 @@ export const BOX_SCORE_RULES: readonly PlausibilityRule[] = [
   ]),
 ];
 
-/** `nba_raw.nbac_player_boxscores`. The most points anyone scored in a game is 100 (1962). */
-export const PLAYER_BOXSCORE_RULES: readonly PlausibilityRule[] = [...BOX_SCORE_RULES, atMostValue('player_pts_le_100', 'pts', 100)];
+const TEAM_IN_GAME = ['game_id', 'team_id'] as const;
+
+/**
+ * The player tables (NBA.com's and balldontlie's). The most points anyone scored in a game is
+ * 100 (1962). Fatal besides the shared ones: a line with minutes and a null stat (null is a
+ * did-not-play line's), one name twice on a team in a game under two ids (a copied line), and
+ * more minutes than the game lasted. Every real 2023-24 line passes them all
+ * (test/integrity-real-data.test.ts).
+ */
+export const PLAYER_BOXSCORE_RULES: readonly PlausibilityRule[] = [
+  ...BOX_SCORE_RULES,
+  atMostValue('player_pts_le_100', 'pts', 100),
+  knownWhenPlayed('played_stats_known', 'seconds_played', COUNTS),
+  oneIdPerName('one_id_per_player_name', TEAM_IN_GAME, 'player_name', 'player_id'),
+  withinGameLength('minutes_le_game_length', TEAM_IN_GAME, 'seconds_played'),
+];
 
 /** `nba_raw.nbac_team_boxscore`. The most points a team scored in a game is 186 (1983, 3 OT). */
 export const TEAM_BOXSCORE_RULES: readonly PlausibilityRule[] = [...BOX_SCORE_RULES, atMostValue('team_pts_le_200', 'pts', 200)];

@@ -28,21 +28,21 @@ export interface JobCost {
  * four measured cascades best — ×1 `--workers 2` (160 dates), ×2 `--workers 2` (28 dates), ×10
  * gather 10 s `--workers 4` (160 and 64 dates). Rolling features' time grows with the season so
  * far (63 ms a job in October, 178 ms in April: 60 + 0.8 per earlier date, × 0.3). `rowsPerGame`
- * is the table's rows ÷ games after that run (34,194 player lines, 2,460 team lines, 29,349
- * players who played). The balldontlie pair: the demo's Play-In nights (3 dates, 6 games).
+ * is the table's rows ÷ games after that run, on the real player lines (32,385 player lines,
+ * 2,460 team lines, 26,393 players who played). The balldontlie pair: the demo's Play-In nights (3 dates, 6 games).
  */
 export const JOB_COSTS: Readonly<Record<string, JobCost>> = {
   nbac_player_boxscore_scraper: { jobMs: 10.8, rowsPerGame: 0 },
   nbac_team_boxscore_scraper: { jobMs: 7.2, rowsPerGame: 0 },
   bdl_player_boxscore_scraper: { jobMs: 9, rowsPerGame: 0 },
-  nbac_player_boxscore: { jobMs: 15, rowsPerGame: 27.8 },
+  nbac_player_boxscore: { jobMs: 15, rowsPerGame: 26.3 },
   nbac_team_boxscore: { jobMs: 3.6, rowsPerGame: 2 },
-  bdl_player_boxscore: { jobMs: 16.8, rowsPerGame: 28 },
-  player_game_summary: { jobMs: 15, rowsPerGame: 23.9 },
+  bdl_player_boxscore: { jobMs: 16.8, rowsPerGame: 26.3 },
+  player_game_summary: { jobMs: 15, rowsPerGame: 21.5 },
   team_offense_game_summary: { jobMs: 8.4, rowsPerGame: 2 },
   team_defense_game_summary: { jobMs: 8.4, rowsPerGame: 2 },
-  player_rolling_features: { jobMs: 18, jobMsPerWindowDate: 0.24, rowsPerGame: 23.9 },
-  player_points_predictions: { jobMs: 6, rowsPerGame: 23.9 },
+  player_rolling_features: { jobMs: 18, jobMsPerWindowDate: 0.24, rowsPerGame: 21.5 },
+  player_points_predictions: { jobMs: 6, rowsPerGame: 21.5 },
 };
 
 /** A processor not measured yet: the mean of the transforms above. */

@@ -90,6 +90,12 @@ export interface Keys {
   readRelayReply(dbPath: string, requestId: string): string;
   /** String (JSON: pid, since): the process serving reads of one DuckDB file; expires unless its heartbeat renews it. */
   readRelayServer(dbPath: string): string;
+  /**
+   * String (ISO time): when phasegate first wrote to this Redis under this prefix. A Redis
+   * that restarted without its data has none, or a later one than its oldest records: what
+   * it counts (statuses, rows committed, DML today) starts again from then.
+   */
+  redisEpoch(): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -132,5 +138,6 @@ export function keysFor(prefix: string): Keys {
     readRelayRequests: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:requests`,
     readRelayReply: (dbPath, requestId) => `${base}:read-relay:${digest(path.resolve(dbPath))}:reply:${requestId}`,
     readRelayServer: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:server`,
+    redisEpoch: () => `${base}:epoch`,
   };
 }

@@ -22,6 +22,7 @@ import { settleDownstream } from './events/settle.ts';
 import { type RunHandle, startRun } from './logs/run-log.ts';
 import { type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
 import { isCancelled } from './runs/cancel.ts';
+import { logWorkerErrors } from './worker-errors.ts';
 
 export interface PhaseJobResult {
   rows?: number;
@@ -231,7 +232,7 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
       maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
     },
   );
-  worker.on('error', (err) => log.error(`${sourceQueueName(limit.queue)} worker: ${err.message}`));
+  logWorkerErrors(worker, `${sourceQueueName(limit.queue)} worker`);
   return worker;
 }
 
@@ -243,6 +244,6 @@ export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency
     ...workerLockOptions(ctx.config),
     maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
   });
-  worker.on('error', (err) => log.error(`phase${phase} worker: ${err.message}`));
+  logWorkerErrors(worker, `phase${phase} worker`);
   return worker;
 }

@@ -13,6 +13,7 @@
  * - transient (backend error, reset connection): retried by BullMQ with jittered backoff,
  *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
  */
+
 import { createHash } from 'node:crypto';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { tableLimits } from '../../config/index.ts';
@@ -46,6 +47,7 @@ import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { type CommittedEvent, publishCommittedIn, streamCapFrom } from '../events/stream.ts';
 import { type CommitJobData, commitQueueName } from '../names.ts';
 import type { LastCommit } from '../status-store.ts';
+import { logWorkerErrors } from '../worker-errors.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
@@ -520,7 +522,7 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
     ...workerLockOptions(ctx.config),
     maxStalledCount: QUEUE_DEFAULTS.commitJob.maxStalledCount,
   });
-  worker.on('error', (err) => log.error(`${commitQueueName(table)} worker: ${err.message}`));
+  logWorkerErrors(worker, `${commitQueueName(table)} worker`);
   return worker;
 }
 

@@ -11,13 +11,13 @@
  */
 import type { Redis } from 'ioredis';
 import { InputError } from '../../errors/input-error.ts';
-import { toError } from '../../errors/phasegate-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import { WarehouseError } from '../../errors/warehouse-error.ts';
 import { log } from '../../log.ts';
 import type { Registry } from '../../processors/registry.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import type { Keys } from '../../queues/keys.ts';
+import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
 import { type OpArgs, parseRequest, type RelayOp, type RelayPresence, type RelayReply, type RelayRequest, toWireError } from './protocol.ts';
@@ -203,25 +203,40 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
   };
 
   // Its own connection: a blocking pop would hold up every other command on a shared one.
-  const conn = redis.duplicate();
-  const connId = Number(await conn.client('ID'));
+  const conn = quietConnectionErrors(redis.duplicate(), 'read relay: Redis connection');
+  let connId = Number(await conn.client('ID'));
+  // A reconnect (Redis restarted) gives the connection another id, which close() unblocks.
+  conn.on('ready', () => {
+    conn.client('ID').then(
+      (id) => {
+        connId = Number(id);
+      },
+      () => undefined,
+    );
+  });
   const since = new Date().toISOString();
+  const heartbeatErrors = new RepeatedErrors('read relay: heartbeat');
+  // Every beat writes the presence key anew, so a Redis that restarted without its data
+  // advertises this holder again within HEARTBEAT_MS.
   const advertise = () =>
-    redis.set(serverKey, JSON.stringify({ pid: process.pid, since } satisfies RelayPresence), 'PX', PRESENCE_TTL_MS).catch((err) => {
-      log.warn(`read relay: heartbeat: ${toError(err).message}`);
-    });
+    redis.set(serverKey, JSON.stringify({ pid: process.pid, since } satisfies RelayPresence), 'PX', PRESENCE_TTL_MS).then(
+      () => heartbeatErrors.ok(),
+      (err) => heartbeatErrors.failed(err),
+    );
   await advertise();
   const heartbeat = setInterval(() => void advertise(), HEARTBEAT_MS);
   heartbeat.unref();
 
+  const loopErrors = new RepeatedErrors('read relay');
   const loop = (async () => {
     while (!stopping) {
       try {
         const popped = await conn.blpop(requestsKey, BLOCK_SECONDS);
         if (popped) await handle(popped[1]);
+        loopErrors.ok();
       } catch (err) {
         if (stopping) return;
-        log.warn(`read relay: ${toError(err).message}`);
+        loopErrors.failed(err);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

@@ -20,16 +20,11 @@ import type { Keys } from '../../queues/keys.ts';
 import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
+import { overDeadline, type ReadBounds, tooManyBytes, tooManyRows } from './bounds.ts';
 import { type OpArgs, parseRequest, type RelayOp, type RelayPresence, type RelayReply, type RelayRequest, toWireError } from './protocol.ts';
 
-export interface ReadRelayBounds {
-  /** The longest one read may run here, whatever deadline its request carries (ms). */
-  timeoutMs: number;
-  /** Most rows one query answers. */
-  maxRows: number;
-  /** Largest reply, in bytes of JSON. */
-  maxBytes: number;
-}
+/** `timeoutMs`: the longest one read may run here, whatever deadline its request carries. */
+export type ReadRelayBounds = ReadBounds;
 
 export interface ReadRelayServerOptions {
   /** For replies and the heartbeat; the blocking pop gets a duplicate of it. */
@@ -84,13 +79,6 @@ function beforeDeadline<T>(work: Promise<T>, deadline: number, timeoutMs: number
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-function overDeadline(timeoutMs: number): TransientError {
-  return new TransientError(
-    `the read ran past its deadline and was stopped (at most ${timeoutMs / 1000} s: PHASEGATE_READ_RELAY_TIMEOUT_SECONDS of the reader and of the holder)`,
-    { reason: 'timeout' },
-  );
-}
-
 function shuttingDown(): TransientError {
   return new TransientError('the process holding the DuckDB file is shutting down: read again once it has let go of the file', { reason: 'stopped' });
 }
@@ -111,9 +99,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
         const { sql, params } = a as OpArgs<'query'>;
         const result = await guest.query(sql, params ?? {}, { maxRows: bounds.maxRows, deadline });
         if (result.more) {
-          throw new InputError(
-            `the result has more than ${bounds.maxRows} rows, the most a read through the holder of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_ROWS): add a LIMIT or aggregate`,
-          );
+          throw tooManyRows(bounds.maxRows);
         }
         return result.rows;
       }
@@ -167,9 +153,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
     let json = JSON.stringify(body);
     const bytes = Buffer.byteLength(json);
     if (bytes > bounds.maxBytes) {
-      const error = new InputError(
-        `the reply is ${bytes} bytes, more than the ${bounds.maxBytes} a read through the holder of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_BYTES): select fewer rows or columns`,
-      );
+      const error = tooManyBytes(bytes, bounds.maxBytes);
       json = JSON.stringify({ id, ok: false, error: toWireError(error) } satisfies RelayReply);
     }
     const key = keys.readRelayReply(dbPath, id);

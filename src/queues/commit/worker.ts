@@ -53,6 +53,7 @@ import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
 import { keepStaged, stagedObjectKeys, stagedObjects } from './staged-objects.ts';
 import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
+import { sweepStaging } from './staging-sweep.ts';
 import { TableGateStore, type TakenBatch } from './table-gate.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './throttle.ts';
 
@@ -555,5 +556,7 @@ export async function mendTableGate(ctx: PipelineContext, table: string): Promis
 /** Opens a table's gate in this process: mends it, then starts its commit worker. */
 export async function startTableGate(ctx: PipelineContext, table: string): Promise<Worker<CommitJobData>> {
   await mendTableGate(ctx, table);
+  // Housekeeping: a gate that cannot tidy its staging folder still commits.
+  await sweepStaging(ctx, table).catch((err: unknown) => log.warn(`${table}: could not tidy its staging files: ${(err as Error).message}`));
   return startCommitWorker(ctx, table);
 }

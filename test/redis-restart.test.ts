@@ -18,7 +18,7 @@ import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/c
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { duckdbOf } from '../src/warehouse/index.ts';
-import { childEnv, openRuntimes, until } from './helpers.ts';
+import { childEnv, openRuntimes, runCli, until } from './helpers.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
 const DATES_FROM = '2023-11-01';
@@ -104,6 +104,11 @@ describe('a Redis without persistence restarts under a running worker (issue 22,
         p,
       ).to.deep.equal(dates.map(() => 'committed'));
     }
+
+    // Its counts (rows committed, DML today) start at the restart, and status says so.
+    const status = await runCli(['status'], env);
+    expect(status.code, status.stderr).to.equal(0);
+    expect(status.stdout).to.match(/^note: Redis lost phasegate's data at \S+ \(restarted without persistence\): the counts below start from then/);
 
     worker.kill('SIGTERM');
     await once(worker, 'exit');

@@ -91,9 +91,10 @@ export interface Keys {
   /** String (JSON: pid, since): the process serving reads of one DuckDB file; expires unless its heartbeat renews it. */
   readRelayServer(dbPath: string): string;
   /**
-   * String (ISO time): when phasegate first wrote to this Redis under this prefix. A Redis
-   * that restarted without its data has none, or a later one than its oldest records: what
-   * it counts (statuses, rows committed, DML today) starts again from then.
+   * Hash (`since`, `lostAt`: ISO times): when phasegate first wrote to this Redis under this
+   * prefix, and when a worker found it had lost its data. A Redis that restarted without its
+   * data has none, or a later one: what it counts (statuses, rows committed, DML today)
+   * starts again from then.
    */
   redisEpoch(): string;
 }

@@ -9,15 +9,38 @@ import type { Redis } from 'ioredis';
 import { log } from '../log.ts';
 import type { Keys } from './keys.ts';
 
-/** Writes the marker unless there is one; the marker's time either way. */
-export async function markRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch'>, now = new Date()): Promise<string> {
-  const set = await redis.set(keys.redisEpoch(), now.toISOString(), 'NX');
-  if (set === 'OK') return now.toISOString();
-  return (await redis.get(keys.redisEpoch())) ?? now.toISOString();
+export interface RedisEpoch {
+  /** When phasegate first wrote to this Redis (since it last lost its data). */
+  since: string;
+  /** When a running worker found that Redis had lost phasegate's data, if one did. */
+  lostAt?: string | undefined;
 }
 
-export async function readRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch'>): Promise<string | undefined> {
-  return (await redis.get(keys.redisEpoch())) ?? undefined;
+/** Writes the marker unless there is one (`lostAt`: a worker just found the data gone). */
+export async function markRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch'>, opts: { now?: Date; lostAt?: Date } = {}): Promise<void> {
+  const now = (opts.now ?? new Date()).toISOString();
+  await redis.hsetnx(keys.redisEpoch(), 'since', now);
+  if (opts.lostAt) await redis.hsetnx(keys.redisEpoch(), 'lostAt', opts.lostAt.toISOString());
+}
+
+export async function readRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch'>): Promise<RedisEpoch | undefined> {
+  const h = await redis.hgetall(keys.redisEpoch());
+  return h.since ? { since: h.since, lostAt: h.lostAt } : undefined;
+}
+
+/**
+ * What `status` says about its counts (rows committed, DML today, statuses live in Redis):
+ * that they restarted when Redis lost its data, or that they may be partial — undefined when
+ * nothing suggests either. `oldestBackfillMs`: when the oldest backfill Redis still knows began.
+ */
+export function countsRestartedLine(epoch: RedisEpoch | undefined, oldestBackfillMs: number | undefined): string | undefined {
+  if (epoch?.lostAt)
+    return `Redis lost phasegate's data at ${epoch.lostAt} (restarted without persistence): the counts below start from then; the warehouse holds what landed before`;
+  if (!epoch && oldestBackfillMs !== undefined)
+    return "Redis has no record of when phasegate first wrote to it (it lost its data, or an older phasegate wrote it): the counts below may start later than the warehouse's rows";
+  if (epoch && oldestBackfillMs !== undefined && Date.parse(epoch.since) > oldestBackfillMs)
+    return `Redis's counts restarted at ${epoch.since}, after the oldest backfill it knows of: the counts below start from then; the warehouse holds what landed before`;
+  return undefined;
 }
 
 /**
@@ -36,8 +59,9 @@ export function watchRedisRestarts(redis: Redis, keys: Pick<Keys, 'redisEpoch'>,
         log.warn(
           "Redis came back without phasegate's data (restarted without persistence?): setting the table gates' caps again; counts shown start again from now",
         );
+        const lostAt = new Date();
         await restore();
-        await markRedisEpoch(redis, keys);
+        await markRedisEpoch(redis, keys, { now: lostAt, lostAt });
       } catch (err) {
         log.warn(`after Redis came back: ${(err as Error).message}`);
       } finally {

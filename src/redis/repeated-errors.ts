@@ -9,17 +9,28 @@
 import type { Redis } from 'ioredis';
 import { log } from '../log.ts';
 
-/** A Redis or BullMQ failure in one line a person can act on, or the message itself. */
-export function describeRedisError(message: string): string {
+const OUT_OF_MEMORY =
+  'Redis is out of memory (used memory above maxmemory: OOM command not allowed) and refused the write: free memory or raise maxmemory (with maxmemory-policy noeviction), then run the command again';
+
+/**
+ * A Redis or BullMQ failure in one line a person can act on, else its message (`firstLine`:
+ * only the first line of it). A MULTI that Redis discarded (EXECABORT) carries the refusals
+ * of its commands in `previousErrors` (ioredis); BullMQ's OOM comes with its script's name.
+ */
+export function describeRedisError(err: unknown, firstLine = true): string {
+  const message = err instanceof Error ? err.message : String(err);
   const first = message.split('\n')[0] ?? message;
-  if (/^OOM command not allowed/.test(first) || /EXECABORT.*\bOOM\b/.test(message))
-    return 'Redis is out of memory (maxmemory reached, OOM command not allowed): raise maxmemory, free memory, or remove finished jobs — nothing was written';
-  if (/^EXECABORT/.test(first)) return `Redis refused the transaction (${first.replace(/^EXECABORT\s*/, '').slice(0, 120)}); nothing was written`;
-  if (/^Missing lock for job (\S+?)\.? (\w+)/.test(first)) {
-    const [, job, op] = /^Missing lock for job (\S+?)\.? (\w+)/.exec(first) ?? [];
-    return `job ${job} lost its lock before ${op} (it ran past PHASEGATE_STALLED_SECONDS, or Redis lost the lock): another worker runs it again`;
+  const previous = (err as { previousErrors?: unknown[] } | undefined)?.previousErrors ?? [];
+  const causes = previous.map((e) => (e instanceof Error ? e.message : String(e)));
+  if (/^OOM command not allowed/.test(first) || (/^EXECABORT/.test(first) && causes.some((c) => /^OOM\b/.test(c)))) return OUT_OF_MEMORY;
+  if (/^EXECABORT/.test(first)) {
+    const why = causes[0]?.split('\n')[0];
+    return `Redis discarded the transaction${why ? ` (${why.slice(0, 160)})` : ''}: nothing of it was written`;
   }
-  return first;
+  const lost = /^Missing lock for job (\S+?)\.? (\w+)/.exec(first);
+  if (lost)
+    return `job ${lost[1]} lost its lock before ${lost[2]} (it ran past PHASEGATE_STALLED_SECONDS, or Redis lost the lock): another worker runs it again`;
+  return firstLine ? first : message;
 }
 
 /**
@@ -37,7 +48,7 @@ export class RepeatedErrors {
   ) {}
 
   failed(err: unknown): void {
-    const text = describeRedisError(err instanceof Error ? err.message : String(err));
+    const text = describeRedisError(err);
     if (text === this.current) {
       this.repeats += 1;
       return;

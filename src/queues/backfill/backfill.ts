@@ -92,6 +92,8 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
     .multi()
     .hset(ctx.keys.backfill(record.id), { definition: JSON.stringify(record) })
     .zadd(ctx.keys.backfills(), Date.now(), record.id)
+    // When phasegate first wrote to this Redis: `status` tells from it when its counts restarted.
+    .hsetnx(ctx.keys.redisEpoch(), 'since', new Date().toISOString())
     .exec();
   const targets = record.processors;
   // Downstream requested processors are pending from the start: they run when upstream lands.

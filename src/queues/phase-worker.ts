@@ -161,6 +161,12 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
 
 export function phaseProcessor(ctx: PipelineContext) {
   return async (job: Job<PhaseJobData>): Promise<PhaseJobResult> => {
+    if (!ctx.registry.has(job.data.processor)) {
+      // A job added by hand (Bull Board) for a processor this version does not have: no retry can help.
+      const why = `job ${job.id} on ${job.queueName}: unknown processor "${job.data.processor}"`;
+      log.warn(`phase job failed (no retries): ${why}`);
+      throw new UnrecoverableError(why);
+    }
     const def = ctx.registry.get(job.data.processor);
     const attempt = job.attemptsMade + 1;
     // One row per run in nba_orchestration.processing_run_log (run-log.ts); the note of the run

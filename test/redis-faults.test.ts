@@ -41,7 +41,10 @@ describe('a Redis in trouble, one line each (issue 22, point 8)', function () {
 
   describe('at maxmemory', () => {
     before(async () => {
-      // Some data, then a limit below what it takes: every write is refused (noeviction).
+      // A Redis phasegate has written to before (so the first write of each command is BullMQ's
+      // script, or the backfill's MULTI), with some data, then a limit below what it takes:
+      // every write is refused (noeviction).
+      await client.hset(keysFor(prefix).redisEpoch(), 'since', new Date().toISOString());
       for (let i = 0; i < 8; i++) await client.set(`filler:${i}`, Buffer.alloc(256 << 10));
       await client.config('SET', 'maxmemory', '1mb');
     });

@@ -16,10 +16,17 @@ export interface RedisEpoch {
   lostAt?: string | undefined;
 }
 
-/** Writes the marker unless there is one (`lostAt`: a worker just found the data gone). */
-export async function markRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch'>, opts: { now?: Date; lostAt?: Date } = {}): Promise<void> {
-  const now = (opts.now ?? new Date()).toISOString();
-  await redis.hsetnx(keys.redisEpoch(), 'since', now);
+/**
+ * Writes the marker unless there is one (`lostAt`: a worker just found the data gone). A
+ * Redis that holds backfills but no marker was written by a phasegate from before the marker:
+ * its counts go back to its oldest backfill, so that is when phasegate first wrote to it.
+ */
+export async function markRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch' | 'backfills'>, opts: { now?: Date; lostAt?: Date } = {}): Promise<void> {
+  if ((await redis.hexists(keys.redisEpoch(), 'since')) === 0) {
+    const oldest = Number((await redis.zrange(keys.backfills(), '0', '0', 'WITHSCORES'))[1] ?? Number.NaN);
+    const now = (opts.now ?? new Date()).getTime();
+    await redis.hsetnx(keys.redisEpoch(), 'since', new Date(Number.isFinite(oldest) ? Math.min(oldest, now) : now).toISOString());
+  }
   if (opts.lostAt) await redis.hsetnx(keys.redisEpoch(), 'lostAt', opts.lostAt.toISOString());
 }
 
@@ -48,7 +55,7 @@ export function countsRestartedLine(epoch: RedisEpoch | undefined, oldestBackfil
  * `restore` (what this process set up in Redis at start) and writes the marker again.
  * Returns a function that stops watching.
  */
-export function watchRedisRestarts(redis: Redis, keys: Pick<Keys, 'redisEpoch'>, restore: () => Promise<void>): () => void {
+export function watchRedisRestarts(redis: Redis, keys: Pick<Keys, 'redisEpoch' | 'backfills'>, restore: () => Promise<void>): () => void {
   let running = false;
   const onReady = () => {
     if (running) return;

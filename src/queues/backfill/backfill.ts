@@ -2,11 +2,13 @@
  * A backfill: a named request over a set of dates for some processors. Its per-date status
  * is read from the status store by the CLI, the dashboard and `status --json`.
  */
+
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors/input-error.ts';
 import type { ProcessorDef } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 import { enqueueSlices } from '../enqueue.ts';
+import { markRedisEpoch } from '../redis-epoch.ts';
 import { countCells, type RunGraph, runGraph } from '../runs/graph.ts';
 import type { BackfillRecord } from '../runs/record.ts';
 import type { SliceState, SliceStatus } from '../status-store.ts';
@@ -88,12 +90,12 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
     ...(req.only ? { only: req.only } : {}),
     ...(startDownstreamOf(req) ? { startDownstream: startDownstreamOf(req) } : {}),
   };
+  // When phasegate first wrote to this Redis: `status` tells from it when its counts restarted.
+  await markRedisEpoch(ctx.redis, ctx.keys);
   await ctx.redis
     .multi()
     .hset(ctx.keys.backfill(record.id), { definition: JSON.stringify(record) })
     .zadd(ctx.keys.backfills(), Date.now(), record.id)
-    // When phasegate first wrote to this Redis: `status` tells from it when its counts restarted.
-    .hsetnx(ctx.keys.redisEpoch(), 'since', new Date().toISOString())
     .exec();
   const targets = record.processors;
   // Downstream requested processors are pending from the start: they run when upstream lands.

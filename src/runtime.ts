@@ -12,18 +12,20 @@ import { createNotifier } from './notify/index.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
 import type { BoxscoreSource, Phase } from './processors/types.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
-import { startTableGate } from './queues/commit/worker.ts';
+import { mendTableGate, startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/events/dependency-tracker.ts';
 import { flushLogTables } from './queues/logs/flush.ts';
 import { isCommitQueue, SCHEDULER_QUEUE } from './queues/names.ts';
 import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
 import { QueueSet } from './queues/queue-set.ts';
+import { markRedisEpoch, watchRedisRestarts } from './queues/redis-epoch.ts';
 import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { rememberSecrets } from './redact.ts';
 import { ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
 import { keysFor } from './redis/keys.ts';
+import { quietConnectionErrors } from './redis/repeated-errors.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
 import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
@@ -95,7 +97,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.
-  const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+  const redis = quietConnectionErrors(new Redis(redisHandle.url, { maxRetriesPerRequest: null }), 'Redis connection');
   const keys = keysFor(config.prefix);
   // The warehouse clients (DuckDB, BigQuery) and the GCS client load only when they are used:
   // `status` never opens the warehouse, and the embedded default never needs GCS.
@@ -123,6 +125,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const trackers: DependencyTracker[] = [];
   // The Pub/Sub relay of the event streams, when PHASEGATE_PUBSUB_TOPIC is set (one per runtime).
   let eventsRelay: PubSubRelay | undefined;
+  let unwatch: (() => void) | undefined;
 
   const rt: Runtime = {
     config,
@@ -158,6 +161,13 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         const checks = await preflight({ config, registry, warehouse: await rt.warehouse(), store, redisUrl: redisHandle.url });
         for (const c of checks) warnOnce(`doctor: ${formatCheck(c)}`);
       }
+      await markRedisEpoch(redis, keys);
+      // A Redis that restarts without its data takes the table caps with it (they live in
+      // BullMQ's queue meta): a process running gates sets them again when it reconnects.
+      if (commit && !unwatch)
+        unwatch = watchRedisRestarts(redis, keys, async () => {
+          for (const table of registry.gatedTables()) await mendTableGate(rt, table);
+        });
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
       // Sources with a request budget of their own have their own queue and limiter.
       if (phases.includes(1))
@@ -189,6 +199,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       };
       // The tracker stops enqueueing, then phase workers finish their jobs, then the log rows
       // those jobs staged land while the gates still run, then the gates finish.
+      unwatch?.();
       await step(() => Promise.all(trackers.splice(0).map((t) => t.close())));
       await step(() => eventsRelay?.close());
       const gates = workers.filter((w) => isCommitQueue(w.name));

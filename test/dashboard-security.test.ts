@@ -17,7 +17,7 @@ import { ConfigError } from '../src/errors/config-error.ts';
 import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { mendTableGate } from '../src/queues/commit/worker.ts';
 import { commitQueueName, phaseJobId } from '../src/queues/names.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
 const TOKEN = 'security-token-0123456789abcdef';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -191,6 +191,31 @@ describe('dashboard security', function () {
       expect((await board(d, ['PUT', '/queues/phase4/resume'])).status).to.equal(200);
       expect(await env.rt.queues.phase(4).isPaused()).to.equal(false);
       await gate().drain(true);
+    });
+
+    // Issue 22, point 8: before, such a job was accepted, failed on all 5 attempts, and nothing said why.
+    it('refuses at once (400, audited and logged) a job added to a phase queue for a processor it does not run', async () => {
+      const phase1 = env.rt.queues.phase(1);
+      const before = await phase1.count();
+      const res = await board(d, ['POST', '/queues/phase1/add', { name: 'x', data: { processor: 'no_such_processor', slice: DATE } }]);
+      expect(res.status).to.equal(400);
+      expect(((await res.json()) as { message?: string }).message).to.match(
+        /^a job on phase1 names "no_such_processor" in data.processor; this queue runs nbac_player_boxscore_scraper, nbac_team_boxscore_scraper/,
+      );
+      const noDate = await board(d, ['POST', '/queues/phase1/add', { name: 'x', data: { processor: 'nbac_team_boxscore_scraper' } }]);
+      expect(noDate.status).to.equal(400);
+      expect(await phase1.count()).to.equal(before);
+      const newest = JSON.parse((await env.rt.redis.lindex(env.rt.keys.dashboardAudit(), 0)) ?? '{}') as Record<string, string>;
+      expect(newest.outcome).to.match(/^refused \(400\): a job on phase1 needs data.slice/);
+      // One it can run is added.
+      const ok = await board(d, [
+        'POST',
+        '/queues/phase1/add',
+        { name: 'x', data: { processor: 'nbac_team_boxscore_scraper', slice: DATE }, options: { delay: 3_600_000 } },
+      ]);
+      expect(ok.status).to.equal(200);
+      expect(await phase1.count()).to.equal(before + 1);
+      await phase1.drain(true);
     });
 
     it("a gate's start re-asserts its caps when they were changed behind its back", async () => {
@@ -507,5 +532,26 @@ describe('dashboard security, read-only', function () {
     expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.not.equal(50);
     // Reads still work.
     expect((await fetch(`${d.url}/queues/api/queues`, { headers: BEARER })).status).to.equal(200);
+  });
+});
+
+describe('a phase job naming a processor this version does not have', function () {
+  this.timeout(60_000);
+
+  it('fails at once, without retries, with the reason', async () => {
+    const env = await openTestRuntime();
+    try {
+      await env.rt.startWorkers({ phases: [1], commit: false, concurrency: 1, tracker: false, scheduler: false });
+      const q = env.rt.queues.phase(1);
+      await q.add('x', { processor: 'no_such_processor', slice: DATE } as never, { jobId: 'unknown-1', attempts: 5, backoff: { type: 'fixed', delay: 10 } });
+      const job = await until(async () => {
+        const j = await q.getJob('unknown-1');
+        return j && (await j.getState()) === 'failed' ? j : undefined;
+      }, 'the job to fail');
+      expect(job.attemptsMade).to.equal(1);
+      expect(job.failedReason).to.equal('job unknown-1 on phase1: unknown processor "no_such_processor"');
+    } finally {
+      await env.cleanup();
+    }
   });
 });

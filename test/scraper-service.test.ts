@@ -140,12 +140,21 @@ describe('scraper-service source', () => {
     expect(err.status).to.equal(undefined);
   });
 
-  it('refuses a 200 whose body is not JSON, without retrying', async () => {
-    const s = await server((_seen, _n, res) => res.writeHead(200).end('<html>maintenance</html>'));
+  // Issue 22, point 8: before, a 200 with an HTML page failed the slice at once, no retry.
+  it('takes a 200 whose body is not JSON as transient: tries again and gets the JSON', async () => {
+    const s = await server((_seen, n, res) => (n === 1 ? res.writeHead(200).end('<html>maintenance</html>') : json(res, 200, { ok: true })));
     const source = new ScraperServiceSource({ url: s.url, backoffMs: 5 });
+    expect(await source.playerBoxscore(GAME)).to.deep.equal({ ok: true });
+    expect(s.seen).to.have.length(2);
+  });
+
+  it('a 200 that is never JSON: gives up after its attempts, retryable, naming it', async () => {
+    const s = await server((_seen, _n, res) => res.writeHead(200).end('<html>maintenance</html>'));
+    const source = new ScraperServiceSource({ url: s.url, backoffMs: 5, attempts: 3 });
     const err = await rejection(source.playerBoxscore(GAME));
-    expect(err.message).to.match(/body is not JSON: <html>maintenance/);
-    expect(s.seen).to.have.length(1);
+    expect(err.message).to.match(/gave up after 3 attempts: HTTP 200 body is not JSON: <html>maintenance/);
+    expect(err.retryable).to.equal(true);
+    expect(s.seen).to.have.length(3);
   });
 
   it("reads the season schedule (NBA.com's scheduleLeagueV2) once per season", async () => {

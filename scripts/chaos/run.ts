@@ -1,7 +1,8 @@
 /**
  * `npm run chaos`: the crash-and-restart run (see harness.ts). Prints the run log (every kill,
  * with what was in flight) and ends with one JSON summary line; exits 1 unless every date was
- * committed with exact row counts after all the kills.
+ * committed with exact row counts after the kills that landed. `REDIS_URL` (or `--redis-url`)
+ * points it at a running Redis, which it never kills; without one it starts its own.
  */
 import { parseArgs } from 'node:util';
 import { type ChaosOptions, DEFAULT_CHAOS_OPTIONS, runChaos } from './harness.ts';
@@ -10,11 +11,12 @@ const USAGE = `usage: npm run chaos -- [flags]
   --start / --end D      game dates (default ${DEFAULT_CHAOS_OPTIONS.start}..${DEFAULT_CHAOS_OPTIONS.end})
   --kills N              worker SIGKILLs, at least 5 (default ${DEFAULT_CHAOS_OPTIONS.kills})
   --redis-kill-at N      worker life during which Redis is killed too, 0 = never (default ${DEFAULT_CHAOS_OPTIONS.redisKillAt})
-  --min-up / --max-up S  a worker lives a random [min, max] seconds once running (default ${DEFAULT_CHAOS_OPTIONS.minUpSeconds}..${DEFAULT_CHAOS_OPTIONS.maxUpSeconds})
+  --min-up / --max-up S  a worker lives at least min seconds once running, and at most max short of its kill point (default ${DEFAULT_CHAOS_OPTIONS.minUpSeconds}..${DEFAULT_CHAOS_OPTIONS.maxUpSeconds})
   --stalled-seconds S    PHASEGATE_STALLED_SECONDS of the worker (default ${DEFAULT_CHAOS_OPTIONS.stalledSeconds})
   --concurrency N        phase-worker concurrency (default ${DEFAULT_CHAOS_OPTIONS.concurrency})
   --time-scale X         PHASEGATE_TIME_SCALE (default ${DEFAULT_CHAOS_OPTIONS.timeScale})
-  --seed N               random seed of the kill moments (default ${DEFAULT_CHAOS_OPTIONS.seed})
+  --seed N               random seed of the kill points, points of the run's progress: every seed lands every kill (default ${DEFAULT_CHAOS_OPTIONS.seed})
+  --redis-url URL        a running Redis to use (default: REDIS_URL, else a redis-server of its own, killed once mid-run)
   --timeout-seconds S    give up after (default ${DEFAULT_CHAOS_OPTIONS.timeoutSeconds})
   --keep                 keep the data folder (DuckDB file, worker logs, AOF)`;
 
@@ -33,6 +35,7 @@ function parse(argv: string[]): Partial<ChaosOptions> {
       concurrency: { type: 'string' },
       'time-scale': { type: 'string' },
       seed: { type: 'string' },
+      'redis-url': { type: 'string' },
       'timeout-seconds': { type: 'string' },
       keep: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -58,6 +61,7 @@ function parse(argv: string[]): Partial<ChaosOptions> {
     seed: num('seed', values.seed, Number.isInteger),
     timeoutSeconds: num('timeout-seconds', values['timeout-seconds'], (n) => n > 0),
     keep: values.keep,
+    redisUrl: values['redis-url'] ?? process.env.REDIS_URL,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<ChaosOptions>;
 }
@@ -73,7 +77,10 @@ async function main(): Promise<number> {
   const report = await runChaos(opts);
   const { events: _events, ...summary } = report;
   process.stdout.write(`${JSON.stringify(summary)}\n`);
-  process.stdout.write(report.ok ? 'chaos: OK — every date committed, exact rows, after the kills\n' : `chaos: FAILED — ${report.problems.join('; ')}\n`);
+  const kills = `${report.workerKills} of ${report.killsPlanned} worker kills, ${report.redisRestarts} Redis restart${report.redisRestarts === 1 ? '' : 's'}`;
+  process.stdout.write(
+    report.ok ? `chaos: OK — every date committed, exact rows, after ${kills}\n` : `chaos: FAILED (${kills}) — ${report.problems.join('; ')}\n`,
+  );
   return report.ok ? 0 : 1;
 }
 

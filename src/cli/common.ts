@@ -12,6 +12,7 @@ import { PhasegateError } from '../errors/phasegate-error.ts';
 import { setLogLevel } from '../log.ts';
 import type { Registry } from '../processors/registry.ts';
 import { redact, rememberSecrets } from '../redact.ts';
+import { describeRedisError } from '../redis/repeated-errors.ts';
 import type { Runtime, RuntimeOptions } from '../runtime.ts';
 import { heldFileMessage, lockHolder } from '../warehouse/read-relay/lock.ts';
 
@@ -127,7 +128,8 @@ export function exitOnError(err: unknown): never {
     process.exit(2);
   }
   const holder = lockHolder(err);
-  const message = holder ? heldFileMessage(holder) : err instanceof PhasegateError || err instanceof Error ? err.message : String(err);
+  // A Redis refusal (maxmemory, a discarded MULTI, BullMQ's script text) in one line of ours.
+  const message = holder ? heldFileMessage(holder) : err instanceof PhasegateError ? err.message : describeRedisError(err, false);
   process.stderr.write(`phasegate: ${redact(message)}\n`);
   process.exit(1);
 }

@@ -4,8 +4,11 @@
  * terminal with a bar per processor (src/cli/render), then writes a failed-dates file that
  * `--retry-failed` reads when any slice failed, was ruled out or is incomplete.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileError } from '../errors/file-error.ts';
+import { toError } from '../errors/phasegate-error.ts';
 import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill/backfill.ts';
 import type { FailedDatesFile } from '../queues/backfill/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
@@ -77,9 +80,26 @@ export async function writeFailedDates(ctx: PipelineContext, record: BackfillRec
     }
   }
   if (file.failures.length === 0) return undefined;
-  const dir = path.join(ctx.config.dataDir, 'failed');
-  await mkdir(dir, { recursive: true });
-  const out = path.join(dir, `failed_dates_${record.id}.json`);
-  await writeFile(out, `${JSON.stringify(file, null, 2)}\n`);
-  return out;
+  const name = `failed_dates_${record.id}.json`;
+  const body = `${JSON.stringify(file, null, 2)}\n`;
+  // The data folder first; when it has no room (a full disk ended the run), the system's
+  // temporary folder; when neither does, one line says so, and the statuses still hold them.
+  const places = [path.join(ctx.config.dataDir, 'failed'), path.join(tmpdir(), 'phasegate-failed')];
+  const refused: string[] = [];
+  for (const dir of places) {
+    const out = path.join(dir, name);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(out, body);
+      if (refused.length > 0) process.stderr.write(`phasegate: failed-dates file: ${refused.join('; ')}; written to ${out} instead\n`);
+      return out;
+    } catch (err) {
+      await rm(out, { force: true }).catch(() => undefined);
+      refused.push(toError(fileError(err, 'writing', out)).message);
+    }
+  }
+  process.stderr.write(
+    `phasegate: failed-dates file not written: ${refused.join('; ')}; \`phasegate status --backfill ${record.id}\` lists the slices to run again\n`,
+  );
+  return undefined;
 }

@@ -309,13 +309,16 @@ export const SETTINGS = {
     readRelay: {
       timeoutSeconds: setting('PHASEGATE_READ_RELAY_TIMEOUT_SECONDS', z.coerce.number().positive().max(3600), {
         default: 30,
-        doc: 'how long a reader (`sql`, `conflicts`, `coverage`, the dashboard) waits for the process holding the DuckDB file, and a relayed query may run (real seconds)',
+        doc: "how long a person's read of the DuckDB file may take — answered by the process holding it (`sql`, `conflicts`, `coverage`, the dashboard) or by `sql` opening the file itself — before it is stopped (real seconds)",
       }),
-      maxRows: setting('PHASEGATE_READ_RELAY_MAX_ROWS', int(1, 1_000_000), { default: 10_000, doc: 'most rows one relayed query answers' }),
+      maxRows: setting('PHASEGATE_READ_RELAY_MAX_ROWS', int(1, 1_000_000), {
+        default: 10_000,
+        doc: 'most rows one read of the DuckDB file answers (through the holder or `sql` itself)',
+      }),
       /** Redis holds the reply until the reader takes it. */
       maxBytes: setting('PHASEGATE_READ_RELAY_MAX_BYTES', int(1024, 512 * 1024 * 1024), {
         default: 8 * 1024 * 1024,
-        doc: 'largest reply (JSON bytes) the holder writes to Redis for one read',
+        doc: "largest answer (JSON bytes) of one read of the DuckDB file (the holder's reply in Redis, or `sql` itself)",
       }),
     },
   }),

@@ -12,7 +12,8 @@
  *   answer 403 with the reason as JSON.
  * - Board-wide changes (pause all, resume all) would reach the gates too: refused; pause or
  *   resume the phase queues one at a time.
- * - Phase queues: everything Bull Board offers.
+ * - Phase queues: everything Bull Board offers; a job added there must name a processor the
+ *   queue runs and a date (400 otherwise, logged), or it would fail on every attempt.
  */
 import type { createBullBoard } from '@bull-board/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -44,7 +45,20 @@ export function rememberActor(): RequestHandler {
   };
 }
 
-type Verdict = { allow: true } | { allow: false; reason: string };
+type Verdict = { allow: true } | { allow: false; reason: string; status?: 400 | 403 };
+
+/** What a job added through Bull Board carries (its form sends `data` as an object, or as JSON text). */
+function addedData(body: unknown): Record<string, unknown> {
+  const data = (body as { data?: unknown } | undefined)?.data;
+  if (typeof data === 'string') {
+    try {
+      return (JSON.parse(data) as Record<string, unknown> | null) ?? {};
+    } catch {
+      return {};
+    }
+  }
+  return data && typeof data === 'object' ? (data as Record<string, unknown>) : {};
+}
 
 function summarize(ctx: HookContext): { action: string; target: string } {
   const p = ctx.request.params as Record<string, unknown>;
@@ -62,6 +76,25 @@ export function bullBoardHooks(c: DashboardContext): BoardHooks {
   // Every gated table (the log tables' too, should Bull Board ever list them), by queue name.
   const gates = new Map(c.rt.registry.gatedTables().map((table) => [commitQueueName(table), { queue: c.rt.queues.commit(table) }]));
 
+  // Phase and source queues, by name: the processors each one runs.
+  const phaseQueues = new Map<string, string[]>();
+  for (const def of c.rt.registry.all()) {
+    const name = c.rt.queues.of(def).name;
+    phaseQueues.set(name, [...(phaseQueues.get(name) ?? []), def.name]);
+  }
+
+  /** Why a job added to a phase queue could never run, or undefined when it can. */
+  function badPhaseJob(queueName: string, data: Record<string, unknown>): string | undefined {
+    const runs = phaseQueues.get(queueName) ?? [];
+    const processor = data.processor;
+    if (typeof processor !== 'string' || !runs.includes(processor)) {
+      const named = typeof processor === 'string' ? `"${processor}"` : 'no processor';
+      return `a job on ${queueName} names ${named} in data.processor; this queue runs ${runs.join(', ')}`;
+    }
+    if (typeof data.slice !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(data.slice)) return `a job on ${queueName} needs data.slice, a game date (YYYY-MM-DD)`;
+    return undefined;
+  }
+
   async function judge(ctx: HookContext): Promise<Verdict> {
     if (c.opts.readOnly) return { allow: false, reason: 'this dashboard is read-only (PHASEGATE_DASHBOARD_READ_ONLY)' };
     const p = ctx.request.params as Record<string, unknown>;
@@ -73,7 +106,14 @@ export function bullBoardHooks(c: DashboardContext): BoardHooks {
       };
     }
     const gate = gates.get(queueName);
-    if (!gate) return { allow: true };
+    if (!gate) {
+      // A job no worker can run would fail on every attempt, and nothing would say why.
+      if (`${ctx.method} ${ctx.route}` === 'post /api/queues/:queueName/add' && phaseQueues.has(queueName)) {
+        const bad = badPhaseJob(queueName, addedData(ctx.request.body));
+        if (bad) return { allow: false, status: 400, reason: bad };
+      }
+      return { allow: true };
+    }
     const why = `${queueName} is a table gate: its concurrency, rate limit, run state and jobs are phasegate's (PHASEGATE_TABLE_* settings); only retrying failed jobs and promoting delayed ones is allowed here`;
     const key = `${ctx.method} ${ctx.route}`;
     if (!GATE_ALLOWED.has(key)) return { allow: false, reason: why };
@@ -100,8 +140,11 @@ export function bullBoardHooks(c: DashboardContext): BoardHooks {
       if (ctx.method === 'get') return;
       const verdict = await judge(ctx);
       if (verdict.allow) return;
-      await audit(ctx, `refused (403): ${verdict.reason}`);
-      return { allow: false, status: 403, message: verdict.reason };
+      const status = verdict.status ?? 403;
+      const actor = actors.get(ctx.request.headers)?.who ?? 'unknown';
+      if (status === 400) log.warn(`dashboard: refused ${summarize(ctx).action} by ${actor}: ${verdict.reason}`);
+      await audit(ctx, `refused (${status}): ${verdict.reason}`);
+      return { allow: false, status, message: verdict.reason };
     },
     after: async (ctx, result) => {
       if (ctx.method !== 'get') {

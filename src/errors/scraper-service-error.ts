@@ -2,8 +2,9 @@ import { PhasegateError } from './phasegate-error.ts';
 
 /**
  * The scraper service failed a request. Retryable when it gave up on server errors,
- * timeouts or refused connections (the service may be back later); not when it answered
- * 4xx or with a body that is not JSON, which the same request would get again.
+ * timeouts, refused connections or a 200 whose body is not JSON (a proxy's maintenance page:
+ * the service may be back later); not when it answered 4xx, which the same request would
+ * get again.
  */
 export class ScraperServiceError extends PhasegateError {
   readonly retryable: boolean;

@@ -24,6 +24,7 @@ import { type RunHandle, startRun } from './logs/run-log.ts';
 import { type PhaseJobData, phaseQueueName, sourceQueueName } from './names.ts';
 import { isCancelled } from './runs/cancel.ts';
 import { announceFinishedBackfills } from './runs/finished.ts';
+import { logWorkerErrors } from './worker-errors.ts';
 
 export interface PhaseJobResult {
   rows?: number;
@@ -165,6 +166,12 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
 
 export function phaseProcessor(ctx: PipelineContext) {
   return async (job: Job<PhaseJobData>): Promise<PhaseJobResult> => {
+    if (!ctx.registry.has(job.data.processor)) {
+      // A job added by hand (Bull Board) for a processor this version does not have: no retry can help.
+      const why = `job ${job.id} on ${job.queueName}: unknown processor "${job.data.processor}"`;
+      log.warn(`phase job failed (no retries): ${why}`);
+      throw new UnrecoverableError(why);
+    }
     const def = ctx.registry.get(job.data.processor);
     const attempt = job.attemptsMade + 1;
     describeActive({
@@ -244,7 +251,7 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
       maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
     },
   );
-  worker.on('error', (err) => log.error(`${sourceQueueName(limit.queue)} worker: ${err.message}`));
+  logWorkerErrors(worker, `${sourceQueueName(limit.queue)} worker`);
   return worker;
 }
 
@@ -257,6 +264,6 @@ export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency
     ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
   });
-  worker.on('error', (err) => log.error(`phase${phase} worker: ${err.message}`));
+  logWorkerErrors(worker, `phase${phase} worker`);
   return worker;
 }

@@ -11,6 +11,7 @@ import { log } from '../log.ts';
 import type { PipelineContext } from './context.ts';
 import { QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
 import { SCHEDULER_QUEUE, type SchedulerJobData } from './names.ts';
+import { logWorkerErrors } from './worker-errors.ts';
 
 /** What a handler did: its result, or when to try it again (with new data, if any). */
 export type SchedulerOutcome = { result: unknown } | { retryAt: number; data?: SchedulerJobData | undefined };
@@ -46,7 +47,7 @@ export function startSchedulerWorker(
       ...workerLockOptions(ctx.config),
     },
   );
-  worker.on('error', (err) => log.error(`scheduler worker: ${err.message}`));
+  logWorkerErrors(worker, 'scheduler worker');
   worker.on('failed', (job, err) => log.warn(`scheduler job ${job?.name ?? '?'} ${job?.id ?? ''} failed: ${err.message}`));
   return worker;
 }

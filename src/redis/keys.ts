@@ -27,12 +27,6 @@ export interface Keys {
   backfill(id: string): string;
   /** Sorted set of backfill ids by creation time. */
   backfills(): string;
-  /**
-   * String: this deployment's epoch, made by the first commit on an empty Redis. It goes into
-   * every BigQuery job id, so ids made after a wipe (commit sequences restart) never repeat
-   * earlier ones.
-   */
-  deploymentEpoch(): string;
   /** Set of `<processor>/<slice>` a run triggered beyond its own dates (a look-back window's later dates); expiring. */
   runExtra(id: string): string;
   /** String (ISO time): the run was cancelled (`phasegate cancel`); nothing more is started for it. */
@@ -98,6 +92,13 @@ export interface Keys {
   readRelayReply(dbPath: string, requestId: string): string;
   /** String (JSON: pid, since): the process serving reads of one DuckDB file; expires unless its heartbeat renews it. */
   readRelayServer(dbPath: string): string;
+  /**
+   * Hash (`since`, `lostAt`: ISO times): when phasegate first wrote to this Redis under this
+   * prefix, and when a worker found it had lost its data. A Redis that restarted without its
+   * data has none, or a later one: what it counts (statuses, rows committed, DML today)
+   * starts again from then.
+   */
+  redisEpoch(): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -113,7 +114,6 @@ export function keysFor(prefix: string): Keys {
     status: (processor) => `${base}:status:${processor}`,
     backfill: (id) => `${base}:backfill:${id}`,
     backfills: () => `${base}:backfills`,
-    deploymentEpoch: () => `${base}:deployment-epoch`,
     runExtra: (id) => `${base}:run-extra:${id}`,
     runCancelled: (id) => `${base}:run-cancelled:${id}`,
     lastCommitted: (processor) => `${base}:last-committed:${processor}`,
@@ -142,5 +142,6 @@ export function keysFor(prefix: string): Keys {
     readRelayRequests: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:requests`,
     readRelayReply: (dbPath, requestId) => `${base}:read-relay:${digest(path.resolve(dbPath))}:reply:${requestId}`,
     readRelayServer: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:server`,
+    redisEpoch: () => `${base}:epoch`,
   };
 }

@@ -97,23 +97,20 @@ export class ScraperServiceSource implements BoxscoreSource {
         });
         const text = await res.text();
         if (res.status === 404) return null;
+        lastStatus = res.status;
         if (res.ok) {
           if (text.trim() === '') return null;
           try {
             return JSON.parse(text) as unknown;
-          } catch (err) {
-            throw new ScraperServiceError(`scraper service ${what}: HTTP ${res.status} body is not JSON: ${redact(text.slice(0, 80))}`, {
-              retryable: false,
-              status: res.status,
-              attempts: attempt,
-              cause: err,
-            });
+          } catch {
+            // A proxy's maintenance page or a body cut short answers 200 too: tried again, like a 503.
+            lastFailure = `HTTP ${res.status} body is not JSON: ${redact(text.slice(0, 80))}`;
           }
-        }
-        lastStatus = res.status;
-        lastFailure = `HTTP ${res.status} ${res.statusText}${text ? `: ${redact(text.slice(0, 120))}` : ''}`;
-        if (!RETRYABLE_STATUS(res.status)) {
-          throw new ScraperServiceError(`scraper service ${what}: ${lastFailure}`, { retryable: false, status: res.status, attempts: attempt });
+        } else {
+          lastFailure = `HTTP ${res.status} ${res.statusText}${text ? `: ${redact(text.slice(0, 120))}` : ''}`;
+          if (!RETRYABLE_STATUS(res.status)) {
+            throw new ScraperServiceError(`scraper service ${what}: ${lastFailure}`, { retryable: false, status: res.status, attempts: attempt });
+          }
         }
       } catch (err) {
         if (err instanceof ScraperServiceError) throw err;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileError } from '../errors/file-error.ts';
 import type { ObjectStore } from './object-store.ts';
 import { validateKey, validatePrefix } from './object-store.ts';
 
@@ -31,11 +32,60 @@ export class LocalObjectStore implements ObjectStore {
   async put(key: string, body: string | Buffer): Promise<void> {
     const file = this.pathOf(key);
     this.stashed.delete(key);
-    await mkdir(path.dirname(file), { recursive: true });
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+    } catch (err) {
+      throw fileError(err, 'creating the folder', path.dirname(file));
+    }
     // Write then rename: a reader (or a worker killed mid-write) never sees half an object.
     const tmp = `${file}.${randomUUID()}.tmp`;
-    await writeFile(tmp, body);
-    await rename(tmp, file);
+    try {
+      await writeFile(tmp, body);
+      await rename(tmp, file);
+    } catch (err) {
+      // A full disk leaves an empty or partial .tmp behind: not for anyone to find later.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw fileError(err, 'writing', file);
+    }
+  }
+
+  /**
+   * Removes what interrupted writes left under `prefix` (`*.tmp`: a full disk, a killed
+   * process) last modified before `before` (ms); returns the paths removed.
+   */
+  async removePartialWrites(prefix: string, before: number): Promise<string[]> {
+    validatePrefix(prefix);
+    const removed: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw fileError(err, 'listing', dir);
+      }
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile() && entry.name.endsWith('.tmp')) {
+          const info = await stat(full).catch(() => undefined);
+          if (info && info.mtimeMs < before) {
+            await rm(full, { force: true });
+            removed.push(full);
+          }
+        }
+      }
+    };
+    await walk(path.join(this.root, ...prefix.split('/').filter(Boolean)));
+    return removed;
+  }
+
+  /** When an object was last written (ms) and its size, or undefined when there is none. */
+  async statObject(key: string): Promise<{ modifiedMs: number; bytes: number } | undefined> {
+    const stashed = this.stashed.get(key);
+    if (stashed) return { modifiedMs: Date.now(), bytes: stashed.length };
+    const info = await stat(this.pathOf(key)).catch(() => undefined);
+    return info?.isFile() ? { modifiedMs: info.mtimeMs, bytes: info.size } : undefined;
   }
 
   async stash(key: string, body: string): Promise<void> {
@@ -49,7 +99,7 @@ export class LocalObjectStore implements ObjectStore {
       return await readFile(this.pathOf(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
+      throw fileError(err, 'reading', this.pathOf(key));
     }
   }
 

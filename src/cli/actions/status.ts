@@ -1,12 +1,14 @@
 /** `phasegate status`: queues, table gates, breakers and backfills, from Redis only. */
 import type { Queue } from 'bullmq';
 import type { Command } from 'commander';
+import type { Config } from '../../config/load-config.ts';
 import { tableId } from '../../processors/types.ts';
 import { type BackfillRecord, getBackfill, listBackfills } from '../../queues/backfill/backfill.ts';
 import { cascadeProgress, phaseLines } from '../../queues/backfill/cascade.ts';
 import { tableQuota } from '../../queues/commit/table-quota.ts';
 import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflicts/status.ts';
 import type { PipelineContext } from '../../queues/context.ts';
+import { countsRestartedLine, readRedisEpoch } from '../../queues/redis-epoch.ts';
 import { describeStale } from '../../queues/runs/stale.ts';
 import { datesNow, outcomeReader } from '../../queues/runs/views.ts';
 import { landed, RETRIED_STATES, SLICE_STATES, type SliceState } from '../../queues/status-store.ts';
@@ -107,11 +109,41 @@ function jsonSafety(s: TableSafety) {
   return Date.parse(s.breaker.since) > 0 ? s : { ...s, breaker: { ...s.breaker, since: undefined } };
 }
 
+/**
+ * `status` reads Redis only, and a Redis that is paused (CLIENT PAUSE), forking a large
+ * snapshot or overloaded answers nothing at all: past this it says so instead of hanging.
+ */
+const STATUS_DEADLINE_MS = 10_000;
+
 export async function runStatus(flags: { backfill?: string; json?: boolean }, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `Redis at ${redact(config.redisUrl)} did not answer within ${STATUS_DEADLINE_MS / 1000} s (paused by CLIENT PAUSE, busy with a long command or a snapshot, or overloaded): nothing to show yet, try again`,
+          ),
+        ),
+      STATUS_DEADLINE_MS,
+    );
+    timer.unref();
+  });
+  try {
+    await Promise.race([showStatus(config, flags), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function showStatus(config: Config, flags: { backfill?: string; json?: boolean }): Promise<void> {
   await withRuntime(config, async (rt) => {
     const backfills = flags.backfill ? [await getBackfill(rt, flags.backfill)] : await listBackfills(rt, 10);
+    const oldest = await rt.redis.zrange(rt.keys.backfills(), '0', '0', 'WITHSCORES');
+    const countsNote = countsRestartedLine(await readRedisEpoch(rt.redis, rt.keys), oldest[1] === undefined ? undefined : Number(oldest[1]));
     const report = {
+      countsNote,
       queues: flags.backfill ? undefined : await queueCounts(rt),
       tables: flags.backfill ? undefined : await tableGates(rt),
       // Breakers, slices waiting on the streaming buffer, deferred ones, conflicts met/resolved.
@@ -123,6 +155,7 @@ export async function runStatus(flags: { backfill?: string; json?: boolean }, cm
       return;
     }
     const w = (s: string) => process.stdout.write(`${s}\n`);
+    if (report.countsNote) w(`note: ${report.countsNote}`);
     if (report.queues) {
       const rows = Object.entries(report.queues).map(([name, c]) => ({ name, c }));
       // The section's name heads its first column; the rows sit two columns in.

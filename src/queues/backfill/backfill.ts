@@ -2,12 +2,14 @@
  * A backfill: a named request over a set of dates for some processors. Its per-date status
  * is read from the status store by the CLI, the dashboard and `status --json`.
  */
+
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors/input-error.ts';
 import { NotFoundError } from '../../errors/not-found-error.ts';
 import type { ProcessorDef } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 import { enqueueSlices } from '../enqueue.ts';
+import { markRedisEpoch } from '../redis-epoch.ts';
 import { countCells, type RunGraph, runGraph } from '../runs/graph.ts';
 import type { BackfillRecord } from '../runs/record.ts';
 import type { SliceState, SliceStatus } from '../status-store.ts';
@@ -89,6 +91,8 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
     ...(req.only ? { only: req.only } : {}),
     ...(startDownstreamOf(req) ? { startDownstream: startDownstreamOf(req) } : {}),
   };
+  // When phasegate first wrote to this Redis: `status` tells from it when its counts restarted.
+  await markRedisEpoch(ctx.redis, ctx.keys);
   await ctx.redis
     .multi()
     .hset(ctx.keys.backfill(record.id), { definition: JSON.stringify(record) })

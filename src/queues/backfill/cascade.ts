@@ -77,7 +77,9 @@ export async function startCascadingBackfill(ctx: PipelineContext, req: CascadeR
  * for that date — no upstream commit would ever come to start it.
  */
 export async function onlyMissing(ctx: PipelineContext, req: BackfillRequest): Promise<CascadeRequest> {
-  const warehouse = await ctx.warehouse();
+  // While a worker holds the embedded DuckDB file, through its read relay (a table it has not
+  // created yet reads as holding nothing there, and ensureTable creates nothing).
+  const warehouse = await ctx.warehouse().catch(async (err: unknown) => (await import('../../warehouse/read-relay/client.ts')).relayOnLock(err, ctx));
   const lacks = new Map<string, Set<string>>();
   /** Dates of `req.dates` the processor's table does not hold (a scraper: those its fed dependents lack). */
   const lacking = async (def: ProcessorDef): Promise<Set<string>> => {

@@ -13,7 +13,7 @@
  * - transient (backend error, reset connection): retried by BullMQ with jittered backoff,
  *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { tableLimits } from '../../config/load-config.ts';
@@ -45,13 +45,16 @@ import { QUEUE_DEFAULTS, workerLockOptions } from '../defaults.ts';
 import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { type CommittedEvent, publishCommittedIn, streamCapFrom } from '../events/stream.ts';
 import { type CommitJobData, commitQueueName } from '../names.ts';
+import { deploymentId } from '../redis-epoch.ts';
 import { announceFinishedBackfills } from '../runs/finished.ts';
 import type { LastCommit } from '../status-store.ts';
+import { logWorkerErrors } from '../worker-errors.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
 import { keepStaged, stagedObjectKeys, stagedObjects } from './staged-objects.ts';
 import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
+import { sweepStaging } from './staging-sweep.ts';
 import { TableGateStore, type TakenBatch } from './table-gate.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './throttle.ts';
 
@@ -172,19 +175,10 @@ const COMMIT_WRITE: TableWriteKind = 'dml';
  */
 export async function statementId(ctx: PipelineContext, table: string, batchId: string, fields: readonly string[]): Promise<string> {
   const hash = createHash('sha256').update(fields.join(',')).digest('hex').slice(0, 10);
-  return `${ctx.config.prefix}-${await deploymentEpoch(ctx)}-${table}-${batchId}-${hash}`;
-}
-
-/**
- * This deployment's epoch (keys.ts `deploymentEpoch`): the prefix and the epoch make a job id
- * unique across pipelines sharing datasets and across a Redis wipe, where commit sequences —
- * and so batch ids — start again (BigQuery would answer 409 with the old job's statement).
- * Read at every commit, one round trip: a worker that outlives a wipe takes the new epoch.
- */
-async function deploymentEpoch(ctx: PipelineContext): Promise<string> {
-  const mine = randomBytes(4).toString('hex');
-  const had = await ctx.redis.set(ctx.keys.deploymentEpoch(), mine, 'NX', 'GET');
-  return had ?? mine;
+  // The prefix and the deployment's id make a job id unique across pipelines sharing datasets
+  // and across a Redis wipe, where batch ids start again (BigQuery would answer 409 with the
+  // earlier job's statement and the commit would fail for good).
+  return `${ctx.config.prefix}-${await deploymentId(ctx.redis, ctx.keys)}-${table}-${batchId}-${hash}`;
 }
 
 function describe(table: string, fields: readonly string[]): string {
@@ -548,7 +542,7 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
     ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.commitJob.maxStalledCount,
   });
-  worker.on('error', (err) => log.error(`${commitQueueName(table)} worker: ${err.message}`));
+  logWorkerErrors(worker, `${commitQueueName(table)} worker`);
   return worker;
 }
 
@@ -581,5 +575,7 @@ export async function mendTableGate(ctx: PipelineContext, table: string): Promis
 /** Opens a table's gate in this process: mends it, then starts its commit worker. */
 export async function startTableGate(ctx: PipelineContext, table: string): Promise<Worker<CommitJobData>> {
   await mendTableGate(ctx, table);
+  // Housekeeping: a gate that cannot tidy its staging folder still commits.
+  await sweepStaging(ctx, table).catch((err: unknown) => log.warn(`${table}: could not tidy its staging files: ${(err as Error).message}`));
   return startCommitWorker(ctx, table);
 }

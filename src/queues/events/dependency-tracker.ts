@@ -17,6 +17,7 @@ import { scaledMs } from '../../config/load-config.ts';
 import { toError } from '../../errors/phasegate-error.ts';
 import { log } from '../../log.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
+import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
 import type { PipelineContext } from '../context.ts';
 import { parseEventFields, streamCapFrom, trimEvents } from './stream.ts';
@@ -140,21 +141,51 @@ export class DependencyTracker {
   async start(): Promise<void> {
     if (this.loop) return;
     // Its own connection: a blocking XREADGROUP would hold up every other command on a shared one.
-    const conn = this.ctx.redis.duplicate();
+    const conn = quietConnectionErrors(this.ctx.redis.duplicate(), `dependency tracker ${this.consumer}: Redis connection`);
     this.conn = conn;
+    // A reconnect (Redis restarted) gives the connection another id, which close() unblocks.
+    conn.on('ready', () => {
+      conn.client('ID').then(
+        (id) => {
+          this.connId = Number(id);
+        },
+        () => undefined,
+      );
+    });
     this.connId = Number(await conn.client('ID'));
-    try {
-      // From the start of the stream, not `$`: events published before the first tracker ever
-      // started (a worker without one, an earlier run) still carry their work down.
-      await conn.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!toError(err).message.includes('BUSYGROUP')) throw err;
-    }
+    await this.createGroup(conn);
     await this.forgetIdleConsumers(conn).catch((err) => log.warn(`dependency tracker: could not tidy consumers: ${toError(err).message}`));
     this.loop = this.run(conn);
   }
 
+  /** Creates the consumer group (and the stream) unless it exists; true when it created it. */
+  private async createGroup(conn: Redis): Promise<boolean> {
+    try {
+      // From the start of the stream, not `$`: events published before the first tracker ever
+      // started (a worker without one, an earlier run) still carry their work down.
+      await conn.xgroup('CREATE', this.key, this.group, '0', 'MKSTREAM');
+      return true;
+    } catch (err) {
+      if (!toError(err).message.includes('BUSYGROUP')) throw err;
+      return false;
+    }
+  }
+
+  /**
+   * A Redis that restarted without its data (no AOF, no RDB) has no stream and no group:
+   * every read fails with NOGROUP until the group exists again. Events ids held from before
+   * are gone with the stream; whatever a restart lost, later commits publish anew.
+   */
+  private async recreateGroup(conn: Redis): Promise<void> {
+    this.retryAt.clear();
+    if (await this.createGroup(conn))
+      log.warn(
+        `dependency tracker ${this.consumer}: the consumer group ${this.group} on ${this.key} was gone (Redis restarted without its data?): created it again`,
+      );
+  }
+
   private async run(conn: Redis): Promise<void> {
+    const errors = new RepeatedErrors(`dependency tracker ${this.consumer}`, 'error');
     const claimIdleMs = scaledMs(this.ctx.config, this.ctx.config.tracker.claimIdleSeconds);
     let nextRecovery = 0;
     // Claiming scans the whole pending list, so it runs at half the idle time, not every retry.
@@ -178,9 +209,19 @@ export class DependencyTracker {
         const block = this.retryAt.size > 0 ? Math.max(1, Math.min(this.opts.blockMs, nextRecovery - Date.now())) : this.opts.blockMs;
         const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'BLOCK', block, 'STREAMS', this.key, '>');
         await this.handleAll(conn, readReplyEntries(reply));
+        errors.ok();
       } catch (err) {
         if (this.stopping) return;
-        log.error(`dependency tracker ${this.consumer}: ${toError(err).message}`);
+        let failure = err;
+        if (toError(err).message.startsWith('NOGROUP')) {
+          try {
+            await this.recreateGroup(conn);
+            continue;
+          } catch (again) {
+            failure = again;
+          }
+        }
+        errors.failed(failure);
         await new Promise((r) => setTimeout(r, this.opts.retryMs));
       }
     }

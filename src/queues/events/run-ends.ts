@@ -1,7 +1,7 @@
 /**
  * Run ends: one entry per run (a backfill, a cascade, an audit) on a stream of its own, written
  * once — by whichever process first sees the run's last slice reach a final state (the
- * "finished" check in src/notify/backfill-finished.ts) — so a consumer learns that a run ended
+ * "finished" check in src/queues/runs/finished.ts) — so a consumer learns that a run ended
  * without polling `status`. A stream of its own, not an entry of the `committed` stream: that
  * stream's consumers (the dependency tracker, anyone's) read every entry as a committed slice.
  */

@@ -33,7 +33,7 @@ import { fromDuckDBError } from './duckdb-errors.ts';
 import { type GuestReader, guestReader } from './guest-reader.ts';
 import { Mutex } from './mutex.ts';
 import { checkReadOnlySql } from './read-only.ts';
-import { runReadOnlyQuery } from './read-only-query.ts';
+import { type ReadOnlyResult, runReadOnlyQuery } from './read-only-query.ts';
 import {
   addColumnSql,
   appendSql,
@@ -287,6 +287,19 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
       return conn;
     })();
     return guestReader(await this.guest, this.guestLock, () => this.assertOpen());
+  }
+
+  /**
+   * A person's query bounded as the read relay bounds it: at most `maxRows` rows read, stopped
+   * (DuckDB's interrupt) at `deadline`. What `phasegate sql` runs when it opened the file itself,
+   * so it lets go of the file by the deadline like a read through the holder. A read-only
+   * warehouse is locked down already and runs it on its read connection; a writable one on the
+   * guest connection.
+   */
+  async boundedQuery(sql: string, params: QueryParams, bounds: { maxRows: number; deadline: number }): Promise<ReadOnlyResult> {
+    this.assertOpen();
+    const reader = this.readOnly ? guestReader(this.reader, this.readLock, () => this.assertOpen()) : await this.openGuestReader();
+    return reader.query(sql, params, bounds);
   }
 
   async readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {

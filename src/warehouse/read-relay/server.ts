@@ -11,25 +11,20 @@
  */
 import type { Redis } from 'ioredis';
 import { InputError } from '../../errors/input-error.ts';
-import { toError } from '../../errors/phasegate-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import { WarehouseError } from '../../errors/warehouse-error.ts';
 import { log } from '../../log.ts';
 import type { Registry } from '../../processors/registry.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import type { Keys } from '../../redis/keys.ts';
+import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
+import { overDeadline, type ReadBounds, tooManyBytes, tooManyRows } from './bounds.ts';
 import { type OpArgs, parseRequest, type RelayOp, type RelayPresence, type RelayReply, type RelayRequest, toWireError } from './protocol.ts';
 
-export interface ReadRelayBounds {
-  /** The longest one read may run here, whatever deadline its request carries (ms). */
-  timeoutMs: number;
-  /** Most rows one query answers. */
-  maxRows: number;
-  /** Largest reply, in bytes of JSON. */
-  maxBytes: number;
-}
+/** `timeoutMs`: the longest one read may run here, whatever deadline its request carries. */
+export type ReadRelayBounds = ReadBounds;
 
 export interface ReadRelayServerOptions {
   /** For replies and the heartbeat; the blocking pop gets a duplicate of it. */
@@ -84,13 +79,6 @@ function beforeDeadline<T>(work: Promise<T>, deadline: number, timeoutMs: number
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-function overDeadline(timeoutMs: number): TransientError {
-  return new TransientError(
-    `the read ran past its deadline and was stopped (at most ${timeoutMs / 1000} s: PHASEGATE_READ_RELAY_TIMEOUT_SECONDS of the reader and of the holder)`,
-    { reason: 'timeout' },
-  );
-}
-
 function shuttingDown(): TransientError {
   return new TransientError('the process holding the DuckDB file is shutting down: read again once it has let go of the file', { reason: 'stopped' });
 }
@@ -111,9 +99,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
         const { sql, params } = a as OpArgs<'query'>;
         const result = await guest.query(sql, params ?? {}, { maxRows: bounds.maxRows, deadline });
         if (result.more) {
-          throw new InputError(
-            `the result has more than ${bounds.maxRows} rows, the most a read through the holder of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_ROWS): add a LIMIT or aggregate`,
-          );
+          throw tooManyRows(bounds.maxRows);
         }
         return result.rows;
       }
@@ -167,9 +153,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
     let json = JSON.stringify(body);
     const bytes = Buffer.byteLength(json);
     if (bytes > bounds.maxBytes) {
-      const error = new InputError(
-        `the reply is ${bytes} bytes, more than the ${bounds.maxBytes} a read through the holder of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_BYTES): select fewer rows or columns`,
-      );
+      const error = tooManyBytes(bytes, bounds.maxBytes);
       json = JSON.stringify({ id, ok: false, error: toWireError(error) } satisfies RelayReply);
     }
     const key = keys.readRelayReply(dbPath, id);
@@ -203,25 +187,40 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
   };
 
   // Its own connection: a blocking pop would hold up every other command on a shared one.
-  const conn = redis.duplicate();
-  const connId = Number(await conn.client('ID'));
+  const conn = quietConnectionErrors(redis.duplicate(), 'read relay: Redis connection');
+  let connId = Number(await conn.client('ID'));
+  // A reconnect (Redis restarted) gives the connection another id, which close() unblocks.
+  conn.on('ready', () => {
+    conn.client('ID').then(
+      (id) => {
+        connId = Number(id);
+      },
+      () => undefined,
+    );
+  });
   const since = new Date().toISOString();
+  const heartbeatErrors = new RepeatedErrors('read relay: heartbeat');
+  // Every beat writes the presence key anew, so a Redis that restarted without its data
+  // advertises this holder again within HEARTBEAT_MS.
   const advertise = () =>
-    redis.set(serverKey, JSON.stringify({ pid: process.pid, since } satisfies RelayPresence), 'PX', PRESENCE_TTL_MS).catch((err) => {
-      log.warn(`read relay: heartbeat: ${toError(err).message}`);
-    });
+    redis.set(serverKey, JSON.stringify({ pid: process.pid, since } satisfies RelayPresence), 'PX', PRESENCE_TTL_MS).then(
+      () => heartbeatErrors.ok(),
+      (err) => heartbeatErrors.failed(err),
+    );
   await advertise();
   const heartbeat = setInterval(() => void advertise(), HEARTBEAT_MS);
   heartbeat.unref();
 
+  const loopErrors = new RepeatedErrors('read relay');
   const loop = (async () => {
     while (!stopping) {
       try {
         const popped = await conn.blpop(requestsKey, BLOCK_SECONDS);
         if (popped) await handle(popped[1]);
+        loopErrors.ok();
       } catch (err) {
         if (stopping) return;
-        log.warn(`read relay: ${toError(err).message}`);
+        loopErrors.failed(err);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

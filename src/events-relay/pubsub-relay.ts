@@ -20,8 +20,9 @@ import { log } from '../log.ts';
 import { parseRunEndFields } from '../queues/events/run-ends.ts';
 import { parseEventFields } from '../queues/events/stream.ts';
 import type { Keys } from '../redis/keys.ts';
+import { entriesByStream, entriesOf, type StreamEntry } from '../redis/stream-reply.ts';
+import { unblockUntilEnded } from '../redis/unblock.ts';
 import { committedMessage, type RelayMessage, runEndMessage } from './pubsub-message.ts';
-import { entriesByStream, entriesOf, type StreamEntry } from './stream-reply.ts';
 
 export interface PubSubRelayOptions {
   /** The topic, `projects/P/topics/T` (PHASEGATE_PUBSUB_TOPIC, resolved by the configuration). */
@@ -281,17 +282,9 @@ export class PubSubRelay {
     const conn = this.conn;
     const loop = this.loop;
     if (loop) {
-      let ended = false;
-      void loop.finally(() => {
-        ended = true;
-      });
-      // UNBLOCK wakes a blocked read at once; repeated, because the loop may be between reads.
-      const deadline = Date.now() + this.opts.closeTimeoutMs;
-      while (!ended && this.connId !== undefined && Date.now() < deadline) {
-        await this.ctx.redis.client('UNBLOCK', this.connId).catch(() => undefined);
-        this.wake?.();
-        await Promise.race([loop, new Promise((r) => setTimeout(r, 50))]);
-      }
+      const ended =
+        this.connId !== undefined &&
+        (await unblockUntilEnded(this.ctx.redis, this.connId, loop, { deadlineMs: Date.now() + this.opts.closeTimeoutMs, nudge: () => this.wake?.() }));
       // Past the deadline a publish is still in flight: its entries were never acknowledged, so
       // they stay pending; the loop ends on its own (it stops at the closed connection).
       if (ended) await loop;

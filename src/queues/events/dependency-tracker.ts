@@ -10,6 +10,7 @@
  * `PHASEGATE_TRACKER_CLAIM_IDLE_SECONDS`. Handling an event twice queues nothing twice (see
  * downstream.ts), so a redelivery is harmless.
  */
+
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
@@ -18,6 +19,8 @@ import { toError } from '../../errors/phasegate-error.ts';
 import { log } from '../../log.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
 import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
+import { entriesByStream, entriesOf, type StreamEntry } from '../../redis/stream-reply.ts';
+import { unblockUntilEnded } from '../../redis/unblock.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
 import type { PipelineContext } from '../context.ts';
 import { parseEventFields, streamCapFrom, trimEvents } from './stream.ts';
@@ -59,29 +62,13 @@ const HANDLE_CONCURRENCY = 64;
 /** A consumer that has been silent this long with nothing pending is removed from the group. */
 const FORGET_CONSUMER_MS = 86_400_000;
 
-type StreamEntry = [id: string, fields: string[] | null];
-
 function defaultConsumer(): string {
   return `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
 }
 
-/** A list of `[id, fields]` entries (XAUTOCLAIM's second element, one stream of XREADGROUP). */
-function entriesOf(list: unknown): StreamEntry[] {
-  if (!Array.isArray(list)) return [];
-  return list
-    .filter((e): e is StreamEntry => Array.isArray(e) && typeof e[0] === 'string')
-    .map(([id, fields]) => [id, Array.isArray(fields) ? fields.map(String) : null]);
-}
-
-/**
- * The entries of an XREADGROUP reply for one stream. RESP2 answers `[[key, entries]]`; RESP3
- * (what ioredis negotiates with Redis 6+) answers a map, which arrives flattened as
- * `[key, entries]`. Both are accepted; null (timeout) is no entries.
- */
+/** The entries of an XREADGROUP reply for the one stream the tracker reads; null (timeout) is none. */
 function readReplyEntries(reply: unknown): StreamEntry[] {
-  if (!Array.isArray(reply) || reply.length === 0) return [];
-  if (typeof reply[0] === 'string') return entriesOf(reply[1]);
-  return entriesOf((reply[0] as unknown[] | undefined)?.[1]);
+  return [...entriesByStream(reply).values()][0] ?? [];
 }
 
 /** XINFO rows: RESP3 maps arrive as flat `[k, v, k, v]` arrays, RESP2 the same. */
@@ -346,15 +333,7 @@ export class DependencyTracker {
     const conn = this.conn;
     const loop = this.loop;
     if (loop) {
-      let ended = false;
-      void loop.finally(() => {
-        ended = true;
-      });
-      // UNBLOCK wakes a blocked read at once; repeated, because the loop may be between reads.
-      while (!ended && this.connId !== undefined) {
-        await this.ctx.redis.client('UNBLOCK', this.connId).catch(() => undefined);
-        await Promise.race([loop, new Promise((r) => setTimeout(r, 50))]);
-      }
+      if (this.connId !== undefined) await unblockUntilEnded(this.ctx.redis, this.connId, loop);
       await loop;
     }
     if (conn) await conn.quit().catch(() => conn.disconnect());

@@ -9,6 +9,7 @@
  * warehouse's own parameterized SQL over tables looked up in this process's registry. Every
  * reply is bounded in rows, bytes and time.
  */
+
 import type { Redis } from 'ioredis';
 import { InputError } from '../../errors/input-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
@@ -18,6 +19,7 @@ import type { Registry } from '../../processors/registry.ts';
 import type { TableSpec } from '../../processors/types.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
+import { unblockUntilEnded } from '../../redis/unblock.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
 import { overDeadline, type ReadBounds, tooManyBytes, tooManyRows } from './bounds.ts';
@@ -237,16 +239,8 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
       await redis.del(serverKey).catch(() => undefined);
       // A person's query in hand must not hold up a worker's shutdown: its reader is told why.
       guest.interrupt();
-      let ended = false;
-      void loop.finally(() => {
-        ended = true;
-      });
-      // UNBLOCK wakes a waiting pop at once (a popped request is still answered); repeated,
-      // because the loop may be between two pops.
-      while (!ended) {
-        await redis.client('UNBLOCK', connId).catch(() => undefined);
-        await Promise.race([loop, new Promise((r) => setTimeout(r, 50))]);
-      }
+      // A waiting pop wakes at once; a popped request is still answered.
+      await unblockUntilEnded(redis, connId, loop);
       await conn.quit().catch(() => conn.disconnect());
     },
   };

@@ -23,7 +23,7 @@
  *   never ran for them, balldontlie's did).
  */
 import { inputsOf } from '../../processors/registry.ts';
-import type { Phase, ProcessorDef, TransformDef } from '../../processors/types.ts';
+import type { ProcessorDef, TransformDef } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 import { FAILED_STATES, FINAL_STATES, landed, SLICE_STATES, type SliceState, type SliceStatus } from '../status-store.ts';
 import type { BackfillRecord } from './record.ts';
@@ -268,7 +268,8 @@ export async function runGraph(
       const status = statuses[i];
       let state: SliceState = status?.status ?? 'pending';
       let settled = false;
-      if (!FINAL_STATES.has(state) && def.kind === 'transform' && state === 'pending') {
+      // Only work still to come is judged by its inputs: running, staged and final slices decide themselves.
+      if (def.kind === 'transform' && state === 'pending') {
         const verdict = inputVerdict(
           slice,
           inputViews(def, slice, scope, (p) => cells.get(p)?.get(slice)?.status ?? outside.get(p)?.get(slice)),
@@ -292,11 +293,6 @@ export function countCells(cells: Iterable<GraphCell>): Record<SliceState, numbe
   const counts = Object.fromEntries(SLICE_STATES.map((s) => [s, 0])) as Record<SliceState, number>;
   for (const c of cells) counts[c.state] += 1;
   return counts;
-}
-
-/** The phase of each processor the graph holds. */
-export function phaseOf(graph: RunGraph, processor: string): Phase | undefined {
-  return graph.scope.processors.find((p) => p.name === processor)?.phase;
 }
 
 /**

@@ -10,10 +10,9 @@
  *
  * Both come from here, so the CLI and the dashboard never count the same thing two ways.
  */
-import type { BackfillRecord } from '../backfill/backfill.ts';
 import type { PipelineContext } from '../context.ts';
 import { FINAL_STATES, landed, RETRIED_STATES, type SliceStatus } from '../status-store.ts';
-import { type RunGraph, runGraph, type StatusReader } from './graph.ts';
+import type { RunGraph, StatusReader } from './graph.ts';
 
 /** The run's own outcome of a slice, from its own last status and the latest (see the module comment). */
 export function outcomeOf(own: SliceStatus | undefined, latest: SliceStatus | undefined): SliceStatus | undefined {
@@ -27,11 +26,6 @@ export function outcomeReader(ctx: PipelineContext, runId: string): StatusReader
     const [latest, own] = await Promise.all([ctx.statuses.getMany(processor, slices), ctx.statuses.ofBackfill(runId, processor, slices)]);
     return slices.map((_, i) => outcomeOf(own[i], latest[i]));
   };
-}
-
-/** This run's outcome as a graph (counts per processor and phase, terminal or not). */
-export function runOutcome(ctx: PipelineContext, record: BackfillRecord): Promise<RunGraph> {
-  return runGraph(ctx, record, { read: outcomeReader(ctx, record.id) });
 }
 
 export interface DatesNow {

@@ -106,6 +106,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const registry = (opts.registry ?? defaultRegistry()).withLogTables(LOG_TABLES);
   const queues = new QueueSet(redis, config);
   let warehouse: Promise<Warehouse> | undefined;
+  // Whether this process runs the table gates: with the embedded DuckDB, only then may it take the file.
+  let commitsHere = false;
   let opened: Warehouse | undefined;
   // Other processes' reads of the DuckDB file this process now holds (src/warehouse/read-relay).
   let relay: ReadRelayServer | undefined;
@@ -151,8 +153,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       return warehouse;
     },
     openedWarehouse: () => opened,
+    opensWarehouse: () => config.warehouse !== 'duckdb' || commitsHere || warehouse !== undefined,
     trackers,
     async startWorkers({ phases, commit, concurrency, tracker, scheduler }) {
+      if (commit) commitsHere = true;
       // Before anything starts: no table gate runs against a warehouse where every commit
       // would fail (phasegate doctor's checks; the others are logged).
       if (commit && config.workerDoctor) {

@@ -19,6 +19,13 @@ export interface PipelineContext {
   store: ObjectStore;
   /** Opened lazily: a process that only enqueues never opens the warehouse. */
   warehouse: () => Promise<Warehouse>;
+  /**
+   * Whether this process may open the warehouse itself. With the embedded DuckDB file only the
+   * process running the table gates does (or one that opened it already): a process running
+   * only phase work reads through the holder's read relay, whichever process started first.
+   * @defaultValue it may
+   */
+  opensWarehouse?: () => boolean;
   source: BoxscoreSource;
   statuses: StatusStore;
   gate: TableGateStore;

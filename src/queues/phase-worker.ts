@@ -6,6 +6,7 @@
 import { trace } from '@opentelemetry/api';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { DefinitionError } from '../errors/definition-error.ts';
+import { TransientError } from '../errors/transient-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError, toError } from '../errors/phasegate-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
@@ -81,12 +82,23 @@ const readable = new WeakMap<PipelineContext, Promise<Warehouse>>();
  * The warehouse a transform reads its inputs from. A process that does not hold the embedded
  * DuckDB file (the commit gate's process does: DuckDB lets one process open it) reads it through
  * the holder's read relay (src/warehouse/read-relay), as phase workers read BigQuery over the
- * network.
+ * network. A process running only phase work never takes the file itself, even when it starts
+ * before the process running the gates: until that one serves reads, the job is tried again.
  */
 function readableWarehouse(ctx: PipelineContext): Promise<Warehouse> {
   let w = readable.get(ctx);
   if (!w) {
-    w = ctx.warehouse().catch(async (err: unknown) => (await import('../warehouse/read-relay/client.ts')).relayOnLock(err, ctx));
+    const relay = () => import('../warehouse/read-relay/client.ts');
+    w =
+      ctx.opensWarehouse?.() === false
+        ? relay().then(async ({ advertisedRelay }) => {
+            const reader = await advertisedRelay(ctx);
+            if (reader) return reader;
+            throw new TransientError(
+              'no process serves the DuckDB file yet: phases 3–5 read it through the process running the table gates (`phasegate worker --phases commit`); tried again',
+            );
+          })
+        : ctx.warehouse().catch(async (err: unknown) => (await relay()).relayOnLock(err, ctx));
     readable.set(ctx, w);
     // A failure other than the lock is the job's; the next job asks again.
     w.catch(() => readable.delete(ctx));

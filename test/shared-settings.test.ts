@@ -135,5 +135,46 @@ describe('shared settings: one set of caps per pipeline (issue 21, point 4)', fu
         await other.close();
       }
     });
+
+    it('`config show` prints the recorded set and where this environment differs', async () => {
+      const same = await runCli(['config', 'show'], cliEnv(env.config));
+      expect(same.code, same.stderr).to.equal(0);
+      expect(same.stdout).to.match(/PHASEGATE_TABLE_LIMITS +\{\}\n/);
+      expect(same.stdout).to.include('this environment agrees with the recorded set');
+
+      const r = await runCli(['config', 'show'], cliEnv(env.config, { PHASEGATE_TABLE_LIMITS: OVERRIDE }));
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/^shared settings of prefix test-\w+, recorded at \S+ by .+ pid \d+:/);
+      expect(r.stdout).to.match(/PHASEGATE_TIME_SCALE +200\n/);
+      expect(r.stdout).to.match(/^ {2}PHASEGATE_TABLE_LIMITS +\{\} {3}≠ this environment: /m);
+      expect(r.stdout).to.include(`{}   ≠ this environment: ${OVERRIDE}\n`);
+      expect(r.stdout).to.include('differs in 1 setting(s)');
+
+      const json = await runCli(['config', 'show', '--json'], cliEnv(env.config, { PHASEGATE_TABLE_LIMITS: OVERRIDE }));
+      const shown = JSON.parse(json.stdout) as { recorded: { values: Record<string, string> }; differences: unknown[] };
+      expect(shown.recorded.values.PHASEGATE_TABLE_LIMITS).to.equal('{}');
+      expect(shown.differences).to.deep.equal([{ variable: 'PHASEGATE_TABLE_LIMITS', recorded: '{}', mine: OVERRIDE }]);
+    });
+
+    it('`config apply` records this environment and the gates follow; a worker with the old values then refuses', async () => {
+      const r = await runCli(['config', 'apply'], cliEnv(env.config, { PHASEGATE_TABLE_LIMITS: OVERRIDE, PHASEGATE_TABLE_OPS_MAX: '3' }));
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.include(`PHASEGATE_TABLE_LIMITS: {} → ${OVERRIDE}`).and.include('PHASEGATE_TABLE_OPS_MAX: 4 → 3');
+      const h = await recordedHash();
+      expect(h).to.include({ PHASEGATE_TABLE_LIMITS: OVERRIDE, PHASEGATE_TABLE_OPS_MAX: '3', PHASEGATE_TIME_SCALE: '200' });
+      expect(h.recordedBy).to.match(/\(config apply\)$/);
+      // BullMQ's global concurrency and rate limit of the gates, set from the applied values.
+      expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.equal(2);
+      expect(await env.rt.queues.commit('nba_raw.nbac_team_boxscore').getGlobalConcurrency()).to.equal(1);
+      // 10 s on BigQuery's clock at ×200.
+      expect(await env.rt.queues.commit(TABLE).getGlobalRateLimit()).to.deep.equal({ max: 3, duration: 50 });
+
+      const show = await runCli(['config', 'show'], cliEnv(env.config, { PHASEGATE_TABLE_LIMITS: OVERRIDE, PHASEGATE_TABLE_OPS_MAX: '3' }));
+      expect(show.stdout).to.include('this environment agrees with the recorded set');
+      // The environment the set was recorded from before now differs.
+      const old = await runCli(['worker', '--phases', '1'], cliEnv(env.config));
+      expect(old.code).to.equal(2);
+      expect(old.stderr).to.include("PHASEGATE_TABLE_OPS_MAX: this environment has 4, the pipeline's recorded set has 3 (and PHASEGATE_TABLE_LIMITS)");
+    });
   });
 });

@@ -11,6 +11,7 @@ import { log, setLogLevel } from './log.ts';
 import { createNotifier } from './notify/index.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
 import type { BoxscoreSource, Phase } from './processors/types.ts';
+import { checkSharedSettings, differencesFrom, recordSharedSettings } from './queues/commit/shared-settings.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
 import { mendTableGate, startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
@@ -156,6 +157,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     opensWarehouse: () => config.warehouse !== 'duckdb' || commitsHere || warehouse !== undefined,
     trackers,
     async startWorkers({ phases, commit, concurrency, tracker, scheduler }) {
+      // First of all, before this process writes anything: a worker whose table caps, batch
+      // sizes or time scale differ from the pipeline's recorded set refuses to start (one line,
+      // exit 2); the first process to start table gates records the set.
+      await checkSharedSettings(rt, { record: commit });
       if (commit) commitsHere = true;
       // Before anything starts: no table gate runs against a warehouse where every commit
       // would fail (phasegate doctor's checks; the others are logged).
@@ -170,6 +175,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // BullMQ's queue meta): a process running gates sets them again when it reconnects.
       if (commit && !unwatch)
         unwatch = watchRedisRestarts(redis, keys, async () => {
+          // The recorded set went with the data: the first gate back records it again.
+          const differences = differencesFrom(rt, await recordSharedSettings(rt));
+          if (differences.length > 0)
+            log.warn(`after Redis came back, another process recorded other shared settings first: ${differences.map((d) => d.variable).join(', ')}`);
           for (const table of registry.gatedTables()) await mendTableGate(rt, table);
         });
       for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));

@@ -92,6 +92,10 @@ describe('a Redis without persistence restarts under a running worker (issue 22,
     // The table caps lived in Redis too (BullMQ's queue meta): the worker set them again.
     const gate = rt.queues.commit('nba_raw.nbac_player_boxscores');
     expect(await until(() => gate.getGlobalConcurrency(), 'the table caps set again', 30_000, 100)).to.equal(1);
+    // So did the recorded shared settings: the worker's gates recorded them again.
+    const reopened = rt;
+    const recorded = () => reopened.redis.hget(reopened.keys.sharedSettings(), 'PHASEGATE_TIME_SCALE');
+    expect(await until(recorded, 'the shared settings recorded again', 30_000, 100)).to.equal('200');
     const dates = await rt.source.gameDates(DATES_FROM, DATES_TO);
     const { registry } = rt;
     const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => registry.get(p)), dates, cascade: true });

@@ -29,6 +29,7 @@ const COMMANDS: readonly [name: string, load: () => Promise<Register>][] = [
   ['coverage', () => import('./coverage.ts').then((m) => m.registerCoverage)],
   ['audit', () => import('./audit.ts').then((m) => m.registerAudit)],
   ['schedule', () => import('./schedule.ts').then((m) => m.registerSchedule)],
+  ['config', () => import('./config.ts').then((m) => m.registerConfig)],
   ['doctor', () => import('./doctor.ts').then((m) => m.registerDoctor)],
   ['migrate', () => import('./migrate.ts').then((m) => m.registerMigrate)],
 ];

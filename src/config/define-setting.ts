@@ -30,6 +30,12 @@ export interface SettingSpec {
   secret?: boolean;
   /** Says where state lives or whom phasegate talks to: a harness never inherits it (`productSettings`). */
   location?: boolean;
+  /**
+   * Must agree in every process on one pipeline (a table gate's caps bind every worker): the
+   * first process to start table gates records it in Redis and a worker whose value differs
+   * refuses to start (src/config/shared-settings.ts, `phasegate config`).
+   */
+  shared?: boolean;
 }
 
 /** One declared setting; `T` is its value in `Config`, `E` its variable. */

@@ -27,7 +27,8 @@ export function settingsTable(settings: readonly DeclaredSetting[]): string {
       group = s.group;
       rows.push(`| **${cell(group)}** | | |`);
     }
-    rows.push(`| \`${s.env}\` | ${cell(defaultCell(s))} | ${cell(s.doc)} |`);
+    const doc = s.shared ? `${s.doc} — one value for every worker (\`phasegate config\`)` : s.doc;
+    rows.push(`| \`${s.env}\` | ${cell(defaultCell(s))} | ${cell(doc)} |`);
   }
   return rows.join('\n');
 }

@@ -37,6 +37,7 @@ export const SETTINGS = {
     /** How many times faster than real time BigQuery's clock runs: 60 turns the 30-min streaming buffer into 30 s (tests, benchmarks). */
     timeScale: setting('PHASEGATE_TIME_SCALE', z.coerce.number().positive().max(100_000), {
       default: 1,
+      shared: true,
       doc: 'run BigQuery-clock windows, latencies and queue timings N× faster',
     }),
     store: setting('PHASEGATE_STORE', z.enum(['local', 'gcs']), {
@@ -71,6 +72,7 @@ export const SETTINGS = {
     table: {
       concurrency: setting('PHASEGATE_TABLE_CONCURRENCY', int(1, BQ.runningMutatingDmlPerTable), {
         default: 1,
+        shared: true,
         doc: `commits running at once per table (at most ${BQ.runningMutatingDmlPerTable}: BigQuery runs ${BQ.runningMutatingDmlPerTable} mutating DML per table)`,
       }),
       /**
@@ -80,12 +82,13 @@ export const SETTINGS = {
        */
       opsMax: setting('PHASEGATE_TABLE_OPS_MAX', int(1, MAX_COMMIT_JOBS_PER_WINDOW), {
         default: 4,
+        shared: true,
         doc: `commit jobs a table's gate starts per window (BigQuery: ${BQ.tableMetadataUpdatesPerWindow.operations} per ${BQ.tableMetadataUpdatesPerWindow.windowSeconds} s)`,
       }),
       opsWindowSeconds: setting(
         'PHASEGATE_TABLE_OPS_WINDOW_SECONDS',
         z.coerce.number().min(BQ.tableMetadataUpdatesPerWindow.windowSeconds, `at least BigQuery's ${BQ.tableMetadataUpdatesPerWindow.windowSeconds} s window`),
-        { default: BQ.tableMetadataUpdatesPerWindow.windowSeconds, doc: "the gate's rate window; never shorter than BigQuery's own" },
+        { default: BQ.tableMetadataUpdatesPerWindow.windowSeconds, shared: true, doc: "the gate's rate window; never shorter than BigQuery's own" },
       ),
       /**
        * phasegate's commits are DML and spend none of BigQuery's daily table modifications (load,
@@ -93,15 +96,17 @@ export const SETTINGS = {
        */
       dailyBudget: setting('PHASEGATE_TABLE_DAILY_BUDGET', int(1, BQ.tableModificationsPerDay), {
         default: BQ.tableModificationsPerDay,
+        shared: true,
         doc: 'table modifications (load jobs) per table per day',
       }),
       commitMaxSlices: setting('PHASEGATE_COMMIT_MAX_SLICES', int(1).max(BQ.partitionsModifiedPerJob, TOO_MANY_SLICES), {
         default: 64,
+        shared: true,
         doc: "most slices one group commit lands (one partition each, within BigQuery's partitions per job)",
       }),
-      commitMaxRows: setting('PHASEGATE_COMMIT_MAX_ROWS', int(1), { default: 200_000, doc: 'most rows one group commit lands' }),
+      commitMaxRows: setting('PHASEGATE_COMMIT_MAX_ROWS', int(1), { default: 200_000, shared: true, doc: 'most rows one group commit lands' }),
       /** A short gather window turns a burst of phase jobs into one statement. */
-      gatherSeconds: setting('PHASEGATE_COMMIT_GATHER_SECONDS', atLeast0, { default: 2, doc: 'how long a commit waits to gather more slices' }),
+      gatherSeconds: setting('PHASEGATE_COMMIT_GATHER_SECONDS', atLeast0, { default: 2, shared: true, doc: 'how long a commit waits to gather more slices' }),
     },
     /**
      * Staging a slice as an object costs three object-store calls (put, read by the commit,
@@ -116,6 +121,7 @@ export const SETTINGS = {
     /** Per-table overrides of `table`; read them through `tableLimits`. */
     tableOverrides: setting('PHASEGATE_TABLE_LIMITS', tableLimitsJson, {
       default: '{}',
+      shared: true,
       doc: 'per-table overrides, JSON keyed by `dataset.table`, e.g. `{"nba_raw.nbac_player_boxscores":{"concurrency":2,"commitMaxSlices":128}}`',
     }),
   }),

@@ -6,10 +6,10 @@
 import { trace } from '@opentelemetry/api';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { DefinitionError } from '../errors/definition-error.ts';
-import { TransientError } from '../errors/transient-error.ts';
 import { InputError } from '../errors/input-error.ts';
 import { PhasegateError, toError } from '../errors/phasegate-error.ts';
 import { RateLimitedError } from '../errors/rate-limited-error.ts';
+import { TransientError } from '../errors/transient-error.ts';
 import { describeMissing, type SliceCheck } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, tableId } from '../processors/types.ts';

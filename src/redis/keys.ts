@@ -99,6 +99,13 @@ export interface Keys {
    * starts again from then.
    */
   redisEpoch(): string;
+  /**
+   * Hash variable → canonical value (JSON) of every shared setting (table caps, batch sizes,
+   * time scale), plus `recordedAt` and `recordedBy`: the one set every worker on this prefix
+   * must agree with. Written by the first process that starts table gates, or by
+   * `phasegate config apply`.
+   */
+  sharedSettings(): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -143,5 +150,6 @@ export function keysFor(prefix: string): Keys {
     readRelayReply: (dbPath, requestId) => `${base}:read-relay:${digest(path.resolve(dbPath))}:reply:${requestId}`,
     readRelayServer: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:server`,
     redisEpoch: () => `${base}:epoch`,
+    sharedSettings: () => `${base}:shared-settings`,
   };
 }

@@ -87,9 +87,12 @@ export interface DemoReport {
 }
 
 /** Demo defaults: a time scale that makes the BigQuery clock run fast enough for a laptop. */
-export function demoConfigFlags(): Partial<Record<keyof NodeJS.ProcessEnv, string>> {
+export function demoConfigFlags(given: { prefix?: string | undefined; timeScale?: string | undefined } = {}): Partial<Record<keyof NodeJS.ProcessEnv, string>> {
   return {
-    PHASEGATE_TIME_SCALE: process.env.PHASEGATE_TIME_SCALE ?? '10',
+    // A key prefix of its own: the demo's ×10 clock and gather window are recorded as its
+    // pipeline's shared settings (phasegate config), and must not bind the user's own pipeline.
+    PHASEGATE_PREFIX: given.prefix ?? process.env.PHASEGATE_PREFIX ?? 'phasegate-demo',
+    PHASEGATE_TIME_SCALE: given.timeScale ?? process.env.PHASEGATE_TIME_SCALE ?? '10',
     // Five phases share one process here, so each table's slices land at a slower pace than
     // on a fleet of workers; a longer gather window (1 s at ×10) keeps group commits large.
     // A backfill trades that latency for table operations gladly.

@@ -21,7 +21,9 @@ export async function runDemoCommand(flags: DemoFlags, cmd: Command): Promise<vo
     flags.start !== undefined || flags.end !== undefined ? { start: flags.start ?? DEMO_SEASON.start, end: flags.end ?? DEMO_SEASON.end } : undefined;
   if (range) checkRange(range.start, range.end);
   const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
-  const config = configFrom(cmd.optsWithGlobals<GlobalFlags>(), { ...demoConfigFlags(), PHASEGATE_DASHBOARD_PORT: port });
+  const global = cmd.optsWithGlobals<GlobalFlags>();
+  // The global --prefix and --time-scale win over the demo's own defaults.
+  const config = configFrom(global, { ...demoConfigFlags(global), PHASEGATE_DASHBOARD_PORT: port });
   await withRuntime(config, async (rt) => {
     // Express and Bull Board load only when the dashboard is asked for.
     const dashboard: RunningDashboard | undefined = flags.dashboard ? await (await import('../../dashboard/index.ts')).startDashboard(rt) : undefined;

@@ -380,6 +380,27 @@ describe('dashboard in headless Chromium: real backfills, a cascade, a held slic
     }
   });
 
+  it("a slice that failed at its table gate or was deferred: the Failures page links the gate's queue, not a phase job", async () => {
+    // Both phase jobs completed (they staged their slices); what failed came after, at the gate.
+    const [atGate, deferred] = [dates[0] as string, dates[3] as string];
+    for (const d of [atGate, deferred]) expect(await env.rt.queues.phase(2).getJobState(phaseJobId(TRANSFORM, d)), d).to.equal('completed');
+    const before = await Promise.all([atGate, deferred].map((d) => env.rt.statuses.get(TRANSFORM, d)));
+    try {
+      await env.rt.statuses.update(TRANSFORM, atGate, { status: 'failed', error: 'commit of 1 slices to nba_raw.nbac_player_boxscores: a permanent error' });
+      await env.rt.statuses.update(TRANSFORM, deferred, { status: 'deferred', error: 'waited past the longest streaming-buffer wait' });
+      await page.goto(`${dashboard.url}/failures`);
+      const gate = `/queues/queue/${encodeURIComponent(`commit-${TABLE}`)}`;
+      expect(await page.locator(`tr[data-slice="${TRANSFORM}/${atGate}"] a[data-board="table-gate"]`).getAttribute('href')).to.equal(`${gate}?status=failed`);
+      expect(await page.locator(`tr[data-slice="${TRANSFORM}/${deferred}"] a[data-board="deferred"]`).getAttribute('href')).to.equal(gate);
+      expect(await page.locator(`tr[data-slice="${TRANSFORM}/${deferred}"]`).textContent()).to.include('no job failed');
+    } finally {
+      for (const [i, d] of [atGate, deferred].entries()) {
+        const s = before[i];
+        if (s) await env.rt.statuses.set(TRANSFORM, d, s);
+      }
+    }
+  });
+
   // The Coverage page (/coverage) is another engineer's; this checks that its route answers
   // behind the sign-in and renders inside the shared frame.
   it('the coverage page answers behind the sign-in', async () => {

@@ -14,7 +14,7 @@
  * grid and the tables page are written under docs/ with PHASEGATE_UPDATE_SCREENSHOTS=1.
  */
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { expect } from 'chai';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -24,7 +24,7 @@ import type { TransformDef } from '../src/processors/types.ts';
 import { type BackfillRecord, startBackfill } from '../src/queues/backfill/backfill.ts';
 import { cascadeProcessors, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { waitingText } from '../src/queues/conflicts/hold.ts';
-import { PHASES } from '../src/queues/names.ts';
+import { PHASES, phaseJobId } from '../src/queues/names.ts';
 import { SLICE_STATES } from '../src/queues/status-store.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
@@ -38,6 +38,35 @@ const END = '2023-11-08';
 // Screenshots go to a temporary folder; PHASEGATE_UPDATE_SCREENSHOTS=1 writes the ones
 // committed under docs/ (so a test run does not dirty the tree).
 const DOCS = process.env.PHASEGATE_UPDATE_SCREENSHOTS === '1' ? new URL('../docs/', import.meta.url) : new URL(`file://${tmpdir()}/`);
+/** The pages at 800 and 1280 px, for a person to look at (never committed). */
+const SHOTS = process.env.PHASEGATE_SHOTS_DIR ?? `${tmpdir()}/phasegate-shots`;
+
+/**
+ * What is cut off on the page: the document or a `.wide` box that scrolls sideways, a table
+ * cell whose right edge is past the window (the last columns), a date broken over two lines.
+ */
+async function cutOff(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const view = document.documentElement.clientWidth;
+    const doc = document.documentElement;
+    if (doc.scrollWidth > doc.clientWidth) out.push(`page scrolls sideways: ${doc.scrollWidth} > ${doc.clientWidth}`);
+    for (const el of document.querySelectorAll<HTMLElement>('main, .wide, figure.chart'))
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()}.${el.className} scrolls: ${el.scrollWidth} > ${el.clientWidth}`);
+    for (const cell of document.querySelectorAll<HTMLElement>('table.data tr > :last-child')) {
+      const r = cell.getBoundingClientRect();
+      if (r.width > 0 && r.right > view + 0.5)
+        out.push(`last column cut: "${(cell.textContent ?? '').trim().slice(0, 40)}" ends at ${Math.round(r.right)} > ${view}`);
+    }
+    for (const el of document.querySelectorAll<HTMLElement>('.date')) {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) out.push(`date wraps: ${el.textContent}`);
+    }
+    return out;
+  });
+}
 
 async function shownCount(page: Page, key: string): Promise<number> {
   const text = await page.locator(`[data-count="${key}"]`).first().textContent();
@@ -170,6 +199,26 @@ describe('dashboard in headless Chromium: real backfills, a cascade, a held slic
     expect(await page.locator('script').count()).to.equal(0);
   });
 
+  it("a failed phase job fails in BullMQ terms: Bull Board's Failed tab lists what the Failures page does", async () => {
+    const jobId = phaseJobId(TRANSFORM, badDate);
+    const job = await env.rt.queues.phase(2).getJob(jobId);
+    expect(await job?.getState()).to.equal('failed');
+    // Its status was recorded and its downstream settled before the throw; one attempt, counted once.
+    expect(job?.attemptsMade).to.equal(1);
+    expect((await env.rt.statuses.get(TRANSFORM, badDate))?.attempts).to.equal(1);
+    const api = await page.request.get(`${dashboard.url}/queues/api/queues?activeQueue=phase2&status=failed&page=1`);
+    expect(api.status()).to.equal(200);
+    const board = (await api.json()) as { queues: { name: string; jobs: { id: string; failedReason?: string }[] }[] };
+    const failedJobs = board.queues.find((q) => q.name === 'phase2')?.jobs ?? [];
+    expect(failedJobs.map((j) => j.id)).to.include(jobId);
+    expect(failedJobs.find((j) => j.id === jobId)?.failedReason).to.include(badFile);
+
+    await page.goto(`${dashboard.url}/failures`);
+    const link = page.locator(`tr[data-slice="${TRANSFORM}/${badDate}"] a[data-board="phase-job"]`);
+    expect(await link.getAttribute('href')).to.equal(`/queues/queue/phase2/${encodeURIComponent(jobId)}`);
+    await page.goto(`${dashboard.url}/backfills/${first.id}`);
+  });
+
   it('"retry failed" requeues the failed slice, which then commits', async () => {
     // The person fixed the input; the retry from the page runs the slice again.
     await env.rt.store.delete(badFile);
@@ -212,6 +261,17 @@ describe('dashboard in headless Chromium: real backfills, a cascade, a held slic
     expect(await page.locator(`td[data-rerun="${record.id}"]`).count()).to.equal(2 * dates.length);
     expect(await page.locator(`tr[data-p="${TRANSFORM}"] td`).first().getAttribute('title')).to.include(`re-run by ${record.id} since: now committed`);
     expect(await page.locator('#rerun-notice').count()).to.equal(1);
+    // The re-run mark leaves the cell its colour: no outline over it, the committed green under a corner.
+    const marked = await page
+      .locator(`tr[data-p="${TRANSFORM}"] td[data-rerun]`)
+      .first()
+      .evaluate((td) => {
+        const st = getComputedStyle(td);
+        return { colour: st.backgroundColor, outline: st.outlineStyle, mark: st.backgroundImage };
+      });
+    expect(marked.colour).to.equal('rgb(45, 164, 78)');
+    expect(marked.outline).to.equal('none');
+    expect(marked.mark).to.include('linear-gradient');
   });
 
   it('a slice held back by the streaming buffer says why and until when, on the grid and the tables page', async () => {
@@ -276,20 +336,68 @@ describe('dashboard in headless Chromium: real backfills, a cascade, a held slic
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).to.deep.equal([]);
   });
 
-  it('the pages work at 800 px: no sideways scrolling, charts within the page, legends apart', async () => {
-    await page.setViewportSize({ width: 800, height: 900 });
+  it('the pages work at 800 and 1280 px: nothing cut off, charts within the page, legends apart, dates whole', async () => {
+    // A failure on the Failures page (a date from an old season, a long reason), so its table is drawn too.
+    await env.rt.statuses.update(TRANSFORM, '2022-11-08', {
+      status: 'failed',
+      attempts: 5,
+      error: `${TRANSFORM} 2022-11-08: writing /var/lib/phasegate/store/staging/nba_raw.nbac_player_boxscores/2022-11-08/part-0001.ndjson: no space left on device (ENOSPC)`,
+    });
+    mkdirSync(SHOTS, { recursive: true });
+    const pages: [string, string][] = [
+      ['overview', '/'],
+      ['tables', '/tables'],
+      ['cascade', `/backfills/${cascade?.id}`],
+      ['rerun', `/backfills/${first.id}`],
+      ['failures', '/failures'],
+    ];
     try {
-      for (const path of ['/', '/tables', `/backfills/${cascade?.id}`, '/failures']) {
-        await page.goto(dashboard.url + path);
-        const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-        expect(scroll, `${path} scrolls sideways`).to.be.at.most(client);
-        const widths = await page.locator('figure.chart svg[role="img"]').evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().right));
-        for (const right of widths) expect(right, `${path} chart`).to.be.at.most(client);
-        expect(await overlapping(page, 'ul.chart-legend', 'li'), path).to.deep.equal([]);
-        expect(await overlapping(page, 'header.top', 'a, form'), `${path} navigation`).to.deep.equal([]);
+      for (const width of [800, 1280]) {
+        await page.setViewportSize({ width, height: 900 });
+        for (const [name, path] of pages) {
+          await page.goto(dashboard.url + path);
+          await page.screenshot({ path: `${SHOTS}/${width}-${name}.png`, fullPage: true });
+          expect(await cutOff(page), `${path} at ${width} px`).to.deep.equal([]);
+          const client = await page.evaluate(() => document.documentElement.clientWidth);
+          const widths = await page.locator('figure.chart svg[role="img"]').evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().right));
+          for (const right of widths) expect(right, `${path} chart`).to.be.at.most(client);
+          expect(await overlapping(page, 'ul.chart-legend', 'li'), path).to.deep.equal([]);
+          expect(await overlapping(page, 'header.top', 'a, form'), `${path} navigation`).to.deep.equal([]);
+        }
+        // The table gates' breaker column is on screen, not scrolled away.
+        await page.goto(`${dashboard.url}/tables`);
+        const breaker = await page.locator(`#gates tr[data-table="${TABLE}"] td[data-k="breaker"]`).boundingBox();
+        expect(breaker, 'breaker cell').to.not.equal(null);
+        expect((breaker?.x ?? 0) + (breaker?.width ?? 0), `breaker at ${width} px`).to.be.at.most(width);
+        expect(await page.locator(`#gates tr[data-table="${TABLE}"] td[data-k="breaker"]`).isVisible()).to.equal(true);
+        // The depth chart says what span it covers.
+        expect(await page.locator('figure.chart figcaption', { hasText: 'Queue depth' }).textContent()).to.match(
+          /Queue depth (since the dashboard started \(\d\d:\d\d UTC|, last hour)/,
+        );
       }
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
+  it("a slice that failed at its table gate or was deferred: the Failures page links the gate's queue, not a phase job", async () => {
+    // Both phase jobs completed (they staged their slices); what failed came after, at the gate.
+    const [atGate, deferred] = [dates[0] as string, dates[3] as string];
+    for (const d of [atGate, deferred]) expect(await env.rt.queues.phase(2).getJobState(phaseJobId(TRANSFORM, d)), d).to.equal('completed');
+    const before = await Promise.all([atGate, deferred].map((d) => env.rt.statuses.get(TRANSFORM, d)));
+    try {
+      await env.rt.statuses.update(TRANSFORM, atGate, { status: 'failed', error: 'commit of 1 slices to nba_raw.nbac_player_boxscores: a permanent error' });
+      await env.rt.statuses.update(TRANSFORM, deferred, { status: 'deferred', error: 'waited past the longest streaming-buffer wait' });
+      await page.goto(`${dashboard.url}/failures`);
+      const gate = `/queues/queue/${encodeURIComponent(`commit-${TABLE}`)}`;
+      expect(await page.locator(`tr[data-slice="${TRANSFORM}/${atGate}"] a[data-board="table-gate"]`).getAttribute('href')).to.equal(`${gate}?status=failed`);
+      expect(await page.locator(`tr[data-slice="${TRANSFORM}/${deferred}"] a[data-board="deferred"]`).getAttribute('href')).to.equal(gate);
+      expect(await page.locator(`tr[data-slice="${TRANSFORM}/${deferred}"]`).textContent()).to.include('no job failed');
+    } finally {
+      for (const [i, d] of [atGate, deferred].entries()) {
+        const s = before[i];
+        if (s) await env.rt.statuses.set(TRANSFORM, d, s);
+      }
     }
   });
 

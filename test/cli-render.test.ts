@@ -391,6 +391,7 @@ describe('terminal renderer', () => {
         datesEmpty: perProcessor(0),
         phases: Object.fromEntries([1, 2, 3, 4, 5].map((p) => [`phase ${p}`, phase])),
         failed: 0,
+        failedDatesFiles: [],
         tables: ['nba_raw.nbac_player_boxscores', 'nba_predictions.player_points_predictions'].map((table) => ({
           table,
           rows: 34_194,
@@ -416,6 +417,36 @@ describe('terminal renderer', () => {
       for (const line of text.split('\n')) expect(line.length, line).to.be.at.most(79);
       expect(text).to.match(/^ {2}nba_raw\.nbac_player_boxscores\s+34,194\s+1,236\s+163\s+12$/m);
       expect(text).to.match(/^ {2}nba_raw\.nbac_player_boxscores\s+9\s+0\.055\s+1\s+0$/m);
+      expect(text).to.not.include('failed-dates file');
+    });
+
+    it('explains warnings and DML, and prints the failed-dates file it wrote', () => {
+      const table = (name: string) => ({ table: name, rows: 120, dates: 1, games: 6, warnings: 3, tableOperations: 1, peakRunningDml: 1, peakQueuedDml: 0 });
+      const file = '/srv/pg/.phasegate/failed/failed_dates_bf-20261201-101500-1a2b.json';
+      const report: DemoReport = {
+        backfillId: 'bf-20261201-101500-1a2b',
+        dates: 1,
+        datesCommitted: { nbac_player_boxscore: 0, bdl_player_boxscore: 1 },
+        datesIncomplete: { nbac_player_boxscore: 1, bdl_player_boxscore: 0 },
+        datesEmpty: { nbac_player_boxscore: 0, bdl_player_boxscore: 0 },
+        phases: {},
+        failed: 0,
+        failedDatesFiles: [file],
+        tables: [table('nba_raw.nbac_player_boxscores'), table('nba_raw.bdl_player_boxscores')],
+        samplePredictions: [],
+        coverage: { scheduledGames: 6, coveredGames: 6, bySourceTier: { 'nbac gold': 5, 'bdl silver': 1 }, notGold: [], uncovered: [] },
+        elapsedSeconds: 3,
+        timeScale: 10,
+      };
+      const text = formatDemo(report, { duckdbPath: '/tmp/w.duckdb' } as Config);
+      for (const line of text.split('\n')) expect(line.length, line).to.be.at.most(79);
+      expect(text).to.match(/^ {2}bdl_player_boxscore\s+1\s+0\s+0$/m);
+      expect(text).to.match(/^ {2}nba_raw\.bdl_player_boxscores\s+120\s+6\s+1\s+3$/m);
+      expect(text).to.include('(warnings: rows kept with a data-quality note');
+      expect(text.replace(/\n +/g, ' ')).to.include('(DML: the group commits the run took, as `status` and the dashboard count them;');
+      // The path whole on a line of its own, and the command that retries it.
+      expect(text.split('\n')).to.include(`  ${file}`);
+      expect(text.replace(/\n +/g, ' ')).to.include(`phasegate backfill --retry-failed ${file}`);
     });
   });
 });

@@ -5,6 +5,7 @@
  * and the drawing scales to its box. The browser test checks the same at 800 px.
  */
 import { expect } from 'chai';
+import { depthSpan } from '../src/dashboard/handlers/charts.ts';
 import { chart, fitRange, MIN_SPAN_MS, niceStep, timeTicks } from '../src/dashboard/html/svg-chart.ts';
 
 const HOUR = 3_600_000;
@@ -122,5 +123,15 @@ describe('dashboard charts', () => {
     expect(/<svg[^>]*viewBox="0 0 640 200"[^>]*>/.exec(svg)?.[0]).to.not.match(/\swidth=/);
     const items = [...svg.matchAll(/<ul class="chart-legend">([\s\S]*?)<\/ul>/g)].flatMap((m) => (m[1] ?? '').match(/<li>/g) ?? []);
     expect(items).to.have.length(7);
+  });
+
+  it('the depth chart says the span it covers: the time since the dashboard started, until that is an hour', () => {
+    const now = T0 + HOUR;
+    expect(depthSpan(now - 10 * 60_000, now)).to.deep.equal({
+      from: now - 10 * 60_000,
+      title: 'Queue depth since the dashboard started (12:50 UTC, 10 minutes ago)',
+    });
+    expect(depthSpan(now - 20_000, now).title).to.equal('Queue depth since the dashboard started (12:59 UTC, under a minute ago)');
+    expect(depthSpan(now - 2 * HOUR, now)).to.deep.equal({ from: now - HOUR, title: 'Queue depth, last hour' });
   });
 });

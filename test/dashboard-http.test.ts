@@ -414,7 +414,7 @@ describe('dashboard over HTTP', function () {
       expect(body).to.include('data-table="nba_raw.nbac_player_boxscores"');
       expect(body).to.include('<span class="badge closed">closed</span>');
       expect(body).to.not.include('no breaker data');
-      expect(body).to.match(/<td data-k="conflicts">0<\/td>/);
+      expect(body).to.match(/<td data-k="conflicts"[^>]*>0<\/td>/);
     });
   });
 });
@@ -474,7 +474,7 @@ describe('dashboard with pluggable breaker and conflict data, basic auth and rea
   it('shows the breaker state and since when, and conflicts by type (escaped), on the tables page, overview and /metrics', async () => {
     const tables = await (await fetch(`${d.url}/tables`, { headers: basic })).text();
     expect(tables).to.include('<span class="badge open">open</span>');
-    expect(tables).to.include('since 2024-01-25 10:00:00Z');
+    expect(tables).to.include('since <span class="date">2024-01-25 10:00:00Z</span>');
     expect(tables).to.include('4 of the last 5 commits conflicted');
     expect(tables).to.include('7 (5 resolved)');
     expect(tables).to.include('&lt;b&gt;serialize&lt;/b&gt; 1');

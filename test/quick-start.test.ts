@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -60,5 +60,81 @@ describe('quick start: npm run demo', function () {
       expect(t.peakRunningDml, t.table).to.be.at.most(2);
     }
     expect(report.samplePredictions.length).to.be.above(0);
+  });
+
+  it('counts the DML statements of each table as `status` does (the dashboard reads the same counter)', async () => {
+    const status = await runCli(['status', '--json'], env);
+    expect(status.code, status.stderr).to.equal(0);
+    const gates = (JSON.parse(status.stdout) as { tables: { table: string; dmlToday: number }[] }).tables;
+    for (const t of report.tables) {
+      expect(t.tableOperations, t.table).to.be.above(0);
+      expect(t.tableOperations, t.table).to.equal(gates.find((g) => g.table === t.table)?.dmlToday);
+    }
+    expect(report.failedDatesFiles).to.deep.equal([]);
+  });
+});
+
+describe('quick start: npm run demo, a game NBA.com does not have', function () {
+  this.timeout(240_000);
+  const DATE = '2023-11-01';
+  // Two runs, each on its own prefix and data folder: one for the JSON report, one as a person reads it.
+  const runs = [0, 1].map(() => ({ prefix: `test-${randomUUID().slice(0, 8)}`, dir: '' }));
+  let env: Record<string, string>;
+  let report: DemoReport;
+  let stdout: string;
+
+  before(async () => {
+    const missing = (await new FixtureSource({}).games(DATE))[0]?.gameId ?? '';
+    const run = async (i: number, json: boolean) => {
+      const r = runs[i] as (typeof runs)[number];
+      r.dir = await mkdtemp(path.join(tmpdir(), 'phasegate-demo-'));
+      const own = {
+        REDIS_URL: TEST_REDIS_URL,
+        PHASEGATE_PREFIX: r.prefix,
+        PHASEGATE_DATA_DIR: r.dir,
+        PHASEGATE_LOG_LEVEL: 'error',
+        PHASEGATE_TIME_SCALE: '100',
+        PHASEGATE_FIXTURE_MISSING_GAMES: missing,
+      };
+      if (json) env = own;
+      return new Promise<string>((resolve, reject) =>
+        execFile(
+          'npm',
+          ['run', '--silent', 'demo', '--', '--start', DATE, '--end', DATE, ...(json ? ['--json'] : [])],
+          { cwd: ROOT, env: childEnv(own), maxBuffer: 64 << 20 },
+          // An incomplete slice makes the demo exit 1: its report is still the output.
+          (err, out, stderr) => (err && !out ? reject(new Error(`npm run demo failed: ${stderr}`)) : resolve(out)),
+        ),
+      );
+    };
+    const [json, text] = await Promise.all([run(0, true), run(1, false)]);
+    report = JSON.parse(json) as DemoReport;
+    stdout = text;
+  });
+  after(async () => {
+    for (const r of runs) {
+      await deleteKeys(TEST_REDIS_URL, `${r.prefix}:*`);
+      if (r.dir) await rm(r.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("includes the fallback's processors and its table in the summary", () => {
+    for (const p of ['bdl_player_boxscore_scraper', 'bdl_player_boxscore', 'player_crosswalk']) expect(report.datesCommitted[p], p).to.equal(1);
+    const bdl = report.tables.find((t) => t.table === 'nba_raw.bdl_player_boxscores');
+    expect(bdl?.rows).to.be.above(0);
+    expect(bdl?.tableOperations).to.be.above(0);
+    expect(report.datesIncomplete.nbac_player_boxscore).to.equal(1);
+    expect(report.failed).to.equal(0);
+  });
+
+  it('writes a failed-dates file for what NBA.com left incomplete, and prints its path', async () => {
+    expect(report.failedDatesFiles).to.have.length(1);
+    const file = report.failedDatesFiles[0] as string;
+    await access(file);
+    expect(file.startsWith(env.PHASEGATE_DATA_DIR ?? '-')).to.equal(true);
+    expect(stdout).to.include('nba_raw.bdl_player_boxscores');
+    expect(stdout).to.match(/failed-dates file \(slices that failed or are incomplete\):\s+\S+failed_dates_bf-/);
+    expect(stdout.replace(/\n +/g, ' ')).to.include('phasegate backfill --retry-failed ');
+    expect(stdout).to.include('(warnings: rows kept with a data-quality note');
   });
 });

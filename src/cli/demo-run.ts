@@ -13,8 +13,17 @@ import { projection } from '../processors/analytics/rows.ts';
 import { worstTier } from '../processors/tiers.ts';
 import { tableId } from '../processors/types.ts';
 import type { BackfillRecord } from '../queues/backfill/backfill.ts';
-import { cascadeProcessors, type PhaseState, startCascadingBackfill, waitForCascade } from '../queues/backfill/cascade.ts';
+import {
+  type CascadeProgress,
+  cascadeProcessors,
+  PHASE_STATE_OF,
+  PHASE_STATES,
+  type PhaseState,
+  startCascadingBackfill,
+  waitForCascade,
+} from '../queues/backfill/cascade.ts';
 import { PHASES } from '../queues/names.ts';
+import type { SliceState } from '../queues/status-store.ts';
 import type { Runtime } from '../runtime.ts';
 import { BigQueryRulesWarehouse } from '../warehouse/rules/bigquery-rules-warehouse.ts';
 import type { PredictionSample, Warehouse } from '../warehouse/types.ts';
@@ -22,6 +31,7 @@ import { waitForBackfill } from './progress.ts';
 import { watchBackfill } from './render/backfill-view.ts';
 import { tableLines } from './render/table.ts';
 import { formatCount, wrap } from './render/text.ts';
+import { dmlCounts, operationsTaken } from './summary.ts';
 
 export const DEMO_SEASON = { start: '2023-10-24', end: '2024-04-14' } as const;
 export const DEMO_PROCESSORS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'] as const;
@@ -58,8 +68,12 @@ export interface DemoTableReport {
   rows: number;
   dates: number;
   games: number;
-  /** Rows committed with a `warn` plausibility issue (their `quality_issues` is set). */
+  /** Rows committed with a data-quality note (their `quality_issues` is set): a `warn` rule, the fallback source, few earlier games. */
   warnings: number;
+  /**
+   * DML statements (group commits) the demo took on the table: the table gate's counter, the
+   * one `status` ("DML today") and the dashboard's tables page show, less its value before the run.
+   */
   tableOperations: number;
   peakRunningDml: number;
   peakQueuedDml: number;
@@ -79,6 +93,8 @@ export interface DemoReport {
   /** Per phase, slices (processor × date) in each state. */
   phases: Record<string, Record<PhaseState, number>>;
   failed: number;
+  /** The failed-dates files the demo's runs wrote (`backfill --retry-failed` reads them); none when every slice landed. */
+  failedDatesFiles: string[];
   tables: DemoTableReport[];
   samplePredictions: DemoPrediction[];
   coverage: DemoCoverage;
@@ -121,24 +137,33 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   const range = { start: dates[0] ?? DEMO_SEASON.start, end: dates.at(-1) ?? DEMO_SEASON.end };
   await rt.startWorkers({ phases: PHASES, commit: true, concurrency: opts.concurrency ?? 4 });
   const warehouse = await rt.warehouse();
+  // Every table's DML counter before the run: what the run took is the difference.
+  const opsBefore = await dmlCounts(
+    rt,
+    rt.registry.transforms().map((d) => tableId(d.table)),
+  );
   // Phases 1–2 are requested; phases 3–5 follow from completion events (--cascade).
   const record = await startCascadingBackfill(rt, { processors: DEMO_PROCESSORS.map((n) => rt.registry.get(n)), dates, cascade: true });
   // Progress bars for every phase the cascade reaches, from the first scrape to the last prediction.
   const view = opts.bars ? watchBackfill(rt, record, { title: 'demo', verbose: opts.verbose }) : undefined;
-  await waitForBackfill(rt, record, { bars: false, view, signal: opts.signal });
+  const main = await waitForBackfill(rt, record, { bars: false, view, signal: opts.signal });
   // What NBA.com left incomplete, the fallback source fills (the daily audit does the same).
   const fallback = await fallbackFor(rt, record.dates);
   if (fallback) view?.follow(fallback);
-  if (fallback) await waitForBackfill(rt, fallback, { bars: false, view, signal: opts.signal });
-  const cascade = await waitForCascade(rt, record, { signal: opts.signal });
-  if (fallback) await waitForCascade(rt, fallback, { signal: opts.signal });
+  const filled = fallback ? await waitForBackfill(rt, fallback, { bars: false, view, signal: opts.signal }) : undefined;
+  const cascade = mergeRuns(
+    rt,
+    await waitForCascade(rt, record, { signal: opts.signal }),
+    fallback ? await waitForCascade(rt, fallback, { signal: opts.signal }) : undefined,
+  );
   await view?.stop();
   const rules = warehouse instanceof BigQueryRulesWarehouse ? warehouse.record() : undefined;
   const tables: DemoTableReport[] = [];
-  for (const def of cascadeProcessors(rt, record)) {
-    if (def.kind !== 'transform') continue;
-    const id = tableId(def.table);
-    const count = await warehouse.reports.tableSummary(def.table, range);
+  const ran = [...cascadeProcessors(rt, record), ...(fallback ? cascadeProcessors(rt, fallback) : [])];
+  const ids = [...new Set(ran.flatMap((def) => (def.kind === 'transform' ? [tableId(def.table)] : [])))];
+  const opsAfter = await dmlCounts(rt, ids);
+  for (const id of ids) {
+    const count = await warehouse.reports.tableSummary(rt.registry.tableSpec(id), range);
     const r = rules?.tables[id];
     tables.push({
       table: id,
@@ -146,7 +171,9 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
       dates: count.dates,
       games: count.games,
       warnings: count.warnings,
-      tableOperations: r?.tableOps ?? 0,
+      // Not the rules layer's count of table operations: that one also counts the DDL that
+      // created the table (one more than status and the dashboard show).
+      tableOperations: operationsTaken(opsBefore, id, opsAfter.get(id) ?? 0),
       peakRunningDml: r?.peakRunningDml ?? 0,
       peakQueuedDml: r?.peakQueuedDml ?? 0,
     });
@@ -157,6 +184,7 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   // Every phase, the requested ones included (failed counts deferred too).
   const failed = Object.values(cascade.perPhase).reduce((n, c) => n + c.failed, 0);
   const phases = Object.fromEntries(Object.entries(cascade.perPhase).map(([phase, c]) => [`phase ${phase}`, c]));
+  const failedDatesFiles = [main.failedFile, filled?.failedFile].filter((f): f is string => f !== undefined);
   // The regular season's last night, biggest predictions first, next to what the players then
   // scored: real players on real last-10 windows (the Play-In nights have two games behind them).
   const samplePredictions = await warehouse.reports.samplePredictions({
@@ -174,11 +202,32 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
     datesEmpty,
     phases,
     failed,
+    failedDatesFiles,
     tables,
     samplePredictions,
     elapsedSeconds: (Date.now() - started) / 1000,
     timeScale: rt.config.timeScale,
   };
+}
+
+/**
+ * The demo's two runs as one: the main run's counts, plus the processors only the fallback's
+ * run reached (its scraper, raw load and the crosswalk). The phase 3–5 slices the fallback ran
+ * again are the main run's slices too, and the main run's counts read their latest status.
+ */
+function mergeRuns(rt: Runtime, main: CascadeProgress, extra: CascadeProgress | undefined): Pick<CascadeProgress, 'perProcessor' | 'perPhase'> {
+  if (!extra) return main;
+  const perProcessor = { ...main.perProcessor };
+  const perPhase = Object.fromEntries(Object.entries(main.perPhase).map(([p, c]) => [p, { ...c }])) as CascadeProgress['perPhase'];
+  for (const [name, counts] of Object.entries(extra.perProcessor)) {
+    if (name in perProcessor) continue;
+    perProcessor[name] = counts;
+    const phase = rt.registry.get(name).phase;
+    const into = perPhase[phase] ?? (Object.fromEntries(PHASE_STATES.map((k) => [k, 0])) as Record<PhaseState, number>);
+    perPhase[phase] = into;
+    for (const [state, n] of Object.entries(counts) as [SliceState, number][]) into[PHASE_STATE_OF[state]] += n;
+  }
+  return { perProcessor, perPhase };
 }
 
 /** Starts the fallback source's backfill (cascaded) for the dates NBA.com's box scores left incomplete. */
@@ -269,15 +318,16 @@ export function formatDemo(report: DemoReport, config: Config): string {
       { head: 'dates', value: (t) => n(t.dates) },
       { head: 'warnings', value: (t) => n(t.warnings) },
     ]),
+    '  (warnings: rows kept with a data-quality note in their quality_issues column)',
     '',
     ...tableLines(report.tables, [
       { head: 'table', value: (t) => t.table, left: true },
-      { head: 'ops', value: (t) => n(t.tableOperations) },
+      { head: 'DML', value: (t) => n(t.tableOperations) },
       { head: 'per date', value: (t) => (t.tableOperations / Math.max(1, report.dates)).toFixed(3) },
       { head: 'DML running', value: (t) => String(t.peakRunningDml) },
       { head: 'queued', value: (t) => String(t.peakQueuedDml) },
     ]),
-    '  (ops: table operations; DML at once: BigQuery runs 2 per table, queues 20)',
+    ...wrap('  (DML: the group commits the run took, as `status` and the dashboard count them; at once: BigQuery runs 2 per table, queues 20)', WIDTH, 3),
   );
   if (report.samplePredictions.length > 0) {
     lines.push('', `sample predictions (${report.samplePredictions[0]?.gameDate}, baseline 0.6·last-5 + 0.4·last-10 points):`);
@@ -296,6 +346,12 @@ export function formatDemo(report: DemoReport, config: Config): string {
     ),
   );
   for (const g of c.notGold) lines.push(`  ${g.gameDate} ${g.gameId}: ${g.source === 'bdl' ? 'balldontlie (fallback)' : g.source}, ${g.tier}`);
+  for (const file of report.failedDatesFiles)
+    lines.push(
+      '',
+      ...wrap(`failed-dates file (slices that failed or are incomplete): ${file}`, WIDTH, 2),
+      ...wrap(`  phasegate backfill --retry-failed ${file}`, WIDTH, 4),
+    );
   lines.push(
     '',
     ...wrap(`warehouse: ${config.duckdbPath}`, WIDTH, 4),

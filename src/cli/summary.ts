@@ -9,13 +9,23 @@ import type { BackfillSummary, TableOutcome } from './render/summary.ts';
 
 /** DML statements (group commits) per table before the run, to count what the run took. */
 export async function tableOpsNow(ctx: PipelineContext, record: Pick<BackfillRecord, 'processors' | 'cascade'>): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const def of cascadeProcessors(ctx, record)) {
-    if (def.kind !== 'transform') continue;
-    const table = tableId(def.table);
-    out.set(table, await ctx.gate.tableOpsToday(table));
-  }
-  return out;
+  const tables = cascadeProcessors(ctx, record).flatMap((def) => (def.kind === 'transform' ? [tableId(def.table)] : []));
+  return dmlCounts(ctx, tables);
+}
+
+/** Today's DML statements per table, from the table gate's counter (`status` and the dashboard show it). */
+export async function dmlCounts(ctx: Pick<PipelineContext, 'gate'>, tables: readonly string[]): Promise<Map<string, number>> {
+  return new Map(await Promise.all(tables.map(async (t) => [t, await ctx.gate.tableOpsToday(t)] as const)));
+}
+
+/**
+ * The table operations (DML statements, group commits) a run took: the gate's counter now less
+ * before the run — the one count `status`, the dashboard, the backfill summary and the demo
+ * all read. The counter is per UTC day: across midnight, today's count is what we know.
+ */
+export function operationsTaken(before: ReadonlyMap<string, number>, table: string, now: number): number {
+  const delta = now - (before.get(table) ?? 0);
+  return delta >= 0 ? delta : now;
 }
 
 export async function collectSummary(
@@ -46,12 +56,10 @@ export async function collectSummary(
     const cells = progress.graph.cells.get(def.name)?.values() ?? [];
     const rows = [...cells].reduce((n, c) => n + (landed(c.status) ? (c.status?.rows ?? 0) : 0), 0);
     const quota = await tableQuota(ctx, table);
-    // The gate's counter is per UTC day: across midnight, today's count is what we know.
-    const delta = quota.dmlToday - (opts.opsBefore.get(table) ?? 0);
     tables.push({
       table,
       rows,
-      operations: delta >= 0 ? delta : quota.dmlToday,
+      operations: operationsTaken(opts.opsBefore, table, quota.dmlToday),
       modificationsToday: quota.modificationsToday,
       dailyBudget: quota.dailyBudget,
     });

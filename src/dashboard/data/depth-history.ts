@@ -22,13 +22,16 @@ export interface DepthHistoryOptions {
 const DEFAULTS = { keepMs: 3_600_000, minGapMs: 5_000 } satisfies DepthHistoryOptions;
 
 export class DepthHistory {
+  /** When sampling began (epoch ms): the chart covers no time before it, and says so. */
+  readonly startedAt: number;
   private readonly samples: DepthSample[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
   private readonly opts: DepthHistoryOptions;
 
-  constructor(opts: Partial<DepthHistoryOptions> = {}) {
+  constructor(opts: Partial<DepthHistoryOptions> = {}, startedAt = Date.now()) {
     this.opts = { ...DEFAULTS, ...opts };
+    this.startedAt = startedAt;
   }
 
   record(counts: readonly QueueCounts[], at = Date.now()): void {

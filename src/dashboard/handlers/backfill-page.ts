@@ -204,15 +204,15 @@ ${
       ? ''
       : html`<p class="warn" id="own-expired">This backfill's own statuses are not kept (they expire ${STATUS_STORE_DEFAULTS.backfillOutcomeTtlSeconds / 86_400} days after its last write, and backfills from before they were kept have none): the grid shows each slice's latest status, which a later run may have written.</p>`,
     outcome.rerun > 0
-      ? html`<p class="notice" id="rerun-notice">${num(outcome.rerun)} slice(s) were run again by another run since: they show this backfill's own outcome, outlined; the tooltip says who re-ran them and how that went.</p>`
+      ? html`<p class="notice" id="rerun-notice">${num(outcome.rerun)} slice(s) were run again by another run since: they show this backfill's own outcome, marked with a blue corner; the tooltip says who re-ran them and how that went.</p>`
       : '',
   ];
   const cascadeNote = record.cascade
     ? html` · cascade: ${outcome.rows.filter((r) => !r.requested).length} downstream processors (phases ${[...new Set(outcome.rows.filter((r) => !r.requested).map((r) => r.phase))].join(', ')})`
     : '';
-  const legend = html`<div class="legend">${['none', ...SLICE_STATES].map((s) => html`<span class="s-${s}">${s === 'none' ? 'no status' : s}</span>`)}<span class="rerun">re-run since (outlined)</span></div>`;
+  const legend = html`<div class="legend">${['none', ...SLICE_STATES].map((s) => html`<span class="s-${s}">${s === 'none' ? 'no status' : s}</span>`)}<span class="rerun">re-run since (blue corner)</span></div>`;
   const body = html`<h1>Backfill <span class="mono">${record.id}</span></h1>
-<p class="muted">${record.dates.length} dates (${record.dates[0]} … ${record.dates.at(-1)}) × ${record.processors.length} processors${cascadeNote} · created ${when(record.createdAt)} · priority ${record.priority} · ${num(outcome.finished)} / ${num(outcome.total)} slices final</p>
+<p class="muted">${record.dates.length} dates (<span class="date">${record.dates[0]}</span> … <span class="date">${record.dates.at(-1)}</span>) × ${record.processors.length} processors${cascadeNote} · created <span class="date">${when(record.createdAt)}</span> · priority ${record.priority} · ${num(outcome.finished)} / ${num(outcome.total)} slices final</p>
 <p>${statusLine(outcome)}</p>
 <p class="muted" id="views">The counts and the grid show <strong>this run's outcome</strong> (as <span class="mono">phasegate status --backfill ${record.id}</span>). <span id="state-now">The dates' state now: ${num(current.landed)} of ${num(current.total)} slices landed (${num(current.stale)} stale, ${num(current.rerunFailed)} kept after a failed re-run), ${num(current.needLook)} need a look, ${num(current.inProgress)} in progress.</span></p>
 ${notice}${notes}${summary}${phaseTable(outcome)}${actions}

@@ -58,8 +58,20 @@ export async function throughputChart(c: DashboardContext, opts: { table?: strin
   });
 }
 
+/**
+ * The span the depth chart covers: the last hour, or — BullMQ keeps no history of its counts,
+ * and this process samples them only since the dashboard started — the time since then.
+ */
+export function depthSpan(startedAt: number, now: number): { from: number; title: string } {
+  if (startedAt <= now - HOUR) return { from: now - HOUR, title: 'Queue depth, last hour' };
+  const minutes = Math.floor((now - startedAt) / MINUTE);
+  const ago = minutes < 1 ? 'under a minute ago' : minutes === 1 ? '1 minute ago' : `${minutes} minutes ago`;
+  return { from: startedAt, title: `Queue depth since the dashboard started (${new Date(startedAt).toISOString().slice(11, 16)} UTC, ${ago})` };
+}
+
 export function depthChart(c: DashboardContext, now = Date.now()): SafeHtml {
-  const samples = c.depth.since(now - HOUR);
+  const span = depthSpan(c.depth.startedAt, now);
+  const samples = c.depth.since(span.from);
   const names = [...new Set(samples.flatMap((s) => Object.keys(s.depth)))];
   // Phase queues each get a line; the table gates are summed so the chart stays readable.
   const phase = names.filter((n) => !isCommitQueue(n));
@@ -76,11 +88,11 @@ export function depthChart(c: DashboardContext, now = Date.now()): SafeHtml {
     });
   }
   return chart({
-    title: 'Queue depth, last hour',
+    title: span.title,
     unit: 'jobs waiting, delayed or running',
-    from: now - HOUR,
+    from: span.from,
     to: now,
     series,
-    empty: 'sampling starts when the dashboard starts',
+    empty: 'no sample yet: sampling starts when the dashboard starts',
   });
 }

@@ -29,8 +29,8 @@ export const overview: Handler = async (c, _req, res) => {
   const backfillRows = backfills.map(
     (
       b,
-    ) => html`<tr data-backfill="${b.record.id}"><td><a href="/backfills/${urlPart(b.record.id)}">${b.record.id}</a><div class="muted">${when(b.record.createdAt)}</div></td>
-<td>${b.record.dates.length} dates × ${b.record.processors.length} processors${b.record.cascade ? html` <span class="muted">+ cascade (${Object.keys(b.perProcessor).length - b.record.processors.length} downstream)</span>` : ''}<div class="muted">${b.record.dates[0]} … ${b.record.dates.at(-1)}</div></td>
+    ) => html`<tr data-backfill="${b.record.id}"><td><a href="/backfills/${urlPart(b.record.id)}">${b.record.id}</a><div class="muted date">${when(b.record.createdAt)}</div></td>
+<td>${b.record.dates.length} dates × ${b.record.processors.length} processors${b.record.cascade ? html` <span class="muted">+ cascade (${Object.keys(b.perProcessor).length - b.record.processors.length} downstream)</span>` : ''}<div class="muted"><span class="date">${b.record.dates[0]}</span> … <span class="date">${b.record.dates.at(-1)}</span></div></td>
 <td><progress max="${b.total}" value="${b.finished}"></progress> ${num(b.finished)} / ${num(b.total)}</td>
 <td class="num">${num(b.counts.committed)}</td><td class="num">${num(b.counts.waiting)}</td><td class="num">${num(b.counts.failed + b.counts.deferred)}</td>
 <td data-state="${b.done ? 'finished' : 'running'}">${b.done ? 'finished' : 'running'}${b.rerun > 0 ? html`<div class="muted">${num(b.rerun)} re-run since</div>` : ''}</td></tr>`,
@@ -40,7 +40,7 @@ export const overview: Handler = async (c, _req, res) => {
 <h2>Backfills</h2>
 ${backfills.length === 0 ? html`<p class="muted">No backfills yet. Start one with <span class="mono">phasegate backfill --processors … --start … --end …</span>.</p>` : html`<div class="wide"><table class="data"><thead><tr><th>backfill</th><th>scope</th><th>progress</th><th class="num">committed</th><th class="num">waiting</th><th class="num">failed / deferred</th><th></th></tr></thead><tbody>${backfillRows}</tbody></table></div>`}
 <h2>Tables</h2>
-${!breakerKnown ? html`<p class="muted">No circuit-breaker data yet. <a href="/tables">Table gates →</a></p>` : open.length === 0 ? html`<p>Every table's breaker is closed. <a href="/tables">Table gates →</a></p>` : html`<table class="data"><thead><tr><th>table</th><th>breaker</th><th>since</th></tr></thead><tbody>${open.map((b) => html`<tr><td>${b.table}</td><td><span class="badge ${b.view?.state ?? ''}">${b.view?.state}</span></td><td>${when(b.view?.since)} <span class="muted">${relative(b.view?.since)}</span></td></tr>`)}</tbody></table>`}
+${!breakerKnown ? html`<p class="muted">No circuit-breaker data yet. <a href="/tables">Table gates →</a></p>` : open.length === 0 ? html`<p>Every table's breaker is closed. <a href="/tables">Table gates →</a></p>` : html`<table class="data"><thead><tr><th>table</th><th>breaker</th><th>since</th></tr></thead><tbody>${open.map((b) => html`<tr><td>${b.table}</td><td><span class="badge ${b.view?.state ?? ''}">${b.view?.state}</span></td><td><span class="date">${when(b.view?.since)}</span> <span class="muted">${relative(b.view?.since)}</span></td></tr>`)}</tbody></table>`}
 <h2>Queues</h2>
 <div class="wide"><table class="data"><thead><tr><th>queue</th><th class="num">waiting</th><th class="num">active</th><th class="num">delayed</th><th class="num">failed</th><th class="num">completed (kept)</th></tr></thead><tbody>${queueRows}</tbody></table></div>
 <p class="muted">Jobs in detail: <a href="/queues">Bull Board</a> · slices needing attention: <a href="/failures">Failures</a> · Prometheus: <a href="/metrics">/metrics</a></p>`;

@@ -38,7 +38,7 @@ function waitsTable(tables: readonly TableStats[], now: number): SafeHtml {
   const rows = tables.flatMap((t) =>
     t.waits.map(
       (w) =>
-        html`<tr data-table="${t.table}" data-wait="${w.kind}"><td class="mono">${t.table}</td><td>${describeWait(w, t.table, now)}</td><td class="mono">${w.until !== undefined ? when(w.until) : '—'}</td></tr>`,
+        html`<tr data-table="${t.table}" data-wait="${w.kind}"><td class="mono">${t.table}</td><td>${describeWait(w, t.table, now)}</td><td class="mono date">${w.until !== undefined ? when(w.until) : '—'}</td></tr>`,
     ),
   );
   if (rows.length === 0) return html`<p class="muted" id="waits">Nothing waits: every staged date goes to its table's next commit.</p>`;
@@ -61,7 +61,7 @@ function breakerCell(t: TableStats): SafeHtml {
   if (!t.breaker) return html`<span class="muted">no breaker data</span>`;
   const b = t.breaker;
   // A breaker that never moved reads "since" the epoch (breaker.ts): say so instead of 1970.
-  const since = Date.parse(b.since) > 0 ? html`since ${when(b.since)} (${relative(b.since)})` : html`never tripped`;
+  const since = Date.parse(b.since) > 0 ? html`since <span class="date">${when(b.since)}</span> (${relative(b.since)})` : html`never tripped`;
   return html`<span class="badge ${b.state}">${b.state}</span><div class="muted">${since}</div>
 ${b.reopensAt && b.state === 'open' ? html`<div class="muted">probe ${relative(b.reopensAt)}</div>` : ''}
 ${b.recentCommits !== undefined ? html`<div class="muted">${num(b.recentConflicts ?? 0)} of the last ${num(b.recentCommits)} commits conflicted</div>` : ''}
@@ -76,16 +76,16 @@ export const tablesPage: Handler = async (c, _req, res) => {
   const rows = tables.map(
     (
       t,
-    ) => html`<tr data-table="${t.table}"><td><a href="/queues/queue/${urlPart(commitQueueName(t.table))}" class="mono">${t.table}</a><div class="muted">written by ${t.writer}</div></td>
-<td data-k="in-flight">${meter(t.inFlight, t.inFlightCap, false)}${t.inFlight >= t.inFlightCap ? html`<div class="muted">at the cap: the next commit starts when one lands</div>` : ''}<div class="muted">${num(t.commitsWaiting)} queued · ${num(t.pendingSlices)} dates staged${t.commitsFailed ? html` · <span class="bad">${num(t.commitsFailed)} failed</span>` : ''}</div></td>
-<td data-k="ops-window">${meter(t.opsInWindow, t.opsCap, false)}<div class="muted">per ${t.windowSeconds} s${scaled ? html` (${num(t.windowMs)} ms real at ×${c.rt.config.timeScale})` : ''}</div></td>
-<td data-k="ops-today">${meter(t.modificationsToday, t.dailyBudget, true)}<div class="muted">table modifications (loads, copies, appends)</div><div class="muted" data-k="dml-today">DML statements today: ${num(t.opsToday)} (no daily cap)</div>${t.loadJobs !== undefined ? html`<div class="muted">load jobs (rules layer, this process): ${num(t.loadJobs)} / ${num(BIGQUERY_DAILY_LOADS)}</div>` : ''}</td>
-<td data-k="breaker">${breakerCell(t)}</td><td data-k="conflicts">${conflictsCell(t.conflicts, conflictsKnown)}</td></tr>`,
+    ) => html`<tr data-table="${t.table}"><td data-label="table"><a href="/queues/queue/${urlPart(commitQueueName(t.table))}" class="mono">${t.table}</a><div class="muted">written by ${t.writer}</div></td>
+<td data-k="in-flight" data-label="commits in flight / cap">${meter(t.inFlight, t.inFlightCap, false)}${t.inFlight >= t.inFlightCap ? html`<div class="muted">at the cap: the next commit starts when one lands</div>` : ''}<div class="muted">${num(t.commitsWaiting)} queued · ${num(t.pendingSlices)} dates staged${t.commitsFailed ? html` · <span class="bad">${num(t.commitsFailed)} failed</span>` : ''}</div></td>
+<td data-k="ops-window" data-label="operations in the last window / cap">${meter(t.opsInWindow, t.opsCap, false)}<div class="muted">per ${t.windowSeconds} s${scaled ? html` (${num(t.windowMs)} ms real at ×${c.rt.config.timeScale})` : ''}</div></td>
+<td data-k="ops-today" data-label="modifications today (UTC) / budget">${meter(t.modificationsToday, t.dailyBudget, true)}<div class="muted">table modifications (loads, copies, appends)</div><div class="muted" data-k="dml-today">DML statements today: ${num(t.opsToday)} (no daily cap)</div>${t.loadJobs !== undefined ? html`<div class="muted">load jobs (rules layer, this process): ${num(t.loadJobs)} / ${num(BIGQUERY_DAILY_LOADS)}</div>` : ''}</td>
+<td data-k="breaker" data-label="breaker">${breakerCell(t)}</td><td data-k="conflicts" data-label="conflicts, last 24 h">${conflictsCell(t.conflicts, conflictsKnown)}</td></tr>`,
   );
   const charts = [await throughputChart(c), depthChart(c)];
   const body = html`<h1>Table gates</h1>
 <p class="muted">${limitsSummary()}. Each gate holds its table under its caps for every worker in every process.</p>
-<div class="wide"><table class="data"><thead><tr><th>table</th><th>commits in flight / cap</th><th>operations in the last window / cap</th><th>modifications today (UTC) / budget</th><th>breaker</th><th>conflicts, last 24 h</th></tr></thead><tbody>${rows}</tbody></table></div>
+<div class="wide"><table class="data stack" id="gates"><thead><tr><th>table</th><th>commits in flight / cap</th><th>operations in the last window / cap</th><th>modifications today (UTC) / budget</th><th>breaker</th><th>conflicts, last 24 h</th></tr></thead><tbody>${rows}</tbody></table></div>
 <h2>What waits, and until when</h2>
 ${waitsTable(tables, now)}
 <div class="charts">${charts}</div>`;

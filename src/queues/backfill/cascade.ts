@@ -125,7 +125,8 @@ export async function onlyMissing(ctx: PipelineContext, req: BackfillRequest): P
 export const PHASE_STATES = ['pending', 'running', 'committed', 'incomplete', 'empty', 'waiting', 'failed', 'upstream_failed', 'cancelled'] as const;
 export type PhaseState = (typeof PHASE_STATES)[number];
 
-const PHASE_STATE_OF: Record<SliceState, PhaseState> = {
+/** How each slice state counts in a phase's line (the demo adds a second run's processors with it). */
+export const PHASE_STATE_OF: Record<SliceState, PhaseState> = {
   pending: 'pending',
   running: 'running',
   staged: 'running',

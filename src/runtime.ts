@@ -10,7 +10,7 @@ import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.
 import { log, setLogLevel } from './log.ts';
 import { createNotifier } from './notify/index.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
-import type { BoxscoreSource, Phase } from './processors/types.ts';
+import type { BoxscoreSource, Phase, SourceClients } from './processors/types.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
 import { mendTableGate, startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
@@ -29,6 +29,7 @@ import { quietConnectionErrors } from './redis/repeated-errors.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
 import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
+import { sourceClients } from './sources/source-clients.ts';
 import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { LOG_TABLES } from './tables/log-tables.ts';
@@ -58,6 +59,8 @@ export interface Runtime extends PipelineContext {
 export interface RuntimeOptions {
   registry?: Registry;
   source?: BoxscoreSource;
+  /** @defaultValue each source's client from the settings, or the fixture's stand-in when `source` is the fixture */
+  clients?: SourceClients;
   rules?: Partial<RulesOptions>;
   /** The client of the Pub/Sub relay (PHASEGATE_PUBSUB_TOPIC). @defaultValue one over REST, in the topic's project */
   pubsub?: PubSub;
@@ -127,13 +130,15 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   let eventsRelay: PubSubRelay | undefined;
   let unwatch: (() => void) | undefined;
 
+  const source = opts.source ?? createSource(config);
   const rt: Runtime = {
     config,
     redis,
     keys,
     registry,
     store,
-    source: opts.source ?? createSource(config),
+    source,
+    clients: opts.clients ?? sourceClients(source instanceof FixtureSource ? source : undefined, config),
     statuses: new StatusStore(redis, keys),
     gate: new TableGateStore(redis, keys),
     notifier: createNotifier({ config, redis, keys }),

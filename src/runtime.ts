@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { type Config, scaledMs, secretsOf } from './config/load-config.ts';
 import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.ts';
 import { log, setLogLevel } from './log.ts';
-import { createNotifier } from './notify/index.ts';
+import { createNotifier } from './notify/create-notifier.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
 import type { BoxscoreSource, Phase, SourceClients } from './processors/types.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
@@ -104,7 +104,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const keys = keysFor(config.prefix);
   // The warehouse clients (DuckDB, BigQuery) and the GCS client load only when they are used:
   // `status` never opens the warehouse, and the embedded default never needs GCS.
-  const store: ObjectStore = config.store === 'local' ? new LocalObjectStore(config.storeDir) : (await import('./storage/index.ts')).createStore(config);
+  const store: ObjectStore = config.store === 'local' ? new LocalObjectStore(config.storeDir) : (await import('./storage/create-store.ts')).createStore(config);
   // phasegate's own log tables get their gates whatever registry the caller hands in.
   const registry = (opts.registry ?? defaultRegistry()).withLogTables(LOG_TABLES);
   const queues = new QueueSet(redis, config);

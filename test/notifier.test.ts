@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { setLogLevel } from '../src/log.ts';
-import { LogTransport, Notifier, type NotifyEvent, type Transport, transportsFor, WebhookTransport } from '../src/notify/index.ts';
+import { LogTransport, Notifier, type NotifyEvent, type Transport, transportsFor, WebhookTransport } from '../src/notify/create-notifier.ts';
 import { messageFor } from '../src/notify/notifier.ts';
 import { keysFor } from '../src/redis/keys.ts';
 import { Receiver } from './conflict-fixtures.ts';

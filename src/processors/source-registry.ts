@@ -9,7 +9,7 @@ import { DefinitionError } from '../errors/definition-error.ts';
 import { bdlSource } from './bdl/source.ts';
 import { nbacSource } from './nbac/source.ts';
 import type { SourceDef } from './source-def.ts';
-import type { ProcessorDef } from './types.ts';
+import type { ProcessorDef, TransformDef } from './types.ts';
 
 /** Every source, the primary first. */
 export const SOURCES: readonly SourceDef[] = [nbacSource, bdlSource];
@@ -28,6 +28,18 @@ export function sourceNamed(name: string, sources: readonly SourceDef[] = SOURCE
   return source;
 }
 
+/** The raw processor of a source's player lines: every source has one (it is what *having* a game means). */
+export function playerProcessor(source: SourceDef): TransformDef {
+  const table = source.tables.find((t) => t.lines === 'player');
+  if (!table) throw new DefinitionError(`source ${source.name} declares no player table: phase 3 reads each source's player lines`);
+  return table.processor;
+}
+
+/** The fallback sources of `sources`, in the registry's order. */
+export function fallbackSources(sources: readonly SourceDef[] = SOURCES): SourceDef[] {
+  return sources.filter((s) => s.role === 'fallback');
+}
+
 /** A source's processors in the processor registry's order: its scrapers, then its raw processors. */
 export function sourceProcessors(source: SourceDef): ProcessorDef[] {
   return [...source.tables.map((t) => t.scraper), ...source.tables.map((t) => t.processor)];
@@ -35,5 +47,5 @@ export function sourceProcessors(source: SourceDef): ProcessorDef[] {
 
 /** The raw processors holding the player lines of the fallback sources: phase 3's optional inputs. */
 export function fallbackPlayerProcessors(sources: readonly SourceDef[] = SOURCES): string[] {
-  return sources.filter((s) => s.role === 'fallback').flatMap((s) => s.tables.filter((t) => t.lines === 'player').map((t) => t.processor.name));
+  return fallbackSources(sources).map((s) => playerProcessor(s).name);
 }

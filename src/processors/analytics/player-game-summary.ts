@@ -74,9 +74,10 @@ export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { pl
   const mapped = inputs.players.map((r) => {
     const game = inputs.games.get(String(r.game_id));
     if (!game?.fallback) return r;
-    const sourceId = requiredNumber(r, 'player_id', SOURCE_TABLES[game.source] ?? game.source);
+    const table = SOURCE_TABLES[game.source] ?? game.source;
+    const sourceId = requiredNumber(r, 'player_id', table);
     const label = sourceNamed(game.source).label;
-    const m = matchRow(index, r);
+    const m = matchRow(index, r, table);
     if (m.personId === null) {
       const why = m.method === 'ambiguous' ? `could be NBA.com ${m.candidates.join(' or ')}` : 'no NBA.com player of that name this season or the last';
       unmatched.set(`${r.game_id}/${sourceId}`, {

@@ -9,10 +9,9 @@
  * Every phase-3+ row carries `primary_source`, `data_quality_tier` and `quality_issues`;
  * phases 4 and 5 carry the lowest tier of their inputs (`worstTier`).
  */
-import { DefinitionError } from '../../errors/definition-error.ts';
 import { col, key } from '../columns.ts';
 import type { SourceDef } from '../source-def.ts';
-import { primarySource, SOURCES } from '../source-registry.ts';
+import { playerProcessor, primarySource, SOURCES } from '../source-registry.ts';
 import { type Tier, worstTier } from '../tiers.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, type TableSpec, tableId } from '../types.ts';
 import { optNumber, optString, requiredNumber, requiredString } from './rows.ts';
@@ -46,11 +45,7 @@ function tableOf(source: SourceDef, lines: 'player' | 'team'): string | undefine
   return t ? tableId(t.processor.table) : undefined;
 }
 
-function playerTableOf(source: SourceDef): string {
-  const table = tableOf(source, 'player');
-  if (!table) throw new DefinitionError(`source ${source.name} declares no player table: phase 3 reads each source's player lines`);
-  return table;
-}
+const playerTableOf = (source: SourceDef): string => tableId(playerProcessor(source).table);
 
 /** Each source's player table (`dataset.table`), by source name. */
 export const SOURCE_TABLES: Readonly<Record<string, string>> = Object.fromEntries(SOURCES.map((s) => [s.name, playerTableOf(s)]));

@@ -8,9 +8,9 @@ import { Redis } from 'ioredis';
 import { type Config, scaledMs, secretsOf } from './config/load-config.ts';
 import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.ts';
 import { log, setLogLevel } from './log.ts';
-import { createNotifier } from './notify/index.ts';
+import { createNotifier } from './notify/create-notifier.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
-import type { BoxscoreSource, Phase } from './processors/types.ts';
+import type { BoxscoreSource, Phase, SourceClients } from './processors/types.ts';
 import { checkSharedSettings, differencesFrom, recordSharedSettings } from './queues/commit/shared-settings.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
 import { mendTableGate, startTableGate } from './queues/commit/worker.ts';
@@ -30,6 +30,7 @@ import { quietConnectionErrors } from './redis/repeated-errors.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
 import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
+import { sourceClients } from './sources/source-clients.ts';
 import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { LOG_TABLES } from './tables/log-tables.ts';
@@ -59,6 +60,8 @@ export interface Runtime extends PipelineContext {
 export interface RuntimeOptions {
   registry?: Registry;
   source?: BoxscoreSource;
+  /** @defaultValue each source's client from the settings, or the fixture's stand-in when `source` is the fixture */
+  clients?: SourceClients;
   rules?: Partial<RulesOptions>;
   /** The client of the Pub/Sub relay (PHASEGATE_PUBSUB_TOPIC). @defaultValue one over REST, in the topic's project */
   pubsub?: PubSub;
@@ -102,7 +105,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const keys = keysFor(config.prefix);
   // The warehouse clients (DuckDB, BigQuery) and the GCS client load only when they are used:
   // `status` never opens the warehouse, and the embedded default never needs GCS.
-  const store: ObjectStore = config.store === 'local' ? new LocalObjectStore(config.storeDir) : (await import('./storage/index.ts')).createStore(config);
+  const store: ObjectStore = config.store === 'local' ? new LocalObjectStore(config.storeDir) : (await import('./storage/create-store.ts')).createStore(config);
   // phasegate's own log tables get their gates whatever registry the caller hands in.
   const registry = (opts.registry ?? defaultRegistry()).withLogTables(LOG_TABLES);
   const queues = new QueueSet(redis, config);
@@ -130,13 +133,15 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   let eventsRelay: PubSubRelay | undefined;
   let unwatch: (() => void) | undefined;
 
+  const source = opts.source ?? createSource(config);
   const rt: Runtime = {
     config,
     redis,
     keys,
     registry,
     store,
-    source: opts.source ?? createSource(config),
+    source,
+    clients: opts.clients ?? sourceClients(source instanceof FixtureSource ? source : undefined, config),
     statuses: new StatusStore(redis, keys),
     gate: new TableGateStore(redis, keys),
     notifier: createNotifier({ config, redis, keys }),

@@ -71,7 +71,7 @@ describe('player crosswalk', () => {
           { game_id: 'g', player_id: 12, player_name: 'Someone Else', team_id: DEN, season: '2023-24' },
         ],
         teams: [],
-        games: new Map([['g', { source: 'bdl', tier: 'silver', issues: [] }]]),
+        games: new Map([['g', { source: 'bdl', fallback: true, tier: 'silver', issues: [] }]]),
       };
       const { players, unmatched } = underPersonIds(inputs, index);
       expect(players.map((r) => [r.player_id, r.source_player_id, r.player_name])).to.deep.equal([

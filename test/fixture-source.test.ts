@@ -12,6 +12,7 @@ import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
 import type { ScheduledGame } from '../src/processors/types.ts';
 import { bdlPlayerId } from '../src/sources/fixture/bdl-documents.ts';
 import { FixtureSource, seasonOf } from '../src/sources/fixture/fixture-source.ts';
+import { sourceClients } from '../src/sources/source-clients.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 
 /** The fixture schedule: what the box-score slices must contain. */
@@ -382,11 +383,11 @@ describe('box-score scrapers and transforms over the fixture source', () => {
 
     const result = await scrapePlayerBoxscores({ slice, store, source, schedule: source });
     expect(result.missing).to.deep.equal([missingId]);
-    const { written } = await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source });
+    const { written } = await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source, clients: sourceClients(source) });
     expect(written).to.deep.equal(result.written);
     expect(written).to.have.length(games.length - 1);
     expect(written.every((k) => k.startsWith(`nba-com/player-boxscores/${slice}/`))).to.equal(true);
-    const { written: teamFiles } = await nbacTeamBoxscoreScraper.run({ slice, store, source, schedule: source });
+    const { written: teamFiles } = await nbacTeamBoxscoreScraper.run({ slice, store, source, schedule: source, clients: sourceClients(source) });
     expect(teamFiles.every((k) => k.startsWith(`nba-com/team-boxscore/${slice}/`))).to.equal(true);
     // Rerunning overwrites the same keys.
     expect(await store.list('nba-com/')).to.have.length(2 * written.length);

@@ -16,6 +16,7 @@ import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
 import type { TransformDef } from '../src/processors/types.ts';
 import { FixtureSource } from '../src/sources/fixture/fixture-source.ts';
+import { sourceClients } from '../src/sources/source-clients.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 
 describe('plausibility rules on the real data', function () {
@@ -32,7 +33,7 @@ describe('plausibility rules on the real data', function () {
 
   /** Scrapes a date, runs the transforms, and checks their rows as staging does. */
   async function check(slice: string): Promise<{ rows: number; warnings: number }> {
-    const ctx = { slice, store, source, schedule: source };
+    const ctx = { slice, store, source, schedule: source, clients: sourceClients(source) };
     for (const scraper of [nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper, bdlPlayerBoxscoreScraper]) await scraper.run(ctx);
     const expectation = (await source.games(slice)).map((g) => g.gameId);
     let rows = 0;

@@ -1,9 +1,10 @@
 /** Reconciliation and quality tiers: which source phase 3 reads per game, and what tier every row carries. */
 import { expect } from 'chai';
-import { reconcile } from '../src/processors/analytics/sources.ts';
+import { reconcile, SOURCE_TABLES } from '../src/processors/analytics/sources.ts';
+import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
 import { playerFeatures } from '../src/processors/precompute/player-rolling-features.ts';
 import { worstTier } from '../src/processors/tiers.ts';
-import type { Row } from '../src/processors/types.ts';
+import { type Row, tableId } from '../src/processors/types.ts';
 
 const line = (game: string, team: number, player: number, extra: Row = {}): Row => ({
   game_id: game,
@@ -46,7 +47,11 @@ describe('quality tiers', () => {
     ];
     const nbacTeams = [teamLine('A', 1), teamLine('A', 2), teamLine('D', 1), teamLine('D', 2)];
     const bdl = [line('B', 1, 91), line('B', 2, 92), line('A', 1, 93), line('A', 2, 94)];
-    const { games, players, teams } = reconcile(nbacPlayers, nbacTeams, bdl);
+    const { games, players, teams } = reconcile({
+      [SOURCE_TABLES.nbac as string]: nbacPlayers,
+      [tableId(nbacTeamBoxscore.table)]: nbacTeams,
+      [SOURCE_TABLES.bdl as string]: bdl,
+    });
     expect(games.get('A')).to.deep.include({ source: 'nbac', tier: 'gold', issues: [] });
     expect(games.get('B')?.source).to.equal('bdl');
     expect(games.get('B')?.tier).to.equal('silver');

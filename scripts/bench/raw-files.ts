@@ -12,6 +12,7 @@ import path from 'node:path';
 import { nbacPlayerBoxscoreScraper } from '../../src/processors/nbac/boxscore-scrapers.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';
+import { sourceClients } from '../../src/sources/source-clients.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 
 /** The fixture source's schedule: what the bench's slices must contain. */
@@ -50,7 +51,7 @@ export async function prepareRawFiles(workDir: string, dates: readonly string[],
     const source = FIXTURE_SCHEDULE;
     const expectedRows: Record<string, number> = {};
     for (const slice of dates) {
-      await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source });
+      await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source, clients: sourceClients(source) });
       expectedRows[slice] = (await nbacPlayerBoxscore.run({ slice, store, schedule: source })).length;
     }
     manifest = { dates: [...dates], expectedRows };

@@ -9,6 +9,8 @@ import path from 'node:path';
 import type { Registry } from '../../src/processors/registry.ts';
 import type { BoxscoreSource, TableSpec, TransformDef } from '../../src/processors/types.ts';
 import { tableId } from '../../src/processors/types.ts';
+import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';
+import { sourceClients } from '../../src/sources/source-clients.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 import type { Warehouse } from '../../src/warehouse/types.ts';
 
@@ -20,7 +22,8 @@ export async function expectedRows(registry: Registry, source: BoxscoreSource, p
   try {
     const store = new LocalObjectStore(dir);
     const defs = processors.map((p) => registry.get(p));
-    for (const def of defs) if (def.kind === 'scraper') for (const slice of dates) await def.run({ slice, store, source, schedule: source });
+    const clients = sourceClients(source instanceof FixtureSource ? source : undefined);
+    for (const def of defs) if (def.kind === 'scraper') for (const slice of dates) await def.run({ slice, store, source, schedule: source, clients });
     const out: Expected = {};
     for (const def of defs.filter((d): d is TransformDef => d.kind === 'transform')) {
       const rowsByDate: Record<string, number> = {};

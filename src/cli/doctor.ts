@@ -10,7 +10,7 @@ async function doctor(flags: { json?: boolean }, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
   const [{ defaultRegistry }, { createStore }, { openForDoctor }, { runDoctor }, { exitCodeOf, formatChecks }] = await Promise.all([
     import('../runtime.ts'),
-    import('../storage/index.ts'),
+    import('../storage/create-store.ts'),
     import('../doctor/open.ts'),
     import('../doctor/run-doctor.ts'),
     import('../doctor/check.ts'),

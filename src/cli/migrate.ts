@@ -9,7 +9,7 @@ async function migrateCommand(flags: { json?: boolean }, cmd: Command): Promise<
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
   const [{ defaultRegistry }, { createStore }, { openWarehouse }, { migrate }, { exitCodeOf, formatChecks }] = await Promise.all([
     import('../runtime.ts'),
-    import('../storage/index.ts'),
+    import('../storage/create-store.ts'),
     import('../warehouse/index.ts'),
     import('../doctor/migrate.ts'),
     import('../doctor/check.ts'),

@@ -37,7 +37,7 @@ async function rowsOf(warehouse: Warehouse, query: string, config: Config): Prom
 
 async function sql(query: string, flags: { json?: boolean }, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
-  const [{ createStore }, { openQueryWarehouse }] = await Promise.all([import('../storage/index.ts'), import('../warehouse/index.ts')]);
+  const [{ createStore }, { openQueryWarehouse }] = await Promise.all([import('../storage/create-store.ts'), import('../warehouse/index.ts')]);
   // Not through the rules layer's quotas. DuckDB opens read-only with external access off, and
   // a path with no database is bad input (exit 2) rather than an empty file to create. While a
   // worker holds the file, the query goes through that worker's read relay (same fence, bounded).

@@ -17,6 +17,7 @@
 import { scaledMs } from '../config/load-config.ts';
 import { TransientError } from '../errors/transient-error.ts';
 import { log } from '../log.ts';
+import { primarySource } from '../processors/source-registry.ts';
 import type { BackfillRecord } from '../queues/backfill/backfill.ts';
 import { getBackfill } from '../queues/backfill/backfill.ts';
 import { cascadeProgress, startCascadingBackfill } from '../queues/backfill/cascade.ts';
@@ -240,7 +241,7 @@ export async function startAudit(ctx: PipelineContext, opts: AuditOptions): Prom
   if (gaps.length > 0) {
     repair = await requestPrimaryRerun(ctx, gaps, { runId, now, last: obs.last, targets, rows });
     log.info(
-      `audit ${runId}: ${repair.games.length} game(s) missing from ${repair.processors.join(', ')} re-run from NBA.com's raw files for ${repair.dates.join(', ')} (backfill ${repair.backfillId})`,
+      `audit ${runId}: ${repair.games.length} game(s) missing from ${repair.processors.join(', ')} re-run from ${primarySource().label}'s raw files for ${repair.dates.join(', ')} (backfill ${repair.backfillId})`,
     );
   }
   // The fallback stands in for the primary's player lines: asked only when no file holds them.

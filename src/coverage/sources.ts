@@ -6,9 +6,12 @@
  * fallback source, a game NBA.com lacks has no source to be filled from.
  */
 import type { Registry } from '../processors/registry.ts';
+import type { SourceDef, SourceTable } from '../processors/source-def.ts';
+import { SOURCES } from '../processors/source-registry.ts';
 import { type TableSpec, type TransformDef, tableId } from '../processors/types.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
+/** One raw table of a source, as the audit compares it (see `SourceDef`, `SourceTable`). */
 export interface CoverageSourceDef {
   /** The name rows carry in `primary_source`: `nbac`, `bdl`. */
   source: string;
@@ -16,22 +19,14 @@ export interface CoverageSourceDef {
   processor: string;
   /** The phase-1 scraper feeding it. */
   scraper: string;
-  /** `primary`: expected to hold every scheduled game. `fallback`: scraped only for what the primary lacks. */
-  role: 'primary' | 'fallback';
-  /**
-   * The lines the table holds. A source *has* a game when it holds its player lines (phase 3's
-   * player rows need them; its team rows are summed from the players when the team lines are
-   * missing, `silver`), so only player tables decide whether the fallback is asked.
-   */
-  lines: 'player' | 'team';
+  role: SourceDef['role'];
+  lines: SourceTable['lines'];
 }
 
-/** The sources' raw tables, primary first (seed 004: NBA.com, then balldontlie for what it lacks). */
-export const COVERAGE_SOURCES: readonly CoverageSourceDef[] = [
-  { source: 'nbac', processor: 'nbac_player_boxscore', scraper: 'nbac_player_boxscore_scraper', role: 'primary', lines: 'player' },
-  { source: 'nbac', processor: 'nbac_team_boxscore', scraper: 'nbac_team_boxscore_scraper', role: 'primary', lines: 'team' },
-  { source: 'bdl', processor: 'bdl_player_boxscore', scraper: 'bdl_player_boxscore_scraper', role: 'fallback', lines: 'player' },
-];
+/** The sources' raw tables, primary first, from the source registry. */
+export const COVERAGE_SOURCES: readonly CoverageSourceDef[] = SOURCES.flatMap((s) =>
+  s.tables.map((t) => ({ source: s.name, processor: t.processor.name, scraper: t.scraper.name, role: s.role, lines: t.lines })),
+);
 
 /** The phase-3 table whose rows carry each game's `primary_source` and `data_quality_tier`. */
 export const COVERAGE_ANALYTICS_PROCESSOR = 'player_game_summary';

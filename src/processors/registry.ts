@@ -7,14 +7,10 @@ import { InputError } from '../errors/input-error.ts';
 import { playerGameSummary } from './analytics/player-game-summary.ts';
 import { teamDefenseGameSummary } from './analytics/team-defense-game-summary.ts';
 import { teamOffenseGameSummary } from './analytics/team-offense-game-summary.ts';
-import { bdlPlayerBoxscore } from './bdl/player-boxscore.ts';
-import { bdlPlayerBoxscoreScraper } from './bdl/player-boxscore-scraper.ts';
 import { playerCrosswalk } from './crosswalk/player-crosswalk.ts';
-import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from './nbac/boxscore-scrapers.ts';
-import { nbacPlayerBoxscore } from './nbac/player-boxscore.ts';
-import { nbacTeamBoxscore } from './nbac/team-boxscore.ts';
 import { playerRollingFeatures } from './precompute/player-rolling-features.ts';
 import { playerPointsPredictions } from './predictions/player-points-predictions.ts';
+import { SOURCES, sourceProcessors } from './source-registry.ts';
 import { type LogTableDef, type ProcessorDef, QUALITY_ISSUES_COLUMN, type TableSpec, type TransformDef, tableId } from './types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -210,13 +206,8 @@ export class Registry {
 
 /** Every processor phasegate ships. */
 export const PROCESSORS: readonly ProcessorDef[] = [
-  nbacPlayerBoxscoreScraper,
-  nbacTeamBoxscoreScraper,
-  nbacPlayerBoxscore,
-  nbacTeamBoxscore,
-  // The fallback source (seed 004): phase 3 reads it for the games NBA.com has nothing for.
-  bdlPlayerBoxscoreScraper,
-  bdlPlayerBoxscore,
+  // Phases 1 and 2: each source's scrapers and raw processors (src/processors/source-registry.ts).
+  ...SOURCES.flatMap(sourceProcessors),
   // Phases 3–5 run from completion events (see src/queues/events/dependency-tracker.ts).
   playerCrosswalk,
   playerGameSummary,

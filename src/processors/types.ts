@@ -165,8 +165,28 @@ export interface ScraperDef {
   run: (ctx: ScraperContext) => Promise<ScrapeResult>;
 }
 
-/** What a scraper is handed: the schedule, the primary source, and the settings (credentials). */
-export type ScraperContext = ProcessorContext & { source: BoxscoreSource; config?: Config | undefined };
+/**
+ * How to make the client a source's scrapers fetch through. The runtime makes it once per
+ * pipeline (never per module: two pipelines in one process keep their own keys) and hands it
+ * to the scrapers as `ctx.clients.of(def)`; the embedded fixture serves its own stand-in.
+ */
+export interface SourceClientDef<C> {
+  /** The source's name (`bdl`): what the fixture's stand-in is found by. */
+  source: string;
+  /** The production client, from the settings (its credentials). */
+  create(config: Config): C;
+}
+
+/** The clients of one pipeline, made on first use. */
+export interface SourceClients {
+  of<C>(def: SourceClientDef<C>): C;
+}
+
+/**
+ * What a scraper is handed: the schedule, the pipeline's box-score source (the primary's
+ * client), the clients of the other sources, and the settings.
+ */
+export type ScraperContext = ProcessorContext & { source: BoxscoreSource; clients: SourceClients; config?: Config | undefined };
 
 /** What a scraper did for one slice. */
 export interface ScrapeResult {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/load-config.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { Registry } from '../processors/registry.ts';
-import type { BoxscoreSource } from '../processors/types.ts';
+import type { BoxscoreSource, SourceClients } from '../processors/types.ts';
 import type { Keys } from '../redis/keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -26,7 +26,10 @@ export interface PipelineContext {
    * @defaultValue it may
    */
   opensWarehouse?: () => boolean;
+  /** The schedule and the primary source's box scores (the fixture or the scraper service). */
   source: BoxscoreSource;
+  /** The other sources' clients (`SourceDef.client`), one each per pipeline. */
+  clients: SourceClients;
   statuses: StatusStore;
   gate: TableGateStore;
   queues: QueueSet;

@@ -36,7 +36,7 @@ export interface PhaseJobResult {
 
 async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJobData>): Promise<PhaseJobResult> {
   const { slice } = job.data;
-  const result = await def.run({ slice, store: ctx.store, schedule: ctx.source, source: ctx.source, config: ctx.config });
+  const result = await def.run({ slice, store: ctx.store, schedule: ctx.source, source: ctx.source, clients: ctx.clients, config: ctx.config });
   const { expected, written, missing } = result;
   if (missing.length > 0) log.warn(`${def.name} ${slice}: source has no data for ${missing.join(', ')}`);
   // A scraper's output lands in the object store, not the warehouse: landed = committed, unless

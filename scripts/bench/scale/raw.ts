@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { nbacPlayerBoxscoreScraper, nbacTeamBoxscoreScraper } from '../../../src/processors/nbac/boxscore-scrapers.ts';
+import { sourceClients } from '../../../src/sources/source-clients.ts';
 import { LocalObjectStore } from '../../../src/storage/local-store.ts';
 import type { RepeatedSeasonsSource } from './seasons.ts';
 
@@ -26,8 +27,8 @@ export async function prepareScaleRaw(workDir: string, dates: readonly string[],
   }
   const started = Date.now();
   for (const slice of dates) {
-    await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source });
-    await nbacTeamBoxscoreScraper.run({ slice, store, source, schedule: source });
+    await nbacPlayerBoxscoreScraper.run({ slice, store, source, schedule: source, clients: sourceClients(undefined) });
+    await nbacTeamBoxscoreScraper.run({ slice, store, source, schedule: source, clients: sourceClients(undefined) });
   }
   await writeFile(manifest, `${JSON.stringify({ dates })}\n`);
   log(`scraped raw player and team box scores for ${dates.length} dates into ${storeDir} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

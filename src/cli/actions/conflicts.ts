@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { type ConflictReport, conflictReport, parseSince } from '../../queues/conflicts/queries.ts';
 import { conflictStatus, safetyLine, type TableSafety } from '../../queues/conflicts/status.ts';
-import { createStore } from '../../storage/index.ts';
+import { createStore } from '../../storage/create-store.ts';
 import { openWarehouse } from '../../warehouse/index.ts';
 import { relayOnLock } from '../../warehouse/read-relay/client.ts';
 import { configFrom, type GlobalFlags, withRuntime } from '../common.ts';

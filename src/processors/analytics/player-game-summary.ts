@@ -6,13 +6,12 @@
  * comment NBA.com wrote on a line of a player who did play (an ejection, say) is.
  */
 import { InputError } from '../../errors/input-error.ts';
-import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
 import type { CandidateIndex } from '../crosswalk/match.ts';
 import { matchRow, nbaCandidates } from '../crosswalk/player-crosswalk.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
-import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
+import { fallbackPlayerProcessors, primarySource, sourceNamed } from '../source-registry.ts';
 import { type Column, type QualityIssue, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { type Counts, effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
 import { addCounts, count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
@@ -54,13 +53,13 @@ const COLUMNS: readonly Column[] = [
   ...QUALITY_COLUMNS,
 ];
 
-/** Adds each row's source, tier and issues from its game (and its own: an unmatched player); a balldontlie game names its table. */
+/** Adds each row's source, tier and issues from its game (and its own: an unmatched player); a fallback's game names its table. */
 export function withQuality(rows: readonly Row[], inputs: SliceInputs, own: ReadonlyMap<string, QualityIssue> = new Map()): Row[] {
   return rows.map((r) => {
     const game = inputs.games.get(String(r.game_id));
     const issue = own.get(`${r.game_id}/${r.source_player_id ?? r.player_id}`);
     const quality = qualityCells(game, issue ? [issue] : []);
-    return game?.source === 'bdl' ? { ...r, source_tables: SOURCE_TABLES.bdl, ...quality } : { ...r, ...quality };
+    return game?.fallback ? { ...r, source_tables: SOURCE_TABLES[game.source] ?? null, ...quality } : { ...r, ...quality };
   });
 }
 
@@ -73,15 +72,18 @@ export function withQuality(rows: readonly Row[], inputs: SliceInputs, own: Read
 export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { players: Row[]; unmatched: Map<string, QualityIssue> } {
   const unmatched = new Map<string, QualityIssue>();
   const mapped = inputs.players.map((r) => {
-    if (inputs.games.get(String(r.game_id))?.source !== 'bdl') return r;
-    const sourceId = requiredNumber(r, 'player_id', SOURCE_TABLES.bdl);
-    const m = matchRow(index, r);
+    const game = inputs.games.get(String(r.game_id));
+    if (!game?.fallback) return r;
+    const table = SOURCE_TABLES[game.source] ?? game.source;
+    const sourceId = requiredNumber(r, 'player_id', table);
+    const label = sourceNamed(game.source).label;
+    const m = matchRow(index, r, table);
     if (m.personId === null) {
       const why = m.method === 'ambiguous' ? `could be NBA.com ${m.candidates.join(' or ')}` : 'no NBA.com player of that name this season or the last';
       unmatched.set(`${r.game_id}/${sourceId}`, {
         rule: 'unmatched_player',
         level: 'warn',
-        detail: `balldontlie ${sourceId} ${optString(r, 'player_name') ?? ''}: ${why}`,
+        detail: `${label} ${sourceId} ${optString(r, 'player_name') ?? ''}: ${why}`,
       });
       return { ...r, source_player_id: sourceId };
     }
@@ -93,10 +95,11 @@ export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { pl
   const players = mapped.map((r) => {
     if ((count.get(`${r.game_id}/${r.player_id}`) ?? 0) < 2) return r;
     const sourceId = Number(r.source_player_id);
+    const label = sourceNamed(inputs.games.get(String(r.game_id))?.source ?? primarySource().name).label;
     unmatched.set(`${r.game_id}/${sourceId}`, {
       rule: 'unmatched_player',
       level: 'warn',
-      detail: `balldontlie ${sourceId}: another player of this game matched NBA.com ${r.player_id} too`,
+      detail: `${label} ${sourceId}: another player of this game matched NBA.com ${r.player_id} too`,
     });
     return { ...r, player_id: sourceId };
   });
@@ -222,14 +225,14 @@ export const playerGameSummary: TransformDef = {
     columns: COLUMNS,
     unitColumn: 'game_id',
   },
-  dependsOn: [nbacPlayerBoxscore.name, nbacTeamBoxscore.name],
-  optionalInputs: [bdlPlayerBoxscore.name],
+  dependsOn: primarySource().tables.map((t) => t.processor.name),
+  optionalInputs: fallbackPlayerProcessors(),
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_game_summary');
     const inputs = await readBestSources(readTable, ctx.slice);
-    const fallback = [...inputs.games.values()].some((g) => g.source === 'bdl');
+    const fallback = [...inputs.games.values()].some((g) => g.fallback);
     const { players, unmatched } = fallback
       ? underPersonIds(inputs, await nbaCandidates(readTable, ctx.slice))
       : { players: inputs.players, unmatched: new Map() };

@@ -1,6 +1,7 @@
 /**
- * Reconciliation: phase 3 reads, per game, the best source it has — NBA.com when its lines
- * cover both teams, else balldontlie — and says how good what it read is:
+ * Reconciliation: phase 3 reads, per game, the best source it has — the first source of the
+ * registry (the primary, NBA.com, first) whose lines cover both teams, else the first with any
+ * lines (balldontlie after NBA.com) — and says how good what it read is:
  * - `gold`: the primary source (NBA.com), both teams' lines and the team line, no warnings;
  * - `silver`: the fallback source, or rows that carry `warn` issues (or a team line derived
  *   from the players' lines);
@@ -8,15 +9,12 @@
  * Every phase-3+ row carries `primary_source`, `data_quality_tier` and `quality_issues`;
  * phases 4 and 5 carry the lowest tier of their inputs (`worstTier`).
  */
-import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
-import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
-import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
+import type { SourceDef } from '../source-def.ts';
+import { playerProcessor, primarySource, SOURCES } from '../source-registry.ts';
 import { type Tier, worstTier } from '../tiers.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, type TableSpec, tableId } from '../types.ts';
 import { optNumber, optString, requiredNumber, requiredString } from './rows.ts';
-
-export type SourceName = 'nbac' | 'bdl';
 
 /** The three columns every phase-3+ table ends with. */
 export const QUALITY_COLUMNS: readonly Column[] = [
@@ -26,7 +24,10 @@ export const QUALITY_COLUMNS: readonly Column[] = [
 ];
 
 export interface GameSource {
-  source: SourceName;
+  /** The source's name (`SourceDef.name`). */
+  source: string;
+  /** The source is not the primary: its rows name their table, its players are matched by the crosswalk. */
+  fallback: boolean;
   tier: Tier;
   issues: QualityIssue[];
 }
@@ -39,8 +40,26 @@ export interface SliceInputs {
   games: Map<string, GameSource>;
 }
 
-export const SOURCE_TABLES: Record<SourceName, string> = { nbac: tableId(nbacPlayerBoxscore.table), bdl: tableId(bdlPlayerBoxscore.table) };
-const TEAM_TABLE = tableId(nbacTeamBoxscore.table);
+function tableOf(source: SourceDef, lines: 'player' | 'team'): string | undefined {
+  const t = source.tables.find((x) => x.lines === lines);
+  return t ? tableId(t.processor.table) : undefined;
+}
+
+const playerTableOf = (source: SourceDef): string => tableId(playerProcessor(source).table);
+
+/** Each source's player table (`dataset.table`), by source name. */
+export const SOURCE_TABLES: Readonly<Record<string, string>> = Object.fromEntries(SOURCES.map((s) => [s.name, playerTableOf(s)]));
+
+/** The sources phase 3 reads, the primary first, then the others in the registry's order. */
+function readOrder(sources: readonly SourceDef[]): SourceDef[] {
+  const primary = primarySource(sources);
+  return [primary, ...sources.filter((s) => s !== primary)];
+}
+
+/** Every table phase 3 reads for the sources: each one's player lines, and its team lines when it has them. */
+export function sourceTables(sources: readonly SourceDef[] = SOURCES): TableSpec[] {
+  return readOrder(sources).flatMap((s) => s.tables.map((t) => t.processor.table));
+}
 
 function byGame(rows: readonly Row[], table: string): Map<string, Row[]> {
   const out = new Map<string, Row[]>();
@@ -97,29 +116,47 @@ function rawIssues(rows: readonly Row[]): QualityIssue[] {
   return out;
 }
 
-/** Picks each game's source from the slice's rows of the three raw tables. Pure. */
-export function reconcile(nbacPlayers: readonly Row[], nbacTeams: readonly Row[], bdlPlayers: readonly Row[]): SliceInputs {
-  const np = byGame(nbacPlayers, SOURCE_TABLES.nbac);
-  const nt = byGame(nbacTeams, TEAM_TABLE);
-  const bp = byGame(bdlPlayers, SOURCE_TABLES.bdl);
+/**
+ * Picks each game's source from the slice's rows of the sources' raw tables, keyed by
+ * `dataset.table` (a table with no rows may be left out). Pure.
+ */
+export function reconcile(rowsByTable: Readonly<Record<string, readonly Row[]>>, sources: readonly SourceDef[] = SOURCES): SliceInputs {
+  const primary = primarySource(sources);
+  const reads = readOrder(sources).map((source) => {
+    const playerTable = playerTableOf(source);
+    const teamTable = tableOf(source, 'team');
+    return {
+      source,
+      playerTable,
+      players: byGame(rowsByTable[playerTable] ?? [], playerTable),
+      teams: teamTable === undefined ? undefined : byGame(rowsByTable[teamTable] ?? [], teamTable),
+    };
+  });
+  const gameIds = new Set(reads.flatMap((r) => [...r.players.keys(), ...(r.teams?.keys() ?? [])]));
   const out: SliceInputs = { players: [], teams: [], games: new Map() };
-  for (const gameId of [...new Set([...np.keys(), ...nt.keys(), ...bp.keys()])].sort()) {
-    const nbacBoth = teamsIn(np.get(gameId), SOURCE_TABLES.nbac) === 2;
-    const bdlBoth = teamsIn(bp.get(gameId), SOURCE_TABLES.bdl) === 2;
-    const source: SourceName = nbacBoth || (!bdlBoth && np.has(gameId)) || !bp.has(gameId) ? 'nbac' : 'bdl';
-    const players = (source === 'nbac' ? np.get(gameId) : bp.get(gameId)) ?? [];
+  for (const gameId of [...gameIds].sort()) {
+    const chosen =
+      reads.find((r) => teamsIn(r.players.get(gameId), r.playerTable) === 2) ?? reads.find((r) => r.players.has(gameId)) ?? (reads[0] as (typeof reads)[0]);
+    const fallback = chosen.source !== primary;
+    const players = chosen.players.get(gameId) ?? [];
     const issues = rawIssues(players);
-    let teams = source === 'nbac' ? (nt.get(gameId) ?? []) : [];
+    let teams = chosen.teams?.get(gameId) ?? [];
     if (teams.length < 2 && players.length > 0) {
-      if (source === 'nbac')
-        issues.push({ rule: 'team_line_from_players', level: 'warn', detail: 'NBA.com has no team line for this game: summed from its players' });
-      teams = teamRowsFromPlayers(players, SOURCE_TABLES[source]);
-    } else if (source === 'nbac') issues.push(...rawIssues(teams));
-    if (source === 'bdl') issues.push({ rule: 'fallback_source', level: 'warn', detail: 'NBA.com has no box score for this game: balldontlie used' });
-    const complete = source === 'nbac' ? nbacBoth || players.length === 0 : bdlBoth;
+      if (chosen.teams)
+        issues.push({
+          rule: 'team_line_from_players',
+          level: 'warn',
+          detail: `${chosen.source.label} has no team line for this game: summed from its players`,
+        });
+      teams = teamRowsFromPlayers(players, chosen.playerTable);
+    } else if (chosen.teams) issues.push(...rawIssues(teams));
+    if (fallback)
+      issues.push({ rule: 'fallback_source', level: 'warn', detail: `${primary.label} has no box score for this game: ${chosen.source.label} used` });
+    // No lines at all (only team lines in the primary) is not incomplete: its players are what is missing.
+    const complete = teamsIn(players, chosen.playerTable) === 2 || (!fallback && players.length === 0);
     if (!complete) issues.push({ rule: 'incomplete_input', level: 'warn', detail: 'the lines of only one team of this game are in any source' });
-    const tier: Tier = !complete ? 'bronze' : source === 'bdl' || issues.length > 0 ? 'silver' : 'gold';
-    out.games.set(gameId, { source, tier, issues });
+    const tier: Tier = !complete ? 'bronze' : fallback || issues.length > 0 ? 'silver' : 'gold';
+    out.games.set(gameId, { source: chosen.source.name, fallback, tier, issues });
     out.players.push(...players);
     out.teams.push(...teams);
   }
@@ -130,24 +167,25 @@ export function reconcile(nbacPlayers: readonly Row[], nbacTeams: readonly Row[]
 export function qualityCells(game: GameSource | undefined, extra: readonly QualityIssue[] = [], tierFloor?: Tier): Row {
   const issues = [...(game?.issues ?? []), ...extra];
   const tier = worstTier([game?.tier ?? 'bronze', tierFloor, extra.length > 0 ? 'silver' : 'gold']);
-  return { primary_source: game?.source ?? 'nbac', data_quality_tier: tier, [QUALITY_ISSUES_COLUMN]: issues.length > 0 ? JSON.stringify(issues) : null };
+  return {
+    primary_source: game?.source ?? primarySource().name,
+    data_quality_tier: tier,
+    [QUALITY_ISSUES_COLUMN]: issues.length > 0 ? JSON.stringify(issues) : null,
+  };
 }
 
-/** Reads the slice's three raw tables and reconciles them. */
+/** Reads the slice's rows of every source's raw tables and reconciles them. */
 export async function readBestSources(readTable: (spec: TableSpec, slices: readonly string[]) => Promise<Row[]>, slice: string): Promise<SliceInputs> {
-  const [players, teams, bdl] = await Promise.all([
-    readTable(nbacPlayerBoxscore.table, [slice]),
-    readTable(nbacTeamBoxscore.table, [slice]),
-    readTable(bdlPlayerBoxscore.table, [slice]),
-  ]);
-  return reconcile(players, teams, bdl);
+  const tables = sourceTables();
+  const rows = await Promise.all(tables.map((t) => readTable(t, [slice])));
+  return reconcile(Object.fromEntries(tables.map((t, i) => [tableId(t), rows[i] ?? []])));
 }
 
 /** Team rows with their game's quality; a team line summed from players names that table. */
 export function teamQuality(rows: readonly Row[], inputs: SliceInputs): Row[] {
   return rows.map((r) => {
     const game = inputs.games.get(String(r.game_id));
-    const derived = game?.issues.some((i) => i.rule === 'team_line_from_players') || game?.source === 'bdl';
-    return { ...r, ...(derived && game ? { source_tables: SOURCE_TABLES[game.source] } : {}), ...qualityCells(game) };
+    const derived = game?.issues.some((i) => i.rule === 'team_line_from_players') || game?.fallback;
+    return { ...r, ...(derived && game ? { source_tables: SOURCE_TABLES[game.source] ?? null } : {}), ...qualityCells(game) };
   });
 }

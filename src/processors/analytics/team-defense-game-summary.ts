@@ -4,10 +4,10 @@
  * and the four factors of its defense (opponent eFG%, TOV%, FT rate; its own DRB%).
  */
 
-import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
+import { fallbackPlayerProcessors } from '../source-registry.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { defenseFourFactors, defensiveRating, pace, possessions, round } from './formulas.ts';
 import { QUALITY_COLUMNS, readBestSources, teamQuality } from './sources.ts';
@@ -104,7 +104,7 @@ export const teamDefenseGameSummary: TransformDef = {
   // A game NBA.com has nothing for is summed from balldontlie's player lines; its commit re-runs
   // this. (NBA.com's own player table is read too when a team line is missing, but is not a
   // trigger: every backfill date would then run twice.)
-  optionalInputs: [bdlPlayerBoxscore.name],
+  optionalInputs: fallbackPlayerProcessors(),
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {

@@ -3,10 +3,10 @@
  * possessions, offensive rating, the game's pace and Dean Oliver's four factors of its offense.
  */
 
-import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacTeamBoxscore } from '../nbac/team-boxscore.ts';
+import { fallbackPlayerProcessors } from '../source-registry.ts';
 import { type Column, type Row, type TransformDef, tableReader } from '../types.ts';
 import { offenseFourFactors, offensiveRating, pace, possessions, round, trueShootingPct } from './formulas.ts';
 import { QUALITY_COLUMNS, readBestSources, teamQuality } from './sources.ts';
@@ -102,7 +102,7 @@ export const teamOffenseGameSummary: TransformDef = {
   // A game NBA.com has nothing for is summed from balldontlie's player lines; its commit re-runs
   // this. (NBA.com's own player table is read too when a team line is missing, but is not a
   // trigger: every backfill date would then run twice.)
-  optionalInputs: [bdlPlayerBoxscore.name],
+  optionalInputs: fallbackPlayerProcessors(),
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {

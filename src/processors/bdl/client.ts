@@ -14,6 +14,7 @@ import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { RateLimitedError } from '../../errors/rate-limited-error.ts';
 import { SourceUnavailableError } from '../../errors/source-error.ts';
+import type { SourceClientDef } from '../types.ts';
 import { type BdlSource, type BdlStat, bdlStatSchema } from './stats.ts';
 
 export interface BdlClientOptions {
@@ -100,3 +101,9 @@ export class BdlApiSource implements BdlSource {
     throw new SourceUnavailableError(`balldontlie stats for ${date}: more than 1000 pages`);
   }
 }
+
+/** balldontlie's client: the API with the configured key (`PHASEGATE_BDL_API_KEY`). */
+export const bdlClient: SourceClientDef<BdlSource> = {
+  source: 'bdl',
+  create: (config) => new BdlApiSource({ apiKey: config.bdl.apiKey ?? '' }),
+};

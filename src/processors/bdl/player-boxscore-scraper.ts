@@ -7,29 +7,16 @@
 import { InputError } from '../../errors/input-error.ts';
 import { log } from '../../log.ts';
 import type { ScrapeResult, ScraperContext, ScraperDef } from '../types.ts';
-import { BdlApiSource } from './client.ts';
+import { bdlClient } from './client.ts';
 import { groupByGame } from './games.ts';
-import { type BdlGameFile, type BdlSource, isBdlSource } from './stats.ts';
+import type { BdlGameFile } from './stats.ts';
 
 export const BDL_PLAYER_BOXSCORE_PREFIX = (date: string) => `balldontlie/player-boxscores/${date}/`;
 
-const clients = new Map<string, BdlApiSource>();
-
-/** The fixture serves balldontlie's shape itself; otherwise the API, one client per key. */
-function bdlSourceOf(ctx: ScraperContext): BdlSource {
-  if (isBdlSource(ctx.source)) return ctx.source;
-  const key = ctx.config?.bdl.apiKey ?? '';
-  let client = clients.get(key);
-  if (!client) {
-    client = new BdlApiSource({ apiKey: key });
-    clients.set(key, client);
-  }
-  return client;
-}
-
 export async function scrapeBdlPlayerBoxscores(ctx: ScraperContext): Promise<ScrapeResult> {
   const expected = (await ctx.schedule.games(ctx.slice)).map((g) => g.gameId).sort();
-  const stats = await bdlSourceOf(ctx).bdlStats(ctx.slice);
+  // The runtime's client: the API with the configured key, or the fixture's stand-in.
+  const stats = await ctx.clients.of(bdlClient).bdlStats(ctx.slice);
   const { games, unknown } = await groupByGame(ctx.schedule, ctx.slice, stats);
   if (unknown.length > 0 && (await ctx.schedule.covers(ctx.slice))) {
     throw new InputError(`balldontlie games ${unknown.join(', ')} on ${ctx.slice} match no scheduled game (date, home, visitor)`);

@@ -82,7 +82,3 @@ export interface BdlSource {
   /** Every stats row of the date's games, all pages. */
   bdlStats(date: string): Promise<BdlStat[]>;
 }
-
-export function isBdlSource(source: unknown): source is BdlSource {
-  return typeof (source as Partial<BdlSource> | null)?.bdlStats === 'function';
-}

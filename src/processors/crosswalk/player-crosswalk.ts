@@ -10,15 +10,31 @@
  */
 
 import { optNumber, optString, projection, requiredNumber, requiredString } from '../analytics/rows.ts';
-import { bdlPlayerBoxscore } from '../bdl/player-boxscore.ts';
 import { col, key } from '../columns.ts';
-import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
 import { addDays, datesIn, seasonBounds } from '../precompute/lookback.ts';
+import { fallbackSources, playerProcessor, primarySource } from '../source-registry.ts';
 import { type Column, type Row, type TableSpec, type TransformDef, tableId, tableReader } from '../types.ts';
 import { type Candidate, CandidateIndex, type Match } from './match.ts';
 
-const NBAC = tableId(nbacPlayerBoxscore.table);
-const BDL = tableId(bdlPlayerBoxscore.table);
+const PRIMARY_PLAYERS = playerProcessor(primarySource()).table;
+const NBAC = tableId(PRIMARY_PLAYERS);
+
+/** A fallback source's player table, as the crosswalk reads it. */
+export interface CrosswalkSource {
+  /** The source's name: the rows' `source`. */
+  source: string;
+  /** Its player table (`dataset.table`), for error messages. */
+  table: string;
+  /** The raw processor writing that table: what the crosswalk waits for. */
+  processor: string;
+  read: TableSpec;
+}
+
+/** Every fallback source numbers its players apart from the primary: each is matched. */
+const FALLBACKS: readonly CrosswalkSource[] = fallbackSources().map((s) => {
+  const { name, table } = playerProcessor(s);
+  return { source: s.name, table: tableId(table), processor: name, read: projection(table, ['player_name', 'team_id', 'team_abbr', 'season']) };
+});
 
 const COLUMNS: readonly Column[] = [
   key('game_date', 'DATE', 'a date the source player appeared on'),
@@ -36,8 +52,7 @@ const COLUMNS: readonly Column[] = [
   key('processed_at', 'TIMESTAMP'),
 ];
 
-const CANDIDATES = projection(nbacPlayerBoxscore.table, ['player_name', 'team_id', 'season']);
-const SOURCE_PLAYERS = projection(bdlPlayerBoxscore.table, ['player_name', 'team_id', 'team_abbr', 'season']);
+const CANDIDATES = projection(PRIMARY_PLAYERS, ['player_name', 'team_id', 'season']);
 
 type ReadTable = (spec: TableSpec, slices: readonly string[]) => Promise<Row[]>;
 
@@ -59,24 +74,31 @@ export async function nbaCandidates(readTable: ReadTable, slice: string): Promis
 }
 
 /** A fallback row's match: its name, team and season against NBA.com's. */
-export function matchRow(index: CandidateIndex, row: Row, table = BDL): Match {
+export function matchRow(index: CandidateIndex, row: Row, table: string): Match {
   return index.match({ name: optString(row, 'player_name') ?? '', teamId: requiredNumber(row, 'team_id', table), season: optString(row, 'season') ?? '' });
 }
 
-/** The slice's crosswalk rows from its fallback rows. Pure. */
-export function crosswalkRows(slice: string, sourceRows: readonly Row[], index: CandidateIndex, processedAt: string): Row[] {
+/** The slice's crosswalk rows from one fallback source's rows (the first fallback by default). Pure. */
+export function crosswalkRows(
+  slice: string,
+  sourceRows: readonly Row[],
+  index: CandidateIndex,
+  processedAt: string,
+  from: Pick<CrosswalkSource, 'source' | 'table'> = FALLBACKS[0] ?? { source: '', table: '' },
+): Row[] {
+  const { source, table } = from;
   const out = new Map<number, Row>();
   for (const r of sourceRows) {
-    const id = requiredNumber(r, 'player_id', BDL);
+    const id = requiredNumber(r, 'player_id', table);
     if (out.has(id)) continue;
-    const m = matchRow(index, r);
+    const m = matchRow(index, r, table);
     out.set(id, {
       game_date: slice,
       season: optString(r, 'season'),
-      source: 'bdl',
+      source,
       source_player_id: id,
       source_player_name: optString(r, 'player_name'),
-      team_id: optNumber(r, 'team_id', BDL),
+      team_id: optNumber(r, 'team_id', table),
       team_abbr: optString(r, 'team_abbr'),
       nba_person_id: m.personId,
       nba_player_name: m.nbaName,
@@ -101,11 +123,12 @@ export const playerCrosswalk: TransformDef = {
     primaryKey: ['game_date', 'source', 'source_player_id'],
     columns: COLUMNS,
   },
-  dependsOn: [bdlPlayerBoxscore.name],
+  dependsOn: FALLBACKS.map((f) => f.processor),
   readsWarehouse: true,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_crosswalk');
-    const [sourceRows, index] = await Promise.all([readTable(SOURCE_PLAYERS, [ctx.slice]), nbaCandidates(readTable, ctx.slice)]);
-    return crosswalkRows(ctx.slice, sourceRows, index, new Date().toISOString());
+    const [perSource, index] = await Promise.all([Promise.all(FALLBACKS.map((f) => readTable(f.read, [ctx.slice]))), nbaCandidates(readTable, ctx.slice)]);
+    const processedAt = new Date().toISOString();
+    return FALLBACKS.flatMap((f, i) => crosswalkRows(ctx.slice, perSource[i] ?? [], index, processedAt, f));
   },
 };

@@ -14,6 +14,7 @@ import { QUALITY_COLUMNS } from '../analytics/sources.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { recordedIssues } from '../plausibility-rules.ts';
+import { primarySource } from '../source-registry.ts';
 import { worstTier } from '../tiers.ts';
 import { type Column, type Lookback, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { datesIn, seasonToDate } from './lookback.ts';
@@ -97,7 +98,7 @@ export function playerFeatures(slice: string, summaries: readonly Row[], process
     if (settled && f.last10Games < FEW_GAMES) issues.push({ rule: 'few_games', level: 'warn', detail: `${f.last10Games} earlier games this season` });
     const own = recordedIssues(r[QUALITY_ISSUES_COLUMN]);
     const quality = {
-      primary_source: optString(r, 'primary_source') ?? 'nbac',
+      primary_source: optString(r, 'primary_source') ?? primarySource().name,
       data_quality_tier: worstTier([optString(r, 'data_quality_tier'), inputTier, issues.length > 0 ? 'silver' : 'gold']),
       [QUALITY_ISSUES_COLUMN]: own.length + issues.length > 0 ? JSON.stringify([...own, ...issues]) : null,
     };

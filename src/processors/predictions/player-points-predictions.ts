@@ -10,6 +10,7 @@ import { QUALITY_COLUMNS } from '../analytics/sources.ts';
 import { col, key } from '../columns.ts';
 import { scheduledGames } from '../expectations.ts';
 import { playerRollingFeatures } from '../precompute/player-rolling-features.ts';
+import { primarySource } from '../source-registry.ts';
 import { worstTier } from '../tiers.ts';
 import { type Column, QUALITY_ISSUES_COLUMN, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { BASELINE_MODEL_VERSION, predictPoints } from './baseline-model.ts';
@@ -61,7 +62,7 @@ export function predictSlice(slice: string, features: readonly Row[], processedA
         source_tables: SOURCE,
         processed_at: processedAt,
         // A prediction is as good as the features it stands on.
-        primary_source: optString(r, 'primary_source') ?? 'nbac',
+        primary_source: optString(r, 'primary_source') ?? primarySource().name,
         data_quality_tier: worstTier([optString(r, 'data_quality_tier')]),
         [QUALITY_ISSUES_COLUMN]: r[QUALITY_ISSUES_COLUMN] ?? null,
       };

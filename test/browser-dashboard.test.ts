@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { expect } from 'chai';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { when } from '../src/dashboard/html/format.ts';
-import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 import type { TransformDef } from '../src/processors/types.ts';
 import { type BackfillRecord, startBackfill } from '../src/queues/backfill/backfill.ts';
 import { cascadeProcessors, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { runAudit } from '../src/coverage/audit.ts';
 import type { DateCoverage } from '../src/coverage/report.ts';
-import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { PHASES } from '../src/queues/names.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { measureGrid, seasonDates, seedGridBackfill } from '../scripts/bench/dashboard-grid.ts';
-import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 import { SLICE_STATES } from '../src/queues/status-store.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 

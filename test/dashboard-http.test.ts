@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 import { ConfigError } from '../src/errors/config-error.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { readFailedFile } from '../src/queues/backfill/dates.ts';

@@ -6,7 +6,7 @@
  * Statuses are written through the status store exactly as the workers write them.
  */
 import { expect } from 'chai';
-import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { cascadeProcessors } from '../src/queues/backfill/cascade.ts';
 import { STATUS_STORE_DEFAULTS } from '../src/queues/status-store.ts';

@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'bullmq';
 import { expect } from 'chai';
-import { dashboardNetworkSettings, type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { dashboardNetworkSettings, type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 
 import { ConfigError } from '../src/errors/config-error.ts';
 import { startBackfill } from '../src/queues/backfill/backfill.ts';

@@ -9,7 +9,7 @@ import { DelayedError, type Job, Worker } from 'bullmq';
 import { expect } from 'chai';
 import { tableLimits } from '../src/config/load-config.ts';
 import { when } from '../src/dashboard/html/format.ts';
-import { type RunningDashboard, startDashboard } from '../src/dashboard/index.ts';
+import { type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { ensureCommitJob } from '../src/queues/commit/staging.ts';
 import type { PendingSlice } from '../src/queues/commit/table-gate.ts';

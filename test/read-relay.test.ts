@@ -15,7 +15,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load-config.ts';
 import type { DateCoverage } from '../src/coverage/report.ts';
-import { startDashboard } from '../src/dashboard/index.ts';
+import { startDashboard } from '../src/dashboard/start-dashboard.ts';
 import { keysFor } from '../src/redis/keys.ts';
 import { defaultRegistry, openRuntime } from '../src/runtime.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';

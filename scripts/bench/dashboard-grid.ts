@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { startDashboard } from '../../src/dashboard/index.ts';
+import { startDashboard } from '../../src/dashboard/start-dashboard.ts';
 import { BIGQUERY_TEXTS } from '../../src/errors/classify.ts';
 import type { BackfillRecord } from '../../src/queues/backfill/backfill.ts';
 import type { PipelineContext } from '../../src/queues/context.ts';

@@ -1,6 +1,6 @@
 /** `phasegate dashboard`: Bull Board plus phasegate's pages, until Ctrl-C. */
 import type { Command } from 'commander';
-import { checkBind, resolveCredentials, startDashboard } from '../../dashboard/index.ts';
+import { checkBind, resolveCredentials, startDashboard } from '../../dashboard/start-dashboard.ts';
 import { configFrom, type GlobalFlags, untilSignal, withRuntime } from '../common.ts';
 
 interface DashboardFlags {

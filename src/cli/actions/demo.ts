@@ -1,6 +1,6 @@
 /** `phasegate demo`: the season through all five phases on the embedded default, and the report. */
 import type { Command } from 'commander';
-import type { RunningDashboard } from '../../dashboard/index.ts';
+import type { RunningDashboard } from '../../dashboard/start-dashboard.ts';
 import { checkRange } from '../../queues/backfill/dates.ts';
 import { configFrom, type GlobalFlags, parsePositiveInt, stopSignal, untilSignal, withRuntime } from '../common.ts';
 import { DEMO_SEASON, demoConfigFlags, formatDemo, runDemo } from '../demo-run.ts';
@@ -26,7 +26,7 @@ export async function runDemoCommand(flags: DemoFlags, cmd: Command): Promise<vo
   const config = configFrom(global, { ...demoConfigFlags(global), PHASEGATE_DASHBOARD_PORT: port });
   await withRuntime(config, async (rt) => {
     // Express and Bull Board load only when the dashboard is asked for.
-    const dashboard: RunningDashboard | undefined = flags.dashboard ? await (await import('../../dashboard/index.ts')).startDashboard(rt) : undefined;
+    const dashboard: RunningDashboard | undefined = flags.dashboard ? await (await import('../../dashboard/start-dashboard.ts')).startDashboard(rt) : undefined;
     try {
       const signal = stopSignal();
       const report = await runDemo(rt, { bars: !flags.json && process.stderr.isTTY === true, verbose: flags.verbose, concurrency, signal, range });

@@ -4,7 +4,6 @@
  * statement is what lets a multi-season backfill use a few dozen table operations.
  */
 import type { Redis } from 'ioredis';
-import { countsAsDailyModification, type TableWriteKind } from '../../limits/bigquery.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { luaScript } from '../../redis/script.ts';
 import { RedisStep } from '../../redis/step.ts';
@@ -443,11 +442,13 @@ export class TableGateStore {
   }
 
   /**
-   * Counts one write of a table today (UTC) and returns today's count of its kind: DML
-   * statements (shown, never capped) or table modifications (against the daily budget).
+   * Counts one write of a table today (UTC) and returns today's count of its kind: a table
+   * modification (against the daily budget) when the warehouse counts it as one (its
+   * `capabilities`; the gate does not know BigQuery's rules), else a DML statement (shown,
+   * never capped).
    */
-  async countTableOp(table: string, kind: TableWriteKind = 'dml', day = new Date().toISOString().slice(0, 10)): Promise<number> {
-    const key = countsAsDailyModification(kind) ? this.keys.tableModifications(table, day) : this.keys.tableOps(table, day);
+  async countTableOp(table: string, dailyModification: boolean, day = new Date().toISOString().slice(0, 10)): Promise<number> {
+    const key = dailyModification ? this.keys.tableModifications(table, day) : this.keys.tableOps(table, day);
     const res = await this.redis
       .multi()
       .incr(key)

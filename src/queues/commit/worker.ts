@@ -157,8 +157,9 @@ async function lastCommits(ctx: PipelineContext, batch: TakenBatch): Promise<Map
  * and INSERTs over a temporary external table, never run out in a UTC day.
  */
 async function spendTableOp(ctx: PipelineContext, table: string, kind: TableWriteKind): Promise<void> {
-  const today = await ctx.gate.countTableOp(table, kind);
-  if (!(await ctx.warehouse()).capabilities.countsAsDailyModification(kind)) return;
+  const modification = (await ctx.warehouse()).capabilities.countsAsDailyModification(kind);
+  const today = await ctx.gate.countTableOp(table, modification);
+  if (!modification) return;
   const budget = tableLimits(ctx.config, table).dailyBudget;
   if (today > budget) {
     throw new PermanentError(`phasegate: table ${table} used its daily budget of ${budget} table modifications`, { reason: 'quotaExceeded', table });

@@ -45,13 +45,19 @@ describe('dashboard: why something waits, and until when', function () {
   let d: RunningDashboard;
   let worker: Worker | undefined;
   let release: () => void = () => undefined;
-  const now = Date.now();
-  const heldDue = now + 7 * MINUTE;
-  const busyAt = new Date(now + 3 * MINUTE).toISOString();
-  const reopensAt = new Date(now + 5 * MINUTE).toISOString();
+  // Taken when the hook runs, not when mocha loads the file: in the whole suite that is minutes
+  // earlier, and a busy job "sleeping until" a moment already past never sleeps.
+  let now = 0;
+  let heldDue = 0;
+  let busyAt = '';
+  let reopensAt = '';
   let gatherUntil = 0;
 
   before(async () => {
+    now = Date.now();
+    heldDue = now + 7 * MINUTE;
+    busyAt = new Date(now + 3 * MINUTE).toISOString();
+    reopensAt = new Date(now + 5 * MINUTE).toISOString();
     // Real time (no scale), and a gather window long enough to be seen.
     env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '1', PHASEGATE_COMMIT_GATHER_SECONDS: '600' });
     const rt = env.rt;

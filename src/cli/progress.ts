@@ -10,10 +10,9 @@ import path from 'node:path';
 import { fileError } from '../errors/file-error.ts';
 import { toError } from '../errors/phasegate-error.ts';
 import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill/backfill.ts';
-import type { FailedDatesFile } from '../queues/backfill/dates.ts';
+import { failedDatesFile } from '../queues/backfill/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { logsLanded } from '../queues/runs/graph.ts';
-import { RETRIED_STATES } from '../queues/status-store.ts';
 import { type BackfillView, watchBackfill } from './render/backfill-view.ts';
 
 export interface WaitOutcome {
@@ -68,17 +67,10 @@ export async function waitForBackfill(ctx: PipelineContext, record: BackfillReco
  * and, with the cascade, everything downstream of them, as the original run would have.
  */
 export async function writeFailedDates(ctx: PipelineContext, record: BackfillRecord, progress: BackfillProgress): Promise<string | undefined> {
-  const file: FailedDatesFile = { backfillId: record.id, createdAt: new Date().toISOString(), cascade: record.cascade, processors: {}, failures: [] };
-  for (const [p, cells] of progress.graph.cells) {
-    for (const [slice, cell] of [...cells].sort(([a], [b]) => a.localeCompare(b))) {
-      // Incomplete slices go in too: a retry once the missing games' files are there completes them.
-      if (!RETRIED_STATES.has(cell.state)) continue;
-      const dates = file.processors[p] ?? [];
-      dates.push(slice);
-      file.processors[p] = dates;
-      file.failures.push({ processor: p, slice, status: cell.state, error: cell.status?.error });
-    }
-  }
+  const slices = [...progress.graph.cells].flatMap(([processor, cells]) =>
+    [...cells].sort(([a], [b]) => a.localeCompare(b)).map(([slice, cell]) => ({ processor, slice, status: cell.state, error: cell.status?.error })),
+  );
+  const file = failedDatesFile(record, slices);
   if (file.failures.length === 0) return undefined;
   const name = `failed_dates_${record.id}.json`;
   const body = `${JSON.stringify(file, null, 2)}\n`;

@@ -79,16 +79,14 @@ async function describeBackfill(ctx: PipelineContext, record: BackfillRecord) {
   const outcome = await cascadeProgress(ctx, record, outcomeReader(ctx, record.id));
   const now = await datesNow(ctx, outcome.graph);
   const attention: Attention[] = [];
-  for (const [processor, cells] of outcome.graph.cells) {
-    const stale = await ctx.statuses.getManyNow(processor, [...cells.keys()]);
-    [...cells].forEach(([slice, cell], i) => {
+  for (const [processor, cells] of outcome.graph.cells)
+    for (const [slice, cell] of cells) {
       const s = cell.status;
       if (RETRIED_STATES.has(cell.state) || cell.state === 'waiting')
         attention.push({ processor, slice, status: cell.state, error: s?.error && redact(s.error), missingGames: s?.missingGames });
-      const current = stale[i];
-      if (current?.stale) attention.push({ processor, slice, status: 'stale', error: redact(describeStale({ processor, slice, stale: current.stale })) });
-    });
-  }
+    }
+  // The dates' state now read the stale ones already: listed from it, not read again.
+  for (const stale of now.staleSlices) attention.push({ processor: stale.processor, slice: stale.slice, status: 'stale', error: redact(describeStale(stale)) });
   attention.sort((a, b) => a.slice.localeCompare(b.slice) || a.processor.localeCompare(b.processor));
   return {
     id: record.id,

@@ -3,7 +3,7 @@
  * writes, so `phasegate backfill --retry-failed <file>` reads it unchanged.
  */
 import type { BackfillRecord } from '../../queues/backfill/backfill.ts';
-import type { FailedDatesFile } from '../../queues/backfill/dates.ts';
+import { type EndedSlice, type FailedDatesFile, failedDatesFile as fileOf } from '../../queues/backfill/dates.ts';
 import { RETRIED_STATES, type SliceStatus } from '../../queues/status-store.ts';
 
 /** States a person has to act on: nothing more happens to them by itself. */
@@ -14,16 +14,11 @@ export const RETRYABLE_STATES = RETRIED_STATES;
  * every processor given — a cascade's downstream ones too — and every retryable slice.
  */
 export function failedDatesFile(record: BackfillRecord, statuses: Record<string, readonly (SliceStatus | undefined)[]>, now = new Date()): FailedDatesFile {
-  const file: FailedDatesFile = { backfillId: record.id, createdAt: now.toISOString(), cascade: record.cascade, processors: {}, failures: [] };
-  for (const [p, list] of Object.entries(statuses)) {
+  const slices: EndedSlice[] = [];
+  for (const [processor, list] of Object.entries(statuses))
     list.forEach((s, i) => {
       const slice = record.dates[i];
-      if (!s || slice === undefined || !RETRYABLE_STATES.has(s.status)) return;
-      const dates = file.processors[p] ?? [];
-      dates.push(slice);
-      file.processors[p] = dates;
-      file.failures.push({ processor: p, slice, status: s.status, error: s.error });
+      if (s && slice !== undefined) slices.push({ processor, slice, status: s.status, error: s.error });
     });
-  }
-  return file;
+  return fileOf(record, slices, now);
 }

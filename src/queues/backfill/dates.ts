@@ -1,6 +1,8 @@
 /** Date arguments: validated `YYYY-MM-DD`, ranges, and date files. */
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../errors/input-error.ts';
+import type { BackfillRecord } from '../runs/record.ts';
+import { RETRIED_STATES, type SliceState } from '../status-store.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -27,6 +29,32 @@ export interface FailedDatesFile {
   /** Per processor the dates that ended failed, deferred, upstream_failed, cancelled or incomplete. */
   processors: Record<string, string[]>;
   failures: { processor: string; slice: string; status: string; error?: string | undefined }[];
+}
+
+/** One slice a failed-dates file may list: its processor, date, state and reason. */
+export interface EndedSlice {
+  processor: string;
+  slice: string;
+  status: SliceState;
+  error?: string | undefined;
+}
+
+/**
+ * The failed-dates file of a run, from its slices (in the order given): its cascade and every
+ * slice a retry runs again (`RETRIED_STATES`: failed, deferred, upstream_failed, cancelled,
+ * incomplete — a retry once the missing games' files are there completes them). `backfill
+ * --wait`, `cancel` and the dashboard's export all write this one shape.
+ */
+export function failedDatesFile(record: Pick<BackfillRecord, 'id' | 'cascade'>, slices: Iterable<EndedSlice>, now = new Date()): FailedDatesFile {
+  const file: FailedDatesFile = { backfillId: record.id, createdAt: now.toISOString(), cascade: record.cascade, processors: {}, failures: [] };
+  for (const s of slices) {
+    if (!RETRIED_STATES.has(s.status)) continue;
+    const dates = file.processors[s.processor] ?? [];
+    dates.push(s.slice);
+    file.processors[s.processor] = dates;
+    file.failures.push({ processor: s.processor, slice: s.slice, status: s.status, error: s.error });
+  }
+  return file;
 }
 
 /**

@@ -158,13 +158,6 @@ export class RunScope {
   slicesOf(processor: string): string[] {
     return [...(this.cells.get(processor) ?? [])].sort();
   }
-
-  /** Every date any slice of the run is on, ascending. */
-  dates(): string[] {
-    const all = new Set<string>();
-    for (const s of this.cells.values()) for (const d of s) all.add(d);
-    return [...all].sort();
-  }
 }
 
 /**
@@ -187,12 +180,13 @@ export function inputViews(
   }));
 }
 
-/** A slice's state in the graph, and whether the graph decided it from its inputs (not yet written). */
+/**
+ * A slice's state in the graph: the stored one, or what its inputs decided for a slice still
+ * pending (its status then carries that state, before the settle write lands).
+ */
 export interface GraphCell {
   state: SliceState;
   status: SliceStatus | undefined;
-  /** The state was decided from the inputs: the stored one is not final yet (or is absent). */
-  settled: boolean;
 }
 
 /** Reads the statuses of some slices of one processor, in order. */
@@ -263,25 +257,23 @@ export async function runGraph(
     const slices = scope.slicesOf(def.name);
     const statuses = await read(def.name, slices);
     const mine = new Map<string, GraphCell>();
-    if (def.kind === 'transform') for (const input of inputsOf(def)) await statusOf(input, slices);
+    // Only work still to come is judged by its inputs (running, staged and final slices decide
+    // themselves), so only its inputs are read: a run polled to its end reads no more than its own.
+    const pending = def.kind === 'transform' ? slices.filter((_, i) => (statuses[i]?.status ?? 'pending') === 'pending') : [];
+    if (def.kind === 'transform') for (const input of inputsOf(def)) await statusOf(input, pending);
+    const judged = new Set(pending);
     slices.forEach((slice, i) => {
       const status = statuses[i];
-      let state: SliceState = status?.status ?? 'pending';
-      let settled = false;
-      // Only work still to come is judged by its inputs: running, staged and final slices decide themselves.
-      if (def.kind === 'transform' && state === 'pending') {
+      let cell: GraphCell = { state: status?.status ?? 'pending', status };
+      if (def.kind === 'transform' && judged.has(slice)) {
         const verdict = inputVerdict(
           slice,
           inputViews(def, slice, scope, (p) => cells.get(p)?.get(slice)?.status ?? outside.get(p)?.get(slice)),
         );
-        if (verdict.kind === 'ended') {
-          state = verdict.status;
-          settled = true;
-        }
+        if (verdict.kind === 'ended') cell = { state: verdict.status, status: { ...(status ?? { updatedAt: '' }), status: verdict.status } };
       }
-      const cell: GraphCell = { state, status: settled ? { ...(status ?? { updatedAt: '' }), status: state } : status, settled };
       mine.set(slice, cell);
-      if (!FINAL_STATES.has(state)) done = false;
+      if (!FINAL_STATES.has(cell.state)) done = false;
     });
     cells.set(def.name, mine);
   }

@@ -13,6 +13,7 @@
 import type { PipelineContext } from '../context.ts';
 import { FINAL_STATES, landed, RETRIED_STATES, type SliceStatus } from '../status-store.ts';
 import type { RunGraph, StatusReader } from './graph.ts';
+import type { StaleSlice } from './stale.ts';
 
 /** The run's own outcome of a slice, from its own last status and the latest (see the module comment). */
 export function outcomeOf(own: SliceStatus | undefined, latest: SliceStatus | undefined): SliceStatus | undefined {
@@ -40,18 +41,23 @@ export interface DatesNow {
   /** Slices still on their way (pending, running, staged, waiting). */
   inProgress: number;
   total: number;
+  /** The stale slices themselves (those `stale` counts), for readers that list them. */
+  staleSlices: StaleSlice[];
 }
 
 /** The dates' state now over a run's slices (see the module comment). */
 export async function datesNow(ctx: PipelineContext, graph: RunGraph): Promise<DatesNow> {
-  const out: DatesNow = { landed: 0, stale: 0, rerunFailed: 0, needLook: 0, inProgress: 0, total: 0 };
+  const out: DatesNow = { landed: 0, stale: 0, rerunFailed: 0, needLook: 0, inProgress: 0, total: 0, staleSlices: [] };
   for (const def of graph.scope.processors) {
     const slices = graph.scope.slicesOf(def.name);
-    for (const s of await ctx.statuses.getManyNow(def.name, slices)) {
+    for (const [i, s] of (await ctx.statuses.getManyNow(def.name, slices)).entries()) {
       out.total += 1;
       if (landed(s)) {
         out.landed += 1;
-        if (s?.stale) out.stale += 1;
+        if (s?.stale) {
+          out.stale += 1;
+          out.staleSlices.push({ processor: def.name, slice: slices[i] as string, stale: s.stale });
+        }
         if (s?.rerunFailed) out.rerunFailed += 1;
       } else if (s && RETRIED_STATES.has(s.status)) out.needLook += 1;
       else if (!s || !FINAL_STATES.has(s.status)) out.inProgress += 1;

@@ -89,6 +89,11 @@ export function landed(s: Pick<SliceStatus, 'status' | 'nothingLanded'> | undefi
   return s?.status === 'committed' || (s?.status === 'incomplete' && !s.nothingLanded);
 }
 
+/** The slice's last run ended and landed nothing (failed, upstream_failed, cancelled, deferred, or incomplete with nothing staged). */
+export function endedWithoutLanding(status: Pick<SliceStatus, 'status' | 'nothingLanded'> | undefined): boolean {
+  return !!status && (FAILED_STATES.has(status.status) || (status.status === 'incomplete' && status.nothingLanded === true));
+}
+
 /**
  * A slice's state now, as the warehouse holds it: a slice whose last run ended without landing
  * (failed, upstream_failed, cancelled, deferred, or incomplete with nothing staged) but that an
@@ -96,9 +101,7 @@ export function landed(s: Pick<SliceStatus, 'status' | 'nothingLanded'> | undefi
  * with `rerunFailed` saying when and why the last run did not land. Any other status is as stored.
  */
 export function stateNow(status: SliceStatus | undefined, last: LastCommit | undefined): SliceStatus | undefined {
-  if (!status || !last) return status;
-  const endedWithout = FAILED_STATES.has(status.status) || (status.status === 'incomplete' && status.nothingLanded === true);
-  if (!endedWithout) return status;
+  if (!status || !last || !endedWithoutLanding(status)) return status;
   return {
     ...status,
     status: 'committed',

@@ -18,7 +18,7 @@ import { PRIORITY } from '../names.ts';
 import { cancelledStatus, isCancelled } from '../runs/cancel.ts';
 import { inputVerdict, inputViews, noteExtra, RunScope, type Verdict } from '../runs/graph.ts';
 import { markStaleDownstream } from '../runs/stale.ts';
-import { landed, type SliceState, type SliceStatus, stateNow } from '../status-store.ts';
+import { endedWithoutLanding, landed, type SliceState, type SliceStatus, stateNow } from '../status-store.ts';
 import { type RunOutcome, requestRun } from './downstream.ts';
 import { settleDownstream, writeVerdict } from './settle.ts';
 import type { CommittedEvent } from './stream.ts';
@@ -81,7 +81,7 @@ async function judgeSlices(
   const lists = await Promise.all(
     inputs.map(async (p, j) => {
       const list = raw[j] ?? [];
-      const now = (s: SliceStatus | undefined, i: number) => !ownInput(p, slices[i] as string) && s !== stateNow(s, { committedAt: '', rows: 0 });
+      const now = (s: SliceStatus | undefined, i: number) => !ownInput(p, slices[i] as string) && endedWithoutLanding(s);
       if (!list.some(now)) return list;
       const last = await ctx.statuses.lastCommits(p, slices);
       return list.map((s, i) => (now(s, i) ? stateNow(s, last[i]) : s));

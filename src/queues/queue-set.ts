@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/load-config.ts';
 import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
+import { RepeatedErrors } from '../redis/repeated-errors.ts';
 import { bullmqTelemetry } from '../telemetry/tracing.ts';
 import { QUEUE_DEFAULTS } from './defaults.ts';
 import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, SCHEDULER_QUEUE, type SchedulerJobData, sourceQueueName } from './names.ts';
@@ -17,11 +18,23 @@ export class QueueSet {
   private readonly sources = new Map<string, Queue<PhaseJobData>>();
   private readonly commits = new Map<string, Queue<CommitJobData>>();
   private schedulerQueue: Queue<SchedulerJobData> | undefined;
+  /**
+   * The queues' `error` events (their shared connection's, re-emitted by each queue), one line
+   * per outage. A BullMQ queue with no `error` listener prints each one with its stack.
+   */
+  private readonly errors = new RepeatedErrors('queues');
 
   constructor(
     readonly connection: Redis,
     readonly config: Config,
-  ) {}
+  ) {
+    connection.on('ready', () => this.errors.ok());
+  }
+
+  private watched<Q extends Queue>(q: Q): Q {
+    q.on('error', (err: Error) => this.errors.failed(err));
+    return q;
+  }
 
   /** Default options of a phase job: retried with exponential backoff, failures kept for people. */
   phaseJobOptions(): JobsOptions {
@@ -36,12 +49,14 @@ export class QueueSet {
   phase(phase: Phase): Queue<PhaseJobData> {
     let q = this.phases.get(phase);
     if (!q) {
-      q = new Queue<PhaseJobData>(phaseQueueName(phase), {
-        connection: this.connection,
-        prefix: this.config.prefix,
-        ...bullmqTelemetry(),
-        defaultJobOptions: this.phaseJobOptions(),
-      });
+      q = this.watched(
+        new Queue<PhaseJobData>(phaseQueueName(phase), {
+          connection: this.connection,
+          prefix: this.config.prefix,
+          ...bullmqTelemetry(),
+          defaultJobOptions: this.phaseJobOptions(),
+        }),
+      );
       this.phases.set(phase, q);
     }
     return q;
@@ -51,12 +66,14 @@ export class QueueSet {
   source(name: string): Queue<PhaseJobData> {
     let q = this.sources.get(name);
     if (!q) {
-      q = new Queue<PhaseJobData>(sourceQueueName(name), {
-        connection: this.connection,
-        prefix: this.config.prefix,
-        ...bullmqTelemetry(),
-        defaultJobOptions: this.phaseJobOptions(),
-      });
+      q = this.watched(
+        new Queue<PhaseJobData>(sourceQueueName(name), {
+          connection: this.connection,
+          prefix: this.config.prefix,
+          ...bullmqTelemetry(),
+          defaultJobOptions: this.phaseJobOptions(),
+        }),
+      );
       this.sources.set(name, q);
     }
     return q;
@@ -70,33 +87,37 @@ export class QueueSet {
 
   /** The scheduler queue (job schedulers and the audit's second step); failures kept a week for people. */
   scheduler(): Queue<SchedulerJobData> {
-    this.schedulerQueue ??= new Queue<SchedulerJobData>(SCHEDULER_QUEUE, {
-      connection: this.connection,
-      prefix: this.config.prefix,
-      defaultJobOptions: {
-        attempts: QUEUE_DEFAULTS.schedulerJob.attempts,
-        backoff: { type: 'exponential', delay: scaledMs(this.config, QUEUE_DEFAULTS.schedulerJob.backoffSeconds) },
-        removeOnComplete: { count: QUEUE_DEFAULTS.schedulerJob.removeOnCompleteCount },
-        removeOnFail: { age: QUEUE_DEFAULTS.schedulerJob.removeOnFailAgeSeconds },
-      },
-    });
+    this.schedulerQueue ??= this.watched(
+      new Queue<SchedulerJobData>(SCHEDULER_QUEUE, {
+        connection: this.connection,
+        prefix: this.config.prefix,
+        defaultJobOptions: {
+          attempts: QUEUE_DEFAULTS.schedulerJob.attempts,
+          backoff: { type: 'exponential', delay: scaledMs(this.config, QUEUE_DEFAULTS.schedulerJob.backoffSeconds) },
+          removeOnComplete: { count: QUEUE_DEFAULTS.schedulerJob.removeOnCompleteCount },
+          removeOnFail: { age: QUEUE_DEFAULTS.schedulerJob.removeOnFailAgeSeconds },
+        },
+      }),
+    );
     return this.schedulerQueue;
   }
 
   commit(table: string): Queue<CommitJobData> {
     let q = this.commits.get(table);
     if (!q) {
-      q = new Queue<CommitJobData>(commitQueueName(table), {
-        connection: this.connection,
-        prefix: this.config.prefix,
-        ...bullmqTelemetry(),
-        defaultJobOptions: {
-          attempts: QUEUE_DEFAULTS.commitJob.attempts,
-          backoff: { type: 'exponential', delay: scaledMs(this.config, QUEUE_DEFAULTS.commitJob.backoffSeconds) },
-          removeOnComplete: { count: QUEUE_DEFAULTS.commitJob.removeOnCompleteCount },
-          removeOnFail: { age: QUEUE_DEFAULTS.commitJob.removeOnFailAgeSeconds },
-        },
-      });
+      q = this.watched(
+        new Queue<CommitJobData>(commitQueueName(table), {
+          connection: this.connection,
+          prefix: this.config.prefix,
+          ...bullmqTelemetry(),
+          defaultJobOptions: {
+            attempts: QUEUE_DEFAULTS.commitJob.attempts,
+            backoff: { type: 'exponential', delay: scaledMs(this.config, QUEUE_DEFAULTS.commitJob.backoffSeconds) },
+            removeOnComplete: { count: QUEUE_DEFAULTS.commitJob.removeOnCompleteCount },
+            removeOnFail: { age: QUEUE_DEFAULTS.commitJob.removeOnFailAgeSeconds },
+          },
+        }),
+      );
       this.commits.set(table, q);
     }
     return q;

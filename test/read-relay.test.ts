@@ -16,10 +16,13 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load-config.ts';
 import type { DateCoverage } from '../src/coverage/report.ts';
 import { startDashboard } from '../src/dashboard/start-dashboard.ts';
+import type { Row } from '../src/processors/types.ts';
 import { keysFor } from '../src/redis/keys.ts';
 import { defaultRegistry, openRuntime } from '../src/runtime.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
+import { relayReader } from '../src/warehouse/read-relay/client.ts';
+import { PROTOCOL_VERSION } from '../src/warehouse/read-relay/protocol.ts';
 import { childEnv, deleteKeys, openRuntimes, runCli, TEST_REDIS_URL, until } from './helpers.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
@@ -28,6 +31,7 @@ const TOKEN = 'read-relay-token-0123456789';
 const TIMEOUT_SECONDS = 5;
 const MAX_ROWS = 50;
 const MAX_BYTES = 65_536;
+const PLAYERS = defaultRegistry().tableSpec('nba_raw.nbac_player_boxscores');
 
 describe('read relay: inspecting tables while a worker holds the DuckDB file', function () {
   this.timeout(180_000);
@@ -40,6 +44,8 @@ describe('read relay: inspecting tables while a worker holds the DuckDB file', f
   /** Rows and games the warehouse holds for DATE, read before the worker took the file. */
   let rows: number;
   let games: number;
+  /** The night's player rows as the pipeline reads them, read before the worker took the file. */
+  let direct: Row[];
 
   const env = (more: Record<string, string> = {}) => ({
     REDIS_URL: TEST_REDIS_URL,
@@ -69,10 +75,18 @@ describe('read relay: inspecting tables while a worker holds the DuckDB file', f
       env(),
     );
     expect(backfill.code, backfill.stderr).to.equal(0);
-    const direct = await sql(`SELECT count(*) AS n, count(DISTINCT game_id) AS games FROM nba_raw.nbac_player_boxscores WHERE game_date = DATE '${DATE}'`);
-    expect(direct.code, direct.stderr).to.equal(0);
-    [{ n: rows, games }] = JSON.parse(direct.stdout) as [{ n: number; games: number }];
+    const counted = await sql(`SELECT count(*) AS n, count(DISTINCT game_id) AS games FROM nba_raw.nbac_player_boxscores WHERE game_date = DATE '${DATE}'`);
+    expect(counted.code, counted.stderr).to.equal(0);
+    [{ n: rows, games }] = JSON.parse(counted.stdout) as [{ n: number; games: number }];
     expect(rows).to.be.greaterThan(0);
+    const duck = await DuckDBWarehouse.open({ path: file, store: new LocalObjectStore(dir), readOnly: true });
+    try {
+      direct = await duck.readSlices(PLAYERS, [DATE]);
+    } finally {
+      await duck.close();
+    }
+    // Larger than the byte bound: through the holder it can only come in parts.
+    expect(Buffer.byteLength(JSON.stringify(direct))).to.be.above(MAX_BYTES);
     // A worker holding the file read-write (its table gates), serving reads once it has opened it.
     worker = spawn(process.execPath, [BIN, 'worker', '--phases', 'commit'], { env: childEnv(env()), stdio: ['ignore', 'ignore', 'pipe'] });
     let workerErr = '';
@@ -181,7 +195,7 @@ describe('read relay: inspecting tables while a worker holds the DuckDB file', f
     const blocking = redis.duplicate();
     const ask = async (op: string, args: unknown) => {
       const id = randomUUID();
-      await redis.rpush(keys.readRelayRequests(file), JSON.stringify({ v: 1, id, deadline: Date.now() + 10_000, op, args }));
+      await redis.rpush(keys.readRelayRequests(file), JSON.stringify({ v: PROTOCOL_VERSION, id, deadline: Date.now() + 10_000, op, args }));
       const popped = await blocking.blpop(keys.readRelayReply(file, id), 10);
       expect(popped, `a reply to ${op}`).to.not.equal(null);
       return JSON.parse(popped?.[1] ?? '{}') as { ok: boolean; value?: unknown; error?: { kind: string; message: string } };
@@ -199,6 +213,69 @@ describe('read relay: inspecting tables while a worker holds the DuckDB file', f
       const op = await ask('dropTable', { table });
       expect(op.ok).to.equal(false);
       expect(op.error?.message).to.match(/^read relay: a malformed request \(op: /);
+    } finally {
+      await blocking.quit();
+    }
+  });
+
+  it('a pipeline read larger than the byte bound streams in parts, never more than the bound in Redis, and equals the direct read', async () => {
+    const config = loadConfig(env());
+    const reader = relayReader({ config, redis, keys });
+    const through = await reader.readSlices(PLAYERS, [DATE]);
+    const byKey = (r: Row) => `${String(r.game_id)}/${String(r.player_id)}`;
+    expect(through.map(byKey).sort()).to.deep.equal(direct.map(byKey).sort());
+    expect(through).to.have.length(rows);
+    // The same read by hand: parts in order, each a fraction of the bound, the last saying so.
+    const blocking = redis.duplicate();
+    const id = randomUUID();
+    const reply = keys.readRelayReply(file, id);
+    try {
+      await redis.rpush(
+        keys.readRelayRequests(file),
+        JSON.stringify({
+          v: PROTOCOL_VERSION,
+          id,
+          deadline: Date.now() + 10_000,
+          op: 'readSlices',
+          args: { table: 'nba_raw.nbac_player_boxscores', slices: [DATE] },
+        }),
+      );
+      const parts: { more: boolean; rows: unknown[] }[] = [];
+      let waiting = 0;
+      for (;;) {
+        const popped = await blocking.blpop(reply, 10);
+        expect(popped, 'a part').to.not.equal(null);
+        expect(Buffer.byteLength(popped?.[1] ?? '')).to.be.below(MAX_BYTES / 4);
+        const part = JSON.parse(popped?.[1] ?? '{}') as { more: boolean; rows: unknown[] };
+        parts.push(part);
+        if (!part.more) break;
+        // The holder waits for the reader: what Redis holds stays within the bound.
+        await new Promise((r) => setTimeout(r, 20));
+        const held = await redis.lrange(reply, 0, -1);
+        waiting = Math.max(waiting, held.length);
+        expect(held.reduce((n, m) => n + Buffer.byteLength(m), 0)).to.be.at.most(MAX_BYTES);
+      }
+      expect(parts.length).to.be.above(8);
+      expect(waiting).to.be.above(1);
+      expect(parts.reduce((n, p) => n + p.rows.length, 0)).to.equal(rows);
+    } finally {
+      await blocking.quit();
+    }
+  });
+
+  it('a request of another relay version is refused by name', async () => {
+    const blocking = redis.duplicate();
+    const id = randomUUID();
+    try {
+      await redis.rpush(keys.readRelayRequests(file), JSON.stringify({ v: 1, id, deadline: Date.now() + 10_000, op: 'query', args: { sql: 'SELECT 1' } }));
+      const popped = await blocking.blpop(keys.readRelayReply(file, id), 10);
+      expect(JSON.parse(popped?.[1] ?? '{}')).to.deep.include({
+        ok: false,
+        error: {
+          kind: 'input',
+          message: `read relay: the reader speaks version 1 of the relay, this holder version ${PROTOCOL_VERSION}: run the same phasegate release on every machine`,
+        },
+      });
     } finally {
       await blocking.quit();
     }

@@ -324,7 +324,7 @@ export const SETTINGS = {
       /** Redis holds the reply until the reader takes it. */
       maxBytes: setting('PHASEGATE_READ_RELAY_MAX_BYTES', int(1024, 512 * 1024 * 1024), {
         default: 8 * 1024 * 1024,
-        doc: "largest answer (JSON bytes) of one read of the DuckDB file (the holder's reply in Redis, or `sql` itself)",
+        doc: "largest answer (JSON bytes) of a person's read of the DuckDB file (`sql` and the reports, through the holder or opening the file); the pipeline's reads through the holder have no size limit — they stream in parts, at most this much of a reply in Redis at once",
       }),
     },
   }),

@@ -11,7 +11,10 @@ export interface ReadBounds {
   timeoutMs: number;
   /** Most rows one query answers. */
   maxRows: number;
-  /** Largest reply, in bytes of JSON. */
+  /**
+   * Largest reply to a person's query, in bytes of JSON; through the holder, also the most of
+   * any reply Redis holds at once (the pipeline's reads stream in parts of a few of these).
+   */
   maxBytes: number;
 }
 
@@ -29,8 +32,8 @@ export function tooManyRows(maxRows: number): InputError {
   );
 }
 
-export function tooManyBytes(bytes: number, maxBytes: number): InputError {
-  return new InputError(
-    `the reply is ${bytes} bytes, more than the ${maxBytes} a read of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_BYTES): select fewer rows or columns`,
-  );
+/** `bytes`: the reply's size when it is known whole; a reply stopped as it passed the bound has none. */
+export function tooManyBytes(bytes: number | undefined, maxBytes: number): InputError {
+  const size = bytes === undefined ? 'the reply is more' : `the reply is ${bytes} bytes, more`;
+  return new InputError(`${size} than the ${maxBytes} a read of the DuckDB file answers (PHASEGATE_READ_RELAY_MAX_BYTES): select fewer rows or columns`);
 }

@@ -109,16 +109,25 @@ export class RelayWarehouse implements Warehouse {
       const request: RelayRequest<O> = { v: PROTOCOL_VERSION, id, deadline: Date.now() + timeoutMs, op, args };
       const requests = keys.readRelayRequests(dbPath);
       await redis.multi().rpush(requests, JSON.stringify(request)).pexpire(requests, REQUESTS_TTL_MS).exec();
-      const popped = await blocking.blpop(keys.readRelayReply(dbPath, id), Math.max(0.01, (request.deadline - Date.now()) / 1000));
-      if (!popped) {
-        throw new WarehouseHeldError(
-          `the process holding the DuckDB file ${dbPath} (PID ${presence.pid}) did not answer within ${seconds} s (PHASEGATE_READ_RELAY_TIMEOUT_SECONDS)`,
-          { pid: presence.pid },
-        );
+      // A list of rows too large for one message comes in parts, in order, until the last.
+      const rows: unknown[] = [];
+      let parts = 0;
+      for (;;) {
+        const popped = await blocking.blpop(keys.readRelayReply(dbPath, id), Math.max(0.01, (request.deadline - Date.now()) / 1000));
+        if (!popped) {
+          const what = parts === 0 ? 'did not answer' : `did not finish its answer (${parts} parts, ${rows.length} rows so far)`;
+          throw new WarehouseHeldError(
+            `the process holding the DuckDB file ${dbPath} (PID ${presence.pid}) ${what} within ${seconds} s (PHASEGATE_READ_RELAY_TIMEOUT_SECONDS)`,
+            { pid: presence.pid },
+          );
+        }
+        const reply = JSON.parse(popped[1]) as RelayReply;
+        if (!reply.ok) throw fromWireError(reply.error);
+        if ('value' in reply) return reply.value;
+        for (const row of reply.rows) rows.push(row);
+        parts += 1;
+        if (!reply.more) return rows;
       }
-      const reply = JSON.parse(popped[1]) as RelayReply;
-      if (!reply.ok) throw fromWireError(reply.error);
-      return reply.value;
     };
     // Its own connection: a blocking pop would hold up every other command on a shared one.
     const blocking = redis.duplicate();

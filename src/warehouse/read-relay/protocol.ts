@@ -12,8 +12,11 @@ import { toError } from '../../errors/phasegate-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import { WarehouseError } from '../../errors/warehouse-error.ts';
 
-/** The wire format's version: a holder refuses a request of another one instead of misreading it. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The wire format's version: a holder refuses a request of another one instead of misreading it.
+ * 2: a list of rows may come in parts (`RelayReply`).
+ */
+export const PROTOCOL_VERSION = 2;
 
 // Bounds of a request itself (the reply's are settings): a person's query is a few KB, a
 // coverage scan names a season of dates; anything far beyond is not a read worth relaying.
@@ -77,6 +80,16 @@ export function parseRequest(text: string): ParsedRequest {
     return { error: new InputError('read relay: a request that is not JSON') };
   }
   const head = envelope.safeParse(json);
+  const v = (json as { v?: unknown } | null)?.v;
+  if (!head.success && typeof v === 'number' && v !== PROTOCOL_VERSION) {
+    const id = envelope.shape.id.safeParse((json as { id?: unknown }).id);
+    return {
+      id: id.success ? id.data : undefined,
+      error: new InputError(
+        `read relay: the reader speaks version ${v} of the relay, this holder version ${PROTOCOL_VERSION}: run the same phasegate release on every machine`,
+      ),
+    };
+  }
   if (!head.success) {
     const issue = head.error.issues[0];
     const id = envelope.shape.id.safeParse((json as { id?: unknown } | null)?.id);
@@ -107,7 +120,15 @@ export interface WireError {
   table?: string | undefined;
 }
 
-export type RelayReply = { id: string; ok: true; value: unknown } | { id: string; ok: false; error: WireError };
+/**
+ * One message on a request's reply key: the whole value; or, for a list of rows too large for
+ * one message, a part of it (`more` until the last); or the error that ended the read — which
+ * may follow parts already sent, and then ends the read just the same.
+ */
+export type RelayReply =
+  | { id: string; ok: true; value: unknown }
+  | { id: string; ok: true; rows: unknown[]; more: boolean }
+  | { id: string; ok: false; error: WireError };
 
 export function toWireError(thrown: unknown): WireError {
   const err = toError(thrown);

@@ -6,8 +6,10 @@
  * people's reads never crowd out the pipeline's — and pushes the reply to a key per request
  * that expires. A person's query runs on the guest connection, behind `phasegate sql`'s fence
  * (read-only statements, read-only transaction, external access off); the other reads are the
- * warehouse's own parameterized SQL over tables looked up in this process's registry. Every
- * reply is bounded in rows, bytes and time.
+ * warehouse's own parameterized SQL over tables looked up in this process's registry. A
+ * person's reply is bounded in rows, bytes and time; the pipeline's reads (a phase job's
+ * inputs, a season of rolling-window history) have no size cliff: they stream in parts, with
+ * at most PHASEGATE_READ_RELAY_MAX_BYTES of them in Redis at once, bounded in time.
  */
 
 import type { Redis } from 'ioredis';
@@ -55,6 +57,9 @@ const PRESENCE_TTL_MS = 15_000;
 const REPLY_TTL_MS = 60_000;
 // A read is stopped this long before its reader stops waiting, so the reader hears why.
 const REPLY_MARGIN_MS = 500;
+// A large list of rows goes in parts of PHASEGATE_READ_RELAY_MAX_BYTES / this, and at most
+// this many wait in Redis at once: a reply never holds more than the bound there.
+const PARTS_IN_REDIS = 8;
 
 function isNotFound(err: unknown): boolean {
   return err instanceof WarehouseError && err.reason === 'notFound';
@@ -151,6 +156,10 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
     }
   };
 
+  const push = async (key: string, json: string): Promise<void> => {
+    await redis.multi().rpush(key, json).pexpire(key, REPLY_TTL_MS).exec();
+  };
+
   const reply = async (id: string, body: RelayReply): Promise<void> => {
     let json = JSON.stringify(body);
     const bytes = Buffer.byteLength(json);
@@ -158,8 +167,44 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
       const error = tooManyBytes(bytes, bounds.maxBytes);
       json = JSON.stringify({ id, ok: false, error: toWireError(error) } satisfies RelayReply);
     }
+    await push(keys.readRelayReply(dbPath, id), json);
+  };
+
+  /**
+   * A value as one message; a list of rows that does not fit in one part, as parts read in
+   * order. At most PARTS_IN_REDIS parts wait in Redis: the next waits until the reader has
+   * taken one, so neither Redis nor this process holds a second copy of a large read as text.
+   * `capBytes`: a person's query stops at the bound and says so; the pipeline's reads have none.
+   */
+  const replyValue = async (id: string, value: unknown, capBytes: number | undefined, deadline: number): Promise<void> => {
+    if (!Array.isArray(value)) return reply(id, { id, ok: true, value });
     const key = keys.readRelayReply(dbPath, id);
-    await redis.multi().rpush(key, json).pexpire(key, REPLY_TTL_MS).exec();
+    const partBytes = Math.max(1024, Math.floor(bounds.maxBytes / PARTS_IN_REDIS));
+    const head = `{"id":${JSON.stringify(id)},"ok":true`;
+    let part: string[] = [];
+    let inPart = 0;
+    let total = 0;
+    let sent = 0;
+    for (const row of value) {
+      const text = JSON.stringify(row) ?? 'null';
+      const n = Buffer.byteLength(text) + 1;
+      total += n;
+      if (capBytes !== undefined && total > capBytes) throw tooManyBytes(undefined, capBytes);
+      if (inPart + n > partBytes && part.length > 0) {
+        await push(key, `${head},"more":true,"rows":[${part.join(',')}]}`);
+        sent += 1;
+        part = [];
+        inPart = 0;
+        while ((await redis.llen(key)) >= PARTS_IN_REDIS) {
+          if (stopping) throw shuttingDown();
+          if (Date.now() >= deadline) throw overDeadline(bounds.timeoutMs);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+      part.push(text);
+      inPart += n;
+    }
+    await push(key, sent === 0 ? `${head},"value":[${part.join(',')}]}` : `${head},"more":false,"rows":[${part.join(',')}]}`);
   };
 
   const handle = async (text: string): Promise<void> => {
@@ -180,7 +225,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
     const deadline = Math.min(req.deadline - REPLY_MARGIN_MS, now + bounds.timeoutMs);
     try {
       const value = await beforeDeadline(run(req, deadline), deadline, bounds.timeoutMs);
-      await reply(req.id, { id: req.id, ok: true, value });
+      await replyValue(req.id, value, req.op === 'query' ? bounds.maxBytes : undefined, deadline);
     } catch (err) {
       // A query interrupted at its deadline or by close fails with DuckDB's "Interrupted": say why.
       const failure = err instanceof InputError ? err : stopping ? shuttingDown() : Date.now() >= deadline ? overDeadline(bounds.timeoutMs) : err;

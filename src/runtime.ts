@@ -35,6 +35,7 @@ import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { LOG_TABLES } from './tables/log-tables.ts';
 import { flushTracing, startTracing } from './telemetry/tracing.ts';
+import { openWarehouse, warehouseDeclaration } from './warehouse/index.ts';
 import type { ReadRelayServer } from './warehouse/read-relay/server.ts';
 import type { RulesOptions } from './warehouse/rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from './warehouse/types.ts';
@@ -116,7 +117,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   // Other processes' reads of the DuckDB file this process now holds (src/warehouse/read-relay).
   let relay: ReadRelayServer | undefined;
   const startReadRelay = async (w: Warehouse): Promise<void> => {
-    const [{ duckdbOf }, { serveReads }] = await Promise.all([import('./warehouse/index.ts'), import('./warehouse/read-relay/server.ts')]);
+    // Only a warehouse one process holds has readers to serve (and only then is DuckDB loaded).
+    if (!warehouseDeclaration(config).heldFile) return;
+    const [{ duckdbOf }, { serveReads }] = await Promise.all([import('./warehouse/duckdb/backend.ts'), import('./warehouse/read-relay/server.ts')]);
     const duck = duckdbOf(w);
     if (!duck) return;
     const { timeoutSeconds, maxRows, maxBytes } = config.readRelay;
@@ -149,17 +152,15 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     redisHandle,
     workers,
     warehouse: () => {
-      warehouse ??= import('./warehouse/index.ts')
-        .then((m) => m.openWarehouse(config, store, opts.rules))
-        .then(async (w) => {
-          opened = w;
-          await startReadRelay(w);
-          return w;
-        });
+      warehouse ??= openWarehouse(config, store, opts.rules).then(async (w) => {
+        opened = w;
+        await startReadRelay(w);
+        return w;
+      });
       return warehouse;
     },
     openedWarehouse: () => opened,
-    opensWarehouse: () => config.warehouse !== 'duckdb' || commitsHere || warehouse !== undefined,
+    opensWarehouse: () => !warehouseDeclaration(config).heldFile || commitsHere || warehouse !== undefined,
     trackers,
     async startWorkers({ phases, commit, concurrency, tracker, scheduler }) {
       // First of all, before this process writes anything: a worker whose table caps, batch

@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import nock from 'nock';
 import { GcsObjectStore } from '../src/storage/gcs-store.ts';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery-warehouse.ts';
+import { loopbackOnly } from './loopback.ts';
 
 export const PROJECT = 'phasegate-test';
 export const API = 'https://bigquery.googleapis.com';
@@ -65,9 +66,10 @@ export const notFound = (what: string) => ({
 });
 
 /**
- * Installs nock for a `describe` block: before/after hooks that (de)activate it, refuse the
- * network, intercept both token endpoints, and after each test fail on unmatched or unused
- * interceptors. Returns the throwaway key the clients sign with.
+ * Installs nock for a `describe` block: the network refused but the loopback (`loopbackOnly`;
+ * the local Redis stays reachable for tests that also run the doctor's Redis checks), both token
+ * endpoints intercepted, and after each test a failure on unmatched or unused interceptors.
+ * Returns the throwaway key the clients sign with.
  */
 export function useNock(): ServiceAccountKey {
   const creds = credentials();
@@ -75,17 +77,13 @@ export function useNock(): ServiceAccountKey {
   const onNoMatch = (req: { method?: string; url?: string; path?: string }) => {
     unmatched.push(`${req.method} ${req.url ?? req.path}`);
   };
+  loopbackOnly();
   before(() => {
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    // The local Redis stays reachable for tests that also run the doctor's Redis checks.
-    nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
     nock.emitter.on('no match', onNoMatch);
   });
   after(() => {
     nock.emitter.removeListener('no match', onNoMatch);
     nock.cleanAll();
-    nock.enableNetConnect();
   });
   beforeEach(() => {
     unmatched.length = 0;

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './loopback.ts';
 
 export interface ReceivedSpan {
   traceId: string;
@@ -31,15 +32,13 @@ export class OtlpReceiver {
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+      void readBody(req).then((text) => {
         this.requests += 1;
         if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).includes('json')) {
           res.writeHead(415).end();
           return;
         }
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        const body = JSON.parse(text) as {
           resourceSpans?: { scopeSpans?: { spans?: Record<string, unknown>[] }[] }[];
         };
         for (const rs of body.resourceSpans ?? [])

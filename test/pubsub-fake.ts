@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PubSub } from '@google-cloud/pubsub';
 import type { ServiceAccountKey } from './bigquery-nock.ts';
+import { readBody } from './loopback.ts';
 
 export interface ReceivedMessage {
   topic: string;
@@ -30,9 +31,7 @@ export class FakePubSub {
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+      void readBody(req).then((text) => {
         this.requests += 1;
         const m = /^\/v1\/(projects\/[^/]+\/topics\/[^/:?]+):publish(\?|$)/.exec(req.url ?? '');
         const send = (status: number, body: unknown) => {
@@ -47,7 +46,7 @@ export class FakePubSub {
           this.refused += 1;
           return send(503, { error: { code: 503, message: 'The service is currently unavailable.', status: 'UNAVAILABLE' } });
         }
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        const body = JSON.parse(text) as {
           messages: { data?: string; attributes?: Record<string, string>; orderingKey?: string }[];
         };
         const ids = body.messages.map((msg) => {

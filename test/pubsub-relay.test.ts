@@ -7,7 +7,6 @@
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import { expect } from 'chai';
-import nock from 'nock';
 import { waitForBackfill } from '../src/cli/progress.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { eventIdOf } from '../src/events-relay/pubsub-message.ts';
@@ -17,6 +16,7 @@ import { type CommittedEvent, publishCommitted } from '../src/queues/events/stre
 import type { Runtime } from '../src/runtime.ts';
 import { credentials, PROJECT } from './bigquery-nock.ts';
 import { openTestRuntime, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
+import { loopbackOnly } from './loopback.ts';
 import { FakePubSub } from './pubsub-fake.ts';
 
 const TOPIC = `projects/${PROJECT}/topics/phasegate-completions`;
@@ -54,23 +54,7 @@ describe('Pub/Sub relay: completion events on a topic', function () {
   this.timeout(60_000);
   const creds = credentials();
   // Nothing may leave the machine: only the loopback (Redis, the fake endpoint) is reachable.
-  const elsewhere: string[] = [];
-  const onNoMatch = (req: { method?: string; url?: string; host?: string; hostname?: string }) => {
-    const url = String(req.url ?? '');
-    if (!/^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url) && !/^(127\.0\.0\.1|localhost)$/.test(String(req.hostname ?? req.host ?? '')))
-      elsewhere.push(`${req.method} ${url}`);
-  };
-  before(() => {
-    if (!nock.isActive()) nock.activate();
-    nock.disableNetConnect();
-    nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
-    nock.emitter.on('no match', onNoMatch);
-  });
-  after(() => {
-    nock.emitter.removeListener('no match', onNoMatch);
-    nock.enableNetConnect();
-    expect(elsewhere, 'requests beyond the loopback').to.deep.equal([]);
-  });
+  loopbackOnly();
   let fake: FakePubSub;
   let client: PubSub;
   let env: TestEnv | undefined;

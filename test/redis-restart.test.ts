@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config/load-config.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
-import { duckdbOf } from '../src/warehouse/index.ts';
+import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
 import { childEnv, openRuntimes, runCli, until } from './helpers.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');

@@ -151,11 +151,8 @@ export async function runDemo(rt: Runtime, opts: DemoOptions): Promise<DemoRepor
   const fallback = await fallbackFor(rt, record.dates);
   if (fallback) view?.follow(fallback);
   const filled = fallback ? await waitForBackfill(rt, fallback, { bars: false, view, signal: opts.signal }) : undefined;
-  const cascade = mergeRuns(
-    rt,
-    await waitForCascade(rt, record, { signal: opts.signal }),
-    fallback ? await waitForCascade(rt, fallback, { signal: opts.signal }) : undefined,
-  );
+  // The first run's graph read again: the fallback's commits re-ran some of its downstream slices.
+  const cascade = mergeRuns(rt, await waitForCascade(rt, record, { signal: opts.signal }), filled?.run);
   await view?.stop();
   const rules = warehouse instanceof BigQueryRulesWarehouse ? warehouse.record() : undefined;
   const tables: DemoTableReport[] = [];

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileError } from '../errors/file-error.ts';
 import { toError } from '../errors/phasegate-error.ts';
-import { type BackfillProgress, type BackfillRecord, backfillProgress } from '../queues/backfill/backfill.ts';
+import { type BackfillProgress, type BackfillRecord, backfillProgressOf } from '../queues/backfill/backfill.ts';
+import { type CascadeProgress, waitForCascade } from '../queues/backfill/cascade.ts';
 import { failedDatesFile } from '../queues/backfill/dates.ts';
 import type { PipelineContext } from '../queues/context.ts';
 import { logsLanded } from '../queues/runs/graph.ts';
@@ -17,6 +18,8 @@ import { type BackfillView, watchBackfill } from './render/backfill-view.ts';
 
 export interface WaitOutcome {
   progress: BackfillProgress;
+  /** The same last read of the run's graph, per phase (what `waitForCascade` returns). */
+  run: CascadeProgress;
   failedFile?: string | undefined;
   elapsedMs: number;
   /** The run ended but its log rows had not landed within LOGS_WAIT_MS (no commit worker running?). */
@@ -43,22 +46,20 @@ export async function waitForBackfill(ctx: PipelineContext, record: BackfillReco
   const started = Date.now();
   // Bars of its own when the caller has none: they stop with this wait.
   const own = !opts.view && opts.bars ? watchBackfill(ctx, record, { verbose: opts.verbose }) : undefined;
+  let run: CascadeProgress;
   let progress: BackfillProgress;
   let logsPending = false;
   try {
-    for (;;) {
-      progress = await backfillProgress(ctx, record);
-      if (progress.done || opts.signal?.aborted) break;
-      if (opts.timeoutMs && Date.now() - started > opts.timeoutMs) break;
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-    }
+    // A timeout of 0 waits as long as it takes.
+    run = await waitForCascade(ctx, record, { pollMs: opts.pollMs, timeoutMs: opts.timeoutMs || undefined, signal: opts.signal });
+    progress = backfillProgressOf(record, run.graph);
     // The run's log rows land through their own gates a gather window after its last slice.
     if (progress.done) logsPending = !(await logsLanded(ctx, { timeoutMs: LOGS_WAIT_MS, signal: opts.signal }));
   } finally {
     await own?.stop();
   }
   const failedFile = await writeFailedDates(ctx, record, progress);
-  return { progress, failedFile, elapsedMs: Date.now() - started, logsPending };
+  return { progress, run, failedFile, elapsedMs: Date.now() - started, logsPending };
 }
 
 /**

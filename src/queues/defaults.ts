@@ -6,7 +6,6 @@
  * on BigQuery, real seconds where they wait on Redis or a person.
  */
 import type { Config } from '../config/load-config.ts';
-import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 
 const WEEK_SECONDS = 7 * 86_400;
 
@@ -52,13 +51,6 @@ export const QUEUE_DEFAULTS = {
      * @defaultValue 5
      */
     maxStalledCount: 5,
-    /**
-     * Commit jobs one process runs at once per table. The real cap is the queue's global
-     * concurrency (`QueueSet.applyTableCaps`, from the table's `concurrency` setting), which binds
-     * every process; this only lets one process run up to BigQuery's running-DML limit.
-     * @defaultValue BIGQUERY_LIMITS.runningMutatingDmlPerTable (2)
-     */
-    workerConcurrency: BIGQUERY_LIMITS.runningMutatingDmlPerTable,
   },
   schedulerJob: {
     /** Tries of a scheduled job (the daily audit, the daily live run): a day's run should not be lost to one blip. @defaultValue 3 */

@@ -6,10 +6,10 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/load-config.ts';
-import { BIGQUERY_LIMITS } from '../limits/bigquery.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
 import { RepeatedErrors } from '../redis/repeated-errors.ts';
 import { bullmqTelemetry } from '../telemetry/tracing.ts';
+import { warehouseCaps } from '../warehouse/index.ts';
 import { QUEUE_DEFAULTS } from './defaults.ts';
 import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, SCHEDULER_QUEUE, type SchedulerJobData, sourceQueueName } from './names.ts';
 
@@ -126,13 +126,14 @@ export class QueueSet {
   /**
    * Sets a table gate's caps on its commit queue. BullMQ's global concurrency and global rate
    * limit live in Redis, so they bind every worker in every process.
-   * The caps stay within BigQuery's running mutating DML per table and its per-window rates
-   * (limits.ts); config refuses anything above them, and the min() keeps an override honest.
+   * The caps stay within the warehouse's running mutating DML per table (its declared caps:
+   * BigQuery's on both backends) and BigQuery's per-window rates (limits.ts); config refuses
+   * anything above them, and the min() keeps an override honest.
    */
   async applyTableCaps(table: string): Promise<void> {
     const q = this.commit(table);
     const limits = tableLimits(this.config, table);
-    await q.setGlobalConcurrency(Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, limits.concurrency));
+    await q.setGlobalConcurrency(Math.min(warehouseCaps(this.config).runningDmlPerTable, limits.concurrency));
     await q.setGlobalRateLimit(limits.opsMax, scaledMs(this.config, limits.opsWindowSeconds));
   }
 

@@ -15,6 +15,7 @@ import { TransientError } from '../../errors/transient-error.ts';
 import { auditJobId, PHASES, SCHEDULER_JOBS } from '../../queues/names.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { AuditNowData } from '../../schedules/handlers.ts';
+import { warehouseDeclaration } from '../../warehouse/index.ts';
 import { configFrom, type GlobalFlags, parsePositiveInt, stopSignal, withRuntime } from '../common.ts';
 import { isWarehouseLocked } from './coverage.ts';
 
@@ -46,7 +47,9 @@ function print(report: AuditReport): void {
 }
 
 async function inProcess(rt: Runtime, flags: AuditFlags, window: { start: string; end: string }, signal: AbortSignal): Promise<AuditReport> {
-  const workers = flags.workers !== undefined ? parsePositiveInt(flags.workers, '--workers') : rt.config.warehouse === 'duckdb' ? 2 : 0;
+  // A warehouse that is a file one process holds (DuckDB): this process's own workers land the
+  // repairs, as no other process can; on a service (BigQuery) the running workers do.
+  const workers = flags.workers !== undefined ? parsePositiveInt(flags.workers, '--workers') : warehouseDeclaration(rt.config).heldFile ? 2 : 0;
   await rt.warehouse();
   return runAudit(rt, {
     ...window,

@@ -11,6 +11,7 @@ import { type CoverageTargets, coverageTargets } from '../../coverage/sources.ts
 import { addDays, todayIn } from '../../coverage/window.ts';
 import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import type { Runtime } from '../../runtime.ts';
+import { warehouseDeclaration } from '../../warehouse/index.ts';
 import { advertisedRelay } from '../../warehouse/read-relay/client.ts';
 import type { Warehouse } from '../../warehouse/types.ts';
 
@@ -62,8 +63,10 @@ function reason(err: unknown): string {
 async function readableWarehouse(rt: Runtime): Promise<Warehouse | string> {
   const opened = rt.openedWarehouse();
   if (opened) return opened;
-  // BigQuery is not queried from the dashboard: its coverage comes from the audit's snapshot.
-  if (rt.config.warehouse !== 'duckdb') return 'the dashboard does not query BigQuery itself; the audit (run by a worker) records what it sees';
+  // A warehouse that is a service (BigQuery) is not queried from the dashboard: its coverage
+  // comes from the audit's snapshot. Only a file one process holds is read, through that process.
+  const declared = warehouseDeclaration(rt.config);
+  if (!declared.heldFile) return `the dashboard does not query ${declared.label} itself; the audit (run by a worker) records what it sees`;
   const relay = await advertisedRelay(rt);
   return relay ?? 'no worker process holds the embedded DuckDB file to read it through (the dashboard never opens the file itself): start `phasegate worker`';
 }

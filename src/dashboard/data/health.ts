@@ -2,9 +2,9 @@
  * Liveness of what the dashboard and the pipeline stand on: Redis and the warehouse.
  *
  * The warehouse is checked with a trivial query when this process already holds it (demo)
- * or when it is BigQuery (a client, no lock). An embedded DuckDB file that this process has
- * not opened is only checked for presence: DuckDB lets one process open a file for writing,
- * and that process is the workers'.
+ * or when it is a service any process may query (BigQuery: a client, no lock). A warehouse
+ * that is a file one process holds (the embedded DuckDB, its declared `heldFile`) and that this
+ * process has not opened is only checked for presence: that process is the workers'.
  */
 
 import { access, constants } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { TransientError } from '../../errors/transient-error.ts';
 import { log } from '../../log.ts';
 import type { Runtime } from '../../runtime.ts';
+import { warehouseDeclaration } from '../../warehouse/index.ts';
 
 export type Check = 'ok' | 'unreachable';
 
@@ -45,7 +46,7 @@ async function redisCheck(rt: Runtime, timeoutMs: number): Promise<Check> {
  * The file exists once the workers created a table; before that, the workers must be able to
  * create it: the nearest existing folder on its path is writable.
  */
-async function duckdbFileCheck(file: string): Promise<void> {
+async function heldFileCheck(file: string): Promise<void> {
   try {
     await access(file, constants.R_OK);
     return;
@@ -64,13 +65,14 @@ async function duckdbFileCheck(file: string): Promise<void> {
 
 async function warehouseCheck(rt: Runtime, timeoutMs: number): Promise<{ result: Check; how: Health['warehouseCheck'] }> {
   const opened = rt.openedWarehouse();
-  const how = opened || rt.config.warehouse === 'bigquery' ? 'query' : 'file';
+  const file = opened ? undefined : warehouseDeclaration(rt.config).heldFile?.(rt.config);
+  const how = file === undefined ? 'query' : 'file';
   try {
-    if (how === 'query') {
+    if (file === undefined) {
       const w = opened ?? (await withTimeout(rt.warehouse(), timeoutMs, 'warehouse open'));
       await withTimeout(w.query('SELECT 1 AS ok'), timeoutMs, 'warehouse query');
     } else {
-      await duckdbFileCheck(rt.config.duckdbPath);
+      await heldFileCheck(file);
     }
     return { result: 'ok', how };
   } catch (err) {

@@ -4,10 +4,10 @@
  */
 import type { Queue } from 'bullmq';
 import { tableLimits } from '../../config/load-config.ts';
-import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type Phase, tableId } from '../../processors/types.ts';
 import type { PipelineContext } from '../../queues/context.ts';
 import { commitQueueName, PHASES, phaseQueueName } from '../../queues/names.ts';
+import { warehouseCaps } from '../../warehouse/index.ts';
 
 export const PHASE_TITLES: Record<Phase, string> = { 1: 'scrape', 2: 'raw load', 3: 'analytics', 4: 'precompute', 5: 'predictions' };
 
@@ -46,7 +46,7 @@ export function dashboardQueues(ctx: PipelineContext): DashboardQueue[] {
       name: commitQueueName(table),
       kind: 'commit',
       displayName: `Table gate · ${table}`,
-      description: `Group commits into ${table} from ${def.name}: up to ${commitMaxSlices} dates per statement, ≤ ${Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, concurrency)} at once, ≤ ${opsMax} per ${opsWindowSeconds} s; DML, so none of the ${dailyBudget} table modifications a day`,
+      description: `Group commits into ${table} from ${def.name}: up to ${commitMaxSlices} dates per statement, ≤ ${Math.min(warehouseCaps(ctx.config).runningDmlPerTable, concurrency)} at once, ≤ ${opsMax} per ${opsWindowSeconds} s; DML, so none of the ${dailyBudget} table modifications a day`,
       queue: ctx.queues.commit(table) as Queue,
       table,
     });

@@ -3,12 +3,12 @@
  * what the breaker and the conflict log say.
  */
 import { scaledMs, tableLimits } from '../../config/load-config.ts';
-import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type TransformDef, tableId } from '../../processors/types.ts';
 import { tableQuota } from '../../queues/commit/table-quota.ts';
 import { type BreakerView, readBreaker } from '../../queues/conflicts/breaker.ts';
 import { type ConflictSummary, readConflictSummaries } from '../../queues/conflicts/log.ts';
 import type { Runtime } from '../../runtime.ts';
+import { warehouseCaps } from '../../warehouse/index.ts';
 import { type CommitPoint, operationsByTable, readCommits } from './commit-history.ts';
 import { rulesEvidence } from './rules-evidence.ts';
 import { readTableWaits, type TableWait } from './table-waits.ts';
@@ -73,7 +73,7 @@ export async function tableStats(rt: Runtime, now = Date.now()): Promise<{ table
         table,
         writer: def.name,
         inFlight: counts.active ?? 0,
-        inFlightCap: globalConcurrency ?? Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, l.concurrency),
+        inFlightCap: globalConcurrency ?? Math.min(warehouseCaps(rt.config).runningDmlPerTable, l.concurrency),
         commitsWaiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
         commitsFailed: counts.failed ?? 0,
         pendingSlices,

@@ -8,9 +8,9 @@
  * those gauges never turn amber or red; only the daily budget, which ends a table's day, does.
  */
 
-import { BIGQUERY_LIMITS, limitsSummary } from '../../limits/bigquery.ts';
 import type { ConflictSummary } from '../../queues/conflicts/log.ts';
 import { commitQueueName } from '../../queues/names.ts';
+import { warehouseCaps } from '../../warehouse/index.ts';
 import { authOf, type Handler } from '../context.ts';
 import { type TableStats, tableStats } from '../data/table-stats.ts';
 import { describeWait } from '../data/table-waits.ts';
@@ -18,9 +18,6 @@ import { html, type SafeHtml, urlPart } from '../html/escape.ts';
 import { num, relative, when } from '../html/format.ts';
 import { page } from '../html/layout.ts';
 import { depthChart, throughputChart } from './charts.ts';
-
-/** BigQuery stops a table's load jobs (table modifications) at this many a day, failed ones included. */
-const BIGQUERY_DAILY_LOADS = BIGQUERY_LIMITS.tableModificationsPerDay;
 
 /**
  * A gauge. `alarm`: low/high/optimum make the browser colour the bar amber then red as the
@@ -73,18 +70,21 @@ export const tablesPage: Handler = async (c, _req, res) => {
   const now = Date.now();
   const { tables, conflictsKnown } = await tableStats(c.rt, now);
   const scaled = c.rt.config.timeScale !== 1;
+  // The warehouse stops a table's load jobs (table modifications) at this many a day, failed ones included.
+  const caps = warehouseCaps(c.rt.config);
+  const dailyLoads = caps.dailyModifications;
   const rows = tables.map(
     (
       t,
     ) => html`<tr data-table="${t.table}"><td data-label="table"><a href="/queues/queue/${urlPart(commitQueueName(t.table))}" class="mono">${t.table}</a><div class="muted">written by ${t.writer}</div></td>
 <td data-k="in-flight" data-label="commits in flight / cap">${meter(t.inFlight, t.inFlightCap, false)}${t.inFlight >= t.inFlightCap ? html`<div class="muted">at the cap: the next commit starts when one lands</div>` : ''}<div class="muted">${num(t.commitsWaiting)} queued · ${num(t.pendingSlices)} dates staged${t.commitsFailed ? html` · <span class="bad">${num(t.commitsFailed)} failed</span>` : ''}</div></td>
 <td data-k="ops-window" data-label="operations in the last window / cap">${meter(t.opsInWindow, t.opsCap, false)}<div class="muted">per ${t.windowSeconds} s${scaled ? html` (${num(t.windowMs)} ms real at ×${c.rt.config.timeScale})` : ''}</div></td>
-<td data-k="ops-today" data-label="modifications today (UTC) / budget">${meter(t.modificationsToday, t.dailyBudget, true)}<div class="muted">table modifications (loads, copies, appends)</div><div class="muted" data-k="dml-today">DML statements today: ${num(t.opsToday)} (no daily cap)</div>${t.loadJobs !== undefined ? html`<div class="muted">load jobs (rules layer, this process): ${num(t.loadJobs)} / ${num(BIGQUERY_DAILY_LOADS)}</div>` : ''}</td>
+<td data-k="ops-today" data-label="modifications today (UTC) / budget">${meter(t.modificationsToday, t.dailyBudget, true)}<div class="muted">table modifications (loads, copies, appends)</div><div class="muted" data-k="dml-today">DML statements today: ${num(t.opsToday)} (no daily cap)</div>${t.loadJobs !== undefined ? html`<div class="muted">load jobs (rules layer, this process): ${num(t.loadJobs)}${dailyLoads === undefined ? '' : html` / ${num(dailyLoads)}`}</div>` : ''}</td>
 <td data-k="breaker" data-label="breaker">${breakerCell(t)}</td><td data-k="conflicts" data-label="conflicts, last 24 h">${conflictsCell(t.conflicts, conflictsKnown)}</td></tr>`,
   );
   const charts = [await throughputChart(c), depthChart(c)];
   const body = html`<h1>Table gates</h1>
-<p class="muted">${limitsSummary()}. Each gate holds its table under its caps for every worker in every process.</p>
+<p class="muted">${caps.summary}. Each gate holds its table under its caps for every worker in every process.</p>
 <div class="wide"><table class="data stack" id="gates"><thead><tr><th>table</th><th>commits in flight / cap</th><th>operations in the last window / cap</th><th>modifications today (UTC) / budget</th><th>breaker</th><th>conflicts, last 24 h</th></tr></thead><tbody>${rows}</tbody></table></div>
 <h2>What waits, and until when</h2>
 ${waitsTable(tables, now)}

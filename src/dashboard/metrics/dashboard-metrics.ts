@@ -6,7 +6,6 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { tableId } from '../../processors/types.ts';
 import type { CommitJobResult } from '../../queues/commit/worker.ts';
 import { BREAKER_STATES } from '../../queues/conflicts/breaker.ts';
@@ -34,7 +33,7 @@ export class DashboardMetrics {
   });
   private readonly inFlightCap = new Gauge({
     name: 'phasegate_table_commit_concurrency_cap',
-    help: `The commit queue's global concurrency (BigQuery runs at most ${BIGQUERY_LIMITS.runningMutatingDmlPerTable} mutating DML per table)`,
+    help: "The commit queue's global concurrency (at most the warehouse's running mutating DML per table: BigQuery's 2)",
     labelNames: ['table'],
     registers: [this.registry],
   });

@@ -164,7 +164,11 @@ export interface BackfillProgress {
  * slices, a slice its inputs have ruled out counted as what they decide.
  */
 export async function backfillProgress(ctx: PipelineContext, record: BackfillRecord): Promise<BackfillProgress> {
-  const graph = await runGraph(ctx, record);
+  return backfillProgressOf(record, await runGraph(ctx, record));
+}
+
+/** `backfillProgress` from a graph already read (the end of a wait). */
+export function backfillProgressOf(record: BackfillRecord, graph: RunGraph): BackfillProgress {
   const perProcessor: Record<string, Record<SliceState, number>> = {};
   const statuses: Record<string, (SliceStatus | undefined)[]> = {};
   let total = 0;

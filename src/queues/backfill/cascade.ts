@@ -176,12 +176,22 @@ export async function cascadeProgress(ctx: PipelineContext, record: BackfillReco
   return { id: record.id, done: graph.done, perProcessor, perPhase, graph };
 }
 
-/** Polls until every slice the backfill reaches is final, or the timeout. */
-export async function waitForCascade(
-  ctx: PipelineContext,
-  record: BackfillRecord,
-  opts: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal | undefined; onProgress?: (p: CascadeProgress) => void } = {},
-): Promise<CascadeProgress> {
+export interface RunWaitOptions {
+  /** @defaultValue 500 */
+  pollMs?: number | undefined;
+  /** Stop waiting after this long (real ms), the run not done. @defaultValue undefined (no limit) */
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Called with each read of the run's progress. */
+  onProgress?: ((p: CascadeProgress) => void) | undefined;
+}
+
+/**
+ * The one wait for a run: polls its graph until every slice it reaches is final (a cascade's
+ * downstream phases included), the signal aborts or the timeout passes. `--wait`
+ * (src/cli/progress.ts, `waitForBackfill`) adds bars, the log rows and the failed-dates file.
+ */
+export async function waitForCascade(ctx: PipelineContext, record: BackfillRecord, opts: RunWaitOptions = {}): Promise<CascadeProgress> {
   const started = Date.now();
   for (;;) {
     const progress = await cascadeProgress(ctx, record);

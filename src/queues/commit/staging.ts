@@ -8,10 +8,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
-import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
 import { currentTraceparent } from '../../telemetry/tracing.ts';
+import { warehouseCaps } from '../../warehouse/index.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, JOB_NAMES } from '../names.ts';
@@ -223,7 +223,7 @@ export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limi
   const ttl = Number(res?.[1]?.[1] ?? 0) || 0;
   const running = Number(res?.[2]?.[1] ?? 0) || 0;
   if (used >= limits.opsMax) return Math.max(windowMs, ttl);
-  const concurrency = Math.max(1, Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, limits.concurrency));
+  const concurrency = Math.max(1, Math.min(warehouseCaps(ctx.config).runningDmlPerTable, limits.concurrency));
   const pressure = Math.min(1, Math.max(used / limits.opsMax, running / concurrency));
   return Math.round(windowMs * pressure);
 }

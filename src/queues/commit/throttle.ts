@@ -8,8 +8,8 @@
  */
 import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import type { BusyCause } from '../../errors/classify.ts';
-import { BIGQUERY_LIMITS } from '../../limits/bigquery.ts';
 import { log } from '../../log.ts';
+import { warehouseCaps } from '../../warehouse/index.ts';
 
 import type { PipelineContext } from '../context.ts';
 
@@ -26,9 +26,9 @@ export interface ThrottleView {
   busyStreak: number;
 }
 
-/** The table's configured commit concurrency, within BigQuery's running mutating DML per table (limits.ts). */
+/** The table's configured commit concurrency, within the warehouse's running mutating DML per table (its caps). */
 function configured(ctx: Ctx, table: string): number {
-  return Math.min(BIGQUERY_LIMITS.runningMutatingDmlPerTable, tableLimits(ctx.config, table).concurrency);
+  return Math.min(warehouseCaps(ctx.config).runningDmlPerTable, tableLimits(ctx.config, table).concurrency);
 }
 
 /** Notes a busy failure; lowers the table's concurrency on a full DML queue. Returns the busy streak. */
@@ -39,8 +39,9 @@ export async function noteBusy(ctx: Ctx, table: string, cause: BusyCause, now = 
   const res = await multi.exec();
   if (cause === 'dmlOutstanding') {
     await ctx.queues.commit(table).setGlobalConcurrency(1);
+    const queued = warehouseCaps(ctx.config).queuedDmlPerTable;
     log.warn(
-      `${table}: its DML queue was full (limit ${BIGQUERY_LIMITS.queuedMutatingDmlPerTable}); committing one at a time until ${ctx.config.busy.restoreAfter} commits succeed`,
+      `${table}: its DML queue was full${queued === undefined ? '' : ` (limit ${queued})`}; committing one at a time until ${ctx.config.busy.restoreAfter} commits succeed`,
     );
   }
   return Number(res?.[0]?.[1] ?? 1);

@@ -28,6 +28,7 @@ import type { TableSpec } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
 import { bullmqTelemetry, committedSpan, describeActive, recordError } from '../../telemetry/tracing.ts';
+import { warehouseCaps } from '../../warehouse/index.ts';
 import type { CommitResult } from '../../warehouse/types.ts';
 import { type Admission, admitCommit, recordCommit, releaseProbe } from '../conflicts/breaker.ts';
 import {
@@ -538,7 +539,10 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
   const worker = new Worker<CommitJobData>(commitQueueName(table), commitProcessor(ctx), {
     connection: ctx.redis,
     prefix: ctx.config.prefix,
-    concurrency: QUEUE_DEFAULTS.commitJob.workerConcurrency,
+    // The real cap is the queue's global concurrency (`QueueSet.applyTableCaps`, from the table's
+    // `concurrency` setting), which binds every process; this only lets one process run up to
+    // the warehouse's running-DML cap.
+    concurrency: warehouseCaps(ctx.config).runningDmlPerTable,
     ...workerLockOptions(ctx.config),
     ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.commitJob.maxStalledCount,

@@ -12,7 +12,7 @@ import { waitForBackfill } from '../src/cli/progress.ts';
 import { backfillExitCode, collectSummary, tableOpsNow } from '../src/cli/summary.ts';
 import { InputError } from '../src/errors/input-error.ts';
 import { PROCESSORS, Registry } from '../src/processors/registry.ts';
-import { type ProcessorContext, type ProcessorDef, type Row, type TableSpec, tableId } from '../src/processors/types.ts';
+import { type ProcessorContext, type ProcessorDef, tableId } from '../src/processors/types.ts';
 import { backfillProgress, startBackfill } from '../src/queues/backfill/backfill.ts';
 import { startCascadingBackfill } from '../src/queues/backfill/cascade.ts';
 import { readFailedFile } from '../src/queues/backfill/dates.ts';
@@ -21,6 +21,7 @@ import type { BackfillRecord } from '../src/queues/runs/record.ts';
 import type { SliceState, SliceStatus } from '../src/queues/status-store.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+import { differences, snapshot } from './table-snapshots.ts';
 
 const SCRAPERS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper'];
 const RAW = ['nbac_player_boxscore', 'nbac_team_boxscore'];
@@ -37,13 +38,6 @@ const BAD_TEAM = '2023-11-20';
 /** The date player_game_summary throws on. */
 const THROWS = '2023-12-01';
 const MALFORMED = '{"resource": "boxscore", "resultSets": [';
-
-/**
- * Columns left out of the comparison with the clean run: `processed_at` (every table) is the
- * wall-clock time the job that produced the row ran, so it differs between any two runs.
- * Every other column — `source_file` and `quality_issues` included — must match.
- */
-const VOLATILE = new Set(['processed_at']);
 
 /** The default processors, with player_game_summary throwing an InputError on THROWS while `breaks.on`. */
 function breakingRegistry(breaks: { on: boolean }): Registry {
@@ -80,34 +74,6 @@ async function ended(rt: Runtime, record: BackfillRecord, what: string, timeoutM
     timeoutMs,
     100,
   );
-}
-
-/** A table's rows without the volatile columns, sorted by primary key, with their key as a string. */
-async function snapshot(rt: Runtime, spec: TableSpec): Promise<{ key: string; row: Row }[]> {
-  const w = await rt.warehouse();
-  await w.ensureTable(spec);
-  const cols = spec.columns.filter((c) => !VOLATILE.has(c.name)).map((c) => c.name);
-  const rows = await w.query(`SELECT ${cols.join(', ')} FROM ${tableId(spec)}`);
-  return rows
-    .map((row) => ({ key: spec.primaryKey.map((k) => String(row[k])).join('|'), row: row as Row }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
-/** The differences between two snapshots, a few of them spelled out. */
-function differences(table: string, got: { key: string; row: Row }[], want: { key: string; row: Row }[]): string[] {
-  const out: string[] = [];
-  const mine = new Map(got.map((r) => [r.key, r.row]));
-  const theirs = new Map(want.map((r) => [r.key, r.row]));
-  for (const [k, row] of theirs) {
-    const have = mine.get(k);
-    if (!have) out.push(`${table} ${k}: missing`);
-    else {
-      const cols = Object.keys(row).filter((c) => JSON.stringify(row[c]) !== JSON.stringify(have[c]));
-      if (cols.length > 0) out.push(`${table} ${k}: ${cols.map((c) => `${c} ${JSON.stringify(have[c])} ≠ clean ${JSON.stringify(row[c])}`).join(', ')}`);
-    }
-  }
-  for (const k of mine.keys()) if (!theirs.has(k)) out.push(`${table} ${k}: not in the clean run`);
-  return out;
 }
 
 describe('graph chaos: a 40-date cascade with two bad raw files and a throwing phase-3 processor', function () {
@@ -270,8 +236,8 @@ describe('graph chaos: a 40-date cascade with two bad raw files and a throwing p
     for (const p of REACHED) {
       const def = rt.registry.get(p);
       if (def.kind !== 'transform') continue;
-      const mine = await snapshot(rt, def.table);
-      const theirs = await snapshot(clean.rt, def.table);
+      const mine = await snapshot(await rt.warehouse(), def.table);
+      const theirs = await snapshot(await clean.rt.warehouse(), def.table);
       expect(theirs.length, `clean ${tableId(def.table)} rows`).to.be.greaterThan(0);
       diffs.push(...differences(tableId(def.table), mine, theirs));
     }

@@ -3,6 +3,10 @@
  * two dashboards in one process — tests — do not collide). Gauges are read fresh from Redis
  * on every scrape; counters and the histograms advance by what happened since the previous
  * scrape (they start when the dashboard starts, as Prometheus counters do).
+ *
+ * The one definition of phasegate's metrics: the dashboard serves them on `/metrics`, and the
+ * process running the table gates exports the same registry over OTLP when `OTEL_*` asks
+ * (`snapshot`, read by the bridge in src/telemetry/metrics.ts).
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -12,6 +16,7 @@ import type { CommitJobResult } from '../../queues/commit/worker.ts';
 import { BREAKER_STATES } from '../../queues/conflicts/breaker.ts';
 import { listStale } from '../../queues/runs/stale.ts';
 import type { Runtime } from '../../runtime.ts';
+import type { MetricSource, PromMetric } from '../../telemetry/metrics.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';
 import { readCommits } from '../data/commit-history.ts';
 import { heldSlices } from '../data/held-slices.ts';
@@ -19,7 +24,7 @@ import { COUNTED_STATES, queueCounts } from '../data/queue-list.ts';
 import { finishedRuns, RUN_KINDS, runKind } from '../data/run-durations.ts';
 import { tableStats } from '../data/table-stats.ts';
 
-export class DashboardMetrics {
+export class DashboardMetrics implements MetricSource {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
   private readonly queueJobs = new Gauge({
@@ -172,7 +177,7 @@ export class DashboardMetrics {
 
   constructor(
     private readonly rt: Runtime,
-    private readonly startedAt = Date.now(),
+    readonly startedAt = Date.now(),
   ) {}
 
   /** Refreshes from Redis, then renders. Scrapes are serialised so counters never count twice. */
@@ -180,6 +185,15 @@ export class DashboardMetrics {
     return this.serialised(async () => {
       await this.refresh();
       return this.registry.metrics();
+    });
+  }
+
+  /** Refreshes from Redis, then gives every metric as data (the OTLP export's read). */
+  snapshot(): Promise<PromMetric[]> {
+    return this.serialised(async () => {
+      await this.refresh();
+      // prom-client's typings call `type` a numeric enum; the objects carry 'counter', 'gauge', 'histogram'.
+      return (await this.registry.getMetricsAsJSON()).map((m) => ({ name: m.name, help: m.help, type: String(m.type), values: m.values }));
     });
   }
 

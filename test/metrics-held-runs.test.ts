@@ -1,9 +1,9 @@
 /**
  * `/metrics` on held slices and run durations, from a real hold: another writer streams rows
  * into one date, the table gate holds that slice back (`waiting`), then defers it after the
- * maximum wait; meanwhile a run of two other dates commits and ends. The held count per
- * state, the oldest held slice's age, the run's duration (once, by kind and outcome) and the
- * age of a run still in progress are read as Prometheus scrapes them.
+ * maximum wait, which ends its run as failed; meanwhile a run of two other dates commits and
+ * ends. The held count per state, the oldest held slice's age, each run's duration (once, by
+ * kind and outcome) and the age of a run still in progress are read as Prometheus scrapes them.
  */
 import { expect } from 'chai';
 import { DashboardMetrics } from '../src/dashboard/metrics/dashboard-metrics.ts';
@@ -48,6 +48,7 @@ describe('/metrics: held slices and their age, run durations', function () {
       priority: 10,
       cascade: false,
     };
+    const heldRun: BackfillRecord = { ...run, id: 'bf-20240101-000000-held', dates: [HELD] };
     // A run started two minutes ago that is still going (its one slice pending).
     const open: BackfillRecord = {
       id: 'bf-20240101-000000-open',
@@ -57,7 +58,7 @@ describe('/metrics: held slices and their age, run durations', function () {
       priority: 10,
       cascade: false,
     };
-    for (const r of [open, run])
+    for (const r of [open, run, heldRun])
       await rt.redis
         .multi()
         .hset(rt.keys.backfill(r.id), { definition: JSON.stringify(r) })
@@ -66,7 +67,7 @@ describe('/metrics: held slices and their age, run durations', function () {
     await rt.statuses.set('nbac_team_boxscore', HELD, { status: 'pending', backfillId: open.id });
     const metrics = new DashboardMetrics(rt, Date.now() - 1000);
 
-    await stageRows(rt, PLAYER, HELD, boxRows(HELD, 4, 7), undefined);
+    await stageRows(rt, PLAYER, HELD, boxRows(HELD, 4, 7), heldRun.id);
     for (const d of [A, B]) await stageRows(rt, PLAYER, d, boxRows(d, 4, 7), run.id);
     await rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
 
@@ -74,7 +75,7 @@ describe('/metrics: held slices and their age, run durations', function () {
     const age = `phasegate_table_oldest_held_slice_age_seconds{table="${PLAYER_TABLE}"}`;
     const runs = 'phasegate_run_duration_seconds_count{kind="backfill",outcome="ok"}';
 
-    // The first commit: A and B land (the run ends), HELD waits for its next try.
+    // The first commit: A and B land (their run ends), HELD waits for its next try.
     await until(async () => {
       const [h, a, b] = await rt.statuses.getMany(PLAYER.name, [HELD, A, B]);
       return h?.status === 'waiting' && a?.status === 'committed' && b?.status === 'committed' ? true : undefined;
@@ -91,9 +92,16 @@ describe('/metrics: held slices and their age, run durations', function () {
     expect(sample(waiting, 'phasegate_run_oldest_in_progress_age_seconds{kind="backfill"}')).to.be.within(120, 180);
     expect(sample(waiting, 'phasegate_run_oldest_in_progress_age_seconds{kind="cascade"}')).to.equal(0);
 
-    // The retry meets the buffer again and the next wait would pass the maximum: deferred, kept.
+    expect(sample(waiting, 'phasegate_run_duration_seconds_count{kind="backfill",outcome="failed"}')).to.equal(undefined);
+
+    // The retry meets the buffer again and the next wait would pass the maximum: deferred, kept
+    // — a final state, so HELD's run ends, failed.
     await until(async () => ((await rt.statuses.get(PLAYER.name, HELD))?.status === 'deferred' ? true : undefined), 'the deferral', 30_000);
-    const deferred = await metrics.render();
+    const deferred = await until(async () => {
+      const text = await metrics.render();
+      return sample(text, 'phasegate_run_duration_seconds_count{kind="backfill",outcome="failed"}') === 1 ? text : undefined;
+    }, "the held run's end on /metrics");
+    expect(sample(deferred, 'phasegate_run_duration_seconds_sum{kind="backfill",outcome="failed"}')).to.be.within(3, 30);
     expect(sample(deferred, held('waiting'))).to.equal(0);
     expect(sample(deferred, held('deferred'))).to.equal(1);
     // Held since its first conflict, before the first wait (5 min scaled: 4–6 s with jitter).

@@ -34,6 +34,7 @@ import { sourceClients } from './sources/source-clients.ts';
 import { LocalObjectStore } from './storage/local-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { LOG_TABLES } from './tables/log-tables.ts';
+import { exportMetricsOf, type MetricSource, metricsExporting, startMetrics } from './telemetry/metrics.ts';
 import { flushTracing, startTracing } from './telemetry/tracing.ts';
 import { openWarehouse, warehouseDeclaration } from './warehouse/index.ts';
 import type { ReadRelayServer } from './warehouse/read-relay/server.ts';
@@ -68,6 +69,12 @@ export interface RuntimeOptions {
   pubsub?: PubSub;
   /** Whether REDIS_URL was set by the user (then no embedded server is started). */
   redisExplicit?: boolean;
+  /**
+   * The metrics a process running the table gates exports when `OTEL_*` asks for it
+   * (src/telemetry/metrics.ts). Handed in: they are defined by the dashboard, above the runtime.
+   * @defaultValue none: nothing is exported
+   */
+  metrics?: (rt: Runtime) => Promise<MetricSource>;
 }
 
 /**
@@ -96,8 +103,9 @@ export function defaultRegistry(): Registry {
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   setLogLevel(config.logLevel);
-  // OTEL_* decide (off when none asks for traces); once per process, before any queue exists.
+  // OTEL_* decide (off when none asks for traces or metrics); once per process, before any queue exists.
   startTracing(process.env);
+  startMetrics(process.env);
   rememberSecrets(...secretsOf(config));
   const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
@@ -134,6 +142,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const trackers: DependencyTracker[] = [];
   // The Pub/Sub relay of the event streams, when PHASEGATE_PUBSUB_TOPIC is set (one per runtime).
   let eventsRelay: PubSubRelay | undefined;
+  // Stops this runtime's metrics export after sending them one last time.
+  let stopExport: (() => Promise<void>) | undefined;
   let unwatch: (() => void) | undefined;
 
   const source = opts.source ?? createSource(config);
@@ -197,6 +207,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         for (const table of registry.gatedTables()) workers.push(await startTableGate(rt, table));
       }
       if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
+      // Pipeline-wide values read from Redis: exported by the process that runs the table gates
+      // (one, on the embedded default), so a collector does not get each series once per worker.
+      if (commit && opts.metrics && metricsExporting() && !stopExport) stopExport = exportMetricsOf(await opts.metrics(rt));
       if (config.pubsub.topic && !eventsRelay) {
         eventsRelay = await startPubSubRelay(
           { redis, keys, prefix: config.prefix },
@@ -225,6 +238,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       await step(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));
       if (gates.length > 0) await step(() => flushLogTables(rt));
       await step(() => Promise.all(gates.map((w) => w.close())));
+      // The last export reads the queues and Redis: before they close.
+      await step(() => stopExport?.());
       await step(() => queues.close());
       // Stops answering other processes' reads before it lets go of the file they read.
       if (warehouse)

@@ -11,8 +11,8 @@ import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { publishCommitted } from '../src/queues/events/stream.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
-/** Labels whose values come from a fixed set: queues, states, tables, processors, conflict types. */
-const BOUNDED_LABELS = new Set(['queue', 'state', 'table', 'processor', 'type']);
+/** Labels whose values come from a fixed set: queues, states, tables, processors, conflict types, run kinds and outcomes. */
+const BOUNDED_LABELS = new Set(['queue', 'state', 'table', 'processor', 'type', 'kind', 'outcome']);
 const DATES = ['2023-11-01', '2023-11-02'];
 
 describe('/metrics names follow Prometheus conventions', function () {

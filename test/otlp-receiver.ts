@@ -1,6 +1,7 @@
 /**
- * An OTLP/HTTP trace receiver on a loopback port, as a collector would be: it accepts the
- * exporter's JSON export (`POST /v1/traces`) and keeps every span, decoded, for a test to walk.
+ * An OTLP/HTTP receiver on a loopback port, as a collector would be: it accepts the exporters'
+ * JSON exports (`POST /v1/traces`, `POST /v1/metrics`) and keeps every span and every metric's
+ * data points, decoded, for a test to walk.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,14 @@ export interface ReceivedSpan {
   status: number;
 }
 
+/** One export of one metric: its points' attributes and values (a histogram's count and sum). */
+export interface ReceivedMetric {
+  name: string;
+  unit: string;
+  type: 'gauge' | 'sum' | 'histogram';
+  points: { attributes: Record<string, string | number | boolean>; value: number; count?: number; sum?: number }[];
+}
+
 type AnyValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
 
 function decodeValue(v: AnyValue): string | number | boolean {
@@ -25,8 +34,30 @@ function decodeValue(v: AnyValue): string | number | boolean {
   return v.boolValue ?? '';
 }
 
+type MetricsBody = {
+  resourceMetrics?: {
+    scopeMetrics?: {
+      metrics?: ({ name: string; unit?: string } & Partial<
+        Record<
+          'gauge' | 'sum' | 'histogram',
+          {
+            dataPoints?: {
+              attributes?: { key: string; value: AnyValue }[];
+              asDouble?: number;
+              asInt?: string | number;
+              count?: string | number;
+              sum?: number;
+            }[];
+          }
+        >
+      >)[];
+    }[];
+  }[];
+};
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  readonly metrics: ReceivedMetric[] = [];
   requests = 0;
   private server: Server | undefined;
 
@@ -34,8 +65,13 @@ export class OtlpReceiver {
     this.server = createServer((req, res) => {
       void readBody(req).then((text) => {
         this.requests += 1;
-        if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).includes('json')) {
+        if (req.method !== 'POST' || !['/v1/traces', '/v1/metrics'].includes(req.url ?? '') || !String(req.headers['content-type']).includes('json')) {
           res.writeHead(415).end();
+          return;
+        }
+        if (req.url === '/v1/metrics') {
+          this.addMetrics(JSON.parse(text) as MetricsBody);
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
           return;
         }
         const body = JSON.parse(text) as {
@@ -61,6 +97,30 @@ export class OtlpReceiver {
     const server = this.server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  private addMetrics(body: MetricsBody): void {
+    for (const rm of body.resourceMetrics ?? [])
+      for (const sm of rm.scopeMetrics ?? [])
+        for (const m of sm.metrics ?? []) {
+          const type = m.histogram ? 'histogram' : m.sum ? 'sum' : 'gauge';
+          const points = (m.histogram ?? m.sum ?? m.gauge)?.dataPoints ?? [];
+          this.metrics.push({
+            name: m.name,
+            unit: m.unit ?? '',
+            type,
+            points: points.map((p) => ({
+              attributes: Object.fromEntries((p.attributes ?? []).map((a) => [a.key, decodeValue(a.value)])),
+              value: Number(p.asDouble ?? p.asInt ?? p.count ?? 0),
+              ...(type === 'histogram' ? { count: Number(p.count ?? 0), sum: Number(p.sum ?? 0) } : {}),
+            })),
+          });
+        }
+  }
+
+  /** The latest export of a metric (an export is cumulative: the latest says everything). */
+  latest(name: string): ReceivedMetric | undefined {
+    return this.metrics.filter((m) => m.name === name).at(-1);
   }
 
   byId(spanId: string | undefined): ReceivedSpan | undefined {

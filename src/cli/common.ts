@@ -68,6 +68,8 @@ export async function withRuntime<T>(config: Config, fn: (rt: Runtime) => Promis
   checkTableLimits(config, registry);
   const rt = await openRuntime(config, {
     redisExplicit: process.env.REDIS_URL !== undefined || config.redisUrl !== 'redis://127.0.0.1:6379',
+    // What a process running the table gates exports when OTEL_* asks: /metrics' own registry.
+    metrics: async (rt) => new (await import('../dashboard/metrics/dashboard-metrics.ts')).DashboardMetrics(rt),
     ...opts,
     registry,
   });

@@ -1,8 +1,12 @@
 /**
  * Prometheus metrics, in the dashboard's own prom-client Registry (never the global one, so
  * two dashboards in one process — tests — do not collide). Gauges are read fresh from Redis
- * on every scrape; counters and the latency histogram advance by what happened since the
- * previous scrape (they start when the dashboard starts, as Prometheus counters do).
+ * on every scrape; counters and the histograms advance by what happened since the previous
+ * scrape (they start when the dashboard starts, as Prometheus counters do).
+ *
+ * The one definition of phasegate's metrics: the dashboard serves them on `/metrics`, and the
+ * process running the table gates exports the same registry over OTLP when `OTEL_*` asks
+ * (`snapshot`, read by the bridge in src/telemetry/metrics.ts).
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -11,12 +15,15 @@ import type { CommitJobResult } from '../../queues/commit/worker.ts';
 import { BREAKER_STATES } from '../../queues/conflicts/breaker.ts';
 import { listStale } from '../../queues/runs/stale.ts';
 import type { Runtime } from '../../runtime.ts';
+import type { MetricSource, PromMetric } from '../../telemetry/metrics.ts';
 import { recentBackfills } from '../data/backfill-summary.ts';
 import { readCommits } from '../data/commit-history.ts';
+import { heldSlices } from '../data/held-slices.ts';
 import { COUNTED_STATES, queueCounts } from '../data/queue-list.ts';
+import { finishedRuns, RUN_KINDS, runKind } from '../data/run-durations.ts';
 import { tableStats } from '../data/table-stats.ts';
 
-export class DashboardMetrics {
+export class DashboardMetrics implements MetricSource {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
   private readonly queueJobs = new Gauge({
@@ -103,6 +110,32 @@ export class DashboardMetrics {
     help: 'Share of the slices of the runs in progress that are in a final state (1 when none is in progress)',
     registers: [this.registry],
   });
+  private readonly runOldestAge = new Gauge({
+    name: 'phasegate_run_oldest_in_progress_age_seconds',
+    help: 'Age of the oldest of the recent runs still in progress, per kind (0 when none is)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  private readonly runDuration = new Histogram({
+    name: 'phasegate_run_duration_seconds',
+    help: 'Start to end of the runs that finished, per kind (backfill, cascade, retry) and outcome (ok, failed, cancelled)',
+    labelNames: ['kind', 'outcome'],
+    // A run is a date or two (seconds) up to seasons of backfill (a day or more).
+    buckets: [10, 30, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400, 172_800],
+    registers: [this.registry],
+  });
+  private readonly held = new Gauge({
+    name: 'phasegate_table_held_slices',
+    help: 'Slices a table gate holds back: waiting for their next try (streaming buffer, open breaker) or deferred after the maximum wait',
+    labelNames: ['table', 'state'],
+    registers: [this.registry],
+  });
+  private readonly heldAge = new Gauge({
+    name: 'phasegate_table_oldest_held_slice_age_seconds',
+    help: 'How long the longest-held slice of a table has been held, since its first conflict (0 when none is held)',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
   private readonly stale = new Gauge({
     name: 'phasegate_stale_slices',
     help: 'Landed slices computed from an input that has since recommitted with other rows, per processor (backfill --only-stale recomputes them)',
@@ -136,21 +169,35 @@ export class DashboardMetrics {
   });
 
   private lastEventId: string | undefined;
+  private lastRunEndId: string | undefined;
   private lastBatch = new Map<string, string>();
   private readonly finishedWatermark = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly rt: Runtime,
-    private readonly startedAt = Date.now(),
+    readonly startedAt = Date.now(),
   ) {}
 
   /** Refreshes from Redis, then renders. Scrapes are serialised so counters never count twice. */
   render(): Promise<string> {
-    const next = this.chain.then(async () => {
+    return this.serialised(async () => {
       await this.refresh();
       return this.registry.metrics();
     });
+  }
+
+  /** Refreshes from Redis, then gives every metric as data (the OTLP export's read). */
+  snapshot(): Promise<PromMetric[]> {
+    return this.serialised(async () => {
+      await this.refresh();
+      // prom-client's typings call `type` a numeric enum; the objects carry 'counter', 'gauge', 'histogram'.
+      return (await this.registry.getMetricsAsJSON()).map((m) => ({ name: m.name, help: m.help, type: String(m.type), values: m.values }));
+    });
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn);
     this.chain = next.catch(() => undefined);
     return next;
   }
@@ -185,11 +232,29 @@ export class DashboardMetrics {
       this.runSlices.set({ processor, state }, n);
     }
     this.runsInProgress.set(running.length);
+    const now = Date.now();
+    for (const kind of RUN_KINDS) {
+      const started = running.filter((b) => runKind(b.record) === kind).map((b) => Date.parse(b.record.createdAt));
+      this.runOldestAge.set({ kind }, started.length > 0 ? Math.max(0, (now - Math.min(...started)) / 1000) : 0);
+    }
+    this.held.reset();
+    for (const h of await heldSlices(this.rt)) {
+      this.held.set({ table: h.table, state: 'waiting' }, h.waiting);
+      this.held.set({ table: h.table, state: 'deferred' }, h.deferred);
+      this.heldAge.set({ table: h.table }, h.oldestSince === undefined ? 0 : Math.max(0, (now - h.oldestSince) / 1000));
+    }
     const total = running.reduce((n, b) => n + b.total, 0);
     this.runFinishedRatio.set(total === 0 ? 1 : running.reduce((n, b) => n + b.finished, 0) / total);
     const stale = await listStale(this.rt);
     for (const def of this.rt.registry.transforms()) this.stale.set({ processor: def.name }, stale.filter((x) => x.processor === def.name).length);
-    await Promise.all([this.tailEvents(), this.observeCommitJobs()]);
+    await Promise.all([this.tailEvents(), this.observeCommitJobs(), this.observeRunEnds()]);
+  }
+
+  /** Runs that ended since the previous scrape (the run-ends stream, one entry per run). */
+  private async observeRunEnds(): Promise<void> {
+    const { runs, lastId } = await finishedRuns(this.rt, this.lastRunEndId ? { afterId: this.lastRunEndId } : { sinceMs: this.startedAt });
+    for (const r of runs) this.runDuration.observe({ kind: r.kind, outcome: r.outcome }, r.seconds);
+    if (lastId) this.lastRunEndId = lastId;
   }
 
   private async tailEvents(): Promise<void> {

@@ -25,6 +25,7 @@ import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { backfillScope, settleDownstream } from '../events/settle.ts';
 import { heldCommitJobId, JOB_NAMES } from '../names.ts';
+import { announceFinishedBackfills } from '../runs/finished.ts';
 import { type ConflictEvent, type ConflictLogRow, logConflicts } from './log.ts';
 
 /** The column a row's processing time is read from: the warehouse's own (the commit worker reads it here). */
@@ -237,6 +238,12 @@ export async function holdConflicting(ctx: PipelineContext, req: HoldRequest, no
     await settleDownstream(ctx, processor, field, await backfillScope(ctx, objects.get(field)?.backfillId));
   }
   await logConflicts(ctx, [], events);
+  // A deferred slice is final, so its run may have ended with it: the commit announces only
+  // the runs of what it landed, and without this a run whose last slice is deferred never ends.
+  await announceFinishedBackfills(
+    ctx,
+    outcome.deferred.map((f) => objects.get(f)?.backfillId),
+  );
   if (outcome.deferred.length > 0) {
     const list = outcome.deferred.join(', ');
     log.warn(`${req.table}: deferred ${outcome.deferred.length} slices still in the streaming buffer: ${list}`);

@@ -482,6 +482,8 @@ function conformance(open: () => Promise<Harness>): void {
     ];
     h.answer(fields, expected, (q) => {
       expect(q.queryParameters).to.deep.equal([{ name: 'since', parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: '2023-12-31T00:00:00.000Z' } }]);
+      // A partition filter that keeps every date: a conflict log with requirePartitionFilter accepts the read.
+      expect(q.query).to.include("`game_date` >= DATE '0001-01-01'");
     });
     expect(await h.warehouse().reports.conflictSummary(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
   });
@@ -510,7 +512,10 @@ function conformance(open: () => Promise<Harness>): void {
         error_message: 'streaming buffer',
       },
     ];
-    h.answer(fields, expected);
+    h.answer(fields, expected, (q) => {
+      // Both references to the log carry a partition filter (requirePartitionFilter).
+      expect(q.query.match(/`game_date` >= DATE '0001-01-01'/g)).to.have.length(2);
+    });
     expect(await h.warehouse().reports.unresolvedConflicts(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
   });
 

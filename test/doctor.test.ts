@@ -174,6 +174,8 @@ function project(opts: ProjectOptions) {
       (b: Body) => b.configuration?.dryRun === true && String(b.configuration.query.query).includes(`.${spec.dataset}.${spec.table}\``) && commits.match(b),
     )
       .query(true)
+      // A table requiring a partition filter gets its gate read dry-run too.
+      .times(player && opts.player?.requirePartitionFilter ? 2 : 1)
       .reply((_uri, body) =>
         player && opts.playerDryRunError
           ? [400, invalidQuery(opts.playerDryRunError)]
@@ -300,9 +302,18 @@ describe('phasegate doctor: BigQuery and GCS (nock)', () => {
     expect(checks.find((c) => c.subject === `table ${PLAYER}`)?.detail).to.include(
       'requires a partition filter, which every commit statement and read carries (game_date)',
     );
+    expect(checks.find((c) => c.subject === `first commit ${PLAYER}`)?.detail).to.equal(
+      'a dry run of its MERGE from a staged object and of the gate’s read (partition filter required) passes',
+    );
     const merge = commits.all.find((b) => String(b.configuration.query.query).startsWith(`MERGE \`${PROJECT}.${PLAYER}\``));
     // The only clause reading the target filters on its partitioning column.
     expect(merge?.configuration.query.query).to.include('WHEN NOT MATCHED BY SOURCE AND T.`game_date` IN UNNEST(@scope)');
+    // The gate's read before each commit, with a unit so its other-dates branch is asked too:
+    // that branch filters on game_date with a bound that keeps every date.
+    const read = commits.all.find((b) => String(b.configuration.query.query).startsWith('SELECT slice, unit, COUNT(*)'));
+    expect(read?.configuration.dryRun).to.equal(true);
+    expect(read?.configuration.query.query).to.include("`game_date` NOT IN UNNEST(@slices) AND `game_date` >= DATE '0001-01-01'");
+    expect(read?.configuration.query.queryParameters.map((p: Body) => p.name)).to.deep.equal(['slices', 'units']);
   });
 
   it('a US dataset with an EU bucket: ✗ naming both locations, a failure that stops every commit', async () => {

@@ -89,11 +89,24 @@ export async function firstCommitChecks(
       const statement = spec.writeMode === 'append' ? 'INSERT … SELECT' : 'MERGE';
       try {
         await cloud.dryRunCommit(spec, probe);
-        checks.push(ok(subject, `a dry run of its ${statement} from a staged object passes`));
       } catch (err) {
         const message = messageOf(err);
         checks.push(fail(subject, `a dry run of its ${statement} fails: ${message}`, dryRunFix(message, dataset, bucket), true));
+        continue;
       }
+      // Where BigQuery insists on a partition filter, the gate's own read before each commit is
+      // asked too: the statement alone does not prove the reads around it.
+      if (seen.get(spec)?.requirePartitionFilter) {
+        try {
+          await cloud.dryRunGateRead(spec);
+        } catch (err) {
+          const message = messageOf(err);
+          checks.push(fail(subject, `a dry run of the gate's read before each commit fails: ${message}`, dryRunFix(message, dataset, bucket), true));
+          continue;
+        }
+      }
+      const reads = seen.get(spec)?.requirePartitionFilter ? ' and of the gate’s read (partition filter required)' : '';
+      checks.push(ok(subject, `a dry run of its ${statement} from a staged object${reads} passes`));
     }
   } finally {
     try {

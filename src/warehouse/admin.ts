@@ -87,6 +87,8 @@ export interface CloudProject {
   dryRun(): Promise<unknown>;
   /** A dry run of the exact statement a commit of `spec` runs, reading `stagedKey`; throws BigQuery's error. */
   dryRunCommit(spec: TableSpec, stagedKey: string): Promise<unknown>;
+  /** A dry run of the read a table gate makes of `spec` before each commit; throws BigQuery's error. */
+  dryRunGateRead(spec: TableSpec): Promise<unknown>;
 }
 
 /** What a backend gives the doctor and migrate for an opened warehouse. */

@@ -32,6 +32,7 @@ function cloudOf(warehouse: BigQueryWarehouse, bucket: GcsObjectStore): CloudPro
     missingTablePermissions: (spec, permissions) => warehouse.missingTablePermissions(spec, permissions),
     dryRun: () => warehouse.dryRun(),
     dryRunCommit: (spec, stagedKey) => warehouse.dryRunCommit(spec, stagedKey),
+    dryRunGateRead: (spec) => warehouse.dryRunGateRead(spec),
   };
 }
 

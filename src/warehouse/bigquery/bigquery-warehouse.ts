@@ -89,6 +89,8 @@ const PAGE_ROWS = 10_000;
 const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
 /** The slice a dry-run commit names: any date does, the statement only gets checked. */
 const DRY_RUN_SLICE = '2000-01-01';
+/** The unit a dry-run gate read names: any value does. */
+const DRY_RUN_UNIT = 'doctor';
 
 /** A commit's statement as a query job configuration, and where it writes. */
 interface CommitQuery {
@@ -350,12 +352,28 @@ export class BigQueryWarehouse implements Warehouse, WarehouseAdmin {
     return rows.map((r) => String(r.slice));
   }
 
-  async unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
-    if (slices.length === 0 && units.length === 0) return [];
+  private unitHoldingsQuery(spec: TableSpec, slices: readonly string[], units: readonly string[]): { sql: string; parameters: QueryParameter[] } {
     const withUnits = spec.unitColumn !== undefined && units.length > 0;
     const parameters = [dateArrayParameter(SLICES_PARAM, slices), ...(withUnits ? [queryParameter(UNITS_PARAM, units)] : [])];
-    const rows = await this.select(unitHoldingsStatement(this.where(spec), spec, withUnits), parameters, tableId(spec));
+    return { sql: unitHoldingsStatement(this.where(spec), spec, withUnits), parameters };
+  }
+
+  async unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
+    if (slices.length === 0 && units.length === 0) return [];
+    const { sql, parameters } = this.unitHoldingsQuery(spec, slices, units);
+    const rows = await this.select(sql, parameters, tableId(spec));
     return rows.map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
+  }
+
+  /**
+   * A dry run of the read a table gate makes before every commit (`unitHoldings`, with a unit
+   * so its other-dates branch is in): on a table with `requirePartitionFilter`, BigQuery refuses
+   * it unless each reference to the table filters on the partitioning column.
+   */
+  async dryRunGateRead(spec: TableSpec, slice = DRY_RUN_SLICE): Promise<DryRunResult> {
+    validateSpec(spec);
+    const { sql, parameters } = this.unitHoldingsQuery(spec, [slice], spec.unitColumn === undefined ? [] : [DRY_RUN_UNIT]);
+    return this.dryRunJob({ query: sql, parameterMode: 'NAMED', queryParameters: parameters, useLegacySql: false }, tableId(spec));
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

@@ -64,7 +64,14 @@ export async function runDoctor(t: DoctorTargets): Promise<Check[]> {
   }
   const seen = new Map<TableSpec, TableDescription | null>();
   checks.push(...(await tableChecks(admin, specs, { autoMigrates: view.addsMissingColumns, seen })));
-  if (cloud) checks.push(...(await firstCommitChecks(cloud, admin, specs, seen)));
+  if (cloud) {
+    // A dataset or bucket already failed says why those commits fail; a dry run there would
+    // only say it again, once per table.
+    const failed = new Set(checks.filter((c) => c.status === 'fail').map((c) => c.subject));
+    const bucketFailed = [...failed].some((s) => s.startsWith('bucket') || s === 'bigquery jobs');
+    const predictable = specs.filter((s) => !failed.has(`dataset ${admin.datasetOf(s)}`));
+    if (!bucketFailed) checks.push(...(await firstCommitChecks(cloud, admin, predictable, seen)));
+  }
   return checks;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The production path's prerequisites, each a line: credentials, the bucket, every dataset's
- * location against the configured one and against the bucket's, the permissions a commit
- * uses, and — on Compute Engine — the VM's access scopes.
+ * location against the configured one and against the bucket's — and, for one not there yet,
+ * whether the first commit may create it — the permissions a commit uses, and — on Compute
+ * Engine — the VM's access scopes. What the backend provides (`CloudProject`) answers each.
  */
 import { TransientError } from '../errors/transient-error.ts';
 import type { CloudProject } from '../warehouse/admin.ts';

@@ -15,11 +15,13 @@ import type { Column, Row, TableSpec } from '../src/processors/types.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { sourceCoverageLog } from '../src/tables/source-coverage-log.ts';
 import { streamingConflictLog } from '../src/tables/streaming-conflict-log.ts';
+import type { WarehouseAdmin } from '../src/warehouse/admin.ts';
 import { tableResource } from '../src/warehouse/bigquery/schema.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
+import { adminOf } from '../src/warehouse/index.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { CommitBatch, Warehouse } from '../src/warehouse/types.ts';
-import { API, BASE, Bodies, type Body, doneJob, notFound, PROJECT, testWarehouse, useNock } from './bigquery-nock.ts';
+import { API, BASE, Bodies, type Body, doneJob, notFound, PROJECT, testStore, testWarehouse, useNock } from './bigquery-nock.ts';
 
 const box: TableSpec = {
   dataset: 'nba_raw',
@@ -176,6 +178,8 @@ function restRows(fields: readonly Field[], rows: readonly Row[]): Body {
 interface Harness {
   readonly name: string;
   warehouse(): Warehouse;
+  /** The warehouse's schema facet, as its backend provides it (`adminOf`, src/warehouse/index.ts). */
+  admin(): Promise<WarehouseAdmin>;
   /** The table exists, without the columns `without` (DuckDB: created; BigQuery: nothing to do). */
   create(spec: TableSpec, without?: readonly string[]): Promise<void>;
   /** The next `tables.get` answers the table, without `without` (BigQuery); DuckDB reads its own. */
@@ -223,6 +227,7 @@ async function duckHarness(): Promise<Harness> {
   return {
     name: 'DuckDB',
     warehouse: () => w,
+    admin: async () => (await adminOf({ warehouse: 'duckdb', duckdbPath: ':memory:' }, w, store)).admin,
     create: async (spec, without = []) => w.ensureTable({ ...spec, columns: spec.columns.filter((c) => !without.includes(c.name)) }),
     described: () => undefined,
     missing: () => undefined,
@@ -251,6 +256,7 @@ function bigQueryHarness(creds: ReturnType<typeof useNock>): Harness {
   return {
     name: 'BigQuery (nock)',
     warehouse: () => w,
+    admin: async () => (await adminOf({ warehouse: 'bigquery', duckdbPath: '' }, w, testStore(creds))).admin,
     create: async () => undefined,
     described: (spec, without = []) => {
       nock(API).get(tablePath(spec)).query(true).reply(200, tableAnswer(spec, without));
@@ -347,10 +353,10 @@ function conformance(open: () => Promise<Harness>): void {
 
   it('describeTable: null for a missing table; the registry’s columns, in GoogleSQL types, for an existing one', async () => {
     h.missing(box);
-    expect(await h.warehouse().describeTable(box)).to.equal(null);
+    expect(await (await h.admin()).describeTable(box)).to.equal(null);
     await h.create(box);
     h.described(box);
-    expect((await h.warehouse().describeTable(box))?.columns).to.deep.equal(BOX_COLUMNS);
+    expect((await (await h.admin()).describeTable(box))?.columns).to.deep.equal(BOX_COLUMNS);
   });
 
   it('addColumns adds a column as NULLABLE, whatever the registry says, keeping the others', async () => {
@@ -361,10 +367,10 @@ function conformance(open: () => Promise<Harness>): void {
       expect(body.schema.fields.map((f: Body) => f.name)).to.deep.equal([...BOX_COLUMNS.map((c) => c.name), 'minutes']);
       expect(body.schema.fields.at(-1)).to.deep.include({ name: 'minutes', type: 'FLOAT64', mode: 'NULLABLE' });
     });
-    await h.warehouse().addColumns(spec, [wanted]);
+    await (await h.admin()).addColumns(spec, [wanted]);
     // BigQuery then holds what the patch sent: the column NULLABLE.
     h.described({ ...spec, columns: [...box.columns, { ...wanted, nullable: true }] });
-    expect((await h.warehouse().describeTable(spec))?.columns.at(-1)).to.deep.equal({ name: 'minutes', type: 'FLOAT64', nullable: true });
+    expect((await (await h.admin()).describeTable(spec))?.columns.at(-1)).to.deep.equal({ name: 'minutes', type: 'FLOAT64', nullable: true });
   });
 
   it('tableSummary counts rows, dates, games and warnings over a range of slices, read with constant bounds', async () => {
@@ -410,6 +416,8 @@ function conformance(open: () => Promise<Harness>): void {
         // Pruned by partition, and by the clustering's leading column: never an OR across both.
         expect(q.query).to.include('WHERE `game_date` IN UNNEST(@slices) UNION ALL ');
         expect(q.query).to.include('WHERE `game_id` IN UNNEST(@units) AND `game_date` NOT IN UNNEST(@slices)');
+        // A filter on the partitioning column that keeps every date: a table with requirePartitionFilter accepts the read.
+        expect(q.query).to.include("AND `game_date` >= DATE '0001-01-01'");
         expect(q.query).not.to.include(' OR ');
       },
     );
@@ -474,6 +482,8 @@ function conformance(open: () => Promise<Harness>): void {
     ];
     h.answer(fields, expected, (q) => {
       expect(q.queryParameters).to.deep.equal([{ name: 'since', parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: '2023-12-31T00:00:00.000Z' } }]);
+      // A partition filter that keeps every date: a conflict log with requirePartitionFilter accepts the read.
+      expect(q.query).to.include("`game_date` >= DATE '0001-01-01'");
     });
     expect(await h.warehouse().reports.conflictSummary(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
   });
@@ -502,7 +512,10 @@ function conformance(open: () => Promise<Harness>): void {
         error_message: 'streaming buffer',
       },
     ];
-    h.answer(fields, expected);
+    h.answer(fields, expected, (q) => {
+      // Both references to the log carry a partition filter (requirePartitionFilter).
+      expect(q.query.match(/`game_date` >= DATE '0001-01-01'/g)).to.have.length(2);
+    });
     expect(await h.warehouse().reports.unresolvedConflicts(conflictLog, new Date('2023-12-31T00:00:00Z'))).to.deep.equal(expected);
   });
 

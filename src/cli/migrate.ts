@@ -7,7 +7,7 @@ import { configFrom, type GlobalFlags, lazyAction, withExamples } from './common
 
 async function migrateCommand(flags: { json?: boolean }, cmd: Command): Promise<void> {
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
-  const [{ defaultRegistry }, { createStore }, { openWarehouse }, { migrate }, { exitCodeOf, formatChecks }] = await Promise.all([
+  const [{ defaultRegistry }, { createStore }, { openWarehouse, adminOf }, { migrate }, { exitCodeOf, formatChecks }] = await Promise.all([
     import('../runtime.ts'),
     import('../storage/create-store.ts'),
     import('../warehouse/index.ts'),
@@ -15,10 +15,11 @@ async function migrateCommand(flags: { json?: boolean }, cmd: Command): Promise<
     import('../doctor/check.ts'),
   ]);
   // DDL straight to the warehouse: no rules layer rate window for a person's one-off run.
-  const warehouse = await openWarehouse({ ...config, bigqueryRules: false }, createStore(config));
+  const store = createStore(config);
+  const warehouse = await openWarehouse({ ...config, bigqueryRules: false }, store);
   let checks: Awaited<ReturnType<typeof migrate>>;
   try {
-    checks = await migrate(warehouse, defaultRegistry());
+    checks = await migrate((await adminOf(config, warehouse, store)).admin, defaultRegistry());
   } finally {
     await warehouse.close();
   }

@@ -1,12 +1,11 @@
 /**
  * The production path's prerequisites, each a line: credentials, the bucket, every dataset's
- * location against the configured one and against the bucket's, the permissions a commit
- * uses, and — on Compute Engine — the VM's access scopes.
+ * location against the configured one and against the bucket's — and, for one not there yet,
+ * whether the first commit may create it — the permissions a commit uses, and — on Compute
+ * Engine — the VM's access scopes. What the backend provides (`CloudProject`) answers each.
  */
 import { TransientError } from '../errors/transient-error.ts';
-import type { GcsObjectStore } from '../storage/gcs-store.ts';
-import type { BigQueryWarehouse } from '../warehouse/bigquery/bigquery-warehouse.ts';
-import { colocated, sameLocation } from '../warehouse/bigquery/locations.ts';
+import type { CloudProject } from '../warehouse/admin.ts';
 import { type Check, fail, messageOf, ok, warn } from './check.ts';
 
 /**
@@ -33,9 +32,15 @@ const STORAGE_WRITE_SCOPES = [
   'https://www.googleapis.com/auth/devstorage.full_control',
 ];
 
+/**
+ * What creating a dataset needs: `datasets.insert` "requires the bigquery.datasets.create
+ * permission on the project" (cloud.google.com/bigquery/docs/reference/rest/v2/datasets/insert).
+ */
+export const DATASET_CREATE = 'bigquery.datasets.create';
+
 export interface CloudTargets {
-  warehouse: BigQueryWarehouse;
-  store: GcsObjectStore;
+  /** The warehouse's cloud project, as its backend provides it (`AdminView.cloud`). */
+  cloud: CloudProject;
   /** Datasets phasegate writes (prefix included). */
   datasets: readonly string[];
   /** Set when the configuration says we run on Compute Engine. */
@@ -74,13 +79,49 @@ async function gceScopeCheck(host: string, get: typeof fetch): Promise<Check> {
   );
 }
 
-export async function cloudChecks(t: CloudTargets): Promise<Check[]> {
-  const { warehouse, store } = t;
-  const checks: Check[] = [];
+/**
+ * A dataset that is not there yet: fine if the first commit may create it. Without
+ * `bigquery.datasets.create` its `datasets.insert` answers 403 with the text quoted here, and
+ * every commit to the dataset's tables fails the same way.
+ */
+async function missingDatasetCheck(
+  subject: string,
+  dataset: string,
+  where: string,
+  cloud: CloudProject,
+  principal: string,
+  answer: Promise<string[]>,
+): Promise<Check> {
+  const create = `bq mk --location=${where} --dataset ${cloud.projectId}:${dataset}`;
+  let missing: string[];
   try {
-    const who = await warehouse.principal();
+    missing = await answer;
+  } catch (err) {
+    return warn(
+      subject,
+      `not there yet, and whether ${principal} may create it is unknown (projects.testIamPermissions: ${messageOf(err)})`,
+      `create it now (${create}), or enable the Cloud Resource Manager API so the doctor can check ${DATASET_CREATE}`,
+    );
+  }
+  if (missing.length === 0) return ok(subject, `not there yet: created in ${where} at the first commit (${principal} holds ${DATASET_CREATE})`);
+  return fail(
+    subject,
+    `not there yet, and the first commit cannot create it: Access Denied: Project ${cloud.projectId}: User does not have ${DATASET_CREATE} permission in project ${cloud.projectId}`,
+    `create it (${create}), or grant ${principal} roles/bigquery.user (or roles/bigquery.dataEditor) on the project`,
+    true,
+  );
+}
+
+export async function cloudChecks(t: CloudTargets): Promise<Check[]> {
+  const { cloud } = t;
+  const store = cloud.bucket;
+  const checks: Check[] = [];
+  let principal: string;
+  try {
+    const who = await cloud.principal();
+    principal = who.email ?? 'these user credentials';
     checks.push(
-      ok('credentials', `${who.email ? `service account ${who.email}` : 'user credentials'} (application default credentials); project ${warehouse.projectId}`),
+      ok('credentials', `${who.email ? `service account ${who.email}` : 'user credentials'} (application default credentials); project ${cloud.projectId}`),
     );
   } catch (err) {
     checks.push(
@@ -123,28 +164,30 @@ export async function cloudChecks(t: CloudTargets): Promise<Check[]> {
     );
   }
 
+  // Asked once, and only when some dataset is missing.
+  let createAnswer: Promise<string[]> | undefined;
   for (const dataset of t.datasets) {
     const subject = `dataset ${dataset}`;
     let location: string | null;
     try {
-      location = await warehouse.datasetLocation(dataset);
+      location = await cloud.datasetLocation(dataset);
     } catch (err) {
       checks.push(fail(subject, `cannot be read: ${messageOf(err)}`, 'grant roles/bigquery.dataEditor on the dataset (or project)', true));
       continue;
     }
-    if (location !== null && !sameLocation(location, warehouse.location)) {
+    if (location !== null && !cloud.sameLocation(location, cloud.location)) {
       checks.push(
         fail(
           subject,
-          `is in ${location}, but PHASEGATE_BQ_LOCATION is ${warehouse.location}: jobs run there and cannot see it (notFound)`,
-          `set PHASEGATE_BQ_LOCATION=${location}, or recreate the dataset in ${warehouse.location}`,
+          `is in ${location}, but PHASEGATE_BQ_LOCATION is ${cloud.location}: jobs run there and cannot see it (notFound)`,
+          `set PHASEGATE_BQ_LOCATION=${location}, or recreate the dataset in ${cloud.location}`,
           true,
         ),
       );
       continue;
     }
-    const where = location ?? warehouse.location;
-    if (bucketLocation !== undefined && !colocated(where, bucketLocation)) {
+    const where = location ?? cloud.location;
+    if (bucketLocation !== undefined && !cloud.colocated(where, bucketLocation)) {
       checks.push(
         fail(
           subject,
@@ -155,7 +198,12 @@ export async function cloudChecks(t: CloudTargets): Promise<Check[]> {
       );
       continue;
     }
-    checks.push(ok(subject, location === null ? `not there yet: created in ${where} at the first commit` : `in ${location}, colocated with the bucket`));
+    if (location !== null) {
+      checks.push(ok(subject, `in ${location}, colocated with the bucket`));
+      continue;
+    }
+    createAnswer ??= cloud.missingProjectPermissions([DATASET_CREATE]);
+    checks.push(await missingDatasetCheck(subject, dataset, where, cloud, principal, createAnswer));
   }
 
   try {
@@ -174,8 +222,8 @@ export async function cloudChecks(t: CloudTargets): Promise<Check[]> {
     checks.push(fail('bucket permissions', `testIamPermissions failed: ${messageOf(err)}`, 'grant roles/storage.objectUser on the bucket', true));
   }
   try {
-    await warehouse.dryRun();
-    checks.push(ok('bigquery jobs', `a dry-run query job runs in ${warehouse.location}`));
+    await cloud.dryRun();
+    checks.push(ok('bigquery jobs', `a dry-run query job runs in ${cloud.location}`));
   } catch (err) {
     checks.push(fail('bigquery jobs', `a dry-run query job failed: ${messageOf(err)}`, 'grant roles/bigquery.jobUser on the project', true));
   }

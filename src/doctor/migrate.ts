@@ -5,13 +5,14 @@
  * changed type, other partitioning) needs a person, and is reported as such.
  */
 import type { Registry } from '../processors/registry.ts';
+import type { WarehouseAdmin } from '../warehouse/admin.ts';
 import { missingColumns } from '../warehouse/schema-diff.ts';
-import type { Warehouse } from '../warehouse/types.ts';
 import { type Check, fail, messageOf, ok } from './check.ts';
 import { gatedSpecs } from './run-doctor.ts';
 import { tableChecks } from './table-checks.ts';
 
-export async function migrate(warehouse: Warehouse, registry: Registry): Promise<Check[]> {
+/** `admin`: the warehouse's schema facet (`adminOf` in warehouse/index.ts). */
+export async function migrate(warehouse: WarehouseAdmin, registry: Registry): Promise<Check[]> {
   const checks: Check[] = [];
   for (const spec of gatedSpecs(registry)) {
     const subject = `table ${warehouse.datasetOf(spec)}.${spec.table}`;

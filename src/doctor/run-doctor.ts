@@ -1,26 +1,28 @@
 /**
  * `phasegate doctor`: every check, in the order a person would fix them — Redis, the
- * warehouse's prerequisites (BigQuery: credentials, bucket, datasets, permissions), then each
- * table phasegate writes against the registry. Also what a worker runs, quietly, before it
- * starts its table gates (`preflight`).
+ * warehouse's prerequisites (BigQuery: credentials, bucket, datasets, permissions), each table
+ * phasegate writes against the registry, then the first commit's prediction per table (BigQuery:
+ * write access and a dry run of the commit statement). Also what a worker runs, quietly, before
+ * it starts its table gates (`preflight`).
  */
 import type { Config } from '../config/load-config.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { TableSpec } from '../processors/types.ts';
-import { GcsObjectStore } from '../storage/gcs-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { BigQueryWarehouse } from '../warehouse/bigquery/bigquery-warehouse.ts';
+import type { TableDescription } from '../warehouse/admin.ts';
+import { adminOf } from '../warehouse/index.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { blocking, type Check, fail, formatCheck, ok } from './check.ts';
 import { cloudChecks } from './cloud-checks.ts';
+import { firstCommitChecks } from './first-commit.ts';
 import { redisChecks } from './redis-checks.ts';
 import { tableChecks } from './table-checks.ts';
 
 export interface DoctorTargets {
   config: Pick<Config, 'warehouse' | 'duckdbPath' | 'gce'>;
   registry: Registry;
-  /** The warehouse; undefined when the DuckDB file does not exist yet. */
+  /** The warehouse; undefined when there is none to inspect (`openForDoctor` said why in its own line). */
   warehouse: Warehouse | undefined;
   store: ObjectStore;
   /** Checked when given (a worker is connected already and skips it). */
@@ -34,33 +36,42 @@ export function gatedSpecs(registry: Registry): TableSpec[] {
   return registry.gatedTables().map((t) => registry.tableSpec(t));
 }
 
+/**
+ * What the warehouse's backend provides decides the checks (`WarehouseBackend.adminOf`): its
+ * own line, a cloud project's prerequisites and the first commit's prediction where it has one,
+ * then every table against the registry. No check asks which warehouse this is by name.
+ */
 export async function runDoctor(t: DoctorTargets): Promise<Check[]> {
   const checks: Check[] = t.redisUrl !== undefined ? await redisChecks(t.redisUrl) : [];
+  if (!t.warehouse) return checks;
   const specs = gatedSpecs(t.registry);
-  if (t.config.warehouse === 'bigquery') {
-    if (!(t.warehouse instanceof BigQueryWarehouse) || !(t.store instanceof GcsObjectStore)) {
-      return [...checks, fail('warehouse', 'bigquery needs the GCS store', 'set PHASEGATE_STORE=gcs and PHASEGATE_GCS_BUCKET', true)];
-    }
-    const datasets = [...new Set(specs.map((s) => t.warehouse?.datasetOf(s) ?? s.dataset))].sort();
-    const cloud = await cloudChecks({
-      warehouse: t.warehouse,
-      store: t.store,
+  const view = await adminOf(t.config, t.warehouse, t.store);
+  const subject = `warehouse ${t.config.warehouse}`;
+  if (view.problem) return [...checks, fail(subject, view.problem.detail, view.problem.fix, view.problem.blocksCommits)];
+  if (view.summary !== undefined) checks.push(ok(subject, view.summary));
+  const { admin, cloud } = view;
+  if (cloud) {
+    const datasets = [...new Set(specs.map((s) => admin.datasetOf(s)))].sort();
+    const prerequisites = await cloudChecks({
+      cloud,
       datasets,
       gce: t.config.gce.enabled ? { metadataHost: t.config.gce.metadataHost } : undefined,
       fetch: t.fetch,
     });
-    checks.push(...cloud);
+    checks.push(...prerequisites);
     // Without credentials every table read fails the same way: one line says it already.
-    if (cloud.some((c) => c.subject === 'credentials' && c.status === 'fail')) return checks;
-    checks.push(...(await tableChecks(t.warehouse, specs)));
-    return checks;
+    if (prerequisites.some((c) => c.subject === 'credentials' && c.status === 'fail')) return checks;
   }
-  if (!t.warehouse) {
-    checks.push(ok('warehouse duckdb', `no database at ${t.config.duckdbPath} yet: the first commit creates it with every table`));
-    return checks;
+  const seen = new Map<TableSpec, TableDescription | null>();
+  checks.push(...(await tableChecks(admin, specs, { autoMigrates: view.addsMissingColumns, seen })));
+  if (cloud) {
+    // A dataset or bucket already failed says why those commits fail; a dry run there would
+    // only say it again, once per table.
+    const failed = new Set(checks.filter((c) => c.status === 'fail').map((c) => c.subject));
+    const bucketFailed = [...failed].some((s) => s.startsWith('bucket') || s === 'bigquery jobs');
+    const predictable = specs.filter((s) => !failed.has(`dataset ${admin.datasetOf(s)}`));
+    if (!bucketFailed) checks.push(...(await firstCommitChecks(cloud, admin, predictable, seen)));
   }
-  checks.push(ok('warehouse duckdb', t.config.duckdbPath));
-  checks.push(...(await tableChecks(t.warehouse, specs, { autoMigrates: true })));
   return checks;
 }
 

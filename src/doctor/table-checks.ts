@@ -3,8 +3,8 @@
  * table that matches, one line per difference that does not (src/warehouse/schema-diff.ts).
  */
 import type { TableSpec } from '../processors/types.ts';
+import type { TableDescription, WarehouseAdmin } from '../warehouse/admin.ts';
 import { diffTable, expectedClustering, type SchemaFinding } from '../warehouse/schema-diff.ts';
-import type { Warehouse } from '../warehouse/types.ts';
 import { type Check, fail, messageOf, ok, warn } from './check.ts';
 
 export interface TableCheckOptions {
@@ -12,7 +12,9 @@ export interface TableCheckOptions {
    * The warehouse adds missing columns itself at the first commit (DuckDB's `ensureTable`),
    * so a missing column does not stop a worker. @defaultValue false
    */
-  autoMigrates?: boolean;
+  autoMigrates?: boolean | undefined;
+  /** Filled with what each table looked like (null: not there), for the checks that follow. @defaultValue none */
+  seen?: Map<TableSpec, TableDescription | null>;
 }
 
 function findingCheck(subject: string, f: SchemaFinding, opts: TableCheckOptions, qualified: string): Check {
@@ -56,28 +58,22 @@ function findingCheck(subject: string, f: SchemaFinding, opts: TableCheckOptions
         `clustered by ${f.actual.join(', ') || 'nothing'}, the registry expects ${f.expected.join(', ')}: reads by key scan more`,
         `bq update --clustering_fields=${f.expected.join(',')} ${qualified}`,
       );
-    case 'requirePartitionFilter':
-      return fail(
-        subject,
-        'requirePartitionFilter is set: phasegate’s reads by game and of the logs by time have no partition filter and fail',
-        `ALTER TABLE ${qualified} SET OPTIONS (require_partition_filter = false)`,
-        true,
-      );
   }
 }
 
-export async function tableChecks(warehouse: Warehouse, specs: readonly TableSpec[], opts: TableCheckOptions = {}): Promise<Check[]> {
+export async function tableChecks(admin: WarehouseAdmin, specs: readonly TableSpec[], opts: TableCheckOptions = {}): Promise<Check[]> {
   const checks: Check[] = [];
   for (const spec of specs) {
-    const qualified = `${warehouse.datasetOf(spec)}.${spec.table}`;
+    const qualified = `${admin.datasetOf(spec)}.${spec.table}`;
     const subject = `table ${qualified}`;
-    let described: Awaited<ReturnType<Warehouse['describeTable']>>;
+    let described: TableDescription | null;
     try {
-      described = await warehouse.describeTable(spec);
+      described = await admin.describeTable(spec);
     } catch (err) {
       checks.push(fail(subject, `cannot be read: ${messageOf(err)}`, 'check the roles on the dataset (roles/bigquery.dataEditor)', true));
       continue;
     }
+    opts.seen?.set(spec, described);
     if (!described) {
       checks.push(ok(subject, 'not there yet: the first commit creates it'));
       continue;
@@ -85,7 +81,12 @@ export async function tableChecks(warehouse: Warehouse, specs: readonly TableSpe
     const findings = diffTable(spec, described);
     if (findings.length === 0) {
       const layout = described.partitioning ? `, partitioned by DAY(${spec.sliceColumn}), clustered by ${expectedClustering(spec).join(', ')}` : '';
-      checks.push(ok(subject, `matches the registry (${spec.columns.length} columns${layout})`));
+      // Not a difference: every statement and read on the commit path filters on the slice
+      // column (bigquery/sql.ts), so such a table is written like any other.
+      const filter = described.requirePartitionFilter
+        ? `; requires a partition filter, which every commit statement and read carries (${spec.sliceColumn})`
+        : '';
+      checks.push(ok(subject, `matches the registry (${spec.columns.length} columns${layout})${filter}`));
       continue;
     }
     for (const f of findings) checks.push(findingCheck(subject, f, opts, qualified));

@@ -10,7 +10,8 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/load-config.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import type { WarehouseBackend, WarehouseCaps, WarehouseDeclaration } from './backend.ts';
+import type { AdminView } from './admin.ts';
+import type { DoctorOpening, WarehouseBackend, WarehouseCaps, WarehouseDeclaration } from './backend.ts';
 import { bigQueryDeclaration } from './bigquery/declaration.ts';
 import { duckdbDeclaration } from './duckdb/declaration.ts';
 import type { RulesOptions } from './rules/bigquery-rules-warehouse.ts';
@@ -44,4 +45,14 @@ export async function openWarehouse(config: Config, store: ObjectStore, rules: P
 /** The warehouse people's own queries run on (`phasegate sql`): see each backend's `openForQueries`. */
 export async function openQueryWarehouse(config: Config, store: ObjectStore, opts: { redis?: Redis } = {}): Promise<Warehouse> {
   return (await BACKENDS[config.warehouse].load()).openForQueries(config, store, opts);
+}
+
+/** The configured warehouse as `phasegate doctor` inspects it, creating nothing (see each backend's `openForDoctor`). */
+export async function openForDoctor(config: Config, store: ObjectStore): Promise<DoctorOpening> {
+  return (await BACKENDS[config.warehouse].load()).openForDoctor(config, store);
+}
+
+/** The schema facet of a warehouse the configured backend opened, for the doctor and migrate (see `WarehouseBackend.adminOf`). */
+export async function adminOf(config: Pick<Config, 'warehouse' | 'duckdbPath'>, warehouse: Warehouse, store: ObjectStore): Promise<AdminView> {
+  return (await BACKENDS[config.warehouse].load()).adminOf(config, warehouse, store);
 }

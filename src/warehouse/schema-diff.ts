@@ -20,9 +20,7 @@ export type SchemaFinding =
   /** Partitioned other than by the slice column per day: commits are not pruned to their partitions. */
   | { kind: 'partitioning'; expected: string; actual: string }
   /** Clustered other than the registry says: reads of a slice's keys scan more. */
-  | { kind: 'clustering'; expected: string[]; actual: string[] }
-  /** Every query must filter on the partitioning column: phasegate's reads by unit or log time fail. */
-  | { kind: 'requirePartitionFilter' };
+  | { kind: 'clustering'; expected: string[]; actual: string[] };
 
 const fold = (name: string) => name.toLowerCase();
 
@@ -58,6 +56,5 @@ export function diffTable(spec: TableSpec, described: TableDescription): SchemaF
     const have = described.clustering ?? [];
     if (clustering.map(fold).join(',') !== have.map(fold).join(',')) findings.push({ kind: 'clustering', expected: clustering, actual: have });
   }
-  if (described.requirePartitionFilter) findings.push({ kind: 'requirePartitionFilter' });
   return findings;
 }

@@ -5,7 +5,8 @@
  */
 import type { Holding } from '../integrity/holdings.ts';
 import type { TableWriteKind } from '../limits/bigquery.ts';
-import type { Column, ColumnType, DateRange, Row, TableSpec } from '../processors/types.ts';
+import type { DateRange, Row, TableSpec } from '../processors/types.ts';
+import type { WarehouseAdmin } from './admin.ts';
 
 export interface CommitBatch {
   /**
@@ -60,26 +61,8 @@ export interface GameHolding {
   sources: string[];
 }
 
-/** One column as the warehouse holds it, in GoogleSQL type names (DuckDB's mapped back). */
-export interface DescribedColumn {
-  name: string;
-  /** The GoogleSQL type, or the warehouse's own name when it maps to none (e.g. `NUMERIC`, `HUGEINT`). */
-  type: ColumnType | string;
-  nullable: boolean;
-}
-
-/** What a table looks like in the warehouse: what `phasegate doctor` compares with the registry. */
-export interface TableDescription {
-  columns: DescribedColumn[];
-  /** BigQuery only: the time-partitioning column and unit (`DAY`); undefined = not partitioned. */
-  partitioning?: { field: string | undefined; type: string } | undefined;
-  /** BigQuery only: the clustering columns, in order; [] = not clustered. */
-  clustering?: string[] | undefined;
-  /** BigQuery only: every query must filter on the partitioning column. */
-  requirePartitionFilter?: boolean | undefined;
-}
-
 export type { DateRange } from '../processors/types.ts';
+export type { DescribedColumn, TableDescription } from './admin.ts';
 
 /** What a table holds over a range of slices (the demo's report). */
 export interface TableSummary {
@@ -178,22 +161,13 @@ export type QueryParams = Record<string, string | number | boolean | null | read
 export interface Warehouse {
   /** The rules this warehouse holds writers to (daily modifications, a streaming buffer). */
   readonly capabilities: WarehouseCapabilities;
-  /** The dataset (DuckDB: schema) a spec's table lives in: the configured prefix plus its dataset. */
-  datasetOf(spec: Pick<TableSpec, 'dataset'>): string;
   /**
    * Creates the dataset/schema and table if missing (partitioned by slice, clustered by key).
    * DuckDB also adds the registry's columns an existing table misses (as nullable); BigQuery
-   * leaves an existing table alone — `phasegate migrate` adds them there.
+   * leaves an existing table alone — `phasegate migrate` adds them there. A table's shape and
+   * adding columns are the schema facet's (`admin.ts`), not the commit path's.
    */
   ensureTable(spec: TableSpec): Promise<void>;
-  /** The table as the warehouse holds it, or null when it does not exist. */
-  describeTable(spec: TableSpec): Promise<TableDescription | null>;
-  /**
-   * Adds columns to an existing table, each NULLABLE whatever the registry says (a column
-   * added to a table with rows cannot be required). BigQuery: `tables.patch`; DuckDB:
-   * `ALTER TABLE … ADD COLUMN`.
-   */
-  addColumns(spec: TableSpec, columns: readonly Column[]): Promise<void>;
   /**
    * Lands a batch with ONE statement (merge mode): the batch slices' rows are replaced by the
    * staged rows — a MERGE … ON FALSE that reads and writes only those partitions (plus the
@@ -229,7 +203,7 @@ export interface Warehouse {
  * the warehouse's own dialect, for the harnesses' hand-written queries. The embedded DuckDB
  * warehouse implements it.
  */
-export interface EmulatedWarehouse extends Warehouse {
+export interface EmulatedWarehouse extends Warehouse, WarehouseAdmin {
   /**
    * Which of `slices` hold rows whose `column` (a TIMESTAMP, e.g. `processed_at`) is at or
    * after `since`, through a parameterized query. With `since` = the streaming buffer's

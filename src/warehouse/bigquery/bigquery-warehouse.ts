@@ -17,6 +17,7 @@ import type { Holding } from '../../integrity/holdings.ts';
 import { BIGQUERY_LIMITS, countsAsDailyModification } from '../../limits/bigquery.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
+import type { WarehouseAdmin } from '../admin.ts';
 import { streamingBufferOf } from '../buffered-slices.ts';
 import { type ReportRunner, SqlReports } from '../reports/sql-reports.ts';
 import type { CommitBatch, CommitResult, QueryParams, TableDescription, TableMetadata, Warehouse, WarehouseCapabilities, WarehouseReports } from '../types.ts';
@@ -85,6 +86,18 @@ const MAX_SOURCE_URIS = BIGQUERY_LIMITS.externalTableSourceUris;
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 // Rows per `jobs.getQueryResults` page; the API also caps a page at ~10 MB.
 const PAGE_ROWS = 10_000;
+const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
+/** The slice a dry-run commit names: any date does, the statement only gets checked. */
+const DRY_RUN_SLICE = '2000-01-01';
+/** The unit a dry-run gate read names: any value does. */
+const DRY_RUN_UNIT = 'doctor';
+
+/** A commit's statement as a query job configuration, and where it writes. */
+interface CommitQuery {
+  where: TableLocation;
+  append: boolean;
+  query: Omit<NonNullable<NonNullable<JobMetadata['configuration']>['query']>, 'useLegacySql'>;
+}
 
 interface QueryResultsPage {
   jobComplete?: boolean;
@@ -113,7 +126,7 @@ function isAlreadyExists(thrown: unknown): boolean {
   return !!p && (p.code === 409 || p.errors?.some((e) => e.reason === 'duplicate') === true);
 }
 
-export class BigQueryWarehouse implements Warehouse {
+export class BigQueryWarehouse implements Warehouse, WarehouseAdmin {
   /** BigQuery's own rules: loads spend daily modifications, DML does not; streamed rows block DML for a while. */
   readonly capabilities: WarehouseCapabilities = { countsAsDailyModification, streamingBuffer: streamingBufferOf(this) };
   readonly projectId: string;
@@ -198,7 +211,12 @@ export class BigQueryWarehouse implements Warehouse {
     }
   }
 
-  async commit(batch: CommitBatch): Promise<CommitResult> {
+  /**
+   * The one statement a commit of `batch` runs, with its parameters and the staged objects'
+   * external table: what `commit` runs and what the doctor dry-runs (`dryRunCommit`), so the
+   * prediction is the real shape. Undefined when the batch has nothing to do.
+   */
+  private commitQuery(batch: CommitBatch): CommitQuery | undefined {
     const spec = batch.table;
     const table = tableId(spec);
     validateSpec(spec);
@@ -206,9 +224,9 @@ export class BigQueryWarehouse implements Warehouse {
     if (batch.objects.length > MAX_SOURCE_URIS) {
       throw new InputError(`${table}: a batch may read at most ${MAX_SOURCE_URIS} staged objects, got ${batch.objects.length}`);
     }
-    if (batch.slices.length === 0 && batch.objects.length === 0) return { rowsAffected: 0, rowsStaged: 0 };
+    if (batch.slices.length === 0 && batch.objects.length === 0) return undefined;
     const append = spec.writeMode === 'append';
-    if (append && batch.objects.length === 0) return { rowsAffected: 0, rowsStaged: 0 };
+    if (append && batch.objects.length === 0) return undefined;
 
     const slices = dateArrayParameter(SLICES_PARAM, batch.slices);
     const parameters = [slices];
@@ -229,11 +247,14 @@ export class BigQueryWarehouse implements Warehouse {
               batch.objects.map((k) => this.sourceUri(k)),
             ),
           };
-    const metadata = await this.run(
-      deterministicJobId(where.dataset, where.table, batch.batchId),
-      { ...query, parameterMode: 'NAMED', queryParameters: parameters },
-      table,
-    );
+    return { where, append, query: { ...query, parameterMode: 'NAMED', queryParameters: parameters } };
+  }
+
+  async commit(batch: CommitBatch): Promise<CommitResult> {
+    const commit = this.commitQuery(batch);
+    if (!commit) return { rowsAffected: 0, rowsStaged: 0 };
+    const { where, append } = commit;
+    const metadata = await this.run(deterministicJobId(where.dataset, where.table, batch.batchId), commit.query, tableId(batch.table));
     const stats = metadata.statistics?.query;
     const rowsAffected = int(stats?.numDmlAffectedRows);
     const dml = stats?.dmlStats;
@@ -242,6 +263,21 @@ export class BigQueryWarehouse implements Warehouse {
     let rowsStaged = 0;
     if (batch.objects.length > 0) rowsStaged = append || !dml ? rowsAffected : int(dml.insertedRowCount);
     return { rowsAffected, rowsStaged };
+  }
+
+  /**
+   * A dry run of the statement the first commit of `spec` would run — the MERGE (append: INSERT
+   * … SELECT) over a temporary external table reading `stagedKey`, with one slice — which
+   * BigQuery checks without running: the target's columns against the staged schema, access to
+   * the table, a partition filter where the table requires one, and the job's read of the
+   * bucket. A `dryRun: true` query job "returns statistics … if the query is valid, … an error"
+   * otherwise (cloud.google.com/bigquery/docs/running-queries#dry-run; REST
+   * JobConfiguration.dryRun). Failures come back as BigQuery's error text, classified.
+   */
+  async dryRunCommit(spec: TableSpec, stagedKey: string, slice = DRY_RUN_SLICE): Promise<DryRunResult> {
+    const commit = this.commitQuery({ batchId: 'doctor', table: spec, slices: [slice], objects: [stagedKey] });
+    if (!commit) return { totalBytesProcessed: 0 };
+    return this.dryRunJob({ ...commit.query, useLegacySql: false }, tableId(spec));
   }
 
   /** One query job in GoogleSQL at our location, its failures classified for the table gate. */
@@ -316,12 +352,28 @@ export class BigQueryWarehouse implements Warehouse {
     return rows.map((r) => String(r.slice));
   }
 
-  async unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
-    if (slices.length === 0 && units.length === 0) return [];
+  private unitHoldingsQuery(spec: TableSpec, slices: readonly string[], units: readonly string[]): { sql: string; parameters: QueryParameter[] } {
     const withUnits = spec.unitColumn !== undefined && units.length > 0;
     const parameters = [dateArrayParameter(SLICES_PARAM, slices), ...(withUnits ? [queryParameter(UNITS_PARAM, units)] : [])];
-    const rows = await this.select(unitHoldingsStatement(this.where(spec), spec, withUnits), parameters, tableId(spec));
+    return { sql: unitHoldingsStatement(this.where(spec), spec, withUnits), parameters };
+  }
+
+  async unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
+    if (slices.length === 0 && units.length === 0) return [];
+    const { sql, parameters } = this.unitHoldingsQuery(spec, slices, units);
+    const rows = await this.select(sql, parameters, tableId(spec));
     return rows.map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
+  }
+
+  /**
+   * A dry run of the read a table gate makes before every commit (`unitHoldings`, with a unit
+   * so its other-dates branch is in): on a table with `requirePartitionFilter`, BigQuery refuses
+   * it unless each reference to the table filters on the partitioning column.
+   */
+  async dryRunGateRead(spec: TableSpec, slice = DRY_RUN_SLICE): Promise<DryRunResult> {
+    validateSpec(spec);
+    const { sql, parameters } = this.unitHoldingsQuery(spec, [slice], spec.unitColumn === undefined ? [] : [DRY_RUN_UNIT]);
+    return this.dryRunJob({ query: sql, parameterMode: 'NAMED', queryParameters: parameters, useLegacySql: false }, tableId(spec));
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
@@ -444,14 +496,51 @@ export class BigQueryWarehouse implements Warehouse {
    * project without scanning or billing anything (cloud.google.com/bigquery/docs/running-queries#dry-run).
    */
   async dryRun(sql: string = DRY_RUN_PROBE): Promise<DryRunResult> {
+    return this.dryRunJob({ query: sql, useLegacySql: false });
+  }
+
+  private async dryRunJob(query: NonNullable<NonNullable<JobMetadata['configuration']>['query']>, table?: string): Promise<DryRunResult> {
     try {
-      const [, metadata] = await this.client.createJob({
-        location: this.location,
-        configuration: { dryRun: true, query: { query: sql, useLegacySql: false } },
-      });
+      const [, metadata] = await this.client.createJob({ location: this.location, configuration: { dryRun: true, query } });
       return { totalBytesProcessed: int(metadata?.statistics?.totalBytesProcessed) };
     } catch (err) {
-      return this.fail(err);
+      return this.fail(err, table);
+    }
+  }
+
+  /**
+   * Which of `permissions` the credentials lack on the project, from Cloud Resource Manager's
+   * `projects.testIamPermissions`, which needs no permission itself
+   * (cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions). BigQuery
+   * has no dry run of `datasets.insert`, and that needs `bigquery.datasets.create` on the
+   * project (cloud.google.com/bigquery/docs/reference/rest/v2/datasets/insert).
+   */
+  async missingProjectPermissions(permissions: readonly string[]): Promise<string[]> {
+    const res = await this.client.authClient.request<{ permissions?: string[] }>({
+      url: `${RESOURCE_MANAGER}/v1/projects/${encodeURIComponent(this.projectId)}:testIamPermissions`,
+      method: 'POST',
+      data: { permissions: [...permissions] },
+    });
+    const granted = new Set(res.data?.permissions ?? []);
+    return permissions.filter((p) => !granted.has(p));
+  }
+
+  /**
+   * Which of `permissions` the credentials lack on a spec's table, from BigQuery's
+   * `tables.testIamPermissions` (cloud.google.com/bigquery/docs/reference/rest/v2/tables/testIamPermissions:
+   * a table that does not exist answers an empty set, not notFound).
+   */
+  async missingTablePermissions(spec: TableSpec, permissions: readonly string[]): Promise<string[]> {
+    const where = this.where(spec);
+    try {
+      const [answer] = await this.client
+        .dataset(where.dataset, { location: this.location })
+        .table(where.table)
+        .testIamPermissions([...permissions]);
+      const granted = new Set(answer?.permissions ?? []);
+      return permissions.filter((p) => !granted.has(p));
+    } catch (err) {
+      return this.fail(err, tableId(spec));
     }
   }
 

@@ -7,6 +7,7 @@
 import { InputError } from '../../errors/input-error.ts';
 import type { Column, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
+import { EVERY_DATE } from '../reports/report-sql.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Google Cloud project ids: 6–30 characters, lowercase letters, digits and hyphens.
@@ -198,7 +199,11 @@ export const UNITS_PARAM = 'units';
  * any date — but it filters on the unit column alone, which leads the table's clustering (the
  * primary key), so BigQuery reads only the blocks whose game-id range holds a batch game
  * (block pruning, cloud.google.com/bigquery/docs/clustered-tables) rather than the whole
- * table; an OR across both columns would defeat both prunings.
+ * table; an OR across both columns would defeat both prunings. The unit branch still names
+ * the partitioning column with a constant bound (`EVERY_DATE`, every date there is): a table
+ * with `requirePartitionFilter` refuses a query over it without "a filter over column(s) …
+ * that can be used for partition elimination" (cloud.google.com/bigquery/docs/querying-partitioned-tables,
+ * "Require a partition filter in queries"), and `NOT IN` is none.
  */
 export function unitHoldingsStatement(where: TableLocation, spec: TableSpec, withUnits: boolean): string {
   validateSpec(spec);
@@ -209,7 +214,7 @@ export function unitHoldingsStatement(where: TableLocation, spec: TableSpec, wit
   if (spec.unitColumn !== undefined && withUnits) {
     branches.push(
       `SELECT CAST(${slice} AS STRING) AS slice, ${unit} AS unit FROM ${table} ` +
-        `WHERE ${quoteIdent(spec.unitColumn)} IN UNNEST(@${UNITS_PARAM}) AND ${slice} NOT IN UNNEST(@${SLICES_PARAM})`,
+        `WHERE ${quoteIdent(spec.unitColumn)} IN UNNEST(@${UNITS_PARAM}) AND ${slice} NOT IN UNNEST(@${SLICES_PARAM}) AND ${slice} >= ${EVERY_DATE}`,
     );
   }
   return `SELECT slice, unit, COUNT(*) AS n FROM (${branches.join(' UNION ALL ')}) GROUP BY slice, unit ORDER BY slice, unit`;

@@ -4,10 +4,11 @@
  * read relay while another process holds the file.
  */
 import { existsSync } from 'node:fs';
+import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { keysFor } from '../../redis/keys.ts';
 import type { WarehouseBackend } from '../backend.ts';
-import { readerRedis, relayReader } from '../read-relay/client.ts';
+import { RelayWarehouse, readerRedis, relayReader } from '../read-relay/client.ts';
 import { lockHolder } from '../read-relay/lock.ts';
 import { BigQueryRulesWarehouse } from '../rules/bigquery-rules-warehouse.ts';
 import type { Warehouse } from '../types.ts';
@@ -49,5 +50,32 @@ export const duckdbBackend: WarehouseBackend = {
       const redis = opts.redis ?? readerRedis(config.redisUrl);
       return relayReader({ config, redis, keys: keysFor(config.prefix) }, { holder, ownsRedis: opts.redis === undefined });
     }
+  },
+
+  /**
+   * The file as people's queries open it — read-only, or through the read relay of the worker
+   * holding it. No file yet is no problem (the first commit creates it); a file that cannot be
+   * opened is a line of the report, not a crash.
+   */
+  async openForDoctor(config, store) {
+    if (!existsSync(config.duckdbPath)) {
+      return { kind: 'absent', detail: `no database at ${config.duckdbPath} yet: the first commit creates it with every table` };
+    }
+    try {
+      return { kind: 'open', warehouse: await this.openForQueries(config, store, {}) };
+    } catch (err) {
+      const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+      const fix = /lock/i.test(message)
+        ? 'a running worker holds the file (DuckDB allows one writing process): its start-up runs these checks, or stop it and run doctor again'
+        : 'check PHASEGATE_DUCKDB_PATH points at a phasegate DuckDB file';
+      return { kind: 'unavailable', problem: { detail: `cannot open ${config.duckdbPath}: ${message}`, fix } };
+    }
+  },
+
+  /** The file's own schema facet; its `ensureTable` adds a missing column at the first commit. */
+  adminOf(config, warehouse) {
+    const admin = warehouse instanceof BigQueryRulesWarehouse || warehouse instanceof RelayWarehouse ? warehouse : duckdbOf(warehouse);
+    if (!admin) throw new ConfigError('the duckdb backend was handed a warehouse it did not open');
+    return { admin, summary: config.duckdbPath, addsMissingColumns: true };
   },
 };

@@ -14,6 +14,7 @@ import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import type { Keys } from '../../redis/keys.ts';
+import type { WarehouseAdmin } from '../admin.ts';
 import type {
   CommitBatch,
   CommitResult,
@@ -61,7 +62,7 @@ const REQUESTS_TTL_MS = 3_600_000 + 60_000;
 // Beyond its own timeout a read gives Redis this long before it stops waiting on it.
 const REDIS_SLACK_MS = 2_000;
 
-export class RelayWarehouse implements Warehouse {
+export class RelayWarehouse implements Warehouse, WarehouseAdmin {
   /** It never writes: no quota to spend, no buffer to wait for. */
   readonly capabilities: WarehouseCapabilities = { countsAsDailyModification: () => false };
   private readonly opts: RelayClientOptions;

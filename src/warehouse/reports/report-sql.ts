@@ -185,6 +185,15 @@ function conflictColumns(d: Dialect, spec: TableSpec) {
   };
 }
 
+/**
+ * A filter on a DATE partitioning column that keeps every row (the smallest DATE both dialects
+ * know). The conflict log is partitioned by the game's date, but its reports select by the
+ * time a conflict happened: a table with `requirePartitionFilter` refuses a query without "a
+ * filter over column(s) … that can be used for partition elimination", for each reference to
+ * it (cloud.google.com/bigquery/docs/querying-partitioned-tables), so each carries this one.
+ */
+export const EVERY_DATE = "DATE '0001-01-01'";
+
 const sinceParam = (since: Date): Record<string, ReportParam> => ({ [SINCE_PARAM]: { type: 'TIMESTAMP', value: since.toISOString() } });
 
 /**
@@ -199,7 +208,7 @@ export function conflictSummarySql(d: Dialect, table: string, spec: TableSpec, s
          MAX(${c.attempt}) AS retries, ${d.anyTrue(c.resolved)} AS resolved,
          ANY_VALUE(COALESCE(${c.gameId}, CAST(${c.gameDate} AS ${d.typeName('STRING')}))) AS game
   FROM ${table}
-  WHERE ${c.ts} >= ${d.param(SINCE_PARAM, 'TIMESTAMP')}
+  WHERE ${c.ts} >= ${d.param(SINCE_PARAM, 'TIMESTAMP')} AND ${c.gameDate} >= ${EVERY_DATE}
   GROUP BY ${c.id}
 )
 SELECT
@@ -224,8 +233,8 @@ export function unresolvedConflictsSql(d: Dialect, table: string, spec: TableSpe
     sql: `SELECT ${c.id}, ${c.ts}, ${c.processor}, ${c.gameId}, ${c.gameDate}, ${c.attempt}, ${c.method}, ${c.error}
 FROM ${table} AS c
 WHERE NOT c.${c.resolved}
-  AND c.${c.ts} >= ${d.param(SINCE_PARAM, 'TIMESTAMP')}
-  AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${c.id} = c.${c.id} AND r.${c.resolved})
+  AND c.${c.ts} >= ${d.param(SINCE_PARAM, 'TIMESTAMP')} AND c.${c.gameDate} >= ${EVERY_DATE}
+  AND NOT EXISTS (SELECT 1 FROM ${table} AS r WHERE r.${c.id} = c.${c.id} AND r.${c.resolved} AND r.${c.gameDate} >= ${EVERY_DATE})
 QUALIFY ROW_NUMBER() OVER (PARTITION BY ${c.id} ORDER BY ${c.ts} DESC, ${c.attempt} DESC) = 1
 ORDER BY ${c.ts} DESC`,
     params: sinceParam(since),

@@ -17,6 +17,7 @@ import { countsAsDailyModification } from '../../limits/bigquery.ts';
 import { mulberry32 } from '../../prng.ts';
 import type { Column, Row, TableSpec } from '../../processors/types.ts';
 import { tableId } from '../../processors/types.ts';
+import type { WarehouseAdmin } from '../admin.ts';
 import { streamingBufferOf } from '../buffered-slices.ts';
 import { missingColumns } from '../schema-diff.ts';
 import type {
@@ -61,7 +62,7 @@ interface TableState {
   record: TableRulesRecord;
 }
 
-export class BigQueryRulesWarehouse implements Warehouse {
+export class BigQueryRulesWarehouse implements Warehouse, WarehouseAdmin {
   /** BigQuery's rules, as this layer enforces them on DuckDB (its streaming buffer included). */
   readonly capabilities: WarehouseCapabilities = { countsAsDailyModification, streamingBuffer: streamingBufferOf(this) };
   readonly options: ResolvedRulesOptions;

@@ -1,7 +1,9 @@
 /**
  * One player identity across sources: balldontlie's players matched to NBA.com person ids by
- * normalised name, team and season (the rule, pure), and end to end a player whose season has
- * one game only the fallback had, whose rolling window then includes it.
+ * normalised name, team and season (the rule, pure); phase 3 reading those verdicts from
+ * `nba_reference.player_crosswalk` and run by its commit; and end to end a player whose season
+ * has one game only the fallback had, whose rolling window then includes it — and which phase 3
+ * leaves out, under no guessed id, while the crosswalk table has no row for him.
  */
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';

@@ -13,6 +13,7 @@ import { colourOf, TerminalRenderer, type TerminalStream } from '../src/cli/rend
 import { abbreviateAll, clipAtWord, plural, visibleWidth, wrap } from '../src/cli/render/text.ts';
 import type { Config } from '../src/config/load-config.ts';
 import { log, setLogLevel } from '../src/log.ts';
+import { realLines } from '../src/sources/fixture/player-lines.ts';
 
 /** A terminal screen: enough of a VT100 for what the renderer writes. */
 class FakeTerminal implements TerminalStream {
@@ -382,6 +383,14 @@ describe('terminal renderer', () => {
     it('fits an 80-column terminal: tables instead of one long line per table', () => {
       const names = NAMES.map(([, n]) => n);
       const perProcessor = (v: number) => Object.fromEntries(names.map((n) => [n, v]));
+      // The real 2023-24 regular season as the demo commits it: 32,385 lines, 1,230 games, 160 dates.
+      const real = realLines();
+      const season = real.games.filter((g) => g.seasonType === 'Regular Season');
+      const lines = season.reduce(
+        (n, g) => n + (real.byGameTeam.get(`${g.gameId}:${g.homeTeamId}`)?.length ?? 0) + (real.byGameTeam.get(`${g.gameId}:${g.awayTeamId}`)?.length ?? 0),
+        0,
+      );
+      const dates = new Set(season.map((g) => g.gameDate)).size;
       const phase = { pending: 0, running: 0, committed: 320, incomplete: 0, empty: 0, waiting: 0, failed: 0, upstream_failed: 0, cancelled: 0 };
       const report: DemoReport = {
         backfillId: 'bf-20261201-101500-1a2b',
@@ -394,15 +403,15 @@ describe('terminal renderer', () => {
         failedDatesFiles: [],
         tables: ['nba_raw.nbac_player_boxscores', 'nba_predictions.player_points_predictions'].map((table) => ({
           table,
-          rows: 34_194,
-          dates: 163,
-          games: 1_236,
+          rows: lines,
+          dates,
+          games: season.length,
           warnings: 12,
           tableOperations: 9,
           peakRunningDml: 1,
           peakQueuedDml: 0,
         })),
-        samplePredictions: [{ gameDate: '2024-04-14', player: 'Luka Dončić', team: 'DAL', predicted: 33.8, actual: 41, basis: 'last5_last10' }],
+        samplePredictions: [{ gameDate: '2024-04-14', player: 'Jalen Brunson', team: 'NYK', predicted: 37.6, actual: 40, basis: 'last5_last10' }],
         coverage: {
           scheduledGames: 1_236,
           coveredGames: 1_236,
@@ -415,7 +424,8 @@ describe('terminal renderer', () => {
       };
       const text = formatDemo(report, { duckdbPath: '/home/someone/projects/phasegate/.phasegate/warehouse.duckdb' } as Config);
       for (const line of text.split('\n')) expect(line.length, line).to.be.at.most(79);
-      expect(text).to.match(/^ {2}nba_raw\.nbac_player_boxscores\s+34,194\s+1,236\s+163\s+12$/m);
+      expect([lines, season.length, dates]).to.deep.equal([32_385, 1_230, 160]);
+      expect(text).to.match(/^ {2}nba_raw\.nbac_player_boxscores\s+32,385\s+1,230\s+160\s+12$/m);
       expect(text).to.match(/^ {2}nba_raw\.nbac_player_boxscores\s+9\s+0\.055\s+1\s+0$/m);
       expect(text).to.not.include('failed-dates file');
     });

@@ -1,19 +1,27 @@
 /**
  * One player identity across sources: balldontlie's players matched to NBA.com person ids by
- * normalised name, team and season (the rule, pure), and end to end a player whose season has
- * one game only the fallback had, whose rolling window then includes it.
+ * normalised name, team and season (the rule, pure); phase 3 reading those verdicts from
+ * `nba_reference.player_crosswalk` and run by its commit; and end to end a player whose season
+ * has one game only the fallback had, whose rolling window then includes it — and which phase 3
+ * leaves out, under no guessed id, while the crosswalk table has no row for him.
  */
 import { expect } from 'chai';
 import { waitForBackfill } from '../src/cli/progress.ts';
 import { requestFallback } from '../src/coverage/audit.ts';
 import { coverageTargets } from '../src/coverage/sources.ts';
-import { underPersonIds } from '../src/processors/analytics/player-game-summary.ts';
+import { crosswalkVerdicts, underPersonIds } from '../src/processors/analytics/player-game-summary.ts';
 import type { SliceInputs } from '../src/processors/analytics/sources.ts';
 import { CandidateIndex, normaliseName } from '../src/processors/crosswalk/match.ts';
 import { crosswalkRows } from '../src/processors/crosswalk/player-crosswalk.ts';
+import { PROCESSORS, Registry } from '../src/processors/registry.ts';
+import type { TransformDef } from '../src/processors/types.ts';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { PHASES } from '../src/queues/names.ts';
+import { inputVerdict, inputViews } from '../src/queues/runs/graph.ts';
+import type { SliceStatus } from '../src/queues/status-store.ts';
 import { bdlPlayerId } from '../src/sources/fixture/bdl-documents.ts';
+import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
 const DEN = 1610612743;
@@ -63,23 +71,64 @@ describe('player crosswalk', () => {
       ]);
     });
 
-    it('phase 3 puts a matched fallback line under the person id and flags an unmatched one', () => {
-      const index = new CandidateIndex([{ personId: 203999, name: 'Nikola Jokić', teamId: DEN, season: '2023-24' }]);
+    it('phase 3 puts a fallback line under the person id the crosswalk table recorded, flags an unmatched one, and leaves out a game it has no row for', () => {
+      const cw = (id: number, personId: number | null, extra: Record<string, string | null> = {}) => ({
+        game_date: '2023-10-30',
+        source: 'bdl',
+        source_player_id: id,
+        nba_person_id: personId,
+        nba_player_name: personId === null ? null : 'Nikola Jokić',
+        candidates: null,
+        ...extra,
+      });
       const inputs: SliceInputs = {
         players: [
           { game_id: 'g', player_id: 11, player_name: 'Nikola Jokic', team_id: DEN, season: '2023-24' },
           { game_id: 'g', player_id: 12, player_name: 'Someone Else', team_id: DEN, season: '2023-24' },
+          { game_id: 'g', player_id: 13, player_name: 'Sam Smith', team_id: DEN, season: '2023-24' },
+          { game_id: 'h', player_id: 21, player_name: 'Not Crosswalked', team_id: UTA, season: '2023-24' },
+          { game_id: 'h', player_id: 11, player_name: 'Nikola Jokic', team_id: UTA, season: '2023-24' },
         ],
         teams: [],
-        games: new Map([['g', { source: 'bdl', fallback: true, tier: 'silver', issues: [] }]]),
+        games: new Map([
+          ['g', { source: 'bdl', fallback: true, tier: 'silver', issues: [] }],
+          ['h', { source: 'bdl', fallback: true, tier: 'silver', issues: [] }],
+        ]),
       };
-      const { players, unmatched } = underPersonIds(inputs, index);
-      expect(players.map((r) => [r.player_id, r.source_player_id, r.player_name])).to.deep.equal([
-        [203999, 11, 'Nikola Jokić'],
-        [12, 12, 'Someone Else'],
+      const verdicts = crosswalkVerdicts([cw(11, 203999), cw(12, null), cw(13, null, { candidates: '1,2' })]);
+      const { players, unmatched, uncrosswalked } = underPersonIds(inputs, verdicts);
+      // Game h has a player with no crosswalk row: none of its lines is written, under any id.
+      expect(players.map((r) => [r.game_id, r.player_id, r.source_player_id, r.player_name])).to.deep.equal([
+        ['g', 203999, 11, 'Nikola Jokić'],
+        ['g', 12, 12, 'Someone Else'],
+        ['g', 13, 13, 'Sam Smith'],
       ]);
-      expect([...unmatched.keys()]).to.deep.equal(['g/12']);
+      expect([...uncrosswalked]).to.deep.equal([['h', [21]]]);
+      expect([...unmatched.keys()]).to.deep.equal(['g/12', 'g/13']);
       expect(unmatched.get('g/12')).to.include({ rule: 'unmatched_player', level: 'warn' });
+      expect(unmatched.get('g/13')?.detail).to.include('could be NBA.com 1 or 2');
+    });
+
+    it('phase 3 runs on the crosswalk’s commit, not the fallback’s, and a fallback night waits for the crosswalk', () => {
+      const registry = new Registry(PROCESSORS);
+      const summary = registry.get('player_game_summary') as TransformDef;
+      expect(registry.dependents('bdl_player_boxscore').map((d) => d.name)).to.not.include('player_game_summary');
+      expect(registry.dependents('player_crosswalk').map((d) => d.name)).to.include('player_game_summary');
+      // A night only the fallback has: NBA.com's raw slices landed nothing, balldontlie's did.
+      const nothing: SliceStatus = { status: 'incomplete', nothingLanded: true, updatedAt: '' };
+      const statuses = (crosswalk: SliceStatus | undefined) => (p: string) =>
+        p === 'player_crosswalk' ? crosswalk : p.startsWith('nbac_') ? nothing : undefined;
+      const verdict = (crosswalk: SliceStatus | undefined) =>
+        inputVerdict(
+          '2024-04-16',
+          inputViews(summary, '2024-04-16', () => true, statuses(crosswalk)),
+        );
+      expect(verdict({ status: 'running', updatedAt: '' })).to.deep.equal({ kind: 'wait' });
+      expect(verdict({ status: 'committed', rows: 26, updatedAt: '' })).to.deep.equal({ kind: 'ready' });
+      expect(verdict({ status: 'upstream_failed', error: 'upstream bdl_player_boxscore 2024-04-16 failed: boom', updatedAt: '' })).to.deep.include({
+        kind: 'ended',
+        status: 'upstream_failed',
+      });
     });
   });
 
@@ -144,6 +193,36 @@ describe('player crosswalk', () => {
         "SELECT predicted_points FROM nba_predictions.player_points_predictions WHERE game_date = '2023-11-01' AND player_id = 203999",
       );
       expect(Number(prediction?.predicted_points)).to.equal(26.5);
+    });
+
+    it('without the crosswalk’s rows phase 3 writes the fallback game under no guessed id and names it missing; with them back, under the person id', async () => {
+      const rt = env.rt;
+      const w = await rt.warehouse();
+      if (!(w instanceof BigQueryRulesWarehouse)) throw new Error('the embedded default is DuckDB behind the BigQuery rules');
+      const crosswalk = rt.registry.get('player_crosswalk') as TransformDef;
+      const summary = rt.registry.get('player_game_summary');
+      const jokic = () =>
+        w.query('SELECT player_id, source_player_id, pts FROM nba_analytics.player_game_summary WHERE game_id = $g AND source_player_id = $id', {
+          g: MISSING,
+          id: bdlPlayerId(203999),
+        });
+      // The crosswalk's verdicts for the night are gone (behind phasegate's back); phase 3 runs alone.
+      expect((await w.dml(crosswalk.table, { kind: 'DELETE', slices: ['2023-10-30'] })).rowsAffected).to.be.greaterThan(0);
+      const alone = await startBackfill(rt, { processors: [summary], dates: ['2023-10-30'] });
+      await waitForBackfill(rt, alone, { bars: false, pollMs: 100, timeoutMs: 60_000 });
+      const without = await rt.statuses.get('player_game_summary', '2023-10-30');
+      expect(without).to.deep.include({ status: 'incomplete', missingGames: [MISSING] });
+      // Nothing under balldontlie's id; the warehouse keeps what it held (his person id).
+      expect(await jokic()).to.deep.equal([{ player_id: 203999, source_player_id: bdlPlayerId(203999), pts: 27 }]);
+
+      // The crosswalk runs again for the night: its commit runs phase 3, which lands the game.
+      const again = await startCascadingBackfill(rt, { processors: [crosswalk], dates: ['2023-10-30'], cascade: true });
+      await waitForBackfill(rt, again, { bars: false, pollMs: 100, timeoutMs: 60_000 });
+      await waitForCascade(rt, again, { pollMs: 100, timeoutMs: 60_000 });
+      const back = await rt.statuses.get('player_game_summary', '2023-10-30');
+      expect(back?.status).to.equal('committed');
+      expect(back?.missingGames).to.equal(undefined);
+      expect(await jokic()).to.deep.equal([{ player_id: 203999, source_player_id: bdlPlayerId(203999), pts: 27 }]);
     });
   });
 });

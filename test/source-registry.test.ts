@@ -27,7 +27,9 @@ describe('source registry', () => {
     expect(primarySource().name).to.equal('nbac');
     expect(SOURCES.filter((s) => s.role === 'primary')).to.have.length(1);
     expect(fallbackPlayerProcessors()).to.deep.equal(['bdl_player_boxscore']);
-    expect(registry.get('player_game_summary')).to.deep.include({ optionalInputs: ['bdl_player_boxscore'] });
+    // The team summaries read the fallback's lines directly; the players' through the crosswalk's verdicts on them.
+    expect(registry.get('team_offense_game_summary')).to.deep.include({ optionalInputs: ['bdl_player_boxscore'] });
+    expect(registry.get('player_game_summary')).to.deep.include({ optionalInputs: ['player_crosswalk'] });
   });
 
   it('phase 3 reads any declared source: a second fallback fills a game only it has, after the first', () => {

@@ -6,15 +6,15 @@
  * comment NBA.com wrote on a line of a player who did play (an ejection, say) is.
  */
 import { InputError } from '../../errors/input-error.ts';
+import { log } from '../../log.ts';
 import { col, key } from '../columns.ts';
-import type { CandidateIndex } from '../crosswalk/match.ts';
-import { matchRow, nbaCandidates } from '../crosswalk/player-crosswalk.ts';
+import { playerCrosswalk } from '../crosswalk/player-crosswalk.ts';
 import { scheduledGames } from '../expectations.ts';
 import { nbacPlayerBoxscore } from '../nbac/player-boxscore.ts';
-import { fallbackPlayerProcessors, primarySource, sourceNamed } from '../source-registry.ts';
+import { primarySource, sourceNamed } from '../source-registry.ts';
 import { type Column, type QualityIssue, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
 import { type Counts, effectiveFgPct, minutesDecimal, possessions, round, trueShootingPct, usageRate } from './formulas.ts';
-import { addCounts, count, countsOf, optBool, optNumber, optString, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
+import { addCounts, count, countsOf, optBool, optNumber, optString, projection, requiredNumber, requiredString, ZERO_COUNTS } from './rows.ts';
 import { QUALITY_COLUMNS, qualityCells, readBestSources, type SliceInputs, SOURCE_TABLES } from './sources.ts';
 import { TEAM_TABLE, type TeamSide, teamGames } from './team-games.ts';
 
@@ -63,23 +63,53 @@ export function withQuality(rows: readonly Row[], inputs: SliceInputs, own: Read
   });
 }
 
+/** `nba_reference.player_crosswalk` as phase 3 reads it: one slice's verdicts. */
+const CROSSWALK = projection(playerCrosswalk.table, ['nba_person_id', 'nba_player_name', 'match_method', 'candidates']);
+const CROSSWALK_TABLE = tableId(playerCrosswalk.table);
+
+/** A slice's crosswalk rows by `source/source_player_id`. */
+export function crosswalkVerdicts(rows: readonly Row[]): Map<string, Row> {
+  return new Map(rows.map((r) => [`${requiredString(r, 'source', CROSSWALK_TABLE)}/${requiredNumber(r, 'source_player_id', CROSSWALK_TABLE)}`, r]));
+}
+
+/** What phase 3 did with the fallback's lines. */
+export interface PersonIdMapping {
+  /** The slice's lines, a fallback game's under NBA.com person ids; the games left out are not among them. */
+  players: Row[];
+  /** `game_id/source_player_id` → the `unmatched_player` issue of a line kept under its source id. */
+  unmatched: Map<string, QualityIssue>;
+  /** Fallback games left out: `game_id` → the source player ids the crosswalk has no row for. */
+  uncrosswalked: Map<string, number[]>;
+}
+
 /**
- * The fallback's lines under NBA.com person ids and names (the crosswalk's verdicts,
- * `match.ts`), so a player's games join across sources; the source's own id stays in
- * `source_player_id`. An
- * unmatched or ambiguous player keeps his source id and an `unmatched_player` issue. Pure.
+ * The fallback's lines under NBA.com person ids and names, as `nba_reference.player_crosswalk`
+ * recorded them for the slice, so a player's games join across sources; the source's own id
+ * stays in `source_player_id`. A player the crosswalk found unmatched or ambiguous keeps his
+ * source id and an `unmatched_player` issue. A fallback game with a player the crosswalk has
+ * no row for is left out whole, never written under a guessed id: the slice stages without
+ * it (`incomplete`, naming the game; the warehouse keeps what it held), and the crosswalk's
+ * commit runs phase 3 again. Pure.
  */
-export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { players: Row[]; unmatched: Map<string, QualityIssue> } {
+export function underPersonIds(inputs: SliceInputs, crosswalk: ReadonlyMap<string, Row>): PersonIdMapping {
   const unmatched = new Map<string, QualityIssue>();
+  const uncrosswalked = new Map<string, number[]>();
   const mapped = inputs.players.map((r) => {
     const game = inputs.games.get(String(r.game_id));
     if (!game?.fallback) return r;
     const table = SOURCE_TABLES[game.source] ?? game.source;
     const sourceId = requiredNumber(r, 'player_id', table);
     const label = sourceNamed(game.source).label;
-    const m = matchRow(index, r, table);
-    if (m.personId === null) {
-      const why = m.method === 'ambiguous' ? `could be NBA.com ${m.candidates.join(' or ')}` : 'no NBA.com player of that name this season or the last';
+    const verdict = crosswalk.get(`${game.source}/${sourceId}`);
+    if (!verdict) {
+      const gameId = String(r.game_id);
+      uncrosswalked.set(gameId, [...(uncrosswalked.get(gameId) ?? []), sourceId]);
+      return r;
+    }
+    const personId = optNumber(verdict, 'nba_person_id', CROSSWALK_TABLE);
+    if (personId === null) {
+      const candidates = optString(verdict, 'candidates');
+      const why = candidates ? `could be NBA.com ${candidates.split(',').join(' or ')}` : 'no NBA.com player of that name this season or the last';
       unmatched.set(`${r.game_id}/${sourceId}`, {
         rule: 'unmatched_player',
         level: 'warn',
@@ -87,13 +117,14 @@ export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { pl
       });
       return { ...r, source_player_id: sourceId };
     }
-    return { ...r, player_id: m.personId, source_player_id: sourceId, player_name: m.nbaName ?? optString(r, 'player_name') };
+    return { ...r, player_id: personId, source_player_id: sourceId, player_name: optString(verdict, 'nba_player_name') ?? optString(r, 'player_name') };
   });
   // Two source players matched to one person in one game: neither is trusted.
   const count = new Map<string, number>();
   for (const r of mapped) count.set(`${r.game_id}/${r.player_id}`, (count.get(`${r.game_id}/${r.player_id}`) ?? 0) + 1);
-  const players = mapped.map((r) => {
-    if ((count.get(`${r.game_id}/${r.player_id}`) ?? 0) < 2) return r;
+  const players = mapped.flatMap((r) => {
+    if (uncrosswalked.has(String(r.game_id))) return [];
+    if ((count.get(`${r.game_id}/${r.player_id}`) ?? 0) < 2) return [r];
     const sourceId = Number(r.source_player_id);
     const label = sourceNamed(inputs.games.get(String(r.game_id))?.source ?? primarySource().name).label;
     unmatched.set(`${r.game_id}/${sourceId}`, {
@@ -101,9 +132,9 @@ export function underPersonIds(inputs: SliceInputs, index: CandidateIndex): { pl
       level: 'warn',
       detail: `${label} ${sourceId}: another player of this game matched NBA.com ${r.player_id} too`,
     });
-    return { ...r, player_id: sourceId };
+    return [{ ...r, player_id: sourceId }];
   });
-  return { players, unmatched };
+  return { players, unmatched, uncrosswalked };
 }
 
 /** A team's side built from its players' lines, when the team box score lacks the game. */
@@ -226,16 +257,23 @@ export const playerGameSummary: TransformDef = {
     unitColumn: 'game_id',
   },
   dependsOn: primarySource().tables.map((t) => t.processor.name),
-  optionalInputs: fallbackPlayerProcessors(),
+  // The fallback's lines come with the crosswalk's verdicts on its players: the crosswalk runs
+  // whenever a fallback lands a date (it depends on each fallback's raw processor), so its
+  // commit, not the fallback's, runs this slice — never before the verdicts are in the table.
+  optionalInputs: [playerCrosswalk.name],
   readsWarehouse: true,
   expects: scheduledGames,
   run: async (ctx) => {
     const readTable = tableReader(ctx, 'player_game_summary');
     const inputs = await readBestSources(readTable, ctx.slice);
     const fallback = [...inputs.games.values()].some((g) => g.fallback);
-    const { players, unmatched } = fallback
-      ? underPersonIds(inputs, await nbaCandidates(readTable, ctx.slice))
-      : { players: inputs.players, unmatched: new Map() };
+    const { players, unmatched, uncrosswalked }: PersonIdMapping = fallback
+      ? underPersonIds(inputs, crosswalkVerdicts(await readTable(CROSSWALK, [ctx.slice])))
+      : { players: inputs.players, unmatched: new Map(), uncrosswalked: new Map() };
+    for (const [gameId, ids] of uncrosswalked)
+      log.warn(
+        `player_game_summary ${ctx.slice}: game ${gameId} left out: ${CROSSWALK_TABLE} has no row for its fallback players ${ids.join(', ')} on ${ctx.slice} (player_crosswalk ${ctx.slice} has not landed them)`,
+      );
     return withQuality(summarizePlayers(ctx.slice, players, inputs.teams, new Date().toISOString()), inputs, unmatched);
   },
 };

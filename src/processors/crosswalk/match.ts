@@ -2,8 +2,9 @@
  * One player identity across sources: a fallback source's player (balldontlie numbers players
  * apart from NBA.com) is matched to an NBA.com person id by what both report — the name,
  * normalised, then the team and the season. Pure, and the one place the rule lives: the
- * crosswalk processor records its verdicts, and phase 3 applies the same verdicts to the rows
- * it writes. A name two NBA.com players share is listed as ambiguous, never guessed.
+ * crosswalk processor records its verdicts in `nba_reference.player_crosswalk`, and phase 3
+ * reads them from there for the rows it writes. A name two NBA.com players share is listed as
+ * ambiguous, never guessed.
  */
 
 /** How a source player was matched, best first. */

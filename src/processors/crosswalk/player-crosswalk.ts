@@ -4,7 +4,9 @@
  * or ambiguous), how, and how sure. Filled from what the sources report (`match.ts`), never by
  * hand; the distinct (source, source_player_id, nba_person_id) rows are the mapping.
  *
- * It runs when the fallback lands a date. The NBA.com candidates are what NBA.com's player
+ * It runs when the fallback lands a date, and `player_game_summary` runs when it lands: that
+ * slice reads the fallback's lines with these verdicts (an optional input of it), so its rows
+ * for a fallback game wait for them instead of guessing. The NBA.com candidates are what NBA.com's player
  * table holds for the season to date and the season before: a name seen nowhere there is
  * `unmatched`, a name two NBA.com players share is `ambiguous` (their ids listed).
  */
@@ -74,7 +76,7 @@ export async function nbaCandidates(readTable: ReadTable, slice: string): Promis
 }
 
 /** A fallback row's match: its name, team and season against NBA.com's. */
-export function matchRow(index: CandidateIndex, row: Row, table: string): Match {
+function matchRow(index: CandidateIndex, row: Row, table: string): Match {
   return index.match({ name: optString(row, 'player_name') ?? '', teamId: requiredNumber(row, 'team_id', table), season: optString(row, 'season') ?? '' });
 }
 

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { statementId } from '../src/queues/commit/worker.ts';
+import { acceptJobs, type Body, testWarehouse, useNock } from './bigquery-nock.ts';
 import { deleteKeys, openTestRuntime, TEST_REDIS_URL, type TestEnv } from './helpers.ts';
 
 describe('commit statement ids: prefix and deployment epoch', function () {
@@ -38,6 +39,51 @@ describe('commit statement ids: prefix and deployment epoch', function () {
     expect(rest(after)).to.equal(rest(first));
     expect(after.slice(a.config.prefix.length + 1, a.config.prefix.length + 9)).to.not.equal(
       first.slice(a.config.prefix.length + 1, a.config.prefix.length + 9),
+    );
+  });
+});
+
+describe('commit statement ids reach BigQuery: a commit replayed after a Redis reset is a new job (nock)', function () {
+  this.timeout(30_000);
+  const creds = useNock();
+  let env: TestEnv;
+  before(async () => {
+    env = await openTestRuntime();
+  });
+  after(() => env.cleanup());
+
+  it('the same batch, committed again after the keys are wiped, reaches jobs.insert under a new job id', async () => {
+    const table = 'nba_raw.nbac_player_boxscores';
+    const spec = env.rt.registry.tableSpec(table);
+    const slices = ['2023-11-01'];
+    const objects = ['staging/nba_raw.nbac_player_boxscores/2023-11-01/1-a.ndjson'];
+    const warehouse = testWarehouse(creds);
+    const jobs: Body[] = acceptJobs(3, { statementType: 'MERGE', numDmlAffectedRows: '10', dmlStats: { insertedRowCount: '10' } });
+    const commit = async () => warehouse.commit({ batchId: await statementId(env.rt, table, 'c0-a0', slices), table: spec, slices, objects });
+    await commit();
+    // A retry of the same batch re-uses the job id: BigQuery would answer it with the job already run.
+    await commit();
+    // Redis restarts without its data: commit sequences start again at c0, and the same batch id comes back.
+    await deleteKeys(TEST_REDIS_URL, `${env.config.prefix}:*`);
+    await commit();
+    const ids = jobs.map((b) => String(b.jobReference.jobId));
+    expect(ids).to.have.length(3);
+    expect(ids[1]).to.equal(ids[0]);
+    expect(ids[2]).to.not.equal(ids[0]);
+    // The job id names the table, then the prefix and the deployment id: only the deployment id differs.
+    const deployment = (id: string) => id.slice(`phasegate_nba_raw_nbac_player_boxscores_${env.config.prefix}-`.length).slice(0, 8);
+    for (const id of ids) expect(id.startsWith(`phasegate_nba_raw_nbac_player_boxscores_${env.config.prefix}-`), id).to.equal(true);
+    expect(deployment(ids[2] ?? '')).to.not.equal(deployment(ids[0] ?? ''));
+    expect(
+      (ids[2] ?? '')
+        .replace(deployment(ids[2] ?? ''), '')
+        .split('_')
+        .slice(0, -1),
+    ).to.deep.equal(
+      (ids[0] ?? '')
+        .replace(deployment(ids[0] ?? ''), '')
+        .split('_')
+        .slice(0, -1),
     );
   });
 });

@@ -47,6 +47,7 @@ export const tableLimitsJson = z
           commitMaxSlices: z.number().int().min(1).max(BQ.partitionsModifiedPerJob, TOO_MANY_SLICES),
           commitMaxRows: z.number().int().min(1),
           gatherSeconds: z.number().min(0),
+          backlogGatherSeconds: z.number().min(0),
         })
         .partial()
         .strict(),

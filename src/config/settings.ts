@@ -118,6 +118,15 @@ export const SETTINGS = {
       commitMaxRows: setting('PHASEGATE_COMMIT_MAX_ROWS', int(1), { default: 200_000, shared: true, doc: 'most rows one group commit lands' }),
       /** A short gather window turns a burst of phase jobs into one statement. */
       gatherSeconds: setting('PHASEGATE_COMMIT_GATHER_SECONDS', atLeast0, { default: 2, shared: true, doc: 'how long a commit waits to gather more slices' }),
+      /**
+       * Phases 3–5 are fed in waves (each upstream commit unlocks its dates at once) and run
+       * slower than a MERGE lands: with headroom their tables would commit each few slices.
+       */
+      backlogGatherSeconds: setting('PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS', atLeast0, {
+        default: 60,
+        shared: true,
+        doc: 'a phase 3–5 table with jobs of its phase waiting or running gathers up to this long; a full batch, or its phase running dry, starts the commit at once',
+      }),
     },
     /**
      * Staging a slice as an object costs three object-store calls (put, read by the commit,

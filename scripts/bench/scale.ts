@@ -4,7 +4,9 @@
  * incident's seasons, then the same seasons repeated four years back), one run each, every run
  * in a child process of its own with its own redis-server and DuckDB file; then the 853-date
  * backfill with the phase workers in 1, 2 and 4 processes of their own next to one
- * commit-gate process. Prints one JSON line per run on stdout, then a table, the target checks
+ * commit-gate process. Each run's makespan is set against its quota bound (cascade-bound.ts:
+ * the critical path of group commits through the phases at BigQuery's per-table limits).
+ * Prints one JSON line per run on stdout, then a table, the target checks (scale/targets.ts)
  * and (with --svg) the chart on stderr. See docs/bench-scale.md.
  */
 import { spawn } from 'node:child_process';

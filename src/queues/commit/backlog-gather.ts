@@ -8,14 +8,13 @@
  * does the phase running dry (`phaseDrained`), so the end of a wave or a daily run does not
  * wait the window out.
  */
-import type { Phase } from '../../processors/types.ts';
+import { type Phase, tableId } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 
-/** The phase of the processor writing a data table fed by completion events (3–5); undefined for a raw or log table. */
+/** The phase of the processor writing a data table fed by completion events (3–5); undefined for a raw or log table, or one no processor writes. */
 export function downstreamPhase(ctx: Pick<PipelineContext, 'registry'>, table: string): Phase | undefined {
-  if (ctx.registry.isLogTable(table)) return undefined;
-  const { phase } = ctx.registry.writerOf(table);
-  return phase >= 3 ? phase : undefined;
+  const writer = ctx.registry.transforms().find((d) => tableId(d.table) === table);
+  return writer && writer.phase >= 3 ? writer.phase : undefined;
 }
 
 /** Jobs of a phase waiting (plain or by priority) and running, in every process: one round trip. */

@@ -3,12 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { loadConfig } from '../src/config/load-config.ts';
 import { InputError } from '../src/errors/input-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
 import type { Row, TableSpec } from '../src/processors/types.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { quoteIdent } from '../src/warehouse/duckdb/sql.ts';
+import { openWarehouse } from '../src/warehouse/index.ts';
 
 const spec: TableSpec = {
   dataset: 'nba_raw',
@@ -278,5 +280,35 @@ describe('DuckDBWarehouse', () => {
     const bad: TableSpec = { ...spec, table: 'x y' };
     const err = await wh.ensureTable(bad).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(InputError);
+  });
+});
+
+describe('DuckDB settings from the configuration', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), `phasegate-duckdb-settings-${randomUUID()}-`));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const settings = async (env: Record<string, string>) => {
+    const config = loadConfig({ PHASEGATE_DATA_DIR: dir, ...env }, {});
+    const wh = await openWarehouse(config, new LocalObjectStore(config.storeDir));
+    try {
+      const [row] = await wh.query("SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t");
+      return { memoryLimit: row?.m, threads: Number(row?.t) };
+    } finally {
+      await wh.close();
+    }
+  };
+
+  it('opens the embedded DuckDB with a laptop-sized memory limit by default, and the configured one when set', async () => {
+    // DuckDB shows sizes in binary units: 256 MB = 244.1 MiB.
+    expect((await settings({})).memoryLimit).to.equal('244.1 MiB');
+    expect(await settings({ PHASEGATE_DUCKDB_MEMORY_LIMIT: '1GiB', PHASEGATE_DUCKDB_THREADS: '1' })).to.deep.equal({ memoryLimit: '1.0 GiB', threads: 1 });
+    expect(() => loadConfig({ PHASEGATE_DUCKDB_MEMORY_LIMIT: 'lots' }, {})).to.throw(/PHASEGATE_DUCKDB_MEMORY_LIMIT/);
   });
 });

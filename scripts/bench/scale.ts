@@ -4,7 +4,9 @@
  * incident's seasons, then the same seasons repeated four years back), one run each, every run
  * in a child process of its own with its own redis-server and DuckDB file; then the 853-date
  * backfill with the phase workers in 1, 2 and 4 processes of their own next to one
- * commit-gate process. Prints one JSON line per run on stdout, then a table, the target checks
+ * commit-gate process. Each run's makespan is set against its quota bound (cascade-bound.ts:
+ * the critical path of group commits through the phases at BigQuery's per-table limits).
+ * Prints one JSON line per run on stdout, then a table, the target checks (scale/targets.ts)
  * and (with --svg) the chart on stderr. See docs/bench-scale.md.
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +22,7 @@ import { compilePhaseWorker } from './scale/compile-worker.ts';
 import { prepareScaleRaw } from './scale/raw.ts';
 import type { ScaleRunResult, ScaleRunSpec } from './scale/run.ts';
 import { RepeatedSeasonsSource } from './scale/seasons.ts';
+import { SMALL, scaleTargets } from './scale/targets.ts';
 import { chartSvg, type Panel } from './svg-chart.ts';
 
 const USAGE = `usage: npm run bench:scale -- [flags]
@@ -148,6 +151,8 @@ function table(rows: readonly ScaleRunResult[], rawTables: readonly string[]): s
     pad('commits', 8),
     pad('rows', 9),
     pad('makespan BQ s', 14),
+    pad('bound BQ s', 11),
+    pad('× bound', 8),
     pad('real s', 8),
     pad('real ms/date', 13),
     pad('worker RSS MB', 14),
@@ -174,6 +179,8 @@ function table(rows: readonly ScaleRunResult[], rawTables: readonly string[]): s
           9,
         ),
         pad(r.makespanSeconds.bigquery, 14),
+        pad(r.bound.seconds, 11),
+        pad(r.makespanOverBound ?? '—', 8),
         pad(r.makespanSeconds.real, 8),
         pad(r.realMsPerDate, 13),
         pad(rss, 14),
@@ -240,41 +247,10 @@ async function main(): Promise<number> {
   w('');
   for (const line of table(results, rawTables)) w(line);
   w('');
-  // Targets.
   const sizes = results.slice(0, opts.sizes.length);
-  const SMALL = 4;
-  for (const r of sizes) {
-    for (const t of rawTables) {
-      const ops = r.tables.find((x) => x.table === t)?.tableOperations ?? 0;
-      const bound = Math.ceil(r.dates / maxSlices) + SMALL;
-      w(`${ops <= bound ? 'MET    ' : 'NOT MET'} ${r.dates} dates, ${t}: table operations ${ops} ≤ ⌈dates / ${maxSlices}⌉ + ${SMALL} = ${bound}`);
-    }
-  }
-  for (let i = 1; i < sizes.length; i++) {
-    const [a, b] = [sizes[i - 1] as ScaleRunResult, sizes[i] as ScaleRunResult];
-    const ok = b.realMsPerDate <= a.realMsPerDate * 1.1;
-    w(
-      `${ok ? 'MET    ' : 'NOT MET'} real time per date flat or falling (within 10 %): ${a.dates} → ${b.dates} dates: ${a.realMsPerDate} → ${b.realMsPerDate} ms`,
-    );
-  }
-  const biggest = sizes.at(-1);
-  if (biggest && opts.cascade) {
-    w(
-      `${biggest.gateRssMb < 200 ? 'MET    ' : 'NOT MET'} worker RSS < 200 MB at ${biggest.dates} dates × every processor, phase workers inside the commit-gate process (with DuckDB): ${biggest.gateRssMb} MB (JS heap peak ${biggest.gateMemoryMb.heapUsedPeak} MB, DuckDB peak ${biggest.gateMemoryMb.duckdbPeak} MB)`,
-    );
-  } else if (biggest) {
-    w(`INFO    worker RSS at ${biggest.dates} dates × phase 2 (the < 200 MB target is for --cascade): ${biggest.gateRssMb} MB`);
-  }
   const procs = results.slice(opts.sizes.length);
-  for (const r of procs.filter((p) => p.cascade && p.phaseProcesses > 0)) {
-    const worst = Math.max(...r.phaseWorkerRssMb);
-    const where = opts.relay
-      ? `phases 2–5 in ${r.phaseProcesses} process(es) of their own, reading DuckDB through the read relay`
-      : `phase 2 in ${r.phaseProcesses} process(es) of their own, phases 3–5 next to DuckDB in the commit-gate process`;
-    w(
-      `${worst < 200 ? 'MET    ' : 'NOT MET'} worker RSS < 200 MB at ${r.dates} dates × every processor, ${where}${r.timedOut ? ' (TIMED OUT)' : ''}: workers ${r.phaseWorkerRssMb.join(', ')} MB; commit-gate process ${r.gateRssMb} MB (JS heap peak ${r.gateMemoryMb.heapUsedPeak} MB, DuckDB peak ${r.gateMemoryMb.duckdbPeak} MB)`,
-    );
-  }
+  const tunedHeap = opts.maxOldSpaceMb !== undefined || opts.workerNodeFlags.length > 0;
+  for (const line of scaleTargets({ maxSlices, sizes, procs, rawTables, relay: opts.relay, tunedHeap })) w(line);
   const base = procs.find((r) => r.phaseProcesses === 1);
   for (const r of procs) {
     w(

@@ -15,6 +15,8 @@ export const resolvedPath = z
   .string()
   .min(1)
   .transform((p) => path.resolve(p));
+/** A size as DuckDB takes it for `memory_limit`: a number and a unit, decimal (MB) or binary (MiB). */
+export const duckdbSize = z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size with its unit, e.g. 256MB or 1GiB');
 export const gameIds = z
   .string()
   .regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids')
@@ -45,6 +47,7 @@ export const tableLimitsJson = z
           commitMaxSlices: z.number().int().min(1).max(BQ.partitionsModifiedPerJob, TOO_MANY_SLICES),
           commitMaxRows: z.number().int().min(1),
           gatherSeconds: z.number().min(0),
+          backlogGatherSeconds: z.number().min(0),
         })
         .partial()
         .strict(),

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { BIGQUERY_LIMITS as BQ, MAX_COMMIT_JOBS_PER_WINDOW } from '../limits/bigquery.ts';
 import { parseAllowedHosts, parseTrustProxy } from './dashboard-settings.ts';
 import { group, setting } from './define-setting.ts';
-import { atLeast0, bool, gameIds, int, positive, resolvedPath, share, TOO_MANY_SLICES, tableLimitsJson } from './parsers.ts';
+import { atLeast0, bool, duckdbSize, gameIds, int, positive, resolvedPath, share, TOO_MANY_SLICES, tableLimitsJson } from './parsers.ts';
 
 export const SETTINGS = {
   ...group('Redis and local state', {
@@ -33,6 +33,17 @@ export const SETTINGS = {
       location: true,
       doc: 'DuckDB file',
     }),
+    /**
+     * DuckDB's buffer manager takes 80 % of the machine's RAM unless told (18.8 GiB on a 23 GiB
+     * machine); past its limit it evicts cached blocks and spills to a temporary folder beside
+     * the file. Its buffers share the commit-gate process with Node's heap: 150–265 MB in a
+     * 1,700-date cascade, so 256 MB leaves them room on a laptop.
+     */
+    duckdbMemoryLimit: setting('PHASEGATE_DUCKDB_MEMORY_LIMIT', duckdbSize, {
+      default: '256MB',
+      doc: "DuckDB's `memory_limit` in the process holding the file (beyond it DuckDB evicts and spills to disk), e.g. `256MB`, `1GiB`",
+    }),
+    duckdbThreads: setting('PHASEGATE_DUCKDB_THREADS', int(1, 1024), { doc: "DuckDB's `threads` (unset: DuckDB's own, one per core)" }),
     bigqueryRules: setting('PHASEGATE_BQ_RULES', bool, { default: true, doc: "enforce BigQuery's per-table limits (and latency) on DuckDB" }),
     /** How many times faster than real time BigQuery's clock runs: 60 turns the 30-min streaming buffer into 30 s (tests, benchmarks). */
     timeScale: setting('PHASEGATE_TIME_SCALE', z.coerce.number().positive().max(100_000), {
@@ -107,6 +118,15 @@ export const SETTINGS = {
       commitMaxRows: setting('PHASEGATE_COMMIT_MAX_ROWS', int(1), { default: 200_000, shared: true, doc: 'most rows one group commit lands' }),
       /** A short gather window turns a burst of phase jobs into one statement. */
       gatherSeconds: setting('PHASEGATE_COMMIT_GATHER_SECONDS', atLeast0, { default: 2, shared: true, doc: 'how long a commit waits to gather more slices' }),
+      /**
+       * Phases 3–5 are fed in waves (each upstream commit unlocks its dates at once) and run
+       * slower than a MERGE lands: with headroom their tables would commit each few slices.
+       */
+      backlogGatherSeconds: setting('PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS', atLeast0, {
+        default: 60,
+        shared: true,
+        doc: 'a phase 3–5 table with jobs of its phase waiting or running gathers up to this long; a full batch, or its phase running dry, starts the commit at once',
+      }),
     },
     /**
      * Staging a slice as an object costs three object-store calls (put, read by the commit,

@@ -9,14 +9,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig, productSettings, withoutPhasegateEnv } from '../../../src/config/load-config.ts';
+import { type Config, loadConfig, productSettings, tableLimits, withoutPhasegateEnv } from '../../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../../src/processors/nbac/team-boxscore.ts';
-import type { Phase } from '../../../src/processors/types.ts';
+import { inputsOf } from '../../../src/processors/registry.ts';
+import { type Phase, tableId } from '../../../src/processors/types.ts';
 import { startBackfill } from '../../../src/queues/backfill/backfill.ts';
 import { cascadeProgress } from '../../../src/queues/backfill/cascade.ts';
+import { runProcessors } from '../../../src/queues/runs/graph.ts';
 import { startRedisServer } from '../../../src/redis/ensure-redis.ts';
-import { openRuntime } from '../../../src/runtime.ts';
+import { openRuntime, type Runtime } from '../../../src/runtime.ts';
+import type { BigQueryRulesWarehouse } from '../../../src/warehouse/rules/bigquery-rules-warehouse.ts';
+import { type CascadeTable, cascadeQuotaBound, formatCriticalPath, type TableSchedule } from '../cascade-bound.ts';
 import { asRulesWarehouse, gateDrained } from '../mode.ts';
 import { RepeatedSeasonsSource } from './seasons.ts';
 
@@ -54,6 +58,19 @@ export interface TableFigures {
   rows: number;
   /** phasegate's own log tables (run log, conflict log): append-only, batched harder. */
   log: boolean;
+  /** The phase of the processor writing it; 0 for a log table. */
+  phase: number;
+}
+
+/** The run's quota bound (cascade-bound.ts), BigQuery seconds. */
+export interface ScaleBound {
+  /** At BigQuery's limits (the rules layer's): the target's bound. */
+  seconds: number;
+  /** The same schedule at the table gates' own caps (concurrency, commit jobs per window). */
+  atGateCapsSeconds: number;
+  /** The statements that set the bound, e.g. `nba_raw.nbac_player_boxscores ×7 → … ×1`. */
+  criticalPath: string;
+  tables: TableSchedule[];
 }
 
 export interface ScaleRunResult {
@@ -65,6 +82,9 @@ export interface ScaleRunResult {
   failed: number;
   makespanSeconds: { real: number; bigquery: number };
   realMsPerDate: number;
+  bound: ScaleBound;
+  /** makespanSeconds.bigquery / bound.seconds. */
+  makespanOverBound: number | null;
   tables: TableFigures[];
   /** Peak RSS of this process (commit gate, and phase workers when in-process), MB. */
   gateRssMb: number;
@@ -123,6 +143,57 @@ function startPhaseWorker(
     });
   });
   return { child, ready, memory };
+}
+
+/**
+ * The quota bound of what the run landed: every data table the backfill reaches, its rows per
+ * slice as they ended in the warehouse, its inputs inside the run, at BigQuery's limits and at
+ * the table gates' own caps.
+ */
+async function quotaBound(
+  rt: Runtime,
+  warehouse: BigQueryRulesWarehouse,
+  config: Config,
+  record: { processors: string[]; cascade: boolean },
+): Promise<ScaleBound> {
+  const processors = runProcessors(rt, record);
+  const tableOf = new Map<string, string>();
+  for (const p of processors) if (p.kind === 'transform') tableOf.set(p.name, tableId(p.table));
+  const rules = warehouse.options;
+  const tables: CascadeTable[] = [];
+  const gated: CascadeTable[] = [];
+  for (const p of processors) {
+    if (p.kind !== 'transform') continue;
+    const id = tableId(p.table);
+    // Identifiers come from the processor registry (tableName quotes and validates the table; the slice column is a registry identifier).
+    const counts = await warehouse.query(
+      `SELECT CAST("${p.table.sliceColumn}" AS VARCHAR) AS d, count(*) AS n FROM ${warehouse.tableName(p.table)} GROUP BY 1`,
+    );
+    if (counts.length === 0) continue;
+    const rowsBySlice = new Map(counts.map((r) => [String(r.d), Number(r.n)] as const));
+    const inputs = inputsOf(p).flatMap((name) => tableOf.get(name) ?? []);
+    const limits = tableLimits(config, id);
+    const group = { maxSlices: limits.commitMaxSlices, maxRows: limits.commitMaxRows };
+    tables.push({
+      id,
+      inputs,
+      rowsBySlice,
+      caps: { ...group, running: rules.maxRunningDml, opsPerWindow: rules.tableOpsPerWindow, windowSeconds: rules.tableOpsWindowSeconds },
+    });
+    gated.push({
+      id,
+      inputs,
+      rowsBySlice,
+      caps: { ...group, running: limits.concurrency, opsPerWindow: limits.opsMax, windowSeconds: limits.opsWindowSeconds },
+    });
+  }
+  const bound = cascadeQuotaBound(tables, rules.dmlLatency);
+  return {
+    seconds: bound.seconds,
+    atGateCapsSeconds: cascadeQuotaBound(gated, rules.dmlLatency).seconds,
+    criticalPath: formatCriticalPath(bound.criticalPath),
+    tables: bound.tables,
+  };
 }
 
 export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
@@ -212,8 +283,11 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       const [count] = await warehouse.query(`SELECT count(*) AS n FROM ${warehouse.tableName(rt.registry.tableSpec(id))}`);
       // Statements that ran: the MERGEs (INSERTs for log tables) that were not turned away.
       const ran = rt.registry.isLogTable(id) ? r.tableOps : r.dmlExecuted;
-      tables.push({ table: id, tableOperations: r.tableOps, commits: ran, rows: Number(count?.n ?? 0), log: rt.registry.isLogTable(id) });
+      const log = rt.registry.isLogTable(id);
+      const phase = log ? 0 : rt.registry.writerOf(id).phase;
+      tables.push({ table: id, tableOperations: r.tableOps, commits: ran, rows: Number(count?.n ?? 0), log, phase });
     }
+    const bound = await quotaBound(rt, warehouse, config, record);
     const info = await rt.redis.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
     const realSeconds = makespanMs / 1000;
@@ -226,6 +300,8 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       failed,
       makespanSeconds: { real: round1(realSeconds), bigquery: round1(realSeconds * spec.timeScale) },
       realMsPerDate: round1(makespanMs / dates.length),
+      bound,
+      makespanOverBound: bound.seconds > 0 ? Math.round(((realSeconds * spec.timeScale) / bound.seconds) * 100) / 100 : null,
       tables,
       gateRssMb: round1(process.resourceUsage().maxRSS / 1024),
       phaseWorkerRssMb: workerRss,

@@ -104,6 +104,7 @@ export async function modelInput(
     tables[p.table] = {
       commitMaxSlices: l.commitMaxSlices,
       gatherSeconds: l.gatherSeconds,
+      backlogGatherSeconds: l.backlogGatherSeconds,
       opsMax: l.opsMax,
       opsWindowSeconds: l.opsWindowSeconds,
       concurrency: l.concurrency,

@@ -11,7 +11,9 @@ import { DefinitionError } from '../../errors/definition-error.ts';
  * - the table gate (staging.ts `ensureCommitJob`, `adaptiveGatherMs`; commit/worker.ts): a
  *   staging asks for the table's next commit job, delayed by the gather window times the
  *   table's pressure (its share of the rate window used, of its running commits), at once when
- *   a batch is full; the job starts when due, under the table's concurrency and its BullMQ
+ *   a batch is full; a phase 3–5 table gathers up to its backlog window while its phase has
+ *   jobs waiting or running, and the phase running dry makes its job due (backlog-gather.ts);
+ *   the job starts when due, under the table's concurrency and its BullMQ
  *   rate limit (`opsMax` per `opsWindowSeconds`, a fixed window opened by the first start);
  *   it takes up to `commitMaxSlices` pending slices (and asks for another job at once when
  *   more wait), holds its slot for the rules layer's MERGE latency (dml-latency.ts, its mean)
@@ -63,6 +65,8 @@ export interface ModelTable {
   opsWindowSeconds: number;
   /** Commits running at once. */
   concurrency: number;
+  /** `PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS` (BigQuery clock): a phase 3–5 table's gather while its phase has a backlog. @defaultValue 0 */
+  backlogGatherSeconds?: number | undefined;
 }
 
 export interface PlanModelInput {
@@ -233,6 +237,10 @@ interface Gate {
   /** A wake-up for the next job is on the agenda at this time. */
   wakeAt: number | undefined;
   running: number;
+  /** The writer's phase when it is 3–5 (backlog-gather.ts `downstreamPhase`). */
+  phase: number | undefined;
+  /** The asked-for job gathers for its phase's backlog. */
+  backlog: boolean;
   windowStart: number;
   windowUsed: number;
   statements: number;
@@ -265,6 +273,8 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       nextDue: undefined,
       wakeAt: undefined,
       running: 0,
+      phase: p.phase >= 3 ? p.phase : undefined,
+      backlog: false,
       windowStart: Number.NEGATIVE_INFINITY,
       windowUsed: 0,
       statements: 0,
@@ -317,6 +327,24 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     gate.pending.set(date, Math.round(p.rowsPerGame * (input.games[date] ?? 0)));
     gate.slices++;
     askCommit(gate, gate.pending.size >= gate.limits.commitMaxSlices);
+    if (gate.phase !== undefined) startOnPhaseDrained(gate.phase);
+  };
+
+  /** backlog-gather.ts `moreComing`; a finished job has already left its queue's busy slots. */
+  const moreComing = (phase: number) => {
+    const q = queueOf(phase);
+    return q.waiting.length > 0 || q.busy > 0;
+  };
+
+  /** staging.ts `startOnPhaseDrained`. */
+  const startOnPhaseDrained = (phase: number) => {
+    if (moreComing(phase)) return;
+    for (const g of gates.values()) {
+      if (!g.backlog || g.phase !== phase || g.nextDue === undefined) continue;
+      g.backlog = false;
+      g.nextDue = Math.min(g.nextDue, ag.now);
+      tryStart(g);
+    }
   };
 
   /** staging.ts `adaptiveGatherMs`. */
@@ -333,8 +361,15 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
 
   /** staging.ts `ensureCommitJob`: one job per commit sequence; a full batch makes it due now. */
   const askCommit = (gate: Gate, full: boolean) => {
-    if (gate.nextDue === undefined) gate.nextDue = ag.now + (full ? 0 : gatherMs(gate));
-    else if (full) gate.nextDue = Math.min(gate.nextDue, ag.now);
+    if (gate.nextDue === undefined) {
+      let wait = full ? 0 : gatherMs(gate);
+      const backlog = gate.limits.backlogGatherSeconds ?? 0;
+      if (!full && gate.phase !== undefined && backlog > 0 && moreComing(gate.phase)) {
+        wait = Math.max(wait, scaled(backlog));
+        gate.backlog = true;
+      }
+      gate.nextDue = ag.now + wait;
+    } else if (full) gate.nextDue = Math.min(gate.nextDue, ag.now);
     tryStart(gate);
   };
 
@@ -359,6 +394,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     if (gate.windowUsed >= gate.limits.opsMax) return wake(gate, gate.windowStart + opsWindow);
     gate.windowUsed++;
     gate.nextDue = undefined;
+    gate.backlog = false;
     // The take: up to the batch cap, earliest dates first (the take script sorts its fields).
     const taken = [...gate.pending.keys()].sort((a, b) => a - b).slice(0, gate.limits.commitMaxSlices);
     if (taken.length === 0) return;

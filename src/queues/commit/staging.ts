@@ -8,13 +8,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
-import { type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
+import { type Phase, type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
 import { currentTraceparent } from '../../telemetry/tracing.ts';
 import { warehouseCaps } from '../../warehouse/index.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, JOB_NAMES } from '../names.ts';
+import { downstreamPhase, moreComing, phaseBacklog } from './backlog-gather.ts';
 import type { PendingSlice, Registered } from './table-gate.ts';
 
 export function stagingKey(table: string, slice: string, body: string): string {
@@ -236,15 +237,37 @@ export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limi
  * adaptive gather's read and, on a table with a backlog (always full), the delayed check. Only
  * the job's own take moves the sequence on, so a job asked for has not run yet.
  */
-const commitJobsAsked = new WeakMap<PipelineContext, Map<string, { seq: number; started: boolean }>>();
+const commitJobsAsked = new WeakMap<PipelineContext, Map<string, AskedCommit>>();
+
+interface AskedCommit {
+  seq: number;
+  started: boolean;
+  /** Set when the job gathers for its phase's backlog (backlog-gather.ts): the phase running dry starts it. */
+  backlogPhase?: Phase | undefined;
+}
+
+/**
+ * When a phase has run dry but for the caller's own job, starts the commit jobs this process
+ * delayed for that phase's backlog: no more of their slices are coming soon. Marks them started.
+ */
+async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, AskedCommit>, phase: Phase): Promise<void> {
+  const gathering = [...asked].filter(([, a]) => a.backlogPhase === phase && !a.started);
+  if (gathering.length === 0 || moreComing(await phaseBacklog(ctx, phase))) return;
+  for (const [table, a] of gathering) {
+    a.started = true;
+    const job = await ctx.queues.commit(table).getJob(commitJobId(a.seq));
+    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  }
+}
 
 /**
  * Makes sure a commit job will take the table's pending slices. Its id comes from the
  * table's commit sequence, so every phase job staging before the commit takes its batch
  * lands in the same job (BullMQ ignores a duplicate id). The job waits a gather window so a
  * burst of phase jobs becomes one statement — for a data table the window adapts to the
- * table's headroom (`adaptiveGatherMs`); a log table passes its own fixed one — and a full
- * batch starts it at once.
+ * table's headroom (`adaptiveGatherMs`), and a phase 3–5 table's grows to
+ * `backlogGatherSeconds` while its phase has jobs waiting or running (backlog-gather.ts); a log
+ * table passes its own fixed one — and a full batch, or the phase running dry, starts it at once.
  */
 export async function ensureCommitJob(
   ctx: PipelineContext,
@@ -261,10 +284,19 @@ export async function ensureCommitJob(
     commitJobsAsked.set(ctx, asked);
   }
   const last = asked.get(table);
-  if (last?.seq === seq && (last.started || !full)) return;
+  const phase = opts.gatherSeconds === undefined ? downstreamPhase(ctx, table) : undefined;
+  if (last?.seq === seq && (last.started || !full)) {
+    if (phase !== undefined) await startOnPhaseDrained(ctx, asked, phase);
+    return;
+  }
   const queue = ctx.queues.commit(table);
   const jobId = commitJobId(seq);
-  const gatherMs = full ? 0 : opts.gatherSeconds !== undefined ? scaledMs(ctx.config, opts.gatherSeconds) : await adaptiveGatherMs(ctx, table, limits);
+  let gatherMs = full ? 0 : opts.gatherSeconds !== undefined ? scaledMs(ctx.config, opts.gatherSeconds) : await adaptiveGatherMs(ctx, table, limits);
+  let backlogPhase: Phase | undefined;
+  if (!full && phase !== undefined && limits.backlogGatherSeconds > 0 && moreComing(await phaseBacklog(ctx, phase))) {
+    gatherMs = Math.max(gatherMs, scaledMs(ctx.config, limits.backlogGatherSeconds));
+    backlogPhase = phase;
+  }
   const job = await queue.add(
     JOB_NAMES.commit,
     { table },
@@ -277,5 +309,7 @@ export async function ensureCommitJob(
     },
   );
   if (full && (await job.isDelayed())) await job.promote().catch(() => undefined);
-  asked.set(table, { seq, started: full || (last?.seq === seq && last.started) });
+  asked.set(table, { seq, started: full || (last?.seq === seq && last.started), backlogPhase });
+  // This staging may be the last of its phase's wave: the other tables gathering for it need not wait.
+  if (phase !== undefined && backlogPhase === undefined) await startOnPhaseDrained(ctx, asked, phase);
 }

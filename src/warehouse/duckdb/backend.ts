@@ -4,6 +4,7 @@
  * read relay while another process holds the file.
  */
 import { existsSync } from 'node:fs';
+import type { Config } from '../../config/load-config.ts';
 import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { keysFor } from '../../redis/keys.ts';
@@ -22,9 +23,14 @@ export function duckdbOf(warehouse: Warehouse): DuckDBWarehouse | undefined {
   return warehouse instanceof DuckDBWarehouse ? warehouse : DUCKDB_BENEATH.get(warehouse);
 }
 
+/** What the configuration says about the DuckDB file and its instance. */
+function duckdbOptions(config: Pick<Config, 'duckdbPath' | 'bigquery' | 'duckdbMemoryLimit' | 'duckdbThreads'>) {
+  return { path: config.duckdbPath, datasetPrefix: config.bigquery.datasetPrefix, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads };
+}
+
 export const duckdbBackend: WarehouseBackend = {
   async open(config, store, rules) {
-    const duck = await DuckDBWarehouse.open({ path: config.duckdbPath, store, datasetPrefix: config.bigquery.datasetPrefix });
+    const duck = await DuckDBWarehouse.open({ ...duckdbOptions(config), store });
     if (!config.bigqueryRules) return duck;
     const ruled = new BigQueryRulesWarehouse(duck, { timeScale: config.timeScale, ...rules });
     DUCKDB_BENEATH.set(ruled, duck);
@@ -43,7 +49,7 @@ export const duckdbBackend: WarehouseBackend = {
       throw new InputError(`no DuckDB warehouse at ${config.duckdbPath} (nothing committed yet? run a backfill, or set PHASEGATE_DUCKDB_PATH)`);
     }
     try {
-      return await DuckDBWarehouse.open({ path: config.duckdbPath, store, datasetPrefix: config.bigquery.datasetPrefix, readOnly: true });
+      return await DuckDBWarehouse.open({ ...duckdbOptions(config), store, readOnly: true });
     } catch (err) {
       const holder = lockHolder(err);
       if (!holder) throw err;

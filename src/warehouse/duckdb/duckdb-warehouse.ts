@@ -80,6 +80,16 @@ export interface DuckDBWarehouseOptions {
    * @defaultValue false
    */
   readOnly?: boolean;
+  /**
+   * DuckDB's `memory_limit`, e.g. `256MB` (PHASEGATE_DUCKDB_MEMORY_LIMIT).
+   * @defaultValue DuckDB's own: 80 % of the machine's RAM
+   */
+  memoryLimit?: string | undefined;
+  /**
+   * DuckDB's `threads` (PHASEGATE_DUCKDB_THREADS).
+   * @defaultValue DuckDB's own: one per core
+   */
+  threads?: number | undefined;
 }
 
 const DEFAULTS = { datasetPrefix: '', readOnly: false } satisfies Partial<DuckDBWarehouseOptions>;
@@ -130,7 +140,12 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     }
     const readOnly = opts.readOnly ?? DEFAULTS.readOnly;
     if (opts.path !== ':memory:' && !readOnly) await mkdir(path.dirname(path.resolve(opts.path)), { recursive: true });
-    const instance = await DuckDBInstance.create(opts.path, readOnly ? { ...READ_ONLY_SETTINGS } : {});
+    // Given at creation: a read-only open locks the configuration right after (LOCK_DOWN_SQL).
+    const instance = await DuckDBInstance.create(opts.path, {
+      ...(readOnly ? READ_ONLY_SETTINGS : {}),
+      ...(opts.memoryLimit === undefined ? {} : { memory_limit: opts.memoryLimit }),
+      ...(opts.threads === undefined ? {} : { threads: String(opts.threads) }),
+    });
     const writer = await instance.connect();
     const reader = await instance.connect();
     for (const conn of [writer, reader]) await conn.run(SET_UTC_SQL);

@@ -1,0 +1,82 @@
+/**
+ * The targets `bench:scale` checks, one line each, MET / NOT MET (INFO where a figure has no
+ * target at that size): table operations per table against ⌈dates / commitMaxSlices⌉ + 4, real
+ * time per date, a cascade's makespan against its quota bound, and peak RSS (issue 24).
+ */
+import type { ScaleRunResult } from './run.ts';
+
+/** The small constant of "⌈dates / commitMaxSlices⌉ + a small constant" table operations. */
+export const SMALL = 4;
+/** A cascade's makespan may exceed its quota bound by this factor (issue 24). */
+export const BOUND_FACTOR = 1.3;
+/** Peak RSS of the commit-gate process with phases 3–5 in it, and of a phase-2 worker process, with default settings (issue 24). */
+export const GATE_RSS_MB = 400;
+export const PHASE2_RSS_MB = 160;
+
+const verdict = (ok: boolean) => (ok ? 'MET    ' : 'NOT MET');
+
+export interface TargetContext {
+  maxSlices: number;
+  /** The runs over `--sizes`, in order. */
+  sizes: readonly ScaleRunResult[];
+  /** The process runs (`--processes`). */
+  procs: readonly ScaleRunResult[];
+  rawTables: readonly string[];
+  relay: boolean;
+  /** A heap cap or node flags were given: the memory figures are not the defaults'. */
+  tunedHeap: boolean;
+}
+
+/** `makespan ≤ 1.3 × bound` for a cascade (INFO for phase 2 alone), with the bound's parts. */
+function boundLine(r: ScaleRunResult, where: string): string {
+  const b = r.bound;
+  const ratio = r.makespanOverBound ?? Number.POSITIVE_INFINITY;
+  const head = r.cascade ? verdict(ratio <= BOUND_FACTOR) : 'INFO   ';
+  return (
+    `${head} ${r.dates} dates${r.cascade ? ' × every processor' : ''} at × ${r.timeScale}, ${where}: makespan ${r.makespanSeconds.bigquery} s ≤ ${BOUND_FACTOR} × quota bound ${b.seconds} s — × ${r.makespanOverBound ?? '—'}` +
+    ` (at the gates' own caps ${b.atGateCapsSeconds} s; critical path ${b.criticalPath})${r.timedOut ? ' (TIMED OUT)' : ''}`
+  );
+}
+
+const whereOf = (r: ScaleRunResult) => (r.phaseProcesses === 0 ? 'phase workers in the gate process' : `phase workers in ${r.phaseProcesses} process(es)`);
+
+export function scaleTargets(ctx: TargetContext): string[] {
+  const out: string[] = [];
+  const opsBound = (dates: number) => Math.ceil(dates / ctx.maxSlices) + SMALL;
+  for (const r of ctx.sizes) {
+    for (const t of ctx.rawTables) {
+      const ops = r.tables.find((x) => x.table === t)?.tableOperations ?? 0;
+      out.push(
+        `${verdict(ops <= opsBound(r.dates))} ${r.dates} dates, ${t}: table operations ${ops} ≤ ⌈dates / ${ctx.maxSlices}⌉ + ${SMALL} = ${opsBound(r.dates)}`,
+      );
+    }
+  }
+  for (let i = 1; i < ctx.sizes.length; i++) {
+    const [a, b] = [ctx.sizes[i - 1] as ScaleRunResult, ctx.sizes[i] as ScaleRunResult];
+    out.push(
+      `${verdict(b.realMsPerDate <= a.realMsPerDate * 1.1)} real time per date flat or falling (within 10 %): ${a.dates} → ${b.dates} dates: ${a.realMsPerDate} → ${b.realMsPerDate} ms`,
+    );
+  }
+  const all = [...ctx.sizes, ...ctx.procs];
+  for (const r of all) out.push(boundLine(r, whereOf(r)));
+  for (const r of all.filter((x) => x.cascade)) {
+    for (const t of r.tables.filter((x) => x.phase >= 3 && x.rows > 0)) {
+      out.push(
+        `${verdict(t.tableOperations <= opsBound(r.dates))} ${r.dates} dates × every processor, ${whereOf(r)}, ${t.table} (phase ${t.phase}): table operations ${t.tableOperations} ≤ ⌈dates / ${ctx.maxSlices}⌉ + ${SMALL} = ${opsBound(r.dates)}`,
+      );
+    }
+  }
+  const tuned = ctx.tunedHeap ? ' (heap capped by flags: not the defaults)' : '';
+  for (const r of all.filter((x) => x.cascade && !(ctx.relay && x.phaseProcesses > 0))) {
+    out.push(
+      `${verdict(r.gateRssMb < GATE_RSS_MB)} commit-gate process with phases 3–5 < ${GATE_RSS_MB} MB at ${r.dates} dates × every processor, ${whereOf(r)}${tuned}: ${r.gateRssMb} MB (JS heap peak ${r.gateMemoryMb.heapUsedPeak} MB, DuckDB peak ${r.gateMemoryMb.duckdbPeak} MB of its limit ${r.gateMemoryMb.duckdbLimit})`,
+    );
+  }
+  for (const r of ctx.procs.filter((x) => x.phaseProcesses > 0 && !(ctx.relay && x.cascade))) {
+    const worst = Math.max(...r.phaseWorkerRssMb);
+    out.push(`${verdict(worst < PHASE2_RSS_MB)} phase-2 worker process < ${PHASE2_RSS_MB} MB at ${r.dates} dates${tuned}: ${r.phaseWorkerRssMb.join(', ')} MB`);
+  }
+  const biggest = ctx.sizes.at(-1);
+  if (biggest && !biggest.cascade) out.push(`INFO    worker RSS at ${biggest.dates} dates × phase 2: ${biggest.gateRssMb} MB`);
+  return out;
+}

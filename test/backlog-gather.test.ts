@@ -1,0 +1,58 @@
+/**
+ * A phase 3–5 table's commit gathers while its phase has jobs waiting or running, and starts
+ * once the phase runs dry (issue 24, point 3: downstream tables commit like the raw ones); a
+ * raw table's gather still adapts to its headroom only.
+ */
+import { expect } from 'chai';
+import { playerGameSummary } from '../src/processors/analytics/player-game-summary.ts';
+import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
+import { tableId } from '../src/processors/types.ts';
+import { ensureCommitJob } from '../src/queues/commit/staging.ts';
+import { commitJobId } from '../src/queues/names.ts';
+import { openTestRuntime, type TestEnv } from './helpers.ts';
+
+describe('backlog gather of phase 3–5 tables', function () {
+  this.timeout(30_000);
+  let env: TestEnv;
+
+  beforeEach(async () => {
+    // ×100: the 60 s backlog window is 600 ms, the 2 s gather window 20 ms. No worker runs, so
+    // a queued phase job stays waiting and a commit job stays where ensureCommitJob put it.
+    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '100', PHASEGATE_COMMIT_GATHER_SECONDS: '2', PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS: '60' });
+  });
+  afterEach(async () => env.cleanup());
+
+  const queuePhaseJob = (phase: 2 | 3, processor: string) =>
+    env.rt.queues
+      .phase(phase)
+      .add(processor, { processor, slice: '2024-01-02', targets: [], cascade: false, origin: 'backfill' }, { jobId: `${processor}-waiting` });
+
+  it('delays the commit by the backlog window while jobs of its phase wait, and starts it when the phase runs dry', async () => {
+    const { rt } = env;
+    const table = tableId(playerGameSummary.table);
+    const seq = await rt.gate.currentSeq(table);
+    const waiting = await queuePhaseJob(3, playerGameSummary.name);
+    await ensureCommitJob(rt, table, seq, 1);
+    const job = await rt.queues.commit(table).getJob(commitJobId(seq));
+    expect(job?.opts.delay).to.equal(600);
+    expect(await job?.getState()).to.equal('delayed');
+    // Another staging into the same batch while the job still waits: still gathering.
+    await ensureCommitJob(rt, table, seq, 2);
+    expect(await job?.getState()).to.equal('delayed');
+    // The phase ran dry: the next staging starts the commit.
+    await waiting.remove();
+    await ensureCommitJob(rt, table, seq, 3);
+    expect(await job?.getState()).to.equal('waiting');
+  });
+
+  it('leaves a raw table to its headroom: nothing running, it commits at once', async () => {
+    const { rt } = env;
+    const table = tableId(nbacPlayerBoxscore.table);
+    const seq = await rt.gate.currentSeq(table);
+    await queuePhaseJob(2, nbacPlayerBoxscore.name);
+    await ensureCommitJob(rt, table, seq, 1);
+    const job = await rt.queues.commit(table).getJob(commitJobId(seq));
+    expect(job?.opts.delay ?? 0).to.equal(0);
+    expect(await job?.getState()).to.equal('waiting');
+  });
+});

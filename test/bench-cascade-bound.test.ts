@@ -1,0 +1,80 @@
+/**
+ * The cascade's quota bound (scripts/bench/cascade-bound.ts) on graphs small enough to work
+ * out by hand: group commits, running slots, the rate window, inputs, the streaming buffer.
+ */
+import { expect } from 'chai';
+import { type CascadeTable, cascadeQuotaBound, formatCriticalPath, groupSlices, type TableCaps } from '../scripts/bench/cascade-bound.ts';
+import { quotaLowerBound } from '../scripts/bench/measure.ts';
+import { DEFAULT_RULES_OPTIONS } from '../src/warehouse/rules/options.ts';
+
+// The rules layer's default latency model: 2 s + 0.5 s per thousand rows.
+const LATENCY = DEFAULT_RULES_OPTIONS.dmlLatency;
+const BQ: TableCaps = { maxSlices: 64, maxRows: 1_000_000, running: 2, opsPerWindow: 5, windowSeconds: 10 };
+
+const rows = (n: number, each: number) => new Map(Array.from({ length: n }, (_, i) => [`2024-01-0${i + 1}`, each] as const));
+
+describe('bench:scale cascade quota bound', () => {
+  it('cuts slices in order at maxSlices and maxRows', () => {
+    const groups = groupSlices(
+      new Map([
+        ['2024-01-03', 10],
+        ['2024-01-01', 10],
+        ['2024-01-02', 90],
+        ['2024-01-04', 10],
+      ]),
+      { maxSlices: 3, maxRows: 100 },
+    );
+    // 01 + 02 = 100 rows; 03 would make 110: a new statement, which 04 joins.
+    expect(groups).to.deep.equal([
+      { slices: ['2024-01-01', '2024-01-02'], rows: 100 },
+      { slices: ['2024-01-03', '2024-01-04'], rows: 20 },
+    ]);
+  });
+
+  it('carries each slice down the graph: A → B → C', () => {
+    const tables: CascadeTable[] = [
+      // Listed downstream first: the bound orders them by their inputs.
+      { id: 'c', inputs: ['b'], rowsBySlice: rows(4, 200), caps: { ...BQ, maxSlices: 2, running: 1 } },
+      { id: 'b', inputs: ['a'], rowsBySlice: rows(4, 500), caps: { ...BQ, maxSlices: 4 } },
+      { id: 'a', inputs: [], rowsBySlice: rows(4, 1000), caps: { ...BQ, maxSlices: 2 } },
+    ];
+    const bound = cascadeQuotaBound(tables, LATENCY);
+    // a: two statements of 2 slices × 1000 rows = 2 + 0.5 × 2 = 3 s, both at 0 (2 slots): 0–3.
+    // b: one statement of 4 slices × 500 rows, 3 s, once a has landed them all: 3–6.
+    // c: 2 statements of 2 × 200 rows = 2.2 s each, one slot: 6–8.2, then 8.2–10.4.
+    expect(bound.seconds).to.equal(10.4);
+    expect(bound.tables.map((t) => [t.id, t.statements, t.firstStartSeconds, t.endSeconds])).to.deep.equal([
+      ['a', 2, 0, 3],
+      ['b', 1, 3, 6],
+      ['c', 2, 6, 10.4],
+    ]);
+    expect(formatCriticalPath(bound.criticalPath)).to.equal('a ×1 → b ×1 → c ×2');
+  });
+
+  it('holds the sixth operation of a table to the rate window, and never undercuts the incident bound', () => {
+    const t: CascadeTable = { id: 'r', inputs: [], rowsBySlice: rows(6, 0), caps: { ...BQ, maxSlices: 1 } };
+    const bound = cascadeQuotaBound([t], LATENCY);
+    // DDL at 0; statements of 2 s: two at 0, two at 2 (slots); the next needs the window
+    // to pass the DDL's 0 + 10 s, so two at 10 → 12.
+    expect(bound.seconds).to.equal(12);
+    const incident = quotaLowerBound(DEFAULT_RULES_OPTIONS, { tableOps: 7, dmlStatements: 6, rowsTouched: 0, bufferFlushSeconds: null });
+    expect(incident.seconds).to.equal(10);
+    expect(bound.seconds).to.be.at.least(incident.seconds);
+  });
+
+  it('waits for a streamed slice to flush, and for nothing an input does not hold', () => {
+    const tables: CascadeTable[] = [
+      { id: 'a', inputs: [], rowsBySlice: rows(2, 0), caps: { ...BQ, maxSlices: 1 }, flushAt: new Map([['2024-01-02', 50]]) },
+      // b lands 2024-01-03, which a does not hold: it starts at 0.
+      { id: 'b', inputs: ['a'], rowsBySlice: new Map([['2024-01-03', 0]]), caps: BQ },
+    ];
+    const bound = cascadeQuotaBound(tables, LATENCY);
+    expect(bound.tables.map((t) => [t.id, t.firstStartSeconds, t.endSeconds])).to.deep.equal([
+      ['a', 0, 52],
+      ['b', 0, 2],
+    ]);
+    expect(bound.seconds).to.equal(52);
+    // The flush, not a's first statement, held the last one.
+    expect(bound.criticalPath).to.deep.equal([{ id: 'a', statements: 1 }]);
+  });
+});

@@ -6,8 +6,8 @@
  * redis.io/docs/latest/operate/oss_and_stack/management/persistence).
  */
 import { RedisConnection } from 'bullmq';
-import { Redis } from 'ioredis';
 import { redact } from '../redact.ts';
+import { connectRedis } from '../redis/connect.ts';
 import { type Check, fail, messageOf, ok, warn } from './check.ts';
 
 /** `key:value` lines of an INFO section. */
@@ -35,13 +35,16 @@ function versionAtLeast(version: string, minimum: string): boolean {
 const shown = redact;
 
 export async function redisChecks(url: string, timeoutMs = 3000): Promise<Check[]> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
+  const client = connectRedis(
+    { redisUrl: url },
+    {
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+    },
+  );
   client.on('error', () => undefined);
   try {
     try {

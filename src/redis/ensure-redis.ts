@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { ConfigError } from '../errors/config-error.ts';
 import { redact } from '../redact.ts';
+import { connectRedis } from './connect.ts';
 
 export interface RedisHandle {
   url: string;
@@ -30,7 +30,7 @@ export type RedisProbe = { answer: 'pong' } | { answer: 'auth-refused' | 'none';
 const AUTH_REFUSED = /\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i;
 
 export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisProbe> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = connectRedis({ redisUrl: url }, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   // ioredis reports a refused AUTH as an 'error' event; connect() then only says "Connection is closed".
   const seen: string[] = [];
   client.on('error', (err: Error) => seen.push(err.message));
@@ -123,6 +123,11 @@ export async function startRedisServer(
   }
   child.kill('SIGKILL');
   throw new ConfigError(`REDIS_URL: could not start redis-server on port ${port}`);
+}
+
+/** A Redis Cluster's handle: phasegate never starts one, and REDIS_URL lends it only credentials. */
+export function clusterHandle(url: string): RedisHandle {
+  return { url, embedded: false, stop: async () => undefined };
 }
 
 /**

@@ -2,8 +2,9 @@
  * Opens the configured warehouse. A backend is its own folder exporting a `WarehouseBackend`,
  * plus one line below (and its name among `PHASEGATE_WAREHOUSE`'s values in config).
  */
-import type { Redis } from 'ioredis';
+
 import type { Config } from '../config/load-config.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { WarehouseBackend } from './backend.ts';
 import { bigQueryBackend } from './bigquery/backend.ts';
@@ -23,6 +24,6 @@ export function openWarehouse(config: Config, store: ObjectStore, rules: Partial
 }
 
 /** The warehouse people's own queries run on (`phasegate sql`): see each backend's `openForQueries`. */
-export function openQueryWarehouse(config: Config, store: ObjectStore, opts: { redis?: Redis } = {}): Promise<Warehouse> {
+export function openQueryWarehouse(config: Config, store: ObjectStore, opts: { redis?: RedisClient } = {}): Promise<Warehouse> {
   return BACKENDS[config.warehouse].openForQueries(config, store, opts);
 }

@@ -3,7 +3,7 @@
  * and a commit job atomically takes up to N of them as one batch. Many dates per
  * statement is what lets a multi-season backfill use a few dozen table operations.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { luaScript } from '../../redis/script.ts';
 import { RedisStep } from '../../redis/step.ts';
@@ -265,7 +265,7 @@ function without(batch: TakenBatch, gone: ReadonlySet<string>): TakenBatch {
 
 export class TableGateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     // Defined now, so every MULTI made on the connection afterwards can queue it (script.ts).

@@ -1,0 +1,172 @@
+/**
+ * Issue 21, points 1 and 2: phasegate on a real Redis Cluster (three masters, one replica
+ * each, started from the distribution's redis-server). A cascade with a hash-tagged prefix
+ * lands exact rows, every key of the prefix in one slot; a master killed mid-run is replaced
+ * by its replica and the run still ends with every slice committed and exact rows; a prefix
+ * without a hash tag is refused on a cluster in one line.
+ */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
+import { type Config, loadConfig } from '../src/config/load-config.ts';
+import { type CascadeProgress, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { isCluster } from '../src/redis/connect.ts';
+import { hashSlot } from '../src/redis/hash-slot.ts';
+import { openRuntime, type Runtime } from '../src/runtime.ts';
+import { duckdbOf } from '../src/warehouse/index.ts';
+import { openRuntimes, runCli, until } from './helpers.ts';
+import { type LocalCluster, startLocalCluster } from './redis-cluster.ts';
+
+const ROOTS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'];
+const DOWNSTREAM = ['player_game_summary', 'team_offense_game_summary', 'team_defense_game_summary', 'player_rolling_features', 'player_points_predictions'];
+
+describe('Redis Cluster (issue 21, points 1 and 2)', function () {
+  this.timeout(120_000);
+  let cluster: LocalCluster;
+  let dir: string;
+  const opened: Runtime[] = [];
+
+  before(async function () {
+    this.timeout(90_000);
+    cluster = await startLocalCluster();
+    dir = await mkdtemp(path.join(tmpdir(), 'phasegate-cluster-test-'));
+  });
+  after(async () => {
+    for (const rt of opened.splice(0)) {
+      openRuntimes.delete(rt);
+      await rt.close().catch(() => undefined);
+    }
+    await cluster?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function clusterEnv(prefix: string): Record<string, string> {
+    const first = cluster.seeds.split(',')[0] ?? '';
+    return {
+      REDIS_URL: `redis://${first}`,
+      PHASEGATE_REDIS_CLUSTER: cluster.seeds,
+      PHASEGATE_PREFIX: prefix,
+      PHASEGATE_DATA_DIR: path.join(dir, randomUUID().slice(0, 8)),
+      PHASEGATE_TIME_SCALE: '200',
+      PHASEGATE_LOG_LEVEL: 'error',
+    };
+  }
+
+  async function open(config: Config): Promise<Runtime> {
+    const rt = await openRuntime(config, { redisExplicit: true });
+    opened.push(rt);
+    openRuntimes.set(rt, 'redis-cluster.test.ts');
+    return rt;
+  }
+
+  /** Every slice of the run committed, and the tables hold exactly the fixture's rows. */
+  async function expectExactRun(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<void> {
+    expect(progress.done, JSON.stringify(progress.perPhase)).to.equal(true);
+    for (const p of [...ROOTS.slice(2), ...DOWNSTREAM]) {
+      const statuses = await rt.statuses.getMany(p, dates);
+      expect(
+        statuses.map((s) => s?.status),
+        p,
+      ).to.deep.equal(dates.map(() => 'committed'));
+    }
+    const duck = duckdbOf(await rt.warehouse());
+    if (!duck) throw new Error('expected the embedded DuckDB');
+    const expected = await expectedRows(rt.registry, rt.source, ROOTS, dates);
+    for (const check of await checkTables(duck, expected)) expect(check.ok, JSON.stringify(check)).to.equal(true);
+    const [played] = await duck.query('SELECT count(*) AS n FROM nba_raw.nbac_player_boxscores WHERE seconds_played > 0');
+    expect(Number(played?.n)).to.be.above(0);
+    for (const table of ['nba_analytics.player_game_summary', 'nba_predictions.player_points_predictions']) {
+      const [row] = await duck.query(`SELECT count(*) AS n, count(DISTINCT (game_date, player_id)) AS k FROM ${table}`);
+      expect([Number(row?.n), Number(row?.k)], table).to.deep.equal([Number(played?.n), Number(played?.n)]);
+    }
+  }
+
+  /** How many keys the prefix has on each master, by the master's port. */
+  async function keysPerMaster(prefix: string): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const n of cluster.nodes) {
+      if (n.process.exitCode !== null || n.process.signalCode !== null) continue;
+      const c = new Redis({ port: n.port, host: '127.0.0.1' });
+      try {
+        if (!String(await c.info('replication')).includes('role:master')) continue;
+        let count = 0;
+        let cursor = '0';
+        do {
+          const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix.replace(/[{}*?[\]]/g, '\\$&')}:*`, 'COUNT', 1000);
+          cursor = next;
+          count += keys.length;
+        } while (cursor !== '0');
+        out.set(n.port, count);
+      } finally {
+        c.disconnect();
+      }
+    }
+    return out;
+  }
+
+  it('refuses a prefix without a hash tag on a cluster, in one line', async () => {
+    const env = clusterEnv('plain');
+    expect(() => loadConfig(env)).to.throw(/^PHASEGATE_PREFIX: on a Redis Cluster .*\{plain\}/);
+    const res = await runCli(['status'], env);
+    expect(res.code).to.not.equal(0);
+    expect(res.stderr.trim().split('\n'), res.stderr).to.have.length(1);
+    expect(res.stderr).to.match(/PHASEGATE_PREFIX: on a Redis Cluster \(PHASEGATE_REDIS_CLUSTER\) it must carry a hash tag such as \{plain\}/);
+  });
+
+  it('runs a cascade with a {hash-tag} prefix to exact rows, every key of the prefix in one slot', async () => {
+    const prefix = `{pg-${randomUUID().slice(0, 8)}}`;
+    const config = loadConfig(clusterEnv(prefix));
+    const rt = await open(config);
+    expect(isCluster(rt.redis)).to.equal(true);
+    await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-03');
+    const started = Date.now();
+    const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
+    const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 90_000 });
+    const makespan = Date.now() - started;
+    await expectExactRun(rt, dates, progress);
+
+    // Every key — BullMQ's and phasegate's own — sits on the master of the tag's slot.
+    const home = await cluster.masterOf(`${prefix}:x`);
+    const perMaster = await keysPerMaster(prefix);
+    expect(perMaster.get(home.port)).to.be.above(50);
+    for (const [port, n] of perMaster) if (port !== home.port) expect(n, `keys of ${prefix} on the master at ${port}`).to.equal(0);
+    expect(hashSlot(rt.keys.events())).to.equal(hashSlot(`${prefix}:phase1:wait`));
+    // For the issue's note: the cluster run's makespan.
+    console.log(`      cluster cascade of ${dates.length} dates: ${makespan} ms`);
+  });
+
+  it("finishes a run whose keys' master is killed mid-run: the replica takes over, every slice committed, exact rows", async () => {
+    const prefix = `{pg-${randomUUID().slice(0, 8)}}`;
+    const config = loadConfig(clusterEnv(prefix));
+    const rt = await open(config);
+    await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-03');
+    const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
+    // Mid-run: once the first raw slices are committed and the downstream phases not all done.
+    await until(
+      async () => {
+        const statuses = await rt.statuses.getMany('nbac_player_boxscore', dates);
+        return statuses.some((s) => s?.status === 'committed');
+      },
+      'the first raw slice committed',
+      60_000,
+      50,
+    );
+    const master = await cluster.masterOf(`${prefix}:x`);
+    const before = await cascadeProgress(rt, record);
+    master.process.kill('SIGKILL');
+    expect(before.done, 'the run was still going when its master died').to.equal(false);
+    await once(master.process, 'exit');
+    // The replica is promoted once the others have seen the master fail (the node timeout).
+    await until(async () => (await cluster.masterOf(`${prefix}:x`)).port !== master.port, 'a replica promoted', 60_000, 100);
+    await cluster.healthy(60_000);
+    const progress = await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 100_000 });
+    await expectExactRun(rt, dates, progress);
+  });
+});

@@ -178,7 +178,14 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       if (commit && config.workerDoctor) {
         // Imported here: the checks load every warehouse client, which `status` must not pay for.
         const [{ preflight }, { formatCheck }] = await Promise.all([import('./doctor/run-doctor.ts'), import('./doctor/check.ts')]);
-        const checks = await preflight({ config, registry, warehouse: await rt.warehouse(), store, redisUrl: redisHandle.url });
+        const checks = await preflight({
+          config,
+          registry,
+          warehouse: await rt.warehouse(),
+          store,
+          redisUrl: redisHandle.url,
+          redisCluster: config.redisCluster && { nodes: config.redisCluster, prefix: config.prefix },
+        });
         for (const c of checks) warnOnce(`doctor: ${formatCheck(c)}`);
       }
       await markRedisEpoch(redis, keys);

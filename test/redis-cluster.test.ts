@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
 import { type Config, loadConfig } from '../src/config/load-config.ts';
+import { clusterChecks } from '../src/doctor/cluster-checks.ts';
 import { type CascadeProgress, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { isCluster } from '../src/redis/connect.ts';
 import { hashSlot } from '../src/redis/hash-slot.ts';
@@ -62,6 +63,13 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     opened.push(rt);
     openRuntimes.set(rt, 'redis-cluster.test.ts');
     return rt;
+  }
+
+  /** Closes a test's runtime at its end, so a later test's failover does not reach it. */
+  async function close(rt: Runtime): Promise<void> {
+    opened.splice(opened.indexOf(rt), 1);
+    openRuntimes.delete(rt);
+    await rt.close();
   }
 
   /** Every slice of the run committed, and the tables hold exactly the fixture's rows. */
@@ -139,6 +147,23 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     expect(hashSlot(rt.keys.events())).to.equal(hashSlot(`${prefix}:phase1:wait`));
     // For the issue's note: the cluster run's makespan.
     console.log(`      cluster cascade of ${dates.length} dates: ${makespan} ms`);
+    await close(rt);
+  });
+
+  it('doctor recognises the cluster: state, slots, the hash-tag prefix, every master', async () => {
+    const env = clusterEnv('{pg}');
+    const res = await runCli(['doctor'], env);
+    expect(res.stdout).to.match(/^✓ redis cluster: cluster_state ok, all 16384 slots served by 3 masters/m);
+    expect(res.stdout).to.match(/^✓ redis cluster prefix: \{pg\}: every key of the pipeline hashes to slot \d+/m);
+    expect(res.stdout).to.match(/^✓ redis cluster version: 7\.\d+\.\d+ on every master/m);
+    expect(res.stdout).to.match(/^✓ redis cluster maxmemory-policy: noeviction on every master/m);
+    // The test cluster runs without AOF: a warning naming the three masters.
+    expect(res.stdout).to.match(/^! redis cluster persistence: AOF off on 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+:/m);
+    expect(res.code, res.stdout + res.stderr).to.equal(0);
+    // A prefix without a tag (config refuses it; the check says so too, and blocks commits).
+    const nodes = loadConfig(env).redisCluster ?? [];
+    const checks = await clusterChecks({ redisUrl: env.REDIS_URL ?? '', redisCluster: nodes, prefix: 'plain' });
+    expect(checks.find((c) => c.subject === 'redis cluster prefix')).to.deep.include({ status: 'fail', blocksCommits: true });
   });
 
   it("finishes a run whose keys' master is killed mid-run: the replica takes over, every slice committed, exact rows", async () => {
@@ -168,5 +193,9 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     await cluster.healthy(60_000);
     const progress = await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 100_000 });
     await expectExactRun(rt, dates, progress);
+    const closing = Date.now();
+    await close(rt);
+    // Its blocked reads were on the dead master: closing still takes no longer than a block.
+    expect(Date.now() - closing).to.be.below(10_000);
   });
 });

@@ -11,7 +11,7 @@ import { connectRedis } from '../redis/connect.ts';
 import { type Check, fail, messageOf, ok, warn } from './check.ts';
 
 /** `key:value` lines of an INFO section. */
-function infoFields(text: string): Map<string, string> {
+export function infoFields(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split(/\r?\n/)) {
     const i = line.indexOf(':');
@@ -20,7 +20,7 @@ function infoFields(text: string): Map<string, string> {
   return out;
 }
 
-function versionAtLeast(version: string, minimum: string): boolean {
+export function versionAtLeast(version: string, minimum: string): boolean {
   const a = version.split('.').map(Number);
   const b = minimum.split('.').map(Number);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {

@@ -166,8 +166,46 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     expect(checks.find((c) => c.subject === 'redis cluster prefix')).to.deep.include({ status: 'fail', blocksCommits: true });
   });
 
+  /** A fresh `{tag}` prefix whose master has a replica to take over (an earlier test may have used one up). */
+  async function prefixWithReplica(): Promise<string> {
+    for (;;) {
+      const prefix = `{pg-${randomUUID().slice(0, 8)}}`;
+      const master = await cluster.masterOf(`${prefix}:x`);
+      const c = new Redis({ port: master.port, host: '127.0.0.1' });
+      try {
+        if (/connected_slaves:[1-9]/.test(await c.info('replication'))) return prefix;
+      } finally {
+        c.disconnect();
+      }
+    }
+  }
+
+  async function killMasterOf(prefix: string): Promise<void> {
+    const master = await cluster.masterOf(`${prefix}:x`);
+    master.process.kill('SIGKILL');
+    await once(master.process, 'exit');
+    // The replica is promoted once the others have seen the master fail (the node timeout).
+    await until(async () => (await cluster.masterOf(`${prefix}:x`)).port !== master.port, 'a replica promoted', 60_000, 100);
+    await cluster.healthy(60_000);
+  }
+
+  it('workers idle when their master dies take the next run after the failover, and close at once', async () => {
+    const prefix = await prefixWithReplica();
+    const rt = await open(loadConfig(clusterEnv(prefix)));
+    await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
+    // Blocked in their waits for jobs, with nothing in flight to meet a MOVED.
+    await new Promise((r) => setTimeout(r, 1000));
+    await killMasterOf(prefix);
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-01');
+    const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
+    await expectExactRun(rt, dates, await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 45_000 }));
+    const closing = Date.now();
+    await close(rt);
+    expect(Date.now() - closing).to.be.below(10_000);
+  });
+
   it("finishes a run whose keys' master is killed mid-run: the replica takes over, every slice committed, exact rows", async () => {
-    const prefix = `{pg-${randomUUID().slice(0, 8)}}`;
+    const prefix = await prefixWithReplica();
     const config = loadConfig(clusterEnv(prefix));
     const rt = await open(config);
     await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
@@ -183,14 +221,9 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
       60_000,
       50,
     );
-    const master = await cluster.masterOf(`${prefix}:x`);
     const before = await cascadeProgress(rt, record);
-    master.process.kill('SIGKILL');
+    await killMasterOf(prefix);
     expect(before.done, 'the run was still going when its master died').to.equal(false);
-    await once(master.process, 'exit');
-    // The replica is promoted once the others have seen the master fail (the node timeout).
-    await until(async () => (await cluster.masterOf(`${prefix}:x`)).port !== master.port, 'a replica promoted', 60_000, 100);
-    await cluster.healthy(60_000);
     const progress = await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 100_000 });
     await expectExactRun(rt, dates, progress);
     const closing = Date.now();

@@ -20,8 +20,15 @@ export interface RedisTarget {
 
 // A failover moves a dead master's slots to its replica within the cluster's node timeout
 // (redis.conf `cluster-node-timeout`, 15 s by default): commands to those slots wait and retry
-// meanwhile rather than fail, 200 ms apart, up to 100 redirections (~20 s).
-const CLUSTER_RETRY: Pick<ClusterOptions, 'retryDelayOnFailover' | 'retryDelayOnClusterDown' | 'retryDelayOnTryAgain' | 'maxRedirections'> = {
+// meanwhile rather than fail, 200 ms apart, up to 100 redirections (~20 s). A client that is
+// idle then — a worker blocked waiting for jobs — meets no MOVED to tell it the slots moved:
+// without re-reading the slot table (every 2 s) its blocked reads stayed with the dead master,
+// and the worker neither took another job nor closed.
+const CLUSTER_RETRY: Pick<
+  ClusterOptions,
+  'retryDelayOnFailover' | 'retryDelayOnClusterDown' | 'retryDelayOnTryAgain' | 'maxRedirections' | 'slotsRefreshInterval'
+> = {
+  slotsRefreshInterval: 2000,
   retryDelayOnFailover: 200,
   retryDelayOnClusterDown: 200,
   retryDelayOnTryAgain: 200,

@@ -191,7 +191,8 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
   // Its own connection: a blocking pop would hold up every other command on a shared one.
   const conn = quietConnectionErrors(duplicateClient(redis), 'read relay: Redis connection');
   // A reconnect (Redis restarted, a failover) gives the connection another id, which close() unblocks.
-  let connId = await followConnectionId(conn, requestsKey, (id) => {
+  let connId = 0;
+  await followConnectionId(conn, requestsKey, (id) => {
     connId = id;
   });
   const since = new Date().toISOString();

@@ -16,6 +16,7 @@ import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
 import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { clusterChecks } from '../src/doctor/cluster-checks.ts';
 import { type CascadeProgress, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
 import { isCluster } from '../src/redis/connect.ts';
 import { hashSlot } from '../src/redis/hash-slot.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
@@ -147,6 +148,14 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     expect(hashSlot(rt.keys.events())).to.equal(hashSlot(`${prefix}:phase1:wait`));
     // For the issue's note: the cluster run's makespan.
     console.log(`      cluster cascade of ${dates.length} dates: ${makespan} ms`);
+
+    // CLIENT UNBLOCK reaches the master that holds the blocked read: a tracker blocked for
+    // 30 s stops at once (sent to another node, it named no connection there).
+    const tracker = await startDependencyTracker(rt, { blockMs: 30_000, group: 'unblock-test', consumer: 'c' });
+    await new Promise((r) => setTimeout(r, 500));
+    const stopping = Date.now();
+    await tracker.close();
+    expect(Date.now() - stopping).to.be.below(5_000);
     await close(rt);
   });
 

@@ -82,11 +82,6 @@ export function nodeFor(client: RedisClient, key: string): Redis | undefined {
   return client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master);
 }
 
-/** Where the client points, for a message: the URL, or the cluster's seed nodes. */
-export function describeTarget(target: RedisTarget): string {
-  return target.redisCluster ? `the Redis Cluster at ${target.redisCluster.map((n) => `${n.host}:${n.port}`).join(',')}` : target.redisUrl;
-}
-
 /** Another connection like `client` (same server or cluster, same options), e.g. for a blocking read. */
 export function duplicateClient(client: RedisClient): RedisClient {
   return isCluster(client) ? client.duplicate() : client.duplicate();

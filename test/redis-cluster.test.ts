@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { DEFAULT_BENCH_OPTIONS } from '../scripts/bench/options.ts';
+import { runBench } from '../scripts/bench/run-bench.ts';
 import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
 import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { clusterChecks } from '../src/doctor/cluster-checks.ts';
@@ -173,6 +175,34 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     const nodes = loadConfig(env).redisCluster ?? [];
     const checks = await clusterChecks({ redisUrl: env.REDIS_URL ?? '', redisCluster: nodes, prefix: 'plain' });
     expect(checks.find((c) => c.subject === 'redis cluster prefix')).to.deep.include({ status: 'fail', blocksCommits: true });
+  });
+
+  it('replays the incident in phasegate mode on the cluster: no failed, lost or duplicated date, every conflict resolved', async function () {
+    this.timeout(150_000);
+    const workDir = path.join(dir, 'bench');
+    const { reports } = await runBench({
+      ...DEFAULT_BENCH_OPTIONS,
+      modes: ['phasegate'],
+      dates: 20,
+      start: '2023-10-24',
+      workers: 4,
+      liveDates: 3,
+      liveLead: 8,
+      liveRate: 60,
+      timeScale: 300,
+      timeoutSeconds: 100,
+      workDir,
+      redisUrl: `redis://${cluster.seeds.split(',')[0]}`,
+      redisCluster: cluster.seeds,
+      verbose: false,
+    });
+    const pg = reports[0];
+    expect(pg?.mode).to.equal('phasegate');
+    expect(pg).to.deep.include({ timedOut: false, failedDates: 0, deferredDates: 0, datesLost: 0, duplicateRows: 0 });
+    expect(pg?.rows.inTable).to.equal(pg?.rows.expected);
+    expect(pg?.rows.datesWithWrongRowCount).to.equal(0);
+    expect(pg?.conflictsResolved).to.equal(pg?.conflictsMet);
+    console.log(`      incident replay on the cluster, ${pg?.dates} dates: ${pg?.makespanSeconds.real} s real`);
   });
 
   /** A fresh `{tag}` prefix whose master has a replica to take over (an earlier test may have used one up). */

@@ -24,7 +24,7 @@ import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { rememberSecrets } from './redact.ts';
 import { connectRedis } from './redis/connect.ts';
-import { clusterHandle, ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
+import { ensureCluster, ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
 import { keysFor } from './redis/keys.ts';
 import { quietConnectionErrors } from './redis/repeated-errors.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
@@ -100,7 +100,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   rememberSecrets(...secretsOf(config));
   // A cluster is never replaced by an embedded server: its nodes answer, or the first command says why.
   const redisHandle = config.redisCluster
-    ? clusterHandle(config.redisUrl)
+    ? await ensureCluster(config.redisUrl, config.redisCluster)
     : await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.

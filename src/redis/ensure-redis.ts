@@ -125,9 +125,26 @@ export async function startRedisServer(
   throw new ConfigError(`REDIS_URL: could not start redis-server on port ${port}`);
 }
 
-/** A Redis Cluster's handle: phasegate never starts one, and REDIS_URL lends it only credentials. */
-export function clusterHandle(url: string): RedisHandle {
-  return { url, embedded: false, stop: async () => undefined };
+/**
+ * A Redis Cluster that answers on at least one seed node, or a ConfigError in one line: a
+ * cluster client left to itself retries unreachable seeds for ever, in silence. phasegate never
+ * starts a cluster; REDIS_URL lends each node its credentials.
+ */
+export async function ensureCluster(url: string, seeds: readonly { host: string; port: number }[]): Promise<RedisHandle> {
+  const reasons: string[] = [];
+  for (const seed of seeds) {
+    const node = new URL(url);
+    node.hostname = seed.host;
+    node.port = String(seed.port);
+    const probe = await probeRedis(node.toString());
+    if (probe.answer === 'pong') return { url, embedded: false, stop: async () => undefined };
+    if (probe.answer === 'auth-refused')
+      throw new ConfigError(
+        `PHASEGATE_REDIS_CLUSTER: the node ${seed.host}:${seed.port} refused the credentials (${redact(firstWords(probe.reason))}); check the user and password in REDIS_URL`,
+      );
+    reasons.push(`${seed.host}:${seed.port} (${redact(firstWords(probe.reason))})`);
+  }
+  throw new ConfigError(`PHASEGATE_REDIS_CLUSTER: no seed node answers: ${reasons.join(', ')}`);
 }
 
 /**

@@ -13,9 +13,9 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load-config.ts';
 import { type CommittedEvent, parseEventFields } from '../src/queues/events/stream.ts';
+import { connectRedis } from '../src/redis/connect.ts';
 import { keysFor } from '../src/redis/keys.ts';
 
 const { values: flags } = parseArgs({
@@ -31,7 +31,7 @@ const config = loadConfig();
 const stream = keysFor(config.prefix).events();
 const group = flags.group;
 const consumer = flags.consumer;
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+const redis = connectRedis(config, { maxRetriesPerRequest: null });
 
 type Entry = [id: string, fields: string[] | null];
 

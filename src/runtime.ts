@@ -4,7 +4,6 @@
  */
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { type Config, scaledMs, secretsOf } from './config/load-config.ts';
 import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.ts';
 import { log, setLogLevel } from './log.ts';
@@ -24,7 +23,8 @@ import { markRedisEpoch, watchRedisRestarts } from './queues/redis-epoch.ts';
 import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { rememberSecrets } from './redact.ts';
-import { ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
+import { connectRedis } from './redis/connect.ts';
+import { ensureCluster, ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
 import { keysFor } from './redis/keys.ts';
 import { quietConnectionErrors } from './redis/repeated-errors.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
@@ -107,10 +107,16 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   startTracing(process.env);
   startMetrics(process.env);
   rememberSecrets(...secretsOf(config));
-  const redisHandle = await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
+  // A cluster is never replaced by an embedded server: its nodes answer, or the first command says why.
+  const redisHandle = config.redisCluster
+    ? await ensureCluster(config.redisUrl, config.redisCluster)
+    : await ensureRedis(config.redisUrl, opts.redisExplicit ?? process.env.REDIS_URL !== undefined);
   if (redisHandle.embedded) log.info(`started an embedded redis-server at ${redisHandle.url} (no Redis answered at ${config.redisUrl})`);
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.
-  const redis = quietConnectionErrors(new Redis(redisHandle.url, { maxRetriesPerRequest: null }), 'Redis connection');
+  const redis = quietConnectionErrors(
+    connectRedis({ redisUrl: redisHandle.url, redisCluster: config.redisCluster }, { maxRetriesPerRequest: null }),
+    'Redis connection',
+  );
   const keys = keysFor(config.prefix);
   // The warehouse clients (DuckDB, BigQuery) and the GCS client load only when they are used:
   // `status` never opens the warehouse, and the embedded default never needs GCS.
@@ -183,7 +189,14 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       if (commit && config.workerDoctor) {
         // Imported here: the checks load every warehouse client, which `status` must not pay for.
         const [{ preflight }, { formatCheck }] = await Promise.all([import('./doctor/run-doctor.ts'), import('./doctor/check.ts')]);
-        const checks = await preflight({ config, registry, warehouse: await rt.warehouse(), store, redisUrl: redisHandle.url });
+        const checks = await preflight({
+          config,
+          registry,
+          warehouse: await rt.warehouse(),
+          store,
+          redisUrl: redisHandle.url,
+          redisCluster: config.redisCluster && { nodes: config.redisCluster, prefix: config.prefix },
+        });
         for (const c of checks) warnOnce(`doctor: ${formatCheck(c)}`);
       }
       await markRedisEpoch(redis, keys);

@@ -23,12 +23,25 @@ describe('config', () => {
     expect(scaledMs(c, 30 * 60)).to.equal(30_000);
   });
 
+  it('takes a hash-tagged prefix and a cluster of seed nodes', () => {
+    const c = loadConfig({ PHASEGATE_PREFIX: '{pg}', PHASEGATE_REDIS_CLUSTER: '127.0.0.1:7000,redis-b.internal:7001' });
+    expect(c.prefix).to.equal('{pg}');
+    expect(c.redisCluster).to.deep.equal([
+      { host: '127.0.0.1', port: 7000 },
+      { host: 'redis-b.internal', port: 7001 },
+    ]);
+    expect(loadConfig({ PHASEGATE_PREFIX: 'team-{pg}' }).redisCluster).to.equal(undefined);
+  });
+
   const bad: [Record<string, string>, RegExp][] = [
     [{ PHASEGATE_WAREHOUSE: 'postgres' }, /^PHASEGATE_WAREHOUSE: /],
     [{ PHASEGATE_TIME_SCALE: '-3' }, /^PHASEGATE_TIME_SCALE: /],
     [{ PHASEGATE_TABLE_CONCURRENCY: '3' }, /^PHASEGATE_TABLE_CONCURRENCY: /],
     [{ REDIS_URL: 'not a url' }, /^REDIS_URL: /],
     [{ PHASEGATE_PREFIX: 'a:b' }, /^PHASEGATE_PREFIX: /],
+    [{ PHASEGATE_PREFIX: '{a}{b}' }, /^PHASEGATE_PREFIX: /],
+    [{ PHASEGATE_REDIS_CLUSTER: '127.0.0.1:7000,127.0.0.1:7001' }, /^PHASEGATE_PREFIX: on a Redis Cluster .* \{phasegate\}/],
+    [{ PHASEGATE_REDIS_CLUSTER: 'redis://127.0.0.1:7000' }, /^PHASEGATE_REDIS_CLUSTER: /],
     [{ PHASEGATE_STORE: 'gcs' }, /^PHASEGATE_GCS_BUCKET: required/],
     [{ PHASEGATE_WAREHOUSE: 'bigquery', PHASEGATE_STORE: 'gcs', PHASEGATE_GCS_BUCKET: 'my-bucket' }, /^PHASEGATE_BQ_PROJECT: required/],
   ];

@@ -53,7 +53,7 @@ describe('status store: merges in Redis', () => {
 
   it('a status queued into a step lands with the step, and not before', async () => {
     const step = new RedisStep(env.rt.redis);
-    env.rt.statuses.updateIn(step, P, D, { status: 'staged', rows: 7 });
+    env.rt.statuses.updateIn(step, P, D, { status: 'staged', rows: 7, backfillId: undefined });
     const other = step.add((multi) => multi.hset(`${env.config.prefix}:pg:t`, 'k', 'v'));
     expect(await env.rt.statuses.get(P, D)).to.equal(undefined);
     await step.run('test step');

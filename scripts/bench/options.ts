@@ -54,6 +54,11 @@ export interface BenchOptions {
   workDir: string;
   /** @defaultValue REDIS_URL or redis://127.0.0.1:6379 (an embedded redis-server starts when none answers) */
   redisUrl: string;
+  /**
+   * A Redis Cluster's seed nodes (`host:port,…`) for the queue modes, which then run under a
+   * hash-tagged prefix; `redisUrl` lends only its credentials. @defaultValue none: `redisUrl`'s server
+   */
+  redisCluster?: string | undefined;
   /** Progress lines on stderr. @defaultValue true */
   verbose: boolean;
   /** Where to write one NDJSON line per date per mode (begun, written, streamed; BigQuery seconds). @defaultValue none */
@@ -94,6 +99,7 @@ export const USAGE = `usage: npm run bench:incident -- [flags]
   --timeout-seconds S  real seconds before a mode is stopped (default ${DEFAULT_BENCH_OPTIONS.timeoutSeconds})
   --work-dir DIR       raw files and DuckDB files (default ${DEFAULT_BENCH_OPTIONS.workDir})
   --redis-url URL      Redis for the queue modes (default REDIS_URL or ${DEFAULT_BENCH_OPTIONS.redisUrl})
+  --redis-cluster H:P,…  a Redis Cluster's seed nodes for the queue modes (default PHASEGATE_REDIS_CLUSTER)
   --trace DIR          write <mode>.ndjson: per date, when it was begun and written (BigQuery seconds)
   --quiet              no progress lines on stderr`;
 
@@ -128,6 +134,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       'timeout-seconds': { type: 'string' },
       'work-dir': { type: 'string' },
       'redis-url': { type: 'string' },
+      'redis-cluster': { type: 'string' },
       quiet: { type: 'boolean' },
       trace: { type: 'string' },
       help: { type: 'boolean' },
@@ -159,6 +166,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     timeoutSeconds: num('timeout-seconds', values['timeout-seconds'], d.timeoutSeconds, (n) => n > 0, 'a number > 0'),
     workDir: path.resolve(values['work-dir'] ?? d.workDir),
     redisUrl: values['redis-url'] ?? env.REDIS_URL ?? d.redisUrl,
+    redisCluster: values['redis-cluster'] ?? env.PHASEGATE_REDIS_CLUSTER,
     verbose: !values.quiet,
     traceDir: values.trace === undefined ? undefined : path.resolve(values.trace),
   };

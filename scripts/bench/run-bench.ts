@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig, productSettings } from '../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
+import { connectRedis, nodeFor, type RedisTarget } from '../../src/redis/connect.ts';
 import { ensureRedis, type RedisHandle } from '../../src/redis/ensure-redis.ts';
 import { FixtureSource } from '../../src/sources/fixture/fixture-source.ts';
 import { Frontier, type LiveStream, LiveWriter } from './live-writer.ts';
@@ -23,12 +23,16 @@ import { prepareRawFiles } from './raw-files.ts';
 const OPENERS: Record<Mode, ModeOpener> = { naive: openNaive, 'per-job': openPerJob, phasegate: openPhasegate };
 const QUEUE_MODES: ReadonlySet<Mode> = new Set(['per-job', 'phasegate']);
 
-async function deleteKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
+/** Deletes every key under `prefix` (Redis's glob takes a tag's braces literally). */
+async function deleteKeys(target: RedisTarget, prefix: string): Promise<void> {
+  const redis = connectRedis(target, { maxRetriesPerRequest: null });
   try {
+    // On a cluster, a hash-tagged prefix's keys all live on the master of its slot.
+    await redis.ping();
+    const server = nodeFor(redis, prefix) ?? redis;
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');
@@ -80,7 +84,9 @@ export async function runBench(opts: BenchOptions, onReport: (report: ModeReport
   );
 
   let redis: RedisHandle | undefined;
-  if (opts.modes.some((m) => QUEUE_MODES.has(m))) {
+  // phasegate never starts a cluster: its nodes answer, or the mode's first command says why.
+  const cluster = opts.redisCluster !== undefined;
+  if (!cluster && opts.modes.some((m) => QUEUE_MODES.has(m))) {
     redis = await ensureRedis(opts.redisUrl, false);
     if (redis.embedded) log(`no Redis at ${opts.redisUrl}: started redis-server at ${redis.url}`);
   }
@@ -90,12 +96,15 @@ export async function runBench(opts: BenchOptions, onReport: (report: ModeReport
       const modeDir = path.join(opts.workDir, mode);
       await rm(modeDir, { recursive: true, force: true });
       await mkdir(modeDir, { recursive: true });
-      const prefix = `bench-${mode}-${randomBytes(3).toString('hex')}`;
+      const tag = `bench-${mode}-${randomBytes(3).toString('hex')}`;
+      // A cluster runs every key of a queue in one slot: the prefix is a hash tag there.
+      const prefix = cluster ? `{${tag}}` : tag;
       const config = loadConfig({
         // Product settings (breaker, conflict backoff, table limits…) pass through from the
         // environment, so their effect can be measured; the bench owns the ones below.
         ...productSettings(process.env),
         REDIS_URL: redis?.url ?? opts.redisUrl,
+        ...(opts.redisCluster !== undefined ? { PHASEGATE_REDIS_CLUSTER: opts.redisCluster } : {}),
         PHASEGATE_PREFIX: prefix,
         PHASEGATE_DATA_DIR: modeDir,
         PHASEGATE_STORE_DIR: raw.storeDir,
@@ -150,7 +159,7 @@ export async function runBench(opts: BenchOptions, onReport: (report: ModeReport
         log(`${mode}: done in ${report.makespanSeconds.real} s`);
       } finally {
         await opened.close();
-        if (QUEUE_MODES.has(mode)) await deleteKeys(redis?.url ?? opts.redisUrl, `${prefix}:*`);
+        if (QUEUE_MODES.has(mode)) await deleteKeys(config, prefix);
       }
     }
   } finally {

@@ -19,7 +19,14 @@ async function doctor(flags: { json?: boolean }, cmd: Command): Promise<void> {
   const opened = await openForDoctor(config, store);
   let checks: Awaited<ReturnType<typeof runDoctor>>;
   try {
-    checks = await runDoctor({ config, registry: defaultRegistry(), warehouse: opened.warehouse, store, redisUrl: config.redisUrl });
+    checks = await runDoctor({
+      config,
+      registry: defaultRegistry(),
+      warehouse: opened.warehouse,
+      store,
+      redisUrl: config.redisUrl,
+      redisCluster: config.redisCluster && { nodes: config.redisCluster, prefix: config.prefix },
+    });
   } finally {
     await opened.warehouse?.close();
   }

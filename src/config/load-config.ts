@@ -59,6 +59,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   // The one place the declarations' value types meet the parsed values: `assemble` puts each
   // value where its declaration sits, and each was parsed by that declaration's own type.
   const c = assemble(DECLARED_SETTINGS, parsed.data) as Config;
+  // A MULTI or Lua script over keys in different slots fails on a cluster (CROSSSLOT): a hash
+  // tag in the prefix puts every key of the pipeline in one slot.
+  if (c.redisCluster && !/\{[^{}]+\}/.test(c.prefix)) {
+    throw new ConfigError(
+      `PHASEGATE_PREFIX: on a Redis Cluster (PHASEGATE_REDIS_CLUSTER) it must carry a hash tag such as {${c.prefix.replace(/[{}]/g, '') || 'phasegate'}} so every key hashes to one slot (got ${JSON.stringify(c.prefix)})`,
+    );
+  }
   if (c.store === 'gcs' && !c.gcsBucket) throw new ConfigError('PHASEGATE_GCS_BUCKET: required when PHASEGATE_STORE=gcs');
   if (c.warehouse === 'bigquery' && !c.bigquery.projectId) throw new ConfigError('PHASEGATE_BQ_PROJECT: required when PHASEGATE_WAREHOUSE=bigquery');
   if (c.warehouse === 'bigquery' && c.store !== 'gcs') {

@@ -21,6 +21,26 @@ export const gameIds = z
   .string()
   .regex(/^(\d{10}(,\d{10})*)?$/, 'comma-separated 10-digit game ids')
   .transform((ids) => (ids === '' ? [] : ids.split(',')));
+/**
+ * A key prefix: letters, digits, `_` and `-`, with at most one `{…}` group — a Redis Cluster
+ * hash tag, so that every key under the prefix hashes to one slot (BullMQ's recipe for a
+ * cluster: docs.bullmq.io/patterns/redis-cluster).
+ */
+export const prefixText = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]*(\{[A-Za-z0-9_-]+\})?[A-Za-z0-9_-]*$/, 'letters, digits, _ and - only, with at most one {hash tag}')
+  .min(1)
+  .max(64);
+/** `host:port,host:port`: a Redis Cluster's seed nodes (the client learns the others from them). */
+export const clusterNodes = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'comma-separated host:port seed nodes')
+  .transform((text) =>
+    text.split(',').map((node) => {
+      const i = node.lastIndexOf(':');
+      return { host: node.slice(0, i), port: Number(node.slice(i + 1)) };
+    }),
+  );
 // A group commit modifies one partition per slice; BigQuery fails a job that modifies more.
 export const TOO_MANY_SLICES = `at most ${formatLimit(BQ.partitionsModifiedPerJob)}: BigQuery lets one job modify at most that many partitions (one per slice)`;
 

@@ -12,16 +12,37 @@ import { z } from 'zod';
 import { BIGQUERY_LIMITS as BQ, MAX_COMMIT_JOBS_PER_WINDOW } from '../limits/bigquery.ts';
 import { parseAllowedHosts, parseTrustProxy } from './dashboard-settings.ts';
 import { group, setting } from './define-setting.ts';
-import { atLeast0, bool, duckdbSize, gameIds, int, positive, resolvedPath, share, TOO_MANY_SLICES, tableLimitsJson } from './parsers.ts';
+import {
+  atLeast0,
+  bool,
+  clusterNodes,
+  duckdbSize,
+  gameIds,
+  int,
+  positive,
+  prefixText,
+  resolvedPath,
+  share,
+  TOO_MANY_SLICES,
+  tableLimitsJson,
+} from './parsers.ts';
 
 export const SETTINGS = {
   ...group('Redis and local state', {
     redisUrl: setting('REDIS_URL', z.string().url(), { default: 'redis://127.0.0.1:6379', location: true, doc: 'Redis for queues, statuses and events' }),
     /** The Redis key prefix of queues and phasegate's keys; lets several pipelines or test runs share one Redis. */
-    prefix: setting('PHASEGATE_PREFIX', z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (1–64)'), {
+    /**
+     * Seed nodes of a Redis Cluster; set, phasegate connects as a cluster client (ioredis
+     * `Cluster` finds the other nodes) and REDIS_URL lends only its user, password and TLS.
+     */
+    redisCluster: setting('PHASEGATE_REDIS_CLUSTER', clusterNodes, {
+      location: true,
+      doc: 'Redis Cluster seed nodes `host:port,host:port` (credentials and `rediss:` TLS from REDIS_URL); the prefix must then be a hash tag',
+    }),
+    prefix: setting('PHASEGATE_PREFIX', prefixText, {
       default: 'phasegate',
       location: true,
-      doc: 'BullMQ key prefix (several pipelines can share a Redis)',
+      doc: 'BullMQ key prefix (several pipelines can share a Redis); on a Redis Cluster a hash tag such as `{phasegate}`',
     }),
     /** Resolved: where the embedded warehouse and the local store live. */
     dataDir: setting('PHASEGATE_DATA_DIR', resolvedPath, { default: '.phasegate', location: true, doc: 'local state folder' }),

@@ -6,12 +6,12 @@
  * redis.io/docs/latest/operate/oss_and_stack/management/persistence).
  */
 import { RedisConnection } from 'bullmq';
-import { Redis } from 'ioredis';
 import { redact } from '../redact.ts';
+import { connectRedis } from '../redis/connect.ts';
 import { type Check, fail, messageOf, ok, warn } from './check.ts';
 
 /** `key:value` lines of an INFO section. */
-function infoFields(text: string): Map<string, string> {
+export function infoFields(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split(/\r?\n/)) {
     const i = line.indexOf(':');
@@ -20,7 +20,7 @@ function infoFields(text: string): Map<string, string> {
   return out;
 }
 
-function versionAtLeast(version: string, minimum: string): boolean {
+export function versionAtLeast(version: string, minimum: string): boolean {
   const a = version.split('.').map(Number);
   const b = minimum.split('.').map(Number);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
@@ -35,13 +35,16 @@ function versionAtLeast(version: string, minimum: string): boolean {
 const shown = redact;
 
 export async function redisChecks(url: string, timeoutMs = 3000): Promise<Check[]> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
+  const client = connectRedis(
+    { redisUrl: url },
+    {
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+    },
+  );
   client.on('error', () => undefined);
   try {
     try {

@@ -15,6 +15,7 @@ import { adminOf } from '../warehouse/index.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { blocking, type Check, fail, formatCheck, ok } from './check.ts';
 import { cloudChecks } from './cloud-checks.ts';
+import { clusterChecks } from './cluster-checks.ts';
 import { firstCommitChecks } from './first-commit.ts';
 import { redisChecks } from './redis-checks.ts';
 import { tableChecks } from './table-checks.ts';
@@ -27,6 +28,8 @@ export interface DoctorTargets {
   store: ObjectStore;
   /** Checked when given (a worker is connected already and skips it). */
   redisUrl?: string | undefined;
+  /** A Redis Cluster's seed nodes and the prefix, checked instead of `redisUrl`'s server when given. */
+  redisCluster?: { nodes: NonNullable<Config['redisCluster']>; prefix: string } | undefined;
   /** For the metadata server (tests). @defaultValue globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -42,7 +45,12 @@ export function gatedSpecs(registry: Registry): TableSpec[] {
  * then every table against the registry. No check asks which warehouse this is by name.
  */
 export async function runDoctor(t: DoctorTargets): Promise<Check[]> {
-  const checks: Check[] = t.redisUrl !== undefined ? await redisChecks(t.redisUrl) : [];
+  const checks: Check[] =
+    t.redisUrl === undefined
+      ? []
+      : t.redisCluster
+        ? await clusterChecks({ redisUrl: t.redisUrl, redisCluster: t.redisCluster.nodes, prefix: t.redisCluster.prefix })
+        : await redisChecks(t.redisUrl);
   if (!t.warehouse) return checks;
   const specs = gatedSpecs(t.registry);
   const view = await adminOf(t.config, t.warehouse, t.store);

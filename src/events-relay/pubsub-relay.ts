@@ -14,14 +14,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ClientConfig, PubSub, Topic } from '@google-cloud/pubsub';
-import type { Redis } from 'ioredis';
 import { toError } from '../errors/phasegate-error.ts';
 import { log } from '../log.ts';
 import { parseRunEndFields } from '../queues/events/run-ends.ts';
 import { parseEventFields } from '../queues/events/stream.ts';
+import { duplicateClient, type RedisClient } from '../redis/connect.ts';
 import type { Keys } from '../redis/keys.ts';
 import { entriesByStream, entriesOf, type StreamEntry } from '../redis/stream-reply.ts';
-import { unblockUntilEnded } from '../redis/unblock.ts';
+import { followConnectionId, unblockUntilEnded } from '../redis/unblock.ts';
 import { committedMessage, type RelayMessage, runEndMessage } from './pubsub-message.ts';
 
 export interface PubSubRelayOptions {
@@ -78,7 +78,7 @@ export interface RelayStats {
 }
 
 export interface RelayContext {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** PHASEGATE_PREFIX: part of every message's `eventId`. */
   prefix: string;
@@ -99,7 +99,7 @@ export class PubSubRelay {
   private readonly ownsClient: boolean;
   private readonly topic: Topic;
   private readonly counts: RelayStats = { published: 0, failed: 0 };
-  private conn: Redis | undefined;
+  private conn: RedisClient | undefined;
   private connId: number | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -138,9 +138,11 @@ export class PubSubRelay {
   async start(): Promise<void> {
     if (this.loop) return;
     // Its own connection: a blocking XREADGROUP would hold up every other command on a shared one.
-    const conn = this.ctx.redis.duplicate();
+    const conn = duplicateClient(this.ctx.redis);
     this.conn = conn;
-    this.connId = Number(await conn.client('ID'));
+    await followConnectionId(conn, this.ctx.keys.events(), (id) => {
+      this.connId = id;
+    });
     for (const stream of this.streams) {
       try {
         // From now on (`$`), not the stream's start: turning the relay on does not publish a week
@@ -153,7 +155,7 @@ export class PubSubRelay {
     this.loop = this.run(conn);
   }
 
-  private async run(conn: Redis): Promise<void> {
+  private async run(conn: RedisClient): Promise<void> {
     let nextClaim = 0;
     while (!this.stopping) {
       try {
@@ -175,7 +177,7 @@ export class PubSubRelay {
   }
 
   /** This consumer's pending entries (`0`) or new ones (`>`, blocking), by stream. */
-  private async read(conn: Redis, from: '0' | '>'): Promise<Map<string, StreamEntry[]>> {
+  private async read(conn: RedisClient, from: '0' | '>'): Promise<Map<string, StreamEntry[]>> {
     const block = from === '>' ? ['BLOCK', this.opts.blockMs] : [];
     const reply = await conn.call(
       'XREADGROUP',
@@ -193,7 +195,7 @@ export class PubSubRelay {
   }
 
   /** Entries another relay — presumed dead — left pending for `claimIdleMs`; undefined when there were none. */
-  private async claimIdle(conn: Redis): Promise<boolean | undefined> {
+  private async claimIdle(conn: RedisClient): Promise<boolean | undefined> {
     const claimed = new Map<string, StreamEntry[]>();
     for (const stream of this.streams) {
       const reply = (await conn.call('XAUTOCLAIM', stream, this.group, this.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', this.opts.batchSize)) as unknown[];
@@ -215,7 +217,7 @@ export class PubSubRelay {
    * Publishes the entries and acknowledges those Pub/Sub confirmed. Returns whether any failed
    * (they stay pending), or undefined when there was nothing to publish.
    */
-  private async relay(conn: Redis, byStream: Map<string, StreamEntry[]>): Promise<boolean | undefined> {
+  private async relay(conn: RedisClient, byStream: Map<string, StreamEntry[]>): Promise<boolean | undefined> {
     const work: { stream: string; id: string; sent: Promise<unknown> }[] = [];
     // A failed publish pauses its ordering key in the client until resumed; these are tried again now.
     const keys = new Set<string>();
@@ -284,7 +286,10 @@ export class PubSubRelay {
     if (loop) {
       const ended =
         this.connId !== undefined &&
-        (await unblockUntilEnded(this.ctx.redis, this.connId, loop, { deadlineMs: Date.now() + this.opts.closeTimeoutMs, nudge: () => this.wake?.() }));
+        (await unblockUntilEnded(this.ctx.redis, () => (this.connId === undefined ? undefined : { id: this.connId, key: this.ctx.keys.events() }), loop, {
+          deadlineMs: Date.now() + this.opts.closeTimeoutMs,
+          nudge: () => this.wake?.(),
+        }));
       // Past the deadline a publish is still in flight: its entries were never acknowledged, so
       // they stay pending; the loop ends on its own (it stops at the closed connection).
       if (ended) await loop;

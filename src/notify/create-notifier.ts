@@ -2,8 +2,9 @@
  * The process's notifier, built once per pipeline context from the configuration: the log
  * transport always, the webhook when PHASEGATE_WEBHOOK_URL is set.
  */
-import type { Redis } from 'ioredis';
+
 import { type Config, scaledMs } from '../config/load-config.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { Keys } from '../redis/keys.ts';
 import { LogTransport } from './log-transport.ts';
 import { Notifier } from './notifier.ts';
@@ -16,7 +17,7 @@ export { digestFor, messageFor, Notifier } from './notifier.ts';
 export type { NotifyEvent, NotifyKind, NotifyMessage, Transport } from './types.ts';
 export { WebhookTransport } from './webhook-transport.ts';
 
-type NotifierHost = { config: Pick<Config, 'prefix' | 'notify' | 'timeScale'>; redis: Redis; keys: Keys };
+type NotifierHost = { config: Pick<Config, 'prefix' | 'notify' | 'timeScale'>; redis: RedisClient; keys: Keys };
 
 export function transportsFor(config: Pick<Config, 'notify'>): Transport[] {
   const out: Transport[] = [new LogTransport()];

@@ -5,9 +5,10 @@
  * message of that kind, whichever comes first. Window and digest live in Redis, changed by
  * one script each, so several worker processes share one window and never each send.
  */
-import type { Redis } from 'ioredis';
+
 import { log } from '../log.ts';
 import { redactDeep } from '../redact.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { Keys } from '../redis/keys.ts';
 import { luaScript } from '../redis/script.ts';
 import { clipAtWord } from '../terminal-text.ts';
@@ -85,7 +86,7 @@ interface Folded extends NotifyEvent {
 }
 
 export interface NotifierOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Pick<Keys, 'notifyWindow' | 'notifyDigest'>;
   transports: readonly Transport[];
   /** One message per subject per kind per this many ms. */

@@ -1,9 +1,10 @@
 /** What workers and the CLI share: one bundle of the process's long-lived parts. */
-import type { Redis } from 'ioredis';
+
 import type { Config } from '../config/load-config.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { BoxscoreSource, SourceClients } from '../processors/types.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { Keys } from '../redis/keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Warehouse } from '../warehouse/types.ts';
@@ -13,7 +14,7 @@ import type { StatusStore } from './status-store.ts';
 
 export interface PipelineContext {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   registry: Registry;
   store: ObjectStore;

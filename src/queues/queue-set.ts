@@ -4,9 +4,9 @@
  */
 
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Config, scaledMs, tableLimits } from '../config/load-config.ts';
 import type { Phase, ProcessorDef } from '../processors/types.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import { RepeatedErrors } from '../redis/repeated-errors.ts';
 import { bullmqTelemetry } from '../telemetry/tracing.ts';
 import { warehouseCaps } from '../warehouse/index.ts';
@@ -25,7 +25,7 @@ export class QueueSet {
   private readonly errors = new RepeatedErrors('queues');
 
   constructor(
-    readonly connection: Redis,
+    readonly connection: RedisClient,
     readonly config: Config,
   ) {
     connection.on('ready', () => this.errors.ok());

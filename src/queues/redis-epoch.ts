@@ -6,8 +6,8 @@
  * Redis counts (statuses, rows committed, DML today) starts from zero.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { log } from '../log.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { Keys } from '../redis/keys.ts';
 
 export interface RedisEpoch {
@@ -22,7 +22,11 @@ export interface RedisEpoch {
  * Redis that holds backfills but no marker was written by a phasegate from before the marker:
  * its counts go back to its oldest backfill, so that is when phasegate first wrote to it.
  */
-export async function markRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch' | 'backfills'>, opts: { now?: Date; lostAt?: Date } = {}): Promise<void> {
+export async function markRedisEpoch(
+  redis: RedisClient,
+  keys: Pick<Keys, 'redisEpoch' | 'backfills'>,
+  opts: { now?: Date; lostAt?: Date } = {},
+): Promise<void> {
   if ((await redis.hexists(keys.redisEpoch(), 'since')) === 0) {
     const oldest = Number((await redis.zrange(keys.backfills(), '0', '0', 'WITHSCORES'))[1] ?? Number.NaN);
     const now = (opts.now ?? new Date()).getTime();
@@ -31,7 +35,7 @@ export async function markRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch'
   if (opts.lostAt) await redis.hsetnx(keys.redisEpoch(), 'lostAt', opts.lostAt.toISOString());
 }
 
-export async function readRedisEpoch(redis: Redis, keys: Pick<Keys, 'redisEpoch'>): Promise<RedisEpoch | undefined> {
+export async function readRedisEpoch(redis: RedisClient, keys: Pick<Keys, 'redisEpoch'>): Promise<RedisEpoch | undefined> {
   const h = await redis.hgetall(keys.redisEpoch());
   return h.since ? { since: h.since, lostAt: h.lostAt } : undefined;
 }
@@ -56,7 +60,7 @@ export function countsRestartedLine(epoch: RedisEpoch | undefined, oldestBackfil
  * `restore` (what this process set up in Redis at start) and writes the marker again.
  * Returns a function that stops watching.
  */
-export function watchRedisRestarts(redis: Redis, keys: Pick<Keys, 'redisEpoch' | 'backfills'>, restore: () => Promise<void>): () => void {
+export function watchRedisRestarts(redis: RedisClient, keys: Pick<Keys, 'redisEpoch' | 'backfills'>, restore: () => Promise<void>): () => void {
   let running = false;
   const onReady = () => {
     if (running) return;
@@ -87,7 +91,7 @@ export function watchRedisRestarts(redis: Redis, keys: Pick<Keys, 'redisEpoch' |
  * marker, so a Redis that lost its data (commit sequences restart at c0) gets a new one. It
  * goes into every BigQuery job id (commit/worker.ts `statementId`). One round trip.
  */
-export async function deploymentId(redis: Redis, keys: Pick<Keys, 'redisEpoch'>): Promise<string> {
+export async function deploymentId(redis: RedisClient, keys: Pick<Keys, 'redisEpoch'>): Promise<string> {
   const mine = randomBytes(4).toString('hex');
   const replies = await redis.multi().hsetnx(keys.redisEpoch(), 'id', mine).hget(keys.redisEpoch(), 'id').exec();
   return String(replies?.[1]?.[1] ?? mine);

@@ -4,7 +4,8 @@
  * succeeded. A status written for a backfill is also kept in that backfill's own hash, so a
  * later run of the same slices does not rewrite what an earlier backfill's page shows.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../redis/connect.ts';
 import type { Keys } from '../redis/keys.ts';
 import { luaScript } from '../redis/script.ts';
 import { RedisStep } from '../redis/step.ts';
@@ -143,20 +144,24 @@ function ownField(processor: string, slice: string): string {
 
 /**
  * Merges a patch into a slice's status inside Redis and writes the latest status and, when the
- * merged status names a backfill, that backfill's own copy: one round trip and no read before
- * the write, atomic (two writers of one slice can no longer lose each other's fields).
- * KEYS: [1] the processor's status hash
+ * merged status names a backfill, that backfill's own copy: one round trip, atomic (two
+ * writers of one slice can no longer lose each other's fields).
+ * The own copy's key is declared like every other (a Redis Cluster routes a script by its
+ * KEYS): the caller names the backfill it expects the merged status to carry — the patch's, or
+ * the one it read — and when the stored status names another, nothing is written and that id
+ * is returned, for the caller to run the merge again with its key.
+ * KEYS: [1] the processor's status hash, [2] the expected backfill's own-status hash (any key
+ *       of the prefix when none is expected)
  * ARGV: [1] slice, [2] JSON of the fields to set, [3] JSON array of the fields to remove (the
- *       patch named them `undefined`), [4] key prefix of a backfill's own-status hash (the
- *       backfill id may come from the stored status, which the caller has not read, so this one
- *       key is built here), [5] the slice's field in it, [6] that hash's TTL in seconds
- * Returns 1.
+ *       patch named them `undefined`), [4] the expected backfill id ('' for none), [5] the
+ *       slice's field in the own-status hash, [6] that hash's TTL in seconds
+ * Returns 1, or the merged status's backfill id ('' for none) when it is not the expected one.
  * lua-cjson cannot tell an empty array from an empty object; the only array of a status is
  * `missingGames`, and an empty one means none, so it is dropped (as `update` does in JS).
  */
 const MERGE = luaScript(
   'status_merge',
-  ['latest'],
+  ['latest', 'own'],
   `
 local status = {}
 local old = redis.call('HGET', KEYS[1], ARGV[1])
@@ -164,16 +169,24 @@ if old then status = cjson.decode(old) end
 for k, v in pairs(cjson.decode(ARGV[2])) do status[k] = v end
 for _, k in ipairs(cjson.decode(ARGV[3])) do status[k] = nil end
 if type(status.missingGames) == 'table' and next(status.missingGames) == nil then status.missingGames = nil end
+local id = ''
+if type(status.backfillId) == 'string' then id = status.backfillId end
+if id ~= ARGV[4] then return id end
 local json = cjson.encode(status)
 redis.call('HSET', KEYS[1], ARGV[1], json)
-if type(status.backfillId) == 'string' then
-  local own = ARGV[4] .. status.backfillId
-  redis.call('HSET', own, ARGV[5], json)
-  redis.call('EXPIRE', own, ARGV[6])
+if id ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[5], json)
+  redis.call('EXPIRE', KEYS[2], ARGV[6])
 end
 return 1
 `,
 );
+
+// A merge whose stored backfill id changed between the read and the script runs again; two
+// writers changing one slice's backfill back and forth this often is not a real workload.
+const MERGE_TRIES = 5;
+
+type StatusPatch = Partial<SliceStatus> & Pick<SliceStatus, 'status'>;
 
 /** A patch as the merge script takes it: the fields to set, and those named `undefined` (to remove). */
 function patchArgs(patch: Partial<SliceStatus>): [set: string, remove: string] {
@@ -190,7 +203,7 @@ export class StatusStore {
   private readonly opts: StatusStoreOptions;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     opts: Partial<StatusStoreOptions> = {},
   ) {
@@ -223,9 +236,12 @@ export class StatusStore {
     }
   }
 
-  /** `update` as part of a job's step (its other writes land in the same MULTI; see step.ts). */
-  updateIn(step: RedisStep, processor: string, slice: string, patch: Partial<SliceStatus> & Pick<SliceStatus, 'status'>): void {
-    step.add((multi) => MERGE.queue(multi, { latest: this.keys.status(processor) }, ...this.mergeArgs(processor, slice, patch)));
+  /**
+   * `update` as part of a job's step (its other writes land in the same MULTI; see step.ts).
+   * The patch names its backfill (or `undefined`: none), so the merge knows its keys without a read.
+   */
+  updateIn(step: RedisStep, processor: string, slice: string, patch: StatusPatch & { backfillId: string | undefined }): void {
+    step.add((multi) => MERGE.queue(multi, this.mergeKeys(processor, patch.backfillId), ...this.mergeArgs(processor, slice, patch, patch.backfillId)));
   }
 
   async set(processor: string, slice: string, status: Omit<SliceStatus, 'updatedAt'>): Promise<void> {
@@ -238,14 +254,32 @@ export class StatusStore {
     await this.write(processor, slices, status, `status of ${processor} (${slices.length} slices)`);
   }
 
-  /** Merges fields into the current status (keeps rows/attempts the caller did not name); one round trip, no read. */
-  async update(processor: string, slice: string, patch: Partial<SliceStatus> & Pick<SliceStatus, 'status'>): Promise<void> {
-    await MERGE.run(this.redis, { latest: this.keys.status(processor) }, ...this.mergeArgs(processor, slice, patch));
+  /**
+   * Merges fields into the current status (keeps rows/attempts the caller did not name): one
+   * round trip when the patch names its backfill, else a read of the stored one first.
+   */
+  async update(processor: string, slice: string, patch: StatusPatch): Promise<void> {
+    let expected = 'backfillId' in patch ? patch.backfillId : (await this.get(processor, slice))?.backfillId;
+    for (let i = 0; i < MERGE_TRIES; i++) {
+      const done = await MERGE.run(this.redis, this.mergeKeys(processor, expected), ...this.mergeArgs(processor, slice, patch, expected));
+      if (done === 1) return;
+      expected = done === '' ? undefined : String(done);
+    }
+    throw new Error(`status of ${processor} ${slice}: its backfill changed under ${MERGE_TRIES} merges in a row`);
   }
 
-  private mergeArgs(processor: string, slice: string, patch: Partial<SliceStatus>): [string, string, string, string, string, number] {
+  private mergeKeys(processor: string, backfillId: string | undefined): { latest: string; own: string } {
+    return { latest: this.keys.status(processor), own: this.keys.backfillStatuses(backfillId ?? '') };
+  }
+
+  private mergeArgs(
+    processor: string,
+    slice: string,
+    patch: Partial<SliceStatus>,
+    backfillId: string | undefined,
+  ): [string, string, string, string, string, number] {
     const [set, remove] = patchArgs({ ...patch, updatedAt: new Date().toISOString() });
-    return [slice, set, remove, this.keys.backfillStatuses(''), ownField(processor, slice), this.opts.backfillOutcomeTtlSeconds];
+    return [slice, set, remove, backfillId ?? '', ownField(processor, slice), this.opts.backfillOutcomeTtlSeconds];
   }
 
   async get(processor: string, slice: string): Promise<SliceStatus | undefined> {

@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { ConfigError } from '../errors/config-error.ts';
 import { redact } from '../redact.ts';
+import { connectRedis } from './connect.ts';
 
 export interface RedisHandle {
   url: string;
@@ -30,7 +30,7 @@ export type RedisProbe = { answer: 'pong' } | { answer: 'auth-refused' | 'none';
 const AUTH_REFUSED = /\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i;
 
 export async function probeRedis(url: string, timeoutMs = 1500): Promise<RedisProbe> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = connectRedis({ redisUrl: url }, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
   // ioredis reports a refused AUTH as an 'error' event; connect() then only says "Connection is closed".
   const seen: string[] = [];
   client.on('error', (err: Error) => seen.push(err.message));
@@ -123,6 +123,28 @@ export async function startRedisServer(
   }
   child.kill('SIGKILL');
   throw new ConfigError(`REDIS_URL: could not start redis-server on port ${port}`);
+}
+
+/**
+ * A Redis Cluster that answers on at least one seed node, or a ConfigError in one line: a
+ * cluster client left to itself retries unreachable seeds for ever, in silence. phasegate never
+ * starts a cluster; REDIS_URL lends each node its credentials.
+ */
+export async function ensureCluster(url: string, seeds: readonly { host: string; port: number }[]): Promise<RedisHandle> {
+  const reasons: string[] = [];
+  for (const seed of seeds) {
+    const node = new URL(url);
+    node.hostname = seed.host;
+    node.port = String(seed.port);
+    const probe = await probeRedis(node.toString());
+    if (probe.answer === 'pong') return { url, embedded: false, stop: async () => undefined };
+    if (probe.answer === 'auth-refused')
+      throw new ConfigError(
+        `PHASEGATE_REDIS_CLUSTER: the node ${seed.host}:${seed.port} refused the credentials (${redact(firstWords(probe.reason))}); check the user and password in REDIS_URL`,
+      );
+    reasons.push(`${seed.host}:${seed.port} (${redact(firstWords(probe.reason))})`);
+  }
+  throw new ConfigError(`PHASEGATE_REDIS_CLUSTER: no seed node answers: ${reasons.join(', ')}`);
 }
 
 /**

@@ -6,8 +6,9 @@
  * with no listener — and every loop that reads Redis fails at its own pace; without this, a
  * 3-minute restart wrote 800 lines.
  */
-import type { Redis } from 'ioredis';
+
 import { log } from '../log.ts';
+import type { RedisClient } from './connect.ts';
 
 const OUT_OF_MEMORY =
   'Redis is out of memory (used memory above maxmemory: OOM command not allowed) and refused the write: free memory or raise maxmemory (with maxmemory-policy noeviction), then run the command again';
@@ -71,7 +72,7 @@ export class RepeatedErrors {
  * Gives a connection an `error` listener that logs once per outage (and `ready` ends it), so
  * ioredis never prints its `Unhandled error event` stack. Returns the connection.
  */
-export function quietConnectionErrors<T extends Redis>(conn: T, what: string): T {
+export function quietConnectionErrors<T extends RedisClient>(conn: T, what: string): T {
   const errors = new RepeatedErrors(what);
   conn.on('error', (err: Error) => errors.failed(err));
   conn.on('ready', () => errors.ok());

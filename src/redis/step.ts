@@ -9,9 +9,10 @@
  * of its time in them (docs/bench-overhead.md).
  */
 
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { DefinitionError } from '../errors/definition-error.ts';
 import { TransientError } from '../errors/transient-error.ts';
+import type { RedisClient } from './connect.ts';
 
 export class RedisStep {
   /** The MULTI; queue commands through `add`, so their replies can be found again. */
@@ -20,7 +21,7 @@ export class RedisStep {
   private readonly after: (() => Promise<void>)[] = [];
 
   /** Scripts a part queues must be defined on `redis` before this (script.ts `define`). */
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.multi = redis.multi();
   }
 

@@ -6,8 +6,9 @@
  *   queries, loaded only when a warehouse is opened (it loads the client library).
  * `index.ts` lists both by the backend's configured name.
  */
-import type { Redis } from 'ioredis';
+
 import type { Config } from '../config/load-config.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { AdminProblem, AdminView } from './admin.ts';
 import type { RulesOptions } from './rules/bigquery-rules-warehouse.ts';
@@ -27,7 +28,7 @@ export interface WarehouseBackend {
    * The warehouse people's own queries run on (`phasegate sql`): it must refuse to write and
    * reach nothing but the warehouse. `redis`: a connection a backend may read through.
    */
-  openForQueries(config: Config, store: ObjectStore, opts: { redis?: Redis }): Promise<Warehouse>;
+  openForQueries(config: Config, store: ObjectStore, opts: { redis?: RedisClient }): Promise<Warehouse>;
   /**
    * The warehouse as `phasegate doctor` inspects it, creating nothing: opened as people's
    * queries open it, or absent (nothing committed yet), or unavailable with the reason.

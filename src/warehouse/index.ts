@@ -7,8 +7,9 @@
  * any client library, so `status`, the queue layer and the dashboard never load DuckDB or
  * BigQuery's client; a backend's module loads only when a warehouse is opened.
  */
-import type { Redis } from 'ioredis';
+
 import type { Config } from '../config/load-config.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { AdminView } from './admin.ts';
 import type { DoctorOpening, WarehouseBackend, WarehouseCaps, WarehouseDeclaration } from './backend.ts';
@@ -43,7 +44,7 @@ export async function openWarehouse(config: Config, store: ObjectStore, rules: P
 }
 
 /** The warehouse people's own queries run on (`phasegate sql`): see each backend's `openForQueries`. */
-export async function openQueryWarehouse(config: Config, store: ObjectStore, opts: { redis?: Redis } = {}): Promise<Warehouse> {
+export async function openQueryWarehouse(config: Config, store: ObjectStore, opts: { redis?: RedisClient } = {}): Promise<Warehouse> {
   return (await BACKENDS[config.warehouse].load()).openForQueries(config, store, opts);
 }
 

@@ -11,13 +11,13 @@
  * benchmark measures phasegate against, not part of the product.
  */
 import { type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { scaledMs, tableLimits } from '../../../src/config/load-config.ts';
 import { toError } from '../../../src/errors/phasegate-error.ts';
 import { WarehouseError } from '../../../src/errors/warehouse-error.ts';
 import { BIGQUERY_LIMITS } from '../../../src/limits/bigquery.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { tableId } from '../../../src/processors/types.ts';
+import { connectRedis } from '../../../src/redis/connect.ts';
 import { openWarehouse } from '../../../src/warehouse/index.ts';
 import type { ModeOutcome } from '../measure.ts';
 import { asRulesWarehouse, emptyOutcome, type ModeOpener, sleep } from '../mode.ts';
@@ -35,7 +35,7 @@ export const openPerJob: ModeOpener = async (env) => {
   const { config, spec } = env;
   const warehouse = asRulesWarehouse(await openWarehouse(config, env.raw.store, env.rules), 'per-job');
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.
-  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const connection = connectRedis(config, { maxRetriesPerRequest: null });
   const queue = new Queue<DateJob>(QUEUE, { connection, prefix: config.prefix });
   const limits = tableLimits(config, tableId(spec));
   await queue.setGlobalConcurrency(TABLE_CONCURRENCY);

@@ -10,7 +10,7 @@
  * session (or credential) a page was rendered for.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import type { Credentials } from './credentials.ts';
 
@@ -54,7 +54,7 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 export class SessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<Keys, 'dashboardSession' | 'dashboardSignInFailures' | 'dashboardAudit'>,
     private readonly signer: SessionSigner,
     /** How long a sign-in lasts. */

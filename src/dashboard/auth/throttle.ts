@@ -4,7 +4,7 @@
  * right or wrong — answers 429 with Retry-After until the window ends. Refusing right ones too
  * is what makes it a limit: otherwise the 429/401 difference would still answer each guess.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 
 export interface SignInLimit {
@@ -16,7 +16,7 @@ export interface SignInLimit {
 
 export class SignInThrottle {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Pick<Keys, 'dashboardSession' | 'dashboardSignInFailures' | 'dashboardAudit'>,
     readonly limit: SignInLimit,
   ) {}

@@ -4,8 +4,8 @@
  * how it ended. A capped Redis list, newest first, shown on the failures page.
  */
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { log } from '../../log.ts';
+import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { authOf, clientOf } from '../context.ts';
 
@@ -29,7 +29,7 @@ export interface AuditEntry {
 
 /** Where the log lives: the runtime's Redis, under the dashboard's keys. */
 export interface AuditStore {
-  rt: { redis: Redis };
+  rt: { redis: RedisClient };
   keys: Pick<Keys, 'dashboardSession' | 'dashboardSignInFailures' | 'dashboardAudit'>;
 }
 

@@ -3,7 +3,7 @@
  * and a commit job atomically takes up to N of them as one batch. Many dates per
  * statement is what lets a multi-season backfill use a few dozen table operations.
  */
-import type { Redis } from 'ioredis';
+import { nodeFor, type RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { luaScript } from '../../redis/script.ts';
 import { RedisStep } from '../../redis/step.ts';
@@ -265,7 +265,7 @@ function without(batch: TakenBatch, gone: ReadonlySet<string>): TakenBatch {
 
 export class TableGateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     // Defined now, so every MULTI made on the connection afterwards can queue it (script.ts).
@@ -401,8 +401,10 @@ export class TableGateStore {
     const prefix = this.keys.batch(table, '');
     const out = new Map<string, TakenBatch>();
     let cursor = '0';
+    // SCAN walks one server's keys: on a cluster, the master holding the prefix's hash tag.
+    const server = nodeFor(this.redis, prefix) ?? this.redis;
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]]/g, '\\$&')}*`, 'COUNT', 500);
+      const [next, keys] = await server.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]]/g, '\\$&')}*`, 'COUNT', 500);
       cursor = next;
       for (const key of keys) {
         const json = await this.redis.get(key);

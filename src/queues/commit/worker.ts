@@ -180,7 +180,8 @@ export async function statementId(ctx: PipelineContext, table: string, batchId: 
   // The prefix and the deployment's id make a job id unique across pipelines sharing datasets
   // and across a Redis wipe, where batch ids start again (BigQuery would answer 409 with the
   // earlier job's statement and the commit would fail for good).
-  return `${ctx.config.prefix}-${await deploymentId(ctx.redis, ctx.keys)}-${table}-${batchId}-${hash}`;
+  // BigQuery job ids take letters, digits, _ and - only: a cluster prefix's hash-tag braces go.
+  return `${ctx.config.prefix.replace(/[{}]/g, '')}-${await deploymentId(ctx.redis, ctx.keys)}-${table}-${batchId}-${hash}`;
 }
 
 function describe(table: string, fields: readonly string[]): string {

@@ -13,14 +13,14 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import { scaledMs } from '../../config/load-config.ts';
 import { toError } from '../../errors/phasegate-error.ts';
 import { log } from '../../log.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
+import { duplicateClient, type RedisClient } from '../../redis/connect.ts';
 import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
 import { entriesByStream, entriesOf, type StreamEntry } from '../../redis/stream-reply.ts';
-import { unblockUntilEnded } from '../../redis/unblock.ts';
+import { followConnectionId, unblockUntilEnded } from '../../redis/unblock.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
 import type { PipelineContext } from '../context.ts';
 import { parseEventFields, streamCapFrom, trimEvents } from './stream.ts';
@@ -93,7 +93,7 @@ export class DependencyTracker {
   private readonly backfills: BackfillLookup;
   private readonly retryAt = new Map<string, number>();
   private readonly counts: TrackerStats = { acked: 0, retried: 0 };
-  private conn: Redis | undefined;
+  private conn: RedisClient | undefined;
   private connId: number | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -128,25 +128,19 @@ export class DependencyTracker {
   async start(): Promise<void> {
     if (this.loop) return;
     // Its own connection: a blocking XREADGROUP would hold up every other command on a shared one.
-    const conn = quietConnectionErrors(this.ctx.redis.duplicate(), `dependency tracker ${this.consumer}: Redis connection`);
+    const conn = quietConnectionErrors(duplicateClient(this.ctx.redis), `dependency tracker ${this.consumer}: Redis connection`);
     this.conn = conn;
-    // A reconnect (Redis restarted) gives the connection another id, which close() unblocks.
-    conn.on('ready', () => {
-      conn.client('ID').then(
-        (id) => {
-          this.connId = Number(id);
-        },
-        () => undefined,
-      );
+    // A reconnect (Redis restarted, a failover) gives the connection another id, which close() unblocks.
+    await followConnectionId(conn, this.key, (id) => {
+      this.connId = id;
     });
-    this.connId = Number(await conn.client('ID'));
     await this.createGroup(conn);
     await this.forgetIdleConsumers(conn).catch((err) => log.warn(`dependency tracker: could not tidy consumers: ${toError(err).message}`));
     this.loop = this.run(conn);
   }
 
   /** Creates the consumer group (and the stream) unless it exists; true when it created it. */
-  private async createGroup(conn: Redis): Promise<boolean> {
+  private async createGroup(conn: RedisClient): Promise<boolean> {
     try {
       // From the start of the stream, not `$`: events published before the first tracker ever
       // started (a worker without one, an earlier run) still carry their work down.
@@ -163,7 +157,7 @@ export class DependencyTracker {
    * every read fails with NOGROUP until the group exists again. Events ids held from before
    * are gone with the stream; whatever a restart lost, later commits publish anew.
    */
-  private async recreateGroup(conn: Redis): Promise<void> {
+  private async recreateGroup(conn: RedisClient): Promise<void> {
     this.retryAt.clear();
     if (await this.createGroup(conn))
       log.warn(
@@ -171,7 +165,7 @@ export class DependencyTracker {
       );
   }
 
-  private async run(conn: Redis): Promise<void> {
+  private async run(conn: RedisClient): Promise<void> {
     const errors = new RepeatedErrors(`dependency tracker ${this.consumer}`, 'error');
     const claimIdleMs = scaledMs(this.ctx.config, this.ctx.config.tracker.claimIdleSeconds);
     let nextRecovery = 0;
@@ -224,7 +218,7 @@ export class DependencyTracker {
    * read's handled events are acknowledged together, in one XACK at the end (a tracker stopped
    * before it leaves them pending, to be handled again: harmless, see downstream.ts).
    */
-  private async handleAll(conn: Redis, entries: readonly StreamEntry[]): Promise<void> {
+  private async handleAll(conn: RedisClient, entries: readonly StreamEntry[]): Promise<void> {
     const chains = new Map<string, StreamEntry[]>();
     for (const entry of entries) {
       const event = entry[1] ? parseEventFields(entry[1]) : undefined;
@@ -257,7 +251,7 @@ export class DependencyTracker {
   }
 
   /** This consumer's pending events that are due: left from before a restart, or waiting on a running job. */
-  private async retryOwn(conn: Redis): Promise<void> {
+  private async retryOwn(conn: RedisClient): Promise<void> {
     let cursor = '0';
     for (;;) {
       const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'STREAMS', this.key, cursor);
@@ -272,7 +266,7 @@ export class DependencyTracker {
   }
 
   /** Events another consumer — presumed dead — has left unacknowledged for `idle` ms. */
-  private async claimIdle(conn: Redis, idle: number): Promise<void> {
+  private async claimIdle(conn: RedisClient, idle: number): Promise<void> {
     let start = '0-0';
     do {
       const reply = (await conn.call('XAUTOCLAIM', this.key, this.group, this.consumer, idle, start, 'COUNT', this.opts.batchSize)) as unknown[];
@@ -287,7 +281,7 @@ export class DependencyTracker {
   }
 
   /** Handles one event; acknowledges it when done — at once, or by adding its id to `acks` for the caller to. */
-  private async handle(conn: Redis, [id, fields]: StreamEntry, acks?: string[]): Promise<void> {
+  private async handle(conn: RedisClient, [id, fields]: StreamEntry, acks?: string[]): Promise<void> {
     if (fields === null) {
       // Trimmed by the stream cap before anyone handled it: nothing left to act on.
       log.warn(`dependency tracker: event ${id} was trimmed from the stream before it was handled`);
@@ -316,7 +310,7 @@ export class DependencyTracker {
     }
   }
 
-  private async forgetIdleConsumers(conn: Redis): Promise<void> {
+  private async forgetIdleConsumers(conn: RedisClient): Promise<void> {
     const consumers = (await conn.xinfo('CONSUMERS', this.key, this.group)) as unknown[];
     for (const row of consumers) {
       const info = infoRecord(row);
@@ -333,7 +327,7 @@ export class DependencyTracker {
     const conn = this.conn;
     const loop = this.loop;
     if (loop) {
-      if (this.connId !== undefined) await unblockUntilEnded(this.ctx.redis, this.connId, loop);
+      await unblockUntilEnded(this.ctx.redis, () => (this.connId === undefined ? undefined : { id: this.connId, key: this.key }), loop);
       await loop;
     }
     if (conn) await conn.quit().catch(() => conn.disconnect());

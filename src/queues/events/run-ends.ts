@@ -5,7 +5,7 @@
  * without polling `status`. A stream of its own, not an entry of the `committed` stream: that
  * stream's consumers (the dependency tracker, anyone's) read every entry as a committed slice.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { luaScript } from '../../redis/script.ts';
 import type { SliceState } from '../status-store.ts';
@@ -60,7 +60,7 @@ function toFields(event: RunEndEvent): string[] {
 }
 
 /** Appends the run's end unless it was appended before; true when this call appended it. */
-export async function recordRunEnd(redis: Redis, keys: Keys, event: RunEndEvent): Promise<boolean> {
+export async function recordRunEnd(redis: RedisClient, keys: Keys, event: RunEndEvent): Promise<boolean> {
   const added = await appendOnce.run(
     redis,
     { once: keys.notifyOnce('run-ended', event.run), stream: keys.runEnds() },
@@ -72,7 +72,7 @@ export async function recordRunEnd(redis: Redis, keys: Keys, event: RunEndEvent)
 }
 
 /** Whether the run's end was recorded already (cheap: lets the caller skip reading the run). */
-export async function runEndRecorded(redis: Redis, keys: Keys, run: string): Promise<boolean> {
+export async function runEndRecorded(redis: RedisClient, keys: Keys, run: string): Promise<boolean> {
   return (await redis.exists(keys.notifyOnce('run-ended', run))) === 1;
 }
 

@@ -3,8 +3,9 @@
  * Redis Stream. Downstream phases consume it with a consumer group (at-least-once).
  * The field layout is a public interface, documented in the README.
  */
-import type { Redis } from 'ioredis';
+
 import type { Config } from '../../config/load-config.ts';
+import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { RedisStep } from '../../redis/step.ts';
 
@@ -72,14 +73,19 @@ export function streamCapFrom(config: Pick<Config, 'events'>): StreamCap {
  * applied here, periodically (the dependency tracker calls it). `~` lets Redis trim whole
  * macro-nodes, which is what keeps trimming O(1) amortised.
  */
-export async function trimEvents(redis: Redis, keys: Keys, cap: StreamCap, now = Date.now()): Promise<number> {
+export async function trimEvents(redis: RedisClient, keys: Keys, cap: StreamCap, now = Date.now()): Promise<number> {
   let trimmed = 0;
   if (cap.maxAgeSeconds !== undefined) trimmed += await redis.xtrim(keys.events(), 'MINID', '~', String(Math.max(0, now - cap.maxAgeSeconds * 1000)));
   trimmed += await redis.xtrim(keys.events(), 'MAXLEN', '~', String(cap.maxLen));
   return trimmed;
 }
 
-export async function publishCommitted(redis: Redis, keys: Keys, events: readonly CommittedEvent[], cap: StreamCap = { maxLen: 1_000_000 }): Promise<void> {
+export async function publishCommitted(
+  redis: RedisClient,
+  keys: Keys,
+  events: readonly CommittedEvent[],
+  cap: StreamCap = { maxLen: 1_000_000 },
+): Promise<void> {
   if (events.length === 0) return;
   const step = new RedisStep(redis);
   publishCommittedIn(step, keys, events, cap);

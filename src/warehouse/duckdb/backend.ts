@@ -53,7 +53,7 @@ export const duckdbBackend: WarehouseBackend = {
     } catch (err) {
       const holder = lockHolder(err);
       if (!holder) throw err;
-      const redis = opts.redis ?? readerRedis(config.redisUrl);
+      const redis = opts.redis ?? readerRedis(config);
       return relayReader({ config, redis, keys: keysFor(config.prefix) }, { holder, ownsRedis: opts.redis === undefined });
     }
   },

@@ -6,13 +6,13 @@
  * nothing). A read nobody answers fails with one line saying who holds the file.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { Config } from '../../config/load-config.ts';
 import { InputError } from '../../errors/input-error.ts';
 import { PhasegateError, toError } from '../../errors/phasegate-error.ts';
 import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
+import { connectRedis, duplicateClient, type RedisClient, type RedisTarget } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import type { WarehouseAdmin } from '../admin.ts';
 import type {
@@ -35,7 +35,7 @@ export type RelayKeys = Pick<Keys, 'readRelayRequests' | 'readRelayReply' | 'rea
 
 export interface RelayClientOptions {
   /** For the request and the presence check; each wait for a reply takes a duplicate of it. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RelayKeys;
   /** The DuckDB file another process holds. */
   dbPath: string;
@@ -52,7 +52,7 @@ export interface RelayClientOptions {
 /** What a reader needs to find the relay of its configured DuckDB file. */
 export interface RelayContext {
   config: Pick<Config, 'duckdbPath' | 'bigquery' | 'readRelay'>;
-  redis: Redis;
+  redis: RedisClient;
   keys: RelayKeys;
 }
 
@@ -98,7 +98,7 @@ export class RelayWarehouse implements Warehouse, WarehouseAdmin {
   private async ask<O extends RelayOp>(op: O, args: OpArgs<O>): Promise<unknown> {
     const { redis, keys, dbPath, timeoutMs, holder } = this.opts;
     const seconds = timeoutMs / 1000;
-    const work = async (blocking: Redis): Promise<unknown> => {
+    const work = async (blocking: RedisClient): Promise<unknown> => {
       const presence = await this.presence();
       if (!presence) {
         throw new WarehouseHeldError(
@@ -131,7 +131,7 @@ export class RelayWarehouse implements Warehouse, WarehouseAdmin {
       }
     };
     // Its own connection: a blocking pop would hold up every other command on a shared one.
-    const blocking = redis.duplicate();
+    const blocking = duplicateClient(redis);
     // Its failures reach the commands waiting on it; the event would only print them again.
     blocking.on('error', () => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -247,8 +247,8 @@ export async function advertisedRelay(ctx: RelayContext): Promise<RelayWarehouse
 }
 
 /** A Redis connection for a reader that has none (`phasegate sql`): it gives up instead of retrying forever. */
-export function readerRedis(url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5_000, lazyConnect: true });
+export function readerRedis(target: RedisTarget): RedisClient {
+  const redis = connectRedis(target, { maxRetriesPerRequest: 1, connectTimeout: 5_000, lazyConnect: true });
   // Its failures reach the commands waiting on it; the event would only print them again.
   redis.on('error', () => undefined);
   return redis;

@@ -12,16 +12,16 @@
  * at most PHASEGATE_READ_RELAY_MAX_BYTES of them in Redis at once, bounded in time.
  */
 
-import type { Redis } from 'ioredis';
 import { InputError } from '../../errors/input-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
 import { WarehouseError } from '../../errors/warehouse-error.ts';
 import { log } from '../../log.ts';
 import type { Registry } from '../../processors/registry.ts';
 import type { TableSpec } from '../../processors/types.ts';
+import { duplicateClient, type RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
-import { unblockUntilEnded } from '../../redis/unblock.ts';
+import { followConnectionId, unblockUntilEnded } from '../../redis/unblock.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
 import { overDeadline, type ReadBounds, tooManyBytes, tooManyRows } from './bounds.ts';
@@ -32,7 +32,7 @@ export type ReadRelayBounds = ReadBounds;
 
 export interface ReadRelayServerOptions {
   /** For replies and the heartbeat; the blocking pop gets a duplicate of it. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Pick<Keys, 'readRelayRequests' | 'readRelayReply' | 'readRelayServer'>;
   /** The DuckDB file this process holds: what readers name. */
   dbPath: string;
@@ -234,16 +234,11 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
   };
 
   // Its own connection: a blocking pop would hold up every other command on a shared one.
-  const conn = quietConnectionErrors(redis.duplicate(), 'read relay: Redis connection');
-  let connId = Number(await conn.client('ID'));
-  // A reconnect (Redis restarted) gives the connection another id, which close() unblocks.
-  conn.on('ready', () => {
-    conn.client('ID').then(
-      (id) => {
-        connId = Number(id);
-      },
-      () => undefined,
-    );
+  const conn = quietConnectionErrors(duplicateClient(redis), 'read relay: Redis connection');
+  // A reconnect (Redis restarted, a failover) gives the connection another id, which close() unblocks.
+  let connId = 0;
+  await followConnectionId(conn, requestsKey, (id) => {
+    connId = id;
   });
   const since = new Date().toISOString();
   const heartbeatErrors = new RepeatedErrors('read relay: heartbeat');
@@ -285,7 +280,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
       // A person's query in hand must not hold up a worker's shutdown: its reader is told why.
       guest.interrupt();
       // A waiting pop wakes at once; a popped request is still answered.
-      await unblockUntilEnded(redis, connId, loop);
+      await unblockUntilEnded(redis, () => ({ id: connId, key: requestsKey }), loop);
       await conn.quit().catch(() => conn.disconnect());
     },
   };

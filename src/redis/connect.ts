@@ -1,0 +1,88 @@
+/**
+ * Every Redis connection phasegate makes comes from here: a plain `Redis` on REDIS_URL, or,
+ * when PHASEGATE_REDIS_CLUSTER names seed nodes, an ioredis `Cluster` that learns the other
+ * nodes from them and follows MOVED/ASK redirections and failovers. Both speak the same
+ * commands; what differs is where a command lands, which `nodeFor` answers.
+ */
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { hashSlot } from './hash-slot.ts';
+
+/** A connection to a standalone Redis or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: the config's `redisUrl` and `redisCluster`. */
+export interface RedisTarget {
+  /** REDIS_URL: the server; on a cluster only its user, password and `rediss:` TLS are used. */
+  redisUrl: string;
+  /** PHASEGATE_REDIS_CLUSTER's seed nodes; absent: a standalone Redis. */
+  redisCluster?: readonly { host: string; port: number }[] | undefined;
+}
+
+// A failover moves a dead master's slots to its replica within the cluster's node timeout
+// (redis.conf `cluster-node-timeout`, 15 s by default): commands to those slots wait and retry
+// meanwhile rather than fail, 200 ms apart, up to 100 redirections (~20 s). A client that is
+// idle then — a worker blocked waiting for jobs — meets no MOVED to tell it the slots moved:
+// without re-reading the slot table (every 2 s) its blocked reads stayed with the dead master,
+// and the worker neither took another job nor closed.
+const CLUSTER_RETRY: Pick<
+  ClusterOptions,
+  'retryDelayOnFailover' | 'retryDelayOnClusterDown' | 'retryDelayOnTryAgain' | 'maxRedirections' | 'slotsRefreshInterval'
+> = {
+  slotsRefreshInterval: 2000,
+  retryDelayOnFailover: 200,
+  retryDelayOnClusterDown: 200,
+  retryDelayOnTryAgain: 200,
+  maxRedirections: 100,
+};
+
+/** The credentials and TLS of a URL, as ioredis options for each node of a cluster. */
+function credentialsOf(url: string): RedisOptions {
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/**
+ * A new connection. `options` are ioredis's per-connection options (on a cluster, those of
+ * each node's connection; `retryStrategy`, `lazyConnect` and `enableOfflineQueue` apply to the
+ * cluster as a whole).
+ */
+export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
+  if (!target.redisCluster) return new Redis(target.redisUrl, options);
+  const { retryStrategy, lazyConnect, enableOfflineQueue, ...perNode } = options;
+  return new Cluster(
+    target.redisCluster.map((n) => ({ host: n.host, port: n.port })),
+    {
+      ...CLUSTER_RETRY,
+      redisOptions: { ...perNode, ...credentialsOf(target.redisUrl) },
+      ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
+      ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+      ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    },
+  );
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/**
+ * The connection that serves `key`: the client itself on a standalone Redis; on a cluster,
+ * the client's own connection to the master holding the key's slot (for a command that is not
+ * routed by key, such as CLIENT ID or CLIENT UNBLOCK of a read blocked on that key). Undefined
+ * while the cluster client does not know the slot's master yet (connecting, mid-failover).
+ */
+export function nodeFor(client: RedisClient, key: string): Redis | undefined {
+  if (!isCluster(client)) return client;
+  const master = client.slots[hashSlot(key)]?.[0];
+  if (master === undefined) return undefined;
+  return client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master);
+}
+
+/** Another connection like `client` (same server or cluster, same options), e.g. for a blocking read. */
+export function duplicateClient(client: RedisClient): RedisClient {
+  return isCluster(client) ? client.duplicate() : client.duplicate();
+}

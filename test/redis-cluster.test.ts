@@ -1,0 +1,273 @@
+/**
+ * Issue 21, points 1 and 2: phasegate on a real Redis Cluster (three masters, one replica
+ * each, started from the distribution's redis-server). A cascade with a hash-tagged prefix
+ * lands exact rows, every key of the prefix in one slot; a master killed mid-run is replaced
+ * by its replica and the run still ends with every slice committed and exact rows; a prefix
+ * without a hash tag is refused on a cluster in one line.
+ */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { DEFAULT_BENCH_OPTIONS } from '../scripts/bench/options.ts';
+import { runBench } from '../scripts/bench/run-bench.ts';
+import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
+import { type Config, loadConfig } from '../src/config/load-config.ts';
+import { clusterChecks } from '../src/doctor/cluster-checks.ts';
+import { type CascadeProgress, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
+import { isCluster } from '../src/redis/connect.ts';
+import { hashSlot } from '../src/redis/hash-slot.ts';
+import { openRuntime, type Runtime } from '../src/runtime.ts';
+import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
+import { openRuntimes, runCli, until } from './helpers.ts';
+import { type LocalCluster, startLocalCluster } from './redis-cluster.ts';
+
+const ROOTS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'];
+const DOWNSTREAM = ['player_game_summary', 'team_offense_game_summary', 'team_defense_game_summary', 'player_rolling_features', 'player_points_predictions'];
+
+describe('Redis Cluster (issue 21, points 1 and 2)', function () {
+  this.timeout(120_000);
+  let cluster: LocalCluster;
+  let dir: string;
+  const opened: Runtime[] = [];
+
+  before(async function () {
+    this.timeout(90_000);
+    cluster = await startLocalCluster();
+    dir = await mkdtemp(path.join(tmpdir(), 'phasegate-cluster-test-'));
+  });
+  after(async () => {
+    for (const rt of opened.splice(0)) {
+      openRuntimes.delete(rt);
+      await rt.close().catch(() => undefined);
+    }
+    await cluster?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function clusterEnv(prefix: string): Record<string, string> {
+    const first = cluster.seeds.split(',')[0] ?? '';
+    return {
+      REDIS_URL: `redis://${first}`,
+      PHASEGATE_REDIS_CLUSTER: cluster.seeds,
+      PHASEGATE_PREFIX: prefix,
+      PHASEGATE_DATA_DIR: path.join(dir, randomUUID().slice(0, 8)),
+      PHASEGATE_TIME_SCALE: '200',
+      PHASEGATE_LOG_LEVEL: 'error',
+    };
+  }
+
+  async function open(config: Config): Promise<Runtime> {
+    const rt = await openRuntime(config, { redisExplicit: true });
+    opened.push(rt);
+    openRuntimes.set(rt, 'redis-cluster.test.ts');
+    return rt;
+  }
+
+  /** Closes a test's runtime at its end, so a later test's failover does not reach it. */
+  async function close(rt: Runtime): Promise<void> {
+    opened.splice(opened.indexOf(rt), 1);
+    openRuntimes.delete(rt);
+    await rt.close();
+  }
+
+  /** Every slice of the run committed, and the tables hold exactly the fixture's rows. */
+  async function expectExactRun(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<void> {
+    expect(progress.done, JSON.stringify(progress.perPhase)).to.equal(true);
+    for (const p of [...ROOTS.slice(2), ...DOWNSTREAM]) {
+      const statuses = await rt.statuses.getMany(p, dates);
+      expect(
+        statuses.map((s) => s?.status),
+        p,
+      ).to.deep.equal(dates.map(() => 'committed'));
+    }
+    const duck = duckdbOf(await rt.warehouse());
+    if (!duck) throw new Error('expected the embedded DuckDB');
+    const expected = await expectedRows(rt.registry, rt.source, ROOTS, dates);
+    for (const check of await checkTables(duck, expected)) expect(check.ok, JSON.stringify(check)).to.equal(true);
+    const [played] = await duck.query('SELECT count(*) AS n FROM nba_raw.nbac_player_boxscores WHERE seconds_played > 0');
+    expect(Number(played?.n)).to.be.above(0);
+    for (const table of ['nba_analytics.player_game_summary', 'nba_predictions.player_points_predictions']) {
+      const [row] = await duck.query(`SELECT count(*) AS n, count(DISTINCT (game_date, player_id)) AS k FROM ${table}`);
+      expect([Number(row?.n), Number(row?.k)], table).to.deep.equal([Number(played?.n), Number(played?.n)]);
+    }
+  }
+
+  /** How many keys the prefix has on each master, by the master's port. */
+  async function keysPerMaster(prefix: string): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const n of cluster.nodes) {
+      if (n.process.exitCode !== null || n.process.signalCode !== null) continue;
+      const c = new Redis({ port: n.port, host: '127.0.0.1' });
+      try {
+        if (!String(await c.info('replication')).includes('role:master')) continue;
+        let count = 0;
+        let cursor = '0';
+        do {
+          const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix.replace(/[{}*?[\]]/g, '\\$&')}:*`, 'COUNT', 1000);
+          cursor = next;
+          count += keys.length;
+        } while (cursor !== '0');
+        out.set(n.port, count);
+      } finally {
+        c.disconnect();
+      }
+    }
+    return out;
+  }
+
+  it('refuses a prefix without a hash tag on a cluster, in one line', async () => {
+    const env = clusterEnv('plain');
+    expect(() => loadConfig(env)).to.throw(/^PHASEGATE_PREFIX: on a Redis Cluster .*\{plain\}/);
+    const res = await runCli(['status'], env);
+    expect(res.code).to.not.equal(0);
+    expect(res.stderr.trim().split('\n'), res.stderr).to.have.length(1);
+    expect(res.stderr).to.match(/PHASEGATE_PREFIX: on a Redis Cluster \(PHASEGATE_REDIS_CLUSTER\) it must carry a hash tag such as \{plain\}/);
+  });
+
+  it('runs a cascade with a {hash-tag} prefix to exact rows, every key of the prefix in one slot', async () => {
+    const prefix = `{pg-${randomUUID().slice(0, 8)}}`;
+    const config = loadConfig(clusterEnv(prefix));
+    const rt = await open(config);
+    expect(isCluster(rt.redis)).to.equal(true);
+    await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-03');
+    const started = Date.now();
+    const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
+    const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 90_000 });
+    const makespan = Date.now() - started;
+    await expectExactRun(rt, dates, progress);
+
+    // Every key — BullMQ's and phasegate's own — sits on the master of the tag's slot.
+    const home = await cluster.masterOf(`${prefix}:x`);
+    const perMaster = await keysPerMaster(prefix);
+    expect(perMaster.get(home.port)).to.be.above(50);
+    for (const [port, n] of perMaster) if (port !== home.port) expect(n, `keys of ${prefix} on the master at ${port}`).to.equal(0);
+    expect(hashSlot(rt.keys.events())).to.equal(hashSlot(`${prefix}:phase1:wait`));
+    // For the issue's note: the cluster run's makespan.
+    console.log(`      cluster cascade of ${dates.length} dates: ${makespan} ms`);
+
+    // CLIENT UNBLOCK reaches the master that holds the blocked read: a tracker blocked for
+    // 30 s stops at once (sent to another node, it named no connection there).
+    const tracker = await startDependencyTracker(rt, { blockMs: 30_000, group: 'unblock-test', consumer: 'c' });
+    await new Promise((r) => setTimeout(r, 500));
+    const stopping = Date.now();
+    await tracker.close();
+    expect(Date.now() - stopping).to.be.below(5_000);
+    await close(rt);
+  });
+
+  it('doctor recognises the cluster: state, slots, the hash-tag prefix, every master', async () => {
+    const env = clusterEnv('{pg}');
+    const res = await runCli(['doctor'], env);
+    expect(res.stdout).to.match(/^✓ redis cluster: cluster_state ok, all 16384 slots served by 3 masters/m);
+    expect(res.stdout).to.match(/^✓ redis cluster prefix: \{pg\}: every key of the pipeline hashes to slot \d+/m);
+    expect(res.stdout).to.match(/^✓ redis cluster version: 7\.\d+\.\d+ on every master/m);
+    expect(res.stdout).to.match(/^✓ redis cluster maxmemory-policy: noeviction on every master/m);
+    // The test cluster runs without AOF: a warning naming the three masters.
+    expect(res.stdout).to.match(/^! redis cluster persistence: AOF off on 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+:/m);
+    expect(res.code, res.stdout + res.stderr).to.equal(0);
+    // A prefix without a tag (config refuses it; the check says so too, and blocks commits).
+    const nodes = loadConfig(env).redisCluster ?? [];
+    const checks = await clusterChecks({ redisUrl: env.REDIS_URL ?? '', redisCluster: nodes, prefix: 'plain' });
+    expect(checks.find((c) => c.subject === 'redis cluster prefix')).to.deep.include({ status: 'fail', blocksCommits: true });
+  });
+
+  it('replays the incident in phasegate mode on the cluster: no failed, lost or duplicated date, every conflict resolved', async function () {
+    this.timeout(150_000);
+    const workDir = path.join(dir, 'bench');
+    const { reports } = await runBench({
+      ...DEFAULT_BENCH_OPTIONS,
+      modes: ['phasegate'],
+      dates: 20,
+      start: '2023-10-24',
+      workers: 4,
+      liveDates: 3,
+      liveLead: 8,
+      liveRate: 60,
+      timeScale: 300,
+      timeoutSeconds: 100,
+      workDir,
+      redisUrl: `redis://${cluster.seeds.split(',')[0]}`,
+      redisCluster: cluster.seeds,
+      verbose: false,
+    });
+    const pg = reports[0];
+    expect(pg?.mode).to.equal('phasegate');
+    expect(pg).to.deep.include({ timedOut: false, failedDates: 0, deferredDates: 0, datesLost: 0, duplicateRows: 0 });
+    expect(pg?.rows.inTable).to.equal(pg?.rows.expected);
+    expect(pg?.rows.datesWithWrongRowCount).to.equal(0);
+    expect(pg?.conflictsResolved).to.equal(pg?.conflictsMet);
+    console.log(`      incident replay on the cluster, ${pg?.dates} dates: ${pg?.makespanSeconds.real} s real`);
+  });
+
+  /** A fresh `{tag}` prefix whose master has a replica to take over (an earlier test may have used one up). */
+  async function prefixWithReplica(): Promise<string> {
+    for (;;) {
+      const prefix = `{pg-${randomUUID().slice(0, 8)}}`;
+      const master = await cluster.masterOf(`${prefix}:x`);
+      const c = new Redis({ port: master.port, host: '127.0.0.1' });
+      try {
+        if (/connected_slaves:[1-9]/.test(await c.info('replication'))) return prefix;
+      } finally {
+        c.disconnect();
+      }
+    }
+  }
+
+  async function killMasterOf(prefix: string): Promise<void> {
+    const master = await cluster.masterOf(`${prefix}:x`);
+    master.process.kill('SIGKILL');
+    await once(master.process, 'exit');
+    // The replica is promoted once the others have seen the master fail (the node timeout).
+    await until(async () => (await cluster.masterOf(`${prefix}:x`)).port !== master.port, 'a replica promoted', 60_000, 100);
+    await cluster.healthy(60_000);
+  }
+
+  it('workers idle when their master dies take the next run after the failover, and close at once', async () => {
+    const prefix = await prefixWithReplica();
+    const rt = await open(loadConfig(clusterEnv(prefix)));
+    await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
+    // Blocked in their waits for jobs, with nothing in flight to meet a MOVED.
+    await new Promise((r) => setTimeout(r, 1000));
+    await killMasterOf(prefix);
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-01');
+    const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
+    await expectExactRun(rt, dates, await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 45_000 }));
+    const closing = Date.now();
+    await close(rt);
+    expect(Date.now() - closing).to.be.below(10_000);
+  });
+
+  it("finishes a run whose keys' master is killed mid-run: the replica takes over, every slice committed, exact rows", async () => {
+    const prefix = await prefixWithReplica();
+    const config = loadConfig(clusterEnv(prefix));
+    const rt = await open(config);
+    await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
+    const dates = await rt.source.gameDates('2023-11-01', '2023-11-03');
+    const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
+    // Mid-run: once the first raw slices are committed and the downstream phases not all done.
+    await until(
+      async () => {
+        const statuses = await rt.statuses.getMany('nbac_player_boxscore', dates);
+        return statuses.some((s) => s?.status === 'committed');
+      },
+      'the first raw slice committed',
+      60_000,
+      50,
+    );
+    const before = await cascadeProgress(rt, record);
+    await killMasterOf(prefix);
+    expect(before.done, 'the run was still going when its master died').to.equal(false);
+    const progress = await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 100_000 });
+    await expectExactRun(rt, dates, progress);
+    const closing = Date.now();
+    await close(rt);
+    // Its blocked reads were on the dead master: closing still takes no longer than a block.
+    expect(Date.now() - closing).to.be.below(10_000);
+  });
+});

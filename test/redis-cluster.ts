@@ -1,0 +1,164 @@
+/**
+ * A local Redis Cluster for tests: three masters with one replica each, started from the
+ * distribution's `redis-server` on free loopback ports (each port and its cluster bus port,
+ * +10000) in a temporary folder, joined with `redis-cli --cluster create`, stopped by `stop`.
+ * The node timeout is short so that a killed master's replica takes over within seconds.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { hashSlot } from '../src/redis/hash-slot.ts';
+import { until } from './helpers.ts';
+
+const run = promisify(execFile);
+
+export interface ClusterNodeProcess {
+  port: number;
+  process: ChildProcess;
+}
+
+export interface LocalCluster {
+  nodes: ClusterNodeProcess[];
+  /** `127.0.0.1:p,…`: PHASEGATE_REDIS_CLUSTER's value. */
+  seeds: string;
+  /** The node serving `key` as master now. */
+  masterOf(key: string): Promise<ClusterNodeProcess>;
+  /** Waits until every slot is served and the cluster says `cluster_state:ok` on every live node. */
+  healthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** `n` ports, each free together with its cluster bus port (+10000). */
+async function freePorts(n: number): Promise<number[]> {
+  const out: number[] = [];
+  let port = 20_000 + Math.floor(Math.random() * 20_000);
+  while (out.length < n) {
+    port += 1;
+    if ((await portFree(port)) && (await portFree(port + 10_000))) out.push(port);
+  }
+  return out;
+}
+
+async function info(port: number, section: string): Promise<string> {
+  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return section === 'cluster-info' ? String(await c.cluster('INFO')) : await c.info(section);
+  } catch {
+    return '';
+  } finally {
+    c.disconnect();
+  }
+}
+
+export async function startLocalCluster(opts: { nodeTimeoutMs?: number } = {}): Promise<LocalCluster> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-cluster-'));
+  const ports = await freePorts(6);
+  const nodes: ClusterNodeProcess[] = [];
+  const stop = async () => {
+    for (const n of nodes) if (n.process.exitCode === null && n.process.signalCode === null) n.process.kill('SIGKILL');
+    await Promise.all(nodes.map((n) => (n.process.exitCode === null && n.process.signalCode === null ? once(n.process, 'exit') : undefined)));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      const nodeDir = path.join(dir, String(port));
+      await mkdir(nodeDir);
+      const child = spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          nodeDir,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          String(opts.nodeTimeoutMs ?? 2000),
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--maxmemory-policy',
+          'noeviction',
+        ],
+        { stdio: 'ignore' },
+      );
+      nodes.push({ port, process: child });
+    }
+    for (const { port } of nodes) await until(async () => (await info(port, 'server')) !== '', `redis-server on ${port}`, 20_000, 50);
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], {
+      timeout: 60_000,
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const live = () => nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
+  const cluster: LocalCluster = {
+    nodes,
+    seeds: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    async masterOf(key) {
+      const slot = hashSlot(key);
+      for (const n of live()) {
+        const c = new Redis({ port: n.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        c.on('error', () => undefined);
+        try {
+          await c.connect();
+          const slots = (await c.cluster('SLOTS')) as unknown as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+          const range = slots.find(([from, to]) => from <= slot && slot <= to);
+          const node = nodes.find((m) => m.port === range?.[2][1]);
+          if (node) return node;
+        } catch {
+          // a node still starting or dying: ask the next
+        } finally {
+          c.disconnect();
+        }
+      }
+      throw new Error(`no live node knows the master of slot ${slot}`);
+    },
+    async healthy(timeoutMs = 30_000) {
+      await until(
+        async () => {
+          for (const n of live()) {
+            const text = await info(n.port, 'cluster-info');
+            if (!text.includes('cluster_state:ok') || !text.includes('cluster_slots_ok:16384')) return false;
+            // A replica that never synced with its master cannot take over from it.
+            const replication = await info(n.port, 'replication');
+            if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
+          }
+          return true;
+        },
+        'the cluster to be ok on every node, every replica in sync',
+        timeoutMs,
+        100,
+      );
+    },
+    stop,
+  };
+  try {
+    await cluster.healthy();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return cluster;
+}

@@ -36,6 +36,7 @@ import { LocalObjectStore } from '../../src/storage/local-store.ts';
 import { SqlReports } from '../../src/warehouse/reports/sql-reports.ts';
 import { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { latencyStats, round } from './measure.ts';
+import { monitored } from './monitored.ts';
 import { parseFlags, progressLog } from './options.ts';
 
 const USAGE = `usage: npm run bench:overhead -- [flags]
@@ -116,47 +117,6 @@ function trivialRegistry(): { registry: Registry; up: TransformDef; down: Transf
 function datesFrom(start: string, n: number): string[] {
   const t = Date.parse(`${start}T00:00:00Z`);
   return Array.from({ length: n }, (_, i) => new Date(t + i * 86_400_000).toISOString().slice(0, 10));
-}
-
-/**
- * Counts what Redis executes while `body` runs: commands clients sent, by name; round trips
- * (a MULTI … EXEC block is one); and the commands Lua scripts (BullMQ's, phasegate's) ran
- * inside Redis, which cost Redis time but no round trip.
- */
-async function monitored<T>(
-  url: string,
-  body: () => Promise<T>,
-): Promise<{ result: T; commands: number; roundTrips: number; scriptCommands: number; byCommand: Record<string, number> }> {
-  const client = new Redis(url);
-  const monitor = await client.monitor();
-  const byCommand: Record<string, number> = {};
-  const inMulti = new Set<string>();
-  let commands = 0;
-  let roundTrips = 0;
-  let scriptCommands = 0;
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    const name = String(args[0] ?? '').toUpperCase();
-    if (source === 'lua') {
-      scriptCommands++;
-      return;
-    }
-    commands++;
-    byCommand[name] = (byCommand[name] ?? 0) + 1;
-    if (name === 'MULTI') {
-      inMulti.add(source);
-      roundTrips++;
-    } else if (name === 'EXEC' || name === 'DISCARD') inMulti.delete(source);
-    else if (!inMulti.has(source)) roundTrips++;
-  });
-  try {
-    const result = await body();
-    // Let the last replies' commands reach the monitor.
-    await new Promise((r) => setTimeout(r, 200));
-    return { result, commands, roundTrips, scriptCommands, byCommand };
-  } finally {
-    monitor.disconnect();
-    client.disconnect();
-  }
 }
 
 /**

@@ -93,7 +93,10 @@ async function main(): Promise<void> {
       masters: await masterUrls(cluster.nodes.map((n) => n.port)),
     },
   ];
-  const results: Record<string, { makespanSeconds: number; roundTripsPerJob: number; commandsPerJob: number; scriptCommandsPerJob: number }> = {};
+  const results: Record<
+    string,
+    { makespanSeconds: number; roundTripsPerJob: number; commandsPerJob: number; scriptCommandsPerJob: number; byCommand: Record<string, number> }
+  > = {};
   try {
     for (const target of targets) {
       const timed = await cascade(target, dir, start, end, concurrency);
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
         roundTripsPerJob: perJob(m.roundTrips),
         commandsPerJob: perJob(m.commands),
         scriptCommandsPerJob: perJob(m.scriptCommands),
+        byCommand: m.byCommand,
       };
       process.stdout.write(`${JSON.stringify({ target: target.name, dates: timed.dates, slices: timed.slices, concurrency, ...results[target.name] })}\n`);
     }

@@ -14,20 +14,18 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { DEFAULT_BENCH_OPTIONS } from '../scripts/bench/options.ts';
 import { runBench } from '../scripts/bench/run-bench.ts';
-import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
 import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { clusterChecks } from '../src/doctor/cluster-checks.ts';
-import { type CascadeProgress, cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
 import { isCluster } from '../src/redis/connect.ts';
 import { hashSlot } from '../src/redis/hash-slot.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
-import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
+import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
 import { openRuntimes, runCli, until } from './helpers.ts';
 import { type LocalCluster, startLocalCluster } from './redis-cluster.ts';
 
-const ROOTS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'];
-const DOWNSTREAM = ['player_game_summary', 'team_offense_game_summary', 'team_defense_game_summary', 'player_rolling_features', 'player_points_predictions'];
+const ROOTS = CASCADE_ROOTS;
 
 describe('Redis Cluster (issue 21, points 1 and 2)', function () {
   this.timeout(120_000);
@@ -75,28 +73,6 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     await rt.close();
   }
 
-  /** Every slice of the run committed, and the tables hold exactly the fixture's rows. */
-  async function expectExactRun(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<void> {
-    expect(progress.done, JSON.stringify(progress.perPhase)).to.equal(true);
-    for (const p of [...ROOTS.slice(2), ...DOWNSTREAM]) {
-      const statuses = await rt.statuses.getMany(p, dates);
-      expect(
-        statuses.map((s) => s?.status),
-        p,
-      ).to.deep.equal(dates.map(() => 'committed'));
-    }
-    const duck = duckdbOf(await rt.warehouse());
-    if (!duck) throw new Error('expected the embedded DuckDB');
-    const expected = await expectedRows(rt.registry, rt.source, ROOTS, dates);
-    for (const check of await checkTables(duck, expected)) expect(check.ok, JSON.stringify(check)).to.equal(true);
-    const [played] = await duck.query('SELECT count(*) AS n FROM nba_raw.nbac_player_boxscores WHERE seconds_played > 0');
-    expect(Number(played?.n)).to.be.above(0);
-    for (const table of ['nba_analytics.player_game_summary', 'nba_predictions.player_points_predictions']) {
-      const [row] = await duck.query(`SELECT count(*) AS n, count(DISTINCT (game_date, player_id)) AS k FROM ${table}`);
-      expect([Number(row?.n), Number(row?.k)], table).to.deep.equal([Number(played?.n), Number(played?.n)]);
-    }
-  }
-
   /** How many keys the prefix has on each master, by the master's port. */
   async function keysPerMaster(prefix: string): Promise<Map<number, number>> {
     const out = new Map<number, number>();
@@ -140,7 +116,7 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
     const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 90_000 });
     const makespan = Date.now() - started;
-    await expectExactRun(rt, dates, progress);
+    await expectExactCascade(rt, dates, progress);
 
     // Every key — BullMQ's and phasegate's own — sits on the master of the tag's slot.
     const home = await cluster.masterOf(`${prefix}:x`);
@@ -237,7 +213,7 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     await killMasterOf(prefix);
     const dates = await rt.source.gameDates('2023-11-01', '2023-11-01');
     const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
-    await expectExactRun(rt, dates, await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 45_000 }));
+    await expectExactCascade(rt, dates, await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 45_000 }));
     const closing = Date.now();
     await close(rt);
     expect(Date.now() - closing).to.be.below(10_000);
@@ -264,7 +240,7 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     await killMasterOf(prefix);
     expect(before.done, 'the run was still going when its master died').to.equal(false);
     const progress = await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 100_000 });
-    await expectExactRun(rt, dates, progress);
+    await expectExactCascade(rt, dates, progress);
     const closing = Date.now();
     await close(rt);
     // Its blocked reads were on the dead master: closing still takes no longer than a block.

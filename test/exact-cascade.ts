@@ -1,0 +1,42 @@
+/**
+ * What a cascade of the NBA.com box scores through all five phases must leave: every slice
+ * committed, the raw tables holding exactly the fixture's rows (computed in memory), and each
+ * downstream table one row per player who played, none twice.
+ */
+import { expect } from 'chai';
+import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
+import type { CascadeProgress } from '../src/queues/backfill/cascade.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
+
+/** The cascade's roots: both scrapers and both raw processors. */
+export const CASCADE_ROOTS = ['nbac_player_boxscore_scraper', 'nbac_team_boxscore_scraper', 'nbac_player_boxscore', 'nbac_team_boxscore'];
+export const CASCADE_DOWNSTREAM = [
+  'player_game_summary',
+  'team_offense_game_summary',
+  'team_defense_game_summary',
+  'player_rolling_features',
+  'player_points_predictions',
+];
+
+/** Every slice of the run committed, and the tables hold exactly the fixture's rows. */
+export async function expectExactCascade(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<void> {
+  expect(progress.done, JSON.stringify(progress.perPhase)).to.equal(true);
+  for (const p of [...CASCADE_ROOTS.slice(2), ...CASCADE_DOWNSTREAM]) {
+    const statuses = await rt.statuses.getMany(p, dates);
+    expect(
+      statuses.map((s) => s?.status),
+      p,
+    ).to.deep.equal(dates.map(() => 'committed'));
+  }
+  const duck = duckdbOf(await rt.warehouse());
+  if (!duck) throw new Error('expected the embedded DuckDB');
+  const expected = await expectedRows(rt.registry, rt.source, CASCADE_ROOTS, dates);
+  for (const check of await checkTables(duck, expected)) expect(check.ok, JSON.stringify(check)).to.equal(true);
+  const [played] = await duck.query('SELECT count(*) AS n FROM nba_raw.nbac_player_boxscores WHERE seconds_played > 0');
+  expect(Number(played?.n)).to.be.above(0);
+  for (const table of ['nba_analytics.player_game_summary', 'nba_predictions.player_points_predictions']) {
+    const [row] = await duck.query(`SELECT count(*) AS n, count(DISTINCT (game_date, player_id)) AS k FROM ${table}`);
+    expect([Number(row?.n), Number(row?.k)], table).to.deep.equal([Number(played?.n), Number(played?.n)]);
+  }
+}

@@ -138,3 +138,37 @@ describe('quick start: npm run demo, a game NBA.com does not have', function () 
     expect(stdout).to.include('(warnings: rows kept with a data-quality note');
   });
 });
+
+describe('quick start: npm run demo twice on a night only the fallback has', function () {
+  this.timeout(240_000);
+  // 2025-04-15, a Play-In night: NBA.com's fixture has neither game, balldontlie has both.
+  const NIGHT = '2025-04-15';
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  let dir = '';
+  after(async () => {
+    await deleteKeys(TEST_REDIS_URL, `${prefix}:*`);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the second run ends like the first: the fallback that landed last time is read, not waited for', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'phasegate-demo-'));
+    const own = { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix, PHASEGATE_DATA_DIR: dir, PHASEGATE_LOG_LEVEL: 'error', PHASEGATE_TIME_SCALE: '100' };
+    const demo = () =>
+      new Promise<DemoReport>((resolve, reject) =>
+        execFile(
+          'npm',
+          ['run', '--silent', 'demo', '--', '--start', NIGHT, '--end', NIGHT, '--json'],
+          { cwd: ROOT, env: childEnv(own), maxBuffer: 64 << 20, timeout: 90_000 },
+          (err, out, stderr) =>
+            err && !out ? reject(new Error(`npm run demo failed or hung: ${stderr.slice(-500)}`)) : resolve(JSON.parse(out) as DemoReport),
+        ),
+      );
+    // Before: the second run's phase-3 slice waited for ever — NBA.com's input landed nothing,
+    // and the fallback it reads instead had landed in the first run, so no commit of this run
+    // ever queued it.
+    for (const run of [await demo(), await demo()]) {
+      expect(run.failed).to.equal(0);
+      for (const p of ['player_game_summary', 'player_rolling_features', 'player_points_predictions']) expect(run.datesCommitted[p], p).to.equal(1);
+    }
+  });
+});

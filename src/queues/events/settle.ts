@@ -11,6 +11,7 @@ import { getBackfill } from '../backfill/backfill.ts';
 import type { PipelineContext } from '../context.ts';
 import { inputVerdict, inputViews, noteExtra, RunScope, readExtra, type Verdict } from '../runs/graph.ts';
 import type { SliceStatus } from '../status-store.ts';
+import { requestRun } from './downstream.ts';
 
 /** Which downstream processors a slice's run was asked to reach. */
 export interface DownstreamScope {
@@ -72,6 +73,25 @@ export async function settleDownstream(ctx: PipelineContext, processor: string, 
       slice,
       inputViews(def, slice, run ?? reached, (p) => known.get(p)),
     );
+    if (verdict.kind === 'ready' && run?.has(def.name, slice)) {
+      // Ready although this input landed nothing: another input it may read instead (a
+      // fallback that landed the date before this run) already holds rows, and no commit of
+      // this run will announce it — so nothing else would queue the slice, and the run would
+      // wait on it for ever (`npm run demo` a second time did). Queued as the tracker queues
+      // it; the job id keeps it once.
+      const head = ((await ctx.redis.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '0-0';
+      await requestRun(ctx, {
+        def,
+        slice,
+        eventId: head,
+        backfillId: scope.backfillId,
+        targets: [...scope.targets],
+        cascade: scope.cascade,
+        priority: run.record.priority,
+        delayMs: 0,
+      });
+      continue;
+    }
     if (verdict.kind !== 'ended') continue;
     known.set(def.name, await writeVerdict(ctx, def, slice, verdict, run, scope.backfillId));
   }

@@ -183,7 +183,9 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
     const head = `{"id":${JSON.stringify(id)},"ok":true`;
     let part: string[] = [];
     let inPart = 0;
-    let total = 0;
+    // The reply's size as one message would have it (`{…,"value":[row,row]}`), as the bound
+    // counted before replies came in parts: the envelope, each row and the commas between them.
+    let total = Buffer.byteLength(`${head},"value":[]}`) - 1;
     let sent = 0;
     for (const row of value) {
       const text = JSON.stringify(row) ?? 'null';

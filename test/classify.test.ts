@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { Redis, ReplyError } from 'ioredis';
 import { BusyError } from '../src/errors/busy-error.ts';
 import { BIGQUERY_TEXTS, BigQueryJobError, busyCause, classifyKind, classifyWarehouseError } from '../src/errors/classify.ts';
 import { ConflictError } from '../src/errors/conflict-error.ts';
@@ -21,6 +22,7 @@ import { fromDuckDBError } from '../src/warehouse/duckdb/duckdb-errors.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { BigQueryRulesOptions } from '../src/warehouse/rules/options.ts';
+import { TEST_REDIS_URL } from './helpers.ts';
 
 const T = 'nba-props-platform:nba_raw.nbac_player_boxscores';
 
@@ -107,6 +109,11 @@ const CASES: [string, unknown, WarehouseErrorKind][] = [
     'transient',
   ],
   ['socket hang up', new Error('request to https://bigquery.googleapis.com/ failed, reason: socket hang up'), 'transient'],
+  // Redis between the commit's warehouse calls, as ioredis reports it during a restart or a failover.
+  ['ioredis: a command in flight when the connection dropped', new Error('Command aborted due to connection close'), 'transient'],
+  ['ioredis: a cluster without its slot map', new Error('Failed to refresh slots cache.'), 'transient'],
+  ['Redis Cluster: slots not served during a failover', new ReplyError('CLUSTERDOWN The cluster is down'), 'transient'],
+  ['Redis: a replica not yet promoted', new ReplyError("READONLY You can't write against a read only replica."), 'transient'],
   // Permanent: the same request fails again.
   ['job errorResult syntax', failedJob('invalidQuery', 'Syntax error: Unexpected keyword WHERE at [3:1]'), 'permanent'],
   [
@@ -168,6 +175,18 @@ describe('error classification: real payloads of every class', () => {
   it('a DML queued too long is the full-DML-queue case; an aborted transaction backs off on its own', () => {
     expect(busyCause(classifyWarehouseError(failedJob('invalidQuery', BIGQUERY_TEXTS.dmlQueuedTooLong())))).to.equal('dmlOutstanding');
     expect(busyCause(classifyWarehouseError(failedJob('invalidQuery', BIGQUERY_TEXTS.transactionAborted(T))))).to.equal('transactionAborted');
+  });
+
+  it('a command on a Redis connection that closed (a real ioredis client) → TransientError: the commit runs again', async () => {
+    const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
+    await redis.connect();
+    await redis.quit();
+    const thrown = await redis.get('x').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(String(thrown)).to.match(/Connection is closed/);
+    expect(classifyWarehouseError(thrown, 'nba_raw.nbac_team_boxscore')).to.be.instanceOf(TransientError);
   });
 
   it('passes our own errors through and reads DuckDB’s', () => {

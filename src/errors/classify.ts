@@ -76,6 +76,15 @@ const RULES: readonly Rule[] = [
   { kind: 'transient', reason: /^(backendError|internalError|jobBackendError|jobInternalError|timeout)$/, why: 'a BigQuery backend fault' },
   { kind: 'transient', text: /\b(ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|socket hang up|network timeout)\b/i, why: 'the connection failed' },
   {
+    kind: 'transient',
+    // ioredis's own texts: a command in flight when its connection dropped, or sent while it
+    // was down; a cluster without a slot map; Redis's replies while a failover or a restart
+    // settles. The commit path reaches Redis between its warehouse calls (the gate, the quota,
+    // the statuses), and a job that re-runs lands the same rows, so it is tried again.
+    text: /^(Command aborted due to connection close|Connection is closed|Stream isn't writeable|Reached the max retries per request limit|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY)\b/m,
+    why: 'Redis was unreachable for a moment (a restart or a failover)',
+  },
+  {
     kind: 'permanent',
     reason: /^(invalidQuery|invalid|notFound|duplicate|accessDenied|quotaExceeded|billingNotEnabled|stopped)$/,
     why: 'the same request fails again',

@@ -30,7 +30,22 @@ export interface LocalCluster {
   masterOf(key: string): Promise<ClusterNodeProcess>;
   /** Waits until every slot is served and the cluster says `cluster_state:ok` on every live node. */
   healthy(timeoutMs?: number): Promise<void>;
+  /**
+   * Kills a master with SIGKILL once its replicas hold every write it acknowledged: writes are
+   * paused (CLIENT PAUSE WRITE), the replicas' offsets reach the master's, then the kill.
+   * Redis replicates asynchronously, so a master killed at a random instant can lose its last
+   * writes (a job's move, a completion event) on failover; that loss is Redis's, not the
+   * pipeline's, and a test of failover should not hinge on it.
+   */
+  killInSync(node: ClusterNodeProcess): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The master's replication offset and each connected replica's, from `INFO replication`. */
+function offsets(text: string): { master: number; replicas: number[] } {
+  const master = Number(/master_repl_offset:(\d+)/.exec(text)?.[1] ?? -1);
+  const replicas = [...text.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((m) => Number(m[1]));
+  return { master, replicas };
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -69,8 +84,14 @@ export async function startLocalCluster(opts: { nodeTimeoutMs?: number } = {}): 
   const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-cluster-'));
   const ports = await freePorts(6);
   const nodes: ClusterNodeProcess[] = [];
-  const stop = async () => {
+  // A test process that exits without `stop` (a watchdog ending a hung run) leaves no node behind.
+  const killAll = () => {
     for (const n of nodes) if (n.process.exitCode === null && n.process.signalCode === null) n.process.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  const stop = async () => {
+    process.off('exit', killAll);
+    killAll();
     await Promise.all(nodes.map((n) => (n.process.exitCode === null && n.process.signalCode === null ? once(n.process, 'exit') : undefined)));
     await rm(dir, { recursive: true, force: true });
   };
@@ -151,6 +172,26 @@ export async function startLocalCluster(opts: { nodeTimeoutMs?: number } = {}): 
         timeoutMs,
         100,
       );
+    },
+    async killInSync(node) {
+      const c = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+      c.on('error', () => undefined);
+      try {
+        await c.call('CLIENT', 'PAUSE', '30000', 'WRITE');
+        await until(
+          async () => {
+            const { master, replicas } = offsets(await c.info('replication'));
+            return replicas.length > 0 && replicas.every((r) => r >= master);
+          },
+          `the replicas of ${node.port} to hold every write`,
+          20_000,
+          20,
+        );
+      } finally {
+        c.disconnect();
+      }
+      node.process.kill('SIGKILL');
+      await once(node.process, 'exit');
     },
     stop,
   };

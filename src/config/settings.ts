@@ -181,6 +181,23 @@ export const SETTINGS = {
       }),
     },
   }),
+  ...group('Group reads (phases 3–5)', {
+    /**
+     * Phase 3–5 jobs running at once in one process read their inputs together: reads of one
+     * table within the window are one query over the union of their slices (src/warehouse/read-batch.ts).
+     * Real milliseconds: the window waits for jobs being picked up, not for BigQuery.
+     */
+    reads: {
+      gatherMs: setting('PHASEGATE_READ_GATHER_MS', int(0, 10_000), {
+        default: 50,
+        doc: "how long a phase 3–5 job's read of a table waits for other jobs' reads of it, to ask in one query (real ms; 0: each job reads alone)",
+      }),
+      batchJobs: setting('PHASEGATE_READ_BATCH_JOBS', int(1, 1000), {
+        default: 64,
+        doc: 'most phase 3–5 jobs one gathered read serves; a phase 3–5 worker runs at least this many jobs at once (they wait on reads, not on the CPU)',
+      }),
+    },
+  }),
   ...group('Streaming-buffer conflicts', {
     conflict: {
       retryBaseSeconds: setting('PHASEGATE_CONFLICT_RETRY_BASE_SECONDS', positive, {

@@ -14,6 +14,7 @@ import { describeMissing, type SliceCheck } from '../integrity/slice-check.ts';
 import { log } from '../log.ts';
 import { type Phase, type ProcessorContext, type ScraperDef, type TransformDef, tableId } from '../processors/types.ts';
 import { bullmqTelemetry, describeActive, inSpan, recordError } from '../telemetry/tracing.ts';
+import { ReadBatcher } from '../warehouse/read-batch.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { ensureTableOnce } from './commit/ensure-table.ts';
 import { stageSlice } from './commit/staging.ts';
@@ -77,6 +78,17 @@ async function runScraper(ctx: PipelineContext, def: ScraperDef, job: Job<PhaseJ
 }
 
 const readable = new WeakMap<PipelineContext, Promise<Warehouse>>();
+const batchers = new WeakMap<Warehouse, ReadBatcher>();
+
+/** The group reads of one warehouse in this process: the phase 3–5 jobs running here share them. */
+function readBatcher(ctx: PipelineContext, warehouse: Warehouse): ReadBatcher {
+  let b = batchers.get(warehouse);
+  if (!b) {
+    b = new ReadBatcher((spec, slices) => warehouse.readSlices(spec, slices), { gatherMs: ctx.config.reads.gatherMs, maxReads: ctx.config.reads.batchJobs });
+    batchers.set(warehouse, b);
+  }
+  return b;
+}
 
 /**
  * The warehouse a transform reads its inputs from. A process that does not hold the embedded
@@ -119,10 +131,11 @@ async function runTransform(ctx: PipelineContext, def: TransformDef, job: Job<Ph
     store: ctx.store,
     schedule: ctx.source,
     // An input table nobody has written yet (a fallback source that never ran) reads as empty.
+    // Read together with the other phase 3–5 jobs running here (group reads).
     readTable: warehouse
       ? async (spec, slices) => {
           await ensureTableOnce({ warehouse: async () => warehouse }, ctx.registry.tableSpec(tableId(spec)));
-          return warehouse.readSlices(spec, slices);
+          return readBatcher(ctx, warehouse).readSlices(spec, slices);
         }
       : undefined,
   };
@@ -268,10 +281,13 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
 }
 
 export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency: number): Worker<PhaseJobData> {
+  // Phase 3–5 jobs mostly wait on their reads, which jobs running together share (group reads):
+  // enough of them run at once to fill a batch — a group commit's slices become ready together.
+  const { gatherMs, batchJobs } = ctx.config.reads;
   const worker = new Worker<PhaseJobData>(phaseQueueName(phase), phaseProcessor(ctx), {
     connection: ctx.redis,
     prefix: ctx.config.prefix,
-    concurrency,
+    concurrency: phase >= 3 && gatherMs > 0 ? Math.max(concurrency, batchJobs) : concurrency,
     ...workerLockOptions(ctx.config),
     ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,

@@ -60,6 +60,8 @@ export interface TableFigures {
   log: boolean;
   /** The phase of the processor writing it; 0 for a log table. */
   phase: number;
+  /** Query jobs that read it (rules layer's count): phases 3–5 reading their inputs, the commit path's checks. */
+  readJobs: number;
 }
 
 /** The run's quota bound (cascade-bound.ts), BigQuery seconds. */
@@ -86,6 +88,8 @@ export interface ScaleRunResult {
   /** makespanSeconds.bigquery / bound.seconds. */
   makespanOverBound: number | null;
   tables: TableFigures[];
+  /** Query jobs of the run on the BigQuery path: every read of every table (the rules layer counts them). */
+  queryJobs: number;
   /** Peak RSS of this process (commit gate, and phase workers when in-process), MB. */
   gateRssMb: number;
   /** Peak RSS of each phase-worker process, MB. */
@@ -285,8 +289,10 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       const ran = rt.registry.isLogTable(id) ? r.tableOps : r.dmlExecuted;
       const log = rt.registry.isLogTable(id);
       const phase = log ? 0 : rt.registry.writerOf(id).phase;
-      tables.push({ table: id, tableOperations: r.tableOps, commits: ran, rows: Number(count?.n ?? 0), log, phase });
+      tables.push({ table: id, tableOperations: r.tableOps, commits: ran, rows: Number(count?.n ?? 0), log, phase, readJobs: r.readJobs });
     }
+    // Every read, of tables written or not: on BigQuery each is a query job.
+    const queryJobs = Object.values(warehouse.record().tables).reduce((n, r) => n + r.readJobs, 0);
     const bound = await quotaBound(rt, warehouse, config, record);
     const info = await rt.redis.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
@@ -303,6 +309,7 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       bound,
       makespanOverBound: bound.seconds > 0 ? Math.round(((realSeconds * spec.timeScale) / bound.seconds) * 100) / 100 : null,
       tables,
+      queryJobs,
       gateRssMb: round1(process.resourceUsage().maxRSS / 1024),
       phaseWorkerRssMb: workerRss,
       phaseWorkerMemoryMb: [],

@@ -66,6 +66,13 @@ export function scaleTargets(ctx: TargetContext): string[] {
       );
     }
   }
+  for (const r of all.filter((x) => x.cascade)) {
+    const commits = r.tables.reduce((n, t) => n + t.commits, 0);
+    const downstream = r.tables.filter((t) => t.phase >= 2).map((t) => `${t.table.split('.')[1]} ${t.readJobs}`);
+    out.push(
+      `${verdict(r.queryJobs <= commits + SMALL)} ${r.dates} dates × every processor, ${whereOf(r)}: query jobs ${r.queryJobs} ≤ commits ${commits} + ${SMALL} (reads per table: ${downstream.join(', ')})`,
+    );
+  }
   const tuned = ctx.tunedHeap ? ' (heap capped by flags: not the defaults)' : '';
   for (const r of all.filter((x) => x.cascade && !(ctx.relay && x.phaseProcesses > 0))) {
     out.push(

@@ -313,19 +313,28 @@ export class BigQueryRulesWarehouse implements Warehouse, WarehouseAdmin {
     return this.inner.query(sql, params);
   }
 
+  /** A read of the table: one query job on BigQuery, counted (no limit applies to reads). */
+  private readJob(spec: TableSpec): void {
+    this.state(spec).record.readJobs += 1;
+  }
+
   readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
+    this.readJob(spec);
     return this.inner.readSlices(spec, slices);
   }
 
   presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {
+    this.readJob(spec);
     return this.inner.presentSlices(spec, slices);
   }
 
   slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]> {
+    this.readJob(spec);
     return this.inner.slicesWithRowsSince(spec, slices, since, column);
   }
 
   unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
+    this.readJob(spec);
     return this.inner.unitHoldings(spec, slices, units);
   }
 

@@ -17,6 +17,11 @@ export interface TableRulesRecord {
   loadJobs: number;
   /** Streaming insert calls. */
   streamingInserts: number;
+  /**
+   * Query jobs that read the table: slices' rows, which slices hold rows, units' holdings. On
+   * BigQuery each is a job of its own (latency, and billed at least 10 MB per table it reads).
+   */
+  readJobs: number;
   rejected: {
     /** Failed at once: the DML queue was full. */
     dmlOutstanding: number;
@@ -42,6 +47,7 @@ export function emptyRecord(): TableRulesRecord {
     tableOps: 0,
     loadJobs: 0,
     streamingInserts: 0,
+    readJobs: 0,
     rejected: { dmlOutstanding: 0, rateLimited: 0, streamingBuffer: 0, dailyLoads: 0, dmlRate: 0, partitions: 0 },
   };
 }

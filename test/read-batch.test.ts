@@ -93,6 +93,20 @@ describe('group reads (issue 24, point 2)', () => {
       expect(reads).to.have.length(1);
     });
 
+    it('reads arriving one after another share a batch while each comes within the window; the batch goes at its longest wait', async () => {
+      const batcher = new ReadBatcher(reader, { gatherMs: 150, maxReads: 64, maxGatherMs: 800 });
+      const pending: Promise<Row[]>[] = [];
+      // Every 100 ms, inside the 150 ms window: one batch until the 800 ms cap, then another.
+      for (const d of DATES) {
+        pending.push(batcher.readSlices(spec, [d]));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const rows = await Promise.all(pending);
+      expect(rows.map((r) => r.length)).to.deep.equal(DATES.map((_, i) => (i % 2 === 0 ? 6 : 3)));
+      expect(reads.length, JSON.stringify(reads)).to.be.within(2, 3);
+      expect(reads.flat().sort()).to.deep.equal(DATES);
+    });
+
     it('another table, or other columns of it, is another read; a window of 0 reads each alone', async () => {
       const narrow: TableSpec = { ...spec, columns: spec.columns.filter((c) => c.name !== 'pts') };
       const batcher = new ReadBatcher(reader, { gatherMs: 100, maxReads: 64 });

@@ -17,10 +17,16 @@
 import { type Row, type TableSpec, tableId } from '../processors/types.ts';
 
 export interface ReadBatchOptions {
-  /** How long the first read of a batch waits for others (ms); 0 reads at once, alone. */
+  /**
+   * How long a batch waits for one more read (ms): each read that joins restarts the wait, so
+   * jobs started one after another in a burst (a group commit's slices) share a batch, and a
+   * lone read waits only this long. 0 reads at once, alone.
+   */
   gatherMs: number;
   /** Most reads one batch serves; the one that fills it sends the batch. */
   maxReads: number;
+  /** Longest a batch gathers from its first read, however reads keep coming (ms). @defaultValue 20 × gatherMs */
+  maxGatherMs?: number;
 }
 
 export type SliceReader = (spec: TableSpec, slices: readonly string[]) => Promise<Row[]>;
@@ -34,7 +40,9 @@ interface Waiting {
 interface Batch {
   spec: TableSpec;
   waiting: Waiting[];
-  timer: NodeJS.Timeout;
+  /** When the batch is sent at the latest (ms since the epoch). */
+  deadline: number;
+  timer?: NodeJS.Timeout;
 }
 
 /** What a batcher did: reads asked of it, and reads it sent to the warehouse. */
@@ -67,13 +75,16 @@ export class ReadBatcher {
     }
     const key = `${tableId(spec)}(${spec.columns.map((c) => c.name).join(',')})`;
     return new Promise<Row[]>((resolve, reject) => {
+      const now = Date.now();
       let batch = this.batches.get(key);
       if (!batch) {
-        batch = { spec, waiting: [], timer: setTimeout(() => void this.send(key), this.opts.gatherMs) };
+        batch = { spec, waiting: [], deadline: now + (this.opts.maxGatherMs ?? 20 * this.opts.gatherMs) };
         this.batches.set(key, batch);
       }
+      clearTimeout(batch.timer);
       batch.waiting.push({ slices, resolve, reject });
       if (batch.waiting.length >= this.opts.maxReads) void this.send(key);
+      else batch.timer = setTimeout(() => void this.send(key), Math.max(0, Math.min(this.opts.gatherMs, batch.deadline - now)));
     });
   }
 

@@ -60,8 +60,10 @@ export interface TableFigures {
   log: boolean;
   /** The phase of the processor writing it; 0 for a log table. */
   phase: number;
-  /** Query jobs that read it (rules layer's count): phases 3–5 reading their inputs, the commit path's checks. */
+  /** Query jobs reading its slices' rows (the rules layer's count): phases 3–5 reading their inputs. */
   readJobs: number;
+  /** Query jobs checking it: the commit path's integrity read, one per commit. */
+  checkJobs: number;
 }
 
 /** The run's quota bound (cascade-bound.ts), BigQuery seconds. */
@@ -88,8 +90,8 @@ export interface ScaleRunResult {
   /** makespanSeconds.bigquery / bound.seconds. */
   makespanOverBound: number | null;
   tables: TableFigures[];
-  /** Query jobs of the run on the BigQuery path: every read of every table (the rules layer counts them). */
-  queryJobs: number;
+  /** Query jobs of the run on the BigQuery path (the rules layer counts them): phases 3–5 reading their inputs, and checks. */
+  queryJobs: { reads: number; checks: number };
   /** Peak RSS of this process (commit gate, and phase workers when in-process), MB. */
   gateRssMb: number;
   /** Peak RSS of each phase-worker process, MB. */
@@ -289,10 +291,20 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       const ran = rt.registry.isLogTable(id) ? r.tableOps : r.dmlExecuted;
       const log = rt.registry.isLogTable(id);
       const phase = log ? 0 : rt.registry.writerOf(id).phase;
-      tables.push({ table: id, tableOperations: r.tableOps, commits: ran, rows: Number(count?.n ?? 0), log, phase, readJobs: r.readJobs });
+      tables.push({
+        table: id,
+        tableOperations: r.tableOps,
+        commits: ran,
+        rows: Number(count?.n ?? 0),
+        log,
+        phase,
+        readJobs: r.readJobs,
+        checkJobs: r.checkJobs,
+      });
     }
     // Every read, of tables written or not: on BigQuery each is a query job.
-    const queryJobs = Object.values(warehouse.record().tables).reduce((n, r) => n + r.readJobs, 0);
+    const records = Object.values(warehouse.record().tables);
+    const queryJobs = { reads: records.reduce((n, r) => n + r.readJobs, 0), checks: records.reduce((n, r) => n + r.checkJobs, 0) };
     const bound = await quotaBound(rt, warehouse, config, record);
     const info = await rt.redis.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);

@@ -67,10 +67,16 @@ export function scaleTargets(ctx: TargetContext): string[] {
     }
   }
   for (const r of all.filter((x) => x.cascade)) {
+    // Query jobs against commits: every job (phases 3–5 reading their inputs, and the commit
+    // path's integrity check, one per commit), then the phases' reads alone.
     const commits = r.tables.reduce((n, t) => n + t.commits, 0);
-    const downstream = r.tables.filter((t) => t.phase >= 2).map((t) => `${t.table.split('.')[1]} ${t.readJobs}`);
+    const { reads, checks } = r.queryJobs;
+    const perTable = r.tables.filter((t) => t.readJobs > 0).map((t) => `${t.table.split('.')[1]} ${t.readJobs}`);
     out.push(
-      `${verdict(r.queryJobs <= commits + SMALL)} ${r.dates} dates × every processor, ${whereOf(r)}: query jobs ${r.queryJobs} ≤ commits ${commits} + ${SMALL} (reads per table: ${downstream.join(', ')})`,
+      `${verdict(reads + checks <= commits + SMALL)} ${r.dates} dates × every processor, ${whereOf(r)}: query jobs ${reads + checks} (${reads} reads, ${checks} checks) ≤ commits ${commits} + ${SMALL}`,
+    );
+    out.push(
+      `${verdict(reads <= commits + SMALL)} ${r.dates} dates × every processor, ${whereOf(r)}: phase 3–5 input reads ${reads} ≤ commits ${commits} + ${SMALL} (per table read: ${perTable.join(', ')})`,
     );
   }
   const tuned = ctx.tunedHeap ? ' (heap capped by flags: not the defaults)' : '';

@@ -314,12 +314,12 @@ export class BigQueryRulesWarehouse implements Warehouse, WarehouseAdmin {
   }
 
   /** A read of the table: one query job on BigQuery, counted (no limit applies to reads). */
-  private readJob(spec: TableSpec): void {
-    this.state(spec).record.readJobs += 1;
+  private readJob(spec: TableSpec, kind: 'readJobs' | 'checkJobs' = 'checkJobs'): void {
+    this.state(spec).record[kind] += 1;
   }
 
   readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
-    this.readJob(spec);
+    this.readJob(spec, 'readJobs');
     return this.inner.readSlices(spec, slices);
   }
 

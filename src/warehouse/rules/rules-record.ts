@@ -18,10 +18,12 @@ export interface TableRulesRecord {
   /** Streaming insert calls. */
   streamingInserts: number;
   /**
-   * Query jobs that read the table: slices' rows, which slices hold rows, units' holdings. On
-   * BigQuery each is a job of its own (latency, and billed at least 10 MB per table it reads).
+   * Query jobs reading slices' rows (`readSlices`: phases 3–5 reading their inputs). On BigQuery
+   * each is a job of its own (latency, and billed at least 10 MB per table it reads).
    */
   readJobs: number;
+  /** Query jobs checking the table: which slices hold rows, units' holdings (the commit path's integrity check, `--only-missing`). */
+  checkJobs: number;
   rejected: {
     /** Failed at once: the DML queue was full. */
     dmlOutstanding: number;
@@ -48,6 +50,7 @@ export function emptyRecord(): TableRulesRecord {
     loadJobs: 0,
     streamingInserts: 0,
     readJobs: 0,
+    checkJobs: 0,
     rejected: { dmlOutstanding: 0, rateLimited: 0, streamingBuffer: 0, dailyLoads: 0, dmlRate: 0, partitions: 0 },
   };
 }

@@ -7,8 +7,10 @@ import { expect } from 'chai';
 import { playerGameSummary } from '../src/processors/analytics/player-game-summary.ts';
 import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
 import { tableId } from '../src/processors/types.ts';
+import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { ensureCommitJob } from '../src/queues/commit/staging.ts';
-import { commitJobId } from '../src/queues/names.ts';
+import { commitJobId, PHASES } from '../src/queues/names.ts';
+import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
 describe('backlog gather of phase 3–5 tables', function () {
@@ -43,6 +45,26 @@ describe('backlog gather of phase 3–5 tables', function () {
     await waiting.remove();
     await ensureCommitJob(rt, table, seq, 3);
     expect(await job?.getState()).to.equal('waiting');
+  });
+
+  it('jobs that stage together (their reads gathered): the last to finish starts the commit, not the window', async function () {
+    this.timeout(120_000);
+    // A backlog window of 10 minutes real: a commit that waited it out would not land in the test.
+    const wide = await openTestRuntime({ PHASEGATE_TIME_SCALE: '1', PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS: '600' });
+    try {
+      const { rt } = wide;
+      await rt.startWorkers({ phases: PHASES, commit: true, concurrency: 2 });
+      const dates = await rt.source.gameDates('2023-11-01', '2023-11-08');
+      const record = await startCascadingBackfill(rt, { processors: CASCADE_ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
+      // Before: each of phase 3's jobs, staging while the others of its batch still ran, saw
+      // more coming; the commits waited out the 600 s window.
+      await expectExactCascade(rt, dates, await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 90_000 }));
+      // One statement per phase 3–5 table: the wave gathered whole, then committed.
+      const commits = await rt.queues.commit(tableId(playerGameSummary.table)).getCompleted();
+      expect(commits.filter((j) => (j.returnvalue as { slices?: number })?.slices).length).to.be.at.most(2);
+    } finally {
+      await wide.cleanup();
+    }
   });
 
   it('leaves a raw table to its headroom: nothing running, it commits at once', async () => {

@@ -74,3 +74,14 @@ export function workerLockOptions(config: Pick<Config, 'jobs'>): { stalledInterv
   const ms = config.jobs.stalledSeconds * 1000;
   return { stalledInterval: ms, lockDuration: ms };
 }
+
+/**
+ * Jobs one phase worker runs at once. Phase 3–5 jobs mostly wait on their reads, which jobs
+ * running together share (group reads, src/warehouse/read-batch.ts): enough of them run at once
+ * to fill a batch, since a group commit makes its slices ready together. The dry run's model
+ * assumes the same.
+ */
+export function phaseConcurrency(config: Pick<Config, 'reads'>, phase: number, concurrency: number): number {
+  const { gatherMs, batchJobs } = config.reads;
+  return phase >= 3 && gatherMs > 0 ? Math.max(concurrency, batchJobs) : concurrency;
+}

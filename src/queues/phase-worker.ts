@@ -17,9 +17,9 @@ import { bullmqTelemetry, describeActive, inSpan, recordError } from '../telemet
 import { ReadBatcher } from '../warehouse/read-batch.ts';
 import type { Warehouse } from '../warehouse/types.ts';
 import { ensureTableOnce } from './commit/ensure-table.ts';
-import { stageSlice } from './commit/staging.ts';
+import { phaseJobFinished, stageSlice } from './commit/staging.ts';
 import type { PipelineContext } from './context.ts';
-import { QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
+import { phaseConcurrency, QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
 import { enqueueSlices } from './enqueue.ts';
 import { settleDownstream } from './events/settle.ts';
 import { type RunHandle, startRun } from './logs/run-log.ts';
@@ -281,17 +281,21 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
 }
 
 export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency: number): Worker<PhaseJobData> {
-  // Phase 3–5 jobs mostly wait on their reads, which jobs running together share (group reads):
-  // enough of them run at once to fill a batch — a group commit's slices become ready together.
-  const { gatherMs, batchJobs } = ctx.config.reads;
   const worker = new Worker<PhaseJobData>(phaseQueueName(phase), phaseProcessor(ctx), {
     connection: ctx.redis,
     prefix: ctx.config.prefix,
-    concurrency: phase >= 3 && gatherMs > 0 ? Math.max(concurrency, batchJobs) : concurrency,
+    concurrency: phaseConcurrency(ctx.config, phase, concurrency),
     ...workerLockOptions(ctx.config),
     ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,
   });
   logWorkerErrors(worker, `phase${phase} worker`);
+  if (phase >= 3) {
+    // The last job of a wave to finish starts the commits gathering for it (backlog-gather.ts).
+    const finished = () =>
+      void phaseJobFinished(ctx, phase).catch((err: unknown) => log.warn(`phase${phase}: starting the gathered commits: ${(err as Error).message}`));
+    worker.on('completed', finished);
+    worker.on('failed', finished);
+  }
   return worker;
 }

@@ -2,11 +2,13 @@
  * What the dry run's model (plan-model.ts) assumes a processor's job costs and stages, and how
  * a backfill request becomes the model's input. The costs are measurements, not settings.
  */
+
 import { tableLimits } from '../../config/load-config.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
 import { type ProcessorDef, tableId } from '../../processors/types.ts';
 import type { DmlLatencyOptions } from '../../warehouse/rules/options.ts';
 import type { PipelineContext } from '../context.ts';
+import { phaseConcurrency } from '../defaults.ts';
 import type { ModelProcessor, PlanModelInput } from './plan-model.ts';
 
 export interface JobCost {
@@ -118,6 +120,7 @@ export async function modelInput(
     dates: [...dates],
     games,
     concurrency: settings.concurrency,
+    readingConcurrency: phaseConcurrency(ctx.config, 3, settings.concurrency),
     timeScale: ctx.config.timeScale,
     tables,
     dml: { baseSeconds: settings.dml.baseSeconds, perThousandRowsSeconds: settings.dml.perThousandRowsSeconds },

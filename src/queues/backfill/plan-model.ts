@@ -80,6 +80,8 @@ export interface PlanModelInput {
   games: number[];
   /** Phase jobs at once per phase queue. */
   concurrency: number;
+  /** Phase 3–5 jobs at once per phase queue (they read together: `phaseConcurrency`). @defaultValue concurrency */
+  readingConcurrency?: number | undefined;
   timeScale: number;
   tables: Record<string, ModelTable>;
   /** The rules layer's MERGE latency: BigQuery seconds per statement and per thousand rows. */
@@ -293,7 +295,8 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
 
   const startJobs = (phase: number) => {
     const q = queueOf(phase);
-    while (q.busy < input.concurrency && q.waiting.length > 0) {
+    const slots = phase >= 3 ? (input.readingConcurrency ?? input.concurrency) : input.concurrency;
+    while (q.busy < slots && q.waiting.length > 0) {
       const job = q.waiting.shift() as { p: ModelProcessor; date: number };
       q.busy++;
       jobs[job.p.name] = (jobs[job.p.name] ?? 0) + 1;

@@ -2,10 +2,12 @@
  * `backfill --dry-run`'s plan: what a backfill will run and what it will cost each table,
  * estimated by the model of plan-model.ts.
  */
+
 import { tableLimits } from '../../config/load-config.ts';
 import { DEFAULT_RULES_OPTIONS, type DmlLatencyOptions } from '../../warehouse/rules/options.ts';
 import { quotaLine, tableQuota } from '../commit/table-quota.ts';
 import type { PipelineContext } from '../context.ts';
+import { phaseConcurrency } from '../defaults.ts';
 import { type BackfillRequest, directWork, roots } from './backfill.ts';
 import { cascadeProcessors } from './cascade.ts';
 import { modelInput } from './plan-costs.ts';
@@ -101,7 +103,7 @@ export async function planBackfill(ctx: PipelineContext, req: BackfillRequest, o
   }
   const l = ctx.config.table;
   const assumptions =
-    `assumes: ${concurrency} phase jobs at once per phase, one process; time scale ×${ctx.config.timeScale}; ` +
+    `assumes: ${concurrency} phase jobs at once per phase (phases 3–5: ${phaseConcurrency(ctx.config, 3, concurrency)}, reading together), one process; time scale ×${ctx.config.timeScale}; ` +
     `gather ${l.gatherSeconds} s, ≤${l.commitMaxSlices} slices a commit, ${l.opsMax} commits per ${l.opsWindowSeconds} s, ${l.concurrency} at once per table` +
     `${Object.keys(ctx.config.tableOverrides).length > 0 ? ' (PHASEGATE_TABLE_LIMITS overrides applied)' : ''}; ` +
     `MERGE ${dml.baseSeconds} s + ${dml.perThousandRowsSeconds} s per 1,000 rows; measured job costs (plan-costs.ts); ` +

@@ -27,9 +27,9 @@ export async function phaseBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'
 
 /**
  * Whether more of the phase's slices are on their way: a job waits, or one runs besides the
- * caller's own (a staging runs inside its phase job; the gate's own call counts one too many,
- * which only errs toward gathering).
+ * caller's own when the caller is a phase job still running (a staging runs inside its job; the
+ * gate's own call counts one too many, which only errs toward gathering).
  */
-export function moreComing(backlog: { waiting: number; active: number }): boolean {
-  return backlog.waiting > 0 || backlog.active > 1;
+export function moreComing(backlog: { waiting: number; active: number }, callerActive = true): boolean {
+  return backlog.waiting > 0 || backlog.active > (callerActive ? 1 : 0);
 }

@@ -250,14 +250,24 @@ interface AskedCommit {
  * When a phase has run dry but for the caller's own job, starts the commit jobs this process
  * delayed for that phase's backlog: no more of their slices are coming soon. Marks them started.
  */
-async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, AskedCommit>, phase: Phase): Promise<void> {
+async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, AskedCommit>, phase: Phase, callerActive = true): Promise<void> {
   const gathering = [...asked].filter(([, a]) => a.backlogPhase === phase && !a.started);
-  if (gathering.length === 0 || moreComing(await phaseBacklog(ctx, phase))) return;
+  if (gathering.length === 0 || moreComing(await phaseBacklog(ctx, phase), callerActive)) return;
   for (const [table, a] of gathering) {
     a.started = true;
     const job = await ctx.queues.commit(table).getJob(commitJobId(a.seq));
     if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
   }
+}
+
+/**
+ * A phase job of this process finished: if it was the phase's last, the commits gathering for
+ * the phase's backlog start now. A staging checks this too, but jobs that stage together (their
+ * reads were gathered into one) each see the others still running; the last to finish sees none.
+ */
+export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
+  const asked = commitJobsAsked.get(ctx);
+  if (asked) await startOnPhaseDrained(ctx, asked, phase, false);
 }
 
 /**

@@ -17,12 +17,23 @@ export function downstreamPhase(ctx: Pick<PipelineContext, 'registry'>, table: s
   return writer && writer.phase >= 3 ? writer.phase : undefined;
 }
 
-/** Jobs of a phase waiting (plain or by priority) and running, in every process: one round trip. */
+/**
+ * Jobs of a phase waiting (plain, by priority, or delayed) and running, in every process: one
+ * round trip. Delayed ones count: a slice the tracker holds back for its look-back window, or a
+ * retry, is part of the wave, and a commit started without it lands the wave in two statements
+ * (the window still bounds the wait).
+ */
 export async function phaseBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'>, phase: Phase): Promise<{ waiting: number; active: number }> {
   const queue = ctx.queues.phase(phase);
-  const res = await ctx.redis.multi().llen(queue.toKey('wait')).zcard(queue.toKey('prioritized')).llen(queue.toKey('active')).exec();
+  const res = await ctx.redis
+    .multi()
+    .llen(queue.toKey('wait'))
+    .zcard(queue.toKey('prioritized'))
+    .zcard(queue.toKey('delayed'))
+    .llen(queue.toKey('active'))
+    .exec();
   const n = (i: number) => Number(res?.[i]?.[1] ?? 0) || 0;
-  return { waiting: n(0) + n(1), active: n(2) };
+  return { waiting: n(0) + n(1) + n(2), active: n(3) };
 }
 
 /**

@@ -260,14 +260,35 @@ async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, Aske
   }
 }
 
+/** Phases of a process whose run-dry check (phaseJobFinished) is under way. */
+const drainChecks = new WeakMap<PipelineContext, Set<Phase>>();
+
 /**
  * A phase job of this process finished: if it was the phase's last, the commits gathering for
- * the phase's backlog start now. A staging checks this too, but jobs that stage together (their
- * reads were gathered into one) each see the others still running; the last to finish sees none.
+ * the phase's backlog start. A staging checks this too, but jobs that stage together (their
+ * reads were gathered into one) each see the others still running; the last to finish sees
+ * none. Dry for an instant is not dry — the tracker may still be queueing the rest of the wave,
+ * and a commit started then lands the wave in two statements — so the phase must still be dry
+ * one commit gather window later (`PHASEGATE_COMMIT_GATHER_SECONDS`).
  */
 export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
   const asked = commitJobsAsked.get(ctx);
-  if (asked) await startOnPhaseDrained(ctx, asked, phase, false);
+  if (!asked || ![...asked.values()].some((a) => a.backlogPhase === phase && !a.started)) return;
+  let checking = drainChecks.get(ctx);
+  if (!checking) {
+    checking = new Set();
+    drainChecks.set(ctx, checking);
+  }
+  if (checking.has(phase)) return;
+  checking.add(phase);
+  try {
+    if (moreComing(await phaseBacklog(ctx, phase), false)) return;
+    // Unref'd: a closing process does not wait for it (its commits are found by the gate anyway).
+    await new Promise((r) => setTimeout(r, scaledMs(ctx.config, ctx.config.table.gatherSeconds)).unref());
+    await startOnPhaseDrained(ctx, asked, phase, false);
+  } finally {
+    checking.delete(phase);
+  }
 }
 
 /**

@@ -283,8 +283,9 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     const failed = Object.values(progress.perProcessor).reduce((n, c) => n + c.failed + c.deferred, 0);
     // The run log's last rows land through its own gate after the slices are final: counted once it is empty.
     for (const id of Object.keys(warehouse.record().tables)) if (rt.registry.isLogTable(id)) await gateDrained(rt.gate, id);
+    const records = warehouse.record().tables;
     const tables: TableFigures[] = [];
-    for (const [id, r] of Object.entries(warehouse.record().tables).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [id, r] of Object.entries(records).sort(([a], [b]) => a.localeCompare(b))) {
       if (r.tableOps === 0) continue;
       const [count] = await warehouse.query(`SELECT count(*) AS n FROM ${warehouse.tableName(rt.registry.tableSpec(id))}`);
       // Statements that ran: the MERGEs (INSERTs for log tables) that were not turned away.
@@ -303,8 +304,8 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       });
     }
     // Every read, of tables written or not: on BigQuery each is a query job.
-    const records = Object.values(warehouse.record().tables);
-    const queryJobs = { reads: records.reduce((n, r) => n + r.readJobs, 0), checks: records.reduce((n, r) => n + r.checkJobs, 0) };
+    const read = Object.values(records);
+    const queryJobs = { reads: read.reduce((n, r) => n + r.readJobs, 0), checks: read.reduce((n, r) => n + r.checkJobs, 0) };
     const bound = await quotaBound(rt, warehouse, config, record);
     const info = await rt.redis.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);

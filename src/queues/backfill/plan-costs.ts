@@ -2,7 +2,6 @@
  * What the dry run's model (plan-model.ts) assumes a processor's job costs and stages, and how
  * a backfill request becomes the model's input. The costs are measurements, not settings.
  */
-
 import { tableLimits } from '../../config/load-config.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
 import { type ProcessorDef, tableId } from '../../processors/types.ts';

@@ -2,7 +2,6 @@
  * `backfill --dry-run`'s plan: what a backfill will run and what it will cost each table,
  * estimated by the model of plan-model.ts.
  */
-
 import { tableLimits } from '../../config/load-config.ts';
 import { DEFAULT_RULES_OPTIONS, type DmlLatencyOptions } from '../../warehouse/rules/options.ts';
 import { quotaLine, tableQuota } from '../commit/table-quota.ts';

@@ -250,8 +250,13 @@ interface AskedCommit {
  * When a phase has run dry but for the caller's own job, starts the commit jobs this process
  * delayed for that phase's backlog: no more of their slices are coming soon. Marks them started.
  */
+/** The commits this process asked for that still gather for the phase's backlog. */
+function gatheringFor(asked: Map<string, AskedCommit>, phase: Phase): [string, AskedCommit][] {
+  return [...asked].filter(([, a]) => a.backlogPhase === phase && !a.started);
+}
+
 async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, AskedCommit>, phase: Phase, callerActive = true): Promise<void> {
-  const gathering = [...asked].filter(([, a]) => a.backlogPhase === phase && !a.started);
+  const gathering = gatheringFor(asked, phase);
   if (gathering.length === 0 || moreComing(await phaseBacklog(ctx, phase), callerActive)) return;
   for (const [table, a] of gathering) {
     a.started = true;
@@ -273,7 +278,7 @@ const drainChecks = new WeakMap<PipelineContext, Set<Phase>>();
  */
 export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
   const asked = commitJobsAsked.get(ctx);
-  if (!asked || ![...asked.values()].some((a) => a.backlogPhase === phase && !a.started)) return;
+  if (!asked || gatheringFor(asked, phase).length === 0) return;
   let checking = drainChecks.get(ctx);
   if (!checking) {
     checking = new Set();

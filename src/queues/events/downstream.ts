@@ -25,8 +25,12 @@ export interface TrackedJobData extends PhaseJobData {
 export interface RunRequest {
   def: TransformDef;
   slice: string;
-  /** Id of the completion event asking for the run. */
-  eventId: string;
+  /**
+   * Id of the completion event asking for the run. Absent for a run no event of its own asks
+   * for (settle.ts: a slice ready through an input that landed before the run): the stream's
+   * head as this call reads it.
+   */
+  eventId?: string | undefined;
   backfillId?: string | undefined;
   targets: string[];
   cascade: boolean;
@@ -89,6 +93,7 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
   const failed = reads?.find(([err]) => err);
   if (!reads || failed) throw failed?.[0] ?? new TransientError(`reading the state of ${jobId}: no reply`);
   const head = ((reads[0]?.[1] ?? []) as [string, string[]][])[0]?.[0] ?? '0-0';
+  const eventId = req.eventId ?? head;
   const job = Number(reads[1]?.[1]) > 0 ? ((await queue.getJob(jobId)) as Job<TrackedJobData> | undefined) : undefined;
   const last = reads[2]?.[1] as string | null;
   if (job) {
@@ -112,10 +117,10 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
       }
       return 'covered';
     }
-    if (covers(job.data.trigger, req.eventId)) return 'covered';
+    if (covers(job.data.trigger, eventId)) return 'covered';
     if (state === 'active') return 'busy';
   }
-  if (!job && covers(last ?? undefined, req.eventId)) return 'covered';
+  if (!job && covers(last ?? undefined, eventId)) return 'covered';
   if (job) {
     // Finished (completed or failed) before this commit: clear the id so the work runs again.
     const removed = await job.remove().then(

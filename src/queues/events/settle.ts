@@ -78,12 +78,10 @@ export async function settleDownstream(ctx: PipelineContext, processor: string, 
       // fallback that landed the date before this run) already holds rows, and no commit of
       // this run will announce it — so nothing else would queue the slice, and the run would
       // wait on it for ever (`npm run demo` a second time did). Queued as the tracker queues
-      // it; the job id keeps it once.
-      const head = ((await ctx.redis.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1)) as [string, string[]][])[0]?.[0] ?? '0-0';
+      // it (asked by no event: the stream's head stands for one); the job id keeps it once.
       await requestRun(ctx, {
         def,
         slice,
-        eventId: head,
         backfillId: scope.backfillId,
         targets: [...scope.targets],
         cascade: scope.cascade,

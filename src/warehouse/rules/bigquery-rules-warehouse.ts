@@ -314,27 +314,27 @@ export class BigQueryRulesWarehouse implements Warehouse, WarehouseAdmin {
   }
 
   /** A read of the table: one query job on BigQuery, counted (no limit applies to reads). */
-  private readJob(spec: TableSpec, kind: 'readJobs' | 'checkJobs' = 'checkJobs'): void {
+  private countQueryJob(spec: TableSpec, kind: 'readJobs' | 'checkJobs'): void {
     this.state(spec).record[kind] += 1;
   }
 
   readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
-    this.readJob(spec, 'readJobs');
+    this.countQueryJob(spec, 'readJobs');
     return this.inner.readSlices(spec, slices);
   }
 
   presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {
-    this.readJob(spec);
+    this.countQueryJob(spec, 'checkJobs');
     return this.inner.presentSlices(spec, slices);
   }
 
   slicesWithRowsSince(spec: TableSpec, slices: readonly string[], since: Date, column: string): Promise<string[]> {
-    this.readJob(spec);
+    this.countQueryJob(spec, 'checkJobs');
     return this.inner.slicesWithRowsSince(spec, slices, since, column);
   }
 
   unitHoldings(spec: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
-    this.readJob(spec);
+    this.countQueryJob(spec, 'checkJobs');
     return this.inner.unitHoldings(spec, slices, units);
   }
 

@@ -104,8 +104,7 @@ export function defaultRegistry(): Registry {
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   setLogLevel(config.logLevel);
   // OTEL_* decide (off when none asks for traces or metrics); once per process, before any queue exists.
-  startTracing(process.env);
-  startMetrics(process.env);
+  await Promise.all([startTracing(process.env), startMetrics(process.env)]);
   rememberSecrets(...secretsOf(config));
   // A cluster is never replaced by an embedded server: its nodes answer, or the first command says why.
   const redisHandle = config.redisCluster

@@ -8,7 +8,8 @@ import { expect } from 'chai';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { DashboardMetrics } from '../src/dashboard/metrics/dashboard-metrics.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
-import { metricExportIntervalMs, metricsEndpoint, startMetrics, stopMetrics, toMetricData } from '../src/telemetry/metrics.ts';
+import { metricExportIntervalMs, metricsEndpoint, startMetrics, stopMetrics } from '../src/telemetry/metrics.ts';
+import { toMetricData } from '../src/telemetry/metrics-sdk.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 import { OtlpReceiver } from './otlp-receiver.ts';
 
@@ -24,7 +25,7 @@ describe('metrics: /metrics exported over OTLP/HTTP when OTEL_* asks', function 
   before(async () => {
     receiver = new OtlpReceiver();
     const url = await receiver.start();
-    expect(startMetrics({ OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_METRIC_EXPORT_INTERVAL: '300' })).to.equal(true);
+    expect(await startMetrics({ OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_METRIC_EXPORT_INTERVAL: '300' })).to.equal(true);
   });
   after(async () => {
     await env?.cleanup();

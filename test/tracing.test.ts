@@ -21,7 +21,7 @@ describe('tracing: a date through the five phases as OpenTelemetry spans', funct
   before(async () => {
     receiver = new OtlpReceiver();
     const url = await receiver.start();
-    expect(startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: url })).to.equal(true);
+    expect(await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: url })).to.equal(true);
   });
   after(async () => {
     await env?.cleanup();

@@ -38,8 +38,8 @@ const USAGE = `usage: npm run bench:scale -- [flags]
   --timeout-seconds S    a run still going after this is stopped and reported (default 1200)
   --work-dir DIR         raw files and run folders (default ./.phasegate/bench-scale)
   --svg FILE             write the chart there (default none)
-  --max-old-space-mb N   run every worker process with node --max-old-space-size=N (default: Node's own)
-  --worker-node-flags=S  more node flags for the phase-worker processes only, space-separated, e.g. --worker-node-flags="--max-old-space-size=128" (default none)
+  --max-old-space-mb N   run every worker process with node --max-old-space-size=N (default: as \`phasegate worker\` would — a phase-2 process capped at 64 + 3 MB × --workers, the commit-gate process at Node's own)
+  --worker-node-flags=S  node flags for the phase-worker processes only, in place of that default, space-separated, e.g. --worker-node-flags="--max-old-space-size=128" (default none)
   --quiet                no progress lines`;
 
 interface ScaleOptions {

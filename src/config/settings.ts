@@ -429,6 +429,16 @@ export const SETTINGS = {
   }),
   ...group('Process', {
     logLevel: setting('PHASEGATE_LOG_LEVEL', z.enum(['error', 'warn', 'info', 'debug']), { default: 'info', doc: '`error`, `warn`, `info`, `debug`' }),
+    /**
+     * Node sizes a heap from the machine's RAM and lets garbage grow toward it: a phase-2
+     * worker at concurrency 12 holds ~40 MB yet peaked at 300 MB RSS uncapped on a 23 GiB
+     * machine, 150 MB capped at 96 MB (bench:scale). `phasegate worker` starts its work in a
+     * child node with `--max-old-space-size` (src/cli/worker-heap.ts) unless node was given one.
+     */
+    workerHeapMb: setting('PHASEGATE_WORKER_HEAP_MB', int(0, 1_048_576), {
+      shown: 'auto',
+      doc: "`phasegate worker`'s JS heap cap in MB (node `--max-old-space-size`); unset: 64 + 3 × concurrency for a worker of phases 1–2 only, none for one running phases 3–5 or the table gates; 0: Node's own; a `--max-old-space-size` given to node wins",
+    }),
     workerDoctor: setting('PHASEGATE_WORKER_DOCTOR', bool, {
       default: true,
       doc: "a worker runs `phasegate doctor`'s checks quietly first and refuses to start on one that would make every commit fail",

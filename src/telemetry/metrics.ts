@@ -10,34 +10,10 @@
  * histogram has no observable (callback) instrument, so its buckets could not be read back.
  * Counters and histograms are cumulative since the source started (as prom-client keeps them).
  */
-import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AggregationTemporality,
-  type CollectionResult,
-  DataPointType,
-  MeterProvider,
-  type MetricData,
-  type MetricProducer,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { MetricSource } from './metric-source.ts';
 
-/** One metric as prom-client's `Registry.getMetricsAsJSON()` gives it. */
-export interface PromMetric {
-  name: string;
-  help: string;
-  type: string;
-  values: { value: number; labels: Partial<Record<string, string | number>>; metricName?: string | undefined }[];
-}
-
-/** Metrics to export: a process's prom-client registry, refreshed on each read. */
-export interface MetricSource {
-  /** When its counters and histograms started counting (ms): their series' start time. */
-  readonly startedAt: number;
-  /** Every metric, refreshed now. */
-  snapshot(): Promise<PromMetric[]>;
-}
+export type { MetricSource, PromMetric } from './metric-source.ts';
 
 /** The specification's defaults for `OTEL_METRIC_EXPORT_INTERVAL` and `OTEL_METRIC_EXPORT_TIMEOUT` (ms). */
 const DEFAULT_INTERVAL_MS = 60_000;
@@ -74,128 +50,34 @@ export function metricExportIntervalMs(env: NodeJS.ProcessEnv): number {
 }
 
 let provider: MeterProvider | undefined;
-let resource: Resource | undefined;
+let starting: Promise<boolean> | undefined;
 const sources = new Set<MetricSource>();
-
-function hrTime(ms: number): HrTime {
-  const seconds = Math.floor(ms / 1000);
-  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
-}
-
-function attributesOf(labels: PromMetric['values'][number]['labels'], without?: string): Attributes {
-  const out: Attributes = {};
-  for (const [k, v] of Object.entries(labels)) if (k !== without && v !== undefined) out[k] = v;
-  return out;
-}
-
-/** The unit a Prometheus name ends with, in UCUM as OTLP wants it. */
-function unitOf(name: string): string {
-  if (/_seconds(_total)?$/.test(name)) return 's';
-  if (/_bytes(_total)?$/.test(name)) return 'By';
-  return /_ratio$/.test(name) ? '1' : '';
-}
-
-/** A prom-client histogram's `_bucket` (cumulative, by `le`), `_sum` and `_count` values, one OTLP point per label set. */
-function histogramPoints(m: PromMetric, start: HrTime, end: HrTime): MetricData {
-  const series = new Map<string, { attributes: Attributes; le: Map<number, number>; sum: number; count: number }>();
-  for (const v of m.values) {
-    const attributes = attributesOf(v.labels, 'le');
-    const key = JSON.stringify(Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)));
-    let s = series.get(key);
-    if (!s) {
-      s = { attributes, le: new Map(), sum: 0, count: 0 };
-      series.set(key, s);
-    }
-    const name = v.metricName ?? '';
-    if (name.endsWith('_bucket')) s.le.set(v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(v.labels.le), v.value);
-    else if (name.endsWith('_sum')) s.sum = v.value;
-    else if (name.endsWith('_count')) s.count = v.value;
-  }
-  return {
-    descriptor: { name: m.name, description: m.help, unit: unitOf(m.name), valueType: ValueType.DOUBLE },
-    aggregationTemporality: AggregationTemporality.CUMULATIVE,
-    dataPointType: DataPointType.HISTOGRAM,
-    dataPoints: [...series.values()].map((s) => {
-      const bounds = [...s.le.keys()].sort((a, b) => a - b);
-      const boundaries = bounds.filter(Number.isFinite);
-      // Prometheus counts `≤ le` cumulatively; OTLP counts each bucket on its own, +Inf last.
-      let below = 0;
-      const counts = [...boundaries, Number.POSITIVE_INFINITY].map((b) => {
-        const upTo = b === Number.POSITIVE_INFINITY ? s.count : (s.le.get(b) ?? below);
-        const n = upTo - below;
-        below = upTo;
-        return n;
-      });
-      return { startTime: start, endTime: end, attributes: s.attributes, value: { buckets: { boundaries, counts }, sum: s.sum, count: s.count } };
-    }),
-  };
-}
-
-/** prom-client's metrics as OTLP's: a gauge as a gauge, a counter as a monotonic cumulative sum, a histogram as one. */
-export function toMetricData(metrics: readonly PromMetric[], startedAt: number, now = Date.now()): MetricData[] {
-  const start = hrTime(startedAt);
-  const end = hrTime(now);
-  const out: MetricData[] = [];
-  for (const m of metrics) {
-    const descriptor = { name: m.name, description: m.help, unit: unitOf(m.name), valueType: ValueType.DOUBLE };
-    const points = () => m.values.map((v) => ({ startTime: start, endTime: end, attributes: attributesOf(v.labels), value: v.value }));
-    if (m.type === 'gauge')
-      out.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: points() });
-    else if (m.type === 'counter')
-      out.push({
-        descriptor,
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.SUM,
-        isMonotonic: true,
-        dataPoints: points(),
-      });
-    else if (m.type === 'histogram') out.push(histogramPoints(m, start, end));
-    // phasegate defines no summaries; one would need quantiles OTLP's summary carries differently.
-  }
-  return out;
-}
-
-/** The reader's producer: every attached source, read now; one that fails (Redis away) is an error of this export, not of the others. */
-const producer: MetricProducer = {
-  async collect(): Promise<CollectionResult> {
-    const read = await Promise.allSettled([...sources].map(async (s) => toMetricData(await s.snapshot(), s.startedAt)));
-    const metrics = read.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
-    const errors = read.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
-    return {
-      resourceMetrics: {
-        resource: resource ?? resourceFromAttributes({}),
-        scopeMetrics: metrics.length > 0 ? [{ scope: { name: 'phasegate' }, metrics }] : [],
-      },
-      errors,
-    };
-  },
-};
 
 /**
  * Starts the metrics export for this process when `env` asks for it (once; later calls return
  * the same state). Nothing is sent until a source is attached (`exportMetricsOf`). Returns
- * whether the export is on.
+ * whether the export is on (a promise: the SDK is loaded then).
  */
-export function startMetrics(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (provider) return true;
+export function startMetrics(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (provider) return Promise.resolve(true);
   const url = metricsEndpoint(env);
-  if (!url) return false;
-  const interval = metricExportIntervalMs(env);
-  resource = resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'phasegate' });
-  provider = new MeterProvider({
-    resource,
-    readers: [
-      new PeriodicExportingMetricReader({
-        // OTEL_EXPORTER_OTLP_HEADERS / _TIMEOUT are read by the exporter itself.
-        exporter: new OTLPMetricExporter({ url }),
-        exportIntervalMillis: interval,
-        // The reader refuses a timeout longer than the interval when both are given.
-        exportTimeoutMillis: Math.min(interval, positiveMs(env.OTEL_METRIC_EXPORT_TIMEOUT, DEFAULT_TIMEOUT_MS)),
-        metricProducers: [producer],
-      }),
-    ],
+  if (!url) return Promise.resolve(false);
+  starting ??= (async () => {
+    const interval = metricExportIntervalMs(env);
+    const { meterProvider } = await import('./metrics-sdk.ts');
+    provider = meterProvider({
+      url,
+      serviceName: env.OTEL_SERVICE_NAME ?? 'phasegate',
+      intervalMs: interval,
+      // The reader refuses a timeout longer than the interval when both are given.
+      timeoutMs: Math.min(interval, positiveMs(env.OTEL_METRIC_EXPORT_TIMEOUT, DEFAULT_TIMEOUT_MS)),
+      sources,
+    });
+    return true;
+  })().finally(() => {
+    starting = undefined;
   });
-  return true;
+  return starting;
 }
 
 /** Whether the metrics export is on in this process. */
@@ -227,5 +109,4 @@ export async function stopMetrics(): Promise<void> {
   if (!p) return;
   await p.shutdown();
   sources.clear();
-  resource = undefined;
 }

@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { heapFlags, workerHeapMb } from '../../../src/cli/worker-heap.ts';
 import { type Config, loadConfig, productSettings, tableLimits, withoutPhasegateEnv } from '../../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../../src/processors/nbac/team-boxscore.ts';
@@ -127,7 +128,11 @@ function startPhaseWorker(
   phases: readonly number[],
   spec: Pick<ScaleRunSpec, 'maxOldSpaceMb' | 'workerEntry' | 'workerNodeFlags'>,
 ): { child: ChildProcess; ready: Promise<void>; memory: Promise<Record<string, number>> } {
-  const heap = [...(spec.maxOldSpaceMb ? [`--max-old-space-size=${spec.maxOldSpaceMb}`] : []), ...(spec.workerNodeFlags ?? [])];
+  const given = [...(spec.maxOldSpaceMb ? [`--max-old-space-size=${spec.maxOldSpaceMb}`] : []), ...(spec.workerNodeFlags ?? [])];
+  // Without flags of the bench's own, the heap `phasegate worker` of these phases would start
+  // its work with (src/cli/worker-heap.ts): the defaults, as a user gets them.
+  const cap = workerHeapMb(loadConfig(env), { phases: phases as Phase[], commit: false, concurrency });
+  const heap = given.length > 0 ? given : cap === undefined ? [] : heapFlags(cap);
   const entry = spec.workerEntry ? [spec.workerEntry] : ['--import', 'tsx', path.join(import.meta.dirname, 'phase-worker.ts')];
   const child = spawn(process.execPath, [...heap, ...entry, String(concurrency), phases.join(',')], {
     env: { ...withoutPhasegateEnv(process.env), ...env },

@@ -5,6 +5,7 @@ import { log } from '../../log.ts';
 import type { Phase } from '../../processors/types.ts';
 import { PHASES } from '../../queues/names.ts';
 import { configFrom, type GlobalFlags, parsePositiveInt, untilSignal, withRuntime } from '../common.ts';
+import { dieWithParent, givenHeapCapMb, runCapped, workerHeapMb } from '../worker-heap.ts';
 
 export function parsePhases(list: string): { phases: Phase[]; commit: boolean } {
   const parts = list
@@ -31,9 +32,18 @@ export async function runWorker(flags: { phases: string; concurrency: string }, 
   const config = configFrom(cmd.optsWithGlobals<GlobalFlags>());
   const { phases, commit } = parsePhases(flags.phases);
   const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
+  const cap = workerHeapMb(config, { phases, commit, concurrency });
+  if (cap !== undefined && givenHeapCapMb(process.execArgv, process.env.NODE_OPTIONS) === undefined) {
+    // The work runs in a child node started with the cap; this process waits for it.
+    process.exitCode = await runCapped(cap);
+    return;
+  }
+  dieWithParent();
+  const given = givenHeapCapMb(process.execArgv, process.env.NODE_OPTIONS);
+  const heap = given === undefined ? '' : `, JS heap cap ${given} MB`;
   await withRuntime(config, async (rt) => {
     await rt.startWorkers({ phases, commit, concurrency });
-    log.info(`worker running: phases ${phases.join(',') || '-'}${commit ? ' + table commit gates' : ''}, concurrency ${concurrency}; Ctrl-C to stop`);
+    log.info(`worker running: phases ${phases.join(',') || '-'}${commit ? ' + table commit gates' : ''}, concurrency ${concurrency}${heap}; Ctrl-C to stop`);
     const sig = await untilSignal();
     // close() waits for active jobs to finish; a job still running when the process
     // is killed is handed back to the queue by BullMQ's stalled-job check.

@@ -1,0 +1,94 @@
+/**
+ * `phasegate worker`'s heap cap. Node sizes a process's heap from the machine's RAM and lets
+ * garbage pile up toward it before collecting hard, so a phase-2 worker holding ~40 MB peaks
+ * at ~300 MB RSS on a large machine. The cap is a V8 flag fixed when the process starts (set
+ * later with `v8.setFlagsFromString` it changes nothing), so the worker command runs its work
+ * in a child node started with `--max-old-space-size`, unless node already has one.
+ *
+ * The parent only waits: it passes on SIGINT, SIGTERM and SIGHUP and ends with the child's
+ * exit code. The child runs in its own process group, so a terminal's Ctrl-C reaches it once
+ * (through the parent), and it kills itself when the parent dies without a word (SIGKILL):
+ * the IPC channel between them closes.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Config } from '../config/load-config.ts';
+import type { Phase } from '../processors/types.ts';
+
+/** The auto cap's floor and its growth per job running at once, MB (a phase-1/2 job holds one date's raw file and its rows). */
+const AUTO_BASE_MB = 64;
+const AUTO_PER_JOB_MB = 3;
+
+export interface WorkerShape {
+  phases: readonly Phase[];
+  commit: boolean;
+  concurrency: number;
+}
+
+/**
+ * The heap cap a `phasegate worker` of this shape runs with by default, MB, or undefined for
+ * Node's own. Only a worker of phases 1–2 is capped unless told: phases 3–5 hold gathered reads
+ * of up to `PHASEGATE_READ_BATCH_JOBS` jobs and the table gates hold commit batches (and, with
+ * the embedded DuckDB, its buffers outside the heap), both sized by the data rather than by
+ * the concurrency.
+ */
+export function workerHeapMb(config: Pick<Config, 'workerHeapMb'>, shape: WorkerShape): number | undefined {
+  if (config.workerHeapMb !== undefined) return config.workerHeapMb === 0 ? undefined : config.workerHeapMb;
+  if (shape.commit || shape.phases.some((p) => p >= 3)) return undefined;
+  return AUTO_BASE_MB + AUTO_PER_JOB_MB * shape.concurrency;
+}
+
+/**
+ * The heap cap node was started with (`--max-old-space-size` among its flags or in
+ * `NODE_OPTIONS`, the last one winning as node takes it), MB; undefined without one.
+ */
+export function givenHeapCapMb(execArgv: readonly string[], nodeOptions: string | undefined): number | undefined {
+  const flag = /--max[-_]old[-_]space[-_]size[= ](\d+)/g;
+  // NODE_OPTIONS comes before the command line's flags.
+  const found = [...`${nodeOptions ?? ''} ${execArgv.join(' ')}`.matchAll(flag)];
+  const last = found.at(-1)?.[1];
+  return last === undefined ? undefined : Number(last);
+}
+
+/**
+ * Node's flags for a process capped at `mb`: the old generation's cap, and the young
+ * generation's semi-spaces at a 25th of it (2–16 MB; Node's own is 16). At 16 MB a phase-2
+ * worker capped at 100 MB still peaked at 172–175 MB RSS; at 4 MB, 155–157 (bench:scale, 1,700 dates).
+ */
+export function heapFlags(mb: number): string[] {
+  const semi = Math.min(16, Math.max(2, Math.round(mb / 25)));
+  return [`--max-old-space-size=${mb}`, `--max-semi-space-size=${semi}`];
+}
+
+const PASSED_ON = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Runs this same command again in a child node capped at `mb`, and resolves with the exit
+ * code to end with once the child has ended.
+ */
+export async function runCapped(mb: number): Promise<number> {
+  const child = spawn(process.execPath, [...process.execArgv, ...heapFlags(mb), ...process.argv.slice(1)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+  });
+  const passOn = (sig: NodeJS.Signals) => child.kill(sig);
+  for (const sig of PASSED_ON) process.on(sig, passOn);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 1) : 0)));
+    });
+  } finally {
+    for (const sig of PASSED_ON) process.off(sig, passOn);
+  }
+}
+
+/**
+ * In the capped child: end at once if the parent dies (its IPC channel closes), as the whole
+ * worker would have. The channel itself never keeps the child running.
+ */
+export function dieWithParent(): void {
+  if (!process.send) return;
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  process.channel?.unref();
+}

@@ -43,12 +43,14 @@ function running(pid: number): boolean {
 }
 
 describe('worker heap cap', () => {
-  it('caps a phase 1–2 worker by its concurrency, and leaves phases 3–5 and the gates to Node unless told', () => {
+  it('caps a worker by its concurrency, and one running phases 3–5 or the gates by its gathered reads too', () => {
     const auto = loadConfig({});
     expect(workerHeapMb(auto, { phases: [1, 2], commit: false, concurrency: 4 })).to.equal(76);
     expect(workerHeapMb(auto, { phases: [2], commit: false, concurrency: 12 })).to.equal(100);
-    expect(workerHeapMb(auto, { phases: [2, 3], commit: false, concurrency: 4 })).to.equal(undefined);
-    expect(workerHeapMb(auto, { phases: [1, 2], commit: true, concurrency: 4 })).to.equal(undefined);
+    expect(workerHeapMb(auto, { phases: [2, 3], commit: false, concurrency: 4 })).to.equal(76 + 192 + 256);
+    expect(workerHeapMb(auto, { phases: [], commit: true, concurrency: 4 })).to.equal(76 + 192 + 256);
+    const smallReads = loadConfig({ PHASEGATE_READ_BATCH_JOBS: '32' });
+    expect(workerHeapMb(smallReads, { phases: [3, 4, 5], commit: true, concurrency: 4 })).to.equal(76 + 192 + 32);
     const told = loadConfig({ PHASEGATE_WORKER_HEAP_MB: '300' });
     expect(workerHeapMb(told, { phases: [3, 4, 5], commit: true, concurrency: 4 })).to.equal(300);
     const off = loadConfig({ PHASEGATE_WORKER_HEAP_MB: '0' });

@@ -13,10 +13,11 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { heapFlags, workerHeapMb } from '../../src/cli/worker-heap.ts';
 import { loadConfig, productSettings } from '../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../src/processors/nbac/team-boxscore.ts';
-import { tableId } from '../../src/processors/types.ts';
+import { type Phase, tableId } from '../../src/processors/types.ts';
 import { parseFlags, progressLog } from './options.ts';
 import { compilePhaseWorker } from './scale/compile-worker.ts';
 import { prepareScaleRaw } from './scale/raw.ts';
@@ -38,7 +39,7 @@ const USAGE = `usage: npm run bench:scale -- [flags]
   --timeout-seconds S    a run still going after this is stopped and reported (default 1200)
   --work-dir DIR         raw files and run folders (default ./.phasegate/bench-scale)
   --svg FILE             write the chart there (default none)
-  --max-old-space-mb N   run every worker process with node --max-old-space-size=N (default: as \`phasegate worker\` would — a phase-2 process capped at 64 + 3 MB × --workers, the commit-gate process at Node's own)
+  --max-old-space-mb N   run every worker process with node --max-old-space-size=N (default: the cap \`phasegate worker\` of the same phases would take, src/cli/worker-heap.ts)
   --worker-node-flags=S  node flags for the phase-worker processes only, in place of that default, space-separated, e.g. --worker-node-flags="--max-old-space-size=128" (default none)
   --quiet                no progress lines`;
 
@@ -123,7 +124,11 @@ function parse(argv: string[]): ScaleOptions {
 /** Runs one scale run in a child process and returns what it printed. */
 function runChild(spec: ScaleRunSpec): Promise<ScaleRunResult> {
   return new Promise((resolve, reject) => {
-    const heap = spec.maxOldSpaceMb ? [`--max-old-space-size=${spec.maxOldSpaceMb}`] : [];
+    // The commit-gate process runs the gates and phases 3–5 (and phase 2 with no phase-worker
+    // processes): without a cap of the bench's own, the one \`phasegate worker\` would take.
+    const phases: Phase[] = [...(spec.phaseProcesses === 0 ? [2 as const] : []), ...(spec.cascade && !spec.relay ? ([3, 4, 5] as const) : [])];
+    const cap = spec.maxOldSpaceMb ?? workerHeapMb(loadConfig(productSettings(process.env)), { phases, commit: true, concurrency: spec.workers });
+    const heap = cap === undefined ? [] : heapFlags(cap);
     const child = spawn(process.execPath, [...heap, '--import', 'tsx', path.join(import.meta.dirname, 'scale', 'run.ts'), JSON.stringify(spec)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

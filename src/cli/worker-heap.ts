@@ -18,6 +18,14 @@ import type { Phase } from '../processors/types.ts';
 /** The auto cap's floor and its growth per job running at once, MB (a phase-1/2 job holds one date's raw file and its rows). */
 const AUTO_BASE_MB = 64;
 const AUTO_PER_JOB_MB = 3;
+/**
+ * What phases 3–5 and the table gates add, MB: their batches are bounded by the settings, not
+ * by the dates of a run — a gathered read serves at most `PHASEGATE_READ_BATCH_JOBS` jobs (1 MB
+ * each here) and a commit lands at most `commitMaxSlices` slices. A 1,700-date cascade ran in
+ * one process under a 256 MB cap (JS heap peak 207 MB; bench:scale --max-old-space-mb 256).
+ */
+const DATA_BASE_MB = 192;
+const DATA_PER_READ_JOB_MB = 1;
 
 export interface WorkerShape {
   phases: readonly Phase[];
@@ -26,16 +34,16 @@ export interface WorkerShape {
 }
 
 /**
- * The heap cap a `phasegate worker` of this shape runs with by default, MB, or undefined for
- * Node's own. Only a worker of phases 1–2 is capped unless told: phases 3–5 hold gathered reads
- * of up to `PHASEGATE_READ_BATCH_JOBS` jobs and the table gates hold commit batches (and, with
- * the embedded DuckDB, its buffers outside the heap), both sized by the data rather than by
- * the concurrency.
+ * The heap cap a `phasegate worker` of this shape runs with, MB, or undefined for Node's own:
+ * 64 + 3 MB per job at once, and 192 + 1 MB per job a gathered read serves more when it runs
+ * phases 3–5 or the table gates (with the embedded DuckDB its buffers are outside the heap,
+ * under `PHASEGATE_DUCKDB_MEMORY_LIMIT`).
  */
-export function workerHeapMb(config: Pick<Config, 'workerHeapMb'>, shape: WorkerShape): number | undefined {
+export function workerHeapMb(config: Pick<Config, 'workerHeapMb' | 'reads'>, shape: WorkerShape): number | undefined {
   if (config.workerHeapMb !== undefined) return config.workerHeapMb === 0 ? undefined : config.workerHeapMb;
-  if (shape.commit || shape.phases.some((p) => p >= 3)) return undefined;
-  return AUTO_BASE_MB + AUTO_PER_JOB_MB * shape.concurrency;
+  const base = AUTO_BASE_MB + AUTO_PER_JOB_MB * shape.concurrency;
+  const dataSized = shape.commit || shape.phases.some((p) => p >= 3);
+  return dataSized ? base + DATA_BASE_MB + DATA_PER_READ_JOB_MB * config.reads.batchJobs : base;
 }
 
 /**

@@ -431,13 +431,13 @@ export const SETTINGS = {
     logLevel: setting('PHASEGATE_LOG_LEVEL', z.enum(['error', 'warn', 'info', 'debug']), { default: 'info', doc: '`error`, `warn`, `info`, `debug`' }),
     /**
      * Node sizes a heap from the machine's RAM and lets garbage grow toward it: a phase-2
-     * worker at concurrency 12 holds ~40 MB yet peaked at 300 MB RSS uncapped on a 23 GiB
-     * machine, 150 MB capped at 96 MB (bench:scale). `phasegate worker` starts its work in a
-     * child node with `--max-old-space-size` (src/cli/worker-heap.ts) unless node was given one.
+     * worker at concurrency 12 holding ~40 MB peaked at 302 MB RSS on a 23 GiB machine, 152 MB
+     * capped (bench:scale). `phasegate worker` starts its work in a child node with
+     * `--max-old-space-size` (src/cli/worker-heap.ts) unless node was given one.
      */
     workerHeapMb: setting('PHASEGATE_WORKER_HEAP_MB', int(0, 1_048_576), {
       shown: 'auto',
-      doc: "`phasegate worker`'s JS heap cap in MB (node `--max-old-space-size`); unset: 64 + 3 × concurrency for a worker of phases 1–2 only, none for one running phases 3–5 or the table gates; 0: Node's own; a `--max-old-space-size` given to node wins",
+      doc: "`phasegate worker`'s JS heap cap in MB (node `--max-old-space-size`); unset: 64 + 3 × `--concurrency`, plus 192 + `PHASEGATE_READ_BATCH_JOBS` for a worker running phases 3–5 or the table gates; 0: Node's own; a `--max-old-space-size` given to node wins",
     }),
     workerDoctor: setting('PHASEGATE_WORKER_DOCTOR', bool, {
       default: true,

@@ -35,6 +35,9 @@ describe('tracing: a date through the five phases as OpenTelemetry spans', funct
     expect(tracesEndpoint({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/t' })).to.equal('http://c:4318/t');
     expect(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' })).to.equal(undefined);
     expect(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' })).to.equal(undefined);
+    // The same rule as metrics': an exporter named with no endpoint sends to the default one.
+    expect(tracesEndpoint({ OTEL_TRACES_EXPORTER: 'otlp' })).to.equal('http://localhost:4318/v1/traces');
+    expect(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'console' })).to.equal(undefined);
   });
 
   it('follows the slice from its phase job to the commit, the committed event and the downstream jobs it unlocked', async () => {

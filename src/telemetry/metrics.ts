@@ -12,31 +12,21 @@
  */
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { MetricSource } from './metric-source.ts';
+import { otlpEndpoint } from './otlp-endpoint.ts';
 
 export type { MetricSource, PromMetric } from './metric-source.ts';
 
 /** The specification's defaults for `OTEL_METRIC_EXPORT_INTERVAL` and `OTEL_METRIC_EXPORT_TIMEOUT` (ms). */
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
-/** Where an OTLP/HTTP exporter sends metrics when asked for (`OTEL_METRICS_EXPORTER=otlp`) with no endpoint. */
-const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/metrics';
-
 /**
- * Where metrics go, from the standard variables: `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (as is),
- * `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/metrics`), or the default endpoint when
- * `OTEL_METRICS_EXPORTER` names `otlp` without one. `OTEL_METRICS_EXPORTER` naming only other
- * exporters (`none`, `console`, `prometheus`) or `OTEL_SDK_DISABLED=true` means no export.
+ * Where metrics go (`otlpEndpoint`, otlp-endpoint.ts): `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`,
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`, or the default endpoint when
+ * `OTEL_METRICS_EXPORTER` names `otlp`; off when it names only other exporters (`none`,
+ * `console`, `prometheus`) or `OTEL_SDK_DISABLED=true`.
  */
 export function metricsEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.OTEL_SDK_DISABLED === 'true') return undefined;
-  const exporters = (env.OTEL_METRICS_EXPORTER ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (exporters.length > 0 && !exporters.includes('otlp')) return undefined;
-  if (env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) return env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT;
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/metrics`;
-  return exporters.includes('otlp') ? DEFAULT_ENDPOINT : undefined;
+  return otlpEndpoint(env, 'metrics');
 }
 
 function positiveMs(text: string | undefined, fallback: number): number {

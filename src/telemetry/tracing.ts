@@ -10,6 +10,7 @@
 import { context, INVALID_SPAN_CONTEXT, type Link, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { BullMQOtel } from 'bullmq-otel';
+import { otlpEndpoint } from './otlp-endpoint.ts';
 
 const TRACER = 'phasegate';
 
@@ -17,16 +18,9 @@ let provider: NodeTracerProvider | undefined;
 let telemetry: BullMQOtel | undefined;
 let starting: Promise<boolean> | undefined;
 
-/**
- * Where spans go, from the standard variables: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (as is) or
- * `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`); none, `OTEL_TRACES_EXPORTER=none` or
- * `OTEL_SDK_DISABLED=true` means no tracing.
- */
+/** Where spans go (`otlpEndpoint`, otlp-endpoint.ts): off unless an `OTEL_*` variable asks for traces. */
 export function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
-  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) return `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
-  return undefined;
+  return otlpEndpoint(env, 'traces');
 }
 
 /**

@@ -100,15 +100,7 @@ export async function openTestRuntime(env: Record<string, string> = {}, opts: Ru
   };
 }
 
-export async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until } from '../scripts/lib/wait.ts';
 
 /**
  * Puts a table's breaker into the open state in Redis (its real keys), with `recent` commit

@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { DEFAULT_BENCH_OPTIONS } from '../scripts/bench/options.ts';
 import { runBench } from '../scripts/bench/run-bench.ts';
+import { type LocalCluster, startLocalCluster } from '../scripts/lib/local-cluster.ts';
 import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { clusterChecks } from '../src/doctor/cluster-checks.ts';
 import { cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
@@ -22,7 +23,6 @@ import { hashSlot } from '../src/redis/hash-slot.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
 import { openRuntimes, runCli, until } from './helpers.ts';
-import { type LocalCluster, startLocalCluster } from './redis-cluster.ts';
 
 const ROOTS = CASCADE_ROOTS;
 

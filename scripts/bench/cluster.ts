@@ -18,7 +18,7 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import { startCascadingBackfill, waitForCascade } from '../../src/queues/backfill/cascade.ts';
 import { startRedisServer } from '../../src/redis/ensure-redis.ts';
 import { openRuntime } from '../../src/runtime.ts';
-import { startLocalCluster } from '../../test/redis-cluster.ts';
+import { startLocalCluster } from '../lib/local-cluster.ts';
 import { round } from './measure.ts';
 import { monitored } from './monitored.ts';
 import { progressLog } from './options.ts';

@@ -1,5 +1,5 @@
 /**
- * A local Redis Cluster for tests: three masters with one replica each, started from the
+ * A local Redis Cluster for tests and bench:cluster: three masters with one replica each, started from the
  * distribution's `redis-server` on free loopback ports (each port and its cluster bus port,
  * +10000) in a temporary folder, joined with `redis-cli --cluster create`, stopped by `stop`.
  * The node timeout is short so that a killed master's replica takes over within seconds.
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { hashSlot } from '../src/redis/hash-slot.ts';
-import { until } from './helpers.ts';
+import { hashSlot } from '../../src/redis/hash-slot.ts';
+import { until } from './wait.ts';
 
 const run = promisify(execFile);
 

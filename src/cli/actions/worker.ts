@@ -1,4 +1,5 @@
 /** `phasegate worker`: phase workers and/or the table gates until SIGINT/SIGTERM. */
+import inspector from 'node:inspector';
 import type { Command } from 'commander';
 import { InputError } from '../../errors/input-error.ts';
 import { log } from '../../log.ts';
@@ -33,7 +34,8 @@ export async function runWorker(flags: { phases: string; concurrency: string }, 
   const { phases, commit } = parsePhases(flags.phases);
   const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
   const cap = workerHeapMb(config, { phases, commit, concurrency });
-  if (cap !== undefined && givenHeapCapMb(process.execArgv, process.env.NODE_OPTIONS) === undefined) {
+  // Under a debugger (node --inspect) the work stays in the process being debugged, uncapped.
+  if (cap !== undefined && givenHeapCapMb(process.execArgv, process.env.NODE_OPTIONS) === undefined && inspector.url() === undefined) {
     // The work runs in a child node started with the cap; this process waits for it.
     process.exitCode = await runCapped(cap);
     return;

@@ -33,7 +33,7 @@ import { fromDuckDBError } from './duckdb-errors.ts';
 import { type GuestReader, guestReader } from './guest-reader.ts';
 import { Mutex } from './mutex.ts';
 import { checkReadOnlySql } from './read-only.ts';
-import { type ReadOnlyResult, runReadOnlyQuery } from './read-only-query.ts';
+import { type ReadOnlyResult, readAllInOneSnapshot, runReadOnlyQuery } from './read-only-query.ts';
 import {
   addColumnSql,
   appendSql,
@@ -104,6 +104,9 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   private readonly instance: DuckDBInstance;
   // Writes and reads get a connection each so a long read never waits behind a MERGE (DuckDB
   // is MVCC: a read sees the last committed state); each connection runs one statement at a time.
+  // A read given values is prepared and run in one transaction (`readAllInOneSnapshot`): a
+  // commit landing between the two could otherwise read back wrong. (The writer needs no such
+  // care: no other connection commits between its prepare and its run.)
   private readonly writer: DuckDBConnection;
   private readonly reader: DuckDBConnection;
   private readonly writeLock = new Mutex();
@@ -201,7 +204,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   async describeTable(spec: TableSpec): Promise<TableDescription | null> {
     const resolved = this.resolve(spec);
     this.assertOpen();
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(describeColumnsSql(), [resolved.dataset, resolved.table]));
+    const reader = await this.read(spec, (conn) => readAllInOneSnapshot(conn, describeColumnsSql(), [resolved.dataset, resolved.table]));
     const rows = reader.getRowObjects();
     if (rows.length === 0) return null;
     return {
@@ -220,7 +223,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
 
   async tableExists(spec: TableSpec): Promise<boolean> {
     const resolved = this.resolve(spec);
-    const rows = await this.read(spec, (conn) => conn.runAndReadAll(tableExistsSql(), [resolved.dataset, resolved.table]));
+    const rows = await this.read(spec, (conn) => readAllInOneSnapshot(conn, tableExistsSql(), [resolved.dataset, resolved.table]));
     return Number(rows.getRowObjects()[0]?.n ?? 0) > 0;
   }
 
@@ -321,7 +324,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     if (slices.length === 0) return [];
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(readSlicesSql(resolved, slices.length), [...slices]));
+    const reader = await this.read(spec, (conn) => readAllInOneSnapshot(conn, readSlicesSql(resolved, slices.length), [...slices]));
     return resultRows(reader);
   }
 
@@ -329,7 +332,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     if (slices.length === 0) return [];
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(presentSlicesSql(resolved, slices.length), [...slices]));
+    const reader = await this.read(spec, (conn) => readAllInOneSnapshot(conn, presentSlicesSql(resolved, slices.length), [...slices]));
     return reader.getRowObjects().map((r) => String(toCell(r.slice ?? null)));
   }
 
@@ -338,7 +341,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     this.assertOpen();
     if (slices.length === 0) return [];
     const sql = slicesWithRowsSinceSql(resolved, slices.length, column);
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(sql, [...slices, since.toISOString()]));
+    const reader = await this.read(spec, (conn) => readAllInOneSnapshot(conn, sql, [...slices, since.toISOString()]));
     return reader.getRowObjects().map((r) => String(toCell(r.slice ?? null)));
   }
 
@@ -348,7 +351,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     if (slices.length === 0 && units.length === 0) return [];
     const unitParams = spec.unitColumn === undefined ? [] : [...units];
     const sql = unitHoldingsSql(resolved, slices.length, unitParams.length);
-    const reader = await this.read(spec, (conn) => conn.runAndReadAll(sql, [...slices, ...unitParams]));
+    const reader = await this.read(spec, (conn) => readAllInOneSnapshot(conn, sql, [...slices, ...unitParams]));
     return reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
   }
 
@@ -368,7 +371,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
         this.assertOpen();
         const params = Object.fromEntries(Object.entries(statement.params).map(([name, p]) => [name, p.value]));
         const bound = bindParams(params);
-        return resultRows(await this.read(spec, (conn) => conn.runAndReadAll(statement.sql, bound.values, bound.types)));
+        return resultRows(await this.read(spec, (conn) => readAllInOneSnapshot(conn, statement.sql, bound.values, bound.types)));
       },
       // `CREATE OR REPLACE` is cheap in DuckDB, so the view is simply rewritten on every ensure.
       ensureView: async (log, view, query) => {

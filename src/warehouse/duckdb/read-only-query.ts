@@ -4,7 +4,7 @@
  * a read-only transaction that is rolled back. What `phasegate sql` runs directly, and what
  * the read relay runs for other processes (bounded by rows there).
  */
-import { type DuckDBConnection, StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBResultReader, type DuckDBType, type DuckDBValue, StatementType } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
 import type { Row } from '../../processors/types.ts';
 import type { QueryParams } from '../types.ts';
@@ -39,28 +39,60 @@ const REFUSED = /^Permission Error:/;
 
 async function runChecked(conn: DuckDBConnection, sql: string, params: QueryParams, maxRows: number | undefined): Promise<ReadOnlyResult> {
   checkReadOnlySql(sql);
-  const extracted = await conn.extractStatements(sql);
-  if (extracted.count !== 1) throw new InputError(`query must be exactly one statement, got ${extracted.count}`);
-  const prepared = await extracted.prepare(0);
+  // Prepared and run in ONE transaction, else a commit in between can read back wrong: see
+  // `readAllInOneSnapshot`.
+  await conn.run(BEGIN_READ_ONLY_SQL);
   try {
-    // DESCRIBE/SHOW/SUMMARIZE/PRAGMA table_info plan as SELECT; anything else (a CTE in
-    // front of a DELETE, say) is refused here, and the read-only transaction backs it up.
-    if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
-      throw new InputError('query accepts read-only statements only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)');
-    }
-    if (Object.keys(params).length > 0) {
-      const bound = bindParams(params);
-      prepared.bind(bound.values, bound.types);
-    }
-    await conn.run(BEGIN_READ_ONLY_SQL);
+    const extracted = await conn.extractStatements(sql);
+    if (extracted.count !== 1) throw new InputError(`query must be exactly one statement, got ${extracted.count}`);
+    const prepared = await extracted.prepare(0);
     try {
+      // DESCRIBE/SHOW/SUMMARIZE/PRAGMA table_info plan as SELECT; anything else (a CTE in
+      // front of a DELETE, say) is refused here, and the read-only transaction backs it up.
+      if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
+        throw new InputError('query accepts read-only statements only (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)');
+      }
+      if (Object.keys(params).length > 0) {
+        const bound = bindParams(params);
+        prepared.bind(bound.values, bound.types);
+      }
       if (maxRows === undefined) return { rows: resultRows(await prepared.runAndReadAll()), more: false };
       const read = (await prepared.streamAndReadUntil(maxRows + 1)).getRowObjects();
       return { rows: read.slice(0, maxRows).map(toRow), more: read.length > maxRows };
     } finally {
-      await conn.run(ROLLBACK_SQL);
+      prepared.destroySync();
     }
   } finally {
-    prepared.destroySync();
+    await conn.run(ROLLBACK_SQL);
+  }
+}
+
+/**
+ * `conn.runAndReadAll(sql, values, types)` in one read-only transaction: the statement is
+ * prepared and run on one snapshot, as a statement without values is.
+ *
+ * Why: given values (even none: `[]`, `{}`), the client prepares the statement, then runs it —
+ * in autocommit, two transactions. DuckDB 1.5 (node-api 1.5.6-r.1) runs a statement prepared
+ * without parameters on the plan made at prepare time, optimised with the table statistics of
+ * that moment: compressed materialisation packs an ORDER BY's columns into the value ranges
+ * the statistics allow, and a filter they rule out becomes an empty result. A commit on
+ * another connection landing between prepare and run then reads back wrong — 'auto_retry' as
+ * 'j', 300 as 44 — or its rows go missing (duckdb/duckdb#23704; fixed on DuckDB's main branch
+ * by duckdb/duckdb#24696, which stops prepared plans from using statistics). Inside one
+ * transaction every row the run can see was committed before the prepare read the
+ * statistics, which only widen, so the plan covers it. Statements with parameters are
+ * re-planned when run in 1.5, but that is not relied on.
+ */
+export async function readAllInOneSnapshot(
+  conn: DuckDBConnection,
+  sql: string,
+  values?: DuckDBValue[] | Record<string, DuckDBValue>,
+  types?: DuckDBType[] | Record<string, DuckDBType | undefined>,
+): Promise<DuckDBResultReader> {
+  await conn.run(BEGIN_READ_ONLY_SQL);
+  try {
+    return await conn.runAndReadAll(sql, values, types);
+  } finally {
+    await conn.run(ROLLBACK_SQL);
   }
 }

@@ -19,7 +19,7 @@ import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts
 import { nbacTeamBoxscore } from '../../src/processors/nbac/team-boxscore.ts';
 import { type Phase, tableId } from '../../src/processors/types.ts';
 import { parseFlags, progressLog } from './options.ts';
-import { compilePhaseWorker } from './scale/compile-worker.ts';
+import { compileScaleProcesses } from './scale/compile-worker.ts';
 import { prepareScaleRaw } from './scale/raw.ts';
 import type { ScaleRunResult, ScaleRunSpec } from './scale/run.ts';
 import { RepeatedSeasonsSource } from './scale/seasons.ts';
@@ -122,14 +122,14 @@ function parse(argv: string[]): ScaleOptions {
 }
 
 /** Runs one scale run in a child process and returns what it printed. */
-function runChild(spec: ScaleRunSpec): Promise<ScaleRunResult> {
+function runChild(spec: ScaleRunSpec, runEntry: string): Promise<ScaleRunResult> {
   return new Promise((resolve, reject) => {
     // The commit-gate process runs the gates and phases 3–5 (and phase 2 with no phase-worker
     // processes): without a cap of the bench's own, the one \`phasegate worker\` would take.
     const phases: Phase[] = [...(spec.phaseProcesses === 0 ? [2 as const] : []), ...(spec.cascade && !spec.relay ? ([3, 4, 5] as const) : [])];
     const cap = spec.maxOldSpaceMb ?? workerHeapMb(loadConfig(productSettings(process.env)), { phases, commit: true, concurrency: spec.workers });
     const heap = cap === undefined ? [] : heapFlags(cap);
-    const child = spawn(process.execPath, [...heap, '--import', 'tsx', path.join(import.meta.dirname, 'scale', 'run.ts'), JSON.stringify(spec)], {
+    const child = spawn(process.execPath, [...heap, runEntry, JSON.stringify(spec)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -210,11 +210,9 @@ async function main(): Promise<number> {
   await mkdir(opts.workDir, { recursive: true });
   const storeDir = await prepareScaleRaw(opts.workDir, await source.firstDates(most), source, log);
   const results: ScaleRunResult[] = [];
-  let workerEntry: string | undefined;
-  if (opts.processes.length > 0) {
-    log('compiling the phase worker (its processes run JavaScript, as an installed phasegate worker does)');
-    workerEntry = compilePhaseWorker(opts.workDir);
-  }
+  log('compiling the run and phase-worker processes (they run JavaScript, as an installed phasegate worker does)');
+  const compiled = compileScaleProcesses(opts.workDir);
+  const workerEntry = compiled.worker;
   const runs: ScaleRunSpec[] = [
     ...opts.sizes.map((dates) => ({ dates, phaseProcesses: 0, cascade: opts.cascade, timeScale: opts.timeScale })),
     // The in-process run first: the baseline the process runs are compared with, at their scale.
@@ -241,7 +239,7 @@ async function main(): Promise<number> {
     log(
       `${spec.dates} dates${spec.cascade ? ' × every processor (cascade)' : ''}, phase workers ${spec.phaseProcesses === 0 ? 'in the gate process' : `in ${spec.phaseProcesses} processes`}: starting`,
     );
-    const r = await runChild(spec);
+    const r = await runChild(spec, compiled.run);
     results.push(r);
     process.stdout.write(`${JSON.stringify(r)}\n`);
     log(`  done in ${r.makespanSeconds.real} s real (${r.makespanSeconds.bigquery} s BigQuery), ${r.failed} failed`);

@@ -71,6 +71,13 @@ export function heapFlags(mb: number): string[] {
 const PASSED_ON = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
+ * Names the capped child's parent (its pid), so the child tells its own parent from any other
+ * process holding an IPC channel to it (a process manager that forks). Not a setting: outside
+ * `PHASEGATE_*`, and the child removes it.
+ */
+const CHILD_OF = '__PHASEGATE_CAPPED_CHILD_OF';
+
+/**
  * Runs this same command again in a child node capped at `mb`, and resolves with the exit
  * code to end with once the child has ended.
  */
@@ -78,6 +85,7 @@ export async function runCapped(mb: number): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...heapFlags(mb), ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
+    env: { ...process.env, [CHILD_OF]: String(process.pid) },
   });
   const passOn = (sig: NodeJS.Signals) => child.kill(sig);
   for (const sig of PASSED_ON) process.on(sig, passOn);
@@ -93,10 +101,13 @@ export async function runCapped(mb: number): Promise<number> {
 
 /**
  * In the capped child: end at once if the parent dies (its IPC channel closes), as the whole
- * worker would have. The channel itself never keeps the child running.
+ * worker would have. The channel itself never keeps the child running. A process that is not
+ * our capped child (run by hand, or forked by a process manager) is left alone.
  */
 export function dieWithParent(): void {
-  if (!process.send) return;
+  const parent = process.env[CHILD_OF];
+  delete process.env[CHILD_OF];
+  if (!process.send || parent !== String(process.ppid)) return;
   process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
   process.channel?.unref();
 }

@@ -8,8 +8,8 @@ import { playerGameSummary } from '../src/processors/analytics/player-game-summa
 import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
 import { tableId } from '../src/processors/types.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
-import { ensureCommitJob } from '../src/queues/commit/staging.ts';
-import { commitJobId, PHASES } from '../src/queues/names.ts';
+import { ensureCommitJob, phaseJobFinished } from '../src/queues/commit/staging.ts';
+import { commitJobId, JOB_NAMES, PHASES } from '../src/queues/names.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
@@ -45,6 +45,37 @@ describe('backlog gather of phase 3–5 tables', function () {
     await waiting.remove();
     await ensureCommitJob(rt, table, seq, 3);
     expect(await job?.getState()).to.equal('waiting');
+  });
+
+  it('the last job of the phase finishing in another process starts the commit this one gathers; a hold wake-up stays', async () => {
+    // A backlog window of 60 s real (6,000 s at ×100): only the run-dry check can start the
+    // commit within the test. Two runtimes on one prefix are two worker processes.
+    const wide = { PHASEGATE_TIME_SCALE: '100', PHASEGATE_COMMIT_GATHER_SECONDS: '2', PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS: '6000' };
+    const here = await openTestRuntime(wide);
+    const there = await openTestRuntime({ ...wide, PHASEGATE_PREFIX: here.config.prefix });
+    try {
+      const table = tableId(playerGameSummary.table);
+      const seq = await here.rt.gate.currentSeq(table);
+      const waiting = await here.rt.queues
+        .phase(3)
+        .add(
+          playerGameSummary.name,
+          { processor: playerGameSummary.name, slice: '2024-01-02', targets: [], cascade: false, origin: 'backfill' },
+          { jobId: 'pgs-waiting' },
+        );
+      await ensureCommitJob(here.rt, table, seq, 1);
+      const queue = here.rt.queues.commit(table);
+      const wake = await queue.add(JOB_NAMES.commit, { table }, { jobId: 'h99', delay: 60_000 });
+      expect(await (await queue.getJob(commitJobId(seq)))?.getState()).to.equal('delayed');
+      // The phase's last job ends in the other process, which asked for no commit itself.
+      await waiting.remove();
+      await phaseJobFinished(there.rt, 3);
+      expect(await (await queue.getJob(commitJobId(seq)))?.getState(), 'the gathering commit').to.equal('waiting');
+      expect(await wake.getState(), "held slices' wake-up").to.equal('delayed');
+    } finally {
+      await there.cleanup();
+      await here.cleanup();
+    }
   });
 
   it('jobs that stage together (their reads gathered): the last to finish starts the commit, not the window', async function () {

@@ -275,10 +275,12 @@ const drainChecks = new WeakMap<PipelineContext, Set<Phase>>();
  * none. Dry for an instant is not dry — the tracker may still be queueing the rest of the wave,
  * and a commit started then lands the wave in two statements — so the phase must still be dry
  * one commit gather window later (`PHASEGATE_COMMIT_GATHER_SECONDS`).
+ *
+ * The last job of a wave may run in another process than the one whose staging asked for the
+ * commit (phase 3–5 workers on several machines), so what starts is every commit gathering for
+ * the phase's tables, found in Redis (`delayedGathers`), not only this process's.
  */
 export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
-  const asked = commitJobsAsked.get(ctx);
-  if (!asked || gatheringFor(asked, phase).length === 0) return;
   let checking = drainChecks.get(ctx);
   if (!checking) {
     checking = new Set();
@@ -288,12 +290,28 @@ export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Prom
   checking.add(phase);
   try {
     if (moreComing(await phaseBacklog(ctx, phase), false)) return;
+    const asked = commitJobsAsked.get(ctx);
+    const local = asked ? gatheringFor(asked, phase) : [];
+    if (local.length === 0 && (await delayedGathers(ctx, phase)).length === 0) return;
     // Unref'd: a closing process does not wait for it (its commits are found by the gate anyway).
     await new Promise((r) => setTimeout(r, scaledMs(ctx.config, ctx.config.table.gatherSeconds)).unref());
-    await startOnPhaseDrained(ctx, asked, phase, false);
+    if (moreComing(await phaseBacklog(ctx, phase), false)) return;
+    for (const [, a] of local) a.started = true;
+    for (const job of await delayedGathers(ctx, phase)) await job.promote().catch(() => undefined);
   } finally {
     checking.delete(phase);
   }
+}
+
+/**
+ * The commit jobs of the phase's tables still waiting out a gather, in any process: a table's
+ * `c<seq>` job, delayed, on its first attempt. A retry waiting out its backoff and the wake-up
+ * of held slices (`h<due>`, hold.ts) are not gathers and are left alone.
+ */
+async function delayedGathers(ctx: PipelineContext, phase: Phase) {
+  const tables = ctx.registry.gatedTables().filter((t) => downstreamPhase(ctx, t) === phase);
+  const delayed = await Promise.all(tables.map((t) => ctx.queues.commit(t).getDelayed()));
+  return delayed.flat().filter((job) => job.name === JOB_NAMES.commit && /^c\d+$/.test(job.id ?? '') && job.attemptsMade === 0);
 }
 
 /**

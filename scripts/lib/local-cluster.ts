@@ -4,7 +4,7 @@
  * +10000) in a temporary folder, joined with `redis-cli --cluster create`, stopped by `stop`.
  * The node timeout is short so that a killed master's replica takes over within seconds.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { spawnLocalRedisServer } from '../../src/redis/ensure-redis.ts';
 import { hashSlot } from '../../src/redis/hash-slot.ts';
 import { until } from './wait.ts';
 
@@ -99,30 +100,16 @@ export async function startLocalCluster(opts: { nodeTimeoutMs?: number } = {}): 
     for (const port of ports) {
       const nodeDir = path.join(dir, String(port));
       await mkdir(nodeDir);
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          nodeDir,
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          'nodes.conf',
-          '--cluster-node-timeout',
-          String(opts.nodeTimeoutMs ?? 2000),
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--maxmemory-policy',
-          'noeviction',
-        ],
-        { stdio: 'ignore' },
-      );
+      const child = spawnLocalRedisServer(port, nodeDir, [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        'nodes.conf',
+        '--cluster-node-timeout',
+        String(opts.nodeTimeoutMs ?? 2000),
+        '--appendonly',
+        'no',
+      ]);
       nodes.push({ port, process: child });
     }
     for (const { port } of nodes) await until(async () => (await info(port, 'server')) !== '', `redis-server on ${port}`, 20_000, 50);

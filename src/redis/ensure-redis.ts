@@ -73,6 +73,17 @@ function hasRedisServer(): Promise<boolean> {
 }
 
 /**
+ * The distribution's `redis-server` on 127.0.0.1:`port`, its files in `dir`, with no RDB
+ * snapshots and no eviction (a queue must never lose a key to memory pressure); `args` add the
+ * caller's own (persistence, cluster mode).
+ */
+export function spawnLocalRedisServer(port: number, dir: string, args: readonly string[]): ChildProcess {
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--maxmemory-policy', 'noeviction', ...args], {
+    stdio: 'ignore',
+  });
+}
+
+/**
  * Starts a redis-server. `appendfsync: 'always'` makes every acknowledged write durable in the
  * AOF before the reply, so a crash-and-restart run loses nothing a client was told succeeded.
  */
@@ -81,26 +92,7 @@ export async function startRedisServer(
 ): Promise<RedisHandle & { port: number; process: ChildProcess }> {
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), 'phasegate-redis-')));
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      opts.appendonly ? 'yes' : 'no',
-      '--appendfsync',
-      opts.appendfsync ?? 'everysec',
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = spawnLocalRedisServer(port, dir, ['--appendonly', opts.appendonly ? 'yes' : 'no', '--appendfsync', opts.appendfsync ?? 'everysec']);
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;

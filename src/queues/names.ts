@@ -88,6 +88,11 @@ export function commitJobId(seq: number): string {
   return `c${seq}`;
 }
 
+/** Whether a commit queue's job id is a gather's (`commitJobId`), not a held slices' wake-up. */
+export function isCommitJobId(id: string | undefined): boolean {
+  return id !== undefined && /^c\d+$/.test(id);
+}
+
 /** The commit job that takes a table's held slices once they are due at `dueMs`; every commit seeing that hold asks for this one. */
 export function heldCommitJobId(dueMs: number): string {
   return `h${Math.round(dueMs)}`;

@@ -34,14 +34,14 @@ export async function runWorker(flags: { phases: string; concurrency: string }, 
   const { phases, commit } = parsePhases(flags.phases);
   const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
   const cap = workerHeapMb(config, { phases, commit, concurrency });
+  const given = givenHeapCapMb(process.execArgv, process.env.NODE_OPTIONS);
   // Under a debugger (node --inspect) the work stays in the process being debugged, uncapped.
-  if (cap !== undefined && givenHeapCapMb(process.execArgv, process.env.NODE_OPTIONS) === undefined && inspector.url() === undefined) {
+  if (cap !== undefined && given === undefined && inspector.url() === undefined) {
     // The work runs in a child node started with the cap; this process waits for it.
     process.exitCode = await runCapped(cap);
     return;
   }
   dieWithParent();
-  const given = givenHeapCapMb(process.execArgv, process.env.NODE_OPTIONS);
   const heap = given === undefined ? '' : `, JS heap cap ${given} MB`;
   await withRuntime(config, async (rt) => {
     await rt.startWorkers({ phases, commit, concurrency });

@@ -14,7 +14,7 @@ import { currentTraceparent } from '../../telemetry/tracing.ts';
 import { warehouseCaps } from '../../warehouse/index.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
-import { commitJobId, JOB_NAMES } from '../names.ts';
+import { commitJobId, isCommitJobId, JOB_NAMES } from '../names.ts';
 import { downstreamPhase, moreComing, phaseBacklog } from './backlog-gather.ts';
 import type { PendingSlice, Registered } from './table-gate.ts';
 
@@ -246,15 +246,15 @@ interface AskedCommit {
   backlogPhase?: Phase | undefined;
 }
 
-/**
- * When a phase has run dry but for the caller's own job, starts the commit jobs this process
- * delayed for that phase's backlog: no more of their slices are coming soon. Marks them started.
- */
 /** The commits this process asked for that still gather for the phase's backlog. */
 function gatheringFor(asked: Map<string, AskedCommit>, phase: Phase): [string, AskedCommit][] {
   return [...asked].filter(([, a]) => a.backlogPhase === phase && !a.started);
 }
 
+/**
+ * When a phase has run dry but for the caller's own job, starts the commit jobs this process
+ * delayed for that phase's backlog: no more of their slices are coming soon. Marks them started.
+ */
 async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, AskedCommit>, phase: Phase, callerActive = true): Promise<void> {
   const gathering = gatheringFor(asked, phase);
   if (gathering.length === 0 || moreComing(await phaseBacklog(ctx, phase), callerActive)) return;
@@ -311,7 +311,7 @@ export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Prom
 async function delayedGathers(ctx: PipelineContext, phase: Phase) {
   const tables = ctx.registry.gatedTables().filter((t) => downstreamPhase(ctx, t) === phase);
   const delayed = await Promise.all(tables.map((t) => ctx.queues.commit(t).getDelayed()));
-  return delayed.flat().filter((job) => job.name === JOB_NAMES.commit && /^c\d+$/.test(job.id ?? '') && job.attemptsMade === 0);
+  return delayed.flat().filter((job) => job.name === JOB_NAMES.commit && isCommitJobId(job.id) && job.attemptsMade === 0);
 }
 
 /**

@@ -6,8 +6,10 @@
 import { expect } from 'chai';
 import { playerGameSummary } from '../src/processors/analytics/player-game-summary.ts';
 import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
+import { playerRollingFeatures } from '../src/processors/precompute/player-rolling-features.ts';
 import { tableId } from '../src/processors/types.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { phaseBacklog } from '../src/queues/commit/backlog-gather.ts';
 import { ensureCommitJob, phaseJobFinished } from '../src/queues/commit/staging.ts';
 import { commitJobId, JOB_NAMES, PHASES } from '../src/queues/names.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
@@ -18,9 +20,14 @@ describe('backlog gather of phase 3–5 tables', function () {
   let env: TestEnv;
 
   beforeEach(async () => {
-    // ×100: the 60 s backlog window is 600 ms, the 2 s gather window 20 ms. No worker runs, so
+    // ×100: the 60 s backlog window is 600 ms, the 120 s upstream one 1,200 ms, the 2 s gather window 20 ms. No worker runs, so
     // a queued phase job stays waiting and a commit job stays where ensureCommitJob put it.
-    env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '100', PHASEGATE_COMMIT_GATHER_SECONDS: '2', PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS: '60' });
+    env = await openTestRuntime({
+      PHASEGATE_TIME_SCALE: '100',
+      PHASEGATE_COMMIT_GATHER_SECONDS: '2',
+      PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS: '60',
+      PHASEGATE_COMMIT_UPSTREAM_GATHER_SECONDS: '120',
+    });
   });
   afterEach(async () => env.cleanup());
 
@@ -96,6 +103,60 @@ describe('backlog gather of phase 3–5 tables', function () {
     } finally {
       await wide.cleanup();
     }
+  });
+
+  it("gathers up to the upstream window while an upstream phase has jobs, so a wave's tail joins the next; dry everywhere, it starts", async () => {
+    const { rt } = env;
+    const table = tableId(playerGameSummary.table);
+    const seq = await rt.gate.currentSeq(table);
+    // Phase 3 has nothing left, but phase 2 still has a job: its commit will unlock more of phase 3.
+    const upstream = await queuePhaseJob(2, nbacPlayerBoxscore.name);
+    await ensureCommitJob(rt, table, seq, 1);
+    const queue = rt.queues.commit(table);
+    const job = await queue.getJob(commitJobId(seq));
+    // The upstream window, 120 s at ×100.
+    expect(job?.opts.delay).to.equal(1200);
+    // A phase-3 job finishing while phase 2 still works leaves it gathering.
+    await phaseJobFinished(rt, 3);
+    expect(await job?.getState()).to.equal('delayed');
+    await upstream.remove();
+    await phaseJobFinished(rt, 3);
+    expect(await job?.getState()).to.equal('waiting');
+  });
+
+  it('a phase job finishing starts the gathers of the dry phases downstream of it too', async () => {
+    const { rt } = env;
+    const table = tableId(playerRollingFeatures.table);
+    const seq = await rt.gate.currentSeq(table);
+    const upstream = await queuePhaseJob(3, playerGameSummary.name);
+    await ensureCommitJob(rt, table, seq, 1);
+    const job = await rt.queues.commit(table).getJob(commitJobId(seq));
+    expect(await job?.getState()).to.equal('delayed');
+    // Phase 3's last job ends; phase 4 has nothing waiting: the rolling features commit starts.
+    await upstream.remove();
+    await phaseJobFinished(rt, 3);
+    expect(await job?.getState()).to.equal('waiting');
+  });
+
+  it("counts work upstream: a phase's jobs, an upstream table's commit, the tracker's unhandled events", async () => {
+    const { rt } = env;
+    expect((await phaseBacklog(rt, 4)).upstreamBusy, 'nothing anywhere').to.equal(false);
+    // A raw table's gathering commit: its slices will unlock phase 3, then 4.
+    const raw = await rt.queues.commit(tableId(nbacPlayerBoxscore.table)).add(JOB_NAMES.commit, { table: 'x' }, { jobId: 'c1', delay: 60_000 });
+    expect((await phaseBacklog(rt, 4)).upstreamBusy, 'a raw commit waiting').to.equal(true);
+    // A commit of the phase's own table is not work upstream of it.
+    await raw.remove();
+    await rt.queues.commit(tableId(playerRollingFeatures.table)).add(JOB_NAMES.commit, { table: 'x' }, { jobId: 'c1', delay: 60_000 });
+    expect((await phaseBacklog(rt, 4)).upstreamBusy, "the phase's own table").to.equal(false);
+    // A committed event no tracker has read yet, then read but not acknowledged, then acknowledged.
+    const stream = rt.keys.events();
+    await rt.redis.xgroup('CREATE', stream, 'dependency-tracker', '0', 'MKSTREAM');
+    const id = await rt.redis.xadd(stream, '*', 'type', 'committed');
+    expect((await phaseBacklog(rt, 4)).upstreamBusy, 'an event not delivered').to.equal(true);
+    await rt.redis.xreadgroup('GROUP', 'dependency-tracker', 'test', 'COUNT', 10, 'STREAMS', stream, '>');
+    expect((await phaseBacklog(rt, 4)).upstreamBusy, 'an event being handled').to.equal(true);
+    await rt.redis.xack(stream, 'dependency-tracker', id as string);
+    expect((await phaseBacklog(rt, 4)).upstreamBusy, 'every event handled').to.equal(false);
   });
 
   it('leaves a raw table to its headroom: nothing running, it commits at once', async () => {

@@ -68,6 +68,7 @@ export const tableLimitsJson = z
           commitMaxRows: z.number().int().min(1),
           gatherSeconds: z.number().min(0),
           backlogGatherSeconds: z.number().min(0),
+          upstreamGatherSeconds: z.number().min(0),
         })
         .partial()
         .strict(),

@@ -148,6 +148,16 @@ export const SETTINGS = {
         shared: true,
         doc: 'a phase 3–5 table with jobs of its phase waiting or running gathers up to this long; a full batch, or its phase running dry, starts the commit at once',
       }),
+      /**
+       * A wave's last partial batch, when the phase runs dry between waves (a cascade's rolling
+       * features come a season at a time): while an upstream phase is still at work, the next
+       * wave is coming.
+       */
+      upstreamGatherSeconds: setting('PHASEGATE_COMMIT_UPSTREAM_GATHER_SECONDS', atLeast0, {
+        default: 60,
+        shared: true,
+        doc: "a phase 3–5 table with work still under way upstream (an earlier phase's jobs, their tables' commits, commit events the tracker has not handled) gathers up to this long, so a wave's last partial batch joins the next wave; a full batch, or its phase and everything upstream running dry, starts the commit at once",
+      }),
     },
     /**
      * Staging a slice as an object costs three object-store calls (put, read by the commit,

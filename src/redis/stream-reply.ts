@@ -25,3 +25,11 @@ export function entriesByStream(reply: unknown): Map<string, StreamEntry[]> {
   }
   return out;
 }
+
+/** XINFO rows: RESP3 maps arrive as flat `[k, v, k, v]` arrays, RESP2 the same. */
+export function infoRecord(flat: unknown): Record<string, unknown> {
+  const info: Record<string, unknown> = {};
+  if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
+  else if (flat && typeof flat === 'object') Object.assign(info, flat);
+  return info;
+}

@@ -106,6 +106,7 @@ export async function modelInput(
       commitMaxSlices: l.commitMaxSlices,
       gatherSeconds: l.gatherSeconds,
       backlogGatherSeconds: l.backlogGatherSeconds,
+      upstreamGatherSeconds: l.upstreamGatherSeconds,
       opsMax: l.opsMax,
       opsWindowSeconds: l.opsWindowSeconds,
       concurrency: l.concurrency,

@@ -12,7 +12,8 @@ import { DefinitionError } from '../../errors/definition-error.ts';
  *   staging asks for the table's next commit job, delayed by the gather window times the
  *   table's pressure (its share of the rate window used, of its running commits), at once when
  *   a batch is full; a phase 3–5 table gathers up to its backlog window while its phase has
- *   jobs waiting or running, and the phase running dry makes its job due (backlog-gather.ts);
+ *   jobs waiting or running, up to its upstream window while a phase upstream has, and its
+ *   phase and every phase upstream running dry makes its job due (backlog-gather.ts);
  *   the job starts when due, under the table's concurrency and its BullMQ
  *   rate limit (`opsMax` per `opsWindowSeconds`, a fixed window opened by the first start);
  *   it takes up to `commitMaxSlices` pending slices (and asks for another job at once when
@@ -67,6 +68,8 @@ export interface ModelTable {
   concurrency: number;
   /** `PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS` (BigQuery clock): a phase 3–5 table's gather while its phase has a backlog. @defaultValue 0 */
   backlogGatherSeconds?: number | undefined;
+  /** `PHASEGATE_COMMIT_UPSTREAM_GATHER_SECONDS` (BigQuery clock): a phase 3–5 table's gather while a phase upstream of it has jobs. @defaultValue 0 */
+  upstreamGatherSeconds?: number | undefined;
 }
 
 export interface PlanModelInput {
@@ -241,6 +244,8 @@ interface Gate {
   running: number;
   /** The writer's phase when it is 3–5 (backlog-gather.ts `downstreamPhase`). */
   phase: number | undefined;
+  /** The writer's phase. */
+  writer: number;
   /** The asked-for job gathers for its phase's backlog. */
   backlog: boolean;
   windowStart: number;
@@ -262,6 +267,8 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   const cpu = new EventLoop(ag, 1);
   const steps = input.loopSteps ?? LOOP_STEPS;
   let lastCommitEnd = 0;
+  /** Commits whose events the tracker has not handled yet. */
+  let trackerInFlight = 0;
 
   const gates = new Map<string, Gate>();
   for (const p of input.processors) {
@@ -276,6 +283,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       wakeAt: undefined,
       running: 0,
       phase: p.phase >= 3 ? p.phase : undefined,
+      writer: p.phase,
       backlog: false,
       windowStart: Number.NEGATIVE_INFINITY,
       windowUsed: 0,
@@ -330,7 +338,8 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     gate.pending.set(date, Math.round(p.rowsPerGame * (input.games[date] ?? 0)));
     gate.slices++;
     askCommit(gate, gate.pending.size >= gate.limits.commitMaxSlices);
-    if (gate.phase !== undefined) startOnPhaseDrained(gate.phase);
+    // staging.ts `phaseJobFinished`: the phase's gathers, and those of the dry phases downstream.
+    if (gate.phase !== undefined) for (let q = gate.phase; q <= 5; q++) startOnPhaseDrained(q);
   };
 
   /** backlog-gather.ts `moreComing`; a finished job has already left its queue's busy slots. */
@@ -339,9 +348,15 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     return q.waiting.length > 0 || q.busy > 0;
   };
 
+  /** backlog-gather.ts `backlogOf(…).upstreamBusy`: events the tracker has not handled, an upstream phase's jobs, or its tables' commits. */
+  const upstreamBusy = (phase: number) =>
+    trackerInFlight > 0 ||
+    [...queues.keys()].some((p) => p < phase && moreComing(p)) ||
+    [...gates.values()].some((g) => g.writer < phase && (g.running > 0 || g.nextDue !== undefined));
+
   /** staging.ts `startOnPhaseDrained`. */
   const startOnPhaseDrained = (phase: number) => {
-    if (moreComing(phase)) return;
+    if (moreComing(phase) || upstreamBusy(phase)) return;
     for (const g of gates.values()) {
       if (!g.backlog || g.phase !== phase || g.nextDue === undefined) continue;
       g.backlog = false;
@@ -369,6 +384,11 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       const backlog = gate.limits.backlogGatherSeconds ?? 0;
       if (!full && gate.phase !== undefined && backlog > 0 && moreComing(gate.phase)) {
         wait = Math.max(wait, scaled(backlog));
+        gate.backlog = true;
+      }
+      const upstream = gate.limits.upstreamGatherSeconds ?? 0;
+      if (!full && gate.phase !== undefined && upstream > 0 && upstreamBusy(gate.phase)) {
+        wait = Math.max(wait, scaled(upstream));
         gate.backlog = true;
       }
       gate.nextDue = ag.now + wait;
@@ -409,8 +429,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     gate.running++;
     gate.statements++;
     input.onCommit?.(gate.name, ag.now, taken.length, rows);
-    // More than one batch waits: the next commit is asked for at once.
-    if (gate.pending.size > 0) askCommit(gate, true);
+    // More than one batch waits: the next commit is asked for at once — a phase 3–5 table's
+    // partial batch gathers (commit/worker.ts).
+    if (gate.pending.size > 0) askCommit(gate, gate.phase === undefined || gate.pending.size >= gate.limits.commitMaxSlices);
     const mergeMs = ((input.dml.baseSeconds + (input.dml.perThousandRowsSeconds * rows) / 1000) * 1000) / input.timeScale;
     const workMs = COMMIT_WORK.baseMs + COMMIT_WORK.perSliceMs * taken.length + (COMMIT_WORK.perThousandRowsMs * rows) / 1000;
     const landedBatch = () => {
@@ -418,10 +439,21 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       if (gate.pending.size > 0) askCommit(gate, false);
       gate.running--;
       lastCommitEnd = ag.now;
+      // commit/worker.ts: a data table's commit landing starts the gathers downstream that are
+      // still dry one gather window later (staging.ts `startIfDry`).
+      ag.at(ag.now + scaled(gate.limits.gatherSeconds), () => {
+        for (let q = Math.max(3, gate.writer + 1); q <= 5; q++) startOnPhaseDrained(q);
+      });
       const owner = input.processors.filter((p) => p.table === gate.name);
+      trackerInFlight++;
       ag.at(ag.now + TRACKER_MS, () => {
+        trackerInFlight--;
         for (const p of owner) for (const d of taken) (landed.get(p.name) as boolean[])[d] = true;
         for (const p of owner) unlock(p, taken);
+        // dependency-tracker.ts: handled events may have been the last work upstream of a gather.
+        ag.at(ag.now + scaled(gate.limits.gatherSeconds), () => {
+          for (let q = 3; q <= 5; q++) startOnPhaseDrained(q);
+        });
       });
       tryStart(gate);
     };

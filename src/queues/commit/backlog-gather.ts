@@ -5,11 +5,20 @@
  * each few slices as they come: 70–171 statements per phase 3–5 table in a 1,700-date cascade
  * against the raw tables' 29. While the table's phase still has jobs waiting or running, its
  * commit gathers up to `backlogGatherSeconds` instead; a full batch starts it at once, and so
- * does the phase running dry (`phaseDrained`), so the end of a wave or a daily run does not
+ * does the phase running dry (`phaseJobFinished`), so the end of a wave or a daily run does not
  * wait the window out.
+ *
+ * A wave's last few slices are a partial batch, and the phase runs dry between waves: in a
+ * cascade the rolling features' waves come a season at a time, each ending in a statement of
+ * its own (4 per 209-date season where 64-slice batches need 3.3). While a phase upstream of
+ * the table still has jobs waiting or running, its next wave is on its way, so the partial
+ * batch gathers up to `upstreamGatherSeconds` and joins it; it starts when its own phase and
+ * every phase upstream have run dry, or when full.
  */
 import { type Phase, tableId } from '../../processors/types.ts';
+import { infoRecord } from '../../redis/stream-reply.ts';
 import type { PipelineContext } from '../context.ts';
+import { PHASES } from '../names.ts';
 
 /** The phase of the processor writing a data table fed by completion events (3–5); undefined for a raw or log table, or one no processor writes. */
 export function downstreamPhase(ctx: Pick<PipelineContext, 'registry'>, table: string): Phase | undefined {
@@ -17,23 +26,107 @@ export function downstreamPhase(ctx: Pick<PipelineContext, 'registry'>, table: s
   return writer && writer.phase >= 3 ? writer.phase : undefined;
 }
 
+/** Jobs of a queue in every process: waiting (plain, by priority), delayed, and running. */
+export interface QueueLoad {
+  waiting: number;
+  delayed: number;
+  active: number;
+}
+
+/** What a phase 3–5 table's gather looks at: each phase's jobs, and each phase's tables' commit jobs. */
+export interface PipelineLoads {
+  phases: Map<Phase, QueueLoad>;
+  commits: Map<Phase, QueueLoad>;
+  /** `committed` events the dependency tracker has not turned into jobs yet (undelivered, or being handled). */
+  unhandledEvents: boolean;
+}
+
+export interface Backlog {
+  /** The phase's own jobs waiting, by priority or delayed. */
+  waiting: number;
+  /** The phase's own jobs running. */
+  active: number;
+  /** A phase upstream of it, or a commit of one of their tables, still has a job: its next wave is on its way. */
+  upstreamBusy: boolean;
+}
+
 /**
- * Jobs of a phase waiting (plain, by priority, or delayed) and running, in every process: one
- * round trip. Delayed ones count: a slice the tracker holds back for its look-back window, or a
- * retry, is part of the wave, and a commit started without it lands the wave in two statements
- * (the window still bounds the wait).
+ * What feeds a downstream table: its own phase's backlog — jobs waiting (plain, by priority, or
+ * delayed) and running — and whether work upstream of it is still under way. One round trip.
+ *
+ * Delayed jobs count: a slice the tracker holds back for its look-back window, or a retry, is
+ * part of the wave, and a commit started without it lands the wave in two statements (the
+ * window still bounds the wait). Upstream, the phases' jobs count and so do their tables'
+ * commit jobs — between waves the next one's slices often sit staged in an upstream table's
+ * gate, waiting for its rate window, while every phase queue is empty — and so do the commits'
+ * events the dependency tracker has not handled yet: a busy tracker takes seconds to turn a
+ * 64-date commit into jobs, and the queues are empty meanwhile.
  */
-export async function phaseBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'>, phase: Phase): Promise<{ waiting: number; active: number }> {
-  const queue = ctx.queues.phase(phase);
-  const res = await ctx.redis
-    .multi()
-    .llen(queue.toKey('wait'))
-    .zcard(queue.toKey('prioritized'))
-    .zcard(queue.toKey('delayed'))
-    .llen(queue.toKey('active'))
-    .exec();
+export async function phaseBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues' | 'registry' | 'keys'>, phase: Phase): Promise<Backlog> {
+  return backlogOf(await pipelineLoads(ctx, phase), phase);
+}
+
+const busy = (l: QueueLoad | undefined) => !!l && l.waiting + l.delayed + l.active > 0;
+
+/** A phase's backlog, from the loads of every phase up to it. */
+export function backlogOf(loads: PipelineLoads, phase: Phase): Backlog {
+  const own = loads.phases.get(phase) ?? { waiting: 0, delayed: 0, active: 0 };
+  const upstreamBusy = loads.unhandledEvents || PHASES.some((p) => p < phase && (busy(loads.phases.get(p)) || busy(loads.commits.get(p))));
+  return { waiting: own.waiting + own.delayed, active: own.active, upstreamBusy };
+}
+
+/** The jobs of every phase up to `upTo`, and of the commits of the tables they write, in one round trip. */
+export async function pipelineLoads(ctx: Pick<PipelineContext, 'redis' | 'queues' | 'registry' | 'keys'>, upTo: Phase): Promise<PipelineLoads> {
+  const queues: { phase: Phase; commit: boolean; queue: { toKey(type: string): string } }[] = [];
+  for (const phase of PHASES.filter((p) => p <= upTo)) {
+    queues.push({ phase, commit: false, queue: ctx.queues.phase(phase) });
+    // Only upstream phases' tables matter; the table's own phase's commits are its own.
+    if (phase === upTo) continue;
+    const tables = new Set(
+      ctx.registry
+        .transforms()
+        .filter((d) => d.phase === phase)
+        .map((d) => tableId(d.table)),
+    );
+    for (const table of tables) queues.push({ phase, commit: true, queue: ctx.queues.commit(table) });
+  }
+  const multi = ctx.redis.multi();
+  for (const { queue } of queues) {
+    multi.llen(queue.toKey('wait')).zcard(queue.toKey('prioritized')).zcard(queue.toKey('delayed')).llen(queue.toKey('active'));
+  }
+  // The stream's newest event, and each consumer group's last delivered one and pending count.
+  multi.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1).xinfo('GROUPS', ctx.keys.events());
+  const res = await multi.exec();
   const n = (i: number) => Number(res?.[i]?.[1] ?? 0) || 0;
-  return { waiting: n(0) + n(1) + n(2), active: n(3) };
+  const at = 4 * queues.length;
+  const newest = (res?.[at]?.[1] as [string, string[]][] | undefined)?.[0]?.[0];
+  // No stream yet is an error reply: no events, none unhandled.
+  const groups = res?.[at + 1]?.[0] ? [] : ((res?.[at + 1]?.[1] as unknown[] | undefined) ?? []);
+  const loads: PipelineLoads = { phases: new Map(), commits: new Map(), unhandledEvents: unhandled(newest, groups) };
+  queues.forEach(({ phase, commit }, i) => {
+    const into = commit ? loads.commits : loads.phases;
+    const sum = into.get(phase) ?? { waiting: 0, delayed: 0, active: 0 };
+    into.set(phase, { waiting: sum.waiting + n(4 * i) + n(4 * i + 1), delayed: sum.delayed + n(4 * i + 2), active: sum.active + n(4 * i + 3) });
+  });
+  return loads;
+}
+
+/** Whether a consumer group of the events stream has events it was not given yet, or has not acknowledged. */
+function unhandled(newest: string | undefined, groups: readonly unknown[]): boolean {
+  for (const group of groups) {
+    const info = infoRecord(group);
+    if (Number(info.pending ?? 0) > 0) return true;
+    const delivered = String(info['last-delivered-id'] ?? '0-0');
+    if (newest !== undefined && compareIds(newest, delivered) > 0) return true;
+  }
+  return false;
+}
+
+/** Stream ids `ms-seq`, compared as numbers. */
+function compareIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
+  return am === bm ? (as === bs ? 0 : as > bs ? 1 : -1) : am > bm ? 1 : -1;
 }
 
 /**

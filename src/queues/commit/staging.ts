@@ -15,7 +15,7 @@ import { warehouseCaps } from '../../warehouse/index.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, isCommitJobId, JOB_NAMES } from '../names.ts';
-import { downstreamPhase, moreComing, phaseBacklog } from './backlog-gather.ts';
+import { type Backlog, backlogOf, downstreamPhase, moreComing, phaseBacklog, pipelineLoads } from './backlog-gather.ts';
 import type { PendingSlice, Registered } from './table-gate.ts';
 
 export function stagingKey(table: string, slice: string, body: string): string {
@@ -257,7 +257,9 @@ function gatheringFor(asked: Map<string, AskedCommit>, phase: Phase): [string, A
  */
 async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, AskedCommit>, phase: Phase, callerActive = true): Promise<void> {
   const gathering = gatheringFor(asked, phase);
-  if (gathering.length === 0 || moreComing(await phaseBacklog(ctx, phase), callerActive)) return;
+  if (gathering.length === 0) return;
+  const backlog = await phaseBacklog(ctx, phase);
+  if (moreComing(backlog, callerActive) || backlog.upstreamBusy) return;
   for (const [table, a] of gathering) {
     a.started = true;
     const job = await ctx.queues.commit(table).getJob(commitJobId(a.seq));
@@ -268,19 +270,36 @@ async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, Aske
 /** Phases of a process whose run-dry check (phaseJobFinished) is under way. */
 const drainChecks = new WeakMap<PipelineContext, Set<Phase>>();
 
+/** The phases whose tables gather for their backlog (backlog-gather.ts): 3–5. */
+const GATHERING_PHASES = [3, 4, 5] as const satisfies readonly Phase[];
+
 /**
- * A phase job of this process finished: if it was the phase's last, the commits gathering for
- * the phase's backlog start. A staging checks this too, but jobs that stage together (their
- * reads were gathered into one) each see the others still running; the last to finish sees
- * none. Dry for an instant is not dry — the tracker may still be queueing the rest of the wave,
- * and a commit started then lands the wave in two statements — so the phase must still be dry
- * one commit gather window later (`PHASEGATE_COMMIT_GATHER_SECONDS`).
+ * A phase job of this process finished: if it was the last of its phase and of every phase
+ * upstream, the commits gathering for the phase's backlog start — and so do those of the
+ * phases downstream of it that are dry too (their partial batches waited for this one's next
+ * wave). A staging checks this too, but jobs that stage together (their reads were gathered
+ * into one) each see the others still running; the last to finish sees none. Dry for an
+ * instant is not dry — the tracker may still be queueing the rest of the wave, and a commit
+ * started then lands the wave in two statements — so the phase must still be dry one commit
+ * gather window later (`PHASEGATE_COMMIT_GATHER_SECONDS`).
  *
  * The last job of a wave may run in another process than the one whose staging asked for the
  * commit (phase 3–5 workers on several machines), so what starts is every commit gathering for
  * the phase's tables, found in Redis (`delayedGathers`), not only this process's.
  */
 export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
+  const loads = await pipelineLoads(ctx, 5);
+  const dry = GATHERING_PHASES.filter((q) => q >= phase && isDry(backlogOf(loads, q)));
+  await Promise.all(dry.map((q) => startIfDry(ctx, q)));
+}
+
+/** No job of the phase waits or runs, nor of any phase upstream: no more of its slices are coming soon. */
+function isDry(backlog: Backlog): boolean {
+  return !moreComing(backlog, false) && !backlog.upstreamBusy;
+}
+
+/** Starts the phase's gathering commits if it is still dry one gather window later. */
+async function startIfDry(ctx: PipelineContext, phase: Phase): Promise<void> {
   let checking = drainChecks.get(ctx);
   if (!checking) {
     checking = new Set();
@@ -289,13 +308,12 @@ export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Prom
   if (checking.has(phase)) return;
   checking.add(phase);
   try {
-    if (moreComing(await phaseBacklog(ctx, phase), false)) return;
     const asked = commitJobsAsked.get(ctx);
     const local = asked ? gatheringFor(asked, phase) : [];
     if (local.length === 0 && (await delayedGathers(ctx, phase)).length === 0) return;
     // Unref'd: a closing process does not wait for it (its commits are found by the gate anyway).
     await new Promise((r) => setTimeout(r, scaledMs(ctx.config, ctx.config.table.gatherSeconds)).unref());
-    if (moreComing(await phaseBacklog(ctx, phase), false)) return;
+    if (!isDry(await phaseBacklog(ctx, phase))) return;
     for (const [, a] of local) a.started = true;
     for (const job of await delayedGathers(ctx, phase)) await job.promote().catch(() => undefined);
   } finally {
@@ -347,9 +365,13 @@ export async function ensureCommitJob(
   const jobId = commitJobId(seq);
   let gatherMs = full ? 0 : opts.gatherSeconds !== undefined ? scaledMs(ctx.config, opts.gatherSeconds) : await adaptiveGatherMs(ctx, table, limits);
   let backlogPhase: Phase | undefined;
-  if (!full && phase !== undefined && limits.backlogGatherSeconds > 0 && moreComing(await phaseBacklog(ctx, phase))) {
-    gatherMs = Math.max(gatherMs, scaledMs(ctx.config, limits.backlogGatherSeconds));
-    backlogPhase = phase;
+  if (!full && phase !== undefined && (limits.backlogGatherSeconds > 0 || limits.upstreamGatherSeconds > 0)) {
+    const backlog = await phaseBacklog(ctx, phase);
+    const own = limits.backlogGatherSeconds > 0 && moreComing(backlog);
+    const upstream = limits.upstreamGatherSeconds > 0 && backlog.upstreamBusy;
+    if (own) gatherMs = Math.max(gatherMs, scaledMs(ctx.config, limits.backlogGatherSeconds));
+    if (upstream) gatherMs = Math.max(gatherMs, scaledMs(ctx.config, limits.upstreamGatherSeconds));
+    if (own || upstream) backlogPhase = phase;
   }
   const job = await queue.add(
     JOB_NAMES.commit,

@@ -24,7 +24,7 @@ import type { SliceVerdict } from '../../integrity/holdings.ts';
 import { describeMissing } from '../../integrity/slice-check.ts';
 import type { TableWriteKind } from '../../limits/bigquery.ts';
 import { log } from '../../log.ts';
-import type { TableSpec } from '../../processors/types.ts';
+import type { Phase, TableSpec } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
 import { bullmqTelemetry, committedSpan, describeActive, recordError } from '../../telemetry/tracing.ts';
@@ -50,11 +50,12 @@ import { deploymentId } from '../redis-epoch.ts';
 import { announceFinishedBackfills } from '../runs/finished.ts';
 import type { LastCommit } from '../status-store.ts';
 import { logWorkerErrors } from '../worker-errors.ts';
+import { downstreamPhase } from './backlog-gather.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
 import { keepStaged, stagedObjectKeys, stagedObjects } from './staged-objects.ts';
-import { ensureCommitJob, LOG_COMMIT } from './staging.ts';
+import { ensureCommitJob, LOG_COMMIT, phaseJobFinished } from './staging.ts';
 import { sweepStaging } from './staging-sweep.ts';
 import { TableGateStore, type TakenBatch } from './table-gate.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './throttle.ts';
@@ -524,8 +525,13 @@ export function commitProcessor(ctx: PipelineContext) {
       maxSlices: append ? LOG_COMMIT.maxFields : limits.commitMaxSlices,
       maxRows: limits.commitMaxRows,
     });
-    // More than one batch is waiting: queue the next commit now rather than after a gather.
-    if (remaining > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), remaining, { fullAt: 1 });
+    // More than one batch is waiting: queue the next commit now rather than after a gather —
+    // unless what is left is a phase 3–5 table's partial batch: the rest of its wave may still
+    // be coming, and it gathers like any other (backlog-gather.ts).
+    if (remaining > 0) {
+      const partial = remaining < limits.commitMaxSlices && downstreamPhase(ctx, table) !== undefined;
+      await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), remaining, partial ? {} : { fullAt: 1 });
+    }
     // Held slices come back when due, by a delayed job; every take makes sure it exists.
     if (nextDueMs !== undefined) await ensureHeldCommitJob(ctx, table, nextDueMs, jobId);
     if (!batch) {
@@ -549,6 +555,17 @@ export function startCommitWorker(ctx: PipelineContext, table: string): Worker<C
     maxStalledCount: QUEUE_DEFAULTS.commitJob.maxStalledCount,
   });
   logWorkerErrors(worker, `${commitQueueName(table)} worker`);
+  // A data table's commit landing may be the last work upstream of a phase 3–5 table gathering
+  // for its next wave: if nothing else is coming, that gather starts (backlog-gather.ts).
+  const writer = ctx.registry.isLogTable(table) ? undefined : ctx.registry.writerOf(table).phase;
+  if (writer !== undefined && writer < 5) {
+    const landed = () =>
+      void phaseJobFinished(ctx, (writer + 1) as Phase).catch((err: unknown) =>
+        log.warn(`${table}: starting the gathered commits downstream: ${(err as Error).message}`),
+      );
+    worker.on('completed', landed);
+    worker.on('failed', landed);
+  }
   return worker;
 }
 

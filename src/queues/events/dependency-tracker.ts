@@ -19,9 +19,10 @@ import { log } from '../../log.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
 import { duplicateClient, type RedisClient } from '../../redis/connect.ts';
 import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
-import { entriesByStream, entriesOf, type StreamEntry } from '../../redis/stream-reply.ts';
+import { entriesByStream, entriesOf, infoRecord, type StreamEntry } from '../../redis/stream-reply.ts';
 import { followConnectionId, unblockUntilEnded } from '../../redis/unblock.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
+import { phaseJobFinished } from '../commit/staging.ts';
 import type { PipelineContext } from '../context.ts';
 import { parseEventFields, streamCapFrom, trimEvents } from './stream.ts';
 import { BackfillLookup, handleEvent } from './unlocks.ts';
@@ -69,14 +70,6 @@ function defaultConsumer(): string {
 /** The entries of an XREADGROUP reply for the one stream the tracker reads; null (timeout) is none. */
 function readReplyEntries(reply: unknown): StreamEntry[] {
   return [...entriesByStream(reply).values()][0] ?? [];
-}
-
-/** XINFO rows: RESP3 maps arrive as flat `[k, v, k, v]` arrays, RESP2 the same. */
-function infoRecord(flat: unknown): Record<string, unknown> {
-  const info: Record<string, unknown> = {};
-  if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
-  else if (flat && typeof flat === 'object') Object.assign(info, flat);
-  return info;
 }
 
 export interface TrackerStats {
@@ -189,7 +182,12 @@ export class DependencyTracker {
         // While events wait for a retry, block only until the next one is due.
         const block = this.retryAt.size > 0 ? Math.max(1, Math.min(this.opts.blockMs, nextRecovery - Date.now())) : this.opts.blockMs;
         const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'BLOCK', block, 'STREAMS', this.key, '>');
-        await this.handleAll(conn, readReplyEntries(reply));
+        const entries = readReplyEntries(reply);
+        await this.handleAll(conn, entries);
+        // Commits gathering for their next wave count these events as work upstream; handled,
+        // they may have been the last of it (backlog-gather.ts).
+        if (entries.length > 0)
+          void phaseJobFinished(this.ctx, 3).catch((err: unknown) => log.warn(`dependency tracker: starting the gathered commits: ${(err as Error).message}`));
         errors.ok();
       } catch (err) {
         if (this.stopping) return;

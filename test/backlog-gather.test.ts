@@ -11,7 +11,7 @@ import { tableId } from '../src/processors/types.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { phaseBacklog } from '../src/queues/commit/backlog-gather.ts';
 import { ensureCommitJob, phaseJobFinished } from '../src/queues/commit/staging.ts';
-import { commitJobId, JOB_NAMES, PHASES } from '../src/queues/names.ts';
+import { commitJobId, JOB_NAMES, PHASES, TRACKER_GROUP } from '../src/queues/names.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
@@ -150,12 +150,14 @@ describe('backlog gather of phase 3–5 tables', function () {
     expect((await phaseBacklog(rt, 4)).upstreamBusy, "the phase's own table").to.equal(false);
     // A committed event no tracker has read yet, then read but not acknowledged, then acknowledged.
     const stream = rt.keys.events();
-    await rt.redis.xgroup('CREATE', stream, 'dependency-tracker', '0', 'MKSTREAM');
+    // Another reader's group (the Pub/Sub relay's) that never reads holds nothing up.
+    await rt.redis.xgroup('CREATE', stream, 'pubsub-relay', '0', 'MKSTREAM');
+    await rt.redis.xgroup('CREATE', stream, TRACKER_GROUP, '0');
     const id = await rt.redis.xadd(stream, '*', 'type', 'committed');
     expect((await phaseBacklog(rt, 4)).upstreamBusy, 'an event not delivered').to.equal(true);
-    await rt.redis.xreadgroup('GROUP', 'dependency-tracker', 'test', 'COUNT', 10, 'STREAMS', stream, '>');
+    await rt.redis.xreadgroup('GROUP', TRACKER_GROUP, 'test', 'COUNT', 10, 'STREAMS', stream, '>');
     expect((await phaseBacklog(rt, 4)).upstreamBusy, 'an event being handled').to.equal(true);
-    await rt.redis.xack(stream, 'dependency-tracker', id as string);
+    await rt.redis.xack(stream, TRACKER_GROUP, id as string);
     expect((await phaseBacklog(rt, 4)).upstreamBusy, 'every event handled').to.equal(false);
   });
 

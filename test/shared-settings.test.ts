@@ -48,6 +48,7 @@ describe('shared settings: one set of caps per pipeline (issue 21, point 4)', fu
         'PHASEGATE_COMMIT_MAX_ROWS',
         'PHASEGATE_COMMIT_GATHER_SECONDS',
         'PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS',
+        'PHASEGATE_COMMIT_UPSTREAM_GATHER_SECONDS',
         'PHASEGATE_TABLE_LIMITS',
       ]);
       const a = configWith({ PHASEGATE_TABLE_LIMITS: `{"${TABLE}":{"concurrency":2,"opsMax":3}}` });

@@ -102,3 +102,6 @@ export function heldCommitJobId(dueMs: number): string {
 export function auditJobId(step: 'now' | 'finish', runId: string): string {
   return `${step === 'now' ? SCHEDULER_JOBS.auditNow : SCHEDULER_JOBS.auditFinish}.${runId}`;
 }
+
+/** The dependency tracker's consumer group on the `committed` events stream (other readers, such as the Pub/Sub relay, have their own). */
+export const TRACKER_GROUP = 'dependency-tracker';

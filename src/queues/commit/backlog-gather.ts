@@ -18,7 +18,7 @@
 import { type Phase, tableId } from '../../processors/types.ts';
 import { infoRecord } from '../../redis/stream-reply.ts';
 import type { PipelineContext } from '../context.ts';
-import { PHASES } from '../names.ts';
+import { PHASES, TRACKER_GROUP } from '../names.ts';
 
 /** The phase of the processor writing a data table fed by completion events (3–5); undefined for a raw or log table, or one no processor writes. */
 export function downstreamPhase(ctx: Pick<PipelineContext, 'registry'>, table: string): Phase | undefined {
@@ -111,10 +111,15 @@ export async function pipelineLoads(ctx: Pick<PipelineContext, 'redis' | 'queues
   return loads;
 }
 
-/** Whether a consumer group of the events stream has events it was not given yet, or has not acknowledged. */
+/**
+ * Whether the dependency tracker's group has events it was not given yet, or has not
+ * acknowledged. Only its group: another reader of the stream (the Pub/Sub relay) may lag, or
+ * have stopped for good, without holding up any phase.
+ */
 function unhandled(newest: string | undefined, groups: readonly unknown[]): boolean {
   for (const group of groups) {
     const info = infoRecord(group);
+    if (String(info.name) !== TRACKER_GROUP) continue;
     if (Number(info.pending ?? 0) > 0) return true;
     const delivered = String(info['last-delivered-id'] ?? '0-0');
     if (newest !== undefined && compareIds(newest, delivered) > 0) return true;

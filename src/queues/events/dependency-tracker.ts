@@ -24,6 +24,7 @@ import { followConnectionId, unblockUntilEnded } from '../../redis/unblock.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
 import { phaseJobFinished } from '../commit/staging.ts';
 import type { PipelineContext } from '../context.ts';
+import { TRACKER_GROUP } from '../names.ts';
 import { parseEventFields, streamCapFrom, trimEvents } from './stream.ts';
 import { BackfillLookup, handleEvent } from './unlocks.ts';
 
@@ -46,7 +47,7 @@ export interface TrackerOptions {
 }
 
 const DEFAULTS = {
-  group: 'dependency-tracker',
+  group: TRACKER_GROUP,
   batchSize: 100,
   blockMs: 2000,
   retryMs: 200,

@@ -66,6 +66,23 @@ export async function phaseBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'
   return backlogOf(await pipelineLoads(ctx, phase), phase);
 }
 
+/**
+ * The phase's own jobs only: a quarter of `phaseBacklog`'s commands for the common case — mid-wave
+ * the phase is busy, and then neither its gathers nor any downstream of it are dry.
+ */
+export async function ownBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'>, phase: Phase): Promise<{ waiting: number; active: number }> {
+  const queue = ctx.queues.phase(phase);
+  const res = await ctx.redis
+    .multi()
+    .llen(queue.toKey('wait'))
+    .zcard(queue.toKey('prioritized'))
+    .zcard(queue.toKey('delayed'))
+    .llen(queue.toKey('active'))
+    .exec();
+  const n = (i: number) => Number(res?.[i]?.[1] ?? 0) || 0;
+  return { waiting: n(0) + n(1) + n(2), active: n(3) };
+}
+
 const busy = (l: QueueLoad | undefined) => !!l && l.waiting + l.delayed + l.active > 0;
 
 /** A phase's backlog, from the loads of every phase up to it. */

@@ -15,7 +15,7 @@ import { warehouseCaps } from '../../warehouse/index.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, isCommitJobId, JOB_NAMES } from '../names.ts';
-import { type Backlog, backlogOf, downstreamPhase, moreComing, phaseBacklog, pipelineLoads } from './backlog-gather.ts';
+import { type Backlog, backlogOf, downstreamPhase, moreComing, ownBacklog, phaseBacklog, pipelineLoads } from './backlog-gather.ts';
 import type { PendingSlice, Registered } from './table-gate.ts';
 
 export function stagingKey(table: string, slice: string, body: string): string {
@@ -258,6 +258,7 @@ function gatheringFor(asked: Map<string, AskedCommit>, phase: Phase): [string, A
 async function startOnPhaseDrained(ctx: PipelineContext, asked: Map<string, AskedCommit>, phase: Phase, callerActive = true): Promise<void> {
   const gathering = gatheringFor(asked, phase);
   if (gathering.length === 0) return;
+  if (moreComing(await ownBacklog(ctx, phase), callerActive)) return;
   const backlog = await phaseBacklog(ctx, phase);
   if (moreComing(backlog, callerActive) || backlog.upstreamBusy) return;
   for (const [table, a] of gathering) {
@@ -288,6 +289,8 @@ const GATHERING_PHASES = [3, 4, 5] as const satisfies readonly Phase[];
  * the phase's tables, found in Redis (`delayedGathers`), not only this process's.
  */
 export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
+  // Its phase still busy: nothing is dry there or downstream (it is upstream of those phases).
+  if (moreComing(await ownBacklog(ctx, phase), false)) return;
   const loads = await pipelineLoads(ctx, 5);
   const dry = GATHERING_PHASES.filter((q) => q >= phase && isDry(backlogOf(loads, q)));
   await Promise.all(dry.map((q) => startIfDry(ctx, q)));

@@ -71,16 +71,23 @@ export async function phaseBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'
  * the phase is busy, and then neither its gathers nor any downstream of it are dry.
  */
 export async function ownBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'>, phase: Phase): Promise<{ waiting: number; active: number }> {
-  const queue = ctx.queues.phase(phase);
-  const res = await ctx.redis
-    .multi()
-    .llen(queue.toKey('wait'))
-    .zcard(queue.toKey('prioritized'))
-    .zcard(queue.toKey('delayed'))
-    .llen(queue.toKey('active'))
-    .exec();
-  const n = (i: number) => Number(res?.[i]?.[1] ?? 0) || 0;
-  return { waiting: n(0) + n(1) + n(2), active: n(3) };
+  const multi = ctx.redis.multi();
+  countJobs(multi, ctx.queues.phase(phase));
+  const load = loadAt(await multi.exec(), 0);
+  return { waiting: load.waiting + load.delayed, active: load.active };
+}
+
+type Multi = ReturnType<PipelineContext['redis']['multi']>;
+
+/** Adds the four counts of a queue's jobs to a MULTI: waiting, by priority, delayed, running. */
+function countJobs(multi: Multi, queue: { toKey(type: string): string }): void {
+  multi.llen(queue.toKey('wait')).zcard(queue.toKey('prioritized')).zcard(queue.toKey('delayed')).llen(queue.toKey('active'));
+}
+
+/** The `countJobs` of the `index`-th queue of a MULTI's reply. */
+function loadAt(res: [Error | null, unknown][] | null, index: number): QueueLoad {
+  const n = (i: number) => Number(res?.[4 * index + i]?.[1] ?? 0) || 0;
+  return { waiting: n(0) + n(1), delayed: n(2), active: n(3) };
 }
 
 const busy = (l: QueueLoad | undefined) => !!l && l.waiting + l.delayed + l.active > 0;
@@ -108,13 +115,10 @@ export async function pipelineLoads(ctx: Pick<PipelineContext, 'redis' | 'queues
     for (const table of tables) queues.push({ phase, commit: true, queue: ctx.queues.commit(table) });
   }
   const multi = ctx.redis.multi();
-  for (const { queue } of queues) {
-    multi.llen(queue.toKey('wait')).zcard(queue.toKey('prioritized')).zcard(queue.toKey('delayed')).llen(queue.toKey('active'));
-  }
+  for (const { queue } of queues) countJobs(multi, queue);
   // The stream's newest event, and each consumer group's last delivered one and pending count.
   multi.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1).xinfo('GROUPS', ctx.keys.events());
   const res = await multi.exec();
-  const n = (i: number) => Number(res?.[i]?.[1] ?? 0) || 0;
   const at = 4 * queues.length;
   const newest = (res?.[at]?.[1] as [string, string[]][] | undefined)?.[0]?.[0];
   // No stream yet is an error reply: no events, none unhandled.
@@ -123,7 +127,8 @@ export async function pipelineLoads(ctx: Pick<PipelineContext, 'redis' | 'queues
   queues.forEach(({ phase, commit }, i) => {
     const into = commit ? loads.commits : loads.phases;
     const sum = into.get(phase) ?? { waiting: 0, delayed: 0, active: 0 };
-    into.set(phase, { waiting: sum.waiting + n(4 * i) + n(4 * i + 1), delayed: sum.delayed + n(4 * i + 2), active: sum.active + n(4 * i + 3) });
+    const load = loadAt(res, i);
+    into.set(phase, { waiting: sum.waiting + load.waiting, delayed: sum.delayed + load.delayed, active: sum.active + load.active });
   });
   return loads;
 }

@@ -36,6 +36,14 @@ describe('backlog gather of phase 3–5 tables', function () {
       .phase(phase)
       .add(processor, { processor, slice: '2024-01-02', targets: [], cascade: false, origin: 'backfill' }, { jobId: `${processor}-waiting` });
 
+  /** A commit of `table` asked for while a job of an upstream phase still waits: the job that gathers, and the upstream one. */
+  const gatheringBehind = async (table: string, phase: 2 | 3, processor: string) => {
+    const seq = await env.rt.gate.currentSeq(table);
+    const upstream = await queuePhaseJob(phase, processor);
+    await ensureCommitJob(env.rt, table, seq, 1);
+    return { job: await env.rt.queues.commit(table).getJob(commitJobId(seq)), upstream };
+  };
+
   it('delays the commit by the backlog window while jobs of its phase wait, and starts it when the phase runs dry', async () => {
     const { rt } = env;
     const table = tableId(playerGameSummary.table);
@@ -107,13 +115,8 @@ describe('backlog gather of phase 3–5 tables', function () {
 
   it("gathers up to the upstream window while an upstream phase has jobs, so a wave's tail joins the next; dry everywhere, it starts", async () => {
     const { rt } = env;
-    const table = tableId(playerGameSummary.table);
-    const seq = await rt.gate.currentSeq(table);
     // Phase 3 has nothing left, but phase 2 still has a job: its commit will unlock more of phase 3.
-    const upstream = await queuePhaseJob(2, nbacPlayerBoxscore.name);
-    await ensureCommitJob(rt, table, seq, 1);
-    const queue = rt.queues.commit(table);
-    const job = await queue.getJob(commitJobId(seq));
+    const { job, upstream } = await gatheringBehind(tableId(playerGameSummary.table), 2, nbacPlayerBoxscore.name);
     // The upstream window, 120 s at ×100.
     expect(job?.opts.delay).to.equal(1200);
     // A phase-3 job finishing while phase 2 still works leaves it gathering.
@@ -126,11 +129,7 @@ describe('backlog gather of phase 3–5 tables', function () {
 
   it('a phase job finishing starts the gathers of the dry phases downstream of it too', async () => {
     const { rt } = env;
-    const table = tableId(playerRollingFeatures.table);
-    const seq = await rt.gate.currentSeq(table);
-    const upstream = await queuePhaseJob(3, playerGameSummary.name);
-    await ensureCommitJob(rt, table, seq, 1);
-    const job = await rt.queues.commit(table).getJob(commitJobId(seq));
+    const { job, upstream } = await gatheringBehind(tableId(playerRollingFeatures.table), 3, playerGameSummary.name);
     expect(await job?.getState()).to.equal('delayed');
     // Phase 3's last job ends; phase 4 has nothing waiting: the rolling features commit starts.
     await upstream.remove();

@@ -15,6 +15,7 @@
  * batch gathers up to `upstreamGatherSeconds` and joins it; it starts when its own phase and
  * every phase upstream have run dry, or when full.
  */
+import type { ChainableCommander } from 'ioredis';
 import { type Phase, tableId } from '../../processors/types.ts';
 import { infoRecord } from '../../redis/stream-reply.ts';
 import type { PipelineContext } from '../context.ts';
@@ -77,10 +78,8 @@ export async function ownBacklog(ctx: Pick<PipelineContext, 'redis' | 'queues'>,
   return { waiting: load.waiting + load.delayed, active: load.active };
 }
 
-type Multi = ReturnType<PipelineContext['redis']['multi']>;
-
 /** Adds the four counts of a queue's jobs to a MULTI: waiting, by priority, delayed, running. */
-function countJobs(multi: Multi, queue: { toKey(type: string): string }): void {
+function countJobs(multi: ChainableCommander, queue: { toKey(type: string): string }): void {
   multi.llen(queue.toKey('wait')).zcard(queue.toKey('prioritized')).zcard(queue.toKey('delayed')).llen(queue.toKey('active'));
 }
 

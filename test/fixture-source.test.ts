@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { parseGameId } from '../src/processors/game-id.ts';
@@ -12,6 +14,7 @@ import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
 import type { ScheduledGame } from '../src/processors/types.ts';
 import { bdlPlayerId } from '../src/sources/fixture/bdl-documents.ts';
 import { FixtureSource, seasonOf } from '../src/sources/fixture/fixture-source.ts';
+import { fixtureSchedule } from '../src/sources/fixture/schedule.ts';
 import { sourceClients } from '../src/sources/source-clients.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 
@@ -362,6 +365,39 @@ describe('fixture source', () => {
     const [other] = await missing.games('2025-04-16');
     if (!other) throw new Error('no game');
     expect(await missing.playerBoxscore(other)).to.not.equal(null);
+  });
+});
+
+describe('what a process of the fixture source holds', () => {
+  // Module state is per process and this one's other tests read every line: a fresh node answers.
+  it('derives the schedule from lines it then lets go, and keeps them once it makes box scores', async function () {
+    this.timeout(30_000);
+    const script = [
+      "const { fixtureSchedule } = await import('./src/sources/fixture/schedule.ts');",
+      "const { linesKept } = await import('./src/sources/fixture/player-lines.ts');",
+      "const { FixtureSource } = await import('./src/sources/fixture/fixture-source.ts');",
+      'const schedule = fixtureSchedule();',
+      'const afterSchedule = linesKept();',
+      "const playoff = schedule.byId.get('0042300401');",
+      'const source = new FixtureSource();',
+      "const [game] = await source.games('2024-01-10');",
+      'const doc = source.boxscore(game.gameId);',
+      'console.log(JSON.stringify({ games: schedule.byId.size, afterSchedule, playoffPts: playoff?.homeTotals.pts, afterBoxscore: linesKept(), doc: doc !== null }));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+    });
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    // The same schedule as this process built with every line kept (the 2024 Finals' first game included).
+    const here = fixtureSchedule();
+    expect(here.byId.get('0042300401')?.homeTotals.pts).to.be.a('number');
+    expect(seen).to.deep.equal({
+      games: here.byId.size,
+      afterSchedule: false,
+      playoffPts: here.byId.get('0042300401')?.homeTotals.pts,
+      afterBoxscore: true,
+      doc: true,
+    });
   });
 });
 

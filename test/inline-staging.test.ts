@@ -108,4 +108,28 @@ describe('inline staging: small slices stay in Redis, big ones go to the object 
       await objectsOnly.cleanup();
     }
   });
+
+  it('a process makes and writes a few staged bodies at a time, however many jobs stage at once', async () => {
+    // The store's own put, watched: how many are in flight, each held a moment as a busy disk would.
+    const store = env.rt.store;
+    const put = store.put.bind(store);
+    let inFlight = 0;
+    let most = 0;
+    store.put = async (key, body) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 20));
+        return await put(key, body);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const days = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2024, 1, 1) + i * 86_400_000).toISOString().slice(0, 10));
+    const staged = await Promise.all(days.map((d) => stageRows(env.rt, def, d, rowsOf(d, 2, 'b'.repeat(MAX)), undefined)));
+    expect(most).to.equal(16);
+    // Every one of them staged, as an object of its own, registered with the gate.
+    expect(staged.every((e) => e.object !== '' && e.inline === undefined)).to.equal(true);
+    expect((await stagingObjects(env.rt)).sort()).to.deep.equal(staged.map((e) => e.object).sort());
+    expect([...(await env.rt.gate.pending(TABLE)).keys()].sort()).to.deep.equal(days);
+  });
 });

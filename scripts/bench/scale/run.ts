@@ -103,7 +103,7 @@ export interface ScaleRunResult {
    * This process's memory, MB: peak JS heap in use (sampled every 100 ms), RSS before the first
    * job, and DuckDB's own peak (`duckdb_memory()`, sampled every second) with its memory limit.
    */
-  gateMemoryMb: { heapUsedPeak: number; rssAtStart: number; duckdbPeak: number; duckdbLimit: string };
+  gateMemoryMb: { heapUsedPeak: number; rssAtStart: number; duckdbPeak: number; duckdbLimit: string; duckdbAtPeak: Record<string, number> };
   redis: { usedMemoryMb: number; peakMemoryMb: number };
   warehouseFileMb: number;
 }
@@ -250,7 +250,14 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     const sampler = setInterval(() => {
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     }, 100);
-    const duckdbBytes = async () => Number((await warehouse.query('SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory()'))[0]?.b ?? 0);
+    // DuckDB's memory by what holds it (its tags: base tables, hash tables, …), at its peak.
+    let duckdbAtPeak: Record<string, number> = {};
+    const duckdbBytes = async () => {
+      const tags = await warehouse.query('SELECT tag, memory_usage_bytes AS b FROM duckdb_memory() WHERE memory_usage_bytes > 0');
+      const total = tags.reduce((n, t) => n + Number(t.b), 0);
+      if (total > duckdbPeak) duckdbAtPeak = Object.fromEntries(tags.map((t) => [String(t.tag), round1(Number(t.b) / MB)]));
+      return total;
+    };
     const [limit] = await warehouse.query("SELECT current_setting('memory_limit') AS m");
     let duckdbPeak = 0;
     const duckdbSampler = setInterval(() => {
@@ -335,6 +342,7 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
         heapUsedPeak: round1(heapPeak / MB),
         rssAtStart: round1(rssAtStart / MB),
         duckdbPeak: round1(duckdbPeak / MB),
+        duckdbAtPeak,
         duckdbLimit: String(limit?.m ?? ''),
       },
       redis: { usedMemoryMb: round1(field('used_memory') / MB), peakMemoryMb: round1(field('used_memory_peak') / MB) },

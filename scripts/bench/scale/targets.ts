@@ -38,6 +38,14 @@ function boundLine(r: ScaleRunResult, where: string): string {
   );
 }
 
+/** What held DuckDB's memory at its peak, largest first: ", of it: IN_MEMORY_TABLE 112.9 MB, BASE_TABLE 35.5 MB". */
+function duckdbTags(tags: Record<string, number> | undefined): string {
+  const held = Object.entries(tags ?? {})
+    .filter(([, mb]) => mb >= 1)
+    .sort(([, a], [, b]) => b - a);
+  return held.length === 0 ? '' : `; of it: ${held.map(([tag, mb]) => `${tag} ${mb} MB`).join(', ')}`;
+}
+
 const whereOf = (r: ScaleRunResult) => (r.phaseProcesses === 0 ? 'phase workers in the gate process' : `phase workers in ${r.phaseProcesses} process(es)`);
 
 export function scaleTargets(ctx: TargetContext): string[] {
@@ -82,7 +90,7 @@ export function scaleTargets(ctx: TargetContext): string[] {
   const tuned = ctx.tunedHeap ? ' (heap capped by flags: not the defaults)' : '';
   for (const r of all.filter((x) => x.cascade && !(ctx.relay && x.phaseProcesses > 0))) {
     out.push(
-      `${verdict(r.gateRssMb < GATE_RSS_MB)} commit-gate process with phases 3–5 < ${GATE_RSS_MB} MB at ${r.dates} dates × every processor, ${whereOf(r)}${tuned}: ${r.gateRssMb} MB (JS heap peak ${r.gateMemoryMb.heapUsedPeak} MB, DuckDB peak ${r.gateMemoryMb.duckdbPeak} MB of its limit ${r.gateMemoryMb.duckdbLimit})`,
+      `${verdict(r.gateRssMb < GATE_RSS_MB)} commit-gate process with phases 3–5 < ${GATE_RSS_MB} MB at ${r.dates} dates × every processor, ${whereOf(r)}${tuned}: ${r.gateRssMb} MB (JS heap peak ${r.gateMemoryMb.heapUsedPeak} MB, DuckDB peak ${r.gateMemoryMb.duckdbPeak} MB of its limit ${r.gateMemoryMb.duckdbLimit}${duckdbTags(r.gateMemoryMb.duckdbAtPeak)})`,
     );
   }
   for (const r of ctx.procs.filter((x) => x.phaseProcesses > 0 && !(ctx.relay && x.cascade))) {

@@ -33,3 +33,13 @@ export function infoRecord(flat: unknown): Record<string, unknown> {
   else if (flat && typeof flat === 'object') Object.assign(info, flat);
   return info;
 }
+
+/** Compares stream ids `ms-seq` numerically (string order is wrong once the lengths differ). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}

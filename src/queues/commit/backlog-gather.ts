@@ -17,7 +17,7 @@
  */
 import type { ChainableCommander } from 'ioredis';
 import { type Phase, tableId } from '../../processors/types.ts';
-import { infoRecord } from '../../redis/stream-reply.ts';
+import { compareStreamIds, infoRecord } from '../../redis/stream-reply.ts';
 import type { PipelineContext } from '../context.ts';
 import { PHASES, TRACKER_GROUP } from '../names.ts';
 
@@ -143,16 +143,9 @@ function unhandled(newest: string | undefined, groups: readonly unknown[]): bool
     if (String(info.name) !== TRACKER_GROUP) continue;
     if (Number(info.pending ?? 0) > 0) return true;
     const delivered = String(info['last-delivered-id'] ?? '0-0');
-    if (newest !== undefined && compareIds(newest, delivered) > 0) return true;
+    if (newest !== undefined && compareStreamIds(newest, delivered) > 0) return true;
   }
   return false;
-}
-
-/** Stream ids `ms-seq`, compared as numbers. */
-function compareIds(a: string, b: string): number {
-  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
-  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
-  return am === bm ? (as === bs ? 0 : as > bs ? 1 : -1) : am > bm ? 1 : -1;
 }
 
 /**

@@ -13,6 +13,7 @@
 import type { Job } from 'bullmq';
 import { TransientError } from '../../errors/transient-error.ts';
 import type { TransformDef } from '../../processors/types.ts';
+import { compareStreamIds } from '../../redis/stream-reply.ts';
 import type { PipelineContext } from '../context.ts';
 import { type PhaseJobData, phaseJobId } from '../names.ts';
 
@@ -48,16 +49,6 @@ export interface RunRequest {
 export type RunOutcome = 'enqueued' | 'covered' | 'rescheduled' | 'busy';
 
 const NOT_STARTED = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
-
-/** Compares stream ids `ms-seq` numerically (string order is wrong once the lengths differ). */
-export function compareStreamIds(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
-}
 
 /**
  * Hash slice → the trigger of the last job the tracker added for a processor. It outlives the

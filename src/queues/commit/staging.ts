@@ -11,6 +11,7 @@ import { InputError } from '../../errors/input-error.ts';
 import { checkSlice, type SliceCheck } from '../../integrity/slice-check.ts';
 import { type Phase, type Row, type SliceExpectation, type TableSpec, type TransformDef, tableId } from '../../processors/types.ts';
 import { RedisStep } from '../../redis/step.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
 import { currentTraceparent } from '../../telemetry/tracing.ts';
 import { warehouseCaps } from '../../warehouse/index.ts';
 import type { PipelineContext } from '../context.ts';
@@ -57,7 +58,7 @@ function ndjson(rows: readonly Row[]): string {
  * the other jobs wait with their rows, which they hold anyway.
  */
 const BODIES_AT_ONCE = 16;
-const bodySlots = new WeakMap<object, LimitFunction>();
+const bodySlots = new WeakMap<ObjectStore, LimitFunction>();
 
 function slotsOf(ctx: PipelineContext): LimitFunction {
   let slots = bodySlots.get(ctx.store);

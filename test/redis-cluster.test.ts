@@ -6,7 +6,7 @@
  * without a hash tag is refused on a cluster in one line.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -18,7 +18,8 @@ import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { clusterChecks } from '../src/doctor/cluster-checks.ts';
 import { cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
-import { isCluster } from '../src/redis/connect.ts';
+import { connectRedis, isCluster } from '../src/redis/connect.ts';
+import { freePort, spawnLocalRedisServer } from '../src/redis/ensure-redis.ts';
 import { hashSlot } from '../src/redis/hash-slot.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
@@ -217,6 +218,55 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     await cluster.healthy(60_000);
   }
 
+  it('a client connects while the cluster says it is failing, so a reconnect mid-failover returns', async () => {
+    // During a failover every node says cluster_state:fail until the replica takes over. With
+    // ioredis' ready check a cluster client that reconnected then never settled the promise of
+    // its connect(), and a BullMQ worker resetting its blocking connection awaited it for ever.
+    // A one-node cluster serving a third of the slots says cluster_state:fail for as long as it runs.
+    const port = await freePort();
+    const nodeDir = path.join(dir, `failing-${port}`);
+    await mkdir(nodeDir);
+    const node = spawnLocalRedisServer(port, nodeDir, [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-announce-ip',
+      '127.0.0.1',
+      '--appendonly',
+      'no',
+    ]);
+    const admin = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    admin.on('error', () => undefined);
+    const client = connectRedis({ redisUrl: `redis://127.0.0.1:${port}`, redisCluster: [{ host: '127.0.0.1', port }] }, { lazyConnect: true });
+    client.on('error', () => undefined);
+    try {
+      await until(async () => (await admin.ping().catch(() => '')) === 'PONG', `redis-server on ${port}`, 10_000, 50);
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '5460');
+      await until(async () => String(await admin.call('CLUSTER', 'SLOTS')).length > 0, 'the node to serve its slots', 10_000, 50);
+      expect(String(await admin.call('CLUSTER', 'INFO'))).to.include('cluster_state:fail');
+      const settles = (p: Promise<unknown>) =>
+        Promise.race([p.then(() => 'settled'), new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000).unref())]);
+      expect(await settles(client.connect()), 'first connect').to.equal('settled');
+      expect(client.status).to.equal('ready');
+      // BullMQ's reset of a blocking connection: disconnect, wait for the end, connect again.
+      const ended = new Promise((r) => client.once('end', r));
+      client.disconnect();
+      await ended;
+      expect(await settles(client.connect()), 'reconnect').to.equal('settled');
+      expect(client.status).to.equal('ready');
+      // A command meanwhile waits for the cluster (CLUSTERDOWN is retried) and lands once it is whole.
+      const written = client.set('{k}', 'landed');
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '5461', '16383');
+      expect(await written).to.equal('OK');
+      expect(await client.get('{k}')).to.equal('landed');
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+      node.kill('SIGKILL');
+    }
+  });
+
   it('workers idle when their master dies take the next run after the failover, and close at once', async function () {
     // Above the sum of its own waits, so a stuck run fails on their messages, not mocha's.
     this.timeout(240_000);
@@ -234,24 +284,18 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     expect(Date.now() - closing).to.be.below(10_000);
   });
 
-  it("finishes a run whose keys' master is killed mid-run: the replica takes over, every slice committed, exact rows", async function () {
-    this.timeout(300_000);
+  /**
+   * A cascade whose keys' master is killed at `moment`: the replica takes over, the run still
+   * ends with every slice committed and exact rows, and the runtime closes within a block.
+   */
+  async function killedMidRun(moment: { what: string; processor: string; status: string }): Promise<void> {
     const prefix = await prefixWithReplica();
     const config = loadConfig(clusterEnv(prefix));
     const rt = await open(config);
     await rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 4 });
     const dates = await rt.source.gameDates('2023-11-01', '2023-11-03');
     const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
-    // Mid-run: once the first raw slices are committed and the downstream phases not all done.
-    await until(
-      async () => {
-        const statuses = await rt.statuses.getMany('nbac_player_boxscore', dates);
-        return statuses.some((s) => s?.status === 'committed');
-      },
-      'the first raw slice committed',
-      60_000,
-      50,
-    );
+    await until(async () => (await rt.statuses.getMany(moment.processor, dates)).some((s) => s?.status === moment.status), moment.what, 60_000, 20);
     const before = await cascadeProgress(rt, record);
     await killMasterOf(prefix);
     expect(before.done, 'the run was still going when its master died').to.equal(false);
@@ -261,5 +305,17 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     await close(rt);
     // Its blocked reads were on the dead master: closing still takes no longer than a block.
     expect(Date.now() - closing).to.be.below(10_000);
+  }
+
+  it("finishes a run whose keys' master is killed mid-run: the replica takes over, every slice committed, exact rows", async function () {
+    this.timeout(300_000);
+    await killedMidRun({ what: 'the first raw slice committed', processor: 'nbac_player_boxscore', status: 'committed' });
+  });
+
+  it('finishes a run whose master is killed while phase 3 runs: workers whose blocked reads were reset mid-failover take jobs again', async function () {
+    // Each worker blocked on the dead master resets its connection while the cluster still says
+    // it is failing; before the fix, a third of such runs left the analytics commits waiting for ever.
+    this.timeout(300_000);
+    await killedMidRun({ what: 'a phase 3 slice running', processor: 'player_game_summary', status: 'running' });
   });
 });

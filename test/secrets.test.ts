@@ -16,7 +16,7 @@ import { DefinitionError } from '../src/errors/definition-error.ts';
 import { Registry } from '../src/processors/registry.ts';
 import type { TransformDef } from '../src/processors/types.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
-import { pingRedis } from '../src/redis/ensure-redis.ts';
+import { freePort, pingRedis } from '../src/redis/ensure-redis.ts';
 import { Receiver } from './conflict-fixtures.ts';
 import { type CliRun, deleteKeys, openTestRuntime, runCli, TEST_REDIS_URL, type TestEnv, until } from './helpers.ts';
 
@@ -30,15 +30,6 @@ function expectNoSecret(run: CliRun, ...secrets: string[]): void {
     expect(run.stdout, 'stdout').to.not.include(secret);
     expect(run.stderr, 'stderr').to.not.include(secret);
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = http.createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 describe('secrets are never repeated', function () {

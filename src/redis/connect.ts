@@ -24,10 +24,20 @@ export interface RedisTarget {
 // idle then — a worker blocked waiting for jobs — meets no MOVED to tell it the slots moved:
 // without re-reading the slot table (every 2 s) its blocked reads stayed with the dead master,
 // and the worker neither took another job nor closed.
-const CLUSTER_RETRY: Pick<
+//
+// No ready check (`CLUSTER INFO` before `ready`): a cluster client that reconnects while a
+// failover is under way finds `cluster_state:fail`, and ioredis then reconnects on its own but
+// never settles the promise the first `connect()` returned. BullMQ resets a worker's blocking
+// connection with exactly that call when a blocked read outlives its timeout, as every read
+// waiting on the dead master does: the worker awaited it for ever and took no job again, though
+// its connection was back (test/redis-cluster.test.ts kills a master mid-run). Without the check
+// the client is ready once it has the slot table; a command that meets CLUSTERDOWN meanwhile
+// is retried (`retryDelayOnClusterDown`).
+const CLUSTER_OPTIONS: Pick<
   ClusterOptions,
-  'retryDelayOnFailover' | 'retryDelayOnClusterDown' | 'retryDelayOnTryAgain' | 'maxRedirections' | 'slotsRefreshInterval'
+  'retryDelayOnFailover' | 'retryDelayOnClusterDown' | 'retryDelayOnTryAgain' | 'maxRedirections' | 'slotsRefreshInterval' | 'enableReadyCheck'
 > = {
+  enableReadyCheck: false,
   slotsRefreshInterval: 2000,
   retryDelayOnFailover: 200,
   retryDelayOnClusterDown: 200,
@@ -56,7 +66,7 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}): R
   return new Cluster(
     target.redisCluster.map((n) => ({ host: n.host, port: n.port })),
     {
-      ...CLUSTER_RETRY,
+      ...CLUSTER_OPTIONS,
       redisOptions: { ...perNode, ...credentialsOf(target.redisUrl) },
       ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
       ...(lazyConnect !== undefined ? { lazyConnect } : {}),

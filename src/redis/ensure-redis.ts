@@ -52,7 +52,8 @@ export async function pingRedis(url: string, timeoutMs = 1500): Promise<boolean>
   return (await probeRedis(url, timeoutMs)).answer === 'pong';
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

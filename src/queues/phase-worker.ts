@@ -267,7 +267,7 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
       }
     },
     {
-      connection: ctx.redis,
+      connection: ctx.queues.connection,
       prefix: ctx.config.prefix,
       concurrency,
       limiter: { max: limit.max, duration: limit.durationMs },
@@ -282,7 +282,7 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
 
 export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency: number): Worker<PhaseJobData> {
   const worker = new Worker<PhaseJobData>(phaseQueueName(phase), phaseProcessor(ctx), {
-    connection: ctx.redis,
+    connection: ctx.queues.connection,
     prefix: ctx.config.prefix,
     concurrency: phaseConcurrency(ctx.config, phase, concurrency),
     ...workerLockOptions(ctx.config),

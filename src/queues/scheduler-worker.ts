@@ -41,7 +41,7 @@ export function startSchedulerWorker(
       throw new DelayedError();
     },
     {
-      connection: ctx.redis,
+      connection: ctx.queues.connection,
       prefix: ctx.config.prefix,
       concurrency: options.concurrency ?? QUEUE_DEFAULTS.schedulerJob.workerConcurrency,
       ...workerLockOptions(ctx.config),

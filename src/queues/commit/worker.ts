@@ -544,7 +544,7 @@ export function commitProcessor(ctx: PipelineContext) {
 
 export function startCommitWorker(ctx: PipelineContext, table: string): Worker<CommitJobData> {
   const worker = new Worker<CommitJobData>(commitQueueName(table), commitProcessor(ctx), {
-    connection: ctx.redis,
+    connection: ctx.queues.connection,
     prefix: ctx.config.prefix,
     // The real cap is the queue's global concurrency (`QueueSet.applyTableCaps`, from the table's
     // `concurrency` setting), which binds every process; this only lets one process run up to

@@ -6,20 +6,20 @@
  * without a hash tag is refused on a cluster in one line.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { DEFAULT_BENCH_OPTIONS } from '../scripts/bench/options.ts';
 import { runBench } from '../scripts/bench/run-bench.ts';
-import { type LocalCluster, startLocalCluster } from '../scripts/lib/local-cluster.ts';
+import { type LocalCluster, spawnClusterNode, startLocalCluster } from '../scripts/lib/local-cluster.ts';
 import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { clusterChecks } from '../src/doctor/cluster-checks.ts';
 import { cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
 import { connectRedis, isCluster } from '../src/redis/connect.ts';
-import { freePort, spawnLocalRedisServer } from '../src/redis/ensure-redis.ts';
+import { freePort } from '../src/redis/ensure-redis.ts';
 import { hashSlot } from '../src/redis/hash-slot.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
@@ -224,18 +224,8 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     // its connect(), and a BullMQ worker resetting its blocking connection awaited it for ever.
     // A one-node cluster serving a third of the slots says cluster_state:fail for as long as it runs.
     const port = await freePort();
-    const nodeDir = path.join(dir, `failing-${port}`);
-    await mkdir(nodeDir);
-    const node = spawnLocalRedisServer(port, nodeDir, [
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      'nodes.conf',
-      '--cluster-announce-ip',
-      '127.0.0.1',
-      '--appendonly',
-      'no',
-    ]);
+    // It announces its address: alone, a node does not learn it, and its slot table names none.
+    const node = await spawnClusterNode(port, path.join(dir, `failing-${port}`), ['--cluster-announce-ip', '127.0.0.1']);
     const admin = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
     admin.on('error', () => undefined);
     const client = connectRedis({ redisUrl: `redis://127.0.0.1:${port}`, redisCluster: [{ host: '127.0.0.1', port }] }, { lazyConnect: true });

@@ -81,6 +81,15 @@ async function info(port: number, section: string): Promise<string> {
   }
 }
 
+/**
+ * A redis-server with cluster mode on, its own folder `dir` (created) and no AOF, not yet part
+ * of any cluster; `extra` adds arguments (a node timeout, an announced IP).
+ */
+export async function spawnClusterNode(port: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
+  await mkdir(dir, { recursive: true });
+  return spawnLocalRedisServer(port, dir, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no', ...extra]);
+}
+
 export async function startLocalCluster(opts: { nodeTimeoutMs?: number } = {}): Promise<LocalCluster> {
   const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-cluster-'));
   const ports = await freePorts(6);
@@ -98,18 +107,7 @@ export async function startLocalCluster(opts: { nodeTimeoutMs?: number } = {}): 
   };
   try {
     for (const port of ports) {
-      const nodeDir = path.join(dir, String(port));
-      await mkdir(nodeDir);
-      const child = spawnLocalRedisServer(port, nodeDir, [
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        'nodes.conf',
-        '--cluster-node-timeout',
-        String(opts.nodeTimeoutMs ?? 2000),
-        '--appendonly',
-        'no',
-      ]);
+      const child = await spawnClusterNode(port, path.join(dir, String(port)), ['--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000)]);
       nodes.push({ port, process: child });
     }
     for (const { port } of nodes) await until(async () => (await info(port, 'server')) !== '', `redis-server on ${port}`, 20_000, 50);

@@ -154,14 +154,15 @@ describe('DuckDBWarehouse', () => {
     expect(await all()).to.deep.equal(before);
   });
 
-  it('deduplicates by primary key within a batch: the last staged row wins', async () => {
-    const older = await stage([row('2024-01-01', 'g1', 1, 10), row('2024-01-01', 'g1', 2, 20)]);
+  it('deduplicates by primary key within a batch: the last staged row wins, across objects and within one', async () => {
+    const older = await stage([row('2024-01-01', 'g1', 1, 10), row('2024-01-01', 'g1', 2, 20), row('2024-01-01', 'g1', 3, 5), row('2024-01-01', 'g1', 3, 7)]);
     const newer = await stage([row('2024-01-01', 'g1', 1, 99)]);
     const result = await commit(['2024-01-01'], [older, newer]);
-    expect(result).to.deep.equal({ rowsAffected: 2, rowsStaged: 3 });
+    expect(result).to.deep.equal({ rowsAffected: 3, rowsStaged: 5 });
     expect((await all()).map((r) => [r.player_id, r.points])).to.deep.equal([
       [1, 99],
       [2, 20],
+      [3, 7],
     ]);
   });
 
@@ -306,8 +307,8 @@ describe('DuckDB settings from the configuration', () => {
   };
 
   it('opens the embedded DuckDB with a laptop-sized memory limit by default, and the configured one when set', async () => {
-    // DuckDB shows sizes in binary units: 256 MB = 244.1 MiB.
-    expect((await settings({})).memoryLimit).to.equal('244.1 MiB');
+    // DuckDB shows sizes in binary units: 64 MB = 61.0 MiB.
+    expect((await settings({})).memoryLimit).to.equal('61.0 MiB');
     expect(await settings({ PHASEGATE_DUCKDB_MEMORY_LIMIT: '1GiB', PHASEGATE_DUCKDB_THREADS: '1' })).to.deep.equal({ memoryLimit: '1.0 GiB', threads: 1 });
     expect(() => loadConfig({ PHASEGATE_DUCKDB_MEMORY_LIMIT: 'lots' }, {})).to.throw(/PHASEGATE_DUCKDB_MEMORY_LIMIT/);
   });

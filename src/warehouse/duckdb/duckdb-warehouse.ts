@@ -61,7 +61,14 @@ import {
   unitHoldingsSql,
   validateSpec,
 } from './sql.ts';
-import { dedupeByKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
+import { firstPerKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
+
+/** A staged object's bytes and its key (named in errors). */
+interface StagedBody {
+  key: string;
+  body: Buffer;
+}
+
 import { bindParams, resultRows, toCell } from './values.ts';
 
 export interface DuckDBWarehouseOptions {
@@ -227,19 +234,35 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     return Number(rows.getRowObjects()[0]?.n ?? 0) > 0;
   }
 
+  /**
+   * Lands a batch streamed: its objects are fetched first, then parsed one at a time under the
+   * write lock, newest first, each row appended to the staging table as it passes the dedupe.
+   * So only one object's rows are in the heap at once, and only for the commit that is writing:
+   * commits of other tables wait holding their objects' bytes (outside the heap), not their rows.
+   */
   async commit(batch: CommitBatch): Promise<CommitResult> {
     const spec = this.resolve(batch.table);
     this.assertOpen();
-    const staged = await this.readStaged(batch.table, batch.objects, new Set(batch.slices));
-    const unique = dedupeByKey(spec, staged);
+    const bodies = await this.fetchStaged(batch.table, batch.objects);
+    const allowedSlices = new Set(batch.slices);
     const moveFrom = spec.unitColumn === undefined ? [] : [...new Set(batch.moveFrom ?? [])].filter((s) => !batch.slices.includes(s));
     const moveUnits = moveFrom.length > 0 ? [...new Set(batch.moveUnits ?? [])] : [];
-    const rowsAffected = await this.withStaging(batch.table, spec, unique, (stagingName) => {
+    let rowsStaged = 0;
+    const fill = (append: (row: StagedRow) => void) => {
+      const fresh = firstPerKey(spec);
+      for (let o = bodies.length - 1; o >= 0; o--) {
+        const { key, body } = bodies[o] as StagedBody;
+        const rows = parseObjectRows(spec, key, parseNdjson(spec, key, body), { allowedSlices });
+        rowsStaged += rows.length;
+        for (let i = rows.length - 1; i >= 0; i--) if (fresh(rows[i] as StagedRow)) append(rows[i] as StagedRow);
+      }
+    };
+    const rowsAffected = await this.withStaging(batch.table, spec, fill, (stagingName) => {
       if (spec.writeMode === 'append') return [{ sql: appendSql(spec, stagingName), params: [] }];
       const { deleteSql, insertSql } = replaceSlicesSql(spec, stagingName, batch.slices.length, { fromCount: moveFrom.length, unitCount: moveUnits.length });
       return [...(deleteSql ? [{ sql: deleteSql, params: [...batch.slices, ...moveFrom, ...moveUnits] }] : []), { sql: insertSql, params: [] }];
     });
-    return { rowsAffected, rowsStaged: staged.length };
+    return { rowsAffected, rowsStaged };
   }
 
   /**
@@ -249,9 +272,17 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   async load(spec: TableSpec, objects: readonly string[]): Promise<CommitResult> {
     const resolved = this.resolve(spec);
     this.assertOpen();
-    const staged = await this.readStaged(spec, objects);
-    const rowsAffected = await this.withStaging(spec, resolved, staged, (stagingName) => [{ sql: insertSelectSql(resolved, stagingName), params: [] }]);
-    return { rowsAffected, rowsStaged: staged.length };
+    const bodies = await this.fetchStaged(spec, objects);
+    let rowsStaged = 0;
+    const fill = (append: (row: StagedRow) => void) => {
+      for (const { key, body } of bodies) {
+        const rows = parseObjectRows(spec, key, parseNdjson(spec, key, body));
+        rowsStaged += rows.length;
+        for (const row of rows) append(row);
+      }
+    };
+    const rowsAffected = await this.withStaging(spec, resolved, fill, (stagingName) => [{ sql: insertSelectSql(resolved, stagingName), params: [] }]);
+    return { rowsAffected, rowsStaged };
   }
 
   /** Inserts rows handed in directly (the rules layer's streaming insert); returns rows inserted. */
@@ -263,7 +294,10 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
       'streaming insert',
       rows.map((record, i) => ({ line: i + 1, record })),
     );
-    return this.withStaging(spec, resolved, staged, (stagingName) => [{ sql: insertSelectSql(resolved, stagingName), params: [] }]);
+    const fill = (append: (row: StagedRow) => void) => {
+      for (const row of staged) append(row);
+    };
+    return this.withStaging(spec, resolved, fill, (stagingName) => [{ sql: insertSelectSql(resolved, stagingName), params: [] }]);
   }
 
   /** `DELETE … WHERE slice IN (…)` (and `column IN (…)` when `where` is given); returns rows deleted. */
@@ -413,32 +447,27 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     }
   }
 
-  /** Reads and checks the staged objects, in batch order (a later object's row wins the dedupe). */
-  private async readStaged(spec: TableSpec, objects: readonly string[], allowedSlices?: ReadonlySet<string>): Promise<StagedRow[]> {
-    const bodies = await Promise.all(
+  /** The staged objects' bytes, in batch order; a missing one fails the batch before anything is written. */
+  private async fetchStaged(spec: TableSpec, objects: readonly string[]): Promise<StagedBody[]> {
+    return Promise.all(
       objects.map(async (key) => {
         const body = await this.store.get(key);
         if (body === null) throw new PermanentError(`${key}: staged object not found`, { reason: 'notFound', table: tableId(spec) });
         return { key, body };
       }),
     );
-    const rows: StagedRow[] = [];
-    for (const { key, body } of bodies) {
-      const parsed = parseObjectRows(spec, key, parseNdjson(spec, key, body), allowedSlices ? { allowedSlices } : {});
-      for (const row of parsed) rows.push(row);
-    }
-    return rows;
   }
 
   /**
    * Appends rows into a fresh temp table with DuckDB's appender (the fast path: ~30k rows in
-   * tens of milliseconds), runs the statements built from the staging table's name (several
-   * in one transaction), drops it. Returns the rows they changed.
+   * tens of milliseconds) as `fill` hands them over, runs the statements built from the staging
+   * table's name (several in one transaction), drops it. Returns the rows they changed. A
+   * `fill` that throws (a bad row) leaves every table as it was.
    */
   private async withStaging(
     spec: TableSpec,
     resolved: TableSpec,
-    rows: readonly StagedRow[],
+    fill: (append: (row: StagedRow) => void) => void,
     statements: (stagingName: string) => { sql: string; params: string[] }[],
   ): Promise<number> {
     const stagingName = `_phasegate_stage_${++this.stagingSeq}`;
@@ -447,7 +476,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
       try {
         const appender = await conn.createAppender(stagingName, 'main', 'temp');
         try {
-          for (const row of rows) {
+          fill((row) => {
             for (const value of row) {
               if (value === null) appender.appendNull();
               else if (typeof value === 'bigint') appender.appendBigInt(value);
@@ -457,7 +486,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
               else appender.appendVarchar(value);
             }
             appender.endRow();
-          }
+          });
         } finally {
           appender.closeSync();
         }

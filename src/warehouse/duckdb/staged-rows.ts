@@ -197,14 +197,18 @@ export function parseNdjson(spec: TableSpec, source: string, body: Buffer | stri
 }
 
 /**
- * Keeps the last row per primary key: objects are read in batch order, so a slice staged
- * twice lands with its newest rows, and the MERGE never sees two source rows for one target.
+ * A filter passing each primary key once: fed a batch's rows newest first (its objects from the
+ * last, each object's rows from the end), it keeps the last row per key in batch order, so a
+ * slice staged twice lands with its newest rows and the MERGE never sees two source rows for
+ * one target. Only the keys are held, never the rows.
  */
-export function dedupeByKey(spec: TableSpec, rows: readonly StagedRow[]): StagedRow[] {
+export function firstPerKey(spec: TableSpec): (row: StagedRow) => boolean {
   const keyIdx = spec.primaryKey.map((k) => spec.columns.findIndex((c) => c.name === k));
-  const byKey = new Map<string, StagedRow>();
-  for (const row of rows) {
-    byKey.set(keyIdx.map((i) => String(row[i])).join('\u0000'), row);
-  }
-  return [...byKey.values()];
+  const seen = new Set<string>();
+  return (row) => {
+    const key = keyIdx.map((i) => String(row[i])).join('\u0000');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
 }

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { givenHeapCapMb, workerHeapMb } from '../src/cli/worker-heap.ts';
+import { cappedProcessEnv, givenHeapCapMb, workerHeapMb } from '../src/cli/worker-heap.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { childEnv, deleteKeys, TEST_REDIS_URL, until } from './helpers.ts';
 
@@ -58,6 +58,11 @@ describe('worker heap cap', () => {
     expect(() => loadConfig({ PHASEGATE_WORKER_HEAP_MB: 'lots' })).to.throw(/PHASEGATE_WORKER_HEAP_MB/);
   });
 
+  it("holds a capped worker's malloc to two arenas unless the environment says otherwise", () => {
+    expect(cappedProcessEnv({ PATH: '/bin' })).to.deep.equal({ PATH: '/bin', MALLOC_ARENA_MAX: '2' });
+    expect(cappedProcessEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '8' })).to.deep.equal({ PATH: '/bin', MALLOC_ARENA_MAX: '8' });
+  });
+
   it("reads node's own cap from its flags and NODE_OPTIONS, the command line's last", () => {
     expect(givenHeapCapMb([], undefined)).to.equal(undefined);
     expect(givenHeapCapMb(['--import', 'tsx'], '--enable-source-maps')).to.equal(undefined);
@@ -83,7 +88,7 @@ describe('worker heap cap', () => {
     /** `phasegate worker --phases 1,2 --concurrency 2`, and its capped child once it says it runs. */
     async function startWorker(): Promise<{ parent: ChildProcess; child: { pid: number; args: string[] }; log: { text: string } }> {
       const parent = spawn(process.execPath, [BIN, 'worker', '--phases', '1,2', '--concurrency', '2'], {
-        env: childEnv({ REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix, PHASEGATE_DATA_DIR: dir }),
+        env: { ...childEnv({ REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix, PHASEGATE_DATA_DIR: dir }), MALLOC_ARENA_MAX: undefined },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       started.push(parent);
@@ -105,6 +110,8 @@ describe('worker heap cap', () => {
       const { parent, child, log } = await startWorker();
       expect(child.args, 'the child is node with the cap').to.include.members(['--max-old-space-size=70', '--max-semi-space-size=3']);
       expect(log.text).to.include('concurrency 2, JS heap cap 70 MB');
+      const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+      expect(environ, 'glibc malloc held to two arenas in the child').to.include('MALLOC_ARENA_MAX=2');
       parent.kill('SIGTERM');
       const [code] = (await once(parent, 'exit')) as [number | null];
       expect(code, log.text).to.equal(0);

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { heapFlags, workerHeapMb } from '../../src/cli/worker-heap.ts';
+import { cappedProcessEnv, heapFlags, workerHeapMb } from '../../src/cli/worker-heap.ts';
 import { loadConfig, productSettings } from '../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../src/processors/nbac/team-boxscore.ts';
@@ -130,6 +130,8 @@ function runChild(spec: ScaleRunSpec, runEntry: string): Promise<ScaleRunResult>
     const cap = spec.maxOldSpaceMb ?? workerHeapMb(loadConfig(productSettings(process.env)), { phases, commit: true, concurrency: spec.workers });
     const heap = cap === undefined ? [] : heapFlags(cap);
     const child = spawn(process.execPath, [...heap, runEntry, JSON.stringify(spec)], {
+      // As `phasegate worker` starts its capped child (src/cli/worker-heap.ts).
+      env: cappedProcessEnv(process.env),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -23,6 +23,9 @@ const AUTO_PER_JOB_MB = 3;
  * by the dates of a run — a gathered read serves at most `PHASEGATE_READ_BATCH_JOBS` jobs (1 MB
  * each here) and a commit lands at most `commitMaxSlices` slices. A 1,700-date cascade ran in
  * one process under a 256 MB cap (JS heap peak 207 MB; bench:scale --max-old-space-mb 256).
+ * What is live follows the phase 3–5 jobs in flight (a worker runs at least a read batch of
+ * them at once, each holding its rows): at a 200 MB cap one run of two ended `JavaScript heap
+ * out of memory` with 198 MB live, so the cap keeps its 1 MB per read job.
  */
 const DATA_BASE_MB = 192;
 const DATA_PER_READ_JOB_MB = 1;
@@ -44,6 +47,17 @@ export function workerHeapMb(config: Pick<Config, 'workerHeapMb' | 'reads'>, sha
   const base = AUTO_BASE_MB + AUTO_PER_JOB_MB * shape.concurrency;
   const dataSized = shape.commit || shape.phases.some((p) => p >= 3);
   return dataSized ? base + DATA_BASE_MB + DATA_PER_READ_JOB_MB * config.reads.batchJobs : base;
+}
+
+/**
+ * The environment a capped worker process starts with: `MALLOC_ARENA_MAX=2` unless it is set.
+ * glibc gives each thread that allocates at once an arena of its own (up to 8 per core), and
+ * keeps what is freed in each: DuckDB's threads and libuv's left the gate process 40 MB larger
+ * at its peak in a 1,700-date cascade (bench:scale: 515 → 477 MB), for no speed we could see.
+ * glibc reads it when the process starts, so it can only be given to a child.
+ */
+export function cappedProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.MALLOC_ARENA_MAX === undefined ? { ...env, MALLOC_ARENA_MAX: '2' } : env;
 }
 
 /**
@@ -85,7 +99,7 @@ export async function runCapped(mb: number): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...heapFlags(mb), ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
-    env: { ...process.env, [CHILD_OF]: String(process.pid) },
+    env: { ...cappedProcessEnv(process.env), [CHILD_OF]: String(process.pid) },
   });
   const passOn = (sig: NodeJS.Signals) => child.kill(sig);
   for (const sig of PASSED_ON) process.on(sig, passOn);

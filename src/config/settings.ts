@@ -57,11 +57,15 @@ export const SETTINGS = {
     /**
      * DuckDB's buffer manager takes 80 % of the machine's RAM unless told (18.8 GiB on a 23 GiB
      * machine); past its limit it evicts cached blocks and spills to a temporary folder beside
-     * the file. Its buffers share the commit-gate process with Node's heap: 150–265 MB in a
-     * 1,700-date cascade, so 256 MB leaves them room on a laptop.
+     * the file. Its buffers share the commit-gate process with Node's heap. In a 1,700-date
+     * cascade they are mostly rows appended and not yet checkpointed (DuckDB's IN_MEMORY_TABLE,
+     * a 256 KB block per column of each table's open row group): 150–183 MB under a 256 MB
+     * limit, 61 MB under 64 MB with the rest spilled to disk. With MALLOC_ARENA_MAX=2 that took
+     * the gate process from 561–568 to 436–440 MB of RSS, the run from 171–178 to 183–185 s
+     * (bench:scale --cascade --sizes 1700 --processes '' --time-scale 100, 2026-12-05).
      */
     duckdbMemoryLimit: setting('PHASEGATE_DUCKDB_MEMORY_LIMIT', duckdbSize, {
-      default: '256MB',
+      default: '64MB',
       doc: "DuckDB's `memory_limit` in the process holding the file (beyond it DuckDB evicts and spills to disk), e.g. `256MB`, `1GiB`",
     }),
     duckdbThreads: setting('PHASEGATE_DUCKDB_THREADS', int(1, 1024), { doc: "DuckDB's `threads` (unset: DuckDB's own, one per core)" }),

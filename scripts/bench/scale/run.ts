@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { heapFlags, workerHeapMb } from '../../../src/cli/worker-heap.ts';
+import { cappedProcessEnv, heapFlags, workerHeapMb } from '../../../src/cli/worker-heap.ts';
 import { type Config, loadConfig, productSettings, tableLimits, withoutPhasegateEnv } from '../../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../../src/processors/nbac/team-boxscore.ts';
@@ -135,7 +135,7 @@ function startPhaseWorker(
   const heap = given.length > 0 ? given : cap === undefined ? [] : heapFlags(cap);
   const entry = spec.workerEntry ? [spec.workerEntry] : ['--import', 'tsx', path.join(import.meta.dirname, 'phase-worker.ts')];
   const child = spawn(process.execPath, [...heap, ...entry, String(concurrency), phases.join(',')], {
-    env: { ...withoutPhasegateEnv(process.env), ...env },
+    env: cappedProcessEnv({ ...withoutPhasegateEnv(process.env), ...env }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

@@ -59,13 +59,14 @@ export const SETTINGS = {
      * machine); past its limit it evicts cached blocks and spills to a temporary folder beside
      * the file. Its buffers share the commit-gate process with Node's heap. In a 1,700-date
      * cascade they are mostly rows appended and not yet checkpointed (DuckDB's IN_MEMORY_TABLE,
-     * a 256 KB block per column of each table's open row group): 150–183 MB under a 256 MB
-     * limit, 61 MB under 64 MB with the rest spilled to disk. With MALLOC_ARENA_MAX=2 that took
-     * the gate process from 561–568 to 436–440 MB of RSS, the run from 171–178 to 183–185 s
-     * (bench:scale --cascade --sizes 1700 --processes '' --time-scale 100, 2026-12-05).
+     * a 256 KB block per column of each table's open row group): 150–183 MB under 256 MB.
+     * Not lower by default: under 64 MB a checkpoint could not pin a block ("Failed to create
+     * checkpoint because of error: failed to pin block of size 256.0 KiB (60.8 MiB/61.0 MiB
+     * used)"), and DuckDB invalidated the database for the rest of the run (bench:scale
+     * --cascade --sizes 1700 --processes '' at × 5, 2026-12-05), though five runs at × 100 passed.
      */
     duckdbMemoryLimit: setting('PHASEGATE_DUCKDB_MEMORY_LIMIT', duckdbSize, {
-      default: '64MB',
+      default: '256MB',
       doc: "DuckDB's `memory_limit` in the process holding the file (beyond it DuckDB evicts and spills to disk), e.g. `256MB`, `1GiB`",
     }),
     duckdbThreads: setting('PHASEGATE_DUCKDB_THREADS', int(1, 1024), { doc: "DuckDB's `threads` (unset: DuckDB's own, one per core)" }),

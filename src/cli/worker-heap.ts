@@ -52,9 +52,10 @@ export function workerHeapMb(config: Pick<Config, 'workerHeapMb' | 'reads'>, sha
 /**
  * The environment a capped worker process starts with: `MALLOC_ARENA_MAX=2` unless it is set.
  * glibc gives each thread that allocates at once an arena of its own (up to 8 per core), and
- * keeps what is freed in each: DuckDB's threads and libuv's left the gate process 40 MB larger
- * at its peak in a 1,700-date cascade (bench:scale: 515 → 477 MB), for no speed we could see.
- * glibc reads it when the process starts, so it can only be given to a child.
+ * keeps what is freed in each. In a 1,700-date cascade (bench:scale, one run each) it took the
+ * gate process from 515 to 477 MB with DuckDB limited to 96 MB, and from 576 to 572 MB at 256 MB,
+ * for no speed we could see. glibc reads it when the process starts, so it can only be given
+ * to a child.
  */
 export function cappedProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env.MALLOC_ARENA_MAX === undefined ? { ...env, MALLOC_ARENA_MAX: '2' } : env;

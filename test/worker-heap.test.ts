@@ -75,12 +75,17 @@ describe('worker heap cap', () => {
     let dir = '';
     const prefix = `pg-heap-${process.pid}`;
     const started: ChildProcess[] = [];
+    const cappedChildren: number[] = [];
 
     before(async () => {
       dir = await mkdtemp(path.join(tmpdir(), 'pg-heap-'));
     });
     after(async () => {
       for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      for (const pid of cappedChildren) if (running(pid)) process.kill(pid, 'SIGKILL');
+      // The capped child writes to its parent's pipes too: let go of them here, so the run's end
+      // never waits on whichever process closes them last.
+      for (const c of started) for (const stream of [c.stdout, c.stderr]) stream?.destroy();
       await deleteKeys(TEST_REDIS_URL, `${prefix}:*`);
       await rm(dir, { recursive: true, force: true });
     });
@@ -103,6 +108,7 @@ describe('worker heap cap', () => {
       expect(parent.exitCode, log.text).to.equal(null);
       const [child, ...more] = childrenOf(parent.pid as number).filter((c) => c.args.includes('worker'));
       expect(more, 'one child runs the work').to.have.length(0);
+      if (child) cappedChildren.push(child.pid);
       return { parent, child: child as { pid: number; args: string[] }, log };
     }
 

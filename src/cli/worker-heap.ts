@@ -24,8 +24,9 @@ const AUTO_PER_JOB_MB = 3;
  * each here) and a commit lands at most `commitMaxSlices` slices. A 1,700-date cascade ran in
  * one process under a 256 MB cap (JS heap peak 207 MB; bench:scale --max-old-space-mb 256).
  * What is live follows the phase 3–5 jobs in flight (a worker runs at least a read batch of
- * them at once, each holding its rows): at a 200 MB cap one run of two ended `JavaScript heap
- * out of memory` with 198 MB live, so the cap keeps its 1 MB per read job.
+ * them at once, each holding its rows): under a 110 MB cap a 1,700-date cascade ran out of heap
+ * with 96 MB live after a full collection, nearly all rows. So the cap keeps its 1 MB per read
+ * job; 160 MB passed three runs of three, too few to call safe (bench:scale, 2026-12-05).
  */
 const DATA_BASE_MB = 192;
 const DATA_PER_READ_JOB_MB = 1;

@@ -62,14 +62,13 @@ import {
   validateSpec,
 } from './sql.ts';
 import { firstPerKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
+import { bindParams, resultRows, toCell } from './values.ts';
 
 /** A staged object's bytes and its key (named in errors). */
 interface StagedBody {
   key: string;
   body: Buffer;
 }
-
-import { bindParams, resultRows, toCell } from './values.ts';
 
 export interface DuckDBWarehouseOptions {
   /** Database file (parent folders are created), or `:memory:`. */

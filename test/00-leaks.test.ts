@@ -10,15 +10,17 @@
  */
 import { expect } from 'chai';
 import { openRuntimes } from './helpers.ts';
+import { openHandles } from './open-handles.ts';
 
 const WATCHDOG_MS = 60_000;
 
 function armWatchdog(): void {
-  setTimeout(() => {
+  setTimeout(async () => {
     const open = new Map<string, number>();
     for (const kind of process.getActiveResourcesInfo()) open.set(kind, (open.get(kind) ?? 0) + 1);
     const held = [...open].map(([kind, n]) => `${kind} ×${n}`).join(', ');
     process.stderr.write(`test run still held open ${WATCHDOG_MS / 1000} s after its last test by: ${held}\n`);
+    for (const line of await openHandles().catch((e: Error) => [`(could not list them: ${e.message})`])) process.stderr.write(`  ${line}\n`);
     // Registered after mocha's own exit listener, which sets the exit code to the failures.
     process.on('exit', () => {
       process.exitCode = 1;

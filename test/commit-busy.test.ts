@@ -56,8 +56,12 @@ describe('busy path: a full DML queue lowers the table’s concurrency, then res
     await other;
     await until(async () => ((await env.rt.statuses.get(PLAYER.name, '2024-05-01'))?.status === 'committed' ? true : undefined), 'the commit', 20_000);
     // The job started several times, but the busy waits used no attempt: it landed on its first
-    // (batch id `c0-a0`), and BullMQ counts just that one.
-    const job = await queue.getJob('c0');
+    // (batch id `c0-a0`), and BullMQ counts just that one. (The slice is committed before the
+    // job is: its return value is there once BullMQ has moved it to completed.)
+    const job = await until(async () => {
+      const j = await queue.getJob('c0');
+      return j?.finishedOn ? j : undefined;
+    }, 'the commit job to complete');
     expect(job?.attemptsStarted).to.be.greaterThan(1);
     expect(job?.returnvalue).to.include({ batchId: 'c0-a0', slices: 1 });
     expect(job?.attemptsMade).to.equal(1);

@@ -5,7 +5,9 @@
  * by its replica and the run still ends with every slice committed and exact rows; a prefix
  * without a hash tag is refused on a cluster in one line.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -252,6 +254,57 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
       expect(await client.get('{k}')).to.equal('landed');
     } finally {
       client.disconnect();
+      admin.disconnect();
+      node.kill('SIGKILL');
+    }
+  });
+
+  it('a process whose cluster client is closed while it re-reads the slot table exits', async () => {
+    // ioredis re-reads the slot table every 2 s, each round setting the next when it ends. A
+    // client disconnected while a round waited for its answer got that round's next one set
+    // anyway, and on a closed client every round after failed at once and set another: the
+    // process never exited (this test run, held open after its last test by three of them).
+    const port = await freePort();
+    const node = await spawnClusterNode(port, path.join(dir, `refresh-${port}`), ['--cluster-announce-ip', '127.0.0.1']);
+    const admin = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    admin.on('error', () => undefined);
+    let child: ChildProcess | undefined;
+    try {
+      await until(async () => (await admin.ping().catch(() => '')) === 'PONG', `redis-server on ${port}`, 10_000, 50);
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+      await until(async () => String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'), 'the node to serve every slot', 10_000, 50);
+      // The client waits for a round of the refresh to be under way (ioredis' own flag: the
+      // node answers nothing meanwhile), then disconnects.
+      const code = `
+        import { connectRedis } from ${JSON.stringify(path.resolve(import.meta.dirname, '..', 'src', 'redis', 'connect.ts'))};
+        const c = connectRedis({ redisUrl: 'redis://127.0.0.1:${port}', redisCluster: [{ host: '127.0.0.1', port: ${port} }] });
+        c.on('error', () => undefined);
+        await c.ping();
+        console.log('ready');
+        process.stdin.once('data', async () => {
+          while (!c.isRefreshing) await new Promise((r) => setTimeout(r, 10));
+          c.disconnect();
+          console.log('disconnected mid-refresh');
+          process.stdin.destroy();
+        });`;
+      child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout?.on('data', (b: Buffer) => {
+        out += b.toString();
+      });
+      const exited = once(child, 'exit');
+      await until(async () => out.includes('ready'), 'the client to be ready', 30_000, 20);
+      await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+      child.stdin?.write('go\n');
+      const ended = await Promise.race([
+        exited.then(([c]) => `exited ${c}`),
+        new Promise<string>((r) => setTimeout(() => r('still running 12 s later'), 12_000).unref()),
+      ]);
+      expect(out).to.include('disconnected mid-refresh');
+      expect(ended).to.equal('exited 0');
+    } finally {
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();
       node.kill('SIGKILL');
     }

@@ -63,16 +63,57 @@ function credentialsOf(url: string): RedisOptions {
 export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
   if (!target.redisCluster) return new Redis(target.redisUrl, options);
   const { retryStrategy, lazyConnect, enableOfflineQueue, ...perNode } = options;
-  return new Cluster(
-    target.redisCluster.map((n) => ({ host: n.host, port: n.port })),
-    {
-      ...CLUSTER_OPTIONS,
-      redisOptions: { ...perNode, ...credentialsOf(target.redisUrl) },
-      ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
-      ...(lazyConnect !== undefined ? { lazyConnect } : {}),
-      ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
-    },
+  return endingSlotRefresh(
+    new Cluster(
+      target.redisCluster.map((n) => ({ host: n.host, port: n.port })),
+      {
+        ...CLUSTER_OPTIONS,
+        redisOptions: { ...perNode, ...credentialsOf(target.redisUrl) },
+        ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
+        ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+        ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+      },
+    ),
   );
+}
+
+/** A cluster client's states once it is being closed, or closed. */
+const CLOSING = new Set(['disconnecting', 'close', 'end']);
+
+/** What `endingSlotRefresh` reaches of ioredis's Cluster beyond its typed API. */
+interface SlotRefreshing {
+  status: string;
+  refreshSlotsCache(callback?: (err?: Error | null) => void): void;
+  /** Private in ioredis's types: stops the periodic refresh (what `disconnect` and `quit` call). */
+  clearNodesRefreshInterval(): void;
+  duplicate(...args: unknown[]): Cluster;
+}
+
+/**
+ * ioredis 6.0.0 re-reads the slot table every `slotsRefreshInterval` by a timer that each round
+ * sets again when its refresh ends (`resetNodesRefreshInterval`). `disconnect` and `quit` clear
+ * the timer, but a refresh in flight at that moment still ends — "Cluster is disconnected" —
+ * and its round sets the timer again; on a closed client every later round fails at once and
+ * sets it again, every 2 s for ever. A closed runtime's process then never exits (a CLI
+ * command, a worker stopped by SIGTERM; the test run, held open after its last test). So the
+ * round that ends on a closing client is stopped right after it sets its timer; a client that
+ * reconnects starts the refresh again itself (on `ready`). Duplicates get the same: BullMQ
+ * duplicates a worker's connection for its blocking reads.
+ */
+function endingSlotRefresh(cluster: Cluster): Cluster {
+  const c = cluster as unknown as SlotRefreshing;
+  const refresh = c.refreshSlotsCache.bind(cluster);
+  c.refreshSlotsCache = (callback) =>
+    refresh(
+      callback &&
+        ((err) => {
+          callback(err);
+          if (CLOSING.has(c.status)) c.clearNodesRefreshInterval();
+        }),
+    );
+  const duplicate = c.duplicate.bind(cluster);
+  c.duplicate = (...args) => endingSlotRefresh(duplicate(...args));
+  return cluster;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {

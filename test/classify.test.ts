@@ -15,6 +15,7 @@ import { ConflictError } from '../src/errors/conflict-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
 import { TransientError } from '../src/errors/transient-error.ts';
 import type { WarehouseErrorKind } from '../src/errors/warehouse-error.ts';
+import { WarehouseInvalidatedError } from '../src/errors/warehouse-invalidated-error.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { jobFailure } from '../src/warehouse/bigquery/jobs.ts';
@@ -194,6 +195,27 @@ describe('error classification: real payloads of every class', () => {
     expect(classifyWarehouseError(own)).to.equal(own);
     expect(fromDuckDBError(new Error('IO Error: Could not write file "x": No space left on device'))).to.be.instanceOf(TransientError);
     expect(fromDuckDBError(new Error('Binder Error: Referenced column "pointz" not found'))).to.be.instanceOf(PermanentError);
+  });
+
+  it("says DuckDB's refused writes and fatal errors in one line, as errors to try again (DuckDB's own texts)", () => {
+    // A commit whose log could not be written: the disk's fault, not the statement's.
+    const wal = fromDuckDBError(new Error('TransactionContext Error: Failed to commit: Could not write file "/d/w.duckdb.wal": No space left on device'));
+    expect(wal).to.be.instanceOf(TransientError).and.not.be.instanceOf(WarehouseInvalidatedError);
+    expect(wal.message).to.equal('DuckDB could not write /d/w.duckdb.wal: no space left on device (ENOSPC)');
+    // The checkpoint that invalidated the database, then what every later statement gets.
+    const first = fromDuckDBError(new Error('FATAL Error: Failed to create checkpoint because of error: Could not write file "/d/w.duckdb": File too large'));
+    expect(first).to.be.instanceOf(WarehouseInvalidatedError);
+    expect(first.message).to.equal('DuckDB could not write /d/w.duckdb: file too large (EFBIG); DuckDB invalidated the database');
+    const later = fromDuckDBError(
+      new Error(
+        'FATAL Error: Failed: database has been invalidated because of a previous fatal error. The database must be restarted prior to being used again.\n' +
+          'Original error: "Failed to create checkpoint because of error: failed to pin block of size 256.0 KiB (60.8 MiB/61.0 MiB used)\n\nPossible solutions:\n* Reducing the number of threads"',
+      ),
+    );
+    expect(later).to.be.instanceOf(WarehouseInvalidatedError).and.include({ retryable: true, reason: 'invalidated' });
+    expect(later.message).to.equal(
+      'DuckDB: Failed to create checkpoint because of error: failed to pin block of size 256.0 KiB (60.8 MiB/61.0 MiB used); DuckDB invalidated the database',
+    );
     expect(new BigQueryJobError('invalidQuery', BIGQUERY_TEXTS.streamingBuffer(T))).to.include({ name: 'ApiError', reason: 'invalidQuery' });
   });
 });

@@ -69,6 +69,15 @@ export const SETTINGS = {
       default: '256MB',
       doc: "DuckDB's `memory_limit` in the process holding the file (beyond it DuckDB evicts and spills to disk), e.g. `256MB`, `1GiB`",
     }),
+    /**
+     * DuckDB writes the rows its log holds into the file once the log passes this size. Until
+     * then a table's appended rows stay in memory (a 256 KB block per column of its open row
+     * group). A checkpoint that cannot write the file (a full disk) is DuckDB's fatal error: the
+     * warehouse reopens the file and the commit is tried again (src/warehouse/duckdb/database.ts).
+     */
+    duckdbCheckpointThreshold: setting('PHASEGATE_DUCKDB_CHECKPOINT_THRESHOLD', duckdbSize, {
+      doc: "DuckDB's `checkpoint_threshold`: the log size at which it writes its tables into the file (unset: DuckDB's own, 16MB)",
+    }),
     duckdbThreads: setting('PHASEGATE_DUCKDB_THREADS', int(1, 1024), { doc: "DuckDB's `threads` (unset: DuckDB's own, one per core)" }),
     bigqueryRules: setting('PHASEGATE_BQ_RULES', bool, { default: true, doc: "enforce BigQuery's per-table limits (and latency) on DuckDB" }),
     /** How many times faster than real time BigQuery's clock runs: 60 turns the 30-min streaming buffer into 30 s (tests, benchmarks). */

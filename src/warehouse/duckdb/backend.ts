@@ -24,8 +24,14 @@ export function duckdbOf(warehouse: Warehouse): DuckDBWarehouse | undefined {
 }
 
 /** What the configuration says about the DuckDB file and its instance. */
-function duckdbOptions(config: Pick<Config, 'duckdbPath' | 'bigquery' | 'duckdbMemoryLimit' | 'duckdbThreads'>) {
-  return { path: config.duckdbPath, datasetPrefix: config.bigquery.datasetPrefix, memoryLimit: config.duckdbMemoryLimit, threads: config.duckdbThreads };
+function duckdbOptions(config: Pick<Config, 'duckdbPath' | 'bigquery' | 'duckdbMemoryLimit' | 'duckdbThreads' | 'duckdbCheckpointThreshold'>) {
+  return {
+    path: config.duckdbPath,
+    datasetPrefix: config.bigquery.datasetPrefix,
+    memoryLimit: config.duckdbMemoryLimit,
+    threads: config.duckdbThreads,
+    checkpointThreshold: config.duckdbCheckpointThreshold,
+  };
 }
 
 export const duckdbBackend: WarehouseBackend = {

@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
@@ -28,10 +28,9 @@ import type {
   WarehouseCapabilities,
   WarehouseReports,
 } from '../types.ts';
+import { DuckDBDatabase } from './database.ts';
 import { DUCKDB_DIALECT } from './dialect.ts';
-import { fromDuckDBError } from './duckdb-errors.ts';
-import { type GuestReader, guestReader } from './guest-reader.ts';
-import { Mutex } from './mutex.ts';
+import type { GuestReader } from './guest-reader.ts';
 import { checkReadOnlySql } from './read-only.ts';
 import { type ReadOnlyResult, readAllInOneSnapshot, runReadOnlyQuery } from './read-only-query.ts';
 import {
@@ -49,13 +48,11 @@ import {
   dropStagingSql,
   googleSqlType,
   insertSelectSql,
-  LOCK_DOWN_SQL,
   presentSlicesSql,
   qualifiedName,
   ROLLBACK_SQL,
   readSlicesSql,
   replaceSlicesSql,
-  SET_UTC_SQL,
   slicesWithRowsSinceSql,
   tableExistsSql,
   unitHoldingsSql,
@@ -96,6 +93,11 @@ export interface DuckDBWarehouseOptions {
    * @defaultValue DuckDB's own: one per core
    */
   threads?: number | undefined;
+  /**
+   * DuckDB's `checkpoint_threshold`, e.g. `16MB` (PHASEGATE_DUCKDB_CHECKPOINT_THRESHOLD).
+   * @defaultValue DuckDB's own: 16MB
+   */
+  checkpointThreshold?: string | undefined;
 }
 
 const DEFAULTS = { datasetPrefix: '', readOnly: false } satisfies Partial<DuckDBWarehouseOptions>;
@@ -107,36 +109,20 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   /** No quotas and no streaming buffer of its own: the rules layer (`rules/`) adds BigQuery's. */
   readonly capabilities: WarehouseCapabilities = { countsAsDailyModification: () => false };
   readonly datasetPrefix: string;
-  private readonly instance: DuckDBInstance;
-  // Writes and reads get a connection each so a long read never waits behind a MERGE (DuckDB
-  // is MVCC: a read sees the last committed state); each connection runs one statement at a time.
-  // A read given values is prepared and run in one transaction (`readAllInOneSnapshot`): a
-  // commit landing between the two could otherwise read back wrong. (The writer needs no such
-  // care: no other connection commits between its prepare and its run.)
-  private readonly writer: DuckDBConnection;
-  private readonly reader: DuckDBConnection;
-  private readonly writeLock = new Mutex();
-  private readonly readLock = new Mutex();
-  /** The read relay's connection (see `openGuestReader`), opened on first use. */
-  private guest: Promise<DuckDBConnection> | undefined;
-  private readonly guestLock = new Mutex();
+  // Writes and reads run on a connection each (see DuckDBDatabase) so a long read never waits
+  // behind a MERGE (DuckDB is MVCC: a read sees the last committed state). A read given values
+  // is prepared and run in one transaction (`readAllInOneSnapshot`): a commit landing between
+  // the two could otherwise read back wrong. (The writer needs no such care: no other
+  // connection commits between its prepare and its run.)
+  private readonly db: DuckDBDatabase;
   private readonly store: ObjectStore;
   private readonly readOnly: boolean;
   private stagingSeq = 0;
   private closed = false;
   readonly reports: WarehouseReports = new SqlReports(this.reportRunner());
 
-  private constructor(
-    instance: DuckDBInstance,
-    writer: DuckDBConnection,
-    reader: DuckDBConnection,
-    store: ObjectStore,
-    datasetPrefix: string,
-    readOnly: boolean,
-  ) {
-    this.instance = instance;
-    this.writer = writer;
-    this.reader = reader;
+  private constructor(db: DuckDBDatabase, store: ObjectStore, datasetPrefix: string, readOnly: boolean) {
+    this.db = db;
     this.store = store;
     this.datasetPrefix = datasetPrefix;
     this.readOnly = readOnly;
@@ -150,18 +136,14 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     const readOnly = opts.readOnly ?? DEFAULTS.readOnly;
     if (opts.path !== ':memory:' && !readOnly) await mkdir(path.dirname(path.resolve(opts.path)), { recursive: true });
     // Given at creation: a read-only open locks the configuration right after (LOCK_DOWN_SQL).
-    const instance = await DuckDBInstance.create(opts.path, {
+    const settings = {
       ...(readOnly ? READ_ONLY_SETTINGS : {}),
       ...(opts.memoryLimit === undefined ? {} : { memory_limit: opts.memoryLimit }),
       ...(opts.threads === undefined ? {} : { threads: String(opts.threads) }),
-    });
-    const writer = await instance.connect();
-    const reader = await instance.connect();
-    for (const conn of [writer, reader]) await conn.run(SET_UTC_SQL);
-    // After the time zone (its ICU extension may need loading): then no read_csv('/etc/passwd'),
-    // read_text, glob, ATTACH, COPY or extension loading from a query, and no SET undoing it.
-    if (readOnly) for (const sql of LOCK_DOWN_SQL) await writer.run(sql);
-    return new DuckDBWarehouse(instance, writer, reader, opts.store, datasetPrefix, readOnly);
+      ...(opts.checkpointThreshold === undefined ? {} : { checkpoint_threshold: opts.checkpointThreshold }),
+    };
+    const db = await DuckDBDatabase.open({ path: opts.path, settings, readOnly });
+    return new DuckDBWarehouse(db, opts.store, datasetPrefix, readOnly);
   }
 
   /** The DuckDB schema a spec's dataset lives in: the dataset prefix plus the dataset. */
@@ -318,26 +300,13 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   }
 
   /**
-   * The connection the read relay runs other processes' queries on (opened once): its own, so
-   * a person's slow query never waits behind a commit nor holds up the gate's reads. Opening it
-   * shuts external access for the whole database — the same fence as `phasegate sql`'s
-   * read-only open: no read_csv('/etc/passwd'), read_text, glob, ATTACH, COPY or extension
-   * loading, and no SET undoing it. phasegate's own statements never need files (staged rows
-   * come in through the appender), so the writer loses nothing.
+   * The reader the read relay runs other processes' queries on: its own connection, which shuts
+   * external access for the whole database when it opens (see `DuckDBDatabase.guestReader`).
    */
   async openGuestReader(): Promise<GuestReader> {
     this.assertOpen();
     if (this.readOnly) throw new InputError('a read-only DuckDB warehouse does not hold its file: it has no reads to serve');
-    this.guest ??= (async () => {
-      const conn = await this.instance.connect();
-      await conn.run(SET_UTC_SQL);
-      // Global settings: taken between two commits, never in the middle of one.
-      await this.writeLock.run(async () => {
-        for (const sql of LOCK_DOWN_SQL) await conn.run(sql);
-      });
-      return conn;
-    })();
-    return guestReader(await this.guest, this.guestLock, () => this.assertOpen());
+    return this.db.guestReader(() => this.assertOpen());
   }
 
   /**
@@ -349,8 +318,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
    */
   async boundedQuery(sql: string, params: QueryParams, bounds: { maxRows: number; deadline: number }): Promise<ReadOnlyResult> {
     this.assertOpen();
-    const reader = this.readOnly ? guestReader(this.reader, this.readLock, () => this.assertOpen()) : await this.openGuestReader();
-    return reader.query(sql, params, bounds);
+    return (await this.db.guestReader(() => this.assertOpen())).query(sql, params, bounds);
   }
 
   async readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
@@ -417,33 +385,19 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     };
   }
 
-  /** Waits for running statements, then releases the connections and the database, in reverse order of opening. */
+  /** Waits for running statements, then releases the connections and the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.writeLock.run(async () => undefined), this.readLock.run(async () => undefined), this.guestLock.run(async () => undefined)]);
-    const guest = await this.guest?.catch(() => undefined);
-    guest?.closeSync();
-    this.reader.closeSync();
-    this.writer.closeSync();
-    this.instance.closeSync();
+    await this.db.close();
   }
 
-  private async write<T>(spec: TableSpec | undefined, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-    try {
-      return await this.writeLock.run(() => fn(this.writer));
-    } catch (err) {
-      throw fromDuckDBError(err, spec && tableId(spec));
-    }
+  private write<T>(spec: TableSpec | undefined, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.db.write(spec && tableId(spec), fn);
   }
 
-  private async read<T>(spec: TableSpec | undefined, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-    try {
-      return await this.readLock.run(() => fn(this.reader));
-    } catch (err) {
-      if (err instanceof InputError) throw err;
-      throw fromDuckDBError(err, spec && tableId(spec));
-    }
+  private read<T>(spec: TableSpec | undefined, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.db.read(spec && tableId(spec), fn);
   }
 
   /** The staged objects' bytes, in batch order; a missing one fails the batch before anything is written. */

@@ -5,8 +5,8 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
+import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { QueryParams } from '../types.ts';
-import { fromDuckDBError } from './duckdb-errors.ts';
 import type { Mutex } from './mutex.ts';
 import { type ReadOnlyResult, runReadOnlyQuery } from './read-only-query.ts';
 
@@ -20,11 +20,24 @@ export interface GuestReader {
   interrupt(): void;
 }
 
-/** A reader on `conn`, one statement at a time under `lock`; `assertOpen` throws once the warehouse closed. */
-export function guestReader(conn: DuckDBConnection, lock: Mutex, assertOpen: () => void): GuestReader {
+/**
+ * A reader on the connection `connect` gives (the database's current one: it may have been
+ * reopened since the last query), one statement at a time under `lock`; `assertOpen` throws
+ * once the warehouse closed, `failed` says DuckDB's errors in the warehouse's terms.
+ */
+export function guestReader(
+  connect: () => Promise<DuckDBConnection>,
+  lock: Mutex,
+  assertOpen: () => void,
+  failed: (err: unknown) => WarehouseError,
+): GuestReader {
+  let current: DuckDBConnection | undefined;
   return {
-    query: (sql, params, bounds) => {
+    query: async (sql, params, bounds) => {
       assertOpen();
+      // Before the lock: opening the connection may wait for the writer's.
+      const conn = await connect();
+      current = conn;
       return lock.run(async () => {
         // DuckDB stops a running statement when its connection is interrupted.
         const timer = setTimeout(() => conn.interrupt(), Math.max(0, bounds.deadline - Date.now()));
@@ -32,12 +45,12 @@ export function guestReader(conn: DuckDBConnection, lock: Mutex, assertOpen: () 
           return await runReadOnlyQuery(conn, sql, params, bounds.maxRows);
         } catch (err) {
           if (err instanceof InputError) throw err;
-          throw fromDuckDBError(err);
+          throw failed(err);
         } finally {
           clearTimeout(timer);
         }
       });
     },
-    interrupt: () => conn.interrupt(),
+    interrupt: () => current?.interrupt(),
   };
 }

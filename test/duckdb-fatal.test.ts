@@ -1,0 +1,119 @@
+/**
+ * DuckDB's fatal error: a checkpoint that cannot write the file (a full disk; here the file
+ * may not grow, RLIMIT_FSIZE set on this process with `prlimit`, so DuckDB's write fails with
+ * EFBIG — no root needed) invalidates the database, and DuckDB answers every later statement
+ * with the same error. Before, each of those became a permanent "invalid query": every commit
+ * of the run failed its slices at once, with DuckDB's text. Now the commit is tried again on
+ * the file opened anew, and lands once the file can grow; while it cannot, the slices fail
+ * after their attempts saying what DuckDB could not write, and every committed row stays.
+ */
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { expect } from 'chai';
+import { tableId } from '../src/processors/types.ts';
+import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
+import { PHASES } from '../src/queues/names.ts';
+import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
+import { CASCADE_DOWNSTREAM, CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
+import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+import { differences, type SnapshotRow, snapshot } from './table-snapshots.ts';
+
+/** Sets this process's soft limit on the size of a file it writes; the hard limit stays. */
+function limitFileSize(bytes: number | 'unlimited'): void {
+  execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${bytes}:`]);
+}
+
+describe("DuckDB's fatal error: a checkpoint that cannot write the file", function () {
+  this.timeout(240_000);
+  let env: TestEnv;
+  let file = '';
+  let first: string[] = [];
+  let second: string[] = [];
+  const processors = [...CASCADE_ROOTS.slice(2), ...CASCADE_DOWNSTREAM];
+
+  before(async () => {
+    // A checkpoint after every commit: the first commit that makes the file grow meets the limit.
+    env = await openTestRuntime({ PHASEGATE_DUCKDB_CHECKPOINT_THRESHOLD: '1KB', PHASEGATE_TIME_SCALE: '100', PHASEGATE_BQ_RULES: 'false' });
+    file = env.config.duckdbPath;
+    await env.rt.startWorkers({ phases: PHASES, commit: true, concurrency: 2 });
+    first = await env.rt.source.gameDates('2023-11-01', '2023-11-05');
+    second = await env.rt.source.gameDates('2023-11-06', '2023-11-10');
+  });
+  after(async () => {
+    limitFileSize('unlimited');
+    await env?.cleanup();
+  });
+
+  /** Every row of the cascade's tables, by table. */
+  async function tables(): Promise<Map<string, SnapshotRow[]>> {
+    const duck = duckdbOf(await env.rt.warehouse());
+    if (!duck) throw new Error('expected the embedded DuckDB');
+    const out = new Map<string, SnapshotRow[]>();
+    for (const def of env.rt.registry.transforms().filter((d) => processors.includes(d.name))) out.set(tableId(def.table), await snapshot(duck, def.table));
+    return out;
+  }
+
+  /** The first status of the slices that names `pattern` in its error, polled while the run goes on. */
+  async function statusNaming(dates: readonly string[], pattern: RegExp): Promise<string> {
+    return until(
+      async () => {
+        for (const p of processors)
+          for (const s of await env.rt.statuses.getMany(p, dates)) if (s?.error && pattern.test(s.error)) return `${s.status}: ${s.error}`;
+        return undefined;
+      },
+      `a slice naming ${pattern}`,
+      120_000,
+      25,
+    );
+  }
+
+  it('the commit waits and is tried again on the file opened anew; once the file can grow, every slice lands exact', async () => {
+    const { rt } = env;
+    const roots = CASCADE_ROOTS.map((p) => rt.registry.get(p));
+    await waitForCascade(rt, await startCascadingBackfill(rt, { processors: roots, dates: first, cascade: true }), { pollMs: 100, timeoutMs: 120_000 });
+    const before = await tables();
+
+    limitFileSize(statSync(file).size);
+    const record = await startCascadingBackfill(rt, { processors: roots, dates: second, cascade: true });
+    const seen = await statusNaming(second, /could not write/);
+    limitFileSize('unlimited');
+    // Waiting, not failed, and said in one line: the file, the refusal, what DuckDB did.
+    expect(seen).to.match(
+      new RegExp(
+        `^waiting: .*DuckDB could not write ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: file too large \\(EFBIG\\); DuckDB invalidated the database$`,
+      ),
+    );
+    expect(seen).to.not.include('FATAL');
+
+    const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 150_000 });
+    await expectExactCascade(rt, [...first, ...second], progress);
+    // The dates committed before the fault are as they were.
+    const after = await tables();
+    for (const [table, rows] of before) {
+      const kept = (after.get(table) ?? []).filter((r) => first.includes(String(r.row.game_date)));
+      expect(differences(table, kept, rows)).to.deep.equal([]);
+    }
+  });
+
+  it('while the file cannot grow, the slices fail after their attempts naming what DuckDB could not write; every committed row stays', async () => {
+    const { rt } = env;
+    const before = await tables();
+    limitFileSize(statSync(file).size);
+    const record = await startCascadingBackfill(rt, { processors: CASCADE_ROOTS.map((p) => rt.registry.get(p)), dates: first, cascade: true });
+    const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 200_000 });
+    limitFileSize('unlimited');
+    expect(progress.done).to.equal(true);
+    // A commit may still land where DuckDB reuses blocks an earlier checkpoint freed: the others
+    // fail, each saying what could not be written, none as a bad query or in DuckDB's words.
+    const statuses = (await Promise.all(processors.map((p) => rt.statuses.getMany(p, first)))).flat();
+    const refused = statuses.filter((s) => s?.status === 'failed' && !/upstream/.test(s.error ?? ''));
+    expect(refused.length, 'slices failed by the refused write').to.be.above(0);
+    for (const s of refused) {
+      expect(s?.error).to.include(`DuckDB could not write ${file}`);
+      expect(s?.error).to.include('file too large (EFBIG)');
+      expect(s?.error).to.not.match(/FATAL|invalidQuery/);
+    }
+    const after = await tables();
+    for (const [table, rows] of before) expect(differences(table, after.get(table) ?? [], rows), table).to.deep.equal([]);
+  });
+});

@@ -5,6 +5,7 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Worker } from 'bullmq';
 import { type Config, scaledMs, secretsOf } from './config/load-config.ts';
+import { RedisGoneError } from './errors/redis-gone-error.ts';
 import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.ts';
 import { log, setLogLevel } from './log.ts';
 import { createNotifier } from './notify/create-notifier.ts';
@@ -27,6 +28,7 @@ import { connectRedis, duplicateClient } from './redis/connect.ts';
 import { ensureCluster, ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
 import { keysFor } from './redis/keys.ts';
 import { quietConnectionErrors } from './redis/repeated-errors.ts';
+import { watchSilentRedis } from './redis/silent-redis.ts';
 import { schedulerHandlers } from './schedules/handlers.ts';
 import { FixtureSource } from './sources/fixture/fixture-source.ts';
 import { ScraperServiceSource } from './sources/scraper-service.ts';
@@ -246,21 +248,33 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           errors.push(err);
         }
       };
+      // A job cannot finish while Redis does not answer. Past the wait, the steps that need
+      // Redis stop waiting for it, and every connection is let go (each client stops
+      // reconnecting, so nothing holds the process); the warehouse still closes as usual.
+      const closingTrackers = [...trackers];
+      // Said once, by the error close() throws at its end.
+      const silent = watchSilentRedis(redis, config.shutdownRedisWaitSeconds * 1000, () => {
+        for (const w of workers) void w.disconnect().catch(() => undefined);
+        for (const t of closingTrackers) t.letGo();
+        bullmqConnection.disconnect();
+        redis.disconnect();
+      });
+      const redisStep = (what: () => Promise<unknown> | unknown) => step(() => Promise.race([what(), silent.gone]));
       // The tracker stops enqueueing, then phase workers finish their jobs, then the log rows
       // those jobs staged land while the gates still run, then the gates finish.
       unwatch?.();
-      await step(() => Promise.all(trackers.splice(0).map((t) => t.close())));
-      await step(() => eventsRelay?.close());
+      await redisStep(() => Promise.all(trackers.splice(0).map((t) => t.close())));
+      await redisStep(() => eventsRelay?.close());
       const gates = workers.filter((w) => isCommitQueue(w.name));
-      await step(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));
-      if (gates.length > 0) await step(() => flushLogTables(rt));
-      await step(() => Promise.all(gates.map((w) => w.close())));
+      await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));
+      if (gates.length > 0) await redisStep(() => flushLogTables(rt));
+      await redisStep(() => Promise.all(gates.map((w) => w.close())));
       // The last export reads the queues and Redis: before they close.
-      await step(() => stopExport?.());
-      await step(() => queues.close());
+      await redisStep(() => stopExport?.());
+      await redisStep(() => queues.close());
       // Stops answering other processes' reads before it lets go of the file they read.
       if (warehouse)
-        await step(() =>
+        await redisStep(() =>
           warehouse?.then(
             () => relay?.close(),
             () => undefined,
@@ -277,12 +291,22 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       await step(() => rt.notifier.close());
       // The spans of this runtime's last jobs, before a CLI process exits.
       await step(() => flushTracing());
-      await step(() => bullmqConnection.quit().catch(() => bullmqConnection.disconnect()));
-      await step(() => redis.quit().catch(() => redis.disconnect()));
+      await redisStep(() => bullmqConnection.quit().catch(() => bullmqConnection.disconnect()));
+      await redisStep(() => redis.quit().catch(() => redis.disconnect()));
+      silent.stop();
       await step(() => redisHandle.stop());
+      // What failed after the connections were let go failed for that reason: said once.
+      if (silent.fired) throw new RedisGoneError(redisGoneMessage(config, redisHandle.url), { cause: errors[0] });
       if (errors.length === 1) throw errors[0];
       if (errors.length > 1) throw new AggregateError(errors, `closing the runtime: ${errors.length} steps failed`);
     },
   };
   return rt;
+}
+
+/** What a process that stopped without its active jobs says: where Redis was, how long it waited, what becomes of them. */
+function redisGoneMessage(config: Pick<Config, 'redisCluster' | 'shutdownRedisWaitSeconds'>, url: string): string {
+  // The host and port only: the URL may hold a password.
+  const where = config.redisCluster ? 'the Redis Cluster' : `Redis at ${new URL(url).host}`;
+  return `${where} did not answer for ${config.shutdownRedisWaitSeconds} s while this process stopped: it let go of its active jobs (BullMQ gives them to the next worker once their locks expire)`;
 }

@@ -46,6 +46,14 @@ export const SETTINGS = {
     }),
     /** Resolved: where the embedded warehouse and the local store live. */
     dataDir: setting('PHASEGATE_DATA_DIR', resolvedPath, { default: '.phasegate', location: true, doc: 'local state folder' }),
+    /**
+     * Real seconds. A stopping process waits for its active jobs, but a job cannot finish while
+     * Redis does not answer: past this, the process lets go of them and exits (src/runtime.ts).
+     */
+    shutdownRedisWaitSeconds: setting('PHASEGATE_SHUTDOWN_REDIS_WAIT_SECONDS', z.coerce.number().min(0).max(3600), {
+      default: 10,
+      doc: 'how long a stopping process waits for a Redis that does not answer before it lets go of its active jobs (BullMQ gives them to the next worker once their locks expire)',
+    }),
   }),
   ...group('Warehouse and object store', {
     warehouse: setting('PHASEGATE_WAREHOUSE', z.enum(['duckdb', 'bigquery']), { default: 'duckdb', location: true, doc: '`duckdb` (embedded) or `bigquery`' }),

@@ -319,6 +319,15 @@ export class DependencyTracker {
     }
   }
 
+  /**
+   * For a process stopping while Redis does not answer: drops the tracker's connection, so its
+   * loop's read fails at once and the loop (and a close waiting on it) ends.
+   */
+  letGo(): void {
+    this.stopping = true;
+    this.conn?.disconnect();
+  }
+
   /** Stops after the event in hand; unacknowledged events stay pending for the next tracker. */
   async close(): Promise<void> {
     if (this.stopping) return;

@@ -18,6 +18,7 @@ import { loadConfig, productSettings } from '../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../../src/processors/nbac/team-boxscore.ts';
 import { type Phase, tableId } from '../../src/processors/types.ts';
+import { startRedisServer } from '../../src/redis/ensure-redis.ts';
 import { parseFlags, progressLog } from './options.ts';
 import { compileScaleProcesses } from './scale/compile-worker.ts';
 import { prepareScaleRaw } from './scale/raw.ts';
@@ -121,8 +122,20 @@ function parse(argv: string[]): ScaleOptions {
   };
 }
 
-/** Runs one scale run in a child process and returns what it printed. */
-function runChild(spec: ScaleRunSpec, runEntry: string): Promise<ScaleRunResult> {
+/**
+ * Runs one scale run in a child process and returns what it printed. The run's redis-server is
+ * started here and stopped when the child has ended, whichever way it ended.
+ */
+async function runChild(run: Omit<ScaleRunSpec, 'redisUrl'>, runEntry: string): Promise<ScaleRunResult> {
+  const redis = await startRedisServer();
+  try {
+    return await runChildOn({ ...run, redisUrl: redis.url }, runEntry);
+  } finally {
+    await redis.stop();
+  }
+}
+
+function runChildOn(spec: ScaleRunSpec, runEntry: string): Promise<ScaleRunResult> {
   return new Promise((resolve, reject) => {
     // The commit-gate process runs the gates and phases 3–5 (and phase 2 with no phase-worker
     // processes): without a cap of the bench's own, the one \`phasegate worker\` would take.
@@ -215,7 +228,7 @@ async function main(): Promise<number> {
   log('compiling the run and phase-worker processes (they run JavaScript, as an installed phasegate worker does)');
   const compiled = compileScaleProcesses(opts.workDir);
   const workerEntry = compiled.worker;
-  const runs: ScaleRunSpec[] = [
+  const runs: Omit<ScaleRunSpec, 'redisUrl'>[] = [
     ...opts.sizes.map((dates) => ({ dates, phaseProcesses: 0, cascade: opts.cascade, timeScale: opts.timeScale })),
     // The in-process run first: the baseline the process runs are compared with, at their scale.
     ...(opts.processes.length > 0 ? [0, ...opts.processes] : []).map((p) => ({

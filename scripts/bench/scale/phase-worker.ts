@@ -4,7 +4,7 @@
  * repeated-seasons source. It never holds the warehouse: phase 2 only stages, and phases 3–5
  * read the DuckDB file through the commit-gate process's read relay (phase-worker.ts in
  * src/queues), as workers read BigQuery over the network. It says `ready` on stdout and stops
- * on SIGTERM. Run compiled (compile-worker.ts), like an installed `phasegate worker`.
+ * on SIGTERM, or at once when the run process dies (its stdin closes). Run compiled (compile-worker.ts), like an installed `phasegate worker`.
  */
 import { loadConfig } from '../../../src/config/load-config.ts';
 import type { Phase } from '../../../src/processors/types.ts';
@@ -27,6 +27,10 @@ async function main(): Promise<void> {
     peak.arrayBuffers = Math.max(peak.arrayBuffers, m.arrayBuffers);
   }, 250);
   process.stdout.write('ready\n');
+  // The run process that started it died without a SIGTERM (its stdin, never written, closed):
+  // nobody reads its figures, and its Redis is gone with the run.
+  process.stdin.once('close', () => process.exit(1));
+  process.stdin.resume();
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
   clearInterval(sampler);
   const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;

@@ -1,6 +1,6 @@
 /**
  * One `bench:scale` run, in a process of its own so its peak RSS is its own: a fresh
- * redis-server (so `INFO memory` is this run's alone), a fresh DuckDB file behind the BigQuery
+ * redis-server the driver started for it (so `INFO memory` is this run's alone), a fresh DuckDB file behind the BigQuery
  * rules, and a backfill of both raw tables' phase-2 processors (`--cascade`: and every
  * processor downstream of them) over the first N dates. This process is the commit gate (it
  * holds the DuckDB file); the phase workers run in it (`phaseProcesses` 0) or in that many
@@ -18,7 +18,6 @@ import { type Phase, tableId } from '../../../src/processors/types.ts';
 import { startBackfill } from '../../../src/queues/backfill/backfill.ts';
 import { cascadeProgress } from '../../../src/queues/backfill/cascade.ts';
 import { runProcessors } from '../../../src/queues/runs/graph.ts';
-import { startRedisServer } from '../../../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../../../src/runtime.ts';
 import type { BigQueryRulesWarehouse } from '../../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { type CascadeTable, cascadeQuotaBound, formatCriticalPath, type TableSchedule } from '../cascade-bound.ts';
@@ -26,6 +25,11 @@ import { asRulesWarehouse, gateDrained } from '../mode.ts';
 import { RepeatedSeasonsSource } from './seasons.ts';
 
 export interface ScaleRunSpec {
+  /**
+   * This run's own redis-server (so `INFO memory` is this run's alone), started and stopped by
+   * the driver: a run process that dies (an out-of-memory kill skips its cleanup) leaves none.
+   */
+  redisUrl: string;
   dates: number;
   timeScale: number;
   workers: number;
@@ -136,7 +140,9 @@ function startPhaseWorker(
   const entry = spec.workerEntry ? [spec.workerEntry] : ['--import', 'tsx', path.join(import.meta.dirname, 'phase-worker.ts')];
   const child = spawn(process.execPath, [...heap, ...entry, String(concurrency), phases.join(',')], {
     env: cappedProcessEnv({ ...withoutPhasegateEnv(process.env), ...env }),
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its stdin is never written: it closes when this process ends, however it ends, and the
+    // worker ends with it (phase-worker.ts) instead of living on, orphaned.
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
   const ready = new Promise<void>((resolve, reject) => {
@@ -208,12 +214,11 @@ async function quotaBound(
 }
 
 export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
-  const redis = await startRedisServer();
   const source = new RepeatedSeasonsSource();
   const dates = await source.firstDates(spec.dates);
   const env: Record<string, string> = {
     ...productSettings(process.env),
-    REDIS_URL: redis.url,
+    REDIS_URL: spec.redisUrl,
     PHASEGATE_PREFIX: 'scale',
     PHASEGATE_DATA_DIR: spec.runDir,
     PHASEGATE_STORE_DIR: spec.storeDir,
@@ -352,7 +357,6 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await rt.close();
-    await redis.stop();
   }
   result.phaseWorkerMemoryMb = await Promise.all(memories);
   return result;

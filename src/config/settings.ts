@@ -70,8 +70,10 @@ export const SETTINGS = {
      * a 256 KB block per column of each table's open row group): 150–183 MB under 256 MB.
      * Not lower by default: under 64 MB a checkpoint could not pin a block ("Failed to create
      * checkpoint because of error: failed to pin block of size 256.0 KiB (60.8 MiB/61.0 MiB
-     * used)"), and DuckDB invalidated the database for the rest of the run: two cascades of ten
-     * (bench:scale --cascade at 1,700 dates, × 5 and × 100, 2026-12-05).
+     * used)"), DuckDB's fatal error, in two cascades of ten (bench:scale --cascade at 1,700
+     * dates, × 5 and × 100, 2026-12-05). The run now survives it — the file is reopened and the
+     * commit tried again (src/warehouse/duckdb/database.ts; 0 failed at × 5) — but a limit that
+     * makes checkpoints fail is no default.
      */
     duckdbMemoryLimit: setting('PHASEGATE_DUCKDB_MEMORY_LIMIT', duckdbSize, {
       default: '256MB',

@@ -9,11 +9,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
-import { tableId } from '../src/processors/types.ts';
+import { WarehouseInvalidatedError } from '../src/errors/warehouse-invalidated-error.ts';
+import { type TableSpec, tableId } from '../src/processors/types.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { PHASES } from '../src/queues/names.ts';
+import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
+import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { CASCADE_DOWNSTREAM, CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 import { differences, type SnapshotRow, snapshot } from './table-snapshots.ts';
@@ -115,5 +121,61 @@ describe("DuckDB's fatal error: a checkpoint that cannot write the file", functi
     }
     const after = await tables();
     for (const [table, rows] of before) expect(differences(table, after.get(table) ?? [], rows), table).to.deep.equal([]);
+  });
+});
+
+describe("DuckDB's fatal error: the read relay's connection after the file is reopened", () => {
+  const spec: TableSpec = {
+    dataset: 'nba_raw',
+    table: 'fatal_probe',
+    columns: [
+      { name: 'id', type: 'INT64', nullable: false },
+      { name: 'day', type: 'DATE', nullable: false },
+      { name: 'note', type: 'STRING' },
+    ],
+    primaryKey: ['id'],
+    sliceColumn: 'day',
+  };
+  let dir = '';
+  let wh: DuckDBWarehouse | undefined;
+  after(async () => {
+    limitFileSize('unlimited');
+    await wh?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves again from the new instance, its fence up (no file reads); the statement that met the error had landed', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'phasegate-fatal-guest-'));
+    const file = path.join(dir, 'warehouse.duckdb');
+    wh = await DuckDBWarehouse.open({ path: file, store: new LocalObjectStore(path.join(dir, 'store')), checkpointThreshold: '1KB' });
+    await wh.ensureTable(spec);
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: from + i, day: '2024-01-01', note: 'x'.repeat(200) }));
+    expect(await wh.insertRows(spec, rows(0, 100))).to.equal(100);
+    const guest = await wh.openGuestReader();
+    const count = `SELECT count(*) AS n FROM ${wh.tableName(spec)}`;
+    expect((await guest.query(count, {}, { maxRows: 10, deadline: Date.now() + 10_000 })).rows).to.deep.equal([{ n: 100 }]);
+
+    limitFileSize(statSync(file).size);
+    let failed: unknown;
+    try {
+      await wh.insertRows(spec, rows(1000, 1000));
+    } catch (err) {
+      failed = err;
+    } finally {
+      limitFileSize('unlimited');
+    }
+    expect(failed).to.be.instanceOf(WarehouseInvalidatedError);
+
+    // The relay's next query reopens the file. The failed insert is there: DuckDB wrote it to
+    // its log before the checkpoint that failed, and replayed the log on opening. So a statement
+    // that met the fatal error may have landed, and only idempotent ones may be tried again —
+    // as every commit is (a MERGE replacing its slices, an append that skips keys present).
+    const after = await guest.query(count, {}, { maxRows: 10, deadline: Date.now() + 10_000 });
+    expect(after.rows).to.deep.equal([{ n: 1100 }]);
+    let refused: unknown;
+    await guest.query("SELECT * FROM read_csv('/etc/passwd')", {}, { maxRows: 10, deadline: Date.now() + 10_000 }).catch((err: unknown) => {
+      refused = err;
+    });
+    expect(String(refused)).to.match(/file system operations are disabled by configuration/);
   });
 });

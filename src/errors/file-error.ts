@@ -9,6 +9,7 @@ const RETRYABLE = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EAGAIN', 'EBUSY', 'EMFILE
 /** What Node says for the codes people meet, without the syscall it adds ("…, write"). */
 const PLAIN: Record<string, string> = {
   ENOSPC: 'no space left on device',
+  EFBIG: 'file too large',
   EDQUOT: 'disk quota exceeded',
   EIO: 'input/output error',
   EACCES: 'permission denied',
@@ -16,6 +17,11 @@ const PLAIN: Record<string, string> = {
   EMFILE: 'too many open files',
   ENFILE: 'too many open files in the system',
 };
+
+/** An errno code as people read it: `no space left on device (ENOSPC)`. */
+export function errnoText(code: string): string {
+  return `${PLAIN[code] ?? code.toLowerCase()} (${code})`;
+}
 
 /**
  * A file-system operation that failed, naming the operation and the path. Node's own text for
@@ -27,7 +33,7 @@ export class FileError extends PhasegateError {
   readonly path: string;
 
   constructor(operation: string, file: string, code: string, options?: { cause?: unknown }) {
-    super(`${operation} ${file}: ${PLAIN[code] ?? code.toLowerCase()} (${code})`, options);
+    super(`${operation} ${file}: ${errnoText(code)}`, options);
     this.code = code;
     this.path = file;
     this.retryable = RETRYABLE.has(code);

@@ -136,11 +136,14 @@ export class DuckDBDatabase {
       await this.mend();
       await this.guestConnection(this.handles);
     }
+    // The opening the last query ran on: a fatal error marks that one, as `run` does.
+    let used = this.handles;
     const conn = async (): Promise<DuckDBConnection> => {
       await this.mend();
-      return this.options.readOnly ? this.handles.reader : this.guestConnection(this.handles);
+      used = this.handles;
+      return this.options.readOnly ? used.reader : this.guestConnection(used);
     };
-    return guestReader(conn, lock, assertOpen, (err) => this.failed(err, this.handles, undefined));
+    return guestReader(conn, lock, assertOpen, (err) => this.failed(err, used, undefined));
   }
 
   /** The guest connection of an opening, opened with the fence on first use. `locked`: the caller holds the write lock. */

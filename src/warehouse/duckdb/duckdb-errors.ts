@@ -2,6 +2,7 @@
  * DuckDB's own failures, normalised into the warehouse error classes with the BigQuery
  * reason that would describe the same failure, so callers see one vocabulary.
  */
+import { errnoText } from '../../errors/file-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import { toError } from '../../errors/phasegate-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
@@ -16,13 +17,8 @@ const RULES: readonly { test: RegExp; reason: string; retryable: boolean }[] = [
   { test: /^(IO|Out of Memory|Interrupt) Error:/, reason: 'backendError', retryable: true },
 ];
 
-/**
- * A write the file system refused, wherever DuckDB reports it: a commit whose log could not be
- * written comes back as `TransactionContext Error: Failed to commit: Could not write file
- * "….wal": No space left on device`, which is the disk's fault, not the statement's.
- */
-const REFUSED_WRITE = /Could not write file "([^"]+)": (No space left on device|File too large|Disk quota exceeded|Read-only file system|Permission denied)/;
-const ERRNO: Record<string, string> = {
+/** The C library's text for the errno codes of a refused write, as DuckDB quotes it. */
+const STRERROR: Record<string, string> = {
   'No space left on device': 'ENOSPC',
   'File too large': 'EFBIG',
   'Disk quota exceeded': 'EDQUOT',
@@ -31,17 +27,24 @@ const ERRNO: Record<string, string> = {
 };
 
 /**
- * DuckDB's fatal errors (duckdb.org/docs/stable/dev/internal_errors_and_fatal_errors): the
- * first one (`FATAL Error: Failed to create checkpoint because of error: …`) invalidates the
- * database, and every later statement gets `FATAL Error: Failed: database has been invalidated
- * … Original error: "…"`. Either way, the original error is what a person needs.
+ * A write the file system refused, wherever DuckDB reports it: a commit whose log could not be
+ * written comes back as `TransactionContext Error: Failed to commit: Could not write file
+ * "….wal": No space left on device`, which is the disk's fault, not the statement's.
+ */
+const REFUSED_WRITE = new RegExp(`Could not write file "([^"]+)": (${Object.keys(STRERROR).join('|')})`);
+
+/**
+ * DuckDB's fatal errors (duckdb.org/docs/stable/dev/internal_errors): the first one
+ * (`FATAL Error: Failed to create checkpoint because of error: …`) invalidates the database,
+ * and every later statement gets `FATAL Error: Failed: database has been invalidated …
+ * Original error: "…"`. Either way, the original error is what a person needs.
  */
 const FATAL = /^FATAL Error: (?:Failed: database has been invalidated[^\n]*\n?Original error: "(.*)"$|(.*)$)/s;
 
-/** A refused write said in the words the object store uses for its own (`… (ENOSPC)`). */
+/** A refused write said in the words the object store uses for its own (`errnoText`: `… (ENOSPC)`). */
 function refusedWrite(text: string): string | undefined {
   const m = REFUSED_WRITE.exec(text);
-  return m ? `DuckDB could not write ${m[1]}: ${(m[2] as string).toLowerCase()} (${ERRNO[m[2] as string]})` : undefined;
+  return m ? `DuckDB could not write ${m[1]}: ${errnoText(STRERROR[m[2] as string] as string)}` : undefined;
 }
 
 export function fromDuckDBError(thrown: unknown, table?: string): WarehouseError {

@@ -251,7 +251,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // A job cannot finish while Redis does not answer. Past the wait, the steps that need
       // Redis stop waiting for it, and every connection is let go (each client stops
       // reconnecting, so nothing holds the process); the warehouse still closes as usual.
-      const closingTrackers = [...trackers];
+      const closingTrackers = trackers.splice(0);
       // Said once, by the error close() throws at its end.
       const silent = watchSilentRedis(redis, config.shutdownRedisWaitSeconds * 1000, () => {
         for (const w of workers) void w.disconnect().catch(() => undefined);
@@ -263,7 +263,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // The tracker stops enqueueing, then phase workers finish their jobs, then the log rows
       // those jobs staged land while the gates still run, then the gates finish.
       unwatch?.();
-      await redisStep(() => Promise.all(trackers.splice(0).map((t) => t.close())));
+      await redisStep(() => Promise.all(closingTrackers.map((t) => t.close())));
       await redisStep(() => eventsRelay?.close());
       const gates = workers.filter((w) => isCommitQueue(w.name));
       await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));

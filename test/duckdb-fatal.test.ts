@@ -101,22 +101,23 @@ describe("DuckDB's fatal error: a checkpoint that cannot write the file", functi
     }
   });
 
-  it('while the file cannot grow, the slices fail after their attempts naming what DuckDB could not write; every committed row stays', async () => {
+  it('while the file cannot grow, every slice ends, those that fail naming what DuckDB could not write; every committed row stays', async () => {
     const { rt } = env;
     const third = await rt.source.gameDates('2023-11-11', '2023-11-15');
     const before = await tables();
     limitFileSize(statSync(file).size);
     const record = await startCascadingBackfill(rt, { processors: CASCADE_ROOTS.map((p) => rt.registry.get(p)), dates: third, cascade: true });
+    // New dates need the file to grow: the refusal shows on a slice while the run goes on.
+    const seen = await statusNaming(third, /could not write/);
     const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 200_000 });
     limitFileSize('unlimited');
+    expect(seen).to.include(`DuckDB could not write ${file}`);
     expect(progress.done).to.equal(true);
-    // New dates need the file to grow. A commit may still land where DuckDB reuses blocks an
-    // earlier checkpoint freed; the others fail, each saying what could not be written, none
-    // as a bad query or in DuckDB's words.
+    // Whether a slice ends failed depends on DuckDB: after a reopen a commit may fit in blocks
+    // earlier checkpoints freed (in CI every one did, twice). Those that fail say what could not
+    // be written, none as a bad query or in DuckDB's words.
     const statuses = (await Promise.all(processors.map((p) => rt.statuses.getMany(p, third)))).flat();
-    const refused = statuses.filter((s) => s?.status === 'failed' && !/upstream/.test(s.error ?? ''));
-    expect(refused.length, 'slices failed by the refused write').to.be.above(0);
-    for (const s of refused) {
+    for (const s of statuses.filter((s) => s?.status === 'failed' && !/upstream/.test(s.error ?? ''))) {
       expect(s?.error).to.include(`DuckDB could not write ${file}`);
       expect(s?.error).to.include('file too large (EFBIG)');
       expect(s?.error).to.not.match(/FATAL|invalidQuery/);

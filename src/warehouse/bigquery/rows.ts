@@ -5,6 +5,7 @@
  * `formatOptions.useInt64Timestamp`, so a TIMESTAMP arrives as integer microseconds.
  */
 import type { Cell, Row } from '../../processors/types.ts';
+import { rowMaker } from '../row-shape.ts';
 
 export interface ResultField {
   name?: string | null;
@@ -80,10 +81,12 @@ function toCell(v: Plain): Cell {
   return v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
 }
 
+/** Every row of the result in one shape (src/warehouse/row-shape.ts). */
 export function decodeRows(fields: readonly ResultField[], rows: readonly ResultRow[]): Row[] {
+  const emptyRow = rowMaker(fields.map((field, i) => field.name ?? `f${i}`));
   return rows.map((row) => {
     const cells = row.f ?? [];
-    const out: Row = {};
+    const out = emptyRow();
     fields.forEach((field, i) => {
       out[field.name ?? `f${i}`] = toCell(value(field, cells[i]?.v));
     });

@@ -26,6 +26,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { Cell } from '../../processors/types.ts';
+import { rowMaker } from '../row-shape.ts';
 import type { QueryParams } from '../types.ts';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -80,9 +81,7 @@ export function toCell(value: DuckDBValue): Cell {
 }
 
 export function toRow(record: Record<string, DuckDBValue>): Record<string, Cell> {
-  const row: Record<string, Cell> = {};
-  for (const [k, v] of Object.entries(record)) row[k] = toCell(v);
-  return row;
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, toCell(v)]));
 }
 
 /** A column's cells as they are: DuckDB already hands these types back as JS booleans, numbers and strings. */
@@ -128,7 +127,8 @@ function columnCells(typeId: DuckDBTypeId): (value: DuckDBValue) => Cell {
 /**
  * A whole result as rows of cells, the same as `getRowObjects().map(toRow)` but read column by
  * column: rows of the warehouse's reads (a rolling-features slice reads its season to date,
- * thousands of rows) were most of a cascade's CPU in the per-value conversion.
+ * thousands of rows) were most of a cascade's CPU in the per-value conversion. Every row has
+ * one shape (src/warehouse/row-shape.ts).
  */
 export function resultRows(reader: DuckDBResultReader): Record<string, Cell>[] {
   const names = reader.deduplicatedColumnNames();
@@ -136,8 +136,9 @@ export function resultRows(reader: DuckDBResultReader): Record<string, Cell>[] {
   const cells = names.map((_, c) => columnCells(reader.columnTypeId(c)));
   const count = columns[0]?.length ?? 0;
   const rows = new Array<Record<string, Cell>>(count);
+  const emptyRow = rowMaker(names);
   for (let r = 0; r < count; r++) {
-    const row: Record<string, Cell> = {};
+    const row = emptyRow();
     for (let c = 0; c < names.length; c++) row[names[c] as string] = (cells[c] as (v: DuckDBValue) => Cell)((columns[c] as DuckDBValue[])[r] as DuckDBValue);
     rows[r] = row;
   }

@@ -1,0 +1,79 @@
+/**
+ * Rows read from the warehouse keep V8's fast properties however many columns they have
+ * (src/warehouse/row-shape.ts): a row built one computed name at a time turns into a hash table
+ * of its own past a dozen columns, five times the heap.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { expect } from 'chai';
+import { decodeRows } from '../src/warehouse/bigquery/rows.ts';
+import { resultRows } from '../src/warehouse/duckdb/values.ts';
+
+// V8's own test of an object's form; the flag only lets code compiled after it name the test.
+setFlagsFromString('--allow-natives-syntax');
+const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+
+/** How many hidden classes the rows use, counted up to 100. */
+function hiddenClasses(rows: readonly object[]): number {
+  const seen: object[] = [];
+  for (const row of rows) {
+    if (!seen.some((s) => haveSameMap(s, row))) seen.push(row);
+    if (seen.length >= 100) break;
+  }
+  return seen.length;
+}
+
+/**
+ * 47 column names. Each test has names of its own: V8 adds a property along a hidden-class
+ * transition an earlier object of the same names made, so an object built whole with the same
+ * names would keep a row built one name at a time fast, and the test would prove nothing.
+ */
+const columns = (prefix: string) => Array.from({ length: 47 }, (_, i) => `${prefix}_${i}`);
+
+describe('warehouse rows keep one fast shape', () => {
+  it('the checks tell a row built one computed name at a time from one built whole', () => {
+    const slow: Record<string, number> = {};
+    for (const [i, c] of columns('slow').entries()) slow[c] = i;
+    expect(hasFastProperties(slow)).to.equal(false);
+    expect(hasFastProperties(Object.fromEntries(columns('whole').map((c, i) => [c, i])))).to.equal(true);
+  });
+
+  it("DuckDB: a 47-column result's rows have fast properties and a few hidden classes", async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      // NULLs in columns of every kind, as a raw table's lines have them.
+      const select = columns('duck').map((c, i) =>
+        i % 3 === 0
+          ? `CASE WHEN r % 7 = 0 THEN NULL ELSE r * 1.5 END AS ${c}`
+          : i % 3 === 1
+            ? `CASE WHEN r % 11 = 0 THEN NULL ELSE 'v' || (r % 50) END AS ${c}`
+            : `CASE WHEN r % 13 = 0 THEN NULL ELSE r END AS ${c}`,
+      );
+      const rows = resultRows(await conn.runAndReadAll(`SELECT ${select.join(', ')} FROM range(5000) AS t(r)`));
+      expect(rows).to.have.length(5000);
+      expect(rows[8]).to.include({ duck_0: 12, duck_1: 'v8', duck_2: 8 });
+      expect(rows[7]?.duck_0).to.equal(null);
+      expect(rows.filter((row) => !hasFastProperties(row))).to.have.length(0);
+      // A column's first cell of another kind (a number after NULLs) moves its rows to a new
+      // hidden class once; a few in all, not one per row.
+      expect(hiddenClasses(rows)).to.be.at.most(8);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it("BigQuery: a 47-column answer's rows have fast properties and a few hidden classes", () => {
+    const fields = columns('bq').map((name, i) => ({ name, type: i % 2 === 0 ? 'INTEGER' : 'STRING' }));
+    const answer = Array.from({ length: 1000 }, (_, r) => ({
+      f: fields.map((_, i) => ({ v: (r + i) % 7 === 0 ? null : i % 2 === 0 ? String(r) : `s${r}` })),
+    }));
+    const rows = decodeRows(fields, answer);
+    expect(rows[1]).to.include({ bq_0: 1, bq_1: 's1', bq_3: 's1' });
+    expect(rows[0]?.bq_0).to.equal(null);
+    expect(rows.filter((row) => !hasFastProperties(row))).to.have.length(0);
+    expect(hiddenClasses(rows)).to.be.at.most(8);
+  });
+});

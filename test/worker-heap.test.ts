@@ -47,10 +47,10 @@ describe('worker heap cap', () => {
     const auto = loadConfig({});
     expect(workerHeapMb(auto, { phases: [1, 2], commit: false, concurrency: 4 })).to.equal(76);
     expect(workerHeapMb(auto, { phases: [2], commit: false, concurrency: 12 })).to.equal(100);
-    expect(workerHeapMb(auto, { phases: [2, 3], commit: false, concurrency: 4 })).to.equal(76 + 192 + 256);
-    expect(workerHeapMb(auto, { phases: [], commit: true, concurrency: 4 })).to.equal(76 + 192 + 256);
+    expect(workerHeapMb(auto, { phases: [2, 3], commit: false, concurrency: 4 })).to.equal(76 + 64 + 64);
+    expect(workerHeapMb(auto, { phases: [], commit: true, concurrency: 4 })).to.equal(76 + 64 + 64);
     const smallReads = loadConfig({ PHASEGATE_READ_BATCH_JOBS: '32' });
-    expect(workerHeapMb(smallReads, { phases: [3, 4, 5], commit: true, concurrency: 4 })).to.equal(76 + 192 + 32);
+    expect(workerHeapMb(smallReads, { phases: [3, 4, 5], commit: true, concurrency: 4 })).to.equal(76 + 64 + 8);
     const told = loadConfig({ PHASEGATE_WORKER_HEAP_MB: '300' });
     expect(workerHeapMb(told, { phases: [3, 4, 5], commit: true, concurrency: 4 })).to.equal(300);
     const off = loadConfig({ PHASEGATE_WORKER_HEAP_MB: '0' });

@@ -20,16 +20,18 @@ const AUTO_BASE_MB = 64;
 const AUTO_PER_JOB_MB = 3;
 /**
  * What phases 3–5 and the table gates add, MB: their batches are bounded by the settings, not
- * by the dates of a run — a gathered read serves at most `PHASEGATE_READ_BATCH_JOBS` jobs (1 MB
- * each here) and a commit lands at most `commitMaxSlices` slices. A 1,700-date cascade ran in
- * one process under a 256 MB cap (JS heap peak 207 MB; bench:scale --max-old-space-mb 256).
- * What is live follows the phase 3–5 jobs in flight (a worker runs at least a read batch of
- * them at once, each holding its rows): under a 110 MB cap a 1,700-date cascade ran out of heap
- * with 96 MB live after a full collection, nearly all rows. So the cap keeps its 1 MB per read
- * job; 160 MB passed three runs of three, too few to call safe (bench:scale, 2026-12-05).
+ * by the dates of a run — a gathered read serves at most `PHASEGATE_READ_BATCH_JOBS` jobs (a
+ * quarter MB each here) and a commit lands at most `commitMaxSlices` slices. What is live
+ * follows the phase 3–5 jobs in flight. Until 2026-12-05 a 1,700-date cascade ran out of heap
+ * under a 110 MB cap with 96–106 MB live, nearly all rows: raw lines held as hash tables
+ * (src/warehouse/row-shape.ts) and a read batch's per-job lists all alive at once
+ * (src/warehouse/read-batch.ts). Since, it runs under 110 MB (JS heap peak 97.5 MB, 0 failed,
+ * but slow: the collector runs all the time), so the cap of such a process (64 + 36 + 64 + 64
+ * = 228 MB at `--concurrency` 12) is over twice what it holds at its peak
+ * (bench:scale --cascade --sizes 1700, 2026-12-05).
  */
-const DATA_BASE_MB = 192;
-const DATA_PER_READ_JOB_MB = 1;
+const DATA_BASE_MB = 64;
+const READ_JOBS_PER_MB = 4;
 
 export interface WorkerShape {
   phases: readonly Phase[];
@@ -39,15 +41,15 @@ export interface WorkerShape {
 
 /**
  * The heap cap a `phasegate worker` of this shape runs with, MB, or undefined for Node's own:
- * 64 + 3 MB per job at once, and 192 + 1 MB per job a gathered read serves more when it runs
- * phases 3–5 or the table gates (with the embedded DuckDB its buffers are outside the heap,
+ * 64 + 3 MB per job at once, and 64 + a quarter MB per job a gathered read serves more when it
+ * runs phases 3–5 or the table gates (with the embedded DuckDB its buffers are outside the heap,
  * under `PHASEGATE_DUCKDB_MEMORY_LIMIT`).
  */
 export function workerHeapMb(config: Pick<Config, 'workerHeapMb' | 'reads'>, shape: WorkerShape): number | undefined {
   if (config.workerHeapMb !== undefined) return config.workerHeapMb === 0 ? undefined : config.workerHeapMb;
   const base = AUTO_BASE_MB + AUTO_PER_JOB_MB * shape.concurrency;
   const dataSized = shape.commit || shape.phases.some((p) => p >= 3);
-  return dataSized ? base + DATA_BASE_MB + DATA_PER_READ_JOB_MB * config.reads.batchJobs : base;
+  return dataSized ? base + DATA_BASE_MB + Math.ceil(config.reads.batchJobs / READ_JOBS_PER_MB) : base;
 }
 
 /**

@@ -67,16 +67,17 @@ export const SETTINGS = {
      * machine); past its limit it evicts cached blocks and spills to a temporary folder beside
      * the file. Its buffers share the commit-gate process with Node's heap. In a 1,700-date
      * cascade they are mostly rows appended and not yet checkpointed (DuckDB's IN_MEMORY_TABLE,
-     * a 256 KB block per column of each table's open row group): 150–183 MB under 256 MB.
-     * Not lower by default: under 64 MB a checkpoint could not pin a block ("Failed to create
-     * checkpoint because of error: failed to pin block of size 256.0 KiB (60.8 MiB/61.0 MiB
-     * used)"), DuckDB's fatal error, in two cascades of ten (bench:scale --cascade at 1,700
-     * dates, × 5 and × 100, 2026-12-05). The run now survives it — the file is reopened and the
-     * commit tried again (src/warehouse/duckdb/database.ts; 0 failed at × 5) — but a limit that
-     * makes checkpoints fail is no default.
+     * a 256 KB block per column of each table's open row group): 101–215 MB under 256 MB.
+     * 128 MB since 2026-12-05: it stays at its limit there, spilling the rest, and the cascade took no longer (183.6 s against 133–241 s for 256 MB, the spread of
+     * single runs on this machine; bench:scale --cascade --sizes 1700, × 5). 96 MB also ran
+     * (two runs, 0 failed, no failed checkpoint). Not lower: under 64 MB a checkpoint could not
+     * pin a block ("Failed to create checkpoint because of error: failed to pin block of size
+     * 256.0 KiB (60.8 MiB/61.0 MiB used)"), DuckDB's fatal error, in two cascades of ten. The
+     * run survives that — the file is reopened and the commit tried again
+     * (src/warehouse/duckdb/database.ts) — but a limit that makes checkpoints fail is no default.
      */
     duckdbMemoryLimit: setting('PHASEGATE_DUCKDB_MEMORY_LIMIT', duckdbSize, {
-      default: '256MB',
+      default: '128MB',
       doc: "DuckDB's `memory_limit` in the process holding the file (beyond it DuckDB evicts and spills to disk), e.g. `256MB`, `1GiB`",
     }),
     /**
@@ -471,7 +472,7 @@ export const SETTINGS = {
      */
     workerHeapMb: setting('PHASEGATE_WORKER_HEAP_MB', int(0, 1_048_576), {
       shown: 'auto',
-      doc: "`phasegate worker`'s JS heap cap in MB (node `--max-old-space-size`); unset: 64 + 3 × `--concurrency`, plus 192 + `PHASEGATE_READ_BATCH_JOBS` for a worker running phases 3–5 or the table gates; 0: Node's own; a `--max-old-space-size` given to node wins",
+      doc: "`phasegate worker`'s JS heap cap in MB (node `--max-old-space-size`); unset: 64 + 3 × `--concurrency`, plus 64 + `PHASEGATE_READ_BATCH_JOBS` ÷ 4 for a worker running phases 3–5 or the table gates; 0: Node's own; a `--max-old-space-size` given to node wins",
     }),
     workerDoctor: setting('PHASEGATE_WORKER_DOCTOR', bool, {
       default: true,

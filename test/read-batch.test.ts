@@ -120,6 +120,28 @@ describe('group reads (issue 24, point 2)', () => {
       expect(reads).to.have.length(4);
     });
 
+    it("hands a batch's jobs their rows one at a time: each job's own work runs before the next is handed its rows", async () => {
+      const batcher = new ReadBatcher(reader, { gatherMs: 50, maxReads: 64 });
+      const asked = DATES.slice(0, 4).map((d) => batcher.readSlices(spec, [d]));
+      const handed = asked.map(() => false);
+      asked.forEach((p, i) => void p.then(() => (handed[i] = true)));
+      // What each job saw of the others when its own work (a few awaits deep, like a processor's) ran.
+      const seen = await Promise.all(
+        asked.map(async (p) => {
+          const rows = await p;
+          await undefined;
+          return { rows: rows.length, handed: [...handed] };
+        }),
+      );
+      expect(seen.map((s) => s.rows)).to.deep.equal([6, 3, 6, 3]);
+      expect(seen.map((s) => s.handed)).to.deep.equal([
+        [true, false, false, false],
+        [true, true, false, false],
+        [true, true, true, false],
+        [true, true, true, true],
+      ]);
+    });
+
     it('a read that fails fails every job of its batch with its error; the next batch reads again', async () => {
       let fail = true;
       const flaky = (s: TableSpec, slices: readonly string[]) => (fail ? Promise.reject(new Error('backend went away')) : reader(s, slices));

@@ -115,6 +115,11 @@ export class ReadBatcher {
     // held their lists — a rolling-features job's season to date, ~40,000 rows — and built their
     // rows before the first staging could go on: 100 MB live in the commit-gate process of a
     // 1,700-date cascade (heap snapshots at its cap, bench:scale).
+    // The turn lets I/O in between two jobs, so the first jobs' staging goes on, and their rows
+    // go, while later ones are handed theirs (with 32 microtask turns instead, no event-loop
+    // turn, the gate held ~30 MB more). It also lets a table see a wave's slices sooner: at
+    // 1,700 dates × 100 (MERGEs of 20 ms) phase 3's tables took 38–44 statements instead of
+    // 28–31; at × 5, and at BigQuery's own pace, 28–29.
     const { waiting } = batch;
     batch.waiting = [];
     for (let w = waiting.shift(), first = true; w; w = waiting.shift(), first = false) {

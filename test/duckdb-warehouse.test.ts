@@ -307,8 +307,8 @@ describe('DuckDB settings from the configuration', () => {
   };
 
   it('opens the embedded DuckDB with a laptop-sized memory limit by default, and the configured one when set', async () => {
-    // DuckDB shows sizes in binary units: 256 MB = 244.1 MiB.
-    expect((await settings({})).memoryLimit).to.equal('244.1 MiB');
+    // DuckDB shows sizes in binary units: 128 MB = 122.0 MiB.
+    expect((await settings({})).memoryLimit).to.equal('122.0 MiB');
     expect(await settings({ PHASEGATE_DUCKDB_MEMORY_LIMIT: '1GiB', PHASEGATE_DUCKDB_THREADS: '1' })).to.deep.equal({ memoryLimit: '1.0 GiB', threads: 1 });
     expect(() => loadConfig({ PHASEGATE_DUCKDB_MEMORY_LIMIT: 'lots' }, {})).to.throw(/PHASEGATE_DUCKDB_MEMORY_LIMIT/);
   });

@@ -105,17 +105,17 @@ describe("DuckDB's fatal error: a checkpoint that cannot write the file", functi
     const { rt } = env;
     const third = await rt.source.gameDates('2023-11-11', '2023-11-15');
     const before = await tables();
-    limitFileSize(statSync(file).size);
+    const limit = statSync(file).size;
+    limitFileSize(limit);
     const record = await startCascadingBackfill(rt, { processors: CASCADE_ROOTS.map((p) => rt.registry.get(p)), dates: third, cascade: true });
-    // New dates need the file to grow: the refusal shows on a slice while the run goes on.
-    const seen = await statusNaming(third, /could not write/);
     const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 200_000 });
     limitFileSize('unlimited');
-    expect(seen).to.include(`DuckDB could not write ${file}`);
     expect(progress.done).to.equal(true);
-    // Whether a slice ends failed depends on DuckDB: after a reopen a commit may fit in blocks
-    // earlier checkpoints freed (in CI every one did, twice). Those that fail say what could not
-    // be written, none as a bad query or in DuckDB's words.
+    expect(statSync(file).size).to.be.at.most(limit);
+    // Whether a write is refused at all is DuckDB's to decide: new dates may fit in blocks that
+    // earlier checkpoints freed (in one CI run every commit did, and no slice ever showed a
+    // refusal; the first test always meets one). Those that fail say what could not be
+    // written, none as a bad query or in DuckDB's words.
     const statuses = (await Promise.all(processors.map((p) => rt.statuses.getMany(p, third)))).flat();
     for (const s of statuses.filter((s) => s?.status === 'failed' && !/upstream/.test(s.error ?? ''))) {
       expect(s?.error).to.include(`DuckDB could not write ${file}`);

@@ -83,12 +83,13 @@ function toCell(v: Plain): Cell {
 
 /** Every row of the result in one shape (src/warehouse/row-shape.ts). */
 export function decodeRows(fields: readonly ResultField[], rows: readonly ResultRow[]): Row[] {
-  const emptyRow = rowMaker(fields.map((field, i) => field.name ?? `f${i}`));
+  const names = fields.map((field, i) => field.name ?? `f${i}`);
+  const emptyRow = rowMaker(names);
   return rows.map((row) => {
     const cells = row.f ?? [];
     const out = emptyRow();
     fields.forEach((field, i) => {
-      out[field.name ?? `f${i}`] = toCell(value(field, cells[i]?.v));
+      out[names[i] as string] = toCell(value(field, cells[i]?.v));
     });
     return out;
   });

@@ -68,8 +68,9 @@ export const SETTINGS = {
      * the file. Its buffers share the commit-gate process with Node's heap. In a 1,700-date
      * cascade they are mostly rows appended and not yet checkpointed (DuckDB's IN_MEMORY_TABLE,
      * a 256 KB block per column of each table's open row group): 101–215 MB under 256 MB.
-     * 128 MB since 2026-12-05: it stays at its limit there, spilling the rest, and the cascade took no longer (183.6 s against 133–241 s for 256 MB, the spread of
-     * single runs on this machine; bench:scale --cascade --sizes 1700, × 5). 96 MB also ran
+     * 128 MB since 2026-12-05: it stays at its limit there, spilling the rest, and the cascade
+     * took no longer (183.6 s against 133–241 s for 256 MB, the spread of single runs on this
+     * machine; bench:scale --cascade --sizes 1700, × 5). 96 MB also ran
      * (two runs, 0 failed, no failed checkpoint). Not lower: under 64 MB a checkpoint could not
      * pin a block ("Failed to create checkpoint because of error: failed to pin block of size
      * 256.0 KiB (60.8 MiB/61.0 MiB used)"), DuckDB's fatal error, in two cascades of ten. The

@@ -9,12 +9,13 @@
  * 1,700-date cascade held 16,700 such lines: phases 3–5 read thousands of rows at once.
  *
  * A copy of a template holding every column keeps the template's fast shape, and storing a
- * cell under a name the object already has adds nothing, so every row of the result shares
- * one hidden class.
+ * cell under a name the object already has adds no property, so the rows of a result share a
+ * few hidden classes (a new one each time a column's first cell of another kind, a number after
+ * NULLs, widens the field), not one each.
  */
 import type { Cell, Row } from '../processors/types.ts';
 
-/** Makes empty rows (every column null) of one result's columns, all of one shape. */
+/** Makes empty rows (every column null) of one result's columns, all of the template's shape. */
 export function rowMaker(names: readonly string[]): () => Row {
   const template: Row = Object.fromEntries(names.map((name): [string, Cell] => [name, null]));
   return () => ({ ...template });

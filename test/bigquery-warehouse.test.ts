@@ -615,6 +615,89 @@ describe('BigQueryWarehouse (nock)', () => {
       expect(q.queryParameters[0].parameterValue).to.deep.equal({ arrayValues: [{ value: '2024-01-01' }, { value: '2024-01-02' }] });
     });
 
+    it("readTables reads several tables in ONE query job: typed NULLs fill the other tables' columns, each read gets its rows back under its own names", async () => {
+      const teams: TableSpec = {
+        dataset: 'nba_raw',
+        table: 'team_boxscores',
+        columns: [
+          { name: 'game_id', type: 'STRING', nullable: false },
+          { name: 'team', type: 'STRING', nullable: false },
+          { name: 'game_date', type: 'DATE', nullable: false },
+          // The same name as a column of the first table, of another type: told apart by place.
+          { name: 'pts', type: 'FLOAT64' },
+        ],
+        primaryKey: ['game_id', 'team'],
+        sliceColumn: 'game_date',
+      };
+      const at = (part: number, cells: (string | null)[], width = 12) => {
+        const f = Array.from({ length: width }, () => ({ v: null as string | null }));
+        f[0] = { v: String(part) };
+        const offset = part === 0 ? 1 : 9;
+        for (const [k, v] of cells.entries()) f[offset + k] = { v };
+        return { f };
+      };
+      const fields = [
+        { name: '_phasegate_part', type: 'INTEGER' },
+        ...spec.columns.map((c, k) => ({ name: `p0_${k}`, type: { INT64: 'INTEGER', FLOAT64: 'FLOAT', BOOL: 'BOOLEAN' }[c.type as string] ?? c.type })),
+        ...teams.columns.map((c, k) => ({ name: `p1_${k}`, type: c.type === 'FLOAT64' ? 'FLOAT' : c.type })),
+      ];
+      const bodies = answerQuery([
+        {
+          schema: { fields },
+          rows: [
+            at(0, ['0022300001', '2544', '2024-01-01', '31', '35.5', 'true', '1704067200123456', '{"a":1}']),
+            at(1, ['0022300001', 'LAL', '2024-01-01', '112.0']),
+          ],
+          pageToken: 'next',
+        },
+        { schema: { fields }, rows: [at(1, ['0022300001', 'PHX', '2024-01-01', null])] },
+      ]);
+
+      const out = await warehouse.readTables([
+        { spec, slices: ['2024-01-01'] },
+        { spec: { ...spec, table: 'nobody_asked' }, slices: [] },
+        { spec: teams, slices: ['2024-01-01', '2024-01-02'] },
+      ]);
+
+      expect(bodies).to.have.length(1);
+      const q = (bodies[0] as Body).configuration.query;
+      const others = 'CAST(NULL AS STRING) AS `p1_0`, CAST(NULL AS STRING) AS `p1_1`, CAST(NULL AS DATE) AS `p1_2`, CAST(NULL AS FLOAT64) AS `p1_3`';
+      expect(q.query).to.equal(
+        'SELECT 0 AS `_phasegate_part`, `game_id` AS `p0_0`, `player_id` AS `p0_1`, `game_date` AS `p0_2`, `pts` AS `p0_3`, `min_played` AS `p0_4`, ' +
+          '`starter` AS `p0_5`, `scraped_at` AS `p0_6`, `raw` AS `p0_7`, ' +
+          `${others} FROM \`phasegate-test.nba_raw.player_boxscores\` WHERE \`game_date\` IN UNNEST(@slices_0)\n` +
+          'UNION ALL\n' +
+          'SELECT 1 AS `_phasegate_part`, CAST(NULL AS STRING) AS `p0_0`, CAST(NULL AS INT64) AS `p0_1`, CAST(NULL AS DATE) AS `p0_2`, CAST(NULL AS INT64) AS `p0_3`, ' +
+          'CAST(NULL AS FLOAT64) AS `p0_4`, CAST(NULL AS BOOL) AS `p0_5`, CAST(NULL AS TIMESTAMP) AS `p0_6`, CAST(NULL AS JSON) AS `p0_7`, ' +
+          '`game_id` AS `p1_0`, `team` AS `p1_1`, `game_date` AS `p1_2`, `pts` AS `p1_3` FROM `phasegate-test.nba_raw.team_boxscores` WHERE `game_date` IN UNNEST(@slices_1)\n' +
+          'ORDER BY `_phasegate_part`, `p0_2`, `p0_0`, `p0_1`, `p1_2`, `p1_0`, `p1_1`',
+      );
+      expect(q.queryParameters.map((p: { name: string; parameterValue: unknown }) => [p.name, p.parameterValue])).to.deep.equal([
+        ['slices_0', { arrayValues: [{ value: '2024-01-01' }] }],
+        ['slices_1', { arrayValues: [{ value: '2024-01-01' }, { value: '2024-01-02' }] }],
+      ]);
+      expect(out).to.deep.equal([
+        [
+          {
+            game_id: '0022300001',
+            player_id: 2544,
+            game_date: '2024-01-01',
+            pts: 31,
+            min_played: 35.5,
+            starter: true,
+            scraped_at: '2024-01-01T00:00:00.123456Z',
+            raw: '{"a":1}',
+          },
+        ],
+        [],
+        [
+          { game_id: '0022300001', team: 'LAL', game_date: '2024-01-01', pts: 112 },
+          { game_id: '0022300001', team: 'PHX', game_date: '2024-01-01', pts: null },
+        ],
+      ]);
+      expect(await warehouse.readTables([{ spec, slices: [] }])).to.deep.equal([[]]);
+    });
+
     it('readSlices and presentSlices of no slices send nothing', async () => {
       expect(await warehouse.readSlices(spec, [])).to.deep.equal([]);
       expect(await warehouse.presentSlices(spec, [])).to.deep.equal([]);

@@ -15,6 +15,7 @@ import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { ReadBatcher } from '../src/warehouse/read-batch.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
+import type { SliceRead } from '../src/warehouse/types.ts';
 import { CASCADE_DOWNSTREAM, CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
 import { openTestRuntime, type TestEnv } from './helpers.ts';
 
@@ -28,6 +29,20 @@ const spec: TableSpec = {
     { name: 'pts', type: 'INT64' },
   ],
   primaryKey: ['game_id', 'player_id'],
+  sliceColumn: 'game_date',
+};
+
+// A second table with other columns (a team line): read together with the first through `readTables`.
+const teams: TableSpec = {
+  dataset: 'nba_raw',
+  table: 'read_batch_teams',
+  columns: [
+    { name: 'game_id', type: 'STRING', nullable: false },
+    { name: 'team', type: 'STRING', nullable: false },
+    { name: 'game_date', type: 'DATE', nullable: false },
+    { name: 'pts', type: 'FLOAT64' },
+  ],
+  primaryKey: ['game_id', 'team'],
   sliceColumn: 'game_date',
 };
 
@@ -57,6 +72,10 @@ describe('group reads (issue 24, point 2)', () => {
       );
       await store.put('staging/probe.ndjson', `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
       await wh.commit({ batchId: 'seed', table: spec, slices: DATES, objects: ['staging/probe.ndjson'] });
+      await wh.ensureTable(teams);
+      const teamRows: Row[] = DATES.flatMap((d, i) => ['HOME', 'AWAY'].map((team) => ({ game_id: `g${i}a`, team, game_date: d, pts: 100 + i })));
+      await store.put('staging/teams.ndjson', `${teamRows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+      await wh.commit({ batchId: 'seed-teams', table: teams, slices: DATES, objects: ['staging/teams.ndjson'] });
     });
     after(async () => {
       await wh.close();
@@ -142,6 +161,73 @@ describe('group reads (issue 24, point 2)', () => {
       ]);
     });
 
+    describe('with a reader of several tables at once (BigQuery: one query job)', () => {
+      let many: SliceRead[][];
+      const readMany = (rs: readonly SliceRead[]) => {
+        many.push([...rs]);
+        return Promise.all(rs.map((r) => wh.readSlices(r.spec, r.slices)));
+      };
+      beforeEach(() => {
+        many = [];
+      });
+
+      it('reads of several tables asked together are one query; each job gets exactly what a read of its own returns', async () => {
+        const batcher = new ReadBatcher(reader, { gatherMs: 100, maxReads: 64 }, readMany);
+        // Four jobs, each reading its slice of both tables at once (as readBestSources does).
+        const jobs = DATES.slice(0, 4).map((d) => Promise.all([batcher.readSlices(spec, [d]), batcher.readSlices(teams, [d])]));
+        const alone = await Promise.all(DATES.slice(0, 4).map((d) => Promise.all([wh.readSlices(spec, [d]), wh.readSlices(teams, [d])])));
+        expect(await Promise.all(jobs)).to.deep.equal(alone);
+        expect(many).to.have.length(1);
+        expect(many[0]?.map((r) => [r.spec.table, r.slices])).to.deep.equal([
+          ['read_batch_probe', DATES.slice(0, 4)],
+          ['read_batch_teams', DATES.slice(0, 4)],
+        ]);
+        expect(reads).to.deep.equal([]);
+        expect(batcher.stats).to.deep.equal({ asked: 8, sent: 1 });
+      });
+
+      it('a window holding one table only is a read of that table, not a query of several', async () => {
+        const batcher = new ReadBatcher(reader, { gatherMs: 50, maxReads: 64 }, readMany);
+        expect((await Promise.all(DATES.slice(0, 2).map((d) => batcher.readSlices(teams, [d])))).map((r) => r.length)).to.deep.equal([2, 2]);
+        expect(many).to.deep.equal([]);
+        expect(reads).to.deep.equal([DATES.slice(0, 2)]);
+      });
+
+      it('a full table sends the whole batch, with the reads of its turn that fit; each job is handed its rows of every table before the next job is', async () => {
+        const batcher = new ReadBatcher(reader, { gatherMs: 300, maxReads: 3 }, readMany);
+        const order: string[] = [];
+        const jobs = DATES.slice(0, 3).map((d, i) =>
+          Promise.all([
+            batcher.readSlices(spec, [d]).then((r) => order.push(`job ${i} players`) && r.length),
+            batcher.readSlices(teams, [d]).then((r) => order.push(`job ${i} teams`) && r.length),
+          ]),
+        );
+        // A fourth read in the same turn does not fit: it starts the next batch (alone in it: one table).
+        const fourth = batcher.readSlices(spec, [DATES[3] ?? '']);
+        expect(await Promise.all(jobs)).to.deep.equal([
+          [6, 2],
+          [3, 2],
+          [6, 2],
+        ]);
+        expect(await fourth).to.have.length(3);
+        expect(many.map((rs) => rs.map((r) => r.slices))).to.deep.equal([[DATES.slice(0, 3), DATES.slice(0, 3)]]);
+        expect(reads).to.deep.equal([[DATES[3]]]);
+        expect(order).to.deep.equal(['job 0 players', 'job 0 teams', 'job 1 players', 'job 1 teams', 'job 2 players', 'job 2 teams']);
+      });
+
+      it('a query that fails fails every job of every table in it; the next batch reads again', async () => {
+        let fail = true;
+        const flaky = (rs: readonly SliceRead[]) => (fail ? Promise.reject(new Error('backend went away')) : readMany(rs));
+        const batcher = new ReadBatcher(reader, { gatherMs: 50, maxReads: 64 }, flaky);
+        const outcomes = await Promise.allSettled([batcher.readSlices(spec, [DATES[0] ?? '']), batcher.readSlices(teams, [DATES[0] ?? ''])]);
+        expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok'))).to.deep.equal(Array(2).fill('Error: backend went away'));
+        fail = false;
+        const again = await Promise.all([batcher.readSlices(spec, [DATES[0] ?? '']), batcher.readSlices(teams, [DATES[0] ?? ''])]);
+        expect(again.map((r) => r.length)).to.deep.equal([6, 2]);
+        expect(many).to.have.length(1);
+      });
+    });
+
     it('a read that fails fails every job of its batch with its error; the next batch reads again', async () => {
       let fail = true;
       const flaky = (s: TableSpec, slices: readonly string[]) => (fail ? Promise.reject(new Error('backend went away')) : reader(s, slices));
@@ -169,13 +255,20 @@ describe('group reads (issue 24, point 2)', () => {
       expect(w).to.be.instanceOf(BigQueryRulesWarehouse);
       const tables = (w as BigQueryRulesWarehouse).record().tables;
       // Reads of the raw player lines: phase 3's player summary and the crosswalk's candidates.
-      const reads = tables['nba_raw.nbac_player_boxscores']?.readJobs ?? 0;
+      const reads = tables['nba_raw.nbac_player_boxscores']?.tableReads ?? 0;
       // Each slice read on its own would be one read per date per reader; gathered, a batch of
       // slices shares one. Commits deliver slices a few at a time here, so the bound is loose.
       const downstreamSlices = dates.length * CASCADE_DOWNSTREAM.length;
       console.log(`      ${dates.length} dates: ${reads} reads of nba_raw.nbac_player_boxscores; ${downstreamSlices} downstream slices`);
       expect(reads).to.be.above(0);
       expect(reads).to.be.below(dates.length);
+      // Phase 3 reads its source tables together: one query job serves the reads of several.
+      const all = Object.values(tables);
+      const jobs = all.reduce((n, t) => n + t.readJobs, 0);
+      const tableReads = all.reduce((n, t) => n + t.tableReads, 0);
+      console.log(`      ${jobs} query jobs read ${tableReads} tables' slices`);
+      expect(jobs).to.be.above(0);
+      expect(jobs).to.be.below(tableReads);
     });
   });
 });

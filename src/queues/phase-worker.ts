@@ -84,7 +84,12 @@ const batchers = new WeakMap<Warehouse, ReadBatcher>();
 function readBatcher(ctx: PipelineContext, warehouse: Warehouse): ReadBatcher {
   let b = batchers.get(warehouse);
   if (!b) {
-    b = new ReadBatcher((spec, slices) => warehouse.readSlices(spec, slices), { gatherMs: ctx.config.reads.gatherMs, maxReads: ctx.config.reads.batchJobs });
+    const readMany = warehouse.readTables?.bind(warehouse);
+    b = new ReadBatcher(
+      (spec, slices) => warehouse.readSlices(spec, slices),
+      { gatherMs: ctx.config.reads.gatherMs, maxReads: ctx.config.reads.batchJobs },
+      readMany,
+    );
     batchers.set(warehouse, b);
   }
   return b;

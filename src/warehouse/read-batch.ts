@@ -13,8 +13,14 @@
  * earlier dates, and the windows of a batch's jobs overlap, so each earlier date is read once
  * per batch. (DataLoader, the usual batching library, bounds a batch by keys — here dates — so
  * it would cut one job's window across several queries; this is the small part it lacks.)
+ *
+ * Given a reader of several tables at once (`Warehouse.readTables`: on BigQuery one query job),
+ * the reads of every table asked within the window share one batch and one query: a phase-3
+ * job reads its slice of each source table together (NBA.com's team and player lines and the
+ * fallback's), and a batch of them was one query job per table.
  */
 import { type Row, type TableSpec, tableId } from '../processors/types.ts';
+import type { SliceRead } from './types.ts';
 
 export interface ReadBatchOptions {
   /**
@@ -23,13 +29,15 @@ export interface ReadBatchOptions {
    * lone read waits only this long. 0 reads at once, alone.
    */
   gatherMs: number;
-  /** Most reads one batch serves; the one that fills it sends the batch. */
+  /** Most reads of one table one batch serves; the one that fills it sends the batch. */
   maxReads: number;
   /** Longest a batch gathers from its first read, however reads keep coming (ms). @defaultValue 20 × gatherMs */
   maxGatherMs?: number;
 }
 
 export type SliceReader = (spec: TableSpec, slices: readonly string[]) => Promise<Row[]>;
+/** Reads several tables' slices in one query: each read's rows, in the order of `reads`. */
+export type TablesReader = (reads: readonly SliceRead[]) => Promise<Row[][]>;
 
 interface Waiting {
   slices: readonly string[];
@@ -37,19 +45,30 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
-interface Batch {
+/** The reads of one table (with the same columns) in a batch. */
+interface Part {
   spec: TableSpec;
   waiting: Waiting[];
+}
+
+interface Batch {
+  /** By table and columns; one part unless the batcher reads several tables at once. */
+  parts: Map<string, Part>;
   /** When the batch is sent at the latest (ms since the epoch). */
   deadline: number;
+  /** A part is full: the batch goes at the next turn of the event loop, taking only reads that fit. */
+  closing?: boolean;
   timer?: NodeJS.Timeout;
 }
 
-/** What a batcher did: reads asked of it, and reads it sent to the warehouse. */
+/** What a batcher did: reads asked of it, and queries it sent to the warehouse. */
 export interface ReadBatchStats {
   asked: number;
   sent: number;
 }
+
+/** Every table's reads share the batch of this key when the batcher reads tables together. */
+const ALL_TABLES = '*';
 
 /** A slice column's value as the slice it names (`YYYY-MM-DD` for a DATE). */
 function sliceOf(value: unknown): string {
@@ -63,6 +82,7 @@ export class ReadBatcher {
   constructor(
     private readonly read: SliceReader,
     private readonly opts: ReadBatchOptions,
+    private readonly readMany?: TablesReader,
   ) {}
 
   readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
@@ -73,42 +93,71 @@ export class ReadBatcher {
       this.stats.sent += 1;
       return this.read(spec, slices);
     }
-    const key = `${tableId(spec)}(${spec.columns.map((c) => c.name).join(',')})`;
+    const partKey = `${tableId(spec)}(${spec.columns.map((c) => c.name).join(',')})`;
+    const key = this.readMany ? ALL_TABLES : partKey;
     return new Promise<Row[]>((resolve, reject) => {
       const now = Date.now();
       let batch = this.batches.get(key);
+      // A batch about to go whose part of this table is full goes now; this read starts the next.
+      if (batch?.closing && (batch.parts.get(partKey)?.waiting.length ?? 0) >= this.opts.maxReads) {
+        void this.send(key, batch);
+        batch = undefined;
+      }
       if (!batch) {
-        batch = { spec, waiting: [], deadline: now + (this.opts.maxGatherMs ?? 20 * this.opts.gatherMs) };
+        batch = { parts: new Map(), deadline: now + (this.opts.maxGatherMs ?? 20 * this.opts.gatherMs) };
         this.batches.set(key, batch);
       }
+      let part = batch.parts.get(partKey);
+      if (!part) {
+        part = { spec, waiting: [] };
+        batch.parts.set(partKey, part);
+      }
+      part.waiting.push({ slices, resolve, reject });
+      if (batch.closing) return;
       clearTimeout(batch.timer);
-      batch.waiting.push({ slices, resolve, reject });
-      if (batch.waiting.length >= this.opts.maxReads) void this.send(key);
-      else batch.timer = setTimeout(() => void this.send(key), Math.max(0, Math.min(this.opts.gatherMs, batch.deadline - now)));
+      const full = batch;
+      if (part.waiting.length >= this.opts.maxReads) {
+        // Full: it goes once the reads asked in this same turn have joined — a job asks for its
+        // slice of several tables at once, and those reads belong together.
+        batch.closing = true;
+        setImmediate(() => void this.send(key, full));
+      } else batch.timer = setTimeout(() => void this.send(key, full), Math.max(0, Math.min(this.opts.gatherMs, batch.deadline - now)));
     });
   }
 
-  private async send(key: string): Promise<void> {
-    const batch = this.batches.get(key);
-    if (!batch) return;
+  private async send(key: string, batch: Batch): Promise<void> {
+    // Sent already (a full part sent it before its turn came).
+    if (this.batches.get(key) !== batch) return;
     this.batches.delete(key);
     clearTimeout(batch.timer);
-    const union = [...new Set(batch.waiting.flatMap((w) => w.slices))].sort();
-    this.stats.sent += 1;
-    let rows: Row[];
+    const parts = [...batch.parts.values()];
+    const reads = parts.map((p) => ({ spec: p.spec, slices: [...new Set(p.waiting.flatMap((w) => w.slices))].sort() }));
+    let rows: Row[][];
     try {
-      rows = await this.read(batch.spec, union);
+      if (this.readMany && reads.length > 1) {
+        this.stats.sent += 1;
+        rows = await this.readMany(reads);
+      } else {
+        this.stats.sent += reads.length;
+        rows = await Promise.all(reads.map((r) => this.read(r.spec, r.slices)));
+      }
     } catch (err) {
-      for (const w of batch.waiting) w.reject(err);
+      for (const p of parts) for (const w of p.waiting) w.reject(err);
       return;
     }
-    const bySlice = new Map<string, Row[]>();
-    for (const row of rows) {
-      const slice = sliceOf(row[batch.spec.sliceColumn]);
-      const list = bySlice.get(slice);
-      if (list) list.push(row);
-      else bySlice.set(slice, [row]);
-    }
+    const handOuts = parts.map((part, i) => {
+      const bySlice = new Map<string, Row[]>();
+      for (const row of rows[i] ?? []) {
+        const slice = sliceOf(row[part.spec.sliceColumn]);
+        const list = bySlice.get(slice);
+        if (list) list.push(row);
+        else bySlice.set(slice, [row]);
+      }
+      const { waiting } = part;
+      part.waiting = [];
+      return { bySlice, waiting };
+    });
+    rows = [];
     // One job at a time, letting the event loop turn between them, and let go of each once
     // handed its rows: a job builds its own rows at once and then stages them (I/O), and its
     // input list can go as soon as it has. Handed all together, a batch's jobs (up to 256) all
@@ -120,11 +169,14 @@ export class ReadBatcher {
     // turn, the gate held ~30 MB more). It also lets a table see a wave's slices sooner: at
     // 1,700 dates × 100 (MERGEs of 20 ms) phase 3's tables took 38–44 statements instead of
     // 28–31; at × 5, and at BigQuery's own pace, 28–29.
-    const { waiting } = batch;
-    batch.waiting = [];
-    for (let w = waiting.shift(), first = true; w; w = waiting.shift(), first = false) {
-      if (!first) await new Promise((turn) => setImmediate(turn));
-      w.resolve([...new Set(w.slices)].sort().flatMap((s) => bySlice.get(s) ?? []));
+    // A job reading several tables of one batch waits for them all (readBestSources): each turn
+    // hands the next read of every table, so the first jobs have all theirs first.
+    for (let step = 0; handOuts.some((h) => h.waiting.length > 0); step++) {
+      if (step > 0) await new Promise((turn) => setImmediate(turn));
+      for (const { bySlice, waiting } of handOuts) {
+        const w = waiting.shift();
+        w?.resolve([...new Set(w.slices)].sort().flatMap((s) => bySlice.get(s) ?? []));
+      }
     }
   }
 }

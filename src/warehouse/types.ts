@@ -158,6 +158,12 @@ export interface WarehouseCapabilities {
 /** Named query parameters; values only — identifiers never travel as parameters. */
 export type QueryParams = Record<string, string | number | boolean | null | readonly (string | number)[]>;
 
+/** One table's slices to read, as `Warehouse.readSlices` takes them. */
+export interface SliceRead {
+  spec: TableSpec;
+  slices: readonly string[];
+}
+
 export interface Warehouse {
   /** The rules this warehouse holds writers to (daily modifications, a streaming buffer). */
   readonly capabilities: WarehouseCapabilities;
@@ -182,6 +188,14 @@ export interface Warehouse {
   query(sql: string, params?: QueryParams): Promise<Row[]>;
   /** Rows of a table for some slices, through a parameterized query. */
   readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]>;
+  /**
+   * Several tables' slices in ONE query, each read's rows as `readSlices` returns them, in the
+   * order of `reads`. Where a query has a cost of its own whatever it reads (on BigQuery a query
+   * job: about a second of latency and a job of the project's), the group reads of a phase's
+   * source tables share one. A warehouse without it (DuckDB: a scan costs what it reads) is
+   * read a table at a time.
+   */
+  readTables?(reads: readonly SliceRead[]): Promise<Row[][]>;
   /** Distinct slice values present in the table among the given ones (for --only-missing). */
   presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]>;
   /**

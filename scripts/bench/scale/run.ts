@@ -65,8 +65,10 @@ export interface TableFigures {
   log: boolean;
   /** The phase of the processor writing it; 0 for a log table. */
   phase: number;
-  /** Query jobs reading its slices' rows (the rules layer's count): phases 3–5 reading their inputs. */
+  /** Query jobs reading its slices' rows (the rules layer's count): phases 3–5 reading their inputs; a job reading several tables counts on its first. */
   readJobs: number;
+  /** Reads of its slices, in query jobs of their own or shared with other tables' reads. */
+  tableReads: number;
   /** Query jobs checking it: the commit path's integrity read, one per commit. */
   checkJobs: number;
 }
@@ -317,6 +319,7 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
         log,
         phase,
         readJobs: r.readJobs,
+        tableReads: r.tableReads,
         checkJobs: r.checkJobs,
       });
     }

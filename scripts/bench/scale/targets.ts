@@ -79,12 +79,12 @@ export function scaleTargets(ctx: TargetContext): string[] {
     // path's integrity check, one per commit), then the phases' reads alone.
     const commits = r.tables.reduce((n, t) => n + t.commits, 0);
     const { reads, checks } = r.queryJobs;
-    const perTable = r.tables.filter((t) => t.readJobs > 0).map((t) => `${t.table.split('.')[1]} ${t.readJobs}`);
+    const perTable = r.tables.filter((t) => t.tableReads > 0).map((t) => `${t.table.split('.')[1]} ${t.tableReads}`);
     out.push(
       `${verdict(reads + checks <= commits + SMALL)} ${r.dates} dates × every processor, ${whereOf(r)}: query jobs ${reads + checks} (${reads} reads, ${checks} checks) ≤ commits ${commits} + ${SMALL}`,
     );
     out.push(
-      `${verdict(reads <= commits + SMALL)} ${r.dates} dates × every processor, ${whereOf(r)}: phase 3–5 input reads ${reads} ≤ commits ${commits} + ${SMALL} (per table read: ${perTable.join(', ')})`,
+      `${verdict(reads <= commits + SMALL)} ${r.dates} dates × every processor, ${whereOf(r)}: phase 3–5 input reads ${reads} ≤ commits ${commits} + ${SMALL} (tables read in them: ${perTable.join(', ')})`,
     );
   }
   const tuned = ctx.tunedHeap ? ' (heap capped by flags: not the defaults)' : '';

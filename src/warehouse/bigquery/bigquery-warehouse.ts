@@ -20,11 +20,21 @@ import { validateKey, validatePrefix } from '../../storage/object-store.ts';
 import type { WarehouseAdmin } from '../admin.ts';
 import { streamingBufferOf } from '../buffered-slices.ts';
 import { type ReportRunner, SqlReports } from '../reports/sql-reports.ts';
-import type { CommitBatch, CommitResult, QueryParams, TableDescription, TableMetadata, Warehouse, WarehouseCapabilities, WarehouseReports } from '../types.ts';
+import type {
+  CommitBatch,
+  CommitResult,
+  QueryParams,
+  SliceRead,
+  TableDescription,
+  TableMetadata,
+  Warehouse,
+  WarehouseCapabilities,
+  WarehouseReports,
+} from '../types.ts';
 import { BIGQUERY_DIALECT } from './dialect.ts';
 import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
 import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters, reportParameters } from './params.ts';
-import { decodeRows, type ResultField, type ResultRow } from './rows.ts';
+import { decodePartRows, decodeRows, type ResultField, type ResultPart, type ResultRow } from './rows.ts';
 import { describeFields, nullableField, stagingDefinition, type TableFieldSchema, tableResource } from './schema.ts';
 import {
   appendStatement,
@@ -34,10 +44,12 @@ import {
   MOVE_UNITS_PARAM,
   mergeMoves,
   mergeStatement,
+  partSlicesParam,
   presentSlicesStatement,
   qualifiedName,
   quoteIdent,
   readSlicesStatement,
+  readTablesStatement,
   SCOPE_PARAM,
   SINCE_PARAM,
   SLICES_PARAM,
@@ -299,20 +311,32 @@ export class BigQueryWarehouse implements Warehouse, WarehouseAdmin {
   }
 
   private async select(sql: string, parameters: QueryParameter[], table?: string): Promise<Row[]> {
+    const rows: Row[] = [];
+    await this.selectPages(sql, parameters, table, (fields, page) => {
+      for (const row of decodeRows(fields, page)) rows.push(row);
+    });
+    return rows;
+  }
+
+  /** Runs one query job and hands its result a page at a time to `onPage`. */
+  private async selectPages(
+    sql: string,
+    parameters: QueryParameter[],
+    table: string | undefined,
+    onPage: (fields: readonly ResultField[], rows: readonly ResultRow[]) => void,
+  ): Promise<void> {
     const metadata = await this.run(deterministicJobId('query', randomUUID()), { query: sql, parameterMode: 'NAMED', queryParameters: parameters }, table);
     const jobId = metadata.jobReference?.jobId ?? '';
-    const rows: Row[] = [];
     let pageToken: string | undefined;
     try {
       do {
         const page = await this.resultsPage(jobId, metadata.jobReference?.location ?? this.location, pageToken);
-        rows.push(...decodeRows(page.schema?.fields ?? [], page.rows ?? []));
+        onPage(page.schema?.fields ?? [], page.rows ?? []);
         pageToken = page.pageToken;
       } while (pageToken);
     } catch (err) {
       this.fail(err, table);
     }
-    return rows;
   }
 
   /** One `jobs.getQueryResults` page of a finished job, TIMESTAMPs as integer microseconds. */
@@ -334,6 +358,28 @@ export class BigQueryWarehouse implements Warehouse, WarehouseAdmin {
   async readSlices(spec: TableSpec, slices: readonly string[]): Promise<Row[]> {
     if (slices.length === 0) return [];
     return this.select(readSlicesStatement(this.where(spec), spec), [dateArrayParameter(SLICES_PARAM, slices)], tableId(spec));
+  }
+
+  /** Several tables' slices in one query job (`readTablesStatement`), each read's rows as `readSlices` returns them. */
+  async readTables(reads: readonly SliceRead[]): Promise<Row[][]> {
+    const asked = reads.map((r, i) => ({ ...r, i })).filter((r) => r.slices.length > 0);
+    const out = reads.map((): Row[] => []);
+    if (asked.length === 0) return out;
+    const parts: ResultPart[] = [];
+    let offset = 1;
+    for (const { spec } of asked) {
+      parts.push({ names: spec.columns.map((c) => c.name), offset });
+      offset += spec.columns.length;
+    }
+    const sql = readTablesStatement(asked.map(({ spec }) => ({ where: this.where(spec), spec })));
+    const parameters = asked.map((r, j) => dateArrayParameter(partSlicesParam(j), r.slices));
+    await this.selectPages(sql, parameters, asked.map((r) => tableId(r.spec)).join(', '), (fields, page) => {
+      decodePartRows(fields, page, parts).forEach((rows, j) => {
+        const into = out[asked[j]?.i ?? -1];
+        if (into) for (const row of rows) into.push(row);
+      });
+    });
+    return out;
   }
 
   async presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {

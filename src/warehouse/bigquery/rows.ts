@@ -94,3 +94,32 @@ export function decodeRows(fields: readonly ResultField[], rows: readonly Result
     return out;
   });
 }
+
+/** One table's columns in a result reading several (`readTablesStatement`): its names, held in fields `offset`… of each row. */
+export interface ResultPart {
+  names: readonly string[];
+  offset: number;
+}
+
+/**
+ * Rows of a result reading several tables, whose first field names the part each row is of
+ * (0, 1, …): each part's rows under its own names, in one shape per part.
+ */
+export function decodePartRows(fields: readonly ResultField[], rows: readonly ResultRow[], parts: readonly ResultPart[]): Row[][] {
+  const out = parts.map((): Row[] => []);
+  const makers = parts.map((p) => rowMaker(p.names));
+  for (const row of rows) {
+    const cells = row.f ?? [];
+    const i = Number(cells[0]?.v);
+    const part = parts[i];
+    const make = makers[i];
+    if (!part || !make) throw new Error(`a result row of no part read: ${String(cells[0]?.v)}`);
+    const r = make();
+    part.names.forEach((name, k) => {
+      const at = part.offset + k;
+      r[name] = toCell(value(fields[at] ?? {}, cells[at]?.v));
+    });
+    out[i]?.push(r);
+  }
+  return out;
+}

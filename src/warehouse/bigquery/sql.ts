@@ -183,6 +183,49 @@ export function readSlicesStatement(where: TableLocation, spec: TableSpec): stri
   return `SELECT ${columnList(spec)} FROM ${qualifiedName(where)} ` + `WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM}) ORDER BY ${order}`;
 }
 
+/** The column naming the read a row of `readTablesStatement` belongs to: 0, 1, … in the order of the reads. */
+export const PART_COLUMN = '_phasegate_part';
+
+/** The named ARRAY<DATE> of the slices `readTablesStatement` reads of its `i`-th table. */
+export function partSlicesParam(i: number): string {
+  return `${SLICES_PARAM}_${i}`;
+}
+
+/** Where a column of the `i`-th table sits in `readTablesStatement`'s result: `p<i>_<k>`, whatever its name. */
+function partColumn(i: number, k: number): string {
+  return quoteIdent(`p${i}_${k}`);
+}
+
+/**
+ * Several tables' slices in ONE statement, one query job: each table's rows as
+ * `readSlicesStatement` reads them, under `UNION ALL`. The tables' columns differ, so each
+ * branch fills the others' columns with NULLs of their type, and every column is named by its
+ * place (`p<i>_<k>`: names of two tables may clash, with other types); `PART_COLUMN` says which
+ * table a row is of. Each branch is pruned to its own slices' partitions (`@slices_<i>`).
+ * Ordered by table, then each table's slice and key, as a read of its own is.
+ */
+export function readTablesStatement(parts: readonly { where: TableLocation; spec: TableSpec }[]): string {
+  for (const { spec } of parts) validateSpec(spec);
+  const branches = parts.map(({ where, spec }, i) => {
+    const cells = parts.flatMap((other, j) =>
+      other.spec.columns.map((c, k) => `${i === j ? quoteIdent(c.name) : `CAST(NULL AS ${c.type})`} AS ${partColumn(j, k)}`),
+    );
+    return (
+      `SELECT ${i} AS ${quoteIdent(PART_COLUMN)}, ${cells.join(', ')} FROM ${qualifiedName(where)} ` +
+      `WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${partSlicesParam(i)})`
+    );
+  });
+  const order = parts.flatMap(({ spec }, i) =>
+    [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)].map((name) =>
+      partColumn(
+        i,
+        spec.columns.findIndex((c) => c.name === name),
+      ),
+    ),
+  );
+  return `${branches.join('\nUNION ALL\n')}\nORDER BY ${[quoteIdent(PART_COLUMN), ...order].join(', ')}`;
+}
+
 export function presentSlicesStatement(where: TableLocation, spec: TableSpec): string {
   validateSpec(spec);
   const slice = quoteIdent(spec.sliceColumn);

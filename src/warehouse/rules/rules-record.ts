@@ -18,10 +18,13 @@ export interface TableRulesRecord {
   /** Streaming insert calls. */
   streamingInserts: number;
   /**
-   * Query jobs reading slices' rows (`readSlices`: phases 3–5 reading their inputs). On BigQuery
-   * each is a job of its own (latency, and billed at least 10 MB per table it reads).
+   * Query jobs reading slices' rows (`readSlices`, `readTables`: phases 3–5 reading their
+   * inputs). On BigQuery each is a job of its own (latency, and billed at least 10 MB per table
+   * it reads). A job reading several tables is counted once, on the first table it reads.
    */
   readJobs: number;
+  /** Reads of this table's slices, each in a query job of its own or in one shared with other tables' reads (`readTables`). */
+  tableReads: number;
   /** Query jobs checking the table: which slices hold rows, units' holdings (the commit path's integrity check, `--only-missing`). */
   checkJobs: number;
   rejected: {
@@ -50,6 +53,7 @@ export function emptyRecord(): TableRulesRecord {
     loadJobs: 0,
     streamingInserts: 0,
     readJobs: 0,
+    tableReads: 0,
     checkJobs: 0,
     rejected: { dmlOutstanding: 0, rateLimited: 0, streamingBuffer: 0, dailyLoads: 0, dmlRate: 0, partitions: 0 },
   };

@@ -32,7 +32,7 @@ import { DuckDBDatabase } from './database.ts';
 import { DUCKDB_DIALECT } from './dialect.ts';
 import type { GuestReader } from './guest-reader.ts';
 import { checkReadOnlySql } from './read-only.ts';
-import { type ReadOnlyResult, readAllInOneSnapshot, runReadOnlyQuery } from './read-only-query.ts';
+import { type ReadOnlyResult, readAllInOneSnapshot, readRowsInOneSnapshot, runReadOnlyQuery } from './read-only-query.ts';
 import {
   addColumnSql,
   appendSql,
@@ -59,7 +59,7 @@ import {
   validateSpec,
 } from './sql.ts';
 import { firstPerKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
-import { bindParams, resultRows, toCell } from './values.ts';
+import { bindParams, toCell } from './values.ts';
 
 /** A staged object's bytes and its key (named in errors). */
 interface StagedBody {
@@ -325,8 +325,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     if (slices.length === 0) return [];
-    const reader = await this.read(spec, (conn) => readAllInOneSnapshot(conn, readSlicesSql(resolved, slices.length), [...slices]));
-    return resultRows(reader);
+    return this.read(spec, (conn) => readRowsInOneSnapshot(conn, readSlicesSql(resolved, slices.length), [...slices]));
   }
 
   async presentSlices(spec: TableSpec, slices: readonly string[]): Promise<string[]> {
@@ -372,7 +371,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
         this.assertOpen();
         const params = Object.fromEntries(Object.entries(statement.params).map(([name, p]) => [name, p.value]));
         const bound = bindParams(params);
-        return resultRows(await this.read(spec, (conn) => readAllInOneSnapshot(conn, statement.sql, bound.values, bound.types)));
+        return this.read(spec, (conn) => readRowsInOneSnapshot(conn, statement.sql, bound.values, bound.types));
       },
       // `CREATE OR REPLACE` is cheap in DuckDB, so the view is simply rewritten on every ensure.
       ensureView: async (log, view, query) => {

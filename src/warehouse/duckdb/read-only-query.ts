@@ -10,7 +10,7 @@ import type { Row } from '../../processors/types.ts';
 import type { QueryParams } from '../types.ts';
 import { checkReadOnlySql } from './read-only.ts';
 import { BEGIN_READ_ONLY_SQL, ROLLBACK_SQL } from './sql.ts';
-import { bindParams, resultRows, toRow } from './values.ts';
+import { bindParams, resultRows, streamedRows, toRow } from './values.ts';
 
 export interface ReadOnlyResult {
   rows: Row[];
@@ -92,6 +92,25 @@ export async function readAllInOneSnapshot(
   await conn.run(BEGIN_READ_ONLY_SQL);
   try {
     return await conn.runAndReadAll(sql, values, types);
+  } finally {
+    await conn.run(ROLLBACK_SQL);
+  }
+}
+
+/**
+ * A read's rows in one read-only transaction, as `readAllInOneSnapshot` reads them (see there),
+ * made a chunk at a time as DuckDB produces them (`streamedRows`): the warehouse's reads of
+ * slices and its reports.
+ */
+export async function readRowsInOneSnapshot(
+  conn: DuckDBConnection,
+  sql: string,
+  values?: DuckDBValue[] | Record<string, DuckDBValue>,
+  types?: DuckDBType[] | Record<string, DuckDBType | undefined>,
+): Promise<Row[]> {
+  await conn.run(BEGIN_READ_ONLY_SQL);
+  try {
+    return await streamedRows(await conn.stream(sql, values, types));
   } finally {
     await conn.run(ROLLBACK_SQL);
   }

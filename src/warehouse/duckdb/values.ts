@@ -27,7 +27,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { Cell, Row } from '../../processors/types.ts';
-import { rowMaker } from '../row-shape.ts';
+import { rowMaker, textKeeper } from '../row-shape.ts';
 import type { QueryParams } from '../types.ts';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -102,28 +102,16 @@ function asIs(value: DuckDBValue): Cell {
   return value as Cell;
 }
 
-/** Distinct texts a VARCHAR column keeps one string of, per read: past it, further new texts come as they are. */
-const SHARED_TEXTS = 8192;
-
 /**
  * How one column's values become cells, chosen once from the column's type instead of by
  * testing each value. A DATE column repeats few dates (a season read is ~100 of them over
  * thousands of rows), so each date's text is made once. A VARCHAR column of a read repeats
- * its texts too (a game id on each of its ~25 player lines, a player's name on each of his
- * games, a team's code): DuckDB hands a new string per row, and the rows keep one string per
- * distinct text instead — a heap snapshot of the commit-gate process in a 1,700-date cascade
- * held 711,000 strings, 25 MB, nearly all cells of read rows.
+ * its texts too: the rows keep one string per distinct text (`textKeeper`).
  */
 function columnCells(typeId: DuckDBTypeId): (value: DuckDBValue) => Cell {
   if (typeId === DuckDBTypeId.VARCHAR) {
-    const kept = new Map<string, string>();
-    return (value) => {
-      if (typeof value !== 'string') return value as Cell;
-      const same = kept.get(value);
-      if (same !== undefined) return same;
-      if (kept.size < SHARED_TEXTS) kept.set(value, value);
-      return value;
-    };
+    const keep = textKeeper();
+    return (value) => (typeof value === 'string' ? keep(value) : (value as Cell));
   }
   if (AS_IS.has(typeId)) return asIs;
   if (typeId === DuckDBTypeId.DATE) {

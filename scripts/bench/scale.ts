@@ -41,6 +41,7 @@ const USAGE = `usage: npm run bench:scale -- [flags]
   --work-dir DIR         raw files and run folders (default ./.phasegate/bench-scale)
   --svg FILE             write the chart there (default none)
   --max-old-space-mb N   run every worker process with node --max-old-space-size=N (default: the cap \`phasegate worker\` of the same phases would take, src/cli/worker-heap.ts)
+  --memory-log FILE      the commit-gate process appends its memory there about once a second: ms, RSS, heap used, heap total, external, array buffers, DuckDB (MB) (default none)
   --worker-node-flags=S  node flags for the phase-worker processes only, in place of that default, space-separated, e.g. --worker-node-flags="--max-old-space-size=128" (default none)
   --quiet                no progress lines`;
 
@@ -59,6 +60,7 @@ interface ScaleOptions {
   svg: string | undefined;
   maxOldSpaceMb: number | undefined;
   workerNodeFlags: string[];
+  memoryLog: string | undefined;
   verbose: boolean;
 }
 
@@ -91,6 +93,7 @@ function parse(argv: string[]): ScaleOptions {
       svg: { type: 'string' },
       'max-old-space-mb': { type: 'string' },
       'worker-node-flags': { type: 'string' },
+      'memory-log': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -118,6 +121,7 @@ function parse(argv: string[]): ScaleOptions {
     maxOldSpaceMb:
       values['max-old-space-mb'] === undefined ? undefined : num('max-old-space-mb', values['max-old-space-mb'], 0, (n) => Number.isInteger(n) && n >= 16),
     workerNodeFlags: (values['worker-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    memoryLog: values['memory-log'] === undefined ? undefined : path.resolve(values['memory-log']),
     verbose: !values.quiet,
   };
 }
@@ -248,6 +252,7 @@ async function main(): Promise<number> {
     timeoutSeconds: opts.timeoutSeconds,
     maxOldSpaceMb: opts.maxOldSpaceMb,
     workerNodeFlags: opts.workerNodeFlags,
+    memoryLog: opts.memoryLog,
     workerEntry,
   }));
   for (const spec of runs) {

@@ -7,6 +7,7 @@
  * child processes of their own (phase-worker.ts). Prints one JSON line on stdout.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { cappedProcessEnv, heapFlags, workerHeapMb } from '../../../src/cli/worker-heap.ts';
@@ -54,6 +55,12 @@ export interface ScaleRunSpec {
   relay?: boolean | undefined;
   /** More node flags for the phase-worker processes only, e.g. `--max-semi-space-size=4` (deployment settings of a worker). @defaultValue [] */
   workerNodeFlags?: string[] | undefined;
+  /**
+   * A file this process appends a line to at each DuckDB memory sample (about once a second,
+   * less often while DuckDB is busy): ms since the start, then RSS, heap used, heap total,
+   * external, array buffers and DuckDB's memory, MB. @defaultValue none
+   */
+  memoryLog?: string | undefined;
 }
 
 export interface TableFigures {
@@ -271,6 +278,13 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       duckdbBytes().then(
         (b) => {
           duckdbPeak = Math.max(duckdbPeak, b);
+          if (spec.memoryLog) {
+            const m = process.memoryUsage();
+            appendFileSync(
+              spec.memoryLog,
+              `${Date.now() - t0} ${[m.rss, m.heapUsed, m.heapTotal, m.external, m.arrayBuffers, b].map((x) => round1(x / MB)).join(' ')}\n`,
+            );
+          }
         },
         () => undefined,
       );

@@ -114,7 +114,7 @@ describe('worker heap cap', () => {
 
     it('runs its work in a child node capped at 64 + 3 × concurrency MB, which stops on the signal the parent gets', async () => {
       const { parent, child, log } = await startWorker();
-      expect(child.args, 'the child is node with the cap').to.include.members(['--max-old-space-size=70', '--max-semi-space-size=3']);
+      expect(child.args, 'the child is node with the cap').to.include.members(['--max-old-space-size=70', '--max-semi-space-size=4']);
       expect(log.text).to.include('concurrency 2, JS heap cap 70 MB');
       const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
       expect(environ, 'glibc malloc held to two arenas in the child').to.include('MALLOC_ARENA_MAX=2');

@@ -78,11 +78,14 @@ export function givenHeapCapMb(execArgv: readonly string[], nodeOptions: string 
 
 /**
  * Node's flags for a process capped at `mb`: the old generation's cap, and the young
- * generation's semi-spaces at a 25th of it (2–16 MB; Node's own is 16). At 16 MB a phase-2
+ * generation's semi-spaces at a 50th of it (4–16 MB; Node's own is 16). At 16 MB a phase-2
  * worker capped at 100 MB still peaked at 172–175 MB RSS; at 4 MB, 155–157 (bench:scale, 1,700 dates).
+ * The commit-gate process with phases 3–5 (capped at 228 MB) took 400.8 / 419.2 MB at 9 MB
+ * (a 25th) and 399.7 / 397.5 MB at 5, in the same time (218–236 s; bench:scale --cascade
+ * --sizes 1700, 2026-12-05).
  */
 export function heapFlags(mb: number): string[] {
-  const semi = Math.min(16, Math.max(2, Math.round(mb / 25)));
+  const semi = Math.min(16, Math.max(4, Math.round(mb / 50)));
   return [`--max-old-space-size=${mb}`, `--max-semi-space-size=${semi}`];
 }
 

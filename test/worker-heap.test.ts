@@ -2,6 +2,7 @@
  * `phasegate worker`'s default heap cap: a phase 1–2 worker runs its work in a child node
  * started with `--max-old-space-size`, which stops with the parent's signal and dies with it.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { cappedProcessEnv, givenHeapCapMb, workerHeapMb } from '../src/cli/worker-heap.ts';
 import { loadConfig } from '../src/config/load-config.ts';
+import { DUCKDB_ALLOCATOR_CONF } from '../src/warehouse/duckdb/allocator.ts';
 import { childEnv, deleteKeys, TEST_REDIS_URL, until } from './helpers.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
@@ -58,9 +60,10 @@ describe('worker heap cap', () => {
     expect(() => loadConfig({ PHASEGATE_WORKER_HEAP_MB: 'lots' })).to.throw(/PHASEGATE_WORKER_HEAP_MB/);
   });
 
-  it("holds a capped worker's malloc to two arenas unless the environment says otherwise", () => {
-    expect(cappedProcessEnv({ PATH: '/bin' })).to.deep.equal({ PATH: '/bin', MALLOC_ARENA_MAX: '2' });
-    expect(cappedProcessEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '8' })).to.deep.equal({ PATH: '/bin', MALLOC_ARENA_MAX: '8' });
+  it("holds a capped worker's malloc to two arenas and has DuckDB's allocator return freed memory, unless the environment says otherwise", () => {
+    expect(cappedProcessEnv({ PATH: '/bin' })).to.deep.equal({ PATH: '/bin', MALLOC_ARENA_MAX: '2', DUCKDB_JE_MALLOC_CONF: DUCKDB_ALLOCATOR_CONF });
+    const own = { PATH: '/bin', MALLOC_ARENA_MAX: '8', DUCKDB_JE_MALLOC_CONF: 'dirty_decay_ms:5000' };
+    expect(cappedProcessEnv(own)).to.deep.equal(own);
   });
 
   it("reads node's own cap from its flags and NODE_OPTIONS, the command line's last", () => {
@@ -118,6 +121,7 @@ describe('worker heap cap', () => {
       expect(log.text).to.include('concurrency 2, JS heap cap 70 MB');
       const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
       expect(environ, 'glibc malloc held to two arenas in the child').to.include('MALLOC_ARENA_MAX=2');
+      expect(environ, "DuckDB's allocator returns freed memory at once").to.include(`DUCKDB_JE_MALLOC_CONF=${DUCKDB_ALLOCATOR_CONF}`);
       parent.kill('SIGTERM');
       const [code] = (await once(parent, 'exit')) as [number | null];
       expect(code, log.text).to.equal(0);

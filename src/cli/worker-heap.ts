@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Config } from '../config/load-config.ts';
 import type { Phase } from '../processors/types.ts';
+import { DUCKDB_ALLOCATOR_CONF } from '../warehouse/duckdb/allocator.ts';
 
 /** The auto cap's floor and its growth per job running at once, MB (a phase-1/2 job holds one date's raw file and its rows). */
 const AUTO_BASE_MB = 64;
@@ -53,7 +54,8 @@ export function workerHeapMb(config: Pick<Config, 'workerHeapMb' | 'reads'>, sha
 }
 
 /**
- * The environment a capped worker process starts with: `MALLOC_ARENA_MAX=2` unless it is set.
+ * The environment a capped worker process starts with: `MALLOC_ARENA_MAX=2` unless it is set,
+ * and DuckDB's allocator told to return freed memory at once (src/warehouse/duckdb/allocator.ts).
  * glibc gives each thread that allocates at once an arena of its own (up to 8 per core), and
  * keeps what is freed in each. In a 1,700-date cascade (bench:scale, one run each) it took the
  * gate process from 515 to 477 MB with DuckDB limited to 96 MB, and from 576 to 572 MB at 256 MB,
@@ -61,7 +63,7 @@ export function workerHeapMb(config: Pick<Config, 'workerHeapMb' | 'reads'>, sha
  * to a child.
  */
 export function cappedProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env.MALLOC_ARENA_MAX === undefined ? { ...env, MALLOC_ARENA_MAX: '2' } : env;
+  return { ...env, MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2', DUCKDB_JE_MALLOC_CONF: env.DUCKDB_JE_MALLOC_CONF ?? DUCKDB_ALLOCATOR_CONF };
 }
 
 /**

@@ -13,6 +13,8 @@
  * statement fails the same way, saying why, and the one after tries again. A `:memory:`
  * database cannot be reopened (its data lived in the instance): it stays failed.
  */
+// Before DuckDB's library loads: it sets how DuckDB's allocator returns memory (allocator.ts).
+import './allocator.ts';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
 import { toError } from '../../errors/phasegate-error.ts';

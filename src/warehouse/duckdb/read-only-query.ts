@@ -4,6 +4,8 @@
  * a read-only transaction that is rolled back. What `phasegate sql` runs directly, and what
  * the read relay runs for other processes (bounded by rows there).
  */
+// Before DuckDB's library loads: it sets how DuckDB's allocator returns memory (allocator.ts).
+import './allocator.ts';
 import { type DuckDBConnection, type DuckDBResultReader, type DuckDBType, type DuckDBValue, StatementType } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
 import type { Row } from '../../processors/types.ts';

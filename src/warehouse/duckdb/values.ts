@@ -3,6 +3,8 @@
  * Node client hands back: dates `YYYY-MM-DD`, timestamps ISO-8601), and query parameters →
  * DuckDB values.
  */
+// Before DuckDB's library loads: it sets how DuckDB's allocator returns memory (allocator.ts).
+import './allocator.ts';
 import {
   BIGINT,
   DOUBLE,

@@ -102,6 +102,11 @@ export function tableId(spec: Pick<TableSpec, 'dataset' | 'table'>): string {
   return `${spec.dataset}.${spec.table}`;
 }
 
+/** The columns a read of a table's slices is ordered by, in every warehouse: the slice, then the rest of the key. */
+export function readOrder(spec: Pick<TableSpec, 'sliceColumn' | 'primaryKey'>): string[] {
+  return [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)];
+}
+
 export type Phase = 1 | 2 | 3 | 4 | 5;
 
 /** An inclusive range of game dates (`YYYY-MM-DD`): a look-back window, a report's span. */

@@ -81,24 +81,29 @@ function toCell(v: Plain): Cell {
   return v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
 }
 
-/** Every row of the result in one shape (src/warehouse/row-shape.ts). */
-export function decodeRows(fields: readonly ResultField[], rows: readonly ResultRow[]): Row[] {
-  const names = fields.map((field, i) => field.name ?? `f${i}`);
-  const emptyRow = rowMaker(names);
-  return rows.map((row) => {
-    const cells = row.f ?? [];
-    const out = emptyRow();
-    fields.forEach((field, i) => {
-      out[names[i] as string] = toCell(value(field, cells[i]?.v));
-    });
-    return out;
-  });
-}
-
-/** One table's columns in a result reading several (`readTablesStatement`): its names, held in fields `offset`… of each row. */
+/** One table's columns in a result: its names, held in fields `offset`… of each row (0 for a result of one table). */
 export interface ResultPart {
   names: readonly string[];
   offset: number;
+}
+
+/** Makes a part's row from a result row's cells, every row of the part in one shape (src/warehouse/row-shape.ts). */
+function partRow(fields: readonly ResultField[], part: ResultPart): (cells: readonly ResultCell[]) => Row {
+  const emptyRow = rowMaker(part.names);
+  return (cells) => {
+    const out = emptyRow();
+    part.names.forEach((name, k) => {
+      const at = part.offset + k;
+      out[name] = toCell(value(fields[at] ?? {}, cells[at]?.v));
+    });
+    return out;
+  };
+}
+
+/** Every row of the result in one shape. */
+export function decodeRows(fields: readonly ResultField[], rows: readonly ResultRow[]): Row[] {
+  const make = partRow(fields, { names: fields.map((field, i) => field.name ?? `f${i}`), offset: 0 });
+  return rows.map((row) => make(row.f ?? []));
 }
 
 /**
@@ -107,19 +112,13 @@ export interface ResultPart {
  */
 export function decodePartRows(fields: readonly ResultField[], rows: readonly ResultRow[], parts: readonly ResultPart[]): Row[][] {
   const out = parts.map((): Row[] => []);
-  const makers = parts.map((p) => rowMaker(p.names));
+  const makers = parts.map((p) => partRow(fields, p));
   for (const row of rows) {
     const cells = row.f ?? [];
     const i = Number(cells[0]?.v);
-    const part = parts[i];
     const make = makers[i];
-    if (!part || !make) throw new Error(`a result row of no part read: ${String(cells[0]?.v)}`);
-    const r = make();
-    part.names.forEach((name, k) => {
-      const at = part.offset + k;
-      r[name] = toCell(value(fields[at] ?? {}, cells[at]?.v));
-    });
-    out[i]?.push(r);
+    if (!make) throw new Error(`a result row of no part read: ${String(cells[0]?.v)}`);
+    out[i]?.push(make(cells));
   }
   return out;
 }

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../../errors/input-error.ts';
 import type { Column, TableSpec } from '../../processors/types.ts';
-import { tableId } from '../../processors/types.ts';
+import { readOrder, tableId } from '../../processors/types.ts';
 import { EVERY_DATE } from '../reports/report-sql.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -179,7 +179,7 @@ export function deleteSlicesStatement(where: TableLocation, spec: TableSpec): st
 
 export function readSlicesStatement(where: TableLocation, spec: TableSpec): string {
   validateSpec(spec);
-  const order = [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)].map(quoteIdent).join(', ');
+  const order = readOrder(spec).map(quoteIdent).join(', ');
   return `SELECT ${columnList(spec)} FROM ${qualifiedName(where)} ` + `WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM}) ORDER BY ${order}`;
 }
 
@@ -216,7 +216,7 @@ export function readTablesStatement(parts: readonly { where: TableLocation; spec
     );
   });
   const order = parts.flatMap(({ spec }, i) =>
-    [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)].map((name) =>
+    readOrder(spec).map((name) =>
       partColumn(
         i,
         spec.columns.findIndex((c) => c.name === name),

@@ -7,7 +7,7 @@
  * i.e. the configured dataset prefix plus the registry's dataset.
  */
 import { InputError } from '../../errors/input-error.ts';
-import type { Column, ColumnType, TableSpec } from '../../processors/types.ts';
+import { type Column, type ColumnType, readOrder, type TableSpec } from '../../processors/types.ts';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -162,7 +162,7 @@ export function deleteSlicesSql(spec: TableSpec, sliceParamCount: number, where?
 }
 
 export function readSlicesSql(spec: TableSpec, sliceParamCount: number): string {
-  const order = [spec.sliceColumn, ...spec.primaryKey.filter((k) => k !== spec.sliceColumn)].map(quoteIdent).join(', ');
+  const order = readOrder(spec).map(quoteIdent).join(', ');
   return `SELECT ${columnList(spec)} FROM ${qualifiedName(spec)} WHERE ${quoteIdent(spec.sliceColumn)} IN (${sliceParamList(spec, sliceParamCount)}) ORDER BY ${order}`;
 }
 

@@ -131,9 +131,12 @@ function columnCells(typeId: DuckDBTypeId): (value: DuckDBValue) => Cell {
   return toCell;
 }
 
-/** Builds the rows of one result from its values column by column, all at once or a chunk at a time. */
-function rowBuilder(names: readonly string[], typeIds: readonly DuckDBTypeId[]): (columns: readonly DuckDBValue[][], count: number, into: Row[]) => void {
-  const cells = typeIds.map(columnCells);
+/** Builds the rows of one result (a reader or a stream) from its values column by column, all at once or a chunk at a time. */
+function rowBuilder(
+  result: Pick<DuckDBResult, 'deduplicatedColumnNames' | 'columnTypeId'>,
+): (columns: readonly DuckDBValue[][], count: number, into: Row[]) => void {
+  const names = result.deduplicatedColumnNames();
+  const cells = names.map((_, c) => columnCells(result.columnTypeId(c)));
   const emptyRow = rowMaker(names);
   return (columns, count, into) => {
     for (let r = 0; r < count; r++) {
@@ -151,11 +154,7 @@ function rowBuilder(names: readonly string[], typeIds: readonly DuckDBTypeId[]):
  * one shape (src/warehouse/row-shape.ts).
  */
 export function resultRows(reader: DuckDBResultReader): Row[] {
-  const names = reader.deduplicatedColumnNames();
-  const build = rowBuilder(
-    names,
-    names.map((_, c) => reader.columnTypeId(c)),
-  );
+  const build = rowBuilder(reader);
   const columns = reader.getColumns();
   const rows: Row[] = [];
   build(columns, columns[0]?.length ?? 0, rows);
@@ -169,11 +168,7 @@ export function resultRows(reader: DuckDBResultReader): Row[] {
  * in column arrays, until the last row is made).
  */
 export async function streamedRows(result: DuckDBResult): Promise<Row[]> {
-  const names = result.deduplicatedColumnNames();
-  const build = rowBuilder(
-    names,
-    names.map((_, c) => result.columnTypeId(c)),
-  );
+  const build = rowBuilder(result);
   const rows: Row[] = [];
   for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) build(chunk.getColumns(), chunk.rowCount, rows);
   return rows;

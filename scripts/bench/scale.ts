@@ -43,6 +43,7 @@ const USAGE = `usage: npm run bench:scale -- [flags]
   --max-old-space-mb N   run every worker process with node --max-old-space-size=N (default: the cap \`phasegate worker\` of the same phases would take, src/cli/worker-heap.ts)
   --memory-log FILE      the commit-gate process appends its memory there about once a second: ms, RSS, heap used, heap total, external, array buffers, DuckDB (MB) (default none)
   --worker-node-flags=S  node flags for the phase-worker processes only, in place of that default, space-separated, e.g. --worker-node-flags="--max-old-space-size=128" (default none)
+  --gate-node-flags=S    more node flags for the commit-gate process, after its heap flags, space-separated, e.g. --gate-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof" (default none)
   --quiet                no progress lines`;
 
 interface ScaleOptions {
@@ -60,6 +61,7 @@ interface ScaleOptions {
   svg: string | undefined;
   maxOldSpaceMb: number | undefined;
   workerNodeFlags: string[];
+  gateNodeFlags: string[];
   memoryLog: string | undefined;
   verbose: boolean;
 }
@@ -93,6 +95,7 @@ function parse(argv: string[]): ScaleOptions {
       svg: { type: 'string' },
       'max-old-space-mb': { type: 'string' },
       'worker-node-flags': { type: 'string' },
+      'gate-node-flags': { type: 'string' },
       'memory-log': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -121,6 +124,7 @@ function parse(argv: string[]): ScaleOptions {
     maxOldSpaceMb:
       values['max-old-space-mb'] === undefined ? undefined : num('max-old-space-mb', values['max-old-space-mb'], 0, (n) => Number.isInteger(n) && n >= 16),
     workerNodeFlags: (values['worker-node-flags'] ?? '').split(/\s+/).filter(Boolean),
+    gateNodeFlags: (values['gate-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     memoryLog: values['memory-log'] === undefined ? undefined : path.resolve(values['memory-log']),
     verbose: !values.quiet,
   };
@@ -130,23 +134,23 @@ function parse(argv: string[]): ScaleOptions {
  * Runs one scale run in a child process and returns what it printed. The run's redis-server is
  * started here and stopped when the child has ended, whichever way it ended.
  */
-async function runChild(run: Omit<ScaleRunSpec, 'redisUrl'>, runEntry: string): Promise<ScaleRunResult> {
+async function runChild(run: Omit<ScaleRunSpec, 'redisUrl'>, runEntry: string, gateNodeFlags: readonly string[]): Promise<ScaleRunResult> {
   const redis = await startRedisServer();
   try {
-    return await runChildOn({ ...run, redisUrl: redis.url }, runEntry);
+    return await runChildOn({ ...run, redisUrl: redis.url }, runEntry, gateNodeFlags);
   } finally {
     await redis.stop();
   }
 }
 
-function runChildOn(spec: ScaleRunSpec, runEntry: string): Promise<ScaleRunResult> {
+function runChildOn(spec: ScaleRunSpec, runEntry: string, gateNodeFlags: readonly string[]): Promise<ScaleRunResult> {
   return new Promise((resolve, reject) => {
     // The commit-gate process runs the gates and phases 3–5 (and phase 2 with no phase-worker
     // processes): without a cap of the bench's own, the one \`phasegate worker\` would take.
     const phases: Phase[] = [...(spec.phaseProcesses === 0 ? [2 as const] : []), ...(spec.cascade && !spec.relay ? ([3, 4, 5] as const) : [])];
     const cap = spec.maxOldSpaceMb ?? workerHeapMb(loadConfig(productSettings(process.env)), { phases, commit: true, concurrency: spec.workers });
     const heap = cap === undefined ? [] : heapFlags(cap);
-    const child = spawn(process.execPath, [...heap, runEntry, JSON.stringify(spec)], {
+    const child = spawn(process.execPath, [...heap, ...gateNodeFlags, runEntry, JSON.stringify(spec)], {
       // As `phasegate worker` starts its capped child (src/cli/worker-heap.ts).
       env: cappedProcessEnv(process.env),
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -259,7 +263,7 @@ async function main(): Promise<number> {
     log(
       `${spec.dates} dates${spec.cascade ? ' × every processor (cascade)' : ''}, phase workers ${spec.phaseProcesses === 0 ? 'in the gate process' : `in ${spec.phaseProcesses} processes`}: starting`,
     );
-    const r = await runChild(spec, compiled.run);
+    const r = await runChild(spec, compiled.run, opts.gateNodeFlags);
     results.push(r);
     process.stdout.write(`${JSON.stringify(r)}\n`);
     log(`  done in ${r.makespanSeconds.real} s real (${r.makespanSeconds.bigquery} s BigQuery), ${r.failed} failed`);

@@ -51,15 +51,58 @@ export type RunOutcome = 'enqueued' | 'covered' | 'rescheduled' | 'busy';
 const NOT_STARTED = new Set(['waiting', 'prioritized', 'delayed', 'waiting-children']);
 
 /**
- * Hash slice → the trigger of the last job the tracker added for a processor. It outlives the
- * job (BullMQ drops completed jobs after a while), so a very late duplicate is still covered.
+ * Hash slice → the last job the tracker added for a processor: its trigger and when it is due
+ * to start (`<trigger> <ms>`). It outlives the job (BullMQ drops completed jobs after a while),
+ * so a very late duplicate is still covered.
  */
 export function triggerKey(ctx: Pick<PipelineContext, 'keys'>, processor: string): string {
   return ctx.keys.trigger(processor);
 }
 
+interface TriggerEntry {
+  trigger: string;
+  /** When the job is due to start; unknown (an entry written before the time was kept) is never. */
+  dueAt: number;
+}
+
+function parseEntry(value: string | null | undefined): TriggerEntry | undefined {
+  if (!value) return undefined;
+  const [trigger = '', due] = value.split(' ');
+  return { trigger, dueAt: due === undefined ? Number.POSITIVE_INFINITY : Number(due) };
+}
+
+const entryOf = (trigger: string, dueAt: number) => `${trigger} ${Math.round(dueAt)}`;
+
 function covers(trigger: string | undefined, eventId: string): boolean {
   return trigger !== undefined && compareStreamIds(trigger, eventId) >= 0;
+}
+
+/**
+ * Whether the slice's last job added by the tracker answers a request with nothing to do: it
+ * was added (or moved up) after the event was written, so it started after the event's commit
+ * or will — that job or a later one that replaced it — and it is due no later than the request
+ * asks. A job parked for its window (`delayed` for the window wait) is not: a request that
+ * finds the window complete brings it forward (`requestRun`).
+ */
+function answers(entry: TriggerEntry | undefined, eventId: string, delayMs: number, now: number): boolean {
+  return entry !== undefined && covers(entry.trigger, eventId) && entry.dueAt <= now + delayMs;
+}
+
+/**
+ * The slices whose `requestRun` would find nothing to do (`answers`), in one read. A look-back
+ * commit asks for every later date of its window, and most were queued by an earlier event of
+ * the same commit: three round trips each (the reads, the job, its state) before.
+ */
+export async function coveredSlices(
+  ctx: PipelineContext,
+  processor: string,
+  requests: readonly { slice: string; delayMs: number }[],
+  eventId: string,
+): Promise<Set<string>> {
+  if (requests.length === 0) return new Set();
+  const entries = await ctx.redis.hmget(triggerKey(ctx, processor), ...requests.map((r) => r.slice));
+  const now = Date.now();
+  return new Set(requests.filter((r, i) => answers(parseEntry(entries[i]), eventId, r.delayMs, now)).map((r) => r.slice));
 }
 
 /** Ms until a delayed job runs. */
@@ -85,19 +128,24 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
   if (!reads || failed) throw failed?.[0] ?? new TransientError(`reading the state of ${jobId}: no reply`);
   const head = ((reads[0]?.[1] ?? []) as [string, string[]][])[0]?.[0] ?? '0-0';
   const eventId = req.eventId ?? head;
+  const last = parseEntry(reads[2]?.[1] as string | null);
+  if (answers(last, eventId, req.delayMs, Date.now())) return 'covered';
   const job = Number(reads[1]?.[1]) > 0 ? ((await queue.getJob(jobId)) as Job<TrackedJobData> | undefined) : undefined;
-  const last = reads[2]?.[1] as string | null;
   if (job) {
     const state = await job.getState();
     if (NOT_STARTED.has(state)) {
+      const now = Date.now();
+      const remaining = state === 'delayed' ? remainingDelay(job, now) : 0;
+      // A look-back job parked with a long wait is brought forward once its window is complete.
+      const bringForward = remaining > req.delayMs;
       // It reads its inputs when it starts, which is after this commit. Its trigger moves up to
       // `head`, so a later delivery of an event it already covers does not run it again.
-      if (!covers(job.data.trigger, head)) {
-        await job.updateData({ ...job.data, trigger: head }).catch(() => undefined);
-        await ctx.redis.hset(triggerKey(ctx, def.name), slice, head);
+      if (!covers(job.data.trigger, head) || bringForward) {
+        if (!covers(job.data.trigger, head)) await job.updateData({ ...job.data, trigger: head }).catch(() => undefined);
+        const trigger = covers(job.data.trigger, head) ? (job.data.trigger as string) : head;
+        await ctx.redis.hset(triggerKey(ctx, def.name), slice, entryOf(trigger, now + Math.min(remaining, req.delayMs)));
       }
-      // A look-back job parked with a long wait is brought forward once its window is complete.
-      if (state === 'delayed' && remainingDelay(job, Date.now()) > req.delayMs) {
+      if (bringForward) {
         try {
           await job.changeDelay(req.delayMs);
           return 'rescheduled';
@@ -111,7 +159,7 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
     if (covers(job.data.trigger, eventId)) return 'covered';
     if (state === 'active') return 'busy';
   }
-  if (!job && covers(last ?? undefined, eventId)) return 'covered';
+  if (!job && covers(last?.trigger, eventId)) return 'covered';
   if (job) {
     // Finished (completed or failed) before this commit: clear the id so the work runs again.
     const removed = await job.remove().then(
@@ -133,6 +181,6 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
   };
   // Same deterministic id as every other producer: a concurrent add of the same work is a no-op.
   await queue.add(def.name, data, { jobId, priority: req.priority, delay: req.delayMs });
-  await ctx.redis.hset(triggerKey(ctx, def.name), slice, trigger);
+  await ctx.redis.hset(triggerKey(ctx, def.name), slice, entryOf(trigger, Date.now() + req.delayMs));
   return 'enqueued';
 }

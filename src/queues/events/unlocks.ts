@@ -19,7 +19,7 @@ import { cancelledStatus, isCancelled } from '../runs/cancel.ts';
 import { inputVerdict, inputViews, noteExtra, RunScope, type Verdict } from '../runs/graph.ts';
 import { markStaleDownstream } from '../runs/stale.ts';
 import { endedWithoutLanding, landed, type SliceState, type SliceStatus, stateNow } from '../status-store.ts';
-import { type RunOutcome, requestRun } from './downstream.ts';
+import { coveredSlices, type RunOutcome, requestRun } from './downstream.ts';
 import { settleDownstream, writeVerdict } from './settle.ts';
 import type { CommittedEvent } from './stream.ts';
 
@@ -176,6 +176,9 @@ export async function handleEvent(
     const lookback = lookbackOf(def);
     const window = lookback ? await windowView(ctx, lookback, event) : undefined;
     const judged = await judgeSlices(ctx, def, [event.slice, ...(window?.later ?? [])], run ?? ((p) => record === undefined || reached.has(p)));
+    const delayOf = (slice: string) => ((window?.blocked(slice) ?? false) ? timing.windowWaitMs : timing.debounceMs);
+    const ready = judged.filter((j) => j.verdict.kind === 'ready').map(({ slice }) => ({ slice, delayMs: delayOf(slice) }));
+    const covered = cancelled ? new Set<string>() : await coveredSlices(ctx, def.name, ready, eventId);
     for (const { slice, verdict, own } of judged) {
       if (verdict.kind === 'ended') {
         // Ruled out by an input that ended without rows: a slice this run still waits for ends now.
@@ -195,6 +198,7 @@ export async function handleEvent(
       // A slice the run reaches beyond its own dates (a later date of a window) joins its graph
       // before its job exists: a progress read in between must not find the run ended.
       if (run && event.backfillId && !run.has(def.name, slice)) await noteExtra(ctx, event.backfillId, def.name, slice);
+      if (covered.has(slice)) continue;
       const result: RunOutcome = await requestRun(ctx, {
         def,
         slice,
@@ -203,7 +207,7 @@ export async function handleEvent(
         targets: record?.processors ?? [],
         cascade: record?.cascade ?? true,
         priority: record?.priority ?? PRIORITY.live,
-        delayMs: blocked ? timing.windowWaitMs : timing.debounceMs,
+        delayMs: delayOf(slice),
       });
       if (result === 'busy') outcome = 'retry';
       if (result !== 'covered')

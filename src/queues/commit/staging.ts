@@ -20,10 +20,14 @@ import { commitJobId, isCommitJobId, JOB_NAMES } from '../names.ts';
 import { type Backlog, backlogOf, downstreamPhase, moreComing, ownBacklog, phaseBacklog, pipelineLoads } from './backlog-gather.ts';
 import type { PendingSlice, Registered } from './table-gate.ts';
 
-export function stagingKey(table: string, slice: string, body: string): string {
-  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
-  // A new key per staging: a commit in flight keeps reading the version it took.
-  return `staging/${table}/${slice}/${Date.now()}-${hash}.ndjson`;
+/**
+ * A new key per staging: a commit in flight keeps reading the version it took. Random, not a
+ * digest of the body: a slice's body is up to ~175 KB, and hashing every one cost 2.6 % of the
+ * commit-gate process's CPU in a profile of `bench:scale --cascade` (the time already made the
+ * key differ from the last staging's).
+ */
+export function stagingKey(table: string, slice: string): string {
+  return `staging/${table}/${slice}/${Date.now()}-${randomUUID().slice(0, 18)}.ndjson`;
 }
 
 /**
@@ -71,18 +75,18 @@ function slotsOf(ctx: PipelineContext): LimitFunction {
 
 /**
  * Where a staged body goes: inline in its pending entry when it is small enough
- * (`PHASEGATE_STAGING_INLINE_MAX_BYTES`), else an object of its own at `key(body)`. Small
+ * (`PHASEGATE_STAGING_INLINE_MAX_BYTES`), else an object of its own at `key()`. Small
  * slices are most of a backfill's slices (team box scores, log rows); their put, read and
  * delete were the largest part of a phase job's wall time on a local folder (libuv's four
  * file-system threads shared by every job) and are three requests per slice on GCS. The body
  * is made inside a slot (`BODIES_AT_ONCE`), so only a few exist at a time.
  */
-function placeRows(ctx: PipelineContext, rows: readonly Row[], key: (body: string) => string): Promise<Pick<PendingSlice, 'object' | 'inline'>> {
+function placeRows(ctx: PipelineContext, rows: readonly Row[], key: () => string): Promise<Pick<PendingSlice, 'object' | 'inline'>> {
   return slotsOf(ctx)(async () => {
     const body = ndjson(rows);
     const max = ctx.config.staging.inlineMaxBytes;
     if (body.length <= max && Buffer.byteLength(body) <= max) return { object: '', inline: body };
-    const object = key(body);
+    const object = key();
     await ctx.store.put(object, body);
     return { object };
   });
@@ -151,7 +155,7 @@ async function stageChecked(
   const table = tableId(def.table);
   const { rows } = check;
   const entry: PendingSlice = {
-    ...(await placeRows(ctx, rows, (body) => stagingKey(table, slice, body))),
+    ...(await placeRows(ctx, rows, () => stagingKey(table, slice))),
     rows: rows.length,
     processor: def.name,
     stagedAt: new Date().toISOString(),

@@ -180,6 +180,15 @@ describe('DuckDBWarehouse', () => {
     ]);
   });
 
+  it('texts in any script land as staged, an object read a line at a time', async () => {
+    const names = ['Nikola Jokić', 'Luka Dončić', '八村塁', 'Kristaps Porziņģis 🏀', 'plain'];
+    const rows = names.map((name, i) => row('2024-01-01', name, i + 1, i));
+    const key = `staging/test/${++seq}.ndjson`;
+    await store.put(key, `\r\n${rows.map((r) => JSON.stringify(r)).join('\r\n')}\r\n\r\n`);
+    expect(await commit(['2024-01-01'], [key])).to.deep.equal({ rowsAffected: 5, rowsStaged: 5 });
+    expect((await all()).map((r) => r.game_id).sort()).to.deep.equal([...names].sort());
+  });
+
   describe('malformed staged rows fail permanently, naming the object, and write nothing', () => {
     const cases: [string, string, RegExp][] = [
       ['a wrong type', JSON.stringify({ ...row('2024-01-01', 'g1', 1, 10), points: 'ten' }), /points: expected INT64/],
@@ -187,6 +196,11 @@ describe('DuckDBWarehouse', () => {
       ['an unknown field', JSON.stringify({ ...row('2024-01-01', 'g1', 1, 10), bogus: 1 }), /no such field: bogus/],
       ['a slice outside the batch', JSON.stringify(row('2024-02-01', 'g1', 1, 10)), /game_date 2024-02-01 is not one of the batch's slices/],
       ['a line that is not JSON', '{"game_id": "g1",', /line 1: not valid JSON/],
+      [
+        'a line that is not JSON after an empty line and texts in other scripts',
+        `${JSON.stringify(row('2024-01-01', 'Nikola Jokić, 八村塁', 2, 20))}\n\n{"game_id": "g1",`,
+        /line 3: not valid JSON/,
+      ],
       ['an invalid date', JSON.stringify({ ...row('2024-01-01', 'g1', 1, 10), game_date: '2024-02-30' }), /expected DATE/],
     ];
     for (const [name, line, pattern] of cases) {

@@ -75,6 +75,20 @@ function sliceOf(value: unknown): string {
   return value instanceof Date ? value.toISOString().slice(0, 10) : String(value);
 }
 
+/**
+ * A read's rows, its slices in order. One `concat` of the slices' lists: a rolling-features
+ * job's season to date is ~100 lists, ~20,000 rows, and `flatMap` took three times as long.
+ */
+function rowsOfSlices(bySlice: ReadonlyMap<string, Row[]>, slices: readonly string[]): Row[] {
+  const lists: Row[][] = [];
+  for (const s of [...new Set(slices)].sort()) {
+    const list = bySlice.get(s);
+    if (list) lists.push(list);
+  }
+  // Spread into arguments only as far as a call takes them.
+  return lists.length <= 4096 ? ([] as Row[]).concat(...lists) : lists.flat();
+}
+
 export class ReadBatcher {
   private readonly batches = new Map<string, Batch>();
   readonly stats: ReadBatchStats = { asked: 0, sent: 0 };
@@ -175,7 +189,7 @@ export class ReadBatcher {
       if (step > 0) await new Promise((turn) => setImmediate(turn));
       for (const { bySlice, waiting } of handOuts) {
         const w = waiting.shift();
-        w?.resolve([...new Set(w.slices)].sort().flatMap((s) => bySlice.get(s) ?? []));
+        if (w) w.resolve(rowsOfSlices(bySlice, w.slices));
       }
     }
   }

@@ -71,7 +71,10 @@ function pastGameOf(row: Row): PastGame & { tier: string | null } {
 
 /** The slice's feature rows from the player summaries of the season to date. Pure. */
 export function playerFeatures(slice: string, summaries: readonly Row[], processedAt: string): Row[] {
-  const history = new Map<number, (PastGame & { tier: string | null })[]>();
+  // Each player's earlier rows as they are: only the day's players' become past games. A season
+  // to date is ~20,000 rows, read by every date of it, and about half its players do not play
+  // on the day.
+  const earlier = new Map<number, Row[]>();
   const today: Row[] = [];
   let seasonStart = slice;
   for (const r of summaries) {
@@ -80,14 +83,14 @@ export function playerFeatures(slice: string, summaries: readonly Row[], process
     if (date === slice) today.push(r);
     else if (date < slice) {
       const id = requiredNumber(r, 'player_id', SOURCE);
-      const list = history.get(id) ?? [];
-      list.push(pastGameOf(r));
-      history.set(id, list);
+      const list = earlier.get(id);
+      if (list) list.push(r);
+      else earlier.set(id, [r]);
     }
   }
   return today.map((r) => {
     const playerId = requiredNumber(r, 'player_id', SOURCE);
-    const past = history.get(playerId) ?? [];
+    const past = (earlier.get(playerId) ?? []).map(pastGameOf);
     const f = rollingFeatures(slice, past);
     // The lowest tier of what the row is built on: the day's summary and the last ten games.
     const window = [...past].sort((a, b) => (a.gameDate < b.gameDate ? 1 : -1)).slice(0, 10);

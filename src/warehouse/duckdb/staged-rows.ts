@@ -198,7 +198,8 @@ export function parseNdjson(spec: TableSpec, source: string, body: Buffer | stri
     }
   };
   if (typeof body === 'string') {
-    body.split('\n').forEach((text, i) => add(text, i + 1));
+    const lines = body.split('\n');
+    for (let i = 0; i < lines.length; i++) add(lines[i] as string, i + 1);
     return records;
   }
   for (let start = 0, line = 1; start <= body.length; line++) {

@@ -140,9 +140,10 @@ export async function requestRun(ctx: PipelineContext, req: RunRequest): Promise
       const bringForward = remaining > req.delayMs;
       // It reads its inputs when it starts, which is after this commit. Its trigger moves up to
       // `head`, so a later delivery of an event it already covers does not run it again.
-      if (!covers(job.data.trigger, head) || bringForward) {
-        if (!covers(job.data.trigger, head)) await job.updateData({ ...job.data, trigger: head }).catch(() => undefined);
-        const trigger = covers(job.data.trigger, head) ? (job.data.trigger as string) : head;
+      const moveUp = !covers(job.data.trigger, head);
+      if (moveUp) await job.updateData({ ...job.data, trigger: head }).catch(() => undefined);
+      if (moveUp || bringForward) {
+        const trigger = moveUp ? head : (job.data.trigger as string);
         await ctx.redis.hset(triggerKey(ctx, def.name), slice, entryOf(trigger, now + Math.min(remaining, req.delayMs)));
       }
       if (bringForward) {

@@ -176,9 +176,20 @@ export async function handleEvent(
     const lookback = lookbackOf(def);
     const window = lookback ? await windowView(ctx, lookback, event) : undefined;
     const judged = await judgeSlices(ctx, def, [event.slice, ...(window?.later ?? [])], run ?? ((p) => record === undefined || reached.has(p)));
-    const delayOf = (slice: string) => ((window?.blocked(slice) ?? false) ? timing.windowWaitMs : timing.debounceMs);
-    const ready = judged.filter((j) => j.verdict.kind === 'ready').map(({ slice }) => ({ slice, delayMs: delayOf(slice) }));
-    const covered = cancelled ? new Set<string>() : await coveredSlices(ctx, def.name, ready, eventId);
+    // Whether each ready slice's window is still in progress, worked out once.
+    const blocked = new Map(judged.filter((j) => j.verdict.kind === 'ready').map(({ slice }) => [slice, window?.blocked(slice) ?? false]));
+    const delayOf = (slice: string) => (blocked.get(slice) ? timing.windowWaitMs : timing.debounceMs);
+    // Read ahead only for a look-back's later dates: one slice alone is `requestRun`'s own check,
+    // in the round trip it makes anyway.
+    const covered =
+      cancelled || blocked.size < 2
+        ? new Set<string>()
+        : await coveredSlices(
+            ctx,
+            def.name,
+            [...blocked.keys()].map((slice) => ({ slice, delayMs: delayOf(slice) })),
+            eventId,
+          );
     for (const { slice, verdict, own } of judged) {
       if (verdict.kind === 'ended') {
         // Ruled out by an input that ended without rows: a slice this run still waits for ends now.
@@ -194,7 +205,6 @@ export async function handleEvent(
         if (own?.status === 'pending' || own === undefined) await ctx.statuses.set(def.name, slice, cancelledStatus(event.backfillId as string));
         continue;
       }
-      const blocked = window?.blocked(slice) ?? false;
       // A slice the run reaches beyond its own dates (a later date of a window) joins its graph
       // before its job exists: a progress read in between must not find the run ended.
       if (run && event.backfillId && !run.has(def.name, slice)) await noteExtra(ctx, event.backfillId, def.name, slice);
@@ -211,7 +221,9 @@ export async function handleEvent(
       });
       if (result === 'busy') outcome = 'retry';
       if (result !== 'covered')
-        log.debug(`dependency tracker: ${event.processor} ${event.slice} → ${def.name} ${slice}: ${result}${blocked ? ' (window still in progress)' : ''}`);
+        log.debug(
+          `dependency tracker: ${event.processor} ${event.slice} → ${def.name} ${slice}: ${result}${blocked.get(slice) ? ' (window still in progress)' : ''}`,
+        );
     }
   }
   return outcome;

@@ -13,6 +13,7 @@ import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import type { BigQueryRulesOptions } from '../src/warehouse/rules/options.ts';
+import type { StatementTime } from '../src/warehouse/rules/rules-record.ts';
 
 const spec: TableSpec = {
   dataset: 'nba_raw',
@@ -136,6 +137,14 @@ describe('BigQueryRulesWarehouse', () => {
     // Two run together and the third starts when one finishes: two latencies (800 ms), not one (400) or three (1,200).
     expect(performance.now() - t1).to.be.within(790, 1150);
     expect(wh.record().tables['nba_raw.nbac_player_boxscores']?.peakRunningDml).to.equal(2);
+    // The timeline (what bench:scale lays beside its bound): four statements of one slice each,
+    // each held ~400 ms; of the last three, the one that waited for a slot started once another ended.
+    const timeline = wh.record().tables['nba_raw.nbac_player_boxscores']?.timeline ?? [];
+    expect(timeline.map((t) => t.slices)).to.deep.equal([1, 1, 1, 1]);
+    for (const t of timeline) expect(t.endedAt - t.startedAt).to.be.within(395, 600);
+    const [a, b, c] = timeline.slice(1).sort((x, y) => x.startedAt - y.startedAt) as [StatementTime, StatementTime, StatementTime];
+    expect(b.startedAt - a.startedAt).to.be.below(150);
+    expect(c.startedAt).to.be.at.least(Math.min(a.endedAt, b.endedAt));
   });
 
   it('the 6th table operation in a window fails with rateLimitExceeded as BusyError; after the window it passes', async () => {

@@ -38,6 +38,20 @@ function boundLine(r: ScaleRunResult, where: string): string {
   );
 }
 
+/**
+ * Where a cascade's makespan went: per table, inputs first, when its statements ran in the run
+ * beside the bound's schedule — the first table whose end runs far past its bound's is where
+ * the run fell behind.
+ */
+function scheduleLine(r: ScaleRunResult, where: string): string {
+  const spans = r.bound.tables.map((b) => {
+    const ran = r.tables.find((t) => t.table === b.id)?.landed;
+    const run = ran ? `${ran.firstStartSeconds}–${ran.endSeconds}` : '—';
+    return `${b.id.split('.')[1]} ${run} (${b.firstStartSeconds}–${b.endSeconds})`;
+  });
+  return `INFO    ${r.dates} dates × every processor at × ${r.timeScale}, ${where}: statements per table, first start – last end, run (bound), BigQuery s: ${spans.join(', ')}`;
+}
+
 /** What held DuckDB's memory at its peak, largest first: ", of it: IN_MEMORY_TABLE 112.9 MB, BASE_TABLE 35.5 MB". */
 function duckdbTags(tags: Record<string, number> | undefined): string {
   const held = Object.entries(tags ?? {})
@@ -66,7 +80,10 @@ export function scaleTargets(ctx: TargetContext): string[] {
     );
   }
   const all = [...ctx.sizes, ...ctx.procs];
-  for (const r of all) out.push(boundLine(r, whereOf(r)));
+  for (const r of all) {
+    out.push(boundLine(r, whereOf(r)));
+    if (r.cascade) out.push(scheduleLine(r, whereOf(r)));
+  }
   for (const r of all.filter((x) => x.cascade)) {
     for (const t of r.tables.filter((x) => x.phase >= 3 && x.rows > 0)) {
       out.push(

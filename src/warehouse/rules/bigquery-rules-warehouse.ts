@@ -43,6 +43,9 @@ import { Timers } from './timers.ts';
 export type { BigQueryRulesOptions as RulesOptions } from './options.ts';
 export type { RulesRecord, TableRulesRecord } from './rules-record.ts';
 
+/** Statements a table's timeline keeps at least (the newest): a 1,700-date cascade takes ~30 per table. */
+const TIMELINE_KEEP = 10_000;
+
 /** A mutating statement other than a commit: the naive pipeline's per-date DELETE. */
 export interface DmlStatement {
   kind: 'DELETE';
@@ -167,12 +170,19 @@ export class BigQueryRulesWarehouse implements Warehouse, WarehouseAdmin {
     r.peakQueuedDml = Math.max(r.peakQueuedDml, state.gate.queued);
   }
 
-  /** Runs a statement, then holds on until the latency model says a BigQuery job would have finished. */
-  private async timed<T>(exec: () => Promise<T>, rowsOf: (result: T) => number): Promise<T> {
+  /**
+   * Runs a statement, then holds on until the latency model says a BigQuery job would have
+   * finished; then it goes on the table's timeline.
+   */
+  private async timed<T>(state: TableState, slices: number, exec: () => Promise<T>, rowsOf: (result: T) => number): Promise<T> {
     const started = Date.now();
     const result = await exec();
     const latency = dmlLatencyMs(this.options.dmlLatency, rowsOf(result), this.options.timeScale, this.random);
     await this.timers.sleep(latency - (Date.now() - started));
+    const timeline = state.record.timeline;
+    timeline.push({ startedAt: started, endedAt: Date.now(), slices });
+    // A long-lived process (a demo left running) keeps the newest statements only.
+    if (timeline.length > 2 * TIMELINE_KEEP) timeline.splice(0, timeline.length - TIMELINE_KEEP);
     return result;
   }
 
@@ -209,7 +219,7 @@ export class BigQueryRulesWarehouse implements Warehouse, WarehouseAdmin {
       this.takeDmlSlot(state, spec);
       this.takeTableOp(state, spec);
       state.record.dmlExecuted++;
-      return await this.timed(exec, rowsOf);
+      return await this.timed(state, slices.length, exec, rowsOf);
     } finally {
       release();
     }
@@ -242,6 +252,8 @@ export class BigQueryRulesWarehouse implements Warehouse, WarehouseAdmin {
       this.takeDmlSlot(state, spec);
       this.takeTableOp(state, spec);
       return this.timed(
+        state,
+        batch.slices.length,
         () => this.inner.commit(batch),
         (r) => r.rowsStaged,
       );

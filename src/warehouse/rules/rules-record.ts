@@ -27,6 +27,14 @@ export interface TableRulesRecord {
   tableReads: number;
   /** Query jobs checking the table: which slices hold rows, units' holdings (the commit path's integrity check, `--only-missing`). */
   checkJobs: number;
+  /**
+   * Every DML statement that ran (a commit's MERGE, an append table's INSERT, the naive mode's
+   * DELETE), in the order they ended: when each started running and ended (epoch ms, real time)
+   * and the slices it named.
+   * A benchmark lays it beside its quota bound's schedule to see which table fell behind. A
+   * long-lived process keeps the newest 10,000–20,000 (bigquery-rules-warehouse.ts).
+   */
+  timeline: StatementTime[];
   rejected: {
     /** Failed at once: the DML queue was full. */
     dmlOutstanding: number;
@@ -43,6 +51,12 @@ export interface TableRulesRecord {
   };
 }
 
+export interface StatementTime {
+  startedAt: number;
+  endedAt: number;
+  slices: number;
+}
+
 export function emptyRecord(): TableRulesRecord {
   return {
     peakRunningDml: 0,
@@ -55,12 +69,13 @@ export function emptyRecord(): TableRulesRecord {
     readJobs: 0,
     tableReads: 0,
     checkJobs: 0,
+    timeline: [],
     rejected: { dmlOutstanding: 0, rateLimited: 0, streamingBuffer: 0, dailyLoads: 0, dmlRate: 0, partitions: 0 },
   };
 }
 
 export function copyRecord(record: TableRulesRecord): TableRulesRecord {
-  return { ...record, rejected: { ...record.rejected } };
+  return { ...record, timeline: record.timeline.map((t) => ({ ...t })), rejected: { ...record.rejected } };
 }
 
 /** Everything the rules layer recorded, per table (`dataset.table`). */

@@ -5,6 +5,8 @@
 import { expect } from 'chai';
 import { type CascadeTable, cascadeQuotaBound, formatCriticalPath, groupSlices, type TableCaps } from '../scripts/bench/cascade-bound.ts';
 import { quotaLowerBound } from '../scripts/bench/measure.ts';
+import type { ScaleRunResult, TableFigures } from '../scripts/bench/scale/run.ts';
+import { scaleTargets } from '../scripts/bench/scale/targets.ts';
 import { DEFAULT_RULES_OPTIONS } from '../src/warehouse/rules/options.ts';
 
 // The rules layer's default latency model: 2 s + 0.5 s per thousand rows.
@@ -76,5 +78,61 @@ describe('bench:scale cascade quota bound', () => {
     expect(bound.seconds).to.equal(52);
     // The flush, not a's first statement, held the last one.
     expect(bound.criticalPath).to.deep.equal([{ id: 'a', statements: 1 }]);
+  });
+});
+
+describe('bench:scale targets: where a cascade fell behind', () => {
+  /** A cascade run of two tables: the second ran 30 s past its bound. */
+  function run(): ScaleRunResult {
+    const figures = (table: string, phase: number, landed: TableFigures['landed']): TableFigures => ({
+      table,
+      tableOperations: 3,
+      commits: 2,
+      rows: 10,
+      log: false,
+      phase,
+      readJobs: 0,
+      tableReads: 0,
+      checkJobs: 2,
+      landed,
+      statements: [],
+    });
+    return {
+      dates: 100,
+      timeScale: 1,
+      cascade: true,
+      phaseProcesses: 0,
+      timedOut: false,
+      failed: 0,
+      makespanSeconds: { real: 50, bigquery: 50 },
+      realMsPerDate: 500,
+      bound: {
+        seconds: 20,
+        atGateCapsSeconds: 30,
+        criticalPath: 'a.raw ×2 → b.derived ×1',
+        tables: [
+          { id: 'a.raw', statements: 2, rows: 10, firstStartSeconds: 0, endSeconds: 12 },
+          { id: 'b.derived', statements: 2, rows: 10, firstStartSeconds: 6, endSeconds: 20 },
+        ],
+      },
+      makespanOverBound: 2.5,
+      tables: [figures('a.raw', 2, { firstStartSeconds: 0.5, endSeconds: 14 }), figures('b.derived', 3, undefined)],
+      queryJobs: { reads: 0, checks: 4 },
+      gateRssMb: 100,
+      phaseWorkerRssMb: [],
+      phaseWorkerMemoryMb: [],
+      gateMemoryMb: { heapUsedPeak: 1, rssAtStart: 1, duckdbPeak: 1, duckdbLimit: '1 MiB', duckdbAtPeak: {} },
+      redis: { usedMemoryMb: 1, peakMemoryMb: 1 },
+      warehouseFileMb: 0,
+    };
+  }
+
+  it("prints each table's statements, inputs first, beside the bound's schedule, after the makespan line", () => {
+    const lines = scaleTargets({ maxSlices: 64, sizes: [run()], procs: [], rawTables: [], relay: false, tunedHeap: false });
+    const at = lines.findIndex((l) => l.includes('makespan 50 s ≤ 1.3 × quota bound 20 s'));
+    expect(at).to.be.at.least(0);
+    expect(lines[at + 1]).to.equal(
+      'INFO    100 dates × every processor at × 1, phase workers in the gate process: statements per table, first start – last end, run (bound), BigQuery s: raw 0.5–14 (0–12), derived — (6–20)',
+    );
   });
 });

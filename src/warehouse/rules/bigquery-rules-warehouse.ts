@@ -43,8 +43,8 @@ import { Timers } from './timers.ts';
 export type { BigQueryRulesOptions as RulesOptions } from './options.ts';
 export type { RulesRecord, TableRulesRecord } from './rules-record.ts';
 
-/** Statements a table's timeline keeps at least (the newest): a 1,700-date cascade takes ~30 per table. */
-const TIMELINE_KEEP = 10_000;
+/** Statements a table's timeline keeps at least (the newest): a 1,700-date cascade takes ~30 per table, and `record()` copies them (the dashboard reads it on every refresh). */
+const TIMELINE_KEEP = 2_000;
 
 /** A mutating statement other than a commit: the naive pipeline's per-date DELETE. */
 export interface DmlStatement {

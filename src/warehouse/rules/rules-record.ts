@@ -32,7 +32,7 @@ export interface TableRulesRecord {
    * DELETE), in the order they ended: when each started running and ended (epoch ms, real time)
    * and the slices it named.
    * A benchmark lays it beside its quota bound's schedule to see which table fell behind. A
-   * long-lived process keeps the newest 10,000–20,000 (bigquery-rules-warehouse.ts).
+   * long-lived process keeps the newest 2,000–4,000 (bigquery-rules-warehouse.ts).
    */
   timeline: StatementTime[];
   rejected: {

@@ -84,7 +84,7 @@ describe('bench:scale cascade quota bound', () => {
 describe('bench:scale targets: where a cascade fell behind', () => {
   /** A cascade run of two tables: the second ran 30 s past its bound. */
   function run(): ScaleRunResult {
-    const figures = (table: string, phase: number, landed: TableFigures['landed']): TableFigures => ({
+    const figures = (table: string, phase: number, statements: TableFigures['statements']): TableFigures => ({
       table,
       tableOperations: 3,
       commits: 2,
@@ -94,8 +94,7 @@ describe('bench:scale targets: where a cascade fell behind', () => {
       readJobs: 0,
       tableReads: 0,
       checkJobs: 2,
-      landed,
-      statements: [],
+      statements,
     });
     return {
       dates: 100,
@@ -116,7 +115,13 @@ describe('bench:scale targets: where a cascade fell behind', () => {
         ],
       },
       makespanOverBound: 2.5,
-      tables: [figures('a.raw', 2, { firstStartSeconds: 0.5, endSeconds: 14 }), figures('b.derived', 3, undefined)],
+      tables: [
+        figures('a.raw', 2, [
+          [0.5, 9, 64],
+          [9.5, 14, 36],
+        ]),
+        figures('b.derived', 3, []),
+      ],
       queryJobs: { reads: 0, checks: 4 },
       gateRssMb: 100,
       phaseWorkerRssMb: [],

@@ -21,7 +21,6 @@ import { cascadeProgress } from '../../../src/queues/backfill/cascade.ts';
 import { runProcessors } from '../../../src/queues/runs/graph.ts';
 import { openRuntime, type Runtime } from '../../../src/runtime.ts';
 import type { BigQueryRulesWarehouse } from '../../../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import type { StatementTime } from '../../../src/warehouse/rules/rules-record.ts';
 import { type CascadeTable, cascadeQuotaBound, formatCriticalPath, type TableSchedule } from '../cascade-bound.ts';
 import { asRulesWarehouse, gateDrained } from '../mode.ts';
 import { RepeatedSeasonsSource } from './seasons.ts';
@@ -79,9 +78,7 @@ export interface TableFigures {
   tableReads: number;
   /** Query jobs checking it: the commit path's integrity read, one per commit. */
   checkJobs: number;
-  /** When its first statement (a commit's MERGE or INSERT) started and its last ended, BigQuery seconds from the backfill's start (the rules layer's timeline); absent when none ran. */
-  landed?: { firstStartSeconds: number; endSeconds: number };
-  /** Each of its statements: [start, end, slices], BigQuery seconds from the backfill's start, in the order they ended. */
+  /** Each of its statements (a commit's MERGE or INSERT): [start, end, slices], BigQuery seconds from the backfill's start, in the order they ended (the rules layer's timeline). */
   statements: [number, number, number][];
 }
 
@@ -230,13 +227,6 @@ async function quotaBound(
 /** An instant of the run in BigQuery seconds from `t0`. */
 const bigQuerySeconds = (ms: number, t0: number, timeScale: number) => round1(((ms - t0) / 1000) * timeScale);
 
-/** A table's statements as the bound's schedule gives them: first start and last end, BigQuery seconds from `t0`. */
-function landedSpan(timeline: readonly StatementTime[], t0: number, timeScale: number): TableFigures['landed'] {
-  if (timeline.length === 0) return undefined;
-  const at = (ms: number) => bigQuerySeconds(ms, t0, timeScale);
-  return { firstStartSeconds: at(Math.min(...timeline.map((s) => s.startedAt))), endSeconds: at(Math.max(...timeline.map((s) => s.endedAt))) };
-}
-
 export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
   const source = new RepeatedSeasonsSource();
   const dates = await source.firstDates(spec.dates);
@@ -350,7 +340,6 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
         readJobs: r.readJobs,
         tableReads: r.tableReads,
         checkJobs: r.checkJobs,
-        landed: landedSpan(r.timeline, t0, spec.timeScale),
         statements: r.timeline.map((x) => [bigQuerySeconds(x.startedAt, t0, spec.timeScale), bigQuerySeconds(x.endedAt, t0, spec.timeScale), x.slices]),
       });
     }

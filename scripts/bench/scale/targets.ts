@@ -45,8 +45,8 @@ function boundLine(r: ScaleRunResult, where: string): string {
  */
 function scheduleLine(r: ScaleRunResult, where: string): string {
   const spans = r.bound.tables.map((b) => {
-    const ran = r.tables.find((t) => t.table === b.id)?.landed;
-    const run = ran ? `${ran.firstStartSeconds}–${ran.endSeconds}` : '—';
+    const ran = r.tables.find((t) => t.table === b.id)?.statements ?? [];
+    const run = ran.length > 0 ? `${Math.min(...ran.map(([start]) => start))}–${Math.max(...ran.map(([, end]) => end))}` : '—';
     return `${b.id.split('.')[1]} ${run} (${b.firstStartSeconds}–${b.endSeconds})`;
   });
   return `INFO    ${r.dates} dates × every processor at × ${r.timeScale}, ${where}: statements per table, first start – last end, run (bound), BigQuery s: ${spans.join(', ')}`;
@@ -81,8 +81,9 @@ export function scaleTargets(ctx: TargetContext): string[] {
   }
   const all = [...ctx.sizes, ...ctx.procs];
   for (const r of all) {
-    out.push(boundLine(r, whereOf(r)));
-    if (r.cascade) out.push(scheduleLine(r, whereOf(r)));
+    const where = whereOf(r);
+    out.push(boundLine(r, where));
+    if (r.cascade) out.push(scheduleLine(r, where));
   }
   for (const r of all.filter((x) => x.cascade)) {
     for (const t of r.tables.filter((x) => x.phase >= 3 && x.rows > 0)) {

@@ -12,6 +12,7 @@ import { type BackfillRecord, startBackfill } from '../src/queues/backfill/backf
 import { stageRows } from '../src/queues/commit/staging.ts';
 import { phaseJobId } from '../src/queues/names.ts';
 import type { SliceStatus } from '../src/queues/status-store.ts';
+import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
 const PLAYERS = 'nba_raw.nbac_player_boxscores';
@@ -32,6 +33,12 @@ describe('integrity: a committed row is never lost or moved by imperfect input',
   const rowsOf = async (date: string) => (await warehouse()).query(`SELECT * FROM ${PLAYERS} WHERE game_date = $d ORDER BY game_id, player_id`, { d: date });
   const status = async (date: string, processor = PROCESSOR) => (await rt().statuses.get(processor, date)) as SliceStatus;
   const files = (date: string) => rt().store.list(PLAYER_BOXSCORE_PREFIX(date));
+  /** The query jobs the commit path ran besides its statements (the rules layer counts them as BigQuery would bill them). */
+  const checkJobs = async () => {
+    const w = await warehouse();
+    if (!(w instanceof BigQueryRulesWarehouse)) throw new Error('the embedded default is DuckDB behind the BigQuery rules');
+    return w.record().tables[PLAYERS]?.checkJobs ?? 0;
+  };
 
   async function phase2(slices: string[], opts: { allowShrink?: boolean; allowMove?: boolean } = {}): Promise<BackfillRecord> {
     const record = await startBackfill(rt(), { processors: [rt().registry.get(PROCESSOR)], dates: slices, ...opts });
@@ -176,6 +183,7 @@ describe('integrity: a committed row is never lost or moved by imperfect input',
     const keep = (await rowsOf(other)).map((r) => ({ ...r }));
     const staged = (rows: Row[]) => rows.map((r) => ({ ...r, processed_at: new Date(String(r.processed_at)).toISOString() }));
     const goodBatch = (await status(good)).batchId;
+    const checks = await checkJobs();
     await stageRows(rt(), def, other, staged([...keep, ...moved]), undefined);
     await stageRows(rt(), def, good, staged((await rowsOf(good)).map((r) => ({ ...r }))), undefined);
     await until(async () => (await status(other)).status === 'failed' && (await status(good)).batchId !== goodBatch, 'the batch is judged');
@@ -184,6 +192,14 @@ describe('integrity: a committed row is never lost or moved by imperfect input',
     expect(s.error).to.include(`would move game_id ${game} (held under ${home}) to ${other}`);
     expect(s.error).to.include('--allow-move');
     expect(await snapshot()).to.deep.equal(before);
+    // The statement's own guard found the move (no read before it); the gate read the holdings
+    // once, after the guard tripped, to judge each slice. A clean batch reads nothing.
+    expect((await checkJobs()) - checks).to.equal(1);
+    const clean = await checkJobs();
+    const landed = (await status(good)).batchId;
+    await phase2([good]);
+    expect((await status(good)).batchId, 'a new commit of the clean date').not.to.equal(landed);
+    expect(await checkJobs()).to.equal(clean);
   });
 
   it('two lines with the same key in one file fail the job at once naming the file and the key', async () => {

@@ -11,12 +11,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import nock from 'nock';
+import { IntegrityGuardError } from '../src/errors/integrity-guard-error.ts';
 import type { Column, Row, TableSpec } from '../src/processors/types.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { sourceCoverageLog } from '../src/tables/source-coverage-log.ts';
 import { streamingConflictLog } from '../src/tables/streaming-conflict-log.ts';
 import type { WarehouseAdmin } from '../src/warehouse/admin.ts';
 import { tableResource } from '../src/warehouse/bigquery/schema.ts';
+import { GUARD_MESSAGE } from '../src/warehouse/bigquery/sql.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { adminOf } from '../src/warehouse/index.ts';
 import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
@@ -192,6 +194,8 @@ interface Harness {
   answer(fields: readonly Field[], rows: readonly Row[], check?: (query: Body) => void): void;
   /** The next commit's job (BigQuery) is checked and answered with these DML statistics. */
   committed(stats: { inserted: number; deleted: number }, check?: (query: Body) => void): void;
+  /** The next commit's job (BigQuery) is checked and fails as its guard's `ERROR()` fails it; DuckDB judges for itself. */
+  guardTripped(check?: (query: Body) => void): void;
   /** The next `addColumns` (BigQuery: tables.get, then tables.patch, checked). */
   patched(spec: TableSpec, without: readonly string[], check: (body: Body) => void): void;
   /** The next view ensured is missing and created (BigQuery: tables.get answers 404, then tables.insert, checked). */
@@ -238,6 +242,7 @@ async function duckHarness(): Promise<Harness> {
     },
     answer: () => undefined,
     committed: () => undefined,
+    guardTripped: () => undefined,
     patched: () => undefined,
     viewCreated: () => undefined,
     qualified: (where) => w.tableName(where),
@@ -293,6 +298,18 @@ function bigQueryHarness(creds: ReturnType<typeof useNock>): Harness {
             numDmlAffectedRows: String(stats.inserted + stats.deleted),
             dmlStats: { insertedRowCount: String(stats.inserted), deletedRowCount: String(stats.deleted) },
           });
+        });
+    },
+    guardTripped: (check) => {
+      const jobs = new Bodies();
+      // The job's failure as BigQuery reports an ERROR() raised while the statement ran.
+      const errorResult = { reason: 'invalidQuery', message: `${GUARD_MESSAGE} at [3:12]` };
+      nock(API)
+        .post(`${BASE}/jobs`, jobs.match)
+        .query(true)
+        .reply(200, () => {
+          check?.(jobs.last.configuration.query);
+          return doneJob(jobs.last, {}, { state: 'DONE', errorResult, errors: [errorResult] });
         });
     },
     patched: (spec, without, check) => {
@@ -456,6 +473,83 @@ function conformance(open: () => Promise<Harness>): void {
     ];
     h.answer(BOX_FIELDS, after);
     expect(await h.warehouse().readSlices(box, ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-05'])).to.deep.equal(after);
+  });
+
+  it('a guarded commit judges its batch inside its own statement: a clean batch lands; a shrink or a move writes nothing and says so', async () => {
+    await h.hold(box, BOX_ROWS);
+    const slicesParam = (q: Body, name: string) => q.queryParameters.find((p: Body) => p.name === name)?.parameterValue.arrayValues;
+    // 01-01 restaged with both players (a new score), 01-03 new: nothing held shrinks or moves.
+    const clean = await h.stage([
+      { game_id: 'g1', player_id: 1, game_date: '2024-01-01', pts: 12, quality_issues: null },
+      { game_id: 'g1', player_id: 2, game_date: '2024-01-01', pts: 20, quality_issues: null },
+      { game_id: 'g4', player_id: 5, game_date: '2024-01-03', pts: 8, quality_issues: null },
+    ]);
+    const guarded = (objects: string[], guard: CommitBatch['guard'], slices = ['2024-01-01', '2024-01-03']): CommitBatch => ({
+      batchId: `conformance-guard-${objects.length}-${JSON.stringify(guard)}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+      table: box,
+      slices,
+      objects,
+      guard,
+    });
+    h.committed({ inserted: 3, deleted: 2 }, (q) => {
+      // One job: the guard reads the holdings inside the MERGE's source.
+      expect(q.query).to.match(/^MERGE /);
+      expect(q.query).to.include(`ERROR('${GUARD_MESSAGE}')`);
+      expect(q.query).to.include('WHERE `game_id` IN UNNEST(@guard_units) AND `game_date` NOT IN UNNEST(@guard_slices)');
+      expect(slicesParam(q, 'guard_slices')).to.deep.equal([{ value: '2024-01-01' }, { value: '2024-01-03' }]);
+      expect(slicesParam(q, 'guard_units')).to.deep.equal([{ value: 'g1' }, { value: 'g4' }]);
+      expect(slicesParam(q, 'guard_staged')).to.deep.equal([
+        { structValues: { slice: { value: '2024-01-01' }, unit: { value: 'g1' }, n: { value: '2' } } },
+        { structValues: { slice: { value: '2024-01-03' }, unit: { value: 'g4' }, n: { value: '1' } } },
+      ]);
+    });
+    const landed = await h.warehouse().commit(
+      guarded(
+        [clean],
+        [
+          { slice: '2024-01-01', units: { g1: 2 } },
+          { slice: '2024-01-03', units: { g4: 1 } },
+        ],
+      ),
+    );
+    expect(landed).to.deep.include({ rowsAffected: 5 });
+    const held = [
+      { game_id: 'g1', player_id: 1, game_date: '2024-01-01', pts: 12, quality_issues: null },
+      { game_id: 'g1', player_id: 2, game_date: '2024-01-01', pts: 20, quality_issues: null },
+      { game_id: 'g2', player_id: 3, game_date: '2024-01-02', pts: 30, quality_issues: null },
+      { game_id: 'g4', player_id: 5, game_date: '2024-01-03', pts: 8, quality_issues: null },
+      { game_id: 'g3', player_id: 4, game_date: '2024-01-05', pts: 5, quality_issues: null },
+    ];
+    const everything = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-05'];
+    h.answer(BOX_FIELDS, held);
+    expect(await h.warehouse().readSlices(box, everything)).to.deep.equal(held);
+
+    // 01-01 staged with one player of g1 (a shrink); g3, held under 01-05, staged under 01-03 (a move);
+    // and a batch that staged nothing at all for 01-01 (a DELETE).
+    const shrink = await h.stage([{ game_id: 'g1', player_id: 1, game_date: '2024-01-01', pts: 13, quality_issues: null }]);
+    const move = await h.stage([{ game_id: 'g3', player_id: 4, game_date: '2024-01-03', pts: 5, quality_issues: null }]);
+    const refusals: [string, CommitBatch][] = [
+      ['shrink', guarded([shrink], [{ slice: '2024-01-01', units: { g1: 1 } }], ['2024-01-01'])],
+      ['move', guarded([move], [{ slice: '2024-01-03', units: { g3: 1 } }], ['2024-01-03'])],
+      ['empty', guarded([], [{ slice: '2024-01-01', units: {} }], ['2024-01-01'])],
+    ];
+    for (const [what, batch] of refusals) {
+      h.guardTripped((q) => {
+        expect(q.query, what).to.include(`ERROR('${GUARD_MESSAGE}')`);
+        if (what === 'empty') expect(q.query).to.match(/^DELETE FROM .* WHERE `game_date` IN UNNEST\(@slices\) AND IF\(/);
+      });
+      const err = await h
+        .warehouse()
+        .commit(batch)
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(err, what).to.be.instanceOf(IntegrityGuardError);
+      expect((err as Error).message).to.equal('nba_raw.conformance_box: the batch would shrink or move committed rows; nothing was written');
+      h.answer(BOX_FIELDS, held);
+      expect(await h.warehouse().readSlices(box, everything), `${what}: nothing written`).to.deep.equal(held);
+    }
   });
 
   it("the conflict log's daily summary counts each conflict once, with the same shapes", async () => {

@@ -90,3 +90,28 @@ export function judgeBatch(spec: TableSpec, staged: readonly StagedSlice[], hold
   }
   return verdicts;
 }
+
+/**
+ * A slice as a guarded commit lands it: what staging counted per unit. The commit's own
+ * statement judges it against what the warehouse holds at that moment (`CommitBatch.guard`), so
+ * a clean batch — nearly every one — needs no read of its own before the MERGE.
+ */
+export interface GuardedSlice {
+  slice: string;
+  units: Record<string, number>;
+}
+
+/**
+ * What a judgement of `staged` reads (`Warehouse.unitHoldings`): the slices' holdings and,
+ * where a key can sit under another slice, its units' holdings wherever they are.
+ */
+export function holdingsToRead(spec: TableSpec, staged: readonly Pick<StagedSlice, 'slice' | 'units'>[]): { slices: string[]; units: string[] } {
+  const units = canMove(spec) ? [...new Set(staged.flatMap((s) => Object.keys(s.units)))].filter((u) => u !== ALL_ROWS) : [];
+  return { slices: staged.map((s) => s.slice), units };
+}
+
+/** Whether landing `staged` as staged would shrink or move anything `holdings` shows (no overrides). */
+export function wouldHarm(spec: TableSpec, staged: readonly GuardedSlice[], holdings: readonly Holding[]): boolean {
+  const plain = staged.map((s) => ({ ...s, allowShrink: false, allowMove: false }));
+  return judgeBatch(spec, plain, holdings).size > 0;
+}

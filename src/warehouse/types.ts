@@ -3,7 +3,7 @@
  * or BigQuery. Every write is a group commit — ONE statement per batch of slices — so a
  * multi-year backfill costs a few dozen table operations instead of thousands.
  */
-import type { Holding } from '../integrity/holdings.ts';
+import type { GuardedSlice, Holding } from '../integrity/holdings.ts';
 import type { TableWriteKind } from '../limits/bigquery.ts';
 import type { DateRange, Row, TableSpec } from '../processors/types.ts';
 import type { WarehouseAdmin } from './admin.ts';
@@ -27,6 +27,15 @@ export interface CommitBatch {
   moveFrom?: readonly string[];
   /** The units (game ids) those moves take out of `moveFrom`: their rows there are deleted. @defaultValue [] */
   moveUnits?: readonly string[];
+  /**
+   * Every slice of the batch with the units staging counted for it (merge mode). The statement
+   * itself judges them against what the table holds when it runs, as the gate's read would
+   * (`wouldHarm`, src/integrity/holdings.ts): if it would shrink a slice or move a key from
+   * another slice, it writes nothing and fails with `IntegrityGuardError`. On BigQuery that is
+   * one query job where a read before the MERGE was a second. Without it the caller has judged
+   * the batch already.
+   */
+  guard?: readonly GuardedSlice[];
 }
 
 export interface CommitResult {

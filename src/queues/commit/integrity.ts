@@ -6,7 +6,7 @@
  * other slices of the batch land. A backfill started with `--allow-shrink` / `--allow-move`
  * lets them through, and the run log says so.
  */
-import { canMove, type Holding, judgeBatch, type SliceVerdict, type StagedSlice } from '../../integrity/holdings.ts';
+import { canMove, type GuardedSlice, type Holding, holdingsToRead, judgeBatch, type SliceVerdict, type StagedSlice } from '../../integrity/holdings.ts';
 import { ALL_ROWS } from '../../integrity/slice-check.ts';
 import { log } from '../../log.ts';
 import type { TableSpec } from '../../processors/types.ts';
@@ -73,6 +73,27 @@ export function batchMoves(moves: ReadonlyMap<string, SliceMove>, slices: readon
 }
 
 /**
+ * Whether a batch's statement can carry the guard instead of the gate's read before it
+ * (`CommitBatch.guard`). Not when the gate must judge the batch itself first: an entry staged
+ * without unit counts, or a backfill that allows a shrink or a move (whose overrides are
+ * judged, logged and carried out here).
+ */
+export async function guardable(ctx: PipelineContext, batch: TakenBatch): Promise<boolean> {
+  const entries = batch.slices.map((slice) => batch.entries[slice]);
+  if (entries.length === 0 || entries.some((e) => !e?.units)) return false;
+  const records = await recordsOf(ctx, batch);
+  return entries.every((e) => {
+    const record = e?.backfillId ? records.get(e.backfillId) : undefined;
+    return !record?.allowShrink && !record?.allowMove;
+  });
+}
+
+/** The batch's slices with their staged units, as a guarded statement carries them (every entry has units: `guardOf`). */
+export function guardedSlices(batch: TakenBatch): GuardedSlice[] {
+  return batch.slices.map((slice) => ({ slice, units: batch.entries[slice]?.units ?? {} }));
+}
+
+/**
  * Judges a batch against the warehouse and takes the refused slices out of it (their statuses
  * say why). Returns the allowed overrides, for the commit's log lines, and the moves the
  * commit's statement must carry out.
@@ -88,13 +109,9 @@ export async function gateIntegrity(ctx: PipelineContext, table: string, spec: T
     staged.push({ slice, units: entry.units, allowShrink: record?.allowShrink === true, allowMove: record?.allowMove === true });
   }
   if (staged.length === 0) return { overrides: new Map(), moves: new Map(), batch };
-  const units = canMove(spec) ? [...new Set(staged.flatMap((s) => Object.keys(s.units)))].filter((u) => u !== ALL_ROWS) : [];
+  const { slices, units } = holdingsToRead(spec, staged);
   const warehouse = await ctx.warehouse();
-  const holdings = await warehouse.unitHoldings(
-    spec,
-    staged.map((s) => s.slice),
-    units,
-  );
+  const holdings = await warehouse.unitHoldings(spec, slices, units);
   const def = ctx.registry.writerOf(table);
   const verdicts = judgeBatch(spec, staged, holdings);
   const refused: string[] = [];

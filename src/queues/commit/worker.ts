@@ -18,6 +18,7 @@ import { trace } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { tableLimits } from '../../config/load-config.ts';
 import { busyCause, classifyWarehouseError } from '../../errors/classify.ts';
+import { IntegrityGuardError } from '../../errors/integrity-guard-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import type { SliceVerdict } from '../../integrity/holdings.ts';
@@ -53,7 +54,7 @@ import { logWorkerErrors } from '../worker-errors.ts';
 import { downstreamPhase } from './backlog-gather.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
-import { batchMoves, gateIntegrity, type SliceMove } from './integrity.ts';
+import { batchMoves, gateIntegrity, guardable, guardedSlices, type SliceMove } from './integrity.ts';
 import { keepStaged, stagedObjectKeys, stagedObjects } from './staged-objects.ts';
 import { ensureCommitJob, LOG_COMMIT, phaseJobFinished } from './staging.ts';
 import { sweepStaging } from './staging-sweep.ts';
@@ -404,8 +405,12 @@ async function commitMerge(
   let moves: ReadonlyMap<string, SliceMove> = new Map();
   try {
     await ensureTableOnce(ctx, spec);
-    // Before anything else: a slice that would shrink or move committed rows leaves the batch.
-    ({ overrides, moves, batch } = await gateIntegrity(ctx, table, spec, batch, jobId));
+    // A slice that would shrink or move committed rows never lands. A clean batch — nearly
+    // every one — is judged by its own statement (the guard: no read before it, on BigQuery no
+    // second query job); a batch whose backfill allows an override, or whose guard tripped, is
+    // judged here first, and the slices it refuses leave the batch.
+    let guarded = await guardable(ctx, batch);
+    if (!guarded) ({ overrides, moves, batch } = await gateIntegrity(ctx, table, spec, batch, jobId));
     // Ask first: a read is cheaper than a MERGE BigQuery would refuse (and the refusal would
     // count against the table's DML queue and its breaker, and make the clean slices of the
     // batch wait for a second statement). Retries always ask; on a table whose rows say when
@@ -417,7 +422,7 @@ async function commitMerge(
       if (found.slices.length > 0)
         await hold(found.slices, 'partition still holds rows in the streaming buffer (checked before the MERGE)', 'check', found.oldestEntryTime);
     }
-    for (let round = 0; batch.slices.length > 0; round++) {
+    for (let refused = 0; batch.slices.length > 0; ) {
       try {
         await spendTableOp(ctx, table, COMMIT_WRITE);
         state.tried = true;
@@ -429,13 +434,23 @@ async function commitMerge(
           objects: await stagedObjects(ctx, table, batch),
           // Allowed moves of the slices still in the batch (held ones wait with theirs).
           ...batchMoves(moves, batch.slices),
+          ...(guarded ? { guard: guardedSlices(batch) } : {}),
         });
         break;
       } catch (thrown) {
+        if (guarded && thrown instanceof IntegrityGuardError) {
+          // Nothing landed: judge each slice, and the rest of the batch goes in the next statement.
+          log.info(
+            `${describe(table, batch.slices)}: the statement's guard refused the batch (it would shrink or move committed rows; nothing landed); judging each slice`,
+          );
+          guarded = false;
+          ({ overrides, moves, batch } = await gateIntegrity(ctx, table, spec, batch, jobId));
+          continue;
+        }
         const err = classifyWarehouseError(thrown, table);
         if (err.kind !== 'conflict') throw err;
         state.metConflict = true;
-        if (round === 0) {
+        if (refused++ === 0) {
           const found = await findBuffered(ctx, spec, batch.slices);
           // None found: the buffer flushed meanwhile (or the check missed them); the next
           // round tries the whole batch once more and holds everything if refused again.

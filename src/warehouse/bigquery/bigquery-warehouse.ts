@@ -12,8 +12,10 @@ import type { BigQueryErrorPayload } from '../../errors/classify.ts';
 import { classifyWarehouseError } from '../../errors/classify.ts';
 import { ConfigError } from '../../errors/config-error.ts';
 import { InputError } from '../../errors/input-error.ts';
+import { IntegrityGuardError } from '../../errors/integrity-guard-error.ts';
 import { PhasegateError } from '../../errors/phasegate-error.ts';
-import type { Holding } from '../../integrity/holdings.ts';
+import { WarehouseError } from '../../errors/warehouse-error.ts';
+import { canMove, type Holding, holdingsToRead } from '../../integrity/holdings.ts';
 import { BIGQUERY_LIMITS, countsAsDailyModification } from '../../limits/bigquery.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import { validateKey, validatePrefix } from '../../storage/object-store.ts';
@@ -33,13 +35,17 @@ import type {
 } from '../types.ts';
 import { BIGQUERY_DIALECT } from './dialect.ts';
 import { deterministicJobId, type PollOptions, runJob } from './jobs.ts';
-import { dateArrayParameter, type QueryParameter, queryParameter, queryParameters, reportParameters } from './params.ts';
+import { dateArrayParameter, guardStagedParameter, type QueryParameter, queryParameter, queryParameters, reportParameters } from './params.ts';
 import { decodePartRows, decodeRows, type ResultField, type ResultPart, type ResultRow } from './rows.ts';
 import { describeFields, nullableField, stagingDefinition, type TableFieldSchema, tableResource } from './schema.ts';
 import {
   appendStatement,
   DRY_RUN_PROBE,
   deleteSlicesStatement,
+  GUARD_MESSAGE,
+  GUARD_SLICES_PARAM,
+  GUARD_STAGED_PARAM,
+  GUARD_UNITS_PARAM,
   isReadOnlyQuery,
   MOVE_UNITS_PARAM,
   mergeMoves,
@@ -248,12 +254,18 @@ export class BigQueryWarehouse implements Warehouse, WarehouseAdmin {
       const units = moveFrom.length > 0 ? [...new Set(batch.moveUnits ?? [])] : [];
       parameters.push(dateArrayParameter(SCOPE_PARAM, [...batch.slices, ...moveFrom]), stringArrayParameter(MOVE_UNITS_PARAM, units));
     }
+    const guard = append ? undefined : batch.guard;
+    if (guard) {
+      const { slices: guarded, units } = holdingsToRead(spec, guard);
+      parameters.push(guardStagedParameter(GUARD_STAGED_PARAM, guard), dateArrayParameter(GUARD_SLICES_PARAM, guarded));
+      if (canMove(spec)) parameters.push(stringArrayParameter(GUARD_UNITS_PARAM, units));
+    }
     // No staged object means the slices now hold no rows; an external table needs ≥ 1 URI.
     const query =
       batch.objects.length === 0
-        ? { query: deleteSlicesStatement(where, spec) }
+        ? { query: deleteSlicesStatement(where, spec, !!guard) }
         : {
-            query: append ? appendStatement(where, spec) : mergeStatement(where, spec),
+            query: append ? appendStatement(where, spec) : mergeStatement(where, spec, !!guard),
             tableDefinitions: stagingDefinition(
               spec,
               batch.objects.map((k) => this.sourceUri(k)),
@@ -266,7 +278,15 @@ export class BigQueryWarehouse implements Warehouse, WarehouseAdmin {
     const commit = this.commitQuery(batch);
     if (!commit) return { rowsAffected: 0, rowsStaged: 0 };
     const { where, append } = commit;
-    const metadata = await this.run(deterministicJobId(where.dataset, where.table, batch.batchId), commit.query, tableId(batch.table));
+    let metadata: JobMetadata;
+    try {
+      metadata = await this.run(deterministicJobId(where.dataset, where.table, batch.batchId), commit.query, tableId(batch.table));
+    } catch (err) {
+      // The statement's own guard refused the batch: a verdict for the gate, not a failure.
+      if (batch.guard && err instanceof WarehouseError && err.message.includes(GUARD_MESSAGE))
+        throw new IntegrityGuardError(tableId(batch.table), { cause: err });
+      throw err;
+    }
     const stats = metadata.statistics?.query;
     const rowsAffected = int(stats?.numDmlAffectedRows);
     const dml = stats?.dmlStats;
@@ -284,10 +304,13 @@ export class BigQueryWarehouse implements Warehouse, WarehouseAdmin {
    * the table, a partition filter where the table requires one, and the job's read of the
    * bucket. A `dryRun: true` query job "returns statistics … if the query is valid, … an error"
    * otherwise (cloud.google.com/bigquery/docs/running-queries#dry-run; REST
-   * JobConfiguration.dryRun). Failures come back as BigQuery's error text, classified.
+   * JobConfiguration.dryRun). Failures come back as BigQuery's error text, classified. A merge
+   * carries its integrity guard, as a clean batch's does, with a unit so the guard's read of
+   * other slices is in.
    */
   async dryRunCommit(spec: TableSpec, stagedKey: string, slice = DRY_RUN_SLICE): Promise<DryRunResult> {
-    const commit = this.commitQuery({ batchId: 'doctor', table: spec, slices: [slice], objects: [stagedKey] });
+    const guard = [{ slice, units: { [spec.unitColumn === undefined ? '*' : DRY_RUN_UNIT]: 1 } }];
+    const commit = this.commitQuery({ batchId: 'doctor', table: spec, slices: [slice], objects: [stagedKey], guard });
     if (!commit) return { totalBytesProcessed: 0 };
     return this.dryRunJob({ ...commit.query, useLegacySql: false }, tableId(spec));
   }

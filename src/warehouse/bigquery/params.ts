@@ -6,6 +6,7 @@
  */
 import type { JobMetadata } from '@google-cloud/bigquery';
 import { InputError } from '../../errors/input-error.ts';
+import type { GuardedSlice } from '../../integrity/holdings.ts';
 import type { ReportParam } from '../reports/report-sql.ts';
 import type { QueryParams } from '../types.ts';
 
@@ -84,4 +85,21 @@ export function reportParameters(params: Record<string, ReportParam>): QueryPara
     if (type === 'DATE' && !DATE.test(value)) throw new InputError(`not a YYYY-MM-DD date: ${JSON.stringify(value)}`);
     return { name, parameterType: { type }, parameterValue: { value } };
   });
+}
+
+/**
+ * A guarded commit's staged units (`CommitBatch.guard`) as `ARRAY<STRUCT<slice DATE, unit
+ * STRING, n INT64>>`, one element per (slice, unit): the rows staging counted.
+ */
+export function guardStagedParameter(name: string, guard: readonly GuardedSlice[]): QueryParameter {
+  const fields = [
+    { name: 'slice', type: { type: 'DATE' } },
+    { name: 'unit', type: { type: 'STRING' } },
+    { name: 'n', type: { type: 'INT64' } },
+  ];
+  const arrayValues = guard.flatMap(({ slice, units }) => {
+    if (!DATE.test(slice)) throw new InputError(`slice is not a YYYY-MM-DD date: ${JSON.stringify(slice)}`);
+    return Object.entries(units).map(([unit, n]) => ({ structValues: { slice: { value: slice }, unit: { value: unit }, n: { value: String(n) } } }));
+  });
+  return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRUCT', structTypes: fields } }, parameterValue: { arrayValues } };
 }

@@ -5,6 +5,7 @@
  * named query parameters (`@slices`, see `params.ts`).
  */
 import { InputError } from '../../errors/input-error.ts';
+import { canMove } from '../../integrity/holdings.ts';
 import type { Column, TableSpec } from '../../processors/types.ts';
 import { readOrder, tableId } from '../../processors/types.ts';
 import { EVERY_DATE } from '../reports/report-sql.ts';
@@ -139,16 +140,19 @@ export function mergeMoves(spec: TableSpec): boolean {
  * Idempotent: run twice, the second run deletes what the first inserted and inserts it again.
  * `dmlStats.insertedRowCount` is the number of distinct staged keys.
  */
-export function mergeStatement(where: TableLocation, spec: TableSpec): string {
+export function mergeStatement(where: TableLocation, spec: TableSpec, guarded = false): string {
   validateSpec(spec);
   const slice = `T.${quoteIdent(spec.sliceColumn)}`;
   const scope =
     mergeMoves(spec) && spec.unitColumn !== undefined
       ? `${slice} IN UNNEST(@${SCOPE_PARAM}) AND (${slice} IN UNNEST(@${SLICES_PARAM}) OR T.${quoteIdent(spec.unitColumn)} IN UNNEST(@${MOVE_UNITS_PARAM}))`
       : `${slice} IN UNNEST(@${SLICES_PARAM})`;
+  // Guarded: every staged row passes the guard, so a batch with any row cannot land past it (a
+  // batch with none is a DELETE, guarded on the rows it deletes).
+  const source = guarded ? `SELECT * FROM (\n  ${dedupedStaging(spec)}\n  ) WHERE ${guardCondition(where, spec)}` : dedupedStaging(spec);
   return [
     `MERGE ${qualifiedName(where)} AS T`,
-    `USING (\n  ${dedupedStaging(spec)}\n) AS S`,
+    `USING (\n  ${source}\n) AS S`,
     'ON FALSE',
     `WHEN NOT MATCHED BY TARGET THEN INSERT (${columnList(spec)}) VALUES (${columnList(spec, 'S')})`,
     `WHEN NOT MATCHED BY SOURCE AND ${scope} THEN DELETE`,
@@ -172,9 +176,11 @@ export function appendStatement(where: TableLocation, spec: TableSpec): string {
 }
 
 /** A batch with no staged object: its slices hold no rows any more. */
-export function deleteSlicesStatement(where: TableLocation, spec: TableSpec): string {
+export function deleteSlicesStatement(where: TableLocation, spec: TableSpec, guarded = false): string {
   validateSpec(spec);
-  return `DELETE FROM ${qualifiedName(where)} WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM})`;
+  // Guarded: the guard is met by every row the DELETE would take, so none goes past it.
+  const guard = guarded ? ` AND ${guardCondition(where, spec)}` : '';
+  return `DELETE FROM ${qualifiedName(where)} WHERE ${quoteIdent(spec.sliceColumn)} IN UNNEST(@${SLICES_PARAM})${guard}`;
 }
 
 export function readSlicesStatement(where: TableLocation, spec: TableSpec): string {
@@ -250,17 +256,60 @@ export const UNITS_PARAM = 'units';
  */
 export function unitHoldingsStatement(where: TableLocation, spec: TableSpec, withUnits: boolean): string {
   validateSpec(spec);
+  return `${holdingsQuery(where, spec, withUnits, { slices: SLICES_PARAM, units: UNITS_PARAM, sliceType: 'STRING' })} ORDER BY slice, unit`;
+}
+
+/** `unitHoldingsStatement`'s read, its slices and units from the named parameters, the slice as a STRING or a DATE. */
+function holdingsQuery(
+  where: TableLocation,
+  spec: TableSpec,
+  withUnits: boolean,
+  names: { slices: string; units: string; sliceType: 'STRING' | 'DATE' },
+): string {
   const table = qualifiedName(where);
   const slice = quoteIdent(spec.sliceColumn);
+  const sliceValue = names.sliceType === 'STRING' ? `CAST(${slice} AS STRING)` : slice;
   const unit = spec.unitColumn === undefined ? `'*'` : `CAST(${quoteIdent(spec.unitColumn)} AS STRING)`;
-  const branches = [`SELECT CAST(${slice} AS STRING) AS slice, ${unit} AS unit FROM ${table} WHERE ${slice} IN UNNEST(@${SLICES_PARAM})`];
+  const branches = [`SELECT ${sliceValue} AS slice, ${unit} AS unit FROM ${table} WHERE ${slice} IN UNNEST(@${names.slices})`];
   if (spec.unitColumn !== undefined && withUnits) {
     branches.push(
-      `SELECT CAST(${slice} AS STRING) AS slice, ${unit} AS unit FROM ${table} ` +
-        `WHERE ${quoteIdent(spec.unitColumn)} IN UNNEST(@${UNITS_PARAM}) AND ${slice} NOT IN UNNEST(@${SLICES_PARAM}) AND ${slice} >= ${EVERY_DATE}`,
+      `SELECT ${sliceValue} AS slice, ${unit} AS unit FROM ${table} ` +
+        `WHERE ${quoteIdent(spec.unitColumn)} IN UNNEST(@${names.units}) AND ${slice} NOT IN UNNEST(@${names.slices}) AND ${slice} >= ${EVERY_DATE}`,
     );
   }
-  return `SELECT slice, unit, COUNT(*) AS n FROM (${branches.join(' UNION ALL ')}) GROUP BY slice, unit ORDER BY slice, unit`;
+  return `SELECT slice, unit, COUNT(*) AS n FROM (${branches.join(' UNION ALL ')}) GROUP BY slice, unit`;
+}
+
+/** A guarded commit's staged units: `ARRAY<STRUCT<slice DATE, unit STRING, n INT64>>`, one per (slice, unit). */
+export const GUARD_STAGED_PARAM = 'guard_staged';
+/** The guarded slices (`ARRAY<DATE>`). */
+export const GUARD_SLICES_PARAM = 'guard_slices';
+/** The staged units whose holdings under other slices the guard reads (`ARRAY<STRING>`; empty where no key can move). */
+export const GUARD_UNITS_PARAM = 'guard_units';
+/** What a tripped guard's `ERROR()` says; the warehouse knows its own refusal by it. */
+export const GUARD_MESSAGE = 'phasegate integrity guard: the batch would shrink or move committed rows';
+
+/**
+ * The integrity guard inside a commit's statement (`CommitBatch.guard`): TRUE, or the statement
+ * fails with `GUARD_MESSAGE` and writes nothing. It reads what the gate's `unitHoldings` read
+ * would, in the same statement and snapshot as the write, and finds what `judgeBatch` would
+ * refuse (src/integrity/holdings.ts): a guarded slice holding more rows of a unit than staged
+ * (a shrink), or a staged unit held under another slice (a move, where a key can sit under
+ * another slice). `ERROR` is evaluated only in `IF`'s unchosen branch, and a conditional
+ * expression evaluates only the branch it chooses ("ERROR is treated like any other expression";
+ * "conditional expressions … only evaluate the output value that was chosen":
+ * cloud.google.com/bigquery/docs/reference/standard-sql/debugging_functions,
+ * …/conditional_expressions). A statement that fails changes nothing.
+ */
+function guardCondition(where: TableLocation, spec: TableSpec): string {
+  const moves = canMove(spec);
+  const held = holdingsQuery(where, spec, moves, { slices: GUARD_SLICES_PARAM, units: GUARD_UNITS_PARAM, sliceType: 'DATE' });
+  const shrink =
+    `(H.slice IN UNNEST(@${GUARD_SLICES_PARAM}) AND H.n > ` +
+    `IFNULL((SELECT SUM(G.n) FROM UNNEST(@${GUARD_STAGED_PARAM}) AS G WHERE G.slice = H.slice AND G.unit = H.unit), 0))`;
+  const move = `EXISTS (SELECT 1 FROM UNNEST(@${GUARD_STAGED_PARAM}) AS G WHERE G.unit = H.unit AND G.unit != '*' AND G.slice != H.slice)`;
+  const harm = moves ? `${shrink} OR ${move}` : shrink;
+  return `IF((SELECT COUNT(*) FROM (${held}) AS H WHERE ${harm}) = 0, TRUE, ERROR('${GUARD_MESSAGE}'))`;
 }
 
 /** Slices among `@slices` holding rows with `column >= @since` (a TIMESTAMP parameter). */

@@ -17,6 +17,7 @@
 import './allocator.ts';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
+import { IntegrityGuardError } from '../../errors/integrity-guard-error.ts';
 import { toError } from '../../errors/phasegate-error.ts';
 import type { WarehouseError } from '../../errors/warehouse-error.ts';
 import { WarehouseInvalidatedError } from '../../errors/warehouse-invalidated-error.ts';
@@ -102,7 +103,10 @@ export class DuckDBDatabase {
     return this.run(this.readLock, (h) => h.reader, table, fn, true);
   }
 
-  /** `fn` on the current opening's connection `pick` names, under its lock; a read's bad input (InputError: a person's query) passes as it is. */
+  /**
+   * `fn` on the current opening's connection `pick` names, under its lock; a read's bad input
+   * (InputError: a person's query) and a guarded commit's verdict (IntegrityGuardError) pass as they are.
+   */
   private async run<T>(
     lock: Mutex,
     pick: (h: Handles) => DuckDBConnection,
@@ -118,7 +122,7 @@ export class DuckDBDatabase {
         return fn(pick(used));
       });
     } catch (err) {
-      if (passInput && err instanceof InputError) throw err;
+      if ((passInput && err instanceof InputError) || err instanceof IntegrityGuardError) throw err;
       throw this.failed(err, used, table);
     }
   }

@@ -10,9 +10,10 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
+import { IntegrityGuardError } from '../../errors/integrity-guard-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
 import { TransientError } from '../../errors/transient-error.ts';
-import type { Holding } from '../../integrity/holdings.ts';
+import { type GuardedSlice, type Holding, holdingsToRead, wouldHarm } from '../../integrity/holdings.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { ReportRunner } from '../reports/sql-reports.ts';
@@ -238,12 +239,30 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
         for (let i = rows.length - 1; i >= 0; i--) if (fresh(rows[i] as StagedRow)) append(rows[i] as StagedRow);
       }
     };
-    const rowsAffected = await this.withStaging(batch.table, spec, fill, (stagingName) => {
-      if (spec.writeMode === 'append') return [{ sql: appendSql(spec, stagingName), params: [] }];
-      const { deleteSql, insertSql } = replaceSlicesSql(spec, stagingName, batch.slices.length, { fromCount: moveFrom.length, unitCount: moveUnits.length });
-      return [...(deleteSql ? [{ sql: deleteSql, params: [...batch.slices, ...moveFrom, ...moveUnits] }] : []), { sql: insertSql, params: [] }];
-    });
+    const { guard } = batch;
+    // Under the write lock, before the staging table is filled: no commit lands in between.
+    const judge = guard && spec.writeMode !== 'append' ? (conn: DuckDBConnection) => this.judgeGuard(conn, batch.table, spec, guard) : undefined;
+    const rowsAffected = await this.withStaging(
+      batch.table,
+      spec,
+      fill,
+      (stagingName) => {
+        if (spec.writeMode === 'append') return [{ sql: appendSql(spec, stagingName), params: [] }];
+        const { deleteSql, insertSql } = replaceSlicesSql(spec, stagingName, batch.slices.length, { fromCount: moveFrom.length, unitCount: moveUnits.length });
+        return [...(deleteSql ? [{ sql: deleteSql, params: [...batch.slices, ...moveFrom, ...moveUnits] }] : []), { sql: insertSql, params: [] }];
+      },
+      judge,
+    );
     return { rowsAffected, rowsStaged };
+  }
+
+  /** A guarded commit's judgement, on the writer: the holdings the gate's read would see, judged the same way. */
+  private async judgeGuard(conn: DuckDBConnection, declared: TableSpec, resolved: TableSpec, guard: readonly GuardedSlice[]): Promise<void> {
+    const { slices, units } = holdingsToRead(resolved, guard);
+    if (slices.length === 0) return;
+    const reader = await readAllInOneSnapshot(conn, unitHoldingsSql(resolved, slices.length, units.length), [...slices, ...units]);
+    const holdings = reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
+    if (wouldHarm(resolved, guard, holdings)) throw new IntegrityGuardError(tableId(declared));
   }
 
   /**
@@ -421,9 +440,11 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     resolved: TableSpec,
     fill: (append: (row: StagedRow) => void) => void,
     statements: (stagingName: string) => { sql: string; params: string[] }[],
+    before?: (conn: DuckDBConnection) => Promise<void>,
   ): Promise<number> {
     const stagingName = `_phasegate_stage_${++this.stagingSeq}`;
     return this.write(spec, async (conn) => {
+      await before?.(conn);
       await conn.run(createStagingSql(resolved, stagingName));
       try {
         const appender = await conn.createAppender(stagingName, 'main', 'temp');

@@ -312,7 +312,10 @@ describe('phasegate doctor: BigQuery and GCS (nock)', () => {
     const merge = commits.all.find((b) => String(b.configuration.query.query).startsWith(`MERGE \`${PROJECT}.${PLAYER}\``));
     // The only clause reading the target filters on its partitioning column.
     expect(merge?.configuration.query.query).to.include('WHEN NOT MATCHED BY SOURCE AND T.`game_date` IN UNNEST(@scope)');
-    // The gate's read before each commit, with a unit so its other-dates branch is asked too:
+    // The dry run carries the integrity guard a clean batch's MERGE carries, its look at other dates bounded too.
+    expect(merge?.configuration.query.query).to.include("`game_date` NOT IN UNNEST(@guard_slices) AND `game_date` >= DATE '0001-01-01'");
+    expect(merge?.configuration.query.queryParameters.map((p: Body) => p.name)).to.include.members(['guard_staged', 'guard_slices', 'guard_units']);
+    // The gate's read when a commit's guard refuses a batch, with a unit so its other-dates branch is asked too:
     // that branch filters on game_date with a bound that keeps every date.
     const read = commits.all.find((b) => String(b.configuration.query.query).startsWith('SELECT slice, unit, COUNT(*)'));
     expect(read?.configuration.dryRun).to.equal(true);

@@ -94,14 +94,17 @@ export async function firstCommitChecks(
         checks.push(fail(subject, `a dry run of its ${statement} fails: ${message}`, dryRunFix(message, dataset, bucket), true));
         continue;
       }
-      // Where BigQuery insists on a partition filter, the gate's own read before each commit is
-      // asked too: the statement alone does not prove the reads around it.
+      // Where BigQuery insists on a partition filter, the gate's own read — what it runs when a
+      // commit's integrity guard refuses a batch — is asked too: the statement alone does not
+      // prove the reads around it.
       if (seen.get(spec)?.requirePartitionFilter) {
         try {
           await cloud.dryRunGateRead(spec);
         } catch (err) {
           const message = messageOf(err);
-          checks.push(fail(subject, `a dry run of the gate's read before each commit fails: ${message}`, dryRunFix(message, dataset, bucket), true));
+          checks.push(
+            fail(subject, `a dry run of the gate's read (when a commit's guard refuses a batch) fails: ${message}`, dryRunFix(message, dataset, bucket), true),
+          );
           continue;
         }
       }

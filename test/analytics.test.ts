@@ -25,7 +25,7 @@ import { summarizeTeamOffense } from '../src/processors/analytics/team-offense-g
 import { PLAYER_BOXSCORE_PREFIX, TEAM_BOXSCORE_PREFIX } from '../src/processors/nbac/boxscore-scrapers.ts';
 import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
 import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
-import { seasonToDate } from '../src/processors/precompute/lookback.ts';
+import { addDays, datesIn, seasonToDate } from '../src/processors/precompute/lookback.ts';
 import { playerFeatures } from '../src/processors/precompute/player-rolling-features.ts';
 import { rollingFeatures } from '../src/processors/precompute/rolling.ts';
 import { LEAGUE_PRIOR_POINTS, predictPoints } from '../src/processors/predictions/baseline-model.ts';
@@ -255,5 +255,16 @@ describe('phase 4 rolling features and the phase 5 baseline', () => {
     expect(w.earlier('2023-11-12')).to.deep.equal({ start: '2023-07-01', end: '2023-11-11' });
     expect(w.later('2023-11-12')).to.deep.equal({ start: '2023-11-13', end: '2024-06-30' });
     expect(w.earlier('2024-03-01').start).to.equal('2023-07-01');
+  });
+
+  it('lists a range of calendar dates across month, year and leap-day ends, and adds days either way', () => {
+    expect(datesIn({ start: '2023-12-30', end: '2024-01-02' })).to.deep.equal(['2023-12-30', '2023-12-31', '2024-01-01', '2024-01-02']);
+    expect(datesIn({ start: '2024-02-28', end: '2024-03-01' })).to.deep.equal(['2024-02-28', '2024-02-29', '2024-03-01']);
+    expect(datesIn({ start: '2024-03-02', end: '2024-03-01' })).to.deep.equal([]);
+    expect(datesIn({ start: '2023-07-01', end: '2024-06-30' })).to.have.length(366);
+    expect(addDays('2024-03-01', -1)).to.equal('2024-02-29');
+    expect(addDays('2023-12-31', 1)).to.equal('2024-01-01');
+    expect(addDays('2024-01-01', -365)).to.equal('2023-01-01');
+    expect(() => addDays('not a date', 1)).to.throw(RangeError);
   });
 });

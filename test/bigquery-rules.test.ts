@@ -147,6 +147,25 @@ describe('BigQueryRulesWarehouse', () => {
     expect(c.startedAt).to.be.at.least(Math.min(a.endedAt, b.endedAt));
   });
 
+  it("a table's timeline keeps its newest statements: past 4,000 it drops to the newest 2,000", async () => {
+    const wh = rules({
+      dmlLatency: { baseSeconds: 0, perThousandRowsSeconds: 0, jitter: 0 },
+      tableOpsPerWindow: 1_000_000,
+      dmlStatementsPerWindow: 1_000_000,
+    });
+    const timeline = () => wh.record().tables['nba_raw.nbac_player_boxscores']?.timeline ?? [];
+    // Each DELETE names the slice it ran over, so which statements stayed can be told by size.
+    const run = (i: number) => wh.dml(spec, { kind: 'DELETE', slices: Array.from({ length: 1 + (i % 3) }, (_, d) => day(d)) });
+    for (let i = 0; i < 4_000; i++) await run(i);
+    expect(timeline()).to.have.length(4_000);
+    await run(4_000);
+    const kept = timeline();
+    expect(kept).to.have.length(2_000);
+    // The newest, in order: statements 2,001–4,000 (counting from 0), each over 1 + i % 3 slices.
+    expect(kept.map((t) => t.slices)).to.deep.equal(Array.from({ length: 2_000 }, (_, k) => 1 + ((2_001 + k) % 3)));
+    expect(kept.at(-1)?.startedAt).to.be.at.least(kept[0]?.startedAt ?? Number.POSITIVE_INFINITY);
+  });
+
   it('the 6th table operation in a window fails with rateLimitExceeded as BusyError; after the window it passes', async () => {
     // 10 s window at 10× = 1 s; no latency so the ops land inside one window.
     const wh = rules({ timeScale: 10, dmlLatency: { baseSeconds: 0, perThousandRowsSeconds: 0 } });

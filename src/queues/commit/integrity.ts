@@ -88,7 +88,7 @@ export async function guardable(ctx: PipelineContext, batch: TakenBatch): Promis
   });
 }
 
-/** The batch's slices with their staged units, as a guarded statement carries them (every entry has units: `guardOf`). */
+/** The batch's slices with their staged units, as a guarded statement carries them (every entry has units: `guardable`). */
 export function guardedSlices(batch: TakenBatch): GuardedSlice[] {
   return batch.slices.map((slice) => ({ slice, units: batch.entries[slice]?.units ?? {} }));
 }

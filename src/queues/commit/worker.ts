@@ -422,13 +422,15 @@ async function commitMerge(
       if (found.slices.length > 0)
         await hold(found.slices, 'partition still holds rows in the streaming buffer (checked before the MERGE)', 'check', found.oldestEntryTime);
     }
-    for (let refused = 0; batch.slices.length > 0; ) {
+    for (let bufferRefusals = 0; batch.slices.length > 0; ) {
       try {
         await spendTableOp(ctx, table, COMMIT_WRITE);
         state.tried = true;
         const warehouse = await ctx.warehouse();
         result = await warehouse.commit({
-          batchId: await statementId(ctx, table, batchId, batch.slices),
+          // A guarded statement is another statement: the one after its guard trips, over the
+          // same slices, must not meet its job id (BigQuery would refuse it as other work).
+          batchId: await statementId(ctx, table, guarded ? `${batchId}-g` : batchId, batch.slices),
           table: spec,
           slices: batch.slices,
           objects: await stagedObjects(ctx, table, batch),
@@ -450,7 +452,7 @@ async function commitMerge(
         const err = classifyWarehouseError(thrown, table);
         if (err.kind !== 'conflict') throw err;
         state.metConflict = true;
-        if (refused++ === 0) {
+        if (bufferRefusals++ === 0) {
           const found = await findBuffered(ctx, spec, batch.slices);
           // None found: the buffer flushed meanwhile (or the check missed them); the next
           // round tries the whole batch once more and holds everything if refused again.

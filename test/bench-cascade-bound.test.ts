@@ -129,6 +129,7 @@ describe('bench:scale targets: where a cascade fell behind', () => {
       gateMemoryMb: { heapUsedPeak: 1, rssAtStart: 1, duckdbPeak: 1, duckdbLimit: '1 MiB', duckdbAtPeak: {} },
       redis: { usedMemoryMb: 1, peakMemoryMb: 1 },
       warehouseFileMb: 0,
+      retries: [],
     };
   }
 
@@ -138,6 +139,23 @@ describe('bench:scale targets: where a cascade fell behind', () => {
     expect(at).to.be.at.least(0);
     expect(lines[at + 1]).to.equal(
       'INFO    100 dates × every processor at × 1, phase workers in the gate process: statements per table, first start – last end, run (bound), BigQuery s: raw 0.5–14 (0–12), derived — (6–20)',
+    );
+    // No job failed an attempt or stalled: no line says so.
+    expect(lines.some((l) => l.includes('tried again or stalled'))).to.equal(false);
+  });
+
+  it('says which queues had jobs tried again or stalled, after the schedule line: what a gap between statements may hide', () => {
+    const r: ScaleRunResult = {
+      ...run(),
+      retries: [
+        { queue: 'commit-nba_raw.nbac_team_boxscore', failedAttempts: 2, stalled: 0, reasons: ['Out of Memory Error: could not allocate block'] },
+        { queue: 'phase-2', failedAttempts: 0, stalled: 3, reasons: [] },
+      ],
+    };
+    const lines = scaleTargets({ maxSlices: 64, sizes: [r], procs: [], rawTables: [], relay: false, tunedHeap: false });
+    const at = lines.findIndex((l) => l.startsWith('INFO    100 dates × every processor at × 1, phase workers in the gate process: statements per table'));
+    expect(lines[at + 1]).to.equal(
+      'INFO    100 dates × every processor, phase workers in the gate process: jobs tried again or stalled: commit-nba_raw.nbac_team_boxscore 2 failed attempts (Out of Memory Error: could not allocate block), phase-2 3 stalled',
     );
   });
 });

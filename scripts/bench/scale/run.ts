@@ -76,7 +76,7 @@ export interface TableFigures {
   readJobs: number;
   /** Reads of its slices, in query jobs of their own or shared with other tables' reads. */
   tableReads: number;
-  /** Query jobs checking it: the commit path's integrity read, one per commit. */
+  /** Query jobs checking it: the gate's integrity read when a commit's guard refused a batch, and the streaming-buffer checks. */
   checkJobs: number;
   /** Each of its statements (a commit's MERGE or INSERT): [start, end, slices], BigQuery seconds from the backfill's start, in the order they ended (the rules layer's timeline). */
   statements: [number, number, number][];
@@ -121,6 +121,43 @@ export interface ScaleRunResult {
   gateMemoryMb: { heapUsedPeak: number; rssAtStart: number; duckdbPeak: number; duckdbLimit: string; duckdbAtPeak: Record<string, number> };
   redis: { usedMemoryMb: number; peakMemoryMb: number };
   warehouseFileMb: number;
+  /** Attempts that failed and were tried again, and jobs that stalled, per queue (`retriesOf`): what a gap in a table's statements may hide. */
+  retries: QueueRetries[];
+}
+
+/** A queue's jobs that failed an attempt (and were tried again) or stalled, among those BullMQ still keeps. */
+export interface QueueRetries {
+  queue: string;
+  /** Failed attempts of jobs that went on to complete or fail for good. */
+  failedAttempts: number;
+  /** Jobs that stalled (their lock ran out while a worker held them) at least once. */
+  stalled: number;
+  /** The last failure of each such job, the first few. */
+  reasons: string[];
+}
+
+/**
+ * The failed attempts and stalls of a run's jobs, per queue with any: BullMQ keeps each failed
+ * attempt's stack on the job (`stacktrace`) and counts its stalls (`stalledCounter`). Only
+ * the jobs a queue still keeps are seen (`removeOnComplete`: 100 per commit queue, 1,000 per
+ * phase queue), so a large run's early phase jobs are not.
+ */
+async function retriesOf(rt: Runtime, tables: readonly string[]): Promise<QueueRetries[]> {
+  const queues = [...([2, 3, 4, 5] as const).map((p) => rt.queues.phase(p)), ...tables.map((t) => rt.queues.commit(t))];
+  const out: QueueRetries[] = [];
+  for (const queue of queues) {
+    const jobs = (await queue.getJobs(['completed', 'failed'])).filter((j) => j !== undefined);
+    const retried = jobs.filter((j) => (j.stacktrace?.length ?? 0) > 0);
+    const stalled = jobs.filter((j) => (j.stalledCounter ?? 0) > 0).length;
+    if (retried.length === 0 && stalled === 0) continue;
+    out.push({
+      queue: queue.name,
+      failedAttempts: retried.reduce((n, j) => n + (j.stacktrace?.length ?? 0), 0),
+      stalled,
+      reasons: retried.slice(0, 3).map((j) => j.failedReason.split('\n')[0] ?? ''),
+    });
+  }
+  return out;
 }
 
 const MB = 1024 * 1024;
@@ -347,6 +384,10 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
     const read = Object.values(records);
     const queryJobs = { reads: read.reduce((n, r) => n + r.readJobs, 0), checks: read.reduce((n, r) => n + r.checkJobs, 0) };
     const bound = await quotaBound(rt, warehouse, config, record);
+    const retries = await retriesOf(
+      rt,
+      tables.map((t) => t.table),
+    );
     const info = await rt.redis.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
     const realSeconds = makespanMs / 1000;
@@ -375,6 +416,7 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       },
       redis: { usedMemoryMb: round1(field('used_memory') / MB), peakMemoryMb: round1(field('used_memory_peak') / MB) },
       warehouseFileMb: 0,
+      retries,
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');

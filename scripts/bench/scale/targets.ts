@@ -52,6 +52,15 @@ function scheduleLine(r: ScaleRunResult, where: string): string {
   return `INFO    ${r.dates} dates × every processor at × ${r.timeScale}, ${where}: statements per table, first start – last end, run (bound), BigQuery s: ${spans.join(', ')}`;
 }
 
+/** The queues whose jobs failed an attempt or stalled: "nba_raw.nbac_team_boxscore commits 2 failed attempts (IO Error: …)". */
+function retriesLine(r: ScaleRunResult, where: string): string {
+  const parts = r.retries.map((q) => {
+    const what = [q.failedAttempts > 0 ? `${q.failedAttempts} failed attempts` : '', q.stalled > 0 ? `${q.stalled} stalled` : ''].filter(Boolean).join(', ');
+    return `${q.queue} ${what}${q.reasons.length > 0 ? ` (${q.reasons.join('; ')})` : ''}`;
+  });
+  return `INFO    ${r.dates} dates × ${r.cascade ? 'every processor' : 'phase 2'}, ${where}: jobs tried again or stalled: ${parts.join(', ')}`;
+}
+
 /** What held DuckDB's memory at its peak, largest first: ", of it: IN_MEMORY_TABLE 112.9 MB, BASE_TABLE 35.5 MB". */
 function duckdbTags(tags: Record<string, number> | undefined): string {
   const held = Object.entries(tags ?? {})
@@ -84,6 +93,7 @@ export function scaleTargets(ctx: TargetContext): string[] {
     const where = whereOf(r);
     out.push(boundLine(r, where));
     if (r.cascade) out.push(scheduleLine(r, where));
+    if ((r.retries ?? []).length > 0) out.push(retriesLine(r, where));
   }
   for (const r of all.filter((x) => x.cascade)) {
     for (const t of r.tables.filter((x) => x.phase >= 3 && x.rows > 0)) {

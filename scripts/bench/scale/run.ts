@@ -142,7 +142,7 @@ export interface QueueRetries {
  * the jobs a queue still keeps are seen (`removeOnComplete`: 100 per commit queue, 1,000 per
  * phase queue), so a large run's early phase jobs are not.
  */
-async function retriesOf(rt: Runtime, tables: readonly string[]): Promise<QueueRetries[]> {
+export async function retriesOf(rt: Runtime, tables: readonly string[]): Promise<QueueRetries[]> {
   const queues = [...([2, 3, 4, 5] as const).map((p) => rt.queues.phase(p)), ...tables.map((t) => rt.queues.commit(t))];
   const out: QueueRetries[] = [];
   for (const queue of queues) {

@@ -480,7 +480,14 @@ describe('phasegate doctor and migrate: the embedded DuckDB file', () => {
   it('no file yet: ✓, and the doctor creates nothing', async () => {
     const file = path.join(dir, 'none.duckdb');
     const checks = await doctorOn(file);
-    expect(formatChecks(checks)).to.equal(`✓ warehouse duckdb: no database at ${file} yet: the first commit creates it with every table`);
+    const disk = checks.filter((c) => c.subject.startsWith('disk ('));
+    expect(formatChecks(checks.filter((c) => !disk.includes(c)))).to.equal(
+      `✓ warehouse duckdb: no database at ${file} yet: the first commit creates it with every table`,
+    );
+    // Where it will write, each with this machine's free space (its verdict is this machine's too).
+    expect(disk.map((c) => c.subject)).to.deep.equal(['disk (warehouse file)', 'disk (object store)']);
+    expect(disk[0]?.detail).to.include(`GB free of`).and.to.include(`at ${dir}`);
+    expect(disk[1]?.detail).to.include(`at ${store.root}`);
   });
 
   it('an older file missing quality_issues: ✗ missing column (not a worker stopper: ensureTable adds it); migrate → ✓', async () => {

@@ -1,14 +1,16 @@
 /**
- * `phasegate doctor`: every check, in the order a person would fix them — Redis, the
- * warehouse's prerequisites (BigQuery: credentials, bucket, datasets, permissions), each table
+ * `phasegate doctor`: every check, in the order a person would fix them — Redis, the free space
+ * where this machine writes (disk-checks.ts), the warehouse's prerequisites (BigQuery: credentials, bucket, datasets, permissions), each table
  * phasegate writes against the registry, then the first commit's prediction per table (BigQuery:
  * write access and a dry run of the commit statement). Also what a worker runs, quietly, before
  * it starts its table gates (`preflight`).
  */
+import path from 'node:path';
 import type { Config } from '../config/load-config.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Registry } from '../processors/registry.ts';
 import type { TableSpec } from '../processors/types.ts';
+import { LocalObjectStore } from '../storage/local-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { TableDescription } from '../warehouse/admin.ts';
 import { adminOf } from '../warehouse/index.ts';
@@ -16,6 +18,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { blocking, type Check, fail, formatCheck, ok } from './check.ts';
 import { cloudChecks } from './cloud-checks.ts';
 import { clusterChecks } from './cluster-checks.ts';
+import { diskChecks } from './disk-checks.ts';
 import { firstCommitChecks } from './first-commit.ts';
 import { redisChecks } from './redis-checks.ts';
 import { tableChecks } from './table-checks.ts';
@@ -39,6 +42,15 @@ export function gatedSpecs(registry: Registry): TableSpec[] {
   return registry.gatedTables().map((t) => registry.tableSpec(t));
 }
 
+/** The folders of this machine phasegate writes to: the embedded DuckDB file's, and the local object store's. */
+function localFolders(t: DoctorTargets): { what: string; folder: string }[] {
+  const folders: { what: string; folder: string }[] = [];
+  if (t.config.warehouse === 'duckdb' && t.config.duckdbPath !== ':memory:')
+    folders.push({ what: 'warehouse file', folder: path.dirname(t.config.duckdbPath) });
+  if (t.store instanceof LocalObjectStore) folders.push({ what: 'object store', folder: t.store.root });
+  return folders;
+}
+
 /**
  * What the warehouse's backend provides decides the checks (`WarehouseBackend.adminOf`): its
  * own line, a cloud project's prerequisites and the first commit's prediction where it has one,
@@ -51,6 +63,7 @@ export async function runDoctor(t: DoctorTargets): Promise<Check[]> {
       : t.redisCluster
         ? await clusterChecks({ redisUrl: t.redisUrl, redisCluster: t.redisCluster.nodes, prefix: t.redisCluster.prefix })
         : await redisChecks(t.redisUrl);
+  checks.push(...(await diskChecks(localFolders(t))));
   if (!t.warehouse) return checks;
   const specs = gatedSpecs(t.registry);
   const view = await adminOf(t.config, t.warehouse, t.store);

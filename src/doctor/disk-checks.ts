@@ -32,12 +32,12 @@ export function diskVerdict(what: string, folder: string, space: DiskSpace): Che
   return ok(subject, detail);
 }
 
-/** The nearest folder of `target` that exists (a first run has not made its folders yet). */
-async function existingFolder(target: string): Promise<string> {
+/** The free space of `target`'s file system, asked at its nearest folder that exists (a first run has not made its folders yet). */
+async function spaceAt(target: string): Promise<DiskSpace> {
   for (let dir = target; ; dir = path.dirname(dir)) {
     try {
-      await statfs(dir);
-      return dir;
+      const s = await statfs(dir);
+      return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
     } catch (err) {
       if (path.dirname(dir) === dir) throw err;
     }
@@ -53,9 +53,7 @@ export async function diskChecks(folders: readonly { what: string; folder: strin
     if (seen.has(resolved)) continue;
     seen.add(resolved);
     try {
-      const at = await existingFolder(resolved);
-      const s = await statfs(at);
-      checks.push(diskVerdict(what, resolved, { free: s.bavail * s.bsize, total: s.blocks * s.bsize }));
+      checks.push(diskVerdict(what, resolved, await spaceAt(resolved)));
     } catch (err) {
       checks.push(warn(`disk (${what})`, `free space at ${resolved} could not be read: ${(err as Error).message}`));
     }

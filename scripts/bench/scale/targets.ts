@@ -93,7 +93,7 @@ export function scaleTargets(ctx: TargetContext): string[] {
     const where = whereOf(r);
     out.push(boundLine(r, where));
     if (r.cascade) out.push(scheduleLine(r, where));
-    if ((r.retries ?? []).length > 0) out.push(retriesLine(r, where));
+    if (r.retries.length > 0) out.push(retriesLine(r, where));
   }
   for (const r of all.filter((x) => x.cascade)) {
     for (const t of r.tables.filter((x) => x.phase >= 3 && x.rows > 0)) {

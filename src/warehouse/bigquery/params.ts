@@ -59,11 +59,15 @@ export function queryParameters(params: QueryParams = {}): QueryParameter[] {
   return Object.entries(params).map(([name, value]) => queryParameter(name, value));
 }
 
+/** A slice as a DATE parameter's value: `YYYY-MM-DD`, or bad input. */
+function sliceDate(d: string): string {
+  if (!DATE.test(d)) throw new InputError(`slice is not a YYYY-MM-DD date: ${JSON.stringify(d)}`);
+  return d;
+}
+
 /** The batch slices as the `ARRAY<DATE>` the statements filter on, whatever they look like. */
 export function dateArrayParameter(name: string, dates: readonly string[]): QueryParameter {
-  for (const d of dates) {
-    if (!DATE.test(d)) throw new InputError(`slice is not a YYYY-MM-DD date: ${JSON.stringify(d)}`);
-  }
+  for (const d of dates) sliceDate(d);
   return {
     name,
     parameterType: { type: 'ARRAY', arrayType: { type: 'DATE' } },
@@ -98,8 +102,8 @@ export function guardStagedParameter(name: string, guard: readonly GuardedSlice[
     { name: 'n', type: { type: 'INT64' } },
   ];
   const arrayValues = guard.flatMap(({ slice, units }) => {
-    if (!DATE.test(slice)) throw new InputError(`slice is not a YYYY-MM-DD date: ${JSON.stringify(slice)}`);
-    return Object.entries(units).map(([unit, n]) => ({ structValues: { slice: { value: slice }, unit: { value: unit }, n: { value: String(n) } } }));
+    const value = sliceDate(slice);
+    return Object.entries(units).map(([unit, n]) => ({ structValues: { slice: { value }, unit: { value: unit }, n: { value: String(n) } } }));
   });
   return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRUCT', structTypes: fields } }, parameterValue: { arrayValues } };
 }

@@ -62,6 +62,12 @@ import {
 import { firstPerKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
 import { bindParams, toCell } from './values.ts';
 
+/** Rows per (slice, unit) of `slices`, and of `units` wherever they are (`Warehouse.unitHoldings`), read on `conn` in one snapshot. */
+async function holdingsOn(conn: DuckDBConnection, resolved: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
+  const reader = await readAllInOneSnapshot(conn, unitHoldingsSql(resolved, slices.length, units.length), [...slices, ...units]);
+  return reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
+}
+
 /** A staged object's bytes and its key (named in errors). */
 interface StagedBody {
   key: string;
@@ -260,9 +266,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   private async judgeGuard(conn: DuckDBConnection, declared: TableSpec, resolved: TableSpec, guard: readonly GuardedSlice[]): Promise<void> {
     const { slices, units } = holdingsToRead(resolved, guard);
     if (slices.length === 0) return;
-    const reader = await readAllInOneSnapshot(conn, unitHoldingsSql(resolved, slices.length, units.length), [...slices, ...units]);
-    const holdings = reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
-    if (wouldHarm(resolved, guard, holdings)) throw new IntegrityGuardError(tableId(declared));
+    if (wouldHarm(resolved, guard, await holdingsOn(conn, resolved, slices, units))) throw new IntegrityGuardError(tableId(declared));
   }
 
   /**
@@ -368,10 +372,8 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     const resolved = this.resolve(spec);
     this.assertOpen();
     if (slices.length === 0 && units.length === 0) return [];
-    const unitParams = spec.unitColumn === undefined ? [] : [...units];
-    const sql = unitHoldingsSql(resolved, slices.length, unitParams.length);
-    const reader = await this.read(spec, (conn) => readAllInOneSnapshot(conn, sql, [...slices, ...unitParams]));
-    return reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
+    const unitParams = spec.unitColumn === undefined ? [] : units;
+    return this.read(spec, (conn) => holdingsOn(conn, resolved, slices, unitParams));
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {

@@ -236,7 +236,9 @@ describe('source-coverage audit', function () {
       const finished = await until(
         async () => {
           const job = await queue.getJob(auditJobId('finish', runId));
-          return job && (await job.getState()) === 'completed' ? job : undefined;
+          if (!job || (await job.getState()) !== 'completed') return undefined;
+          // Read it again: the copy fetched before it completed has no return value yet.
+          return queue.getJob(auditJobId('finish', runId));
         },
         'the second audit to finish in the worker',
         120_000,

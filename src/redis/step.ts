@@ -81,7 +81,11 @@ export class RedisStep {
         // After this turn's other steps on the connection joined it.
         setImmediate(() => {
           waiting.delete(this.redis);
-          void send(this.redis, queued as Waiting[]);
+          const steps = queued as Waiting[];
+          // Whatever goes wrong, every step hears of it: none waits on a MULTI never sent.
+          send(this.redis, steps).catch((err: unknown) => {
+            for (const step of steps) step.done(err instanceof Error ? err : new Error(String(err)));
+          });
         });
       }
       queued.push({ calls: this.calls, done });
@@ -98,9 +102,9 @@ async function send(redis: RedisClient, steps: readonly Waiting[]): Promise<void
   const ranges: [Waiting, number, number][] = [];
   for (const step of steps) {
     const target = multi as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const unknown = step.calls.find(([method]) => typeof target[method] !== 'function');
-    if (unknown) {
-      step.done(new DefinitionError(`${unknown[0]} is not a command of this connection (a script not defined on it?)`));
+    const foreign = step.calls.find(([method]) => typeof target[method] !== 'function');
+    if (foreign) {
+      step.done(new DefinitionError(`${foreign[0]} is not a command of this connection (a script not defined on it?)`));
       continue;
     }
     const from = ranges.length === 0 ? 0 : (ranges[ranges.length - 1]?.[2] ?? 0);

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { statementId } from '../src/queues/commit/worker.ts';
+import { deterministicJobId } from '../src/warehouse/bigquery/jobs.ts';
 import { acceptJobs, type Body, testWarehouse, useNock } from './bigquery-nock.ts';
 import { deleteKeys, openTestRuntime, TEST_REDIS_URL, type TestEnv } from './helpers.ts';
 
@@ -40,6 +41,21 @@ describe('commit statement ids: prefix and deployment epoch', function () {
     expect(after.slice(a.config.prefix.length + 1, a.config.prefix.length + 9)).to.not.equal(
       first.slice(a.config.prefix.length + 1, a.config.prefix.length + 9),
     );
+  });
+
+  it('a guarded statement and the unguarded one after its guard trips, over the same slices, get ids of their own', async () => {
+    const table = 'nba_raw.nbac_player_boxscores';
+    const slices = ['2023-11-01', '2023-11-02'];
+    const plain = await statementId(a.rt, table, 'c3-a0', slices);
+    const guarded = await statementId(a.rt, table, 'c3-a0', slices, true);
+    expect(guarded).to.not.equal(plain);
+    // Each is stable: a retried job meets its own statement's id again.
+    expect(await statementId(a.rt, table, 'c3-a0', slices, true)).to.equal(guarded);
+    expect(await statementId(a.rt, table, 'c3-a0', slices, false)).to.equal(plain);
+    // And so are the BigQuery job ids the warehouse makes of them (bigquery-warehouse.ts).
+    const [jobPlain, jobGuarded] = [plain, guarded].map((id) => deterministicJobId('nba_raw', 'nbac_player_boxscores', id));
+    expect(jobGuarded).to.not.equal(jobPlain);
+    for (const id of [jobPlain, jobGuarded]) expect(id).to.match(/^[A-Za-z0-9_-]{1,1024}$/);
   });
 });
 

@@ -175,15 +175,18 @@ const COMMIT_WRITE: TableWriteKind = 'dml';
 /**
  * The warehouse's batch id for a set of fields: the job attempt plus a hash of the fields, so
  * the statement after a split (fewer slices) gets its own BigQuery job id, while a re-run of
- * the same job over the same fields reuses it (and cannot run the statement twice).
+ * the same job over the same fields reuses it (and cannot run the statement twice). A guarded
+ * statement (`CommitBatch.guard`) is another statement: the unguarded one after its guard
+ * trips, over the same fields, must not meet its id (BigQuery's 409 adoption would find other
+ * SQL under it and refuse the commit for good).
  */
-export async function statementId(ctx: PipelineContext, table: string, batchId: string, fields: readonly string[]): Promise<string> {
+export async function statementId(ctx: PipelineContext, table: string, batchId: string, fields: readonly string[], guarded = false): Promise<string> {
   const hash = createHash('sha256').update(fields.join(',')).digest('hex').slice(0, 10);
   // The prefix and the deployment's id make a job id unique across pipelines sharing datasets
   // and across a Redis wipe, where batch ids start again (BigQuery would answer 409 with the
   // earlier job's statement and the commit would fail for good).
   // BigQuery job ids take letters, digits, _ and - only: a cluster prefix's hash-tag braces go.
-  return `${ctx.config.prefix.replace(/[{}]/g, '')}-${await deploymentId(ctx.redis, ctx.keys)}-${table}-${batchId}-${hash}`;
+  return `${ctx.config.prefix.replace(/[{}]/g, '')}-${await deploymentId(ctx.redis, ctx.keys)}-${table}-${batchId}${guarded ? '-g' : ''}-${hash}`;
 }
 
 function describe(table: string, fields: readonly string[]): string {
@@ -428,9 +431,7 @@ async function commitMerge(
         state.tried = true;
         const warehouse = await ctx.warehouse();
         result = await warehouse.commit({
-          // A guarded statement is another statement: the one after its guard trips, over the
-          // same slices, must not meet its job id (BigQuery would refuse it as other work).
-          batchId: await statementId(ctx, table, guarded ? `${batchId}-g` : batchId, batch.slices),
+          batchId: await statementId(ctx, table, batchId, batch.slices, guarded),
           table: spec,
           slices: batch.slices,
           objects: await stagedObjects(ctx, table, batch),

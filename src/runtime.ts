@@ -58,6 +58,13 @@ export interface Runtime extends PipelineContext {
   startWorkers(opts: { phases: readonly Phase[]; commit: boolean; concurrency: number; tracker?: boolean; scheduler?: boolean }): Promise<void>;
   /** The warehouse if it was opened, without opening it. */
   openedWarehouse(): Warehouse | undefined;
+  /**
+   * Once `signal` fires (a command told to stop), what is raced against the returned watch
+   * stops waiting on a Redis that has not answered for PHASEGATE_SHUTDOWN_REDIS_WAIT_SECONDS:
+   * it fails with the same `RedisGoneError` `close` throws. A command's wait, its summary and
+   * its close then end on the first Ctrl-C, where they waited for a reconnect that never came.
+   */
+  stopWaitingOnSilentRedis(signal: AbortSignal): { race<T>(work: Promise<T>): Promise<T>; stop(): void };
   close(): Promise<void>;
 }
 
@@ -236,6 +243,22 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         );
       }
       if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) workers.push(startSchedulerWorker(rt, schedulerHandlers(rt)));
+    },
+    stopWaitingOnSilentRedis(signal) {
+      let watch: { stop(): void } | undefined;
+      const gone = new Promise<never>((_, reject) => {
+        const arm = () => {
+          watch = watchSilentRedis(redis, config.shutdownRedisWaitSeconds * 1000, () => reject(new RedisGoneError(redisGoneMessage(config, redisHandle.url))));
+        };
+        if (signal.aborted) arm();
+        else signal.addEventListener('abort', arm, { once: true });
+      });
+      // Nobody may be racing it when it fires.
+      gone.catch(() => undefined);
+      return {
+        race: (work) => Promise.race([work, gone]),
+        stop: () => watch?.stop(),
+      };
     },
     async close() {
       // Reverse order of opening, every step even when an earlier one throws (a failing worker

@@ -148,25 +148,29 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
       // Said before the bars open: where this backfill commits, when it cannot here.
       const commitHere = workers === undefined || (await commitsHere(rt, record.id));
       const signal = stopSignal();
+      // After Ctrl-C, a dead Redis ends the wait and the summary instead of holding them (and
+      // the command) until a second Ctrl-C; the close that follows has the same bound.
+      const redisWatch = rt.stopWaitingOnSilentRedis(signal);
       // On a terminal: a bar per processor the backfill reaches, until the cascade's last
       // phase. Opened before the workers start, so their first log lines land above the bars.
       const view = !flags.json && process.stderr.isTTY === true ? watchBackfill(rt, record, { verbose: flags.verbose }) : undefined;
       let outcome: WaitOutcome;
       let cascade: CascadeProgress | undefined;
+      let summary: Awaited<ReturnType<typeof collectSummary>>;
       try {
-        if (workers !== undefined) await rt.startWorkers({ phases: PHASES, commit: commitHere, concurrency: workers });
-        // Until the run's whole graph is terminal: a cascade's downstream phases, the slices it
-        // triggered beyond its dates, delayed and held commits, and its log rows.
-        outcome = await waitForBackfill(rt, record, { bars: false, view, signal });
-        if (record.cascade && flags.json) cascade = await cascadeProgress(rt, record);
+        try {
+          if (workers !== undefined) await rt.startWorkers({ phases: PHASES, commit: commitHere, concurrency: workers });
+          // Until the run's whole graph is terminal: a cascade's downstream phases, the slices it
+          // triggered beyond its dates, delayed and held commits, and its log rows.
+          outcome = await redisWatch.race(waitForBackfill(rt, record, { bars: false, view, signal }));
+          if (record.cascade && flags.json) cascade = await redisWatch.race(cascadeProgress(rt, record));
+        } finally {
+          await redisWatch.race(view?.stop() ?? Promise.resolve());
+        }
+        summary = await redisWatch.race(collectSummary(rt, record, { opsBefore, elapsedMs: Date.now() - started, failedFile: outcome.failedFile }));
       } finally {
-        await view?.stop();
+        redisWatch.stop();
       }
-      const summary = await collectSummary(rt, record, {
-        opsBefore,
-        elapsedMs: Date.now() - started,
-        failedFile: outcome.failedFile,
-      });
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify({ ...outcome.progress, statuses: undefined, failedFile: outcome.failedFile, elapsedSeconds: summary.elapsedMs / 1000, tables: summary.tables })}\n`,

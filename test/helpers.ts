@@ -3,8 +3,9 @@
  * folder on the real Redis and a real DuckDB, and is torn down with its keys. A test that
  * leaves a runtime (workers, connections) open fails (see 00-leaks.test.ts).
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,18 @@ export function runCli(args: readonly string[], env: Record<string, string>): Pr
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/**
+ * How a child process ended within `ms`: `exited <code>`, or `still running <s> s <after>` —
+ * a string to compare, so a test that hangs says so instead of timing out.
+ */
+export function exitWithin(proc: ChildProcess, ms: number, after: string): Promise<string> {
+  if (proc.exitCode !== null) return Promise.resolve(`exited ${proc.exitCode}`);
+  return Promise.race([
+    once(proc, 'exit').then(([code]) => `exited ${code}`),
+    new Promise<string>((r) => setTimeout(() => r(`still running ${ms / 1000} s ${after}`), ms).unref()),
+  ]);
 }
 
 export async function deleteKeys(url: string, pattern: string): Promise<void> {

@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,7 +24,7 @@ import { freePort } from '../src/redis/ensure-redis.ts';
 import { hashSlot } from '../src/redis/hash-slot.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
-import { openRuntimes, runCli, until } from './helpers.ts';
+import { exitWithin, openRuntimes, runCli, until } from './helpers.ts';
 
 const ROOTS = CASCADE_ROOTS;
 
@@ -292,14 +291,10 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
       child.stdout?.on('data', (b: Buffer) => {
         out += b.toString();
       });
-      const exited = once(child, 'exit');
       await until(async () => out.includes('ready'), 'the client to be ready', 30_000, 20);
       await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
       child.stdin?.write('go\n');
-      const ended = await Promise.race([
-        exited.then(([c]) => `exited ${c}`),
-        new Promise<string>((r) => setTimeout(() => r('still running 12 s later'), 12_000).unref()),
-      ]);
+      const ended = await exitWithin(child, 12_000, 'later');
       expect(out).to.include('disconnected mid-refresh');
       expect(ended).to.equal('exited 0');
     } finally {

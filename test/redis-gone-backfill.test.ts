@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
-import { childEnv, until } from './helpers.ts';
+import { childEnv, exitWithin, until } from './helpers.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
 
@@ -73,17 +73,11 @@ describe('backfill --workers stopped (Ctrl-C) while its Redis does not answer', 
     return { proc, out };
   }
 
-  const exitWithin = (proc: ChildProcess, ms: number) =>
-    Promise.race([
-      once(proc, 'exit').then(([code]) => `exited ${code}`),
-      new Promise<string>((r) => setTimeout(() => r(`still running ${ms / 1000} s after Ctrl-C`), ms).unref()),
-    ]);
-
   it('with Redis alive, Ctrl-C ends the wait as before: exit 130, and the line that says how to follow the run', async () => {
     redis = await startRedisServer();
     const { proc, out } = await startBackfillCli(redis.url);
     proc.kill('SIGINT');
-    expect(await exitWithin(proc, 60_000), out.stderr.slice(-2000)).to.equal('exited 130');
+    expect(await exitWithin(proc, 60_000, 'after Ctrl-C'), out.stderr.slice(-2000)).to.equal('exited 130');
     const lines = out.stderr.split('\n').filter((l) => l.startsWith('phasegate: '));
     expect(lines).to.have.length(1);
     expect(lines[0]).to.match(
@@ -104,7 +98,7 @@ describe('backfill --workers stopped (Ctrl-C) while its Redis does not answer', 
     await once(server.process, 'exit');
     const started = Date.now();
     proc.kill('SIGINT');
-    expect(await exitWithin(proc, 30_000), out.stderr.slice(-2000)).to.equal('exited 1');
+    expect(await exitWithin(proc, 30_000, 'after Ctrl-C'), out.stderr.slice(-2000)).to.equal('exited 1');
     expect(Date.now() - started).to.be.below(20_000);
     const lines = out.stderr.split('\n').filter((l) => l.startsWith('phasegate: '));
     expect(lines).to.deep.equal([

@@ -17,7 +17,7 @@ import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/c
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { CASCADE_DOWNSTREAM, CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
-import { childEnv, openRuntimes, until } from './helpers.ts';
+import { childEnv, exitWithin, openRuntimes, until } from './helpers.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
 
@@ -82,10 +82,7 @@ describe('a worker stopped while its Redis does not answer', function () {
     await once(redis.process, 'exit');
     const started = Date.now();
     first.w.kill('SIGTERM');
-    const ended = await Promise.race([
-      once(first.w, 'exit').then(([code]) => `exited ${code}`),
-      new Promise<string>((r) => setTimeout(() => r('still running 30 s after SIGTERM'), 30_000).unref()),
-    ]);
+    const ended = await exitWithin(first.w, 30_000, 'after SIGTERM');
     expect(ended, first.out.stderr.slice(-2000)).to.equal('exited 1');
     // The wait, then the close of everything else: well under the 30 s above.
     expect(Date.now() - started).to.be.below(20_000);

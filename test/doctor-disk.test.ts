@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { diskChecks, diskVerdict } from '../src/doctor/disk-checks.ts';
+import { literal } from './helpers.ts';
 
 const GB = 1024 ** 3;
 
@@ -41,9 +42,7 @@ describe('doctor: free disk where phasegate writes', () => {
       expect(checks.map((c) => c.subject)).to.deep.equal(['disk (warehouse file)', 'disk (object store)']);
       const s = await statfs(dir);
       const freeGb = ((s.bavail * s.bsize) / GB).toFixed(1);
-      expect(checks[0]?.detail).to.match(
-        new RegExp(`^${freeGb.replace('.', '\\.')} GB free of [0-9.]+ GB \\(\\d+ %\\) at ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
-      );
+      expect(checks[0]?.detail).to.match(new RegExp(`^${literal(freeGb)} GB free of [0-9.]+ GB \\(\\d+ %\\) at ${literal(dir)}`));
       expect(checks[1]?.detail).to.include(`at ${notYet}`);
     } finally {
       await rm(dir, { recursive: true, force: true });

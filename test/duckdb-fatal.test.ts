@@ -21,7 +21,7 @@ import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { CASCADE_DOWNSTREAM, CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
-import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+import { literal, openTestRuntime, type TestEnv, until } from './helpers.ts';
 import { differences, type SnapshotRow, snapshot } from './table-snapshots.ts';
 
 /** Sets this process's soft limit on the size of a file it writes; the hard limit stays. */
@@ -84,11 +84,7 @@ describe("DuckDB's fatal error: a checkpoint that cannot write the file", functi
     const seen = await statusNaming(second, /could not write/);
     limitFileSize('unlimited');
     // Waiting, not failed, and said in one line: the file, the refusal, what DuckDB did.
-    expect(seen).to.match(
-      new RegExp(
-        `^waiting: .*DuckDB could not write ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: file too large \\(EFBIG\\); DuckDB invalidated the database$`,
-      ),
-    );
+    expect(seen).to.match(new RegExp(`^waiting: .*DuckDB could not write ${literal(file)}: file too large \\(EFBIG\\); DuckDB invalidated the database$`));
     expect(seen).to.not.include('FATAL');
 
     const progress = await waitForCascade(rt, record, { pollMs: 100, timeoutMs: 150_000 });

@@ -62,6 +62,11 @@ export function exitWithin(proc: ChildProcess, ms: number, after: string): Promi
   ]);
 }
 
+/** `text` as a regular expression that matches it literally (a path, a number with its dot). */
+export function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 export async function deleteKeys(url: string, pattern: string): Promise<void> {
   const redis = new Redis(url);
   try {

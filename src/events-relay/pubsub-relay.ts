@@ -18,10 +18,11 @@ import { toError } from '../errors/phasegate-error.ts';
 import { log } from '../log.ts';
 import { parseRunEndFields } from '../queues/events/run-ends.ts';
 import { parseEventFields } from '../queues/events/stream.ts';
-import { duplicateClient, type RedisClient } from '../redis/connect.ts';
+import { BlockingConnection } from '../redis/blocking-connection.ts';
+import type { RedisClient } from '../redis/connect.ts';
 import type { Keys } from '../redis/keys.ts';
 import { entriesByStream, entriesOf, type StreamEntry } from '../redis/stream-reply.ts';
-import { followConnectionId, unblockUntilEnded } from '../redis/unblock.ts';
+import { unblockUntilEnded } from '../redis/unblock.ts';
 import { committedMessage, type RelayMessage, runEndMessage } from './pubsub-message.ts';
 
 export interface PubSubRelayOptions {
@@ -99,8 +100,7 @@ export class PubSubRelay {
   private readonly ownsClient: boolean;
   private readonly topic: Topic;
   private readonly counts: RelayStats = { published: 0, failed: 0 };
-  private conn: RedisClient | undefined;
-  private connId: number | undefined;
+  private reads: BlockingConnection | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -138,11 +138,9 @@ export class PubSubRelay {
   async start(): Promise<void> {
     if (this.loop) return;
     // Its own connection: a blocking XREADGROUP would hold up every other command on a shared one.
-    const conn = duplicateClient(this.ctx.redis);
-    this.conn = conn;
-    await followConnectionId(conn, this.ctx.keys.events(), (id) => {
-      this.connId = id;
-    });
+    const reads = await BlockingConnection.open(this.ctx.redis, this.ctx.keys.events(), `pubsub relay ${this.consumer}: Redis connection`);
+    this.reads = reads;
+    const conn = reads.client;
     for (const stream of this.streams) {
       try {
         // From now on (`$`), not the stream's start: turning the relay on does not publish a week
@@ -152,21 +150,23 @@ export class PubSubRelay {
         if (!toError(err).message.includes('BUSYGROUP')) throw err;
       }
     }
-    this.loop = this.run(conn);
+    this.loop = this.run(reads);
   }
 
-  private async run(conn: RedisClient): Promise<void> {
+  private async run(reads: BlockingConnection): Promise<void> {
     let nextClaim = 0;
     while (!this.stopping) {
+      // The connection of this round: a read given up on replaces it (blocking-connection.ts).
+      const conn = reads.client;
       try {
         // Entries left pending (a failed publish, a restart) go first, in stream order, before
         // anything newer: that keeps each table's messages in commit order.
-        let failed = await this.relay(conn, await this.read(conn, '0'));
+        let failed = await this.relay(conn, await this.read(reads, '0'));
         if (failed === undefined && Date.now() >= nextClaim) {
           failed = await this.claimIdle(conn);
           nextClaim = Date.now() + Math.max(this.opts.retryMs, this.opts.claimIdleMs / 2);
         }
-        if (failed === undefined) failed = await this.relay(conn, await this.read(conn, '>'));
+        if (failed === undefined) failed = await this.relay(conn, await this.read(reads, '>'));
         if (failed) await this.pause();
       } catch (err) {
         if (this.stopping) return;
@@ -177,21 +177,22 @@ export class PubSubRelay {
   }
 
   /** This consumer's pending entries (`0`) or new ones (`>`, blocking), by stream. */
-  private async read(conn: RedisClient, from: '0' | '>'): Promise<Map<string, StreamEntry[]>> {
+  private async read(reads: BlockingConnection, from: '0' | '>'): Promise<Map<string, StreamEntry[]>> {
     const block = from === '>' ? ['BLOCK', this.opts.blockMs] : [];
-    const reply = await conn.call(
-      'XREADGROUP',
-      'GROUP',
-      this.group,
-      this.consumer,
-      'COUNT',
-      this.opts.batchSize,
-      ...block,
-      'STREAMS',
-      ...this.streams,
-      ...this.streams.map(() => from),
-    );
-    return entriesByStream(reply);
+    const send = (conn: RedisClient) =>
+      conn.call(
+        'XREADGROUP',
+        'GROUP',
+        this.group,
+        this.consumer,
+        'COUNT',
+        this.opts.batchSize,
+        ...block,
+        'STREAMS',
+        ...this.streams,
+        ...this.streams.map(() => from),
+      );
+    return entriesByStream(from === '>' ? await reads.read(this.opts.blockMs, send) : await send(reads.client));
   }
 
   /** Entries another relay — presumed dead — left pending for `claimIdleMs`; undefined when there were none. */
@@ -281,12 +282,12 @@ export class PubSubRelay {
     if (this.stopping) return;
     this.stopping = true;
     this.wake?.();
-    const conn = this.conn;
+    const reads = this.reads;
     const loop = this.loop;
-    if (loop) {
+    if (loop && reads) {
       const ended =
-        this.connId !== undefined &&
-        (await unblockUntilEnded(this.ctx.redis, () => (this.connId === undefined ? undefined : { id: this.connId, key: this.ctx.keys.events() }), loop, {
+        reads.blocked() !== undefined &&
+        (await unblockUntilEnded(this.ctx.redis, () => reads.blocked(), loop, {
           deadlineMs: Date.now() + this.opts.closeTimeoutMs,
           nudge: () => this.wake?.(),
         }));
@@ -294,7 +295,7 @@ export class PubSubRelay {
       // they stay pending; the loop ends on its own (it stops at the closed connection).
       if (ended) await loop;
     }
-    if (conn) await conn.quit().catch(() => conn.disconnect());
+    await reads?.close();
     if (this.ownsClient) await this.client.close();
   }
 }

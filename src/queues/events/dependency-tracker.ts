@@ -17,10 +17,11 @@ import { scaledMs } from '../../config/load-config.ts';
 import { toError } from '../../errors/phasegate-error.ts';
 import { log } from '../../log.ts';
 import { lookbackOf } from '../../processors/precompute/lookback.ts';
-import { duplicateClient, type RedisClient } from '../../redis/connect.ts';
-import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
+import { BlockingConnection } from '../../redis/blocking-connection.ts';
+import type { RedisClient } from '../../redis/connect.ts';
+import { RepeatedErrors } from '../../redis/repeated-errors.ts';
 import { entriesByStream, entriesOf, infoRecord, type StreamEntry } from '../../redis/stream-reply.ts';
-import { followConnectionId, unblockUntilEnded } from '../../redis/unblock.ts';
+import { unblockUntilEnded } from '../../redis/unblock.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
 import { phaseJobFinished } from '../commit/staging.ts';
 import type { PipelineContext } from '../context.ts';
@@ -78,6 +79,8 @@ export interface TrackerStats {
   acked: number;
   /** Times an event had to wait for a running job and was handled again. */
   retried: number;
+  /** Blocking reads given up on for want of an answer, each on a new connection since (blocking-connection.ts). */
+  readsGivenUp: number;
 }
 
 export class DependencyTracker {
@@ -86,9 +89,8 @@ export class DependencyTracker {
   private readonly opts: Omit<Required<TrackerOptions>, 'consumer' | 'group'>;
   private readonly backfills: BackfillLookup;
   private readonly retryAt = new Map<string, number>();
-  private readonly counts: TrackerStats = { acked: 0, retried: 0 };
-  private conn: RedisClient | undefined;
-  private connId: number | undefined;
+  private readonly counts: Omit<TrackerStats, 'readsGivenUp'> = { acked: 0, retried: 0 };
+  private reads: BlockingConnection | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
 
@@ -104,7 +106,7 @@ export class DependencyTracker {
   }
 
   stats(): TrackerStats {
-    return { ...this.counts };
+    return { ...this.counts, readsGivenUp: this.reads?.replacements ?? 0 };
   }
 
   private get key(): string {
@@ -122,15 +124,11 @@ export class DependencyTracker {
   async start(): Promise<void> {
     if (this.loop) return;
     // Its own connection: a blocking XREADGROUP would hold up every other command on a shared one.
-    const conn = quietConnectionErrors(duplicateClient(this.ctx.redis), `dependency tracker ${this.consumer}: Redis connection`);
-    this.conn = conn;
-    // A reconnect (Redis restarted, a failover) gives the connection another id, which close() unblocks.
-    await followConnectionId(conn, this.key, (id) => {
-      this.connId = id;
-    });
-    await this.createGroup(conn);
-    await this.forgetIdleConsumers(conn).catch((err) => log.warn(`dependency tracker: could not tidy consumers: ${toError(err).message}`));
-    this.loop = this.run(conn);
+    const reads = await BlockingConnection.open(this.ctx.redis, this.key, `dependency tracker ${this.consumer}: Redis connection`);
+    this.reads = reads;
+    await this.createGroup(reads.client);
+    await this.forgetIdleConsumers(reads.client).catch((err) => log.warn(`dependency tracker: could not tidy consumers: ${toError(err).message}`));
+    this.loop = this.run(reads);
   }
 
   /** Creates the consumer group (and the stream) unless it exists; true when it created it. */
@@ -159,7 +157,7 @@ export class DependencyTracker {
       );
   }
 
-  private async run(conn: RedisClient): Promise<void> {
+  private async run(reads: BlockingConnection): Promise<void> {
     const errors = new RepeatedErrors(`dependency tracker ${this.consumer}`, 'error');
     const claimIdleMs = scaledMs(this.ctx.config, this.ctx.config.tracker.claimIdleSeconds);
     let nextRecovery = 0;
@@ -167,6 +165,8 @@ export class DependencyTracker {
     let nextClaim = 0;
     let nextTrim = Date.now() + this.opts.trimEveryMs;
     while (!this.stopping) {
+      // The connection of this round: a read given up on replaces it (blocking-connection.ts).
+      const conn = reads.client;
       try {
         if (Date.now() >= nextRecovery) {
           await this.retryOwn(conn);
@@ -182,7 +182,9 @@ export class DependencyTracker {
         }
         // While events wait for a retry, block only until the next one is due.
         const block = this.retryAt.size > 0 ? Math.max(1, Math.min(this.opts.blockMs, nextRecovery - Date.now())) : this.opts.blockMs;
-        const reply = await conn.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'BLOCK', block, 'STREAMS', this.key, '>');
+        const reply = await reads.read(block, (c) =>
+          c.call('XREADGROUP', 'GROUP', this.group, this.consumer, 'COUNT', this.opts.batchSize, 'BLOCK', block, 'STREAMS', this.key, '>'),
+        );
         const entries = readReplyEntries(reply);
         await this.handleAll(conn, entries);
         // Commits gathering for their next wave count these events as work upstream; handled,
@@ -325,20 +327,19 @@ export class DependencyTracker {
    */
   letGo(): void {
     this.stopping = true;
-    this.conn?.disconnect();
+    this.reads?.drop();
   }
 
   /** Stops after the event in hand; unacknowledged events stay pending for the next tracker. */
   async close(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const conn = this.conn;
     const loop = this.loop;
     if (loop) {
-      await unblockUntilEnded(this.ctx.redis, () => (this.connId === undefined ? undefined : { id: this.connId, key: this.key }), loop);
+      await unblockUntilEnded(this.ctx.redis, () => this.reads?.blocked(), loop);
       await loop;
     }
-    if (conn) await conn.quit().catch(() => conn.disconnect());
+    await this.reads?.close();
   }
 }
 

@@ -18,10 +18,11 @@ import { WarehouseError } from '../../errors/warehouse-error.ts';
 import { log } from '../../log.ts';
 import type { Registry } from '../../processors/registry.ts';
 import type { TableSpec } from '../../processors/types.ts';
-import { duplicateClient, type RedisClient } from '../../redis/connect.ts';
+import { BlockingConnection } from '../../redis/blocking-connection.ts';
+import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
-import { quietConnectionErrors, RepeatedErrors } from '../../redis/repeated-errors.ts';
-import { followConnectionId, unblockUntilEnded } from '../../redis/unblock.ts';
+import { RepeatedErrors } from '../../redis/repeated-errors.ts';
+import { unblockUntilEnded } from '../../redis/unblock.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
 import { overDeadline, type ReadBounds, tooManyBytes, tooManyRows } from './bounds.ts';
@@ -236,12 +237,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
   };
 
   // Its own connection: a blocking pop would hold up every other command on a shared one.
-  const conn = quietConnectionErrors(duplicateClient(redis), 'read relay: Redis connection');
-  // A reconnect (Redis restarted, a failover) gives the connection another id, which close() unblocks.
-  let connId = 0;
-  await followConnectionId(conn, requestsKey, (id) => {
-    connId = id;
-  });
+  const reads = await BlockingConnection.open(redis, requestsKey, 'read relay: Redis connection');
   const since = new Date().toISOString();
   const heartbeatErrors = new RepeatedErrors('read relay: heartbeat');
   // Every beat writes the presence key anew, so a Redis that restarted without its data
@@ -259,7 +255,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
   const loop = (async () => {
     while (!stopping) {
       try {
-        const popped = await conn.blpop(requestsKey, BLOCK_SECONDS);
+        const popped = await reads.read(BLOCK_SECONDS * 1000, (conn) => conn.blpop(requestsKey, BLOCK_SECONDS));
         if (popped) await handle(popped[1]);
         loopErrors.ok();
       } catch (err) {
@@ -282,8 +278,8 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
       // A person's query in hand must not hold up a worker's shutdown: its reader is told why.
       guest.interrupt();
       // A waiting pop wakes at once; a popped request is still answered.
-      await unblockUntilEnded(redis, () => ({ id: connId, key: requestsKey }), loop);
-      await conn.quit().catch(() => conn.disconnect());
+      await unblockUntilEnded(redis, () => reads.blocked(), loop);
+      await reads.close();
     },
   };
 }

@@ -1,0 +1,118 @@
+/**
+ * A consumer's own connection for its blocking reads (the dependency tracker's XREADGROUP …
+ * BLOCK, the read relay's BLPOP, the Pub/Sub relay's XREADGROUP), and a watchdog on each read.
+ *
+ * Why the watchdog: these connections run with `maxRetriesPerRequest: null`, and then ioredis
+ * re-queues a blocking command whose connection was reset and sends it again on reconnect
+ * instead of failing it; such a command can then never settle (BullMQ met it in its own
+ * blocking reads and races them against a timer since: taskforcesh/bullmq#4479, fixed by #4484).
+ * On a Redis Cluster whose master died with the dependency tracker blocked on it, the tracker's
+ * read never returned: the raw tables' events were never handled and the cascade stopped at
+ * phase 2 with every status `pending` (test/redis-cluster.test.ts, "workers idle when their
+ * master dies", failed so once in CI). A read that has not answered by its block time plus a
+ * margin is given up on: the connection is dropped with the read on it, a new one takes its
+ * place, and the read counts as a timeout. Nothing a read took is lost by that — a stream read
+ * leaves its entries pending for the consumer, who reads them again; a popped relay request
+ * is lost with it, and its asker gives up at its own deadline, as when a reply is late.
+ */
+import { log } from '../log.ts';
+import { duplicateClient, type RedisClient } from './connect.ts';
+import { quietConnectionErrors } from './repeated-errors.ts';
+import { type BlockedRead, followConnectionId } from './unblock.ts';
+
+/** How much longer than its block a read may take before it is given up on. */
+export const READ_WATCHDOG_MARGIN_MS = 3000;
+
+export class BlockingConnection {
+  private conn: RedisClient;
+  private id: number | undefined;
+  private replaced = 0;
+  /** Until the connection's id is known (set by `open`). */
+  private followed: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly source: RedisClient,
+    /** The key the reads block on: on a cluster it names the master whose connection blocks. */
+    private readonly key: string,
+    private readonly what: string,
+    private readonly marginMs: number,
+  ) {
+    this.conn = this.open();
+  }
+
+  /** A new connection like `source`, for reads blocking on `key`; `what` names it in its errors. */
+  static async open(source: RedisClient, key: string, what: string, opts: { marginMs?: number } = {}): Promise<BlockingConnection> {
+    const c = new BlockingConnection(source, key, what, opts.marginMs ?? READ_WATCHDOG_MARGIN_MS);
+    await c.followed;
+    return c;
+  }
+
+  private open(): RedisClient {
+    const conn = quietConnectionErrors(duplicateClient(this.source), this.what);
+    // A reconnect (Redis restarted, a failover) gives the connection another id, which close() unblocks.
+    this.followed = followConnectionId(conn, this.key, (id) => {
+      if (this.conn === conn) this.id = id;
+    }).catch(() => undefined);
+    return conn;
+  }
+
+  /** The connection now: for the consumer's other commands (XACK, XAUTOCLAIM …), which do not block. */
+  get client(): RedisClient {
+    return this.conn;
+  }
+
+  /** How many times a read was given up on and the connection replaced. */
+  get replacements(): number {
+    return this.replaced;
+  }
+
+  /** The read blocked now, for `unblockUntilEnded`: the connection's id on its server, and the key. */
+  blocked(): BlockedRead | undefined {
+    return this.id === undefined ? undefined : { id: this.id, key: this.key };
+  }
+
+  /**
+   * Runs `send`, a read that blocks at most `blockMs` on the server; its reply, or null when it
+   * has not answered `blockMs` plus the margin later (the connection is replaced then). A read
+   * that fails rejects as it did.
+   */
+  async read<T>(blockMs: number, send: (conn: RedisClient) => Promise<T>): Promise<T | null> {
+    const conn = this.conn;
+    const reply = send(conn);
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<typeof OVERDUE>((resolve) => {
+      timer = setTimeout(() => resolve(OVERDUE), blockMs + this.marginMs);
+    });
+    try {
+      const result = await Promise.race([reply, overdue]);
+      if (result !== OVERDUE) return result;
+    } finally {
+      clearTimeout(timer);
+    }
+    // The abandoned read may settle later, or never: either way nobody waits on it.
+    reply.catch(() => undefined);
+    if (this.conn === conn) {
+      log.warn(
+        `${this.what}: a read blocking ${blockMs} ms had no answer ${blockMs + this.marginMs} ms after it was sent: dropped it with its connection, reading again on a new one`,
+      );
+      this.replaced += 1;
+      this.id = undefined;
+      this.conn = this.open();
+      conn.disconnect();
+    }
+    return null;
+  }
+
+  /** Closes the connection, politely (QUIT) when Redis answers. */
+  async close(): Promise<void> {
+    const conn = this.conn;
+    await conn.quit().catch(() => conn.disconnect());
+  }
+
+  /** Drops the connection at once: a read on it fails now (for a process stopping while Redis is silent). */
+  drop(): void {
+    this.conn.disconnect();
+  }
+}
+
+const OVERDUE = Symbol('overdue');

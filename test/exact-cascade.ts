@@ -19,9 +19,29 @@ export const CASCADE_DOWNSTREAM = [
   'player_points_predictions',
 ];
 
+/**
+ * Where a run that did not end stopped: its phases' counts, each phase queue's jobs by state,
+ * the trackers' counts and every slice not committed with its error — what a hang needs to be
+ * told apart (a tracker that stopped reading, a worker that stopped taking jobs, a job that
+ * failed its way back to pending).
+ */
+async function whereItStopped(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<string> {
+  const lines = [`the run did not end: ${JSON.stringify(progress.perPhase)}`];
+  for (const phase of [1, 2, 3, 4, 5] as const) {
+    const counts = await rt.queues.phase(phase).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed');
+    lines.push(`phase ${phase} queue: ${JSON.stringify(counts)}`);
+  }
+  lines.push(`trackers: ${JSON.stringify(rt.trackers.map((t) => t.stats()))}`);
+  for (const p of [...CASCADE_ROOTS, ...CASCADE_DOWNSTREAM]) {
+    const statuses = await rt.statuses.getMany(p, dates);
+    for (const [i, s] of statuses.entries()) if (s?.status !== 'committed') lines.push(`${p} ${dates[i]}: ${JSON.stringify(s ?? null)}`);
+  }
+  return lines.join('\n');
+}
+
 /** Every slice of the run committed, and the tables hold exactly the fixture's rows. */
 export async function expectExactCascade(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<void> {
-  expect(progress.done, JSON.stringify(progress.perPhase)).to.equal(true);
+  if (!progress.done) expect.fail(await whereItStopped(rt, dates, progress));
   for (const p of [...CASCADE_ROOTS.slice(2), ...CASCADE_DOWNSTREAM]) {
     const statuses = await rt.statuses.getMany(p, dates);
     expect(

@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.ts';
 import { type CommittedEvent, parseEventFields } from '../src/queues/events/stream.ts';
+import { BlockingConnection } from '../src/redis/blocking-connection.ts';
 import { connectRedis } from '../src/redis/connect.ts';
 import { keysFor } from '../src/redis/keys.ts';
 
@@ -59,21 +60,26 @@ async function main(): Promise<void> {
     stopping = true;
   });
   // First what this consumer was handed before a crash and never acknowledged (id 0), then new events (>).
+  // Reads on a connection of their own with a watchdog: a read a reconnect left unanswered is
+  // dropped and read again (src/redis/blocking-connection.ts); what it took stays pending.
+  const reads = await BlockingConnection.open(redis, stream, 'events-consumer: Redis connection');
   let cursor = '0';
   while (!stopping) {
     const reading = cursor === '>';
-    const reply = await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 100, ...(reading ? ['BLOCK', 2000] : []), 'STREAMS', stream, cursor);
-    const batch = entries(reply);
+    const read = (conn: typeof redis) =>
+      conn.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 100, ...(reading ? ['BLOCK', 2000] : []), 'STREAMS', stream, cursor);
+    const batch = entries(reading ? await reads.read(2000, read) : await read(reads.client));
     if (!reading && batch.length === 0) cursor = '>';
     if (reading && batch.length === 0 && flags.once) break;
     for (const [id, fields] of batch) {
       // Trimmed from the stream before it was read (the stream is capped): nothing to handle.
       if (fields) handle(id, parseEventFields(fields));
       // Acknowledge only after handling: a crash in between means a redelivery, not a loss.
-      await redis.xack(stream, group, id);
+      await reads.client.xack(stream, group, id);
       if (!reading) cursor = id;
     }
   }
+  await reads.close();
   await redis.quit();
 }
 

@@ -2,14 +2,18 @@
  * A blocking read that never answers does not wedge its consumer (src/redis/blocking-connection.ts):
  * past its block time and the margin the read counts as a timeout, its connection is dropped
  * with it and a new one reads on. A redis-server of this test's own holds the read with
- * CLIENT PAUSE, as a connection reset can leave ioredis holding it for ever.
+ * CLIENT PAUSE, as a connection reset can leave ioredis holding it for ever; for the
+ * dependency tracker, a proxy loses its read's answers (without the watchdog the tracker never
+ * reads again, and its close waits for ever).
  */
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
 import { BlockingConnection } from '../src/redis/blocking-connection.ts';
 import { connectRedis, type RedisClient } from '../src/redis/connect.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
-import { until } from './helpers.ts';
+import { openTestRuntime, until } from './helpers.ts';
 
 describe('a blocking read with a watchdog', () => {
   let server: Awaited<ReturnType<typeof startRedisServer>>;
@@ -62,5 +66,68 @@ describe('a blocking read with a watchdog', () => {
     await until(async () => reads.blocked() !== undefined, 'the new connection id', 5000, 20);
     expect(reads.blocked()).to.deep.equal({ id: Number(await reads.client.client('ID')), key: 'requests' });
     expect(reads.blocked()?.id).to.not.equal(firstId);
+  });
+
+  it("a dependency tracker whose read's answer is lost reads the next event on a new connection", async function () {
+    this.timeout(30_000);
+    // Between the pipeline and Redis: a proxy that, once `losing`, loses every reply to the
+    // connections already open that sent a blocking read (the tracker's), as a reset connection
+    // can lose a read's answer. Connections opened later pass.
+    let losing = false;
+    const proxy = createServer((client) => {
+      const openedBefore = !losing;
+      let blocking = false;
+      const upstream = connect(server.port, '127.0.0.1');
+      client.on('data', (d: Buffer) => {
+        if (d.includes('BLOCK')) blocking = true;
+        upstream.write(d);
+      });
+      upstream.on('data', (d) => {
+        if (!(losing && openedBefore && blocking)) client.write(d);
+      });
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const { rt, cleanup } = await openTestRuntime({ REDIS_URL: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+    try {
+      const tracker = await startDependencyTracker(rt, { blockMs: 1000, group: 'watchdog-test', consumer: 'c' });
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        losing = true;
+        // Its blocking read's answer never comes: given up 3 s past the block, on a new connection.
+        await until(async () => tracker.stats().readsGivenUp === 1, 'the tracker to give its read up', 10_000, 50);
+        const id = await admin.xadd(
+          rt.keys.events(),
+          '*',
+          'processor',
+          'nbac_player_boxscore',
+          'table',
+          'nba_raw.nbac_player_boxscores',
+          'slice',
+          '2023-11-01',
+          'rows',
+          '10',
+        );
+        await until(async () => tracker.stats().acked === 1, 'the event handled', 10_000, 50);
+        // Read and acknowledged on the new connection: delivered to the group, nothing pending.
+        const groups = (await admin.xinfo('GROUPS', rt.keys.events())) as unknown[][];
+        const group = groups
+          .map((g) => Object.fromEntries(g.flatMap((v, i) => (i % 2 === 0 ? [[String(v), g[i + 1]]] : []))))
+          .find((g) => g.name === 'watchdog-test');
+        expect(group).to.deep.include({ 'last-delivered-id': id, pending: 0 });
+        expect(tracker.stats().readsGivenUp).to.equal(1);
+      } finally {
+        losing = false;
+        await tracker.close();
+      }
+    } finally {
+      await cleanup();
+      proxy.close();
+    }
   });
 });

@@ -27,8 +27,6 @@ export class BlockingConnection {
   private conn: RedisClient;
   private id: number | undefined;
   private replaced = 0;
-  /** Until the connection's id is known (set by `open`). */
-  private followed: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly source: RedisClient,
@@ -36,24 +34,28 @@ export class BlockingConnection {
     private readonly key: string,
     private readonly what: string,
     private readonly marginMs: number,
+    first: RedisClient,
   ) {
-    this.conn = this.open();
+    this.conn = first;
   }
 
-  /** A new connection like `source`, for reads blocking on `key`; `what` names it in its errors. */
+  /**
+   * A new connection like `source`, for reads blocking on `key`; `what` names it in its errors.
+   * Fails, leaving nothing open, when Redis does not tell the connection's id.
+   */
   static async open(source: RedisClient, key: string, what: string, opts: { marginMs?: number } = {}): Promise<BlockingConnection> {
-    const c = new BlockingConnection(source, key, what, opts.marginMs ?? READ_WATCHDOG_MARGIN_MS);
-    await c.followed;
+    let c: BlockingConnection | undefined;
+    const first = connectFollowing(source, key, what, (conn, id) => {
+      if (c?.conn === conn) c.id = id;
+    });
+    c = new BlockingConnection(source, key, what, opts.marginMs ?? READ_WATCHDOG_MARGIN_MS, first.conn);
+    try {
+      c.id = await first.followed;
+    } catch (err) {
+      first.conn.disconnect();
+      throw err;
+    }
     return c;
-  }
-
-  private open(): RedisClient {
-    const conn = quietConnectionErrors(duplicateClient(this.source), this.what);
-    // A reconnect (Redis restarted, a failover) gives the connection another id, which close() unblocks.
-    this.followed = followConnectionId(conn, this.key, (id) => {
-      if (this.conn === conn) this.id = id;
-    }).catch(() => undefined);
-    return conn;
   }
 
   /** The connection now: for the consumer's other commands (XACK, XAUTOCLAIM …), which do not block. */
@@ -97,7 +99,12 @@ export class BlockingConnection {
       );
       this.replaced += 1;
       this.id = undefined;
-      this.conn = this.open();
+      const next = connectFollowing(this.source, this.key, this.what, (c, id) => {
+        if (this.conn === c) this.id = id;
+      });
+      // Its id comes when Redis answers; until then close() waits for the read's own block.
+      next.followed.catch(() => undefined);
+      this.conn = next.conn;
       conn.disconnect();
     }
     return null;
@@ -116,3 +123,17 @@ export class BlockingConnection {
 }
 
 const OVERDUE = Symbol('overdue');
+
+/**
+ * A new connection like `source`, its errors logged once under `what`, whose id on the server
+ * holding `key` goes to `set` now and after every reconnect (a Redis restart, a failover).
+ */
+function connectFollowing(
+  source: RedisClient,
+  key: string,
+  what: string,
+  set: (conn: RedisClient, id: number) => void,
+): { conn: RedisClient; followed: Promise<number> } {
+  const conn = quietConnectionErrors(duplicateClient(source), what);
+  return { conn, followed: followConnectionId(conn, key, (id) => set(conn, id)) };
+}

@@ -27,6 +27,8 @@ export class BlockingConnection {
   private conn: RedisClient;
   private id: number | undefined;
   private replaced = 0;
+  /** When the first connection's id is known; rejects when Redis does not tell it. */
+  private readonly first: Promise<number>;
 
   private constructor(
     private readonly source: RedisClient,
@@ -34,9 +36,10 @@ export class BlockingConnection {
     private readonly key: string,
     private readonly what: string,
     private readonly marginMs: number,
-    first: RedisClient,
   ) {
-    this.conn = first;
+    const { conn, followed } = this.connect();
+    this.conn = conn;
+    this.first = followed;
   }
 
   /**
@@ -44,18 +47,24 @@ export class BlockingConnection {
    * Fails, leaving nothing open, when Redis does not tell the connection's id.
    */
   static async open(source: RedisClient, key: string, what: string, opts: { marginMs?: number } = {}): Promise<BlockingConnection> {
-    let c: BlockingConnection | undefined;
-    const first = connectFollowing(source, key, what, (conn, id) => {
-      if (c?.conn === conn) c.id = id;
-    });
-    c = new BlockingConnection(source, key, what, opts.marginMs ?? READ_WATCHDOG_MARGIN_MS, first.conn);
+    const c = new BlockingConnection(source, key, what, opts.marginMs ?? READ_WATCHDOG_MARGIN_MS);
     try {
-      c.id = await first.followed;
+      c.id = await c.first;
     } catch (err) {
-      first.conn.disconnect();
+      c.drop();
       throw err;
     }
     return c;
+  }
+
+  /** A new connection like the source, its errors logged once, its id followed while it is the current one. */
+  private connect(): { conn: RedisClient; followed: Promise<number> } {
+    const conn = quietConnectionErrors(duplicateClient(this.source), this.what);
+    // A reconnect (a Redis restart, a failover) gives it another id, which close() unblocks.
+    const followed = followConnectionId(conn, this.key, (id) => {
+      if (this.conn === conn) this.id = id;
+    });
+    return { conn, followed };
   }
 
   /** The connection now: for the consumer's other commands (XACK, XAUTOCLAIM …), which do not block. */
@@ -99,9 +108,7 @@ export class BlockingConnection {
       );
       this.replaced += 1;
       this.id = undefined;
-      const next = connectFollowing(this.source, this.key, this.what, (c, id) => {
-        if (this.conn === c) this.id = id;
-      });
+      const next = this.connect();
       // Its id comes when Redis answers; until then close() waits for the read's own block.
       next.followed.catch(() => undefined);
       this.conn = next.conn;
@@ -123,17 +130,3 @@ export class BlockingConnection {
 }
 
 const OVERDUE = Symbol('overdue');
-
-/**
- * A new connection like `source`, its errors logged once under `what`, whose id on the server
- * holding `key` goes to `set` now and after every reconnect (a Redis restart, a failover).
- */
-function connectFollowing(
-  source: RedisClient,
-  key: string,
-  what: string,
-  set: (conn: RedisClient, id: number) => void,
-): { conn: RedisClient; followed: Promise<number> } {
-  const conn = quietConnectionErrors(duplicateClient(source), what);
-  return { conn, followed: followConnectionId(conn, key, (id) => set(conn, id)) };
-}

@@ -13,23 +13,18 @@ import { phaseBacklog } from '../src/queues/commit/backlog-gather.ts';
 import { ensureCommitJob, phaseJobFinished } from '../src/queues/commit/staging.ts';
 import { commitJobId, JOB_NAMES, PHASES, TRACKER_GROUP } from '../src/queues/names.ts';
 import { CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { openTestRuntime, runtimePerTest } from './helpers.ts';
 
 describe('backlog gather of phase 3–5 tables', function () {
   this.timeout(30_000);
-  let env: TestEnv;
-
-  beforeEach(async () => {
-    // ×100: the 60 s backlog window is 600 ms, the 120 s upstream one 1,200 ms, the 2 s gather window 20 ms. No worker runs, so
-    // a queued phase job stays waiting and a commit job stays where ensureCommitJob put it.
-    env = await openTestRuntime({
-      PHASEGATE_TIME_SCALE: '100',
-      PHASEGATE_COMMIT_GATHER_SECONDS: '2',
-      PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS: '60',
-      PHASEGATE_COMMIT_UPSTREAM_GATHER_SECONDS: '120',
-    });
+  // ×100: the 60 s backlog window is 600 ms, the 120 s upstream one 1,200 ms, the 2 s gather window 20 ms. No worker runs, so
+  // a queued phase job stays waiting and a commit job stays where ensureCommitJob put it.
+  const env = runtimePerTest({
+    PHASEGATE_TIME_SCALE: '100',
+    PHASEGATE_COMMIT_GATHER_SECONDS: '2',
+    PHASEGATE_COMMIT_BACKLOG_GATHER_SECONDS: '60',
+    PHASEGATE_COMMIT_UPSTREAM_GATHER_SECONDS: '120',
   });
-  afterEach(async () => env.cleanup());
 
   const queuePhaseJob = (phase: 2 | 3, processor: string) =>
     env.rt.queues

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { sliceOfField, TableGateStore, type TakenBatch } from '../src/queues/commit/table-gate.ts';
 import { mendTableGate } from '../src/queues/commit/worker.ts';
 import { PLAYER_TABLE } from './conflict-fixtures.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { runtimePerTest } from './helpers.ts';
 
 const SLICES = ['2024-02-01', '2024-02-02', '2024-02-03', '2024-02-04'];
 const LIMITS = { maxSlices: 64, maxRows: 1_000_000 };
@@ -19,15 +19,13 @@ function entry(slice: string, version = 1) {
 }
 
 describe('table gate: holds, deferrals and crash safety of the conflict path', () => {
-  let env: TestEnv;
+  const env = runtimePerTest();
   let gate: TableGateStore;
 
   beforeEach(async () => {
-    env = await openTestRuntime();
     gate = env.rt.gate;
     for (const s of SLICES) await gate.register(PLAYER_TABLE, s, entry(s));
   });
-  afterEach(async () => env.cleanup());
 
   /** Every slice is in exactly one place: one taken batch, or pending. */
   async function placesOf(): Promise<Map<string, string[]>> {

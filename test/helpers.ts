@@ -95,13 +95,54 @@ export async function testConfig(env: Record<string, string> = {}): Promise<{ co
 }
 
 export async function openTestRuntime(env: Record<string, string> = {}, opts: RuntimeOptions = {}): Promise<TestEnv> {
-  const { config, dir } = await testConfig(env);
-  const rt = await openRuntime(config, { redisExplicit: true, ...opts });
-  const caller =
+  return openRuntimeFor(testCaller(), env, opts);
+}
+
+/** The test file's line that called into this helper, to name a runtime left open. */
+function testCaller(): string {
+  return (
     new Error().stack
       ?.split('\n')
       .find((l) => l.includes('.test.ts'))
-      ?.trim() ?? 'unknown test';
+      ?.trim() ?? 'unknown test'
+  );
+}
+
+/**
+ * A runtime of its own for each test of the calling suite: opened before each test, closed and
+ * its keys and folder removed after it. The returned object reads the current test's.
+ */
+export function runtimePerTest(env: Record<string, string> = {}, opts: RuntimeOptions = {}): TestEnv {
+  const caller = testCaller();
+  let current: TestEnv | undefined;
+  beforeEach(async () => {
+    current = await openRuntimeFor(caller, env, opts);
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  const now = (): TestEnv => {
+    if (!current) throw new Error('runtimePerTest: no runtime outside a test');
+    return current;
+  };
+  return {
+    get config() {
+      return now().config;
+    },
+    get rt() {
+      return now().rt;
+    },
+    get dir() {
+      return now().dir;
+    },
+    cleanup: async () => now().cleanup(),
+  };
+}
+
+async function openRuntimeFor(caller: string, env: Record<string, string>, opts: RuntimeOptions): Promise<TestEnv> {
+  const { config, dir } = await testConfig(env);
+  const rt = await openRuntime(config, { redisExplicit: true, ...opts });
   openRuntimes.set(rt, caller);
   return {
     config,

@@ -10,7 +10,7 @@ import type { Row, TableSpec, TransformDef } from '../src/processors/types.ts';
 import { stagedObjectKeys, stagedObjects } from '../src/queues/commit/staged-objects.ts';
 import { stageRows } from '../src/queues/commit/staging.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { openTestRuntime, type TestEnv, until } from './helpers.ts';
+import { openTestRuntime, runtimePerTest, until } from './helpers.ts';
 
 const spec: TableSpec = {
   dataset: 'nba_raw',
@@ -35,12 +35,7 @@ async function stagingObjects(rt: Runtime): Promise<string[]> {
 
 describe('inline staging: small slices stay in Redis, big ones go to the object store', function () {
   this.timeout(60_000);
-  let env: TestEnv;
-
-  beforeEach(async () => {
-    env = await openTestRuntime({ PHASEGATE_STAGING_INLINE_MAX_BYTES: String(MAX), PHASEGATE_COMMIT_GATHER_SECONDS: '0' }, { registry: new Registry([def]) });
-  });
-  afterEach(async () => env.cleanup());
+  const env = runtimePerTest({ PHASEGATE_STAGING_INLINE_MAX_BYTES: String(MAX), PHASEGATE_COMMIT_GATHER_SECONDS: '0' }, { registry: new Registry([def]) });
 
   it('a small slice is staged inline (no object); a big one as an object of its own', async () => {
     const small = await stageRows(env.rt, def, '2024-01-01', rowsOf('2024-01-01', 3), undefined);

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { RedisStep } from '../src/redis/step.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { runtimePerTest, type TestEnv } from './helpers.ts';
 
 /** How many transactions Redis has executed so far (INFO commandstats). */
 async function execs(env: TestEnv): Promise<number> {
@@ -14,11 +14,7 @@ async function execs(env: TestEnv): Promise<number> {
 }
 
 describe('job steps: one MULTI for the steps of one turn', () => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await openTestRuntime();
-  });
-  afterEach(async () => env.cleanup());
+  const env = runtimePerTest();
 
   it('steps started together land in one transaction, each reading back only its own replies', async () => {
     const key = `${env.config.prefix}:pg:step-test`;

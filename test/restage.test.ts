@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import type { TableSpec, TransformDef } from '../src/processors/types.ts';
 import { stageRows } from '../src/queues/commit/staging.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { runtimePerTest } from './helpers.ts';
 
 const spec: TableSpec = {
   dataset: 'nba_raw',
@@ -23,12 +23,8 @@ const SLICE = '2024-01-01';
 const def: TransformDef = { kind: 'transform', name: 'restage_t', phase: 2, description: 'test', table: spec, dependsOn: [], run: async () => [] };
 
 describe('re-staging a slice deletes the object it replaced', () => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    // Every slice as an object of its own: the path these tests are about (inline-staging.test.ts has the other).
-    env = await openTestRuntime({ PHASEGATE_STAGING_INLINE_MAX_BYTES: '0' });
-  });
-  afterEach(async () => env.cleanup());
+  // Every slice as an object of its own: the path these tests are about (inline-staging.test.ts has the other).
+  const env = runtimePerTest({ PHASEGATE_STAGING_INLINE_MAX_BYTES: '0' });
 
   it('register returns the pending entry it overwrote, atomically', async () => {
     const entry = (object: string) => ({ object, rows: 1, processor: def.name, stagedAt: new Date().toISOString() });

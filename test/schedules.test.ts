@@ -9,7 +9,7 @@ import { PHASES, PRIORITY, phaseJobId, SCHEDULER_JOBS } from '../src/queues/name
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { runDailyLive, yesterday } from '../src/schedules/daily-live.ts';
 import { listSchedules, removeSchedule, setSchedule } from '../src/schedules/store.ts';
-import { openRuntimes, openTestRuntime, runCli, type TestEnv, until } from './helpers.ts';
+import { openRuntimes, runCli, runtimePerTest, until } from './helpers.ts';
 
 function cliEnv(config: Config): Record<string, string> {
   return { REDIS_URL: config.redisUrl, PHASEGATE_PREFIX: config.prefix, PHASEGATE_DATA_DIR: config.dataDir, PHASEGATE_LOG_LEVEL: 'error' };
@@ -29,15 +29,7 @@ async function closeRuntime(rt: Runtime): Promise<void> {
 
 describe('schedules (BullMQ job schedulers)', function () {
   this.timeout(60_000);
-  let env: TestEnv;
-
-  beforeEach(async () => {
-    env = await openTestRuntime();
-  });
-
-  afterEach(async () => {
-    await env.cleanup();
-  });
+  const env = runtimePerTest();
 
   it('a second `schedule set` of the same name updates the one scheduler instead of adding another', async () => {
     const first = await runCli(['schedule', 'set', 'daily-audit', '--cron', '0 9 * * *', '--tz', 'America/New_York', '--json'], cliEnv(env.config));

@@ -10,7 +10,7 @@ import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { SHARED_SETTINGS, sharedDifferences, sharedTexts } from '../src/config/shared-settings.ts';
 import { SharedSettingsError } from '../src/errors/shared-settings-error.ts';
 import { openRuntime } from '../src/runtime.ts';
-import { openRuntimes, openTestRuntime, runCli, TEST_REDIS_URL, type TestEnv } from './helpers.ts';
+import { openRuntimes, runCli, runtimePerTest, TEST_REDIS_URL } from './helpers.ts';
 
 const TABLE = 'nba_raw.nbac_player_boxscores';
 const OVERRIDE = `{"${TABLE}":{"concurrency":2}}`;
@@ -63,16 +63,11 @@ describe('shared settings: one set of caps per pipeline (issue 21, point 4)', fu
   });
 
   describe('on a pipeline whose gates run', () => {
-    let env: TestEnv;
+    const env = runtimePerTest({ PHASEGATE_WORKER_DOCTOR: 'false' });
 
     beforeEach(async () => {
-      env = await openTestRuntime({ PHASEGATE_WORKER_DOCTOR: 'false' });
       // The first process to start table gates records the set.
       await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false, scheduler: false });
-    });
-
-    afterEach(async () => {
-      await env.cleanup();
     });
 
     const recordedHash = () => env.rt.redis.hgetall(env.rt.keys.sharedSettings());

@@ -6,17 +6,13 @@
  */
 import { expect } from 'chai';
 import { RedisStep } from '../src/redis/step.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { runtimePerTest } from './helpers.ts';
 
 const P = 'nbac_team_boxscore';
 const D = '2024-01-05';
 
 describe('status store: merges in Redis', () => {
-  let env: TestEnv;
-  beforeEach(async () => {
-    env = await openTestRuntime();
-  });
-  afterEach(async () => env.cleanup());
+  const env = runtimePerTest();
 
   it('keeps the fields a patch does not name, removes the ones it names undefined, keeps null', async () => {
     const s = env.rt.statuses;

@@ -49,7 +49,8 @@ export class BlockingConnection {
   static async open(source: RedisClient, key: string, what: string, opts: { marginMs?: number } = {}): Promise<BlockingConnection> {
     const c = new BlockingConnection(source, key, what, opts.marginMs ?? READ_WATCHDOG_MARGIN_MS);
     try {
-      c.id = await c.first;
+      // Its id is set as it arrives (connect's follower); here only its failure matters.
+      await c.first;
     } catch (err) {
       c.drop();
       throw err;

@@ -8,7 +8,7 @@
  * them), and the phase 3–5 reads of a season's rolling-window history come through the gate
  * process's read relay, in parts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,10 +18,9 @@ import { expect } from 'chai';
 import { defaultRegistry } from '../src/runtime.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
-import { childEnv, deleteKeys, runCli, TEST_REDIS_URL, until } from './helpers.ts';
+import { deleteKeys, runCli, spawnCli, TEST_REDIS_URL, until } from './helpers.ts';
 import { differences, snapshot } from './table-snapshots.ts';
 
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
 const FIRST = '2023-10-24';
 const LAST = '2024-04-14';
 const SCRAPERS = 'nbac_player_boxscore_scraper,nbac_team_boxscore_scraper';
@@ -70,14 +69,7 @@ describe('a full-season cascade in four processes started in any order (issue 21
 
   /** `phasegate worker ARGS` in its own process; its stderr kept for the failure message. */
   const worker = (args: string[]) => {
-    const child = spawn(process.execPath, [BIN, 'worker', ...args], {
-      env: childEnv({ ...env('four'), PHASEGATE_LOG_LEVEL: 'info' }),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const log = { text: '' };
-    child.stderr?.on('data', (b: Buffer) => {
-      log.text += b.toString();
-    });
+    const { proc: child, out: log } = spawnCli(['worker', ...args], { ...env('four'), PHASEGATE_LOG_LEVEL: 'info' });
     children.push(child);
     return { child, log };
   };
@@ -107,11 +99,11 @@ describe('a full-season cascade in four processes started in any order (issue 21
 
     // 1. Phases 3–5 first, then phases 1–2: neither opens the DuckDB file.
     const phases35 = worker(['--phases', '3,4,5', '--concurrency', '2']);
-    await until(async () => phases35.log.text.includes('worker running') || phases35.child.exitCode !== null, 'the phase 3–5 worker to start', 60_000);
+    await until(async () => phases35.log.stderr.includes('worker running') || phases35.child.exitCode !== null, 'the phase 3–5 worker to start', 60_000);
     const phases12 = worker(['--phases', '1,2', '--concurrency', '4']);
-    await until(async () => phases12.log.text.includes('worker running') || phases12.child.exitCode !== null, 'the phase 1–2 worker to start', 60_000);
-    expect(phases35.child.exitCode, phases35.log.text).to.equal(null);
-    expect(phases12.child.exitCode, phases12.log.text).to.equal(null);
+    await until(async () => phases12.log.stderr.includes('worker running') || phases12.child.exitCode !== null, 'the phase 1–2 worker to start', 60_000);
+    expect(phases35.child.exitCode, phases35.log.stderr).to.equal(null);
+    expect(phases12.child.exitCode, phases12.log.stderr).to.equal(null);
     // 2. The backfill command, with no workers of its own: scrapes and raw loads run and stage.
     const four = backfill('four', ['--wait']);
     await new Promise((r) => setTimeout(r, 3_000));
@@ -125,11 +117,11 @@ describe('a full-season cascade in four processes started in any order (issue 21
     const theirs = ended(one, 'one process');
     expect(mine.perProcessor).to.deep.equal(theirs.perProcessor);
     for (const w of [phases35, phases12, gates]) {
-      expect(w.child.exitCode, w.log.text.slice(-2000)).to.equal(null);
+      expect(w.child.exitCode, w.log.stderr.slice(-2000)).to.equal(null);
       w.child.kill('SIGTERM');
     }
     for (const w of [phases35, phases12, gates]) if (w.child.exitCode === null) await once(w.child, 'exit');
-    for (const w of [phases35, phases12]) expect(w.log.text, 'a phase worker never meets the file lock').to.not.match(/Conflicting lock|could not set lock/i);
+    for (const w of [phases35, phases12]) expect(w.log.stderr, 'a phase worker never meets the file lock').to.not.match(/Conflicting lock|could not set lock/i);
 
     const registry = defaultRegistry();
     const open = (who: keyof typeof prefixes) =>

@@ -3,7 +3,7 @@
  * folder on the real Redis and a real DuckDB, and is torn down with its keys. A test that
  * leaves a runtime (workers, connections) open fails (see 00-leaks.test.ts).
  */
-import { type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -48,6 +48,25 @@ export function runCli(args: readonly string[], env: Record<string, string>): Pr
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** What a child process wrote, kept as it comes (for a test's failure message or its checks). */
+export interface ChildOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** `phasegate ARGS` in a child process of its own, in the test's environment plus `env`; its output kept. */
+export function spawnCli(args: readonly string[], env: Record<string, string>): { proc: ChildProcess; out: ChildOutput } {
+  const proc = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: ChildOutput = { stdout: '', stderr: '' };
+  proc.stdout?.on('data', (b: Buffer) => {
+    out.stdout += b.toString();
+  });
+  proc.stderr?.on('data', (b: Buffer) => {
+    out.stderr += b.toString();
+  });
+  return { proc, out };
 }
 
 /**

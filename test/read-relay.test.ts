@@ -6,7 +6,7 @@
  * by a process that serves no reads, or one that does not answer in time, fails with one line
  * naming the holder; a worker that stops, stops serving.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,9 +23,8 @@ import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { relayReader } from '../src/warehouse/read-relay/client.ts';
 import { PROTOCOL_VERSION } from '../src/warehouse/read-relay/protocol.ts';
-import { childEnv, deleteKeys, openRuntimes, runCli, TEST_REDIS_URL, until } from './helpers.ts';
+import { deleteKeys, openRuntimes, runCli, spawnCli, TEST_REDIS_URL, until } from './helpers.ts';
 
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
 const DATE = '2023-11-01';
 const TOKEN = 'read-relay-token-0123456789';
 const TIMEOUT_SECONDS = 5;
@@ -88,13 +87,11 @@ describe('read relay: inspecting tables while a worker holds the DuckDB file', f
     // Larger than the byte bound: through the holder it can only come in parts.
     expect(Buffer.byteLength(JSON.stringify(direct))).to.be.above(MAX_BYTES);
     // A worker holding the file read-write (its table gates), serving reads once it has opened it.
-    worker = spawn(process.execPath, [BIN, 'worker', '--phases', 'commit'], { env: childEnv(env()), stdio: ['ignore', 'ignore', 'pipe'] });
-    let workerErr = '';
-    worker.stderr?.on('data', (b: Buffer) => {
-      workerErr += b.toString();
-    });
+    const started = spawnCli(['worker', '--phases', 'commit'], env());
+    worker = started.proc;
+    const workerOut = started.out;
     await until(
-      async () => (worker?.exitCode === null ? redis.get(keys.readRelayServer(file)) : Promise.reject(new Error(workerErr))),
+      async () => (worker?.exitCode === null ? redis.get(keys.readRelayServer(file)) : Promise.reject(new Error(workerOut.stderr))),
       'the worker serving reads',
       60_000,
     );

@@ -6,16 +6,14 @@
  * PHASEGATE_SHUTDOWN_REDIS_WAIT_SECONDS (as a worker's close does): the command exits 1 with
  * one line that names Redis by host and port.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
-import { childEnv, exitWithin, until } from './helpers.ts';
-
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
+import { type ChildOutput, exitWithin, spawnCli, until } from './helpers.ts';
 
 describe('backfill --workers stopped (Ctrl-C) while its Redis does not answer', function () {
   this.timeout(120_000);
@@ -33,7 +31,7 @@ describe('backfill --workers stopped (Ctrl-C) while its Redis does not answer', 
   });
 
   /** `backfill --workers 2` of a 20-date cascade on `redis`, until its wait has begun. */
-  async function startBackfillCli(url: string): Promise<{ proc: ChildProcess; out: { stdout: string; stderr: string } }> {
+  async function startBackfillCli(url: string): Promise<{ proc: ChildProcess; out: ChildOutput }> {
     const env = {
       REDIS_URL: url,
       PHASEGATE_PREFIX: 'gone-bf',
@@ -42,10 +40,8 @@ describe('backfill --workers stopped (Ctrl-C) while its Redis does not answer', 
       PHASEGATE_SHUTDOWN_REDIS_WAIT_SECONDS: '2',
       PHASEGATE_LOG_LEVEL: 'warn',
     };
-    const proc = spawn(
-      process.execPath,
+    const { proc, out } = spawnCli(
       [
-        BIN,
         'backfill',
         '--processors',
         'nbac_player_boxscore_scraper,nbac_team_boxscore_scraper',
@@ -57,16 +53,9 @@ describe('backfill --workers stopped (Ctrl-C) while its Redis does not answer', 
         '--workers',
         '2',
       ],
-      { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
+      env,
     );
     cli = proc;
-    const out = { stdout: '', stderr: '' };
-    proc.stdout?.on('data', (b: Buffer) => {
-      out.stdout += b.toString();
-    });
-    proc.stderr?.on('data', (b: Buffer) => {
-      out.stderr += b.toString();
-    });
     // The run is under way: its jobs are enqueued and the wait has begun.
     await until(async () => out.stdout.includes('enqueued'), 'the backfill to start', 60_000, 50);
     await new Promise((r) => setTimeout(r, 1500));

@@ -6,7 +6,7 @@
  * exits 1 with one line. Redis comes back (its AOF kept every acknowledged write), a new worker
  * takes the abandoned jobs once their locks expire, and the run ends with exact rows.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,9 +17,7 @@ import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/c
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
 import { CASCADE_DOWNSTREAM, CASCADE_ROOTS, expectExactCascade } from './exact-cascade.ts';
-import { childEnv, exitWithin, openRuntimes, until } from './helpers.ts';
-
-const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'phasegate.js');
+import { exitWithin, openRuntimes, spawnCli, until } from './helpers.ts';
 
 describe('a worker stopped while its Redis does not answer', function () {
   this.timeout(240_000);
@@ -54,11 +52,7 @@ describe('a worker stopped while its Redis does not answer', function () {
       PHASEGATE_LOG_LEVEL: 'warn',
     };
     const startWorker = () => {
-      const w = spawn(process.execPath, [BIN, 'worker', '--phases', 'all'], { env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
-      const out = { stderr: '' };
-      w.stderr?.on('data', (b: Buffer) => {
-        out.stderr += b.toString();
-      });
+      const { proc: w, out } = spawnCli(['worker', '--phases', 'all'], env);
       workers.push(w);
       return { w, out };
     };

@@ -18,6 +18,7 @@ import { type CommittedEvent, parseEventFields } from '../src/queues/events/stre
 import { BlockingConnection } from '../src/redis/blocking-connection.ts';
 import { connectRedis } from '../src/redis/connect.ts';
 import { keysFor } from '../src/redis/keys.ts';
+import { entriesByStream } from '../src/redis/stream-reply.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -33,15 +34,6 @@ const stream = keysFor(config.prefix).events();
 const group = flags.group;
 const consumer = flags.consumer;
 const redis = connectRedis(config, { maxRetriesPerRequest: null });
-
-type Entry = [id: string, fields: string[] | null];
-
-/** One stream's entries from an XREADGROUP reply: RESP3 gives `[key, entries]`, RESP2 `[[key, entries]]`. */
-function entries(reply: unknown): Entry[] {
-  if (!Array.isArray(reply) || reply.length === 0) return [];
-  const list: unknown = typeof reply[0] === 'string' ? reply[1] : (reply[0] as unknown[])[1];
-  return Array.isArray(list) ? (list as Entry[]) : [];
-}
 
 /** What this consumer does with an event. Replace with yours; keep it idempotent. */
 function handle(id: string, event: CommittedEvent): void {
@@ -68,7 +60,7 @@ async function main(): Promise<void> {
     const reading = cursor === '>';
     const read = (conn: typeof redis) =>
       conn.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 100, ...(reading ? ['BLOCK', 2000] : []), 'STREAMS', stream, cursor);
-    const batch = entries(reading ? await reads.read(2000, read) : await read(reads.client));
+    const batch = entriesByStream(reading ? await reads.read(2000, read) : await read(reads.client)).get(stream) ?? [];
     if (!reading && batch.length === 0) cursor = '>';
     if (reading && batch.length === 0 && flags.once) break;
     for (const [id, fields] of batch) {

@@ -56,6 +56,7 @@ describe('phasegate CLI', function () {
       /exactly one of/,
     ],
     ['an unknown phase', ['worker', '--phases', '9'], /"9" is not a phase/],
+    ['reversed fixture dates', ['fixtures', '--start', '2024-05-01', '--end', '2024-04-01'], /--start 2024-05-01 is after --end 2024-04-01/],
   ];
   for (const [what, args, message] of bad) {
     it(`exits 2 with one line for ${what}`, async () => {
@@ -67,6 +68,19 @@ describe('phasegate CLI', function () {
       expect(lines[0]).to.match(message);
     });
   }
+
+  it('fixtures: the real 2023-24 regular season is 160 game dates and 1,230 games', async () => {
+    const r = await run(['fixtures', '--start', '2023-10-24', '--end', '2024-04-14', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      dates: 160,
+      seasons: [{ season: '2023-24', dates: 160, games: 1230, first: '2023-10-24', last: '2024-04-14' }],
+    });
+    const text = await run(['fixtures', '--start', '2024-04-01', '--end', '2024-06-30']);
+    expect(text.code, text.stderr).to.equal(0);
+    // The real 2024 Play-In and playoffs end with the Finals' last game on 2024-06-17.
+    expect(text.stdout).to.match(/^\d+ game dates between 2024-04-01 and 2024-06-30\n {2}2023-24: \d+ dates, [\d,]+ games \(2024-04-01 … 2024-06-17\)\n$/);
+  });
 
   it('exits 2 naming the variable for a bad configuration value', async () => {
     const r = await run(['status'], { PHASEGATE_TIME_SCALE: 'fast' });

@@ -146,12 +146,20 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const startReadRelay = async (w: Warehouse): Promise<void> => {
     // Only a warehouse one process holds has readers to serve (and only then is DuckDB loaded).
     if (!warehouseDeclaration(config).heldFile) return;
-    const [{ duckdbOf }, { serveReads }] = await Promise.all([import('./warehouse/duckdb/backend.ts'), import('./warehouse/read-relay/server.ts')]);
+    const [{ duckdbOf, rulesOf }, { serveReads }] = await Promise.all([import('./warehouse/duckdb/backend.ts'), import('./warehouse/read-relay/server.ts')]);
     const duck = duckdbOf(w);
     if (!duck) return;
     const { timeoutSeconds, maxRows, maxBytes } = config.readRelay;
     try {
-      relay = await serveReads({ redis, keys, dbPath: config.duckdbPath, registry, duck, bounds: { timeoutMs: timeoutSeconds * 1000, maxRows, maxBytes } });
+      relay = await serveReads({
+        redis,
+        keys,
+        dbPath: config.duckdbPath,
+        registry,
+        duck,
+        pipeline: rulesOf(w) ?? duck,
+        bounds: { timeoutMs: timeoutSeconds * 1000, maxRows, maxBytes },
+      });
     } catch (err) {
       // The pipeline does not stand on it: without it, readers say the holder does not answer.
       log.warn(`read relay: not serving reads of ${config.duckdbPath}: ${(err as Error).message}`);

@@ -23,6 +23,11 @@ export function duckdbOf(warehouse: Warehouse): DuckDBWarehouse | undefined {
   return warehouse instanceof DuckDBWarehouse ? warehouse : DUCKDB_BENEATH.get(warehouse);
 }
 
+/** The BigQuery rules layer, when `warehouse` is one: what the pipeline's reads go through in the process holding the file. */
+export function rulesOf(warehouse: Warehouse): BigQueryRulesWarehouse | undefined {
+  return warehouse instanceof BigQueryRulesWarehouse ? warehouse : undefined;
+}
+
 /** What the configuration says about the DuckDB file and its instance. */
 function duckdbOptions(config: Pick<Config, 'duckdbPath' | 'bigquery' | 'duckdbMemoryLimit' | 'duckdbThreads' | 'duckdbCheckpointThreshold'>) {
   return {

@@ -25,6 +25,7 @@ import { RepeatedErrors } from '../../redis/repeated-errors.ts';
 import { unblockUntilEnded } from '../../redis/unblock.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
+import type { EmulatedWarehouse } from '../types.ts';
 import { overDeadline, type ReadBounds, tooManyBytes, tooManyRows } from './bounds.ts';
 import { type OpArgs, parseRequest, type RelayOp, type RelayPresence, type RelayReply, type RelayRequest, toWireError } from './protocol.ts';
 
@@ -39,7 +40,15 @@ export interface ReadRelayServerOptions {
   dbPath: string;
   /** The tables a request may name (`dataset.table`). */
   registry: Registry;
+  /** The file's warehouse: people's queries (its guest connection) and the reports. */
   duck: DuckDBWarehouse;
+  /**
+   * The warehouse this process's own pipeline reads through — with BigQuery's rules on, the
+   * rules layer over `duck` — so a phase job's reads from another process are what they would
+   * be here: counted as the query jobs they would be on BigQuery, and a table's metadata with
+   * its streaming buffer. @defaultValue `duck`
+   */
+  pipeline?: Pick<EmulatedWarehouse, 'describeTable' | 'readSlices' | 'presentSlices' | 'slicesWithRowsSince' | 'unitHoldings' | 'tableMetadata'>;
   bounds: ReadRelayBounds;
 }
 
@@ -93,6 +102,7 @@ function shuttingDown(): TransientError {
 
 export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRelayServer> {
   const { redis, keys, dbPath, registry, duck, bounds } = opts;
+  const pipeline = opts.pipeline ?? duck;
   const requestsKey = keys.readRelayRequests(dbPath);
   const serverKey = keys.readRelayServer(dbPath);
   const guest: GuestReader = await duck.openGuestReader();
@@ -112,28 +122,28 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
         return result.rows;
       }
       case 'describeTable':
-        return duck.describeTable(spec((a as OpArgs<'describeTable'>).table));
+        return pipeline.describeTable(spec((a as OpArgs<'describeTable'>).table));
       case 'readSlices': {
         const { table, slices } = a as OpArgs<'readSlices'>;
-        return orNothing(duck.readSlices(spec(table), slices));
+        return orNothing(pipeline.readSlices(spec(table), slices));
       }
       case 'presentSlices': {
         const { table, slices } = a as OpArgs<'presentSlices'>;
-        return orNothing(duck.presentSlices(spec(table), slices));
+        return orNothing(pipeline.presentSlices(spec(table), slices));
       }
       case 'slicesWithRowsSince': {
         const { table, slices, since, column } = a as OpArgs<'slicesWithRowsSince'>;
         const s = spec(table);
         // The column becomes an identifier in the SQL: only one the registry gives.
         if (!s.columns.some((c) => c.name === column)) throw new InputError(`read relay: ${table} has no column ${column}`);
-        return orNothing(duck.slicesWithRowsSince(s, slices, new Date(since), column));
+        return orNothing(pipeline.slicesWithRowsSince(s, slices, new Date(since), column));
       }
       case 'unitHoldings': {
         const { table, slices, units } = a as OpArgs<'unitHoldings'>;
-        return orNothing(duck.unitHoldings(spec(table), slices, units));
+        return orNothing(pipeline.unitHoldings(spec(table), slices, units));
       }
       case 'tableMetadata':
-        return duck.tableMetadata(spec((a as OpArgs<'tableMetadata'>).table));
+        return pipeline.tableMetadata(spec((a as OpArgs<'tableMetadata'>).table));
       case 'gameHoldings': {
         const { table, slices } = a as OpArgs<'gameHoldings'>;
         return orNothing(duck.reports.gameHoldings(spec(table), slices));

@@ -138,6 +138,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   const bullmqConnection = quietConnectionErrors(duplicateClient(redis), 'queues: Redis connection');
   const queues = new QueueSet(bullmqConnection, config);
   let warehouse: Promise<Warehouse> | undefined;
+  // The warehouse alone, without the read relay `warehouse` also waits for: the relay's first
+  // command waits for Redis, and a close while Redis is dead must still close the warehouse.
+  let warehouseOpen: Promise<Warehouse> | undefined;
+  // Set when close() begins: a relay that finishes starting after that stops at once.
+  let closing = false;
   // Whether this process runs the table gates: with the embedded DuckDB, only then may it take the file.
   let commitsHere = false;
   let opened: Warehouse | undefined;
@@ -151,7 +156,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     if (!duck) return;
     const { timeoutSeconds, maxRows, maxBytes } = config.readRelay;
     try {
-      relay = await serveReads({
+      const serving = await serveReads({
         redis,
         keys,
         dbPath: config.duckdbPath,
@@ -160,6 +165,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         pipeline: rulesOf(w) ?? duck,
         bounds: { timeoutMs: timeoutSeconds * 1000, maxRows, maxBytes },
       });
+      if (closing) await serving.close();
+      else relay = serving;
     } catch (err) {
       // The pipeline does not stand on it: without it, readers say the holder does not answer.
       log.warn(`read relay: not serving reads of ${config.duckdbPath}: ${(err as Error).message}`);
@@ -189,7 +196,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     redisHandle,
     workers,
     warehouse: () => {
-      warehouse ??= openWarehouse(config, store, opts.rules).then(async (w) => {
+      warehouseOpen ??= openWarehouse(config, store, opts.rules);
+      warehouse ??= warehouseOpen.then(async (w) => {
         opened = w;
         await startReadRelay(w);
         return w;
@@ -282,6 +290,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // A job cannot finish while Redis does not answer. Past the wait, the steps that need
       // Redis stop waiting for it, and every connection is let go (each client stops
       // reconnecting, so nothing holds the process); the warehouse still closes as usual.
+      closing = true;
       const closingTrackers = trackers.splice(0);
       // Said once, by the error close() throws at its end.
       const silent = watchSilentRedis(redis, config.shutdownRedisWaitSeconds * 1000, () => {
@@ -312,9 +321,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           ),
         );
       // A warehouse that failed to open (another process holds the DuckDB file) has nothing to close.
-      if (warehouse)
+      if (warehouseOpen)
         await step(() =>
-          warehouse?.then(
+          warehouseOpen?.then(
             (w) => w.close(),
             () => undefined,
           ),

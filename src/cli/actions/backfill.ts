@@ -145,21 +145,24 @@ export async function runBackfill(flags: BackfillFlags, cmd: Command): Promise<v
         process.stdout.write(`backfill ${record.id}: ${plural(record.added, 'job')} enqueued${again} over ${plural(req.dates.length, 'date')}\n`);
       }
       if (!wait) return;
-      // Said before the bars open: where this backfill commits, when it cannot here.
-      const commitHere = workers === undefined || (await commitsHere(rt, record.id));
       const signal = stopSignal();
       // After Ctrl-C, a dead Redis ends the wait and the summary instead of holding them (and
-      // the command) until a second Ctrl-C; the close that follows has the same bound.
+      // the command) until a second Ctrl-C; the close that follows has the same bound. So does
+      // starting the workers: a worker's first command (its tracker's connection id) waits for
+      // a Redis that died meanwhile as long as any other.
       const redisWatch = rt.stopWaitingOnSilentRedis(signal);
-      // On a terminal: a bar per processor the backfill reaches, until the cascade's last
-      // phase. Opened before the workers start, so their first log lines land above the bars.
-      const view = !flags.json && process.stderr.isTTY === true ? watchBackfill(rt, record, { verbose: flags.verbose }) : undefined;
+      let view: ReturnType<typeof watchBackfill> | undefined;
       let outcome: WaitOutcome;
       let cascade: CascadeProgress | undefined;
       let summary: Awaited<ReturnType<typeof collectSummary>>;
       try {
         try {
-          if (workers !== undefined) await rt.startWorkers({ phases: PHASES, commit: commitHere, concurrency: workers });
+          // Said before the bars open: where this backfill commits, when it cannot here.
+          const commitHere = workers === undefined || (await redisWatch.race(commitsHere(rt, record.id)));
+          // On a terminal: a bar per processor the backfill reaches, until the cascade's last
+          // phase. Opened before the workers start, so their first log lines land above the bars.
+          view = !flags.json && process.stderr.isTTY === true ? watchBackfill(rt, record, { verbose: flags.verbose }) : undefined;
+          if (workers !== undefined) await redisWatch.race(rt.startWorkers({ phases: PHASES, commit: commitHere, concurrency: workers }));
           // Until the run's whole graph is terminal: a cascade's downstream phases, the slices it
           // triggered beyond its dates, delayed and held commits, and its log rows.
           outcome = await redisWatch.race(waitForBackfill(rt, record, { bars: false, view, signal }));

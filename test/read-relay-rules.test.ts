@@ -54,5 +54,7 @@ describe('read relay with BigQuery rules: reads counted, the streaming buffer se
     await rules.streamingInsert(TEAMS, [row]);
     const meta = await reader.tableMetadata(TEAMS);
     expect(meta.streamingBuffer?.estimatedRows, 'the buffer as the holder sees it').to.equal(1);
+    expect(meta.streamingBuffer?.oldestEntryTime).to.be.instanceOf(Date);
+    expect(meta.streamingBuffer?.oldestEntryTime.getTime()).to.equal((await rules.tableMetadata(TEAMS)).streamingBuffer?.oldestEntryTime.getTime());
   });
 });

@@ -207,7 +207,10 @@ export class RelayWarehouse implements Warehouse, WarehouseAdmin {
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
-    return (await this.ask('tableMetadata', { table: tableId(spec) })) as TableMetadata;
+    const meta = (await this.ask('tableMetadata', { table: tableId(spec) })) as TableMetadata;
+    // The buffer's time came as JSON text (the holder's rules layer keeps one).
+    const buffer = meta.streamingBuffer;
+    return buffer ? { ...meta, streamingBuffer: { ...buffer, oldestEntryTime: new Date(buffer.oldestEntryTime) } } : meta;
   }
 
   async close(): Promise<void> {

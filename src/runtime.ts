@@ -24,6 +24,7 @@ import { markRedisEpoch, watchRedisRestarts } from './queues/redis-epoch.ts';
 import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { rememberSecrets } from './redact.ts';
+import { letGoOfBlockingReads } from './redis/blocking-connection.ts';
 import { connectRedis, duplicateClient } from './redis/connect.ts';
 import { ensureCluster, ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
 import { keysFor } from './redis/keys.ts';
@@ -169,7 +170,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       else relay = serving;
     } catch (err) {
       // The pipeline does not stand on it: without it, readers say the holder does not answer.
-      log.warn(`read relay: not serving reads of ${config.duckdbPath}: ${(err as Error).message}`);
+      // A start cut short by close() (its connections let go of a silent Redis) is no news.
+      if (!closing) log.warn(`read relay: not serving reads of ${config.duckdbPath}: ${(err as Error).message}`);
     }
   };
   const workers: Worker[] = [];
@@ -296,6 +298,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       const silent = watchSilentRedis(redis, config.shutdownRedisWaitSeconds * 1000, () => {
         for (const w of workers) void w.disconnect().catch(() => undefined);
         for (const t of closingTrackers) t.letGo();
+        // The tracker's or relay's own connection of one still starting, too.
+        letGoOfBlockingReads(redis);
         bullmqConnection.disconnect();
         redis.disconnect();
       });
@@ -331,6 +335,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       await step(() => rt.notifier.close());
       // The spans of this runtime's last jobs, before a CLI process exits.
       await step(() => flushTracing());
+      // Every consumer closed its own blocking connection by now; one still being opened (its
+      // start raced this close, or waits on a Redis that is gone) would outlive the runtime.
+      letGoOfBlockingReads(redis);
       await redisStep(() => bullmqConnection.quit().catch(() => bullmqConnection.disconnect()));
       await redisStep(() => redis.quit().catch(() => redis.disconnect()));
       silent.stop();

@@ -6,11 +6,12 @@
  * dependency tracker, a proxy loses its read's answers (without the watchdog the tracker never
  * reads again, and its close waits for ever).
  */
+import { once } from 'node:events';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
-import { BlockingConnection } from '../src/redis/blocking-connection.ts';
+import { BlockingConnection, letGoOfBlockingReads } from '../src/redis/blocking-connection.ts';
 import { connectRedis, type RedisClient } from '../src/redis/connect.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openTestRuntime, until } from './helpers.ts';
@@ -66,6 +67,29 @@ describe('a blocking read with a watchdog', () => {
     await until(async () => reads.blocked() !== undefined, 'the new connection id', 5000, 20);
     expect(reads.blocked()).to.deep.equal({ id: Number(await reads.client.client('ID')), key: 'requests' });
     expect(reads.blocked()?.id).to.not.equal(firstId);
+  });
+
+  it('let go of with its source: an open waiting on a dead Redis fails, and nothing reconnects', async () => {
+    const dead = await startRedisServer({ appendonly: false });
+    const from = connectRedis({ redisUrl: dead.url }, { maxRetriesPerRequest: null });
+    from.on('error', () => undefined);
+    await from.ping();
+    dead.process.kill('SIGKILL');
+    await once(dead.process, 'exit');
+    // Its first command (CLIENT ID) waits for Redis as long as it is dead.
+    const opening = BlockingConnection.open(from, 'requests', 'test reads: Redis connection').then(
+      () => 'opened',
+      (err: Error) => err.message,
+    );
+    const pending = await Promise.race([opening, new Promise((r) => setTimeout(() => r('still waiting'), 1500))]);
+    expect(pending).to.equal('still waiting');
+    letGoOfBlockingReads(from);
+    from.disconnect();
+    expect(await opening).to.equal('test reads: Redis connection: let go of before Redis answered');
+    // Its own connection was dropped with it: no client of this test reconnects to the dead port.
+    const clients = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout').length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout').length).to.be.at.most(clients);
   });
 
   it("a dependency tracker whose read's answer is lost reads the next event on a new connection", async function () {

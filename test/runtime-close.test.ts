@@ -3,10 +3,15 @@
  * ran table gates lands its log rows before it exits.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { loadConfig, withoutPhasegateEnv } from '../src/config/load-config.ts';
+import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
+import { startRedisServer } from '../src/redis/ensure-redis.ts';
+import { openRuntime } from '../src/runtime.ts';
 import { deleteKeys, openRuntimes, openTestRuntime, runCli, TEST_REDIS_URL, until } from './helpers.ts';
 
 describe('closing a runtime', function () {
@@ -31,6 +36,41 @@ describe('closing a runtime', function () {
       await until(async () => env.rt.redis.status === 'end', 'the Redis connection to end', 5_000);
     } finally {
       await env.cleanup();
+    }
+  });
+
+  it('a close while Redis is dead lets go of a dependency tracker still starting: its start fails, nothing reconnects', async () => {
+    const server = await startRedisServer({ appendonly: false });
+    const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-close-starting-'));
+    const config = loadConfig(
+      withoutPhasegateEnv({
+        REDIS_URL: server.url,
+        PHASEGATE_PREFIX: 'close-starting',
+        PHASEGATE_DATA_DIR: dir,
+        PHASEGATE_LOG_LEVEL: 'error',
+        PHASEGATE_SHUTDOWN_REDIS_WAIT_SECONDS: '1',
+      }),
+    );
+    const rt = await openRuntime(config, { redisExplicit: true });
+    try {
+      server.process.kill('SIGKILL');
+      await once(server.process, 'exit');
+      // Its first command (CLIENT ID, on a connection of its own) waits for Redis as long as it is dead.
+      const starting = startDependencyTracker(rt).then(
+        () => 'started',
+        (err: Error) => err.message,
+      );
+      const started = Date.now();
+      const closed = await rt.close().then(
+        () => 'closed',
+        (err: Error) => err.message,
+      );
+      // Nothing of it waited on Redis: the close ends at once, and the start fails.
+      expect(closed).to.equal('closed');
+      expect(Date.now() - started).to.be.below(10_000);
+      expect(await starting).to.match(/let go of before Redis answered$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

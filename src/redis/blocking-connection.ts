@@ -29,6 +29,9 @@ export class BlockingConnection {
   private replaced = 0;
   /** When the first connection's id is known; rejects when Redis does not tell it. */
   private readonly first: Promise<number>;
+  /** Rejects when the process lets go of the source's Redis (`letGoOfBlockingReads`). */
+  private readonly letGo: Promise<never>;
+  private readonly giveUp: () => void;
 
   private constructor(
     private readonly source: RedisClient,
@@ -40,17 +43,39 @@ export class BlockingConnection {
     const { conn, followed } = this.connect();
     this.conn = conn;
     this.first = followed;
+    let reject: (err: Error) => void = () => undefined;
+    this.letGo = new Promise<never>((_, r) => {
+      reject = r;
+    });
+    this.letGo.catch(() => undefined);
+    this.giveUp = () => {
+      reject(new Error(`${what}: let go of before Redis answered`));
+      this.drop();
+    };
+    let made = madeFrom.get(source);
+    if (!made) {
+      made = new Set();
+      madeFrom.set(source, made);
+    }
+    made.add(this);
   }
 
   /**
    * A new connection like `source`, for reads blocking on `key`; `what` names it in its errors.
    * Fails, leaving nothing open, when Redis does not tell the connection's id.
+   *
+   * `letGoOfBlockingReads(source)` drops it, and fails an `open` still waiting for its id: a
+   * process that lets go of a Redis that does not answer (runtime.ts `close`) disconnects its
+   * connections, and a consumer still starting then — its first command waits for Redis as
+   * long as it is dead — would otherwise keep its own connection reconnecting for ever.
+   * (ioredis emits no `end` for a client disconnected while it reconnects, so the source's own
+   * events cannot tell.)
    */
   static async open(source: RedisClient, key: string, what: string, opts: { marginMs?: number } = {}): Promise<BlockingConnection> {
     const c = new BlockingConnection(source, key, what, opts.marginMs ?? READ_WATCHDOG_MARGIN_MS);
     try {
       // Its id is set as it arrives (connect's follower); here only its failure matters.
-      await c.first;
+      await Promise.race([c.first, c.letGo]);
     } catch (err) {
       c.drop();
       throw err;
@@ -120,14 +145,32 @@ export class BlockingConnection {
 
   /** Closes the connection, politely (QUIT) when Redis answers. */
   async close(): Promise<void> {
+    madeFrom.get(this.source)?.delete(this);
     const conn = this.conn;
     await conn.quit().catch(() => conn.disconnect());
   }
 
+  /** `letGoOfBlockingReads`' part: fails a pending `open`, drops the connection. */
+  letGoOf(): void {
+    this.giveUp();
+  }
+
   /** Drops the connection at once: a read on it fails now (for a process stopping while Redis is silent). */
   drop(): void {
+    madeFrom.get(this.source)?.delete(this);
     this.conn.disconnect();
   }
 }
 
 const OVERDUE = Symbol('overdue');
+
+/** The blocking connections made from each source and not closed yet. */
+const madeFrom = new WeakMap<RedisClient, Set<BlockingConnection>>();
+
+/**
+ * Drops every blocking connection made from `source` and fails every `open` of one still
+ * waiting for Redis: for a process letting go of a Redis that does not answer.
+ */
+export function letGoOfBlockingReads(source: RedisClient): void {
+  for (const c of [...(madeFrom.get(source) ?? [])]) c.letGoOf();
+}

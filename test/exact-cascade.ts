@@ -25,13 +25,44 @@ export const CASCADE_DOWNSTREAM = [
  * told apart (a tracker that stopped reading, a worker that stopped taking jobs, a job that
  * failed its way back to pending).
  */
+/**
+ * What BullMQ's worker shows of its fetch loop — private fields, read only to tell a stuck
+ * worker apart (waiting on its blocking connection, that connection's state) when a run hangs.
+ */
+function fetchLoop(w: Runtime['workers'][number]): Record<string, unknown> {
+  const loop = w as unknown as {
+    drained?: boolean;
+    waiting?: unknown;
+    blockUntil?: number;
+    backend?: { blockingConnection?: { _client?: { status?: string } } };
+  };
+  return {
+    name: w.name,
+    running: w.isRunning(),
+    drained: loop.drained,
+    waitingForJob: loop.waiting !== null && loop.waiting !== undefined,
+    blockUntil: loop.blockUntil,
+    blockingClient: loop.backend?.blockingConnection?._client?.status,
+  };
+}
+
 async function whereItStopped(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<string> {
   const lines = [`the run did not end: ${JSON.stringify(progress.perPhase)}`];
+  const now = Date.now();
   for (const phase of [1, 2, 3, 4, 5] as const) {
-    const counts = await rt.queues.phase(phase).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed');
+    const queue = rt.queues.phase(phase);
+    const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed');
     lines.push(`phase ${phase} queue: ${JSON.stringify(counts)}`);
+    // A delayed job is due when its worker's fetch loop reads the queue's marker: when each is
+    // due, and what the marker holds.
+    const delayed = await queue.getJobs(['delayed']);
+    if (delayed.length > 0) {
+      const due = delayed.map((j) => `${j.id} due ${j.timestamp + j.delay - now} ms from now (attempts ${j.attemptsMade})`);
+      lines.push(`  delayed: ${due.join('; ')}; marker: ${JSON.stringify(await rt.redis.zrange(queue.keys.marker ?? '', '0', '-1', 'WITHSCORES'))}`);
+    }
   }
   lines.push(`trackers: ${JSON.stringify(rt.trackers.map((t) => t.stats()))}`);
+  lines.push(`workers: ${JSON.stringify(rt.workers.map(fetchLoop))}`);
   for (const p of [...CASCADE_ROOTS, ...CASCADE_DOWNSTREAM]) {
     const statuses = await rt.statuses.getMany(p, dates);
     for (const [i, s] of statuses.entries()) if (s?.status !== 'committed') lines.push(`${p} ${dates[i]}: ${JSON.stringify(s ?? null)}`);

@@ -21,7 +21,7 @@ import { BlockingConnection } from '../../redis/blocking-connection.ts';
 import type { RedisClient } from '../../redis/connect.ts';
 import { RepeatedErrors } from '../../redis/repeated-errors.ts';
 import { entriesByStream, entriesOf, infoRecord, type StreamEntry } from '../../redis/stream-reply.ts';
-import { unblockUntilEnded } from '../../redis/unblock.ts';
+import { UNBLOCK_GRACE_MS, unblockUntilEnded } from '../../redis/unblock.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
 import { phaseJobFinished } from '../commit/staging.ts';
 import type { PipelineContext } from '../context.ts';
@@ -336,7 +336,9 @@ export class DependencyTracker {
     this.stopping = true;
     const loop = this.loop;
     if (loop) {
-      await unblockUntilEnded(this.ctx.redis, () => this.reads?.blocked(), loop);
+      // A read the unblock does not reach is cut by dropping its connection: what it took stays pending.
+      const ended = await unblockUntilEnded(this.ctx.redis, () => this.reads?.blocked(), loop, { deadlineMs: Date.now() + UNBLOCK_GRACE_MS });
+      if (!ended) this.reads?.drop();
       await loop;
     }
     await this.reads?.close();

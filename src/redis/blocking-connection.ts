@@ -27,6 +27,8 @@ export class BlockingConnection {
   private conn: RedisClient;
   private id: number | undefined;
   private replaced = 0;
+  /** Reads sent and not yet answered (or given up on). */
+  private inFlight = 0;
   /** When the first connection's id is known; rejects when Redis does not tell it. */
   private readonly first: Promise<number>;
   /** Rejects when the process lets go of the source's Redis (`letGoOfBlockingReads`). */
@@ -114,6 +116,20 @@ export class BlockingConnection {
    * that fails rejects as it did.
    */
   async read<T>(blockMs: number, send: (conn: RedisClient) => Promise<T>): Promise<T | null> {
+    this.inFlight += 1;
+    try {
+      return await this.readOnce(blockMs, send);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  /** Whether a read is waiting for its answer now: a consumer stopping may cut it (`drop`), not the work after it. */
+  get reading(): boolean {
+    return this.inFlight > 0;
+  }
+
+  private async readOnce<T>(blockMs: number, send: (conn: RedisClient) => Promise<T>): Promise<T | null> {
     const conn = this.conn;
     const reply = send(conn);
     let timer: NodeJS.Timeout | undefined;

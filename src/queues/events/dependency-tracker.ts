@@ -336,9 +336,10 @@ export class DependencyTracker {
     this.stopping = true;
     const loop = this.loop;
     if (loop) {
-      // A read the unblock does not reach is cut by dropping its connection: what it took stays pending.
+      // A read the unblock does not reach is cut by dropping its connection (what it took stays
+      // pending); an event in hand is still handled and acknowledged.
       const ended = await unblockUntilEnded(this.ctx.redis, () => this.reads?.blocked(), loop, { deadlineMs: Date.now() + UNBLOCK_GRACE_MS });
-      if (!ended) this.reads?.drop();
+      if (!ended && this.reads?.reading) this.reads.drop();
       await loop;
     }
     await this.reads?.close();

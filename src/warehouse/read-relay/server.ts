@@ -290,7 +290,7 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
       // A waiting pop wakes at once; a popped request is still answered (on the other
       // connection). A pop the unblock does not reach is cut by dropping its connection.
       if (!(await unblockUntilEnded(redis, () => reads.blocked(), loop, { deadlineMs: Date.now() + UNBLOCK_GRACE_MS }))) {
-        reads.drop();
+        if (reads.reading) reads.drop();
         await loop;
       }
       await reads.close();

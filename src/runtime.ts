@@ -298,8 +298,6 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       const silent = watchSilentRedis(redis, config.shutdownRedisWaitSeconds * 1000, () => {
         for (const w of workers) void w.disconnect().catch(() => undefined);
         for (const t of closingTrackers) t.letGo();
-        // The tracker's or relay's own connection of one still starting, too.
-        letGoOfBlockingReads(redis);
         bullmqConnection.disconnect();
         redis.disconnect();
       });

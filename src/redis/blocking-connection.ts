@@ -18,10 +18,17 @@
 import { log } from '../log.ts';
 import { duplicateClient, type RedisClient } from './connect.ts';
 import { quietConnectionErrors } from './repeated-errors.ts';
-import { type BlockedRead, followConnectionId } from './unblock.ts';
+import { type BlockedRead, followConnectionId, unblockUntilEnded } from './unblock.ts';
 
 /** How much longer than its block a read may take before it is given up on. */
 export const READ_WATCHDOG_MARGIN_MS = 3000;
+
+/**
+ * How long a stopping consumer sends CLIENT UNBLOCK before it cuts its read by dropping the
+ * connection (`closeAfter`). Without the cut a close after a failover waited for the read's
+ * block (5 s for the read relay) or the watchdog (8 s).
+ */
+export const UNBLOCK_GRACE_MS = 1000;
 
 export class BlockingConnection {
   private conn: RedisClient;
@@ -33,7 +40,7 @@ export class BlockingConnection {
   private readonly first: Promise<number>;
   /** Rejects when the process lets go of the source's Redis (`letGoOfBlockingReads`). */
   private readonly letGo: Promise<never>;
-  private readonly giveUp: () => void;
+  private failOpen: (err: Error) => void = () => undefined;
 
   private constructor(
     private readonly source: RedisClient,
@@ -45,15 +52,10 @@ export class BlockingConnection {
     const { conn, followed } = this.connect();
     this.conn = conn;
     this.first = followed;
-    let reject: (err: Error) => void = () => undefined;
-    this.letGo = new Promise<never>((_, r) => {
-      reject = r;
+    this.letGo = new Promise<never>((_, reject) => {
+      this.failOpen = reject;
     });
     this.letGo.catch(() => undefined);
-    this.giveUp = () => {
-      reject(new Error(`${what}: let go of before Redis answered`));
-      this.drop();
-    };
     let made = madeFrom.get(source);
     if (!made) {
       made = new Set();
@@ -168,7 +170,23 @@ export class BlockingConnection {
 
   /** `letGoOfBlockingReads`' part: fails a pending `open`, drops the connection. */
   letGoOf(): void {
-    this.giveUp();
+    this.failOpen(new Error(`${this.what}: let go of before Redis answered`));
+    this.drop();
+  }
+
+  /**
+   * Ends a consumer's `loop` that reads on this connection (its stopping flag already set), then
+   * closes the connection. CLIENT UNBLOCK, sent through `via`, wakes a blocked read within a
+   * round trip; after a failover it may reach no read at all (the id is asked again only once the
+   * client has the new slot table, and ioredis may hold the read to send it later), so past
+   * UNBLOCK_GRACE_MS a read still in flight is cut by dropping the connection — never the work
+   * the loop does with what it read.
+   */
+  async closeAfter(loop: Promise<unknown>, via: RedisClient): Promise<void> {
+    const ended = await unblockUntilEnded(via, () => this.blocked(), loop, { deadlineMs: Date.now() + UNBLOCK_GRACE_MS });
+    if (!ended && this.reading) this.drop();
+    await loop;
+    await this.close();
   }
 
   /** Drops the connection at once: a read on it fails now (for a process stopping while Redis is silent). */

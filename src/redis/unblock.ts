@@ -42,15 +42,6 @@ export async function followConnectionId(conn: RedisClient, key: string, set: (i
 }
 
 /**
- * How long a stopping consumer sends CLIENT UNBLOCK before it drops its blocking connection
- * instead (real ms). An unblock ends a blocked read within a round trip; after a failover it
- * may reach no read at all — the connection's id is asked again only once the client has the
- * new slot table, and ioredis may hold the read to send it again later — and the consumer's
- * close then waited for the read's block (5 s for the read relay) or its watchdog (8 s).
- */
-export const UNBLOCK_GRACE_MS = 1000;
-
-/**
  * Unblocks the read `blocked` (through `redis`, another connection) until `loop` ends or the
  * deadline passes; `nudge` runs each round too (a loop that also waits on something else).
  * Returns whether the loop ended.

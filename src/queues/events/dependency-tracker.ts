@@ -21,7 +21,6 @@ import { BlockingConnection } from '../../redis/blocking-connection.ts';
 import type { RedisClient } from '../../redis/connect.ts';
 import { RepeatedErrors } from '../../redis/repeated-errors.ts';
 import { entriesByStream, entriesOf, infoRecord, type StreamEntry } from '../../redis/stream-reply.ts';
-import { UNBLOCK_GRACE_MS, unblockUntilEnded } from '../../redis/unblock.ts';
 import { withTraceparent } from '../../telemetry/tracing.ts';
 import { phaseJobFinished } from '../commit/staging.ts';
 import type { PipelineContext } from '../context.ts';
@@ -334,15 +333,9 @@ export class DependencyTracker {
   async close(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const loop = this.loop;
-    if (loop) {
-      // A read the unblock does not reach is cut by dropping its connection (what it took stays
-      // pending); an event in hand is still handled and acknowledged.
-      const ended = await unblockUntilEnded(this.ctx.redis, () => this.reads?.blocked(), loop, { deadlineMs: Date.now() + UNBLOCK_GRACE_MS });
-      if (!ended && this.reads?.reading) this.reads.drop();
-      await loop;
-    }
-    await this.reads?.close();
+    // An event in hand is still handled and acknowledged; a read cut short leaves what it took pending.
+    if (this.loop) await this.reads?.closeAfter(this.loop, this.ctx.redis);
+    else await this.reads?.close();
   }
 }
 

@@ -22,7 +22,6 @@ import { BlockingConnection } from '../../redis/blocking-connection.ts';
 import type { RedisClient } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import { RepeatedErrors } from '../../redis/repeated-errors.ts';
-import { UNBLOCK_GRACE_MS, unblockUntilEnded } from '../../redis/unblock.ts';
 import type { DuckDBWarehouse } from '../duckdb/duckdb-warehouse.ts';
 import type { GuestReader } from '../duckdb/guest-reader.ts';
 import type { EmulatedWarehouse } from '../types.ts';
@@ -287,13 +286,8 @@ export async function serveReads(opts: ReadRelayServerOptions): Promise<ReadRela
       await redis.del(serverKey).catch(() => undefined);
       // A person's query in hand must not hold up a worker's shutdown: its reader is told why.
       guest.interrupt();
-      // A waiting pop wakes at once; a popped request is still answered (on the other
-      // connection). A pop the unblock does not reach is cut by dropping its connection.
-      if (!(await unblockUntilEnded(redis, () => reads.blocked(), loop, { deadlineMs: Date.now() + UNBLOCK_GRACE_MS }))) {
-        if (reads.reading) reads.drop();
-        await loop;
-      }
-      await reads.close();
+      // A waiting pop wakes at once; a popped request is still answered (on the other connection).
+      await reads.closeAfter(loop, redis);
     },
   };
 }

@@ -5,7 +5,6 @@
  * consumer took and never acknowledged (a crash between reading and handling) is handled on its
  * next start; an event trimmed from the stream before it was handled is acknowledged, not printed.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -13,7 +12,7 @@ import { Redis } from 'ioredis';
 import { type CommittedEvent, publishCommitted } from '../src/queues/events/stream.ts';
 import { keysFor } from '../src/redis/keys.ts';
 import { entriesByStream } from '../src/redis/stream-reply.ts';
-import { childEnv, deleteKeys, TEST_REDIS_URL } from './helpers.ts';
+import { deleteKeys, runNode, TEST_REDIS_URL } from './helpers.ts';
 
 const SCRIPT = path.resolve(import.meta.dirname, '..', 'scripts', 'events-consumer.ts');
 
@@ -24,21 +23,13 @@ interface ConsumerRun {
   stderr: string;
 }
 
-function runConsumer(prefix: string, args: readonly string[]): Promise<ConsumerRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', SCRIPT, '--once', ...args],
-      { env: childEnv({ REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix }), timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const slices = stdout
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => (JSON.parse(l) as CommittedEvent & { id: string }).slice);
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, slices, stderr });
-      },
-    );
-  });
+async function runConsumer(prefix: string, args: readonly string[]): Promise<ConsumerRun> {
+  const run = await runNode(['--import', 'tsx', SCRIPT, '--once', ...args], { REDIS_URL: TEST_REDIS_URL, PHASEGATE_PREFIX: prefix }, { timeoutMs: 30_000 });
+  const slices = run.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => (JSON.parse(l) as CommittedEvent & { id: string }).slice);
+  return { code: run.code, slices, stderr: run.stderr };
 }
 
 function event(slice: string): CommittedEvent {

@@ -43,8 +43,13 @@ export interface CliRun {
 
 /** Runs `phasegate ARGS` as a user would: a child process with `childEnv(env)`. */
 export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  return runNode([BIN, ...args], env);
+}
+
+/** `node ARGV` (a script and its arguments, node flags first) in a child process with `childEnv(env)`; its exit code and output. */
+export function runNode(argv: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: childEnv(env), maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [...argv], { env: childEnv(env), maxBuffer: 64 << 20, timeout: opts.timeoutMs ?? 0 }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

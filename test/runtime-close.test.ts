@@ -8,11 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { loadConfig, withoutPhasegateEnv } from '../src/config/load-config.ts';
 import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime } from '../src/runtime.ts';
-import { deleteKeys, openRuntimes, openTestRuntime, runCli, TEST_REDIS_URL, until } from './helpers.ts';
+import { deleteKeys, openRuntimes, openTestRuntime, runCli, TEST_REDIS_URL, testConfig, until } from './helpers.ts';
 
 describe('closing a runtime', function () {
   this.timeout(90_000);
@@ -41,16 +40,7 @@ describe('closing a runtime', function () {
 
   it('a close while Redis is dead lets go of a dependency tracker still starting: its start fails, nothing reconnects', async () => {
     const server = await startRedisServer({ appendonly: false });
-    const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-close-starting-'));
-    const config = loadConfig(
-      withoutPhasegateEnv({
-        REDIS_URL: server.url,
-        PHASEGATE_PREFIX: 'close-starting',
-        PHASEGATE_DATA_DIR: dir,
-        PHASEGATE_LOG_LEVEL: 'error',
-        PHASEGATE_SHUTDOWN_REDIS_WAIT_SECONDS: '1',
-      }),
-    );
+    const { config, dir } = await testConfig({ REDIS_URL: server.url, PHASEGATE_SHUTDOWN_REDIS_WAIT_SECONDS: '1' });
     const rt = await openRuntime(config, { redisExplicit: true });
     try {
       server.process.kill('SIGKILL');

@@ -3,7 +3,6 @@
  * table gates stay within the configured backend's caps, and `status` (which reads them) loads
  * neither BigQuery's client nor DuckDB.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import type { Config } from '../src/config/load-config.ts';
 import { BIGQUERY_LIMITS } from '../src/limits/bigquery.ts';
 import { QueueSet } from '../src/queues/queue-set.ts';
 import { warehouseCaps, warehouseDeclaration } from '../src/warehouse/index.ts';
-import { childEnv, deleteKeys, TEST_REDIS_URL, testConfig } from './helpers.ts';
+import { deleteKeys, runNode, TEST_REDIS_URL, testConfig } from './helpers.ts';
 
 const WAREHOUSES: readonly Config['warehouse'][] = ['duckdb', 'bigquery'];
 const BIGQUERY_ENV = {
@@ -30,13 +29,10 @@ const LOADED_ON_EXIT =
   'data:text/javascript,import { createRequire } from "node:module"; const r = createRequire(process.cwd() + "/"); ' +
   'process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify(Object.keys(r.cache)) + "\\n"));';
 
-function statusLoads(env: Record<string, string>): Promise<{ code: number; loaded: string[]; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', LOADED_ON_EXIT, BIN, 'status', '--json'], { env: childEnv(env), maxBuffer: 64 << 20 }, (err, _stdout, stderr) => {
-      const line = stderr.split('\n').find((l) => l.startsWith('LOADED '));
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, loaded: line ? (JSON.parse(line.slice(7)) as string[]) : [], stderr });
-    });
-  });
+async function statusLoads(env: Record<string, string>): Promise<{ code: number; loaded: string[]; stderr: string }> {
+  const { code, stderr } = await runNode(['--import', LOADED_ON_EXIT, BIN, 'status', '--json'], env);
+  const line = stderr.split('\n').find((l) => l.startsWith('LOADED '));
+  return { code, loaded: line ? (JSON.parse(line.slice(7)) as string[]) : [], stderr };
 }
 
 describe('warehouse caps: each backend declares them, the gates keep them', function () {

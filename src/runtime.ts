@@ -25,7 +25,7 @@ import { startSchedulerWorker } from './queues/scheduler-worker.ts';
 import { StatusStore } from './queues/status-store.ts';
 import { rememberSecrets } from './redact.ts';
 import { letGoOfBlockingReads } from './redis/blocking-connection.ts';
-import { connectRedis, duplicateClient } from './redis/connect.ts';
+import { closeClient, connectRedis, duplicateClient } from './redis/connect.ts';
 import { ensureCluster, ensureRedis, type RedisHandle } from './redis/ensure-redis.ts';
 import { keysFor } from './redis/keys.ts';
 import { quietConnectionErrors } from './redis/repeated-errors.ts';
@@ -336,8 +336,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // Every consumer closed its own blocking connection by now; one still being opened (its
       // start raced this close, or waits on a Redis that is gone) would outlive the runtime.
       letGoOfBlockingReads(redis);
-      await redisStep(() => bullmqConnection.quit().catch(() => bullmqConnection.disconnect()));
-      await redisStep(() => redis.quit().catch(() => redis.disconnect()));
+      await redisStep(() => closeClient(bullmqConnection));
+      await redisStep(() => closeClient(redis));
       silent.stop();
       await step(() => redisHandle.stop());
       // What failed after the connections were let go failed for that reason: said once.

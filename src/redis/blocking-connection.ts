@@ -16,7 +16,7 @@
  * is lost with it, and its asker gives up at its own deadline, as when a reply is late.
  */
 import { log } from '../log.ts';
-import { duplicateClient, type RedisClient } from './connect.ts';
+import { closeClient, duplicateClient, type RedisClient } from './connect.ts';
 import { quietConnectionErrors } from './repeated-errors.ts';
 import { type BlockedRead, followConnectionId, unblockUntilEnded } from './unblock.ts';
 
@@ -164,8 +164,7 @@ export class BlockingConnection {
   /** Closes the connection, politely (QUIT) when Redis answers. */
   async close(): Promise<void> {
     madeFrom.get(this.source)?.delete(this);
-    const conn = this.conn;
-    await conn.quit().catch(() => conn.disconnect());
+    await closeClient(this.conn);
   }
 
   /** `letGoOfBlockingReads`' part: fails a pending `open`, drops the connection. */

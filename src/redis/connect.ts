@@ -137,3 +137,18 @@ export function nodeFor(client: RedisClient, key: string): Redis | undefined {
 export function duplicateClient(client: RedisClient): RedisClient {
   return isCluster(client) ? client.duplicate() : client.duplicate();
 }
+
+/**
+ * Closes a client: politely (QUIT, after the replies to what it sent) while Redis answers, at
+ * once while it does not. ioredis sends a QUIT given while it reconnects at once only when no
+ * other command waits; behind one, the QUIT waits with it for a reconnect that may never come
+ * (a runtime closed while Redis was dead waited out its whole shutdown wait so, when a command
+ * of its own was still queued).
+ */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  await client.quit().catch(() => client.disconnect());
+}

@@ -12,7 +12,7 @@ import { PhasegateError, toError } from '../../errors/phasegate-error.ts';
 import { WarehouseHeldError } from '../../errors/warehouse-held-error.ts';
 import type { Holding } from '../../integrity/holdings.ts';
 import { type Column, type Row, type TableSpec, tableId } from '../../processors/types.ts';
-import { connectRedis, duplicateClient, type RedisClient, type RedisTarget } from '../../redis/connect.ts';
+import { closeClient, connectRedis, duplicateClient, type RedisClient, type RedisTarget } from '../../redis/connect.ts';
 import type { Keys } from '../../redis/keys.ts';
 import type { WarehouseAdmin } from '../admin.ts';
 import type {
@@ -214,7 +214,7 @@ export class RelayWarehouse implements Warehouse, WarehouseAdmin {
   }
 
   async close(): Promise<void> {
-    if (this.opts.ownsRedis) await this.opts.redis.quit().catch(() => this.opts.redis.disconnect());
+    if (this.opts.ownsRedis) await closeClient(this.opts.redis);
   }
 }
 

@@ -13,9 +13,10 @@ import { PROCESSORS, Registry } from './processors/registry.ts';
 import type { BoxscoreSource, Phase, SourceClients } from './processors/types.ts';
 import { checkSharedSettings, differencesFrom, recordSharedSettings } from './queues/commit/shared-settings.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
-import { mendTableGate, startTableGate } from './queues/commit/worker.ts';
+import { mendTableGate, startCommitWorker, startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/events/dependency-tracker.ts';
+import { type FetchLoopWatch, watchFetchLoops } from './queues/fetch-loop-watch.ts';
 import { flushLogTables } from './queues/logs/flush.ts';
 import { isCommitQueue, SCHEDULER_QUEUE } from './queues/names.ts';
 import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
@@ -175,6 +176,13 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     }
   };
   const workers: Worker[] = [];
+  // How to start each worker again: the fetch-loop watch replaces one whose wait never ends.
+  const remakers = new WeakMap<Worker, () => Worker>();
+  let fetchWatch: FetchLoopWatch | undefined;
+  const run = (make: () => Worker, worker = make()) => {
+    remakers.set(worker, make);
+    workers.push(worker);
+  };
   const trackers: DependencyTracker[] = [];
   // The Pub/Sub relay of the event streams, when PHASEGATE_PUBSUB_TOPIC is set (one per runtime).
   let eventsRelay: PubSubRelay | undefined;
@@ -241,14 +249,14 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
             log.warn(`after Redis came back, another process recorded other shared settings first: ${differences.map((d) => d.variable).join(', ')}`);
           for (const table of registry.gatedTables()) await mendTableGate(rt, table);
         });
-      for (const phase of phases) workers.push(startPhaseWorker(rt, phase, concurrency));
+      for (const phase of phases) run(() => startPhaseWorker(rt, phase, concurrency));
       // Sources with a request budget of their own have their own queue and limiter.
-      if (phases.includes(1))
-        for (const def of registry.all()) if (def.kind === 'scraper' && def.rateLimit) workers.push(startSourceWorker(rt, def, concurrency));
+      if (phases.includes(1)) for (const def of registry.all()) if (def.kind === 'scraper' && def.rateLimit) run(() => startSourceWorker(rt, def, concurrency));
       if (commit) {
         await rt.warehouse();
         // Every table with a gate — the processors' and phasegate's own log tables.
-        for (const table of registry.gatedTables()) workers.push(await startTableGate(rt, table));
+        // Started again, a gate needs no mending: only its worker was stuck.
+        for (const table of registry.gatedTables()) run(() => startCommitWorker(rt, table), await startTableGate(rt, table));
       }
       if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
       // Pipeline-wide values read from Redis: exported by the process that runs the table gates
@@ -260,7 +268,18 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           { topic: config.pubsub.topic, client: opts.pubsub, claimIdleMs: scaledMs(config, config.tracker.claimIdleSeconds) },
         );
       }
-      if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) workers.push(startSchedulerWorker(rt, schedulerHandlers(rt)));
+      if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) run(() => startSchedulerWorker(rt, schedulerHandlers(rt)));
+      fetchWatch ??= watchFetchLoops({
+        workers,
+        redis: bullmqConnection,
+        remake: (stuck) => {
+          const make = remakers.get(stuck);
+          if (!make || closing) throw new Error(closing ? 'the runtime is closing' : 'not a worker this runtime started');
+          const fresh = make();
+          remakers.set(fresh, make);
+          return fresh;
+        },
+      });
     },
     stopWaitingOnSilentRedis(signal) {
       let watch: { stop(): void } | undefined;
@@ -293,6 +312,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       // Redis stop waiting for it, and every connection is let go (each client stops
       // reconnecting, so nothing holds the process); the warehouse still closes as usual.
       closing = true;
+      fetchWatch?.stop();
       const closingTrackers = trackers.splice(0);
       // Said once, by the error close() throws at its end.
       const silent = watchSilentRedis(redis, config.shutdownRedisWaitSeconds * 1000, () => {
@@ -308,9 +328,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       await redisStep(() => Promise.all(closingTrackers.map((t) => t.close())));
       await redisStep(() => eventsRelay?.close());
       const gates = workers.filter((w) => isCommitQueue(w.name));
-      await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map((w) => w.close())));
+      // BullMQ's close waits for the worker's fetch loop: not for one the watch saw stuck.
+      const closeWorker = (w: Worker) => (fetchWatch?.stuck(w) ? w.close(true) : w.close());
+      await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map(closeWorker)));
       if (gates.length > 0) await redisStep(() => flushLogTables(rt));
-      await redisStep(() => Promise.all(gates.map((w) => w.close())));
+      await redisStep(() => Promise.all(gates.map(closeWorker)));
       // The last export reads the queues and Redis: before they close.
       await redisStep(() => stopExport?.());
       await redisStep(() => queues.close());

@@ -1,0 +1,143 @@
+/**
+ * A backstop under BullMQ's fetch loop. An idle worker waits for its next job on a blocking
+ * connection of its own (BZPOPMIN on the queue's marker), under BullMQ's watchdog: a wait that
+ * outlives its block resets that connection — it waits for the client to be live again, drops
+ * it, waits for its `end`, connects again. Those waits have no deadline, and ioredis has states
+ * in which the event never comes (a client disconnected while it reconnects parks in
+ * `reconnecting` for ever: the state BullMQ's own reset code guards against, taskforcesh/bullmq
+ * #4585). A worker whose reset never ends takes no job again, though Redis answers every other
+ * connection: on a Redis Cluster whose master died, CI once saw a phase-4 job sit delayed to the
+ * end of the run while the workers of phases 1–3 took theirs.
+ *
+ * The watch reads what each worker of the process is waiting on. A wait for the next job that
+ * has not ended twice over the longest one BullMQ allows (its block, at most
+ * `maximumBlockTimeout` or `drainDelay`, plus its watchdog's second), while Redis answers the
+ * process and the worker holds no job, is stuck: the worker is closed without waiting for its
+ * loop and a new one takes its place. Nothing is lost: the jobs are in Redis, and every job is
+ * idempotent. It reads BullMQ's private fields (6.x), as nothing public says what the loop
+ * awaits; test/fetch-loop-watch.test.ts runs a real stuck worker through it.
+ */
+import type { Worker } from 'bullmq';
+import { log } from '../log.ts';
+import type { RedisClient } from '../redis/connect.ts';
+
+/** BullMQ's ceiling on a blocking wait with delayed jobs, in seconds (worker.js `defaultMaximumBlockTimeout`). */
+const MAXIMUM_BLOCK_SECONDS = 10;
+/** BullMQ's watchdog gives a blocking wait one second past its block. */
+const WATCHDOG_SECONDS = 1;
+const CHECK_EVERY_MS = 2000;
+
+/** What the watch reads of a BullMQ worker's fetch loop. */
+interface FetchLoop {
+  /** The wait for the next job in progress (`waitForJob`), or null. */
+  waiting?: Promise<unknown> | null;
+  /** Set once close() began. */
+  closing?: Promise<void> | null;
+  /** The fetches and jobs in hand of the running loop: the wait itself is one. */
+  mainLoopQueue?: { numTotal(): number } | null;
+  opts: { drainDelay?: number; maximumBlockTimeout?: number };
+}
+
+/** How long a wait for the next job may take before the watch calls it stuck. */
+export function stuckAfterMs(worker: Worker): number {
+  const { opts } = worker as unknown as FetchLoop;
+  const blockSeconds = Math.max(opts.drainDelay ?? 5, opts.maximumBlockTimeout ?? MAXIMUM_BLOCK_SECONDS);
+  return 2 * (blockSeconds + WATCHDOG_SECONDS) * 1000;
+}
+
+export interface FetchLoopWatch {
+  /** How many stuck workers it replaced. */
+  readonly replaced: number;
+  /**
+   * Whether the worker's wait was stuck when last seen and still is: a close must not wait for
+   * its loop (BullMQ's close waits for it), so the caller closes it without (`close(true)`).
+   */
+  stuck(worker: Worker): boolean;
+  stop(): void;
+}
+
+/**
+ * Watches `workers` (the process's live list: a stuck worker is replaced in it, by what
+ * `remake` returns for it). `redis` is the process's connection: while it is not ready, no
+ * wait counts, as every wait then waits for Redis.
+ */
+export function watchFetchLoops(opts: {
+  workers: Worker[];
+  redis: RedisClient;
+  remake: (stuck: Worker) => Worker | Promise<Worker>;
+  everyMs?: number;
+}): FetchLoopWatch {
+  const seen = new Map<Worker, { wait: Promise<unknown>; since: number }>();
+  let replacing = false;
+  let replaced = 0;
+  let stopped = false;
+
+  const replace = async (stuck: Worker, forMs: number): Promise<void> => {
+    const fresh = await opts.remake(stuck);
+    const at = opts.workers.indexOf(stuck);
+    if (stopped || at === -1) {
+      // The process began to close meanwhile: it closes the workers its list holds.
+      await fresh.close();
+      return;
+    }
+    opts.workers[at] = fresh;
+    seen.delete(stuck);
+    replaced += 1;
+    log.warn(
+      `${stuck.name} worker: its wait for the next job had not ended after ${Math.round(forMs / 1000)} s while Redis answered (a reset of its blocking connection that never ended): replaced it with a new worker`,
+    );
+    // Force: the loop it would wait for is the stuck one. It holds no job.
+    await stuck.close(true).catch((err: unknown) => log.warn(`${stuck.name} worker: closing the stuck worker: ${(err as Error).message}`));
+  };
+
+  /** Waiting on the same wait for longer than BullMQ allows one, with no job in hand. */
+  const isStuck = (worker: Worker, now: number): boolean => {
+    const loop = worker as unknown as FetchLoop;
+    const before = seen.get(worker);
+    if (!before || before.wait !== loop.waiting) return false;
+    return now - before.since >= stuckAfterMs(worker) && (loop.mainLoopQueue?.numTotal() ?? 0) <= 1;
+  };
+
+  const check = () => {
+    if (replacing) return;
+    const now = Date.now();
+    if (opts.redis.status !== 'ready') {
+      seen.clear();
+      return;
+    }
+    for (const worker of opts.workers) {
+      const loop = worker as unknown as FetchLoop;
+      const wait = loop.waiting;
+      if (!wait || loop.closing) {
+        seen.delete(worker);
+        continue;
+      }
+      const before = seen.get(worker);
+      if (before?.wait !== wait) {
+        seen.set(worker, { wait, since: now });
+        continue;
+      }
+      const forMs = now - before.since;
+      if (!isStuck(worker, now)) continue;
+      replacing = true;
+      void replace(worker, forMs)
+        .catch((err: unknown) => log.warn(`${worker.name} worker: could not replace it: ${(err as Error).message}`))
+        .finally(() => {
+          replacing = false;
+        });
+      return;
+    }
+  };
+  // Unref'd: the watch never holds a process that has nothing else left to do.
+  const timer = setInterval(check, opts.everyMs ?? CHECK_EVERY_MS).unref();
+  return {
+    get replaced() {
+      return replaced;
+    },
+    stuck: (worker) => isStuck(worker, Date.now()),
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

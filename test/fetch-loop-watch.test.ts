@@ -1,0 +1,91 @@
+/**
+ * The fetch-loop watch (src/queues/fetch-loop-watch.ts): a worker whose wait for its next job
+ * never ends, while Redis answers, is replaced, and the new one takes the queue's jobs; a worker
+ * that only idles is left alone.
+ */
+import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
+import type { Worker } from 'bullmq';
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { stuckAfterMs } from '../src/queues/fetch-loop-watch.ts';
+import { phaseQueueName } from '../src/queues/names.ts';
+import { startRedisServer } from '../src/redis/ensure-redis.ts';
+import { openRuntime, type Runtime } from '../src/runtime.ts';
+import { testConfig, until } from './helpers.ts';
+
+/** A worker's own blocking connection (BullMQ's private field, as the watch reads it). */
+function blockingClientOf(worker: Worker): Redis {
+  const client = (worker as unknown as { backend: { blockingConnection: { _client: Redis } } }).backend.blockingConnection._client;
+  if (!client) throw new Error(`${worker.name}: no blocking connection`);
+  return client;
+}
+
+function waitingForJob(worker: Worker): boolean {
+  return Boolean((worker as unknown as { waiting: unknown }).waiting);
+}
+
+function workerOf(rt: Runtime, phase: 1 | 2): Worker {
+  const worker = rt.workers.find((w) => w.name === phaseQueueName(phase));
+  if (!worker) throw new Error(`no phase ${phase} worker`);
+  return worker;
+}
+
+describe('a worker whose wait for its next job never ends', function () {
+  this.timeout(120_000);
+
+  it('is replaced by a new worker that takes the queue’s next job; a worker that only idles is left alone', async () => {
+    const server = await startRedisServer({ appendonly: false });
+    const { config, dir } = await testConfig({ REDIS_URL: server.url });
+    const rt = await openRuntime(config, { redisExplicit: true });
+    let closed = false;
+    try {
+      await rt.startWorkers({ phases: [1, 2], commit: false, concurrency: 1, tracker: false });
+      const stuck = workerOf(rt, 1);
+      const idle = workerOf(rt, 2);
+      const blocking = blockingClientOf(stuck);
+      await until(async () => waitingForJob(stuck) && blocking.status === 'ready', 'the phase 1 worker to wait for a job', 10_000, 20);
+
+      // The state BullMQ's reset of a blocking connection waits on for ever (bullmq #4585): a
+      // client disconnected while it reconnects stays `reconnecting`, with no timer to bring it
+      // back and no `end`. Redis drops the connection under its blocked read; the client is
+      // disconnected just after ioredis set its reconnect timer.
+      const parked = once(blocking, 'reconnecting').then(() => new Promise<void>((r) => process.nextTick(r)));
+      void parked.then(() => blocking.disconnect());
+      const address = `${blocking.stream.localAddress}:${blocking.stream.localPort}`;
+      expect(await rt.redis.client('KILL', 'ADDR', address), 'connections killed').to.equal(1);
+      await parked;
+      await until(async () => blocking.status === 'reconnecting' && !blocking.listenerCount('reconnecting'), 'the blocking client to park', 5_000, 20);
+
+      // A job for the stuck worker's queue: it cannot take it; its replacement does.
+      const queue = rt.queues.phase(1);
+      const stuckSince = Date.now();
+      await queue.add('probe', { slice: '2023-11-01' } as never, { jobId: 'probe-1', removeOnFail: false });
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await queue.getJobState('probe-1'), 'the stuck worker took it').to.equal('waiting');
+
+      await until(async () => rt.workers.every((w) => w !== stuck), 'the stuck worker to be replaced', stuckAfterMs(stuck) + 20_000, 200);
+      const fresh = workerOf(rt, 1);
+      expect(fresh).to.not.equal(stuck);
+      // Replaced no sooner than the wait BullMQ allows, twice over.
+      expect(Date.now() - stuckSince).to.be.above(stuckAfterMs(stuck) - 5_000);
+      // The new worker takes the job (it names no processor, so it fails: what matters is that
+      // it was taken), and the stuck one is closed.
+      await until(async () => (await queue.getJobState('probe-1')) !== 'waiting', 'the probe to be taken', 20_000, 100);
+      expect((await queue.getJob('probe-1'))?.attemptsMade).to.be.at.least(1);
+      expect((stuck as unknown as { closing: unknown }).closing).to.not.equal(null);
+      // The worker that only idled as long is the same.
+      expect(workerOf(rt, 2)).to.equal(idle);
+
+      const closing = Date.now();
+      await rt.close();
+      closed = true;
+      expect(Date.now() - closing).to.be.below(5_000);
+    } finally {
+      // Bounded: a worker still stuck holds BullMQ's close for ever (that is what failed).
+      if (!closed) await Promise.race([rt.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      server.process.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -16,7 +16,7 @@ import { TableGateStore } from './queues/commit/table-gate.ts';
 import { mendTableGate, startCommitWorker, startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/events/dependency-tracker.ts';
-import { type FetchLoopWatch, watchFetchLoops } from './queues/fetch-loop-watch.ts';
+import { closeWorker, type FetchLoopWatch, watchFetchLoops } from './queues/fetch-loop-watch.ts';
 import { flushLogTables } from './queues/logs/flush.ts';
 import { isCommitQueue, SCHEDULER_QUEUE } from './queues/names.ts';
 import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
@@ -328,11 +328,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       await redisStep(() => Promise.all(closingTrackers.map((t) => t.close())));
       await redisStep(() => eventsRelay?.close());
       const gates = workers.filter((w) => isCommitQueue(w.name));
-      // BullMQ's close waits for the worker's fetch loop: not for one the watch saw stuck.
-      const closeWorker = (w: Worker) => (fetchWatch?.stuck(w) ? w.close(true) : w.close());
-      await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map(closeWorker)));
+      const close = (w: Worker) => closeWorker(w, fetchWatch);
+      await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map(close)));
       if (gates.length > 0) await redisStep(() => flushLogTables(rt));
-      await redisStep(() => Promise.all(gates.map(closeWorker)));
+      await redisStep(() => Promise.all(gates.map(close)));
       // The last export reads the queues and Redis: before they close.
       await redisStep(() => stopExport?.());
       await redisStep(() => queues.close());

@@ -25,10 +25,32 @@ function waitingForJob(worker: Worker): boolean {
   return Boolean((worker as unknown as { waiting: unknown }).waiting);
 }
 
+/**
+ * Puts a worker waiting for a job into the state BullMQ's reset of a blocking connection waits
+ * on for ever (bullmq #4585): a client disconnected while it reconnects stays `reconnecting`,
+ * with no timer to bring it back and no `end`. Redis drops the connection under its blocked
+ * read; the client is disconnected just after ioredis set its reconnect timer.
+ */
+async function parkBlockingClient(rt: Runtime, worker: Worker): Promise<void> {
+  const blocking = blockingClientOf(worker);
+  await until(async () => waitingForJob(worker) && blocking.status === 'ready', `the ${worker.name} worker to wait for a job`, 10_000, 20);
+  const parked = once(blocking, 'reconnecting').then(() => new Promise<void>((r) => process.nextTick(r)));
+  void parked.then(() => blocking.disconnect());
+  const address = `${blocking.stream.localAddress}:${blocking.stream.localPort}`;
+  expect(await rt.redis.client('KILL', 'ADDR', address), 'connections killed').to.equal(1);
+  await parked;
+  expect(blocking.status).to.equal('reconnecting');
+}
+
 function workerOf(rt: Runtime, phase: 1 | 2): Worker {
   const worker = rt.workers.find((w) => w.name === phaseQueueName(phase));
   if (!worker) throw new Error(`no phase ${phase} worker`);
   return worker;
+}
+
+/** A close that cannot hold the test run open: a worker still stuck holds BullMQ's close for ever. */
+async function boundedClose(rt: Runtime): Promise<void> {
+  await Promise.race([rt.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
 }
 
 describe('a worker whose wait for its next job never ends', function () {
@@ -43,19 +65,7 @@ describe('a worker whose wait for its next job never ends', function () {
       await rt.startWorkers({ phases: [1, 2], commit: false, concurrency: 1, tracker: false });
       const stuck = workerOf(rt, 1);
       const idle = workerOf(rt, 2);
-      const blocking = blockingClientOf(stuck);
-      await until(async () => waitingForJob(stuck) && blocking.status === 'ready', 'the phase 1 worker to wait for a job', 10_000, 20);
-
-      // The state BullMQ's reset of a blocking connection waits on for ever (bullmq #4585): a
-      // client disconnected while it reconnects stays `reconnecting`, with no timer to bring it
-      // back and no `end`. Redis drops the connection under its blocked read; the client is
-      // disconnected just after ioredis set its reconnect timer.
-      const parked = once(blocking, 'reconnecting').then(() => new Promise<void>((r) => process.nextTick(r)));
-      void parked.then(() => blocking.disconnect());
-      const address = `${blocking.stream.localAddress}:${blocking.stream.localPort}`;
-      expect(await rt.redis.client('KILL', 'ADDR', address), 'connections killed').to.equal(1);
-      await parked;
-      await until(async () => blocking.status === 'reconnecting' && !blocking.listenerCount('reconnecting'), 'the blocking client to park', 5_000, 20);
+      await parkBlockingClient(rt, stuck);
 
       // A job for the stuck worker's queue: it cannot take it; its replacement does.
       const queue = rt.queues.phase(1);
@@ -82,8 +92,27 @@ describe('a worker whose wait for its next job never ends', function () {
       closed = true;
       expect(Date.now() - closing).to.be.below(5_000);
     } finally {
-      // Bounded: a worker still stuck holds BullMQ's close for ever (that is what failed).
-      if (!closed) await Promise.race([rt.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      if (!closed) await boundedClose(rt);
+      server.process.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes at once before the watch replaced it: BullMQ’s close would wait for the lost read’s end', async () => {
+    const server = await startRedisServer({ appendonly: false });
+    const { config, dir } = await testConfig({ REDIS_URL: server.url });
+    const rt = await openRuntime(config, { redisExplicit: true });
+    let closed = false;
+    try {
+      await rt.startWorkers({ phases: [1], commit: false, concurrency: 1, tracker: false });
+      const stuck = workerOf(rt, 1);
+      await parkBlockingClient(rt, stuck);
+      const closing = Date.now();
+      await rt.close();
+      closed = true;
+      expect(Date.now() - closing).to.be.below(5_000);
+    } finally {
+      if (!closed) await boundedClose(rt);
       server.process.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }

@@ -35,7 +35,14 @@ interface FetchLoop {
   closing?: Promise<void> | null;
   /** The fetches and jobs in hand of the running loop: the wait itself is one. */
   mainLoopQueue?: { numTotal(): number } | null;
+  /** The worker's own blocking connection. */
+  backend?: { blockingConnection?: { _client?: { status?: string } } };
   opts: { drainDelay?: number; maximumBlockTimeout?: number };
+}
+
+/** Holds no job and waits for one: the wait is the one thing its loop has in hand. */
+function idle(loop: FetchLoop): boolean {
+  return Boolean(loop.waiting) && (loop.mainLoopQueue?.numTotal() ?? 0) <= 1;
 }
 
 /** How long a wait for the next job may take before the watch calls it stuck. */
@@ -95,7 +102,7 @@ export function watchFetchLoops(opts: {
     const loop = worker as unknown as FetchLoop;
     const before = seen.get(worker);
     if (!before || before.wait !== loop.waiting) return false;
-    return now - before.since >= stuckAfterMs(worker) && (loop.mainLoopQueue?.numTotal() ?? 0) <= 1;
+    return now - before.since >= stuckAfterMs(worker) && idle(loop);
   };
 
   const check = () => {
@@ -140,4 +147,18 @@ export function watchFetchLoops(opts: {
       clearInterval(timer);
     },
   };
+}
+
+/**
+ * Closes a worker. BullMQ's close disconnects the worker's blocking connection, waits for its
+ * `end`, then waits for the fetch loop: an ioredis client disconnected while it reconnects never
+ * ends, so the close of a worker whose blocking client was reconnecting — or whose loop the watch
+ * saw stuck — waited for ever, though Redis answered. Such a worker, holding no job, is closed
+ * without waiting (`close(true)`): its read unanswered, no job can be on its way to it.
+ */
+export function closeWorker(worker: Worker, watch?: FetchLoopWatch): Promise<void> {
+  const loop = worker as unknown as FetchLoop;
+  const status = loop.backend?.blockingConnection?._client?.status;
+  const readLost = status !== undefined && status !== 'ready' && status !== 'connect';
+  return (idle(loop) && readLost) || watch?.stuck(worker) ? worker.close(true) : worker.close();
 }

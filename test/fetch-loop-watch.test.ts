@@ -48,25 +48,38 @@ function workerOf(rt: Runtime, phase: 1 | 2): Worker {
   return worker;
 }
 
-/** A close that cannot hold the test run open: a worker still stuck holds BullMQ's close for ever. */
-async function boundedClose(rt: Runtime): Promise<void> {
-  await Promise.race([rt.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+/**
+ * A runtime on a Redis of its own, its phase 1 worker parked (and the workers of `phases`
+ * started beside it); after `body`, its close must end at once.
+ */
+async function withParkedWorker(phases: (1 | 2)[], body: (rt: Runtime, stuck: Worker) => Promise<void>): Promise<void> {
+  const server = await startRedisServer({ appendonly: false });
+  const { config, dir } = await testConfig({ REDIS_URL: server.url });
+  const rt = await openRuntime(config, { redisExplicit: true });
+  let closed = false;
+  try {
+    await rt.startWorkers({ phases, commit: false, concurrency: 1, tracker: false });
+    const stuck = workerOf(rt, 1);
+    await parkBlockingClient(rt, stuck);
+    await body(rt, stuck);
+    const closing = Date.now();
+    await rt.close();
+    closed = true;
+    expect(Date.now() - closing).to.be.below(5_000);
+  } finally {
+    // Bounded, so a failure cannot hold the test run open: a worker still stuck holds BullMQ's close for ever.
+    if (!closed) await Promise.race([rt.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    server.process.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 describe('a worker whose wait for its next job never ends', function () {
   this.timeout(120_000);
 
-  it('is replaced by a new worker that takes the queue’s next job; a worker that only idles is left alone', async () => {
-    const server = await startRedisServer({ appendonly: false });
-    const { config, dir } = await testConfig({ REDIS_URL: server.url });
-    const rt = await openRuntime(config, { redisExplicit: true });
-    let closed = false;
-    try {
-      await rt.startWorkers({ phases: [1, 2], commit: false, concurrency: 1, tracker: false });
-      const stuck = workerOf(rt, 1);
+  it('is replaced by a new worker that takes the queue’s next job; a worker that only idles is left alone; the runtime closes at once', async () => {
+    await withParkedWorker([1, 2], async (rt, stuck) => {
       const idle = workerOf(rt, 2);
-      await parkBlockingClient(rt, stuck);
-
       // A job for the stuck worker's queue: it cannot take it; its replacement does.
       const queue = rt.queues.phase(1);
       const stuckSince = Date.now();
@@ -75,8 +88,7 @@ describe('a worker whose wait for its next job never ends', function () {
       expect(await queue.getJobState('probe-1'), 'the stuck worker took it').to.equal('waiting');
 
       await until(async () => rt.workers.every((w) => w !== stuck), 'the stuck worker to be replaced', stuckAfterMs(stuck) + 20_000, 200);
-      const fresh = workerOf(rt, 1);
-      expect(fresh).to.not.equal(stuck);
+      expect(workerOf(rt, 1)).to.not.equal(stuck);
       // Replaced no sooner than the wait BullMQ allows, twice over.
       expect(Date.now() - stuckSince).to.be.above(stuckAfterMs(stuck) - 5_000);
       // The new worker takes the job (it names no processor, so it fails: what matters is that
@@ -86,35 +98,12 @@ describe('a worker whose wait for its next job never ends', function () {
       expect((stuck as unknown as { closing: unknown }).closing).to.not.equal(null);
       // The worker that only idled as long is the same.
       expect(workerOf(rt, 2)).to.equal(idle);
-
-      const closing = Date.now();
-      await rt.close();
-      closed = true;
-      expect(Date.now() - closing).to.be.below(5_000);
-    } finally {
-      if (!closed) await boundedClose(rt);
-      server.process.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('closes at once before the watch replaced it: BullMQ’s close would wait for the lost read’s end', async () => {
-    const server = await startRedisServer({ appendonly: false });
-    const { config, dir } = await testConfig({ REDIS_URL: server.url });
-    const rt = await openRuntime(config, { redisExplicit: true });
-    let closed = false;
-    try {
-      await rt.startWorkers({ phases: [1], commit: false, concurrency: 1, tracker: false });
-      const stuck = workerOf(rt, 1);
-      await parkBlockingClient(rt, stuck);
-      const closing = Date.now();
-      await rt.close();
-      closed = true;
-      expect(Date.now() - closing).to.be.below(5_000);
-    } finally {
-      if (!closed) await boundedClose(rt);
-      server.process.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-    }
+    await withParkedWorker([1], async (rt, stuck) => {
+      expect(rt.workers).to.include(stuck);
+    });
   });
 });

@@ -316,7 +316,9 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
     await killMasterOf(prefix);
     const dates = await rt.source.gameDates('2023-11-01', '2023-11-01');
     const record = await startCascadingBackfill(rt, { processors: ROOTS.map((p) => rt.registry.get(p)), dates, cascade: true });
-    await expectExactCascade(rt, dates, await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 45_000 }));
+    // Room for the fetch-loop watch: a worker whose reset after the failover never ends is
+    // replaced ~22 s into its wait (src/queues/fetch-loop-watch.ts), and takes the run's jobs then.
+    await expectExactCascade(rt, dates, await waitForCascade(rt, record, { pollMs: 200, timeoutMs: 75_000 }));
     const closing = Date.now();
     await close(rt);
     expect(Date.now() - closing).to.be.below(10_000);

@@ -53,8 +53,6 @@ export function stuckAfterMs(worker: Worker): number {
 }
 
 export interface FetchLoopWatch {
-  /** How many stuck workers it replaced. */
-  readonly replaced: number;
   /**
    * Whether the worker's wait was stuck when last seen and still is: a close must not wait for
    * its loop (BullMQ's close waits for it), so the caller closes it without (`close(true)`).
@@ -68,15 +66,9 @@ export interface FetchLoopWatch {
  * `remake` returns for it). `redis` is the process's connection: while it is not ready, no
  * wait counts, as every wait then waits for Redis.
  */
-export function watchFetchLoops(opts: {
-  workers: Worker[];
-  redis: RedisClient;
-  remake: (stuck: Worker) => Worker | Promise<Worker>;
-  everyMs?: number;
-}): FetchLoopWatch {
+export function watchFetchLoops(opts: { workers: Worker[]; redis: RedisClient; remake: (stuck: Worker) => Worker | Promise<Worker> }): FetchLoopWatch {
   const seen = new Map<Worker, { wait: Promise<unknown>; since: number }>();
   let replacing = false;
-  let replaced = 0;
   let stopped = false;
 
   const replace = async (stuck: Worker, forMs: number): Promise<void> => {
@@ -89,7 +81,6 @@ export function watchFetchLoops(opts: {
     }
     opts.workers[at] = fresh;
     seen.delete(stuck);
-    replaced += 1;
     log.warn(
       `${stuck.name} worker: its wait for the next job had not ended after ${Math.round(forMs / 1000)} s while Redis answered (a reset of its blocking connection that never ended): replaced it with a new worker`,
     );
@@ -136,11 +127,8 @@ export function watchFetchLoops(opts: {
     }
   };
   // Unref'd: the watch never holds a process that has nothing else left to do.
-  const timer = setInterval(check, opts.everyMs ?? CHECK_EVERY_MS).unref();
+  const timer = setInterval(check, CHECK_EVERY_MS).unref();
   return {
-    get replaced() {
-      return replaced;
-    },
     stuck: (worker) => isStuck(worker, Date.now()),
     stop: () => {
       stopped = true;

@@ -6,6 +6,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import type { Worker } from 'bullmq';
 import { type Config, scaledMs, secretsOf } from './config/load-config.ts';
 import { RedisGoneError } from './errors/redis-gone-error.ts';
+import { RuntimeClosedError } from './errors/runtime-closed-error.ts';
 import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.ts';
 import { log, setLogLevel } from './log.ts';
 import { createNotifier } from './notify/create-notifier.ts';
@@ -55,7 +56,9 @@ export interface Runtime extends PipelineContext {
    * tracker when `tracker` is true — by default whenever commits or phase ≥ 3 jobs are worked,
    * since those are the processes whose work completion events carry downstream. `scheduler`
    * starts the scheduler queue's worker (daily audit, daily live run), by default with the
-   * commit gates: the audit reads the warehouse, which the commit process holds.
+   * commit gates: the audit reads the warehouse, which the commit process holds. A `close()`
+   * while it runs wins: what the start makes after the close began is stopped at once, and the
+   * start rejects with `RuntimeClosedError`.
    */
   startWorkers(opts: { phases: readonly Phase[]; commit: boolean; concurrency: number; tracker?: boolean; scheduler?: boolean }): Promise<void>;
   /** The warehouse if it was opened, without opening it. */
@@ -179,7 +182,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   // How to start each worker again: the fetch-loop watch replaces one whose wait never ends.
   const remakers = new WeakMap<Worker, () => Worker>();
   let fetchWatch: FetchLoopWatch | undefined;
-  const run = (make: () => Worker, worker = make()) => {
+  const run = (make: () => Worker, worker?: Worker) => {
+    if (closing && !worker) throw new RuntimeClosedError();
+    worker ??= make();
     remakers.set(worker, make);
     workers.push(worker);
   };
@@ -189,6 +194,90 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   // Stops this runtime's metrics export after sending them one last time.
   let stopExport: (() => Promise<void>) | undefined;
   let unwatch: (() => void) | undefined;
+
+  // A close that began while workers were starting closed what existed then: what the start
+  // makes after that is stopped at once, and the start fails saying why.
+  const stillOpen = () => {
+    if (closing) throw new RuntimeClosedError();
+  };
+  const keep = async <T>(made: T, stop: (t: T) => Promise<unknown>): Promise<T> => {
+    if (!closing) return made;
+    await stop(made).catch(() => undefined);
+    throw new RuntimeClosedError();
+  };
+  const startWorkers: Runtime['startWorkers'] = async ({ phases, commit, concurrency, tracker, scheduler }) => {
+    // First of all, before this process writes anything: a worker whose table caps, batch
+    // sizes or time scale differ from the pipeline's recorded set refuses to start (one line,
+    // exit 2); the first process to start table gates records the set.
+    await checkSharedSettings(rt, { record: commit });
+    if (commit) commitsHere = true;
+    // Before anything starts: no table gate runs against a warehouse where every commit
+    // would fail (phasegate doctor's checks; the others are logged).
+    if (commit && config.workerDoctor) {
+      // Imported here: the checks load every warehouse client, which `status` must not pay for.
+      const [{ preflight }, { formatCheck }] = await Promise.all([import('./doctor/run-doctor.ts'), import('./doctor/check.ts')]);
+      const checks = await preflight({
+        config,
+        registry,
+        warehouse: await rt.warehouse(),
+        store,
+        redisUrl: redisHandle.url,
+        redisCluster: config.redisCluster && { nodes: config.redisCluster, prefix: config.prefix },
+      });
+      for (const c of checks) warnOnce(`doctor: ${formatCheck(c)}`);
+    }
+    await markRedisEpoch(redis, keys);
+    stillOpen();
+    // A Redis that restarts without its data takes the table caps with it (they live in
+    // BullMQ's queue meta): a process running gates sets them again when it reconnects.
+    if (commit && !unwatch)
+      unwatch = watchRedisRestarts(redis, keys, async () => {
+        // The recorded set went with the data: the first gate back records it again.
+        const differences = differencesFrom(rt, await recordSharedSettings(rt));
+        if (differences.length > 0)
+          log.warn(`after Redis came back, another process recorded other shared settings first: ${differences.map((d) => d.variable).join(', ')}`);
+        for (const table of registry.gatedTables()) await mendTableGate(rt, table);
+      });
+    for (const phase of phases) run(() => startPhaseWorker(rt, phase, concurrency));
+    // Sources with a request budget of their own have their own queue and limiter.
+    if (phases.includes(1)) for (const def of registry.all()) if (def.kind === 'scraper' && def.rateLimit) run(() => startSourceWorker(rt, def, concurrency));
+    if (commit) {
+      await rt.warehouse();
+      // Every table with a gate — the processors' and phasegate's own log tables.
+      // Started again, a gate needs no mending: only its worker was stuck.
+      for (const table of registry.gatedTables()) run(() => startCommitWorker(rt, table), await keep(await startTableGate(rt, table), (gate) => gate.close()));
+    }
+    if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0)
+      trackers.push(await keep(await startDependencyTracker(rt), (t) => t.close()));
+    // Pipeline-wide values read from Redis: exported by the process that runs the table gates
+    // (one, on the embedded default), so a collector does not get each series once per worker.
+    if (commit && opts.metrics && metricsExporting() && !stopExport) {
+      const metrics = await opts.metrics(rt);
+      stillOpen();
+      stopExport = exportMetricsOf(metrics);
+    }
+    if (config.pubsub.topic && !eventsRelay) {
+      eventsRelay = await keep(
+        await startPubSubRelay(
+          { redis, keys, prefix: config.prefix },
+          { topic: config.pubsub.topic, client: opts.pubsub, claimIdleMs: scaledMs(config, config.tracker.claimIdleSeconds) },
+        ),
+        (relay) => relay.close(),
+      );
+    }
+    if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) run(() => startSchedulerWorker(rt, schedulerHandlers(rt)));
+    fetchWatch ??= watchFetchLoops({
+      workers,
+      redis: bullmqConnection,
+      remake: (stuck) => {
+        const make = remakers.get(stuck);
+        if (!make || closing) throw new Error(closing ? 'the runtime is closing' : 'not a worker this runtime started');
+        const fresh = make();
+        remakers.set(fresh, make);
+        return fresh;
+      },
+    });
+  };
 
   const source = opts.source ?? createSource(config);
   const rt: Runtime = {
@@ -217,69 +306,14 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     openedWarehouse: () => opened,
     opensWarehouse: () => !warehouseDeclaration(config).heldFile || commitsHere || warehouse !== undefined,
     trackers,
-    async startWorkers({ phases, commit, concurrency, tracker, scheduler }) {
-      // First of all, before this process writes anything: a worker whose table caps, batch
-      // sizes or time scale differ from the pipeline's recorded set refuses to start (one line,
-      // exit 2); the first process to start table gates records the set.
-      await checkSharedSettings(rt, { record: commit });
-      if (commit) commitsHere = true;
-      // Before anything starts: no table gate runs against a warehouse where every commit
-      // would fail (phasegate doctor's checks; the others are logged).
-      if (commit && config.workerDoctor) {
-        // Imported here: the checks load every warehouse client, which `status` must not pay for.
-        const [{ preflight }, { formatCheck }] = await Promise.all([import('./doctor/run-doctor.ts'), import('./doctor/check.ts')]);
-        const checks = await preflight({
-          config,
-          registry,
-          warehouse: await rt.warehouse(),
-          store,
-          redisUrl: redisHandle.url,
-          redisCluster: config.redisCluster && { nodes: config.redisCluster, prefix: config.prefix },
-        });
-        for (const c of checks) warnOnce(`doctor: ${formatCheck(c)}`);
+    async startWorkers(opts) {
+      try {
+        await startWorkers(opts);
+      } catch (err) {
+        // What a racing close cut short fails for that reason, not as a broken check or connection.
+        if (closing && !(err instanceof RuntimeClosedError)) throw new RuntimeClosedError({ cause: err });
+        throw err;
       }
-      await markRedisEpoch(redis, keys);
-      // A Redis that restarts without its data takes the table caps with it (they live in
-      // BullMQ's queue meta): a process running gates sets them again when it reconnects.
-      if (commit && !unwatch)
-        unwatch = watchRedisRestarts(redis, keys, async () => {
-          // The recorded set went with the data: the first gate back records it again.
-          const differences = differencesFrom(rt, await recordSharedSettings(rt));
-          if (differences.length > 0)
-            log.warn(`after Redis came back, another process recorded other shared settings first: ${differences.map((d) => d.variable).join(', ')}`);
-          for (const table of registry.gatedTables()) await mendTableGate(rt, table);
-        });
-      for (const phase of phases) run(() => startPhaseWorker(rt, phase, concurrency));
-      // Sources with a request budget of their own have their own queue and limiter.
-      if (phases.includes(1)) for (const def of registry.all()) if (def.kind === 'scraper' && def.rateLimit) run(() => startSourceWorker(rt, def, concurrency));
-      if (commit) {
-        await rt.warehouse();
-        // Every table with a gate — the processors' and phasegate's own log tables.
-        // Started again, a gate needs no mending: only its worker was stuck.
-        for (const table of registry.gatedTables()) run(() => startCommitWorker(rt, table), await startTableGate(rt, table));
-      }
-      if ((tracker ?? (commit || phases.some((p) => p >= 3))) && trackers.length === 0) trackers.push(await startDependencyTracker(rt));
-      // Pipeline-wide values read from Redis: exported by the process that runs the table gates
-      // (one, on the embedded default), so a collector does not get each series once per worker.
-      if (commit && opts.metrics && metricsExporting() && !stopExport) stopExport = exportMetricsOf(await opts.metrics(rt));
-      if (config.pubsub.topic && !eventsRelay) {
-        eventsRelay = await startPubSubRelay(
-          { redis, keys, prefix: config.prefix },
-          { topic: config.pubsub.topic, client: opts.pubsub, claimIdleMs: scaledMs(config, config.tracker.claimIdleSeconds) },
-        );
-      }
-      if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) run(() => startSchedulerWorker(rt, schedulerHandlers(rt)));
-      fetchWatch ??= watchFetchLoops({
-        workers,
-        redis: bullmqConnection,
-        remake: (stuck) => {
-          const make = remakers.get(stuck);
-          if (!make || closing) throw new Error(closing ? 'the runtime is closing' : 'not a worker this runtime started');
-          const fresh = make();
-          remakers.set(fresh, make);
-          return fresh;
-        },
-      });
     },
     stopWaitingOnSilentRedis(signal) {
       let watch: { stop(): void } | undefined;

@@ -69,6 +69,37 @@ describe('closing a runtime', function () {
     }
   });
 
+  it('a close while workers are starting wins: the start rejects saying so, and nothing it made outlives the close', async () => {
+    // Closes at several points of the start (its steps await Redis, the warehouse, the tracker):
+    // whichever it meets, every worker is closed and no tracker is left.
+    const outcomes: string[] = [];
+    for (const delayMs of [0, 20, 60, 100, 150, 250]) {
+      const env = await openTestRuntime();
+      const rt = env.rt;
+      try {
+        openRuntimes.delete(rt);
+        const starting = rt.startWorkers({ phases: [1, 2, 3, 4, 5], commit: true, concurrency: 2 }).then(
+          () => 'started',
+          (err: Error) => `${err.name}: ${err.message}`,
+        );
+        await new Promise((r) => setTimeout(r, delayMs));
+        await rt.close();
+        const outcome = await starting;
+        outcomes.push(outcome);
+        expect(outcome, `closed ${delayMs} ms in`).to.be.oneOf(['started', 'RuntimeClosedError: the runtime was closed while its workers were starting']);
+        expect(
+          rt.workers.filter((w) => w.closing === undefined).map((w) => w.name),
+          `workers left running, closed ${delayMs} ms in`,
+        ).to.deep.equal([]);
+        expect(rt.trackers).to.have.length(0);
+      } finally {
+        await env.cleanup();
+      }
+    }
+    // Closed before its first step answered, the start cannot have finished.
+    expect(outcomes[0]).to.match(/^RuntimeClosedError/);
+  });
+
   it('`backfill --workers` exits after its run-log rows landed, not before', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'phasegate-close-'));
     const prefix = `test-${randomUUID().slice(0, 8)}`;

@@ -271,7 +271,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       redis: bullmqConnection,
       remake: (stuck) => {
         const make = remakers.get(stuck);
-        if (!make || closing) throw new Error(closing ? 'the runtime is closing' : 'not a worker this runtime started');
+        // The watch stops as the close begins, before it could call this.
+        if (!make) throw new Error('not a worker this runtime started');
         const fresh = make();
         remakers.set(fresh, make);
         return fresh;

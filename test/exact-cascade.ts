@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { checkTables, expectedRows } from '../scripts/chaos/expected.ts';
 import type { CascadeProgress } from '../src/queues/backfill/cascade.ts';
+import { fetchLoopState } from '../src/queues/fetch-loop-watch.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { duckdbOf } from '../src/warehouse/duckdb/backend.ts';
 
@@ -19,33 +20,17 @@ export const CASCADE_DOWNSTREAM = [
   'player_points_predictions',
 ];
 
+/** Each worker's name, whether it runs, and what its fetch loop is doing (to tell a stuck worker apart when a run hangs). */
+function fetchLoop(w: Runtime['workers'][number]): Record<string, unknown> {
+  return { name: w.name, running: w.isRunning(), ...fetchLoopState(w) };
+}
+
 /**
  * Where a run that did not end stopped: its phases' counts, each phase queue's jobs by state,
  * the trackers' counts and every slice not committed with its error — what a hang needs to be
  * told apart (a tracker that stopped reading, a worker that stopped taking jobs, a job that
  * failed its way back to pending).
  */
-/**
- * What BullMQ's worker shows of its fetch loop — private fields, read only to tell a stuck
- * worker apart (waiting on its blocking connection, that connection's state) when a run hangs.
- */
-function fetchLoop(w: Runtime['workers'][number]): Record<string, unknown> {
-  const loop = w as unknown as {
-    drained?: boolean;
-    waiting?: unknown;
-    blockUntil?: number;
-    backend?: { blockingConnection?: { _client?: { status?: string } } };
-  };
-  return {
-    name: w.name,
-    running: w.isRunning(),
-    drained: loop.drained,
-    waitingForJob: loop.waiting !== null && loop.waiting !== undefined,
-    blockUntil: loop.blockUntil,
-    blockingClient: loop.backend?.blockingConnection?._client?.status,
-  };
-}
-
 async function whereItStopped(rt: Runtime, dates: readonly string[], progress: CascadeProgress): Promise<string> {
   const lines = [`the run did not end: ${JSON.stringify(progress.perPhase)}`];
   const now = Date.now();

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import type { Worker } from 'bullmq';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { stuckAfterMs } from '../src/queues/fetch-loop-watch.ts';
+import { fetchLoopState, stuckAfterMs } from '../src/queues/fetch-loop-watch.ts';
 import { phaseQueueName } from '../src/queues/names.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
@@ -21,10 +21,6 @@ function blockingClientOf(worker: Worker): Redis {
   return client;
 }
 
-function waitingForJob(worker: Worker): boolean {
-  return Boolean((worker as unknown as { waiting: unknown }).waiting);
-}
-
 /**
  * Puts a worker waiting for a job into the state BullMQ's reset of a blocking connection waits
  * on for ever (bullmq #4585): a client disconnected while it reconnects stays `reconnecting`,
@@ -33,7 +29,7 @@ function waitingForJob(worker: Worker): boolean {
  */
 async function parkBlockingClient(rt: Runtime, worker: Worker): Promise<void> {
   const blocking = blockingClientOf(worker);
-  await until(async () => waitingForJob(worker) && blocking.status === 'ready', `the ${worker.name} worker to wait for a job`, 10_000, 20);
+  await until(async () => fetchLoopState(worker).waitingForJob && blocking.status === 'ready', `the ${worker.name} worker to wait for a job`, 10_000, 20);
   const parked = once(blocking, 'reconnecting').then(() => new Promise<void>((r) => process.nextTick(r)));
   void parked.then(() => blocking.disconnect());
   const address = `${blocking.stream.localAddress}:${blocking.stream.localPort}`;

@@ -27,17 +27,43 @@ const MAXIMUM_BLOCK_SECONDS = 10;
 const WATCHDOG_SECONDS = 1;
 const CHECK_EVERY_MS = 2000;
 
-/** What the watch reads of a BullMQ worker's fetch loop. */
+/** BullMQ's private fields (6.x) that say what a worker's fetch loop is doing. */
 interface FetchLoop {
   /** The wait for the next job in progress (`waitForJob`), or null. */
   waiting?: Promise<unknown> | null;
   /** Set once close() began. */
   closing?: Promise<void> | null;
+  /** Whether the last fetch found the queue empty. */
+  drained?: boolean;
+  /** When the next delayed job is due, as the loop last read it (0: none). */
+  blockUntil?: number;
   /** The fetches and jobs in hand of the running loop: the wait itself is one. */
   mainLoopQueue?: { numTotal(): number } | null;
   /** The worker's own blocking connection. */
   backend?: { blockingConnection?: { _client?: { status?: string } } };
   opts: { drainDelay?: number; maximumBlockTimeout?: number };
+}
+
+/** The one place that reads BullMQ's private fields: a rename in an upgrade is mended here. */
+function loopOf(worker: Worker): FetchLoop {
+  return worker as unknown as FetchLoop;
+}
+
+/** What a worker's fetch loop is doing: for the watch, and for a message saying where a run stopped. */
+export function fetchLoopState(worker: Worker): {
+  waitingForJob: boolean;
+  drained: boolean | undefined;
+  blockUntil: number | undefined;
+  /** Its blocking connection's ioredis status. */
+  blockingClient: string | undefined;
+} {
+  const loop = loopOf(worker);
+  return {
+    waitingForJob: Boolean(loop.waiting),
+    drained: loop.drained,
+    blockUntil: loop.blockUntil,
+    blockingClient: loop.backend?.blockingConnection?._client?.status,
+  };
 }
 
 /** Holds no job and waits for one: the wait is the one thing its loop has in hand. */
@@ -47,7 +73,7 @@ function idle(loop: FetchLoop): boolean {
 
 /** How long a wait for the next job may take before the watch calls it stuck. */
 export function stuckAfterMs(worker: Worker): number {
-  const { opts } = worker as unknown as FetchLoop;
+  const { opts } = loopOf(worker);
   const blockSeconds = Math.max(opts.drainDelay ?? 5, opts.maximumBlockTimeout ?? MAXIMUM_BLOCK_SECONDS);
   return 2 * (blockSeconds + WATCHDOG_SECONDS) * 1000;
 }
@@ -90,7 +116,7 @@ export function watchFetchLoops(opts: { workers: Worker[]; redis: RedisClient; r
 
   /** Waiting on the same wait for longer than BullMQ allows one, with no job in hand. */
   const isStuck = (worker: Worker, now: number): boolean => {
-    const loop = worker as unknown as FetchLoop;
+    const loop = loopOf(worker);
     const before = seen.get(worker);
     if (!before || before.wait !== loop.waiting) return false;
     return now - before.since >= stuckAfterMs(worker) && idle(loop);
@@ -104,7 +130,7 @@ export function watchFetchLoops(opts: { workers: Worker[]; redis: RedisClient; r
       return;
     }
     for (const worker of opts.workers) {
-      const loop = worker as unknown as FetchLoop;
+      const loop = loopOf(worker);
       const wait = loop.waiting;
       if (!wait || loop.closing) {
         seen.delete(worker);
@@ -145,8 +171,7 @@ export function watchFetchLoops(opts: { workers: Worker[]; redis: RedisClient; r
  * without waiting (`close(true)`): its read unanswered, no job can be on its way to it.
  */
 export function closeWorker(worker: Worker, watch?: FetchLoopWatch): Promise<void> {
-  const loop = worker as unknown as FetchLoop;
-  const status = loop.backend?.blockingConnection?._client?.status;
+  const status = fetchLoopState(worker).blockingClient;
   const readLost = status !== undefined && status !== 'ready' && status !== 'connect';
-  return (idle(loop) && readLost) || watch?.stuck(worker) ? worker.close(true) : worker.close();
+  return (idle(loopOf(worker)) && readLost) || watch?.stuck(worker) ? worker.close(true) : worker.close();
 }

@@ -43,8 +43,10 @@ describe('table gate: holds, deferrals and crash safety of the conflict path', (
   }
 
   it('a hold returns the batch that remains and the held fields go back to pending in one step; a re-run re-reads that batch', async () => {
-    const { batch } = await gate.take(PLAYER_TABLE, 'c1', LIMITS);
+    const { batch, seq } = await gate.take(PLAYER_TABLE, 'c1', LIMITS);
     expect(batch?.slices).to.deep.equal(SLICES);
+    // The take answers the sequence it moved to: what names the commit job for what is left.
+    expect(seq).to.equal(await gate.currentSeq(PLAYER_TABLE));
     await expectEachOnce();
     const due = Date.now() + 60_000;
     const { batch: rest } = await gate.hold(PLAYER_TABLE, batch as TakenBatch, [
@@ -60,11 +62,16 @@ describe('table gate: holds, deferrals and crash safety of the conflict path', (
     const again = await gate.take(PLAYER_TABLE, 'c1', LIMITS);
     expect(again.batch?.slices).to.deep.equal(['2024-02-01', '2024-02-03']);
     expect(again.nextDueMs).to.equal(due);
+    // A re-read moves nothing on: the sequence is the one the first take left.
+    expect(again.seq).to.equal(seq);
     // Another commit skips the held field (not due) and the deferred one (never by itself).
     const other = await gate.take(PLAYER_TABLE, 'c2', LIMITS);
     expect(other.batch).to.equal(null);
     expect(other.remaining).to.equal(0);
     expect(other.nextDueMs).to.equal(due);
+    // A take that finds nothing still moves the sequence on, as a take always did.
+    expect(other.seq).to.equal(seq + 1);
+    expect(await gate.currentSeq(PLAYER_TABLE)).to.equal(seq + 1);
     expect(await gate.held(PLAYER_TABLE)).to.deep.equal([
       { field: '2024-02-02', dueMs: due },
       { field: '2024-02-04', dueMs: Number.POSITIVE_INFINITY },

@@ -122,7 +122,8 @@ return {previous, tonumber(redis.call('GET', KEYS[3]) or '0'), redis.call('HLEN'
  * KEYS: [1] pending hash, [2] batch key, [3] commit-seq counter, [4] in-flight hash, [5] hold sorted set
  * ARGV: [1] max slices, [2] max rows, [3] takenAt ISO, [4] job id, [5] now (ms)
  * Returns: the batch JSON (or nil when nothing can be taken), how many fields could still be
- * taken now, and the earliest due time (ms) of a held field, or -1.
+ * taken now, the earliest due time (ms) of a held field, or -1, and the commit sequence after
+ * the take (what names the job for the fields still pending).
  * A batch already taken by this job is returned unchanged, so a retried or stalled commit
  * job lands exactly the slices it took. Bumping the sequence in the same script is what
  * makes a slice registered after the take get a new commit job (see `register`).
@@ -137,11 +138,11 @@ const TAKE = luaScript(
 local existing = redis.call('GET', KEYS[2])
 if existing then
   local fields, nextDue = ready(ARGV[5])
-  return {existing, #fields, nextDue}
+  return {existing, #fields, nextDue, tonumber(redis.call('GET', KEYS[3]) or '0')}
 end
-redis.call('INCR', KEYS[3])
+local seq = redis.call('INCR', KEYS[3])
 local slices, nextDue = ready(ARGV[5])
-if #slices == 0 then return {false, 0, nextDue} end
+if #slices == 0 then return {false, 0, nextDue, seq} end
 table.sort(slices)
 local maxSlices = tonumber(ARGV[1])
 local maxRows = tonumber(ARGV[2])
@@ -160,7 +161,7 @@ for _, slice in ipairs(slices) do
 end
 local batch = cjson.encode({jobId = ARGV[4], slices = taken, entries = entries, takenAt = ARGV[3]})
 redis.call('SET', KEYS[2], batch)
-return {batch, #slices - #taken, nextDue}
+return {batch, #slices - #taken, nextDue, seq}
 `,
 );
 
@@ -317,15 +318,16 @@ export class TableGateStore {
 
   /**
    * Takes the job's batch (or re-reads the one it took). `remaining`: fields that could still
-   * be taken now; `nextDueMs`: when the earliest held field comes due, if any.
+   * be taken now; `nextDueMs`: when the earliest held field comes due, if any; `seq`: the
+   * commit sequence after the take, which names the commit job for the `remaining` fields.
    */
   async take(
     table: string,
     jobId: string,
     limits: { maxSlices: number; maxRows: number },
     now = Date.now(),
-  ): Promise<{ batch: TakenBatch | null; remaining: number; nextDueMs: number | undefined }> {
-    const [json, remaining, nextDue] = (await TAKE.run(
+  ): Promise<{ batch: TakenBatch | null; remaining: number; nextDueMs: number | undefined; seq: number }> {
+    const [json, remaining, nextDue, seq] = (await TAKE.run(
       this.redis,
       this.gateKeys(table, jobId),
       limits.maxSlices,
@@ -333,12 +335,12 @@ export class TableGateStore {
       new Date(now).toISOString(),
       jobId,
       now,
-    )) as [string | null, number, number];
+    )) as [string | null, number, number, number];
     const nextDueMs = Number(nextDue) >= 0 ? Number(nextDue) : undefined;
-    if (!json) return { batch: null, remaining: Number(remaining), nextDueMs };
+    if (!json) return { batch: null, remaining: Number(remaining), nextDueMs, seq: Number(seq) };
     const batch = JSON.parse(json) as TakenBatch;
     // cjson encodes an empty Lua table as {}; a batch always has at least one slice.
-    return { batch, remaining: Number(remaining), nextDueMs };
+    return { batch, remaining: Number(remaining), nextDueMs, seq: Number(seq) };
   }
 
   /** Releases a batch (landed or failed) and returns how many fields could be taken now. */

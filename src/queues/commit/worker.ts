@@ -539,7 +539,7 @@ export function commitProcessor(ctx: PipelineContext) {
     // back (see breaker.ts); clean slices commit under the table's normal caps.
     const admission: Admission = append ? { probe: false, retries: true, state: 'closed' } : await admitCommit(ctx, table, jobId);
     const probe = admission.probe;
-    const { batch, remaining, nextDueMs } = await ctx.gate.take(table, jobId, {
+    const { batch, remaining, nextDueMs, seq } = await ctx.gate.take(table, jobId, {
       maxSlices: append ? LOG_COMMIT.maxFields : limits.commitMaxSlices,
       maxRows: limits.commitMaxRows,
     });
@@ -548,7 +548,7 @@ export function commitProcessor(ctx: PipelineContext) {
     // be coming, and it gathers like any other (backlog-gather.ts).
     if (remaining > 0) {
       const partial = remaining < limits.commitMaxSlices && downstreamPhase(ctx, table) !== undefined;
-      await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), remaining, partial ? {} : { fullAt: 1 });
+      await ensureCommitJob(ctx, table, seq, remaining, partial ? {} : { fullAt: 1 });
     }
     // Held slices come back when due, by a delayed job; every take makes sure it exists.
     if (nextDueMs !== undefined) await ensureHeldCommitJob(ctx, table, nextDueMs, jobId);

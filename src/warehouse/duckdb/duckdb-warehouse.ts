@@ -60,11 +60,21 @@ import {
   validateSpec,
 } from './sql.ts';
 import { firstPerKey, parseNdjson, parseObjectRows, type StagedRow } from './staged-rows.ts';
+import { readStatement, runStatement } from './statement.ts';
 import { bindParams, toCell } from './values.ts';
 
-/** Rows per (slice, unit) of `slices`, and of `units` wherever they are (`Warehouse.unitHoldings`), read on `conn` in one snapshot. */
-async function holdingsOn(conn: DuckDBConnection, resolved: TableSpec, slices: readonly string[], units: readonly string[]): Promise<Holding[]> {
-  const reader = await readAllInOneSnapshot(conn, unitHoldingsSql(resolved, slices.length, units.length), [...slices, ...units]);
+/**
+ * Rows per (slice, unit) of `slices`, and of `units` wherever they are (`Warehouse.unitHoldings`),
+ * read on `conn` by `read`: in a snapshot of its own, or inside the caller's transaction.
+ */
+async function holdingsOn(
+  read: typeof readStatement,
+  conn: DuckDBConnection,
+  resolved: TableSpec,
+  slices: readonly string[],
+  units: readonly string[],
+): Promise<Holding[]> {
+  const reader = await read(conn, unitHoldingsSql(resolved, slices.length, units.length), [...slices, ...units]);
   return reader.getRowObjects().map((r) => ({ slice: String(r.slice), unit: String(r.unit), rows: Number(r.n) }));
 }
 
@@ -246,7 +256,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
       }
     };
     const { guard } = batch;
-    // Under the write lock, before the staging table is filled: no commit lands in between.
+    // Under the write lock, in the statements' own transaction: no commit lands in between.
     const judge = guard && spec.writeMode !== 'append' ? (conn: DuckDBConnection) => this.judgeGuard(conn, batch.table, spec, guard) : undefined;
     const rowsAffected = await this.withStaging(
       batch.table,
@@ -262,11 +272,14 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     return { rowsAffected, rowsStaged };
   }
 
-  /** A guarded commit's judgement, on the writer: the holdings the gate's read would see, judged the same way. */
+  /**
+   * A guarded commit's judgement, on the writer inside the commit's transaction: the holdings
+   * the gate's read would see, judged the same way.
+   */
   private async judgeGuard(conn: DuckDBConnection, declared: TableSpec, resolved: TableSpec, guard: readonly GuardedSlice[]): Promise<void> {
     const { slices, units } = holdingsToRead(resolved, guard);
     if (slices.length === 0) return;
-    if (wouldHarm(resolved, guard, await holdingsOn(conn, resolved, slices, units))) throw new IntegrityGuardError(tableId(declared));
+    if (wouldHarm(resolved, guard, await holdingsOn(readStatement, conn, resolved, slices, units))) throw new IntegrityGuardError(tableId(declared));
   }
 
   /**
@@ -312,7 +325,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     const narrowed = where ? { column: where.column, count: where.values.length } : undefined;
     return this.write(
       spec,
-      async (conn) => (await conn.run(deleteSlicesSql(resolved, slices.length, narrowed), [...slices, ...(where?.values ?? [])])).rowsChanged,
+      async (conn) => (await runStatement(conn, deleteSlicesSql(resolved, slices.length, narrowed), [...slices, ...(where?.values ?? [])])).rowsChanged,
     );
   }
 
@@ -373,7 +386,7 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
     this.assertOpen();
     if (slices.length === 0 && units.length === 0) return [];
     const unitParams = spec.unitColumn === undefined ? [] : units;
-    return this.read(spec, (conn) => holdingsOn(conn, resolved, slices, unitParams));
+    return this.read(spec, (conn) => holdingsOn(readAllInOneSnapshot, conn, resolved, slices, unitParams));
   }
 
   async tableMetadata(spec: TableSpec): Promise<TableMetadata> {
@@ -434,19 +447,19 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
   /**
    * Appends rows into a fresh temp table with DuckDB's appender (the fast path: ~30k rows in
    * tens of milliseconds) as `fill` hands them over, runs the statements built from the staging
-   * table's name (several in one transaction), drops it. Returns the rows they changed. A
-   * `fill` that throws (a bad row) leaves every table as it was.
+   * table's name (several in one transaction, after `judge` if given), drops it. Returns the
+   * rows they changed. A `fill` or `judge` that throws (a bad row, a refused guard) leaves every
+   * table as it was.
    */
   private async withStaging(
     spec: TableSpec,
     resolved: TableSpec,
     fill: (append: (row: StagedRow) => void) => void,
     statements: (stagingName: string) => { sql: string; params: string[] }[],
-    before?: (conn: DuckDBConnection) => Promise<void>,
+    judge?: (conn: DuckDBConnection) => Promise<void>,
   ): Promise<number> {
     const stagingName = `_phasegate_stage_${++this.stagingSeq}`;
     return this.write(spec, async (conn) => {
-      await before?.(conn);
       await conn.run(createStagingSql(resolved, stagingName));
       try {
         const appender = await conn.createAppender(stagingName, 'main', 'temp');
@@ -466,15 +479,17 @@ export class DuckDBWarehouse implements EmulatedWarehouse {
           appender.closeSync();
         }
         const steps = statements(stagingName);
-        if (steps.length === 1) {
+        if (steps.length === 1 && !judge) {
           const [only] = steps as [{ sql: string; params: string[] }];
-          return (await conn.run(only.sql, only.params)).rowsChanged;
+          return (await runStatement(conn, only.sql, only.params)).rowsChanged;
         }
-        // Several statements land as one: all or none.
+        // Several statements land as one, all or none, after the judgement (a read in the same
+        // transaction, so no snapshot of its own: two calls into DuckDB fewer).
         await conn.run(BEGIN_SQL);
         try {
+          await judge?.(conn);
           let changed = 0;
-          for (const step of steps) changed += (await conn.run(step.sql, step.params)).rowsChanged;
+          for (const step of steps) changed += (await runStatement(conn, step.sql, step.params)).rowsChanged;
           await conn.run(COMMIT_SQL);
           return changed;
         } catch (err) {

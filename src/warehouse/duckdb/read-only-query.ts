@@ -6,12 +6,13 @@
  */
 // Before DuckDB's library loads: it sets how DuckDB's allocator returns memory (allocator.ts).
 import './allocator.ts';
-import { type DuckDBConnection, type DuckDBResultReader, type DuckDBType, type DuckDBValue, StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBResultReader, StatementType } from '@duckdb/node-api';
 import { InputError } from '../../errors/input-error.ts';
 import type { Row } from '../../processors/types.ts';
 import type { QueryParams } from '../types.ts';
 import { checkReadOnlySql } from './read-only.ts';
 import { BEGIN_READ_ONLY_SQL, ROLLBACK_SQL } from './sql.ts';
+import { readStatement, type StatementTypes, type StatementValues, streamStatement } from './statement.ts';
 import { bindParams, resultRows, streamedRows, toRow } from './values.ts';
 
 export interface ReadOnlyResult {
@@ -70,11 +71,11 @@ async function runChecked(conn: DuckDBConnection, sql: string, params: QueryPara
 }
 
 /**
- * `conn.runAndReadAll(sql, values, types)` in one read-only transaction: the statement is
- * prepared and run on one snapshot, as a statement without values is.
+ * `sql` with its values, read whole, in one read-only transaction: the statement is prepared
+ * and run on one snapshot, as a statement without values is.
  *
- * Why: given values (even none: `[]`, `{}`), the client prepares the statement, then runs it —
- * in autocommit, two transactions. DuckDB 1.5 (node-api 1.5.6-r.1) runs a statement prepared
+ * Why: given values, the statement is prepared, then run (statement.ts) — in autocommit, two
+ * transactions. DuckDB 1.5 (node-api 1.5.6-r.1) runs a statement prepared
  * without parameters on the plan made at prepare time, optimised with the table statistics of
  * that moment: compressed materialisation packs an ORDER BY's columns into the value ranges
  * the statistics allow, and a filter they rule out becomes an empty result. A commit on
@@ -85,15 +86,10 @@ async function runChecked(conn: DuckDBConnection, sql: string, params: QueryPara
  * statistics, which only widen, so the plan covers it. Statements with parameters are
  * re-planned when run in 1.5, but that is not relied on.
  */
-export async function readAllInOneSnapshot(
-  conn: DuckDBConnection,
-  sql: string,
-  values?: DuckDBValue[] | Record<string, DuckDBValue>,
-  types?: DuckDBType[] | Record<string, DuckDBType | undefined>,
-): Promise<DuckDBResultReader> {
+export async function readAllInOneSnapshot(conn: DuckDBConnection, sql: string, values?: StatementValues, types?: StatementTypes): Promise<DuckDBResultReader> {
   await conn.run(BEGIN_READ_ONLY_SQL);
   try {
-    return await conn.runAndReadAll(sql, values, types);
+    return await readStatement(conn, sql, values, types);
   } finally {
     await conn.run(ROLLBACK_SQL);
   }
@@ -104,15 +100,10 @@ export async function readAllInOneSnapshot(
  * made a chunk at a time as DuckDB produces them (`streamedRows`): the warehouse's reads of
  * slices and its reports.
  */
-export async function readRowsInOneSnapshot(
-  conn: DuckDBConnection,
-  sql: string,
-  values?: DuckDBValue[] | Record<string, DuckDBValue>,
-  types?: DuckDBType[] | Record<string, DuckDBType | undefined>,
-): Promise<Row[]> {
+export async function readRowsInOneSnapshot(conn: DuckDBConnection, sql: string, values?: StatementValues, types?: StatementTypes): Promise<Row[]> {
   await conn.run(BEGIN_READ_ONLY_SQL);
   try {
-    return await streamedRows(await conn.stream(sql, values, types));
+    return await streamedRows(await streamStatement(conn, sql, values, types));
   } finally {
     await conn.run(ROLLBACK_SQL);
   }

@@ -277,6 +277,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         remakers.set(fresh, make);
         return fresh;
       },
+      count: (queue) => rt.redis.hincrby(rt.keys.workersReplaced(), queue, 1),
     });
   };
 

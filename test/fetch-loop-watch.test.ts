@@ -94,6 +94,8 @@ describe('a worker whose wait for its next job never ends', function () {
       expect((stuck as unknown as { closing: unknown }).closing).to.not.equal(null);
       // The worker that only idled as long is the same.
       expect(workerOf(rt, 2)).to.equal(idle);
+      // Counted where /metrics reads it: one replacement, of the stuck worker's queue only.
+      expect(await rt.redis.hgetall(rt.keys.workersReplaced())).to.deep.equal({ [phaseQueueName(1)]: '1' });
     });
   });
 

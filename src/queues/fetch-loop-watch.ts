@@ -90,9 +90,15 @@ export interface FetchLoopWatch {
 /**
  * Watches `workers` (the process's live list: a stuck worker is replaced in it, by what
  * `remake` returns for it). `redis` is the process's connection: while it is not ready, no
- * wait counts, as every wait then waits for Redis.
+ * wait counts, as every wait then waits for Redis. `count` is told each replacement's queue
+ * (the runtime counts them in Redis, where `/metrics` reads them).
  */
-export function watchFetchLoops(opts: { workers: Worker[]; redis: RedisClient; remake: (stuck: Worker) => Worker | Promise<Worker> }): FetchLoopWatch {
+export function watchFetchLoops(opts: {
+  workers: Worker[];
+  redis: RedisClient;
+  remake: (stuck: Worker) => Worker | Promise<Worker>;
+  count?: (queue: string) => Promise<unknown>;
+}): FetchLoopWatch {
   const seen = new Map<Worker, { wait: Promise<unknown>; since: number }>();
   let replacing = false;
   let stopped = false;
@@ -110,6 +116,7 @@ export function watchFetchLoops(opts: { workers: Worker[]; redis: RedisClient; r
     log.warn(
       `${stuck.name} worker: its wait for the next job had not ended after ${Math.round(forMs / 1000)} s while Redis answered (a reset of its blocking connection that never ended): replaced it with a new worker`,
     );
+    await opts.count?.(stuck.name).catch((err: unknown) => log.warn(`${stuck.name} worker: counting its replacement: ${(err as Error).message}`));
     // Force: the loop it would wait for is the stuck one. It holds no job.
     await stuck.close(true).catch((err: unknown) => log.warn(`${stuck.name} worker: closing the stuck worker: ${(err as Error).message}`));
   };

@@ -106,6 +106,11 @@ export interface Keys {
    * `phasegate config apply`.
    */
   sharedSettings(): string;
+  /**
+   * Hash queue → how many of its workers a process replaced because their wait for the next job
+   * never ended (src/queues/fetch-loop-watch.ts), counted by every process on this prefix.
+   */
+  workersReplaced(): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -151,5 +156,6 @@ export function keysFor(prefix: string): Keys {
     readRelayServer: (dbPath) => `${base}:read-relay:${digest(path.resolve(dbPath))}:server`,
     redisEpoch: () => `${base}:epoch`,
     sharedSettings: () => `${base}:shared-settings`,
+    workersReplaced: () => `${base}:workers-replaced`,
   };
 }

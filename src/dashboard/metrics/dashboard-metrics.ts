@@ -160,6 +160,12 @@ export class DashboardMetrics implements MetricSource {
     labelNames: ['table'],
     registers: [this.registry],
   });
+  private readonly workersReplaced = new Counter({
+    name: 'phasegate_workers_replaced_total',
+    help: "Workers a process replaced because their wait for the next job never ended while Redis answered (a reset of BullMQ's blocking connection that never finished)",
+    labelNames: ['queue'],
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'phasegate_commit_duration_seconds',
     help: 'Commit job run time (take batch, load, MERGE) of completed commits',
@@ -168,6 +174,8 @@ export class DashboardMetrics implements MetricSource {
     registers: [this.registry],
   });
 
+  /** The count per queue in Redis at the previous scrape; the first scrape only sets it. */
+  private replacedSeen: Map<string, number> | undefined;
   private lastEventId: string | undefined;
   private lastRunEndId: string | undefined;
   private lastBatch = new Map<string, string>();
@@ -247,7 +255,24 @@ export class DashboardMetrics implements MetricSource {
     this.runFinishedRatio.set(total === 0 ? 1 : running.reduce((n, b) => n + b.finished, 0) / total);
     const stale = await listStale(this.rt);
     for (const def of this.rt.registry.transforms()) this.stale.set({ processor: def.name }, stale.filter((x) => x.processor === def.name).length);
-    await Promise.all([this.tailEvents(), this.observeCommitJobs(), this.observeRunEnds()]);
+    await Promise.all([this.tailEvents(), this.observeCommitJobs(), this.observeRunEnds(), this.countReplacedWorkers()]);
+  }
+
+  /**
+   * Worker replacements since the previous scrape, from the counts every process keeps in Redis.
+   * The first scrape takes them as they are (the counter starts with the dashboard); a count
+   * that went down is a Redis that lost its data, counting again from nothing.
+   */
+  private async countReplacedWorkers(): Promise<void> {
+    const now = new Map(Object.entries(await this.rt.redis.hgetall(this.rt.keys.workersReplaced())).map(([queue, n]) => [queue, Number(n)]));
+    const seen = this.replacedSeen;
+    this.replacedSeen = now;
+    if (!seen) return;
+    for (const [queue, n] of now) {
+      const before = seen.get(queue) ?? 0;
+      const added = n >= before ? n - before : n;
+      if (added > 0) this.workersReplaced.inc({ queue }, added);
+    }
   }
 
   /** Runs that ended since the previous scrape (the run-ends stream, one entry per run). */

@@ -1,18 +1,28 @@
-/** `ensureTable` once per warehouse and table in a process: a commit, or a read of an input table that may not exist yet. */
+/**
+ * `ensureTable` once per warehouse and table in a process: a commit, or a read of an input table
+ * that may not exist yet. Callers at the same time share the one call: a wave of phase 3–5 jobs
+ * reading a table nobody has written yet (a fallback source that never ran) each created it, a
+ * burst of DDL — table operations — that BigQuery refused past its rate ("too many table update
+ * operations"), failing those jobs' attempts. A failed call is forgotten, so the next one tries.
+ */
 import { type TableSpec, tableId } from '../../processors/types.ts';
 import type { PipelineContext } from '../context.ts';
 
-const ensured = new WeakMap<object, Set<string>>();
+const ensured = new WeakMap<object, Map<string, Promise<void>>>();
 
-export async function ensureTableOnce(ctx: Pick<PipelineContext, 'warehouse'>, spec: TableSpec): Promise<void> {
-  const warehouse = await ctx.warehouse();
-  let done = ensured.get(warehouse);
-  if (!done) {
-    done = new Set();
-    ensured.set(warehouse, done);
-  }
-  const id = tableId(spec);
-  if (done.has(id)) return;
-  await warehouse.ensureTable(spec);
-  done.add(id);
+export function ensureTableOnce(ctx: Pick<PipelineContext, 'warehouse'>, spec: TableSpec): Promise<void> {
+  return ctx.warehouse().then((warehouse) => {
+    let calls = ensured.get(warehouse);
+    if (!calls) {
+      calls = new Map();
+      ensured.set(warehouse, calls);
+    }
+    const id = tableId(spec);
+    const known = calls.get(id);
+    if (known) return known;
+    const call = warehouse.ensureTable(spec);
+    calls.set(id, call);
+    call.catch(() => calls.delete(id));
+    return call;
+  });
 }

@@ -1,22 +1,87 @@
 /**
- * A table's operations stay within BigQuery's rate: a wave of reads of a table nobody has written
- * yet creates it once.
+ * A table's gate holds BigQuery's table-operation rate as BigQuery counts it: never more than
+ * `PHASEGATE_TABLE_OPS_MAX` statements in any window of `PHASEGATE_TABLE_OPS_WINDOW_SECONDS`,
+ * sliding. BullMQ's rate limiter, which starts the commit jobs, counts in fixed windows: at
+ * BigQuery's own cap (5 per 10 s) and two commits at a time it let a window's last starts and
+ * the next window's first ones through together, BigQuery refused the sixth ("too many table
+ * update operations"), and the busy backoff that followed (10 s, doubling) dragged the table for
+ * minutes in `bench:scale --cascade` at 1,700 dates.
  */
 import { expect } from 'chai';
 import type { TableSpec } from '../src/processors/types.ts';
 import { ensureTableOnce } from '../src/queues/commit/ensure-table.ts';
-import type { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { PLAYER } from './conflict-fixtures.ts';
-import { openTestRuntime, type TestEnv } from './helpers.ts';
+import { stageRows } from '../src/queues/commit/staging.ts';
+import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
+import { boxRows, PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
+import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
-describe('table operations within BigQuery’s rate', function () {
+const TIME_SCALE = 20;
+const OPS_MAX = 5;
+/** BigQuery's 10-s window at the test's time scale. */
+const WINDOW_MS = 10_000 / TIME_SCALE;
+const DATES = Array.from({ length: 24 }, (_, i) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10));
+
+describe('table gate: statements within BigQuery’s sliding rate window', function () {
   this.timeout(60_000);
   let env: TestEnv;
 
   before(async () => {
-    env = await openTestRuntime();
+    env = await openTestRuntime({
+      PHASEGATE_TIME_SCALE: String(TIME_SCALE),
+      PHASEGATE_TABLE_CONCURRENCY: '2',
+      PHASEGATE_TABLE_OPS_MAX: String(OPS_MAX),
+      // One slice per statement and no gather: a statement per slice, as fast as the caps allow.
+      PHASEGATE_COMMIT_MAX_SLICES: '1',
+      PHASEGATE_COMMIT_GATHER_SECONDS: '0',
+    });
   });
   after(async () => env.cleanup());
+
+  it('lands every slice with no statement refused for the rate, and never more than the cap in any window', async () => {
+    const w = (await env.rt.warehouse()) as BigQueryRulesWarehouse;
+    expect(w).to.be.instanceOf(BigQueryRulesWarehouse);
+    await w.ensureTable(PLAYER.table);
+    await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
+    for (const date of DATES) await stageRows(env.rt, PLAYER, date, boxRows(date, 3), undefined);
+
+    await until(
+      async () => {
+        const statuses = await Promise.all(DATES.map((d) => env.rt.statuses.get(PLAYER.name, d)));
+        return statuses.every((s) => s?.status === 'committed') ? true : undefined;
+      },
+      'every slice to commit',
+      45_000,
+    );
+    const record = w.record().tables[PLAYER_TABLE];
+    expect(record?.rejected.rateLimited, 'statements refused for the rate').to.equal(0);
+    // The DDL above was the table's first operation; then one statement per slice.
+    const starts = (record?.timeline ?? []).map((s) => s.startedAt).sort((a, b) => a - b);
+    expect(starts).to.have.length(DATES.length);
+    // BigQuery counts the operations of the last window before each new one: the (n + cap)-th
+    // starts a whole window after the n-th.
+    for (let i = 0; i + OPS_MAX < starts.length; i++) {
+      expect((starts[i + OPS_MAX] as number) - (starts[i] as number), `statements ${i} and ${i + OPS_MAX}`).to.be.at.least(WINDOW_MS);
+    }
+    // Two at a time still: the cap is the rate, not one statement after another.
+    expect(record?.peakRunningDml).to.equal(2);
+  });
+
+  it('a place: the cap in any window, the wait until the oldest leaves it, and another table’s window apart', async () => {
+    const gate = env.rt.gate;
+    const limits = { max: 3, windowMs: 1000 };
+    const t = 5_000_000;
+    expect(await gate.takeOpsSlot('ds.a', limits, 's1', t)).to.equal(0);
+    expect(await gate.takeOpsSlot('ds.a', limits, 's2', t + 100)).to.equal(0);
+    expect(await gate.takeOpsSlot('ds.a', limits, 's3', t + 400)).to.equal(0);
+    // Full: the fourth waits until s1 is a window old.
+    expect(await gate.takeOpsSlot('ds.a', limits, 's4', t + 600)).to.equal(400);
+    expect(await gate.takeOpsSlot('ds.b', limits, 'b1', t + 600), 'another table').to.equal(0);
+    // s1 leaves at exactly a window (BigQuery counts the window before the new one); s2 not yet.
+    expect(await gate.takeOpsSlot('ds.a', limits, 's4', t + 1000)).to.equal(0);
+    expect(await gate.takeOpsSlot('ds.a', limits, 's5', t + 1050)).to.equal(50);
+    // A refused place took nothing: the window holds s2, s3, s4.
+    expect(await env.rt.redis.zrange(env.rt.keys.opsWindow('ds.a'), '0', '-1')).to.deep.equal(['s2', 's3', 's4']);
+  });
 
   it('a table nobody wrote, read by a wave of jobs at once, is created by one DDL; a failed creation is tried again', async () => {
     const w = (await env.rt.warehouse()) as BigQueryRulesWarehouse;
@@ -26,5 +91,19 @@ describe('table operations within BigQuery’s rate', function () {
     const record = w.record().tables[`${spec.dataset}.${spec.table}`];
     expect(record?.tableOps, 'DDL statements').to.equal(1);
     expect(record?.rejected.rateLimited).to.equal(0);
+    // A creation that fails is not remembered: the next call tries again.
+    const broken: TableSpec = { ...spec, table: 'wave_read_broken' };
+    let calls = 0;
+    const failing = () => {
+      calls++;
+      return Promise.reject(new Error('refused'));
+    };
+    const both = await Promise.all(
+      [ensureTableOnce(env.rt, broken, failing), ensureTableOnce(env.rt, broken, failing)].map((p) => p.catch((e: Error) => e.message)),
+    );
+    expect(both).to.deep.equal(['refused', 'refused']);
+    expect(calls, 'one call for both').to.equal(1);
+    await ensureTableOnce(env.rt, broken);
+    expect(w.record().tables[`${spec.dataset}.wave_read_broken`]?.tableOps).to.equal(1);
   });
 });

@@ -141,7 +141,7 @@ export const SETTINGS = {
       opsMax: setting('PHASEGATE_TABLE_OPS_MAX', int(1, MAX_COMMIT_JOBS_PER_WINDOW), {
         default: 4,
         shared: true,
-        doc: `commit jobs a table's gate starts per window (BigQuery: ${BQ.tableMetadataUpdatesPerWindow.operations} per ${BQ.tableMetadataUpdatesPerWindow.windowSeconds} s)`,
+        doc: `statements a table's gate starts in any window, sliding as BigQuery counts (BigQuery: ${BQ.tableMetadataUpdatesPerWindow.operations} per ${BQ.tableMetadataUpdatesPerWindow.windowSeconds} s); also the rate limit of its commit jobs`,
       }),
       opsWindowSeconds: setting(
         'PHASEGATE_TABLE_OPS_WINDOW_SECONDS',

@@ -23,6 +23,11 @@ export interface Keys {
   holdInfo(table: string): string;
   /** Hash slice → SliceStatus JSON for one processor. */
   status(processor: string): string;
+  /**
+   * Sorted set member → start (ms): the table's statements in its last rate window, counted as
+   * BigQuery counts them (sliding), which the gate holds before each statement.
+   */
+  opsWindow(table: string): string;
   /** Hash: a backfill's definition. */
   backfill(id: string): string;
   /** Sorted set of backfill ids by creation time. */
@@ -123,6 +128,7 @@ export function keysFor(prefix: string): Keys {
     inflight: (table) => `${base}:pending:${table}:inflight`,
     hold: (table) => `${base}:pending:${table}:hold`,
     holdInfo: (table) => `${base}:pending:${table}:hold-info`,
+    opsWindow: (table) => `${base}:ops-window:${table}`,
     status: (processor) => `${base}:status:${processor}`,
     backfill: (id) => `${base}:backfill:${id}`,
     backfills: () => `${base}:backfills`,

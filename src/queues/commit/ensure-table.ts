@@ -10,7 +10,11 @@ import type { PipelineContext } from '../context.ts';
 
 const ensured = new WeakMap<object, Map<string, Promise<void>>>();
 
-export function ensureTableOnce(ctx: Pick<PipelineContext, 'warehouse'>, spec: TableSpec): Promise<void> {
+/**
+ * `beforeFirst` runs before the process's first `ensureTable` of the table, which may be DDL (a
+ * table operation): a commit takes the operation's place in the table's rate window there.
+ */
+export function ensureTableOnce(ctx: Pick<PipelineContext, 'warehouse'>, spec: TableSpec, beforeFirst?: () => Promise<void>): Promise<void> {
   return ctx.warehouse().then((warehouse) => {
     let calls = ensured.get(warehouse);
     if (!calls) {
@@ -20,7 +24,10 @@ export function ensureTableOnce(ctx: Pick<PipelineContext, 'warehouse'>, spec: T
     const id = tableId(spec);
     const known = calls.get(id);
     if (known) return known;
-    const call = warehouse.ensureTable(spec);
+    const call = (async () => {
+      await beforeFirst?.();
+      await warehouse.ensureTable(spec);
+    })();
     calls.set(id, call);
     call.catch(() => calls.delete(id));
     return call;

@@ -187,6 +187,30 @@ return #fields
 );
 
 /**
+ * A place for one statement in the table's rate window, as BigQuery counts it: no more than
+ * `max` statements started in the `window` ms before this one (sliding).
+ * KEYS: [1] the window's sorted set (member → start ms)
+ * ARGV: [1] now (ms), [2] window (ms), [3] max, [4] a member naming the statement
+ * Returns 0 when the place is taken, else the ms until the window's oldest statement leaves it.
+ */
+const OPS_SLOT = luaScript(
+  'gate_ops_slot',
+  ['window'],
+  `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+`,
+);
+
+/**
  * Holds some fields of a taken batch back (streaming-buffer conflict): they return to the
  * pending hash with a due time, and the batch shrinks to the rest — in one step, so a crash
  * leaves every field either in the batch or pending, never both or neither.
@@ -459,6 +483,15 @@ export class TableGateStore {
       .expire(key, 3 * 86_400)
       .exec();
     return Number(res?.[0]?.[1] ?? 0);
+  }
+
+  /**
+   * Takes a place for one statement in the table's sliding rate window (`OPS_SLOT`); 0 when
+   * taken, else how long until one frees (ms). `member` names the statement (unique);
+   * `windowMs` is whole milliseconds.
+   */
+  async takeOpsSlot(table: string, limits: { max: number; windowMs: number }, member: string, now = Date.now()): Promise<number> {
+    return Number(await OPS_SLOT.run(this.redis, { window: this.keys.opsWindow(table) }, now, limits.windowMs, limits.max, member));
   }
 
   /** DML statements (group commits) counted today (UTC). */

@@ -14,9 +14,10 @@
  *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { tableLimits } from '../../config/load-config.ts';
+import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import { busyCause, classifyWarehouseError } from '../../errors/classify.ts';
 import { IntegrityGuardError } from '../../errors/integrity-guard-error.ts';
 import { PermanentError } from '../../errors/permanent-error.ts';
@@ -30,7 +31,7 @@ import { RedisStep } from '../../redis/step.ts';
 import { deleteMany } from '../../storage/delete-many.ts';
 import { bullmqTelemetry, committedSpan, describeActive, recordError } from '../../telemetry/tracing.ts';
 import { warehouseCaps } from '../../warehouse/index.ts';
-import type { CommitResult } from '../../warehouse/types.ts';
+import type { CommitBatch, CommitResult } from '../../warehouse/types.ts';
 import { type Admission, admitCommit, recordCommit, releaseProbe } from '../conflicts/breaker.ts';
 import {
   ensureHeldCommitJob,
@@ -173,6 +174,33 @@ async function spendTableOp(ctx: PipelineContext, table: string, kind: TableWrit
 const COMMIT_WRITE: TableWriteKind = 'dml';
 
 /**
+ * Real time, not scaled: the most a statement may start after its place in the rate window was
+ * taken (the reply's way back and the call into the warehouse), so places a window apart keep
+ * statements a window apart. At most a tenth of the window: at a time scale that shrinks the
+ * window below the process's own delays (tests at × 200 and more) no slack would hold it.
+ */
+const OPS_SLOT_SLACK_MS = 50;
+
+/**
+ * Waits for a place in the table's rate window, then returns: call it last before the statement.
+ * BullMQ's rate limiter, which starts commit jobs, counts in fixed windows — it lets a window's
+ * last starts and the next window's first ones through together, up to twice its cap in one
+ * stretch of a window — and a job's statement follows its start by its reads and its batch. The
+ * place is taken in BigQuery's own terms: at most `opsMax` statements started in the window
+ * before this one (sliding), in Redis for every process.
+ */
+async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: string): Promise<void> {
+  const limits = tableLimits(ctx.config, table);
+  const windowMs = scaledMs(ctx.config, limits.opsWindowSeconds);
+  const window = { max: limits.opsMax, windowMs: Math.ceil(windowMs + Math.min(OPS_SLOT_SLACK_MS, windowMs / 10)) };
+  for (let n = 0; ; n++) {
+    const waitMs = await ctx.gate.takeOpsSlot(table, window, `${statement}#${n}`);
+    if (waitMs === 0) return;
+    await sleep(waitMs);
+  }
+}
+
+/**
  * The warehouse's batch id for a set of fields: the job attempt plus a hash of the fields, so
  * the statement after a split (fewer slices) gets its own BigQuery job id, while a re-run of
  * the same job over the same fields reuses it (and cannot run the statement twice). A guarded
@@ -286,16 +314,18 @@ async function commitAppend(
   try {
     // First: a log batch that cannot land keeps its rows as objects, inline ones too.
     const objects = await stagedObjects(ctx, table, batch);
-    await ensureTableOnce(ctx, spec);
+    await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`));
     await spendTableOp(ctx, table, COMMIT_WRITE);
     const warehouse = await ctx.warehouse();
-    result = await warehouse.commit({
+    const statement: CommitBatch = {
       batchId: await statementId(ctx, table, batchId, batch.slices),
       table: spec,
       // Many chunks per date: the statement's slices are the distinct dates.
       slices: TableGateStore.slicesOf(batch),
       objects,
-    });
+    };
+    await waitForOpsSlot(ctx, table, statement.batchId);
+    result = await warehouse.commit(statement);
   } catch (thrown) {
     return failOrDelay(ctx, job, token, table, batch, classifyWarehouseError(thrown, table));
   }
@@ -407,7 +437,7 @@ async function commitMerge(
   let overrides: ReadonlyMap<string, SliceVerdict> = new Map();
   let moves: ReadonlyMap<string, SliceMove> = new Map();
   try {
-    await ensureTableOnce(ctx, spec);
+    await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`));
     // A slice that would shrink or move committed rows never lands. A clean batch — nearly
     // every one — is judged by its own statement (the guard: no read before it, on BigQuery no
     // second query job); a batch whose backfill allows an override, or whose guard tripped, is
@@ -430,7 +460,7 @@ async function commitMerge(
         await spendTableOp(ctx, table, COMMIT_WRITE);
         state.tried = true;
         const warehouse = await ctx.warehouse();
-        result = await warehouse.commit({
+        const statement: CommitBatch = {
           batchId: await statementId(ctx, table, batchId, batch.slices, guarded),
           table: spec,
           slices: batch.slices,
@@ -438,7 +468,9 @@ async function commitMerge(
           // Allowed moves of the slices still in the batch (held ones wait with theirs).
           ...batchMoves(moves, batch.slices),
           ...(guarded ? { guard: guardedSlices(batch) } : {}),
-        });
+        };
+        await waitForOpsSlot(ctx, table, statement.batchId);
+        result = await warehouse.commit(statement);
         break;
       } catch (thrown) {
         if (guarded && thrown instanceof IntegrityGuardError) {

@@ -81,6 +81,14 @@ describe('table gate: statements within BigQuery’s sliding rate window', funct
     expect(await gate.takeOpsSlot('ds.a', limits, 's5', t + 1050)).to.equal(50);
     // A refused place took nothing: the window holds s2, s3, s4.
     expect(await env.rt.redis.zrange(env.rt.keys.opsWindow('ds.a'), '0', '-1')).to.deep.equal(['s2', 's3', 's4']);
+    // Stamped when its statement started (later than its take): the window counts from then.
+    await gate.restampOpsSlot('ds.a', 's2', t + 1300);
+    await gate.restampOpsSlot('ds.a', 'gone', t + 1300);
+    expect(await env.rt.redis.zrange(env.rt.keys.opsWindow('ds.a'), '0', '-1')).to.deep.equal(['s3', 's4', 's2']);
+    expect(await gate.takeOpsSlot('ds.a', limits, 's5', t + 1400)).to.equal(0);
+    expect(await gate.takeOpsSlot('ds.a', limits, 's6', t + 2000)).to.equal(0);
+    // Taken at t + 100, s2 would have left long ago; started at t + 1300, it holds its place until t + 2300.
+    expect(await gate.takeOpsSlot('ds.a', limits, 's7', t + 2100)).to.equal(200);
   });
 
   it('a table nobody wrote, read by a wave of jobs at once, is created by one DDL; a failed creation is tried again', async () => {

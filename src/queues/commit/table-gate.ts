@@ -202,7 +202,8 @@ local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window)
+  -- Two windows: a place restamped later than its take (restampOpsSlot) still counts a whole one.
+  redis.call('PEXPIRE', KEYS[1], 2 * window)
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -492,6 +493,15 @@ export class TableGateStore {
    */
   async takeOpsSlot(table: string, limits: { max: number; windowMs: number }, member: string, now = Date.now()): Promise<number> {
     return Number(await OPS_SLOT.run(this.redis, { window: this.keys.opsWindow(table) }, now, limits.windowMs, limits.max, member));
+  }
+
+  /**
+   * Moves a taken place to `at`, when its statement starts: the place was taken at the time its
+   * request left, and the reply's way back (milliseconds, more on a busy process) would otherwise
+   * let a later place count the window from too early. Only a place still there moves.
+   */
+  async restampOpsSlot(table: string, member: string, at: number): Promise<void> {
+    await this.redis.zadd(this.keys.opsWindow(table), 'XX', at, member);
   }
 
   /** DML statements (group commits) counted today (UTC). */

@@ -209,6 +209,14 @@ async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: st
   }
 }
 
+/** A group commit's statement, once it has its place in the table's rate window. */
+async function landStatement(ctx: PipelineContext, table: string, statement: CommitBatch): Promise<CommitResult> {
+  const warehouse = await ctx.warehouse();
+  // Nothing awaited between the place and the statement.
+  await waitForOpsSlot(ctx, table, statement.batchId);
+  return warehouse.commit(statement);
+}
+
 /**
  * The warehouse's batch id for a set of fields: the job attempt plus a hash of the fields, so
  * the statement after a split (fewer slices) gets its own BigQuery job id, while a re-run of
@@ -325,16 +333,13 @@ async function commitAppend(
     const objects = await stagedObjects(ctx, table, batch);
     await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`));
     await spendTableOp(ctx, table, COMMIT_WRITE);
-    const warehouse = await ctx.warehouse();
-    const statement: CommitBatch = {
+    result = await landStatement(ctx, table, {
       batchId: await statementId(ctx, table, batchId, batch.slices),
       table: spec,
       // Many chunks per date: the statement's slices are the distinct dates.
       slices: TableGateStore.slicesOf(batch),
       objects,
-    };
-    await waitForOpsSlot(ctx, table, statement.batchId);
-    result = await warehouse.commit(statement);
+    });
   } catch (thrown) {
     return failOrDelay(ctx, job, token, table, batch, classifyWarehouseError(thrown, table));
   }
@@ -468,8 +473,7 @@ async function commitMerge(
       try {
         await spendTableOp(ctx, table, COMMIT_WRITE);
         state.tried = true;
-        const warehouse = await ctx.warehouse();
-        const statement: CommitBatch = {
+        result = await landStatement(ctx, table, {
           batchId: await statementId(ctx, table, batchId, batch.slices, guarded),
           table: spec,
           slices: batch.slices,
@@ -477,9 +481,7 @@ async function commitMerge(
           // Allowed moves of the slices still in the batch (held ones wait with theirs).
           ...batchMoves(moves, batch.slices),
           ...(guarded ? { guard: guardedSlices(batch) } : {}),
-        };
-        await waitForOpsSlot(ctx, table, statement.batchId);
-        result = await warehouse.commit(statement);
+        });
         break;
       } catch (thrown) {
         if (guarded && thrown instanceof IntegrityGuardError) {

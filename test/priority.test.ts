@@ -92,35 +92,4 @@ describe('priorities: live work before backfill work', function () {
       await env.cleanup();
     }
   });
-
-  it("a backfill of several tables queues each one's dates in turns, a group commit's worth at a time", async () => {
-    const env = await openTestRuntime();
-    try {
-      const rt = env.rt;
-      const player = rt.registry.get('nbac_player_boxscore');
-      const team = rt.registry.get('nbac_team_boxscore');
-      const dates = Array.from({ length: 100 }, (_, i) => new Date(Date.UTC(2001, 0, 1 + i)).toISOString().slice(0, 10));
-      const record = await startBackfill(rt, { processors: [player, team], dates });
-      expect(record.added).to.equal(200);
-      // The queue's order, which one worker at a time would take (no worker runs here).
-      const queued = (await rt.queues.phase(2).getJobs(['prioritized'], 0, -1, true)).map((j: Job<PhaseJobData>) => j.data);
-      // Runs of one processor in that order.
-      const runs: [string, number][] = [];
-      for (const { processor } of queued) {
-        const last = runs.at(-1);
-        if (last?.[0] === processor) last[1]++;
-        else runs.push([processor, 1]);
-      }
-      expect(runs).to.deep.equal([
-        [player.name, 64],
-        [team.name, 64],
-        [player.name, 36],
-        [team.name, 36],
-      ]);
-      // Each processor's dates in order: its earliest first.
-      for (const def of [player, team]) expect(queued.filter((d) => d.processor === def.name).map((d) => d.slice)).to.deep.equal(dates);
-    } finally {
-      await env.cleanup();
-    }
-  });
 });

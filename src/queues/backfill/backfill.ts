@@ -71,24 +71,6 @@ export function directWork(ctx: PipelineContext, req: BackfillRequest): [Process
     .filter(([, dates]) => dates.length > 0);
 }
 
-/** Dates per turn of `interleaved`: a group commit's worth at the default `PHASEGATE_COMMIT_MAX_SLICES`. */
-const DATES_PER_TURN = 64;
-
-/**
- * The work in turns, each processor's next dates in each turn: a phase's jobs run in the order
- * they were queued, and queued one processor after another, a backfill of the two raw tables ran
- * every player date before the first team date — the team table's first commit came 7–21 s into a
- * 1,700-date run, and everything downstream of it waited. In turns, every table's batches come
- * together from the start.
- */
-function interleaved(work: [ProcessorDef, string[]][]): [ProcessorDef, string[]][] {
-  const turns: [ProcessorDef, string[]][] = [];
-  const longest = Math.max(0, ...work.map(([, dates]) => dates.length));
-  for (let i = 0; i < longest; i += DATES_PER_TURN)
-    for (const [def, dates] of work) if (i < dates.length) turns.push([def, dates.slice(i, i + DATES_PER_TURN)]);
-  return turns;
-}
-
 /** A request's directly started downstream dates, when it has any (see cascade.ts). */
 function startDownstreamOf(req: BackfillRequest): Record<string, string[]> | undefined {
   const start = req.startDownstream;
@@ -121,7 +103,7 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
   for (const p of req.processors) await ctx.statuses.setMany(p.name, datesFor(req, p.name), { status: 'pending', backfillId: record.id });
   let added = 0;
   let alreadyQueued = 0;
-  for (const [root, dates] of interleaved(directWork(ctx, req))) {
+  for (const [root, dates] of directWork(ctx, req)) {
     const res = await enqueueSlices(ctx, root, dates, {
       backfillId: record.id,
       targets,

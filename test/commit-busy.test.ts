@@ -7,8 +7,7 @@
 import { expect } from 'chai';
 import { stageRows } from '../src/queues/commit/staging.ts';
 import { readThrottle } from '../src/queues/commit/throttle.ts';
-import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { boxRows, PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
+import { boxRows, PLAYER, PLAYER_TABLE, rulesWarehouse } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
 describe('busy path: a full DML queue lowers the table’s concurrency, then restores it', function () {
@@ -31,8 +30,7 @@ describe('busy path: a full DML queue lowers the table’s concurrency, then res
   after(async () => env.cleanup());
 
   it('waits without using an attempt, commits one at a time meanwhile, and restores the configured concurrency', async () => {
-    const w = (await env.rt.warehouse()) as BigQueryRulesWarehouse;
-    expect(w).to.be.instanceOf(BigQueryRulesWarehouse);
+    const w = await rulesWarehouse(env);
     await w.ensureTable(PLAYER.table);
     await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
     const queue = env.rt.queues.commit(PLAYER_TABLE);

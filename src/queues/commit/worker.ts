@@ -190,7 +190,7 @@ const OPS_SLOT_SLACK_SHARE = 0.02;
  * place is taken in BigQuery's own terms: at most `opsMax` statements started in the window
  * before this one (sliding), in Redis for every process.
  */
-async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: string): Promise<void> {
+export async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: string): Promise<void> {
   const limits = tableLimits(ctx.config, table);
   const windowMs = scaledMs(ctx.config, limits.opsWindowSeconds);
   const window = { max: limits.opsMax, windowMs: Math.ceil(windowMs + Math.min(OPS_SLOT_SLACK_MS, windowMs * OPS_SLOT_SLACK_SHARE)) };

@@ -1,4 +1,5 @@
 import { DefinitionError } from '../../errors/definition-error.ts';
+import { placeWindowMs } from '../commit/ops-window.ts';
 /**
  * The dry run's model of a backfill: a discrete-event simulation of the phase workers, the
  * table gates and the dependency tracker, so `backfill --dry-run` can say how many group
@@ -17,8 +18,10 @@ import { DefinitionError } from '../../errors/definition-error.ts';
  *   the job starts when due, under the table's concurrency and its BullMQ
  *   rate limit (`opsMax` per `opsWindowSeconds`, a fixed window opened by the first start);
  *   it takes up to `commitMaxSlices` pending slices (and asks for another job at once when
- *   more wait), holds its slot for the rules layer's MERGE latency (dml-latency.ts, its mean)
- *   plus the commit path's own cost, and when it ends asks for a job for what arrived meanwhile;
+ *   more wait), holds its slot for the commit path's own cost, its statement's wait for a place
+ *   in the table's sliding rate window (`waitForOpsSlot`: at most `opsMax` statements started in
+ *   any window) and the rules layer's MERGE latency (dml-latency.ts, its mean), and when it
+ *   ends asks for a job for what arrived meanwhile;
  * - the dependency tracker (events/unlocks.ts): a commit's events queue each dependent whose
  *   inputs have all landed for the date, after the debounce; a look-back processor (rolling
  *   features) runs a date only once every earlier date of its season that the backfill
@@ -95,6 +98,8 @@ export interface PlanModelInput {
   loopSteps?: number | undefined;
   /** Hears every modelled commit as it starts (real ms since the first job): for looking into the model. */
   onCommit?: ((table: string, atMs: number, slices: number, rows: number) => void) | undefined;
+  /** Hears every modelled statement as it starts, after its place in the rate window (real ms since the first job). */
+  onStatement?: ((table: string, atMs: number) => void) | undefined;
 }
 
 export interface ModelTableResult {
@@ -250,6 +255,8 @@ interface Gate {
   backlog: boolean;
   windowStart: number;
   windowUsed: number;
+  /** When its last `opsMax` statements started, oldest first (the rate window's places). */
+  statementStarts: number[];
   statements: number;
   slices: number;
 }
@@ -287,6 +294,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       backlog: false,
       windowStart: Number.NEGATIVE_INFINITY,
       windowUsed: 0,
+      statementStarts: [],
       statements: 0,
       slices: 0,
     });
@@ -457,8 +465,24 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
       });
       tryStart(gate);
     };
-    // The commit path's own work (its reads, the statement, the marking), and the MERGE's latency.
-    cpu.run(workMs, steps, () => ag.at(ag.now + mergeMs, landedBatch));
+    // The commit path's own work (its reads, the statement, the marking), its statement's place
+    // in the rate window, and the MERGE's latency.
+    cpu.run(workMs, steps, () => ag.at(statementStart(gate) + mergeMs, landedBatch));
+  };
+
+  /**
+   * commit/worker.ts `waitForOpsSlot`: a statement starts once fewer than `opsMax` started in
+   * the window before it, sliding, as BigQuery counts (the fixed window above starts the jobs).
+   * Places are given in order, so the starts stay sorted.
+   */
+  const statementStart = (gate: Gate): number => {
+    const starts = gate.statementStarts;
+    const oldest = starts.length >= gate.limits.opsMax ? starts[starts.length - gate.limits.opsMax] : undefined;
+    const at = oldest === undefined ? ag.now : Math.max(ag.now, oldest + placeWindowMs(scaled(gate.limits.opsWindowSeconds)));
+    starts.push(at);
+    if (starts.length > gate.limits.opsMax) starts.shift();
+    input.onStatement?.(gate.name, at);
+    return at;
   };
 
   /** unlocks.ts: what a commit of `p` for `dates` lets run. */

@@ -56,6 +56,7 @@ import { downstreamPhase } from './backlog-gather.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, guardable, guardedSlices, type SliceMove } from './integrity.ts';
+import { placeWindowMs } from './ops-window.ts';
 import { keepStaged, stagedObjectKeys, stagedObjects } from './staged-objects.ts';
 import { ensureCommitJob, LOG_COMMIT, phaseJobFinished } from './staging.ts';
 import { sweepStaging } from './staging-sweep.ts';
@@ -174,15 +175,6 @@ async function spendTableOp(ctx: PipelineContext, table: string, kind: TableWrit
 const COMMIT_WRITE: TableWriteKind = 'dml';
 
 /**
- * Real time, not scaled: the most a statement may start after its place in the rate window was
- * stamped (the call into the warehouse), so places a window apart keep statements a window
- * apart. At most 2 % of the window, the rate it costs: at a time scale that shrinks the window
- * towards the process's own delays (tests at × 200) no slack would hold it.
- */
-const OPS_SLOT_SLACK_MS = 50;
-const OPS_SLOT_SLACK_SHARE = 0.02;
-
-/**
  * Waits for a place in the table's rate window, then returns: call it last before the statement.
  * BullMQ's rate limiter, which starts commit jobs, counts in fixed windows — it lets a window's
  * last starts and the next window's first ones through together, up to twice its cap in one
@@ -192,8 +184,7 @@ const OPS_SLOT_SLACK_SHARE = 0.02;
  */
 export async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: string): Promise<void> {
   const limits = tableLimits(ctx.config, table);
-  const windowMs = scaledMs(ctx.config, limits.opsWindowSeconds);
-  const window = { max: limits.opsMax, windowMs: Math.ceil(windowMs + Math.min(OPS_SLOT_SLACK_MS, windowMs * OPS_SLOT_SLACK_SHARE)) };
+  const window = { max: limits.opsMax, windowMs: placeWindowMs(scaledMs(ctx.config, limits.opsWindowSeconds)) };
   // Unique per statement run: a job may run the same statement again (a MERGE refused by the
   // streaming buffer, found flushed, is tried once more over the same slices), and a member
   // taken twice would count once.

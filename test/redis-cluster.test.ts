@@ -19,7 +19,7 @@ import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { clusterChecks } from '../src/doctor/cluster-checks.ts';
 import { cascadeProgress, startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
 import { startDependencyTracker } from '../src/queues/events/dependency-tracker.ts';
-import { connectRedis, isCluster } from '../src/redis/connect.ts';
+import { connectRedis, duplicateClient, isCluster } from '../src/redis/connect.ts';
 import { freePort } from '../src/redis/ensure-redis.ts';
 import { hashSlot } from '../src/redis/hash-slot.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
@@ -303,6 +303,31 @@ describe('Redis Cluster (issue 21, points 1 and 2)', function () {
       admin.disconnect();
       node.kill('SIGKILL');
     }
+  });
+
+  it('a closed runtime leaves no cluster client running: a duplicate nobody closed is let go, and stays closed when it connects again', async () => {
+    // A CI run was held open after its last test by a cluster client re-reading the slot table
+    // of the stopped cluster every 2 s, in the run where a worker stuck after a failover was
+    // replaced and force-closed while its blocking client reconnected.
+    const rt = await open(loadConfig(clusterEnv(`{letgo-${randomUUID().slice(0, 8)}}`)));
+    // Left open by its owner: a duplicate of a duplicate, as BullMQ's blocking client is of the queues' connection.
+    const dup = duplicateClient(rt.redis);
+    const dup2 = duplicateClient(dup);
+    for (const c of [dup, dup2]) c.on('error', () => undefined);
+    expect(await dup2.ping()).to.equal('PONG');
+    await close(rt);
+    // Closed: 'end', or 'close' when ioredis had no close handler left to end it; neither reconnects.
+    const closed = (c: typeof dup) => c.status === 'end' || c.status === 'close';
+    const refreshArmed = (c: typeof dup) => ((c as unknown as { slotsTimer: unknown }).slotsTimer ?? null) !== null;
+    await until(async () => closed(dup) && closed(dup2), 'the duplicates to close', 10_000, 20);
+    // A reconnect left running (BullMQ's recovery of a blocking cluster client) is closed again once ready.
+    await dup2.connect().catch(() => undefined);
+    await until(async () => closed(dup2), 'the reconnected duplicate to close again', 10_000, 20);
+    // Longer than a round of the slot refresh (2 s): none was armed.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(dup2.status).to.be.oneOf(['end', 'close']);
+    expect(refreshArmed(dup2), 'its slot refresh').to.equal(false);
+    expect(refreshArmed(dup)).to.equal(false);
   });
 
   it('workers idle when their master dies take the next run after the failover, and close at once', async function () {

@@ -21,7 +21,7 @@ import type { TableSpec } from '../../src/processors/types.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 import { processingRunLog } from '../../src/tables/processing-run-log.ts';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.ts';
-import { round } from './measure.ts';
+import { quantile, round } from './measure.ts';
 import { parseFlags, progressLog } from './options.ts';
 
 const USAGE = `usage: npm run bench:commit -- [flags]
@@ -78,9 +78,11 @@ function busyLoop(): () => void {
   };
 }
 
+/** Nearest-rank median and p90 (measure.ts `quantile`), ms to two decimals. */
 function stats(ms: number[]): { median: number; p90: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  return { median: round(s[Math.floor(s.length / 2)] ?? 0, 2), p90: round(s[Math.floor(s.length * 0.9)] ?? 0, 2) };
+  const sorted = [...ms].sort((a, b) => a - b);
+  const q = (p: number) => round(quantile(sorted, p) ?? 0, 2);
+  return { median: q(0.5), p90: q(0.9) };
 }
 
 const ndjson = (rows: readonly Record<string, unknown>[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;

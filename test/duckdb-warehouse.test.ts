@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/load-config.ts';
 import { InputError } from '../src/errors/input-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
 import type { Row, TableSpec } from '../src/processors/types.ts';
+import { ndjson } from '../src/queues/commit/staging.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { quoteIdent } from '../src/warehouse/duckdb/sql.ts';
@@ -54,8 +55,6 @@ function row(gameDate: string, gameId: string, playerId: number, points: number)
     extra: '{"src":"test"}',
   };
 }
-
-const ndjson = (rows: readonly Row[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
 
 describe('DuckDBWarehouse', () => {
   let dir: string;

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { TableSpec } from '../../src/processors/types.ts';
+import { ndjson } from '../../src/queues/commit/staging.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
 import { processingRunLog } from '../../src/tables/processing-run-log.ts';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.ts';
@@ -84,8 +85,6 @@ function stats(ms: number[]): { median: number; p90: number } {
   const q = (p: number) => round(quantile(sorted, p) ?? 0, 2);
   return { median: q(0.5), p90: q(0.9) };
 }
-
-const ndjson = (rows: readonly Record<string, unknown>[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
 
 async function mergeCommits(dir: string, commits: number, busy: boolean): Promise<number[]> {
   const store = new LocalObjectStore(path.join(dir, 'store'));

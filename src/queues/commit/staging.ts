@@ -52,8 +52,8 @@ export function contentHash(spec: TableSpec, rows: readonly Row[]): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Rows as staged NDJSON: one JSON object per line. */
-function ndjson(rows: readonly Row[]): string {
+/** Rows as staged NDJSON: one JSON object per line (what a commit reads back). */
+export function ndjson(rows: readonly Row[]): string {
   let body = '';
   for (const row of rows) body += `${JSON.stringify(row)}\n`;
   return body;

@@ -16,6 +16,7 @@ import { checkSharedSettings, differencesFrom, recordSharedSettings } from './qu
 import { TableGateStore } from './queues/commit/table-gate.ts';
 import { mendTableGate, startCommitWorker, startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
+import { phaseWorkerLanes } from './queues/defaults.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/events/dependency-tracker.ts';
 import { closeWorker, type FetchLoopWatch, watchFetchLoops } from './queues/fetch-loop-watch.ts';
 import { flushLogTables } from './queues/logs/flush.ts';
@@ -238,7 +239,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           log.warn(`after Redis came back, another process recorded other shared settings first: ${differences.map((d) => d.variable).join(', ')}`);
         for (const table of registry.gatedTables()) await mendTableGate(rt, table);
       });
-    for (const phase of phases) run(() => startPhaseWorker(rt, phase, concurrency));
+    // A phase running many jobs at once takes them in several workers (defaults.ts `phaseWorkerLanes`).
+    for (const phase of phases) for (const lane of phaseWorkerLanes(config, phase, concurrency)) run(() => startPhaseWorker(rt, phase, lane));
     // Sources with a request budget of their own have their own queue and limiter.
     if (phases.includes(1)) for (const def of registry.all()) if (def.kind === 'scraper' && def.rateLimit) run(() => startSourceWorker(rt, def, concurrency));
     if (commit) {

@@ -236,7 +236,7 @@ export const SETTINGS = {
       /** Phase 3 runs three processors on the same inputs: 3 × a group commit's 64 slices fit in one batch. */
       batchJobs: setting('PHASEGATE_READ_BATCH_JOBS', int(1, 4096), {
         default: 256,
-        doc: 'most phase 3–5 jobs one gathered read serves; a phase 3–5 worker runs at least this many jobs at once (they wait on reads, not on the CPU)',
+        doc: 'most phase 3–5 jobs one gathered read serves; a process running phases 3–5 runs at least this many jobs of each at once (they wait on reads, not on the CPU), in BullMQ workers of at most 64 that take a burst of jobs in parallel',
       }),
     },
   }),

@@ -19,7 +19,7 @@ import type { Warehouse } from '../warehouse/types.ts';
 import { ensureTableOnce } from './commit/ensure-table.ts';
 import { phaseJobFinished, stageSlice } from './commit/staging.ts';
 import type { PipelineContext } from './context.ts';
-import { phaseConcurrency, QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
+import { QUEUE_DEFAULTS, workerLockOptions } from './defaults.ts';
 import { enqueueSlices } from './enqueue.ts';
 import { settleDownstream } from './events/settle.ts';
 import { type RunHandle, startRun } from './logs/run-log.ts';
@@ -285,11 +285,12 @@ export function startSourceWorker(ctx: PipelineContext, def: ScraperDef, concurr
   return worker;
 }
 
+/** One worker of a phase's queue; a phase running more than `FETCH_LANE_JOBS` jobs at once runs several (`phaseWorkerLanes`). */
 export function startPhaseWorker(ctx: PipelineContext, phase: Phase, concurrency: number): Worker<PhaseJobData> {
   const worker = new Worker<PhaseJobData>(phaseQueueName(phase), phaseProcessor(ctx), {
     connection: ctx.queues.connection,
     prefix: ctx.config.prefix,
-    concurrency: phaseConcurrency(ctx.config, phase, concurrency),
+    concurrency,
     ...workerLockOptions(ctx.config),
     ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.phaseJob.maxStalledCount,

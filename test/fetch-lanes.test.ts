@@ -5,30 +5,12 @@
  */
 import type { Job } from 'bullmq';
 import { expect } from 'chai';
+import { trivialRegistry } from '../scripts/bench/trivial-registry.ts';
 import { loadConfig } from '../src/config/load-config.ts';
-import { Registry } from '../src/processors/registry.ts';
-import type { ProcessorContext, TableSpec, TransformDef } from '../src/processors/types.ts';
 import { FETCH_LANE_JOBS, phaseWorkerLanes } from '../src/queues/defaults.ts';
 import { enqueueSlices } from '../src/queues/enqueue.ts';
 import { type PhaseJobData, phaseQueueName } from '../src/queues/names.ts';
 import { openTestRuntime, until } from './helpers.ts';
-
-/** A phase-3 processor that needs nothing but its slice, and the phase-2 one it follows. */
-function burstRegistry(): { registry: Registry; down: TransformDef } {
-  const table = (name: string): TableSpec => ({ dataset: 'lanes', table: name, columns: [{ name: 'd', type: 'DATE' }], primaryKey: ['d'], sliceColumn: 'd' });
-  const run = async (ctx: ProcessorContext) => [{ d: ctx.slice }];
-  const up: TransformDef = { kind: 'transform', name: 'lanes_up', phase: 2, description: 'one row per slice', table: table('up'), dependsOn: [], run };
-  const down: TransformDef = {
-    kind: 'transform',
-    name: 'lanes_down',
-    phase: 3,
-    description: 'one row per slice, after lanes_up',
-    table: table('down'),
-    dependsOn: [up.name],
-    run,
-  };
-  return { registry: new Registry([up, down]), down };
-}
 
 describe('fetch lanes: a phase running many jobs at once takes them in several workers', function () {
   this.timeout(60_000);
@@ -48,7 +30,8 @@ describe('fetch lanes: a phase running many jobs at once takes them in several w
   });
 
   it('a burst of phase-3 jobs is taken by more than one of its four workers, all of them run', async () => {
-    const { registry, down } = burstRegistry();
+    // bench:overhead's trivial processors: a phase-3 job that needs nothing but its slice.
+    const { registry, down } = trivialRegistry();
     const env = await openTestRuntime({}, { registry });
     try {
       const rt = env.rt;

@@ -23,8 +23,6 @@ import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, productSettings } from '../../src/config/load-config.ts';
-import { Registry } from '../../src/processors/registry.ts';
-import type { ProcessorContext, TableSpec, TransformDef } from '../../src/processors/types.ts';
 import { startBackfill } from '../../src/queues/backfill/backfill.ts';
 import { TableGateStore } from '../../src/queues/commit/table-gate.ts';
 import type { SliceStatus } from '../../src/queues/status-store.ts';
@@ -38,6 +36,7 @@ import { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules
 import { latencyStats, round } from './measure.ts';
 import { monitored } from './monitored.ts';
 import { parseFlags, progressLog } from './options.ts';
+import { trivialRegistry } from './trivial-registry.ts';
 
 const USAGE = `usage: npm run bench:overhead -- [flags]
   --jobs N              jobs per throughput run (default 2000)
@@ -87,31 +86,6 @@ function parse(argv: string[]): Options {
     monitor: !values['no-monitor'],
     verbose: !values.quiet,
   };
-}
-
-/** The trivial processors: one row `{d: slice}` into a one-column table, and one that depends on it. */
-function trivialRegistry(): { registry: Registry; up: TransformDef; down: TransformDef } {
-  const table = (name: string): TableSpec => ({ dataset: 'bench', table: name, columns: [{ name: 'd', type: 'DATE' }], primaryKey: ['d'], sliceColumn: 'd' });
-  const run = async (ctx: ProcessorContext) => [{ d: ctx.slice }];
-  const up: TransformDef = {
-    kind: 'transform',
-    name: 'bench_noop',
-    phase: 2,
-    description: 'one row per slice',
-    table: table('overhead_noop'),
-    dependsOn: [],
-    run,
-  };
-  const down: TransformDef = {
-    kind: 'transform',
-    name: 'bench_noop_down',
-    phase: 3,
-    description: 'one row per slice, after bench_noop',
-    table: table('overhead_noop_down'),
-    dependsOn: [up.name],
-    run,
-  };
-  return { registry: new Registry([up, down]), up, down };
 }
 
 function datesFrom(start: string, n: number): string[] {

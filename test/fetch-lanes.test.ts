@@ -7,6 +7,7 @@ import type { Job } from 'bullmq';
 import { expect } from 'chai';
 import { trivialRegistry } from '../scripts/bench/trivial-registry.ts';
 import { loadConfig } from '../src/config/load-config.ts';
+import { datesIn } from '../src/processors/precompute/lookback.ts';
 import { FETCH_LANE_JOBS, phaseWorkerLanes } from '../src/queues/defaults.ts';
 import { enqueueSlices } from '../src/queues/enqueue.ts';
 import { type PhaseJobData, phaseQueueName } from '../src/queues/names.ts';
@@ -43,7 +44,8 @@ describe('fetch lanes: a phase running many jobs at once takes them in several w
 
       const takenBy = new Map<string, number>();
       for (const [i, w] of lanes.entries()) w.on('active', (job: Job<PhaseJobData>) => takenBy.set(job.data.slice, i));
-      const slices = Array.from({ length: 120 }, (_, i) => new Date(Date.UTC(2001, 0, 1 + i)).toISOString().slice(0, 10));
+      const slices = datesIn({ start: '2001-01-01', end: '2001-04-30' });
+      expect(slices).to.have.length(120);
       await enqueueSlices(rt, down, slices, { targets: [], cascade: false, origin: 'upstream' });
       await until(async () => takenBy.size === slices.length, 'every job of the burst to start', 30_000);
       const lanesUsed = new Set(takenBy.values());

@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, productSettings } from '../../src/config/load-config.ts';
+import { addDays, datesIn } from '../../src/processors/precompute/lookback.ts';
 import { startBackfill } from '../../src/queues/backfill/backfill.ts';
 import { TableGateStore } from '../../src/queues/commit/table-gate.ts';
 import type { SliceStatus } from '../../src/queues/status-store.ts';
@@ -88,9 +89,9 @@ function parse(argv: string[]): Options {
   };
 }
 
+/** `n` calendar dates from `start`. */
 function datesFrom(start: string, n: number): string[] {
-  const t = Date.parse(`${start}T00:00:00Z`);
-  return Array.from({ length: n }, (_, i) => new Date(t + i * 86_400_000).toISOString().slice(0, 10));
+  return datesIn({ start, end: addDays(start, n - 1) });
 }
 
 /**

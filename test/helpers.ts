@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
 import { type Config, loadConfig, withoutPhasegateEnv } from '../src/config/load-config.ts';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.ts';
@@ -194,4 +195,16 @@ export async function openBreaker(rt: Runtime, table: string, at: { since: numbe
   const now = Date.now();
   await rt.redis.hset(rt.keys.breaker(table), { state: 'open', since: String(at.since), reopensAt: String(at.reopensAt), trips: '1' });
   if (recent.length > 0) await rt.redis.rpush(rt.keys.breakerRecent(table), ...recent.map((conflicted, i) => `${now - i}:${conflicted ? 1 : 0}:1`));
+}
+
+/** Runs `fn` on a connection to a fresh in-memory DuckDB, both closed after. */
+export async function withMemoryDuckDB<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
 }

@@ -4,10 +4,10 @@
  * of its own past a dozen columns, five times the heap.
  */
 import { setFlagsFromString } from 'node:v8';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { expect } from 'chai';
 import { decodeRows } from '../src/warehouse/bigquery/rows.ts';
 import { resultRows, streamedRows } from '../src/warehouse/duckdb/values.ts';
+import { withMemoryDuckDB } from './helpers.ts';
 
 // V8's own test of an object's form; the flag only lets code compiled after it name the test.
 setFlagsFromString('--allow-natives-syntax');
@@ -40,10 +40,8 @@ describe('warehouse rows keep one fast shape', () => {
     expect(hasFastProperties(Object.fromEntries(columns('whole').map((c, i) => [c, i])))).to.equal(true);
   });
 
-  it("DuckDB: a 47-column result's rows have fast properties and a few hidden classes", async () => {
-    const instance = await DuckDBInstance.create(':memory:');
-    const conn = await instance.connect();
-    try {
+  it("DuckDB: a 47-column result's rows have fast properties and a few hidden classes", () =>
+    withMemoryDuckDB(async (conn) => {
       // NULLs in columns of every kind, as a raw table's lines have them.
       const select = columns('duck').map((c, i) =>
         i % 3 === 0
@@ -60,16 +58,10 @@ describe('warehouse rows keep one fast shape', () => {
       // A column's first cell of another kind (a number after NULLs) moves its rows to a new
       // hidden class once; a few in all, not one per row.
       expect(hiddenClasses(rows)).to.be.at.most(8);
-    } finally {
-      conn.closeSync();
-      instance.closeSync();
-    }
-  });
+    }));
 
-  it('DuckDB, a chunk at a time: the same rows as the whole result, over several chunks, in the same fast shape', async () => {
-    const instance = await DuckDBInstance.create(':memory:');
-    const conn = await instance.connect();
-    try {
+  it('DuckDB, a chunk at a time: the same rows as the whole result, over several chunks, in the same fast shape', () =>
+    withMemoryDuckDB(async (conn) => {
       const select = columns('chunk').map((c, i) => (i % 2 === 0 ? `CASE WHEN r % 7 = 0 THEN NULL ELSE r END AS ${c}` : `'t' || (r % 97) AS ${c}`));
       const sql = `SELECT ${select.join(', ')}, DATE '2024-01-01' + CAST(r % 30 AS INTEGER) AS chunk_day FROM range(5000) AS t(r) ORDER BY r`;
       const streamed = await streamedRows(await conn.stream(sql));
@@ -79,16 +71,10 @@ describe('warehouse rows keep one fast shape', () => {
       expect(streamed[4999]).to.include({ chunk_0: 4999, chunk_1: `t${4999 % 97}`, chunk_day: '2024-01-20' });
       expect(streamed.filter((row) => !hasFastProperties(row))).to.have.length(0);
       expect(hiddenClasses(streamed)).to.be.at.most(8);
-    } finally {
-      conn.closeSync();
-      instance.closeSync();
-    }
-  });
+    }));
 
-  it("DuckDB: a column's repeated texts are one string each in the rows, not one per row", async () => {
-    const instance = await DuckDBInstance.create(':memory:');
-    const conn = await instance.connect();
-    try {
+  it("DuckDB: a column's repeated texts are one string each in the rows, not one per row", () =>
+    withMemoryDuckDB(async (conn) => {
       // 20,000 rows of 50 texts of 1 KB: 20 MB of strings if each row kept its own.
       const sql = `SELECT repeat('x', 1000) || (r % 50) AS shared_text, r AS n FROM range(20000) AS t(r)`;
       collectGarbage();
@@ -101,11 +87,7 @@ describe('warehouse rows keep one fast shape', () => {
       expect(held, `${(held / 2 ** 20).toFixed(1)} MB held`).to.be.below(6 * 2 ** 20);
       const whole = resultRows(await conn.runAndReadAll(sql));
       expect(whole.map((r) => r.shared_text)).to.deep.equal(rows.map((r) => r.shared_text));
-    } finally {
-      conn.closeSync();
-      instance.closeSync();
-    }
-  });
+    }));
 
   it("BigQuery: a 47-column answer's rows have fast properties and a few hidden classes", () => {
     const fields = columns('bq').map((name, i) => ({ name, type: i % 2 === 0 ? 'INTEGER' : 'STRING' }));

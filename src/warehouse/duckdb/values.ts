@@ -9,8 +9,14 @@ import {
   BIGINT,
   DOUBLE,
   DuckDBArrayValue,
+  DuckDBBigIntVector,
+  DuckDBBooleanVector,
   DuckDBDateValue,
+  DuckDBDateVector,
   DuckDBDecimalValue,
+  DuckDBDoubleVector,
+  DuckDBFloatVector,
+  DuckDBIntegerVector,
   DuckDBListValue,
   DuckDBMapValue,
   type DuckDBResult,
@@ -20,14 +26,19 @@ import {
   DuckDBTimestampNanosecondsValue,
   DuckDBTimestampSecondsValue,
   DuckDBTimestampTZValue,
+  DuckDBTimestampTZVector,
   DuckDBTimestampValue,
+  DuckDBTimestampVector,
   type DuckDBType,
   DuckDBTypeId,
   type DuckDBValue,
+  DuckDBVarCharVector,
+  type DuckDBVector,
   LIST,
   listValue,
   VARCHAR,
 } from '@duckdb/node-api';
+import bindings from '@duckdb/node-bindings';
 import type { Cell, Row } from '../../processors/types.ts';
 import { rowMaker, textKeeper } from '../row-shape.ts';
 import type { QueryParams } from '../types.ts';
@@ -165,14 +176,150 @@ export function resultRows(reader: DuckDBResultReader): Row[] {
  * The rows of a result read a chunk (2,048 rows) at a time as DuckDB produces them, as
  * `resultRows` makes them: neither DuckDB nor the JS side holds the whole result in a second
  * form besides the rows (`runAndReadAll` keeps every chunk, and its `getColumns` every value
- * in column arrays, until the last row is made).
+ * in column arrays, until the last row is made). Each column's cells are read straight from
+ * its vector (`vectorCells`) into the rows.
  */
 export async function streamedRows(result: DuckDBResult): Promise<Row[]> {
-  const build = rowBuilder(result);
+  const names = result.deduplicatedColumnNames();
+  const cells = names.map((_, c) => vectorCells(result.columnTypeId(c)));
+  const emptyRow = rowMaker(names);
   const rows: Row[] = [];
-  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) build(chunk.getColumns(), chunk.rowCount, rows);
+  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    const first = rows.length;
+    for (let r = 0; r < chunk.rowCount; r++) rows.push(emptyRow());
+    for (let c = 0; c < names.length; c++) (cells[c] as VectorCells)(chunk.getColumnVector(c), chunk.rowCount, rows, first, names[c] as string);
+  }
   return rows;
 }
+
+/** Writes one column's cells of a chunk into `rows[first …]` under `name`. */
+type VectorCells = (vector: DuckDBVector, count: number, rows: Row[], first: number, name: string) => void;
+
+/**
+ * A vector's validity as one bit per item in bytes, or null when every item is valid. DuckDB's
+ * own `itemValid` makes two BigInts per call, for every cell of a read; undefined when the
+ * vector is a slice (its validity starts mid-byte) or not shaped as this version of the binding
+ * makes it, and the caller then asks the vector.
+ */
+function validityBits(vector: DuckDBVector): Uint8Array | null | undefined {
+  const validity = (vector as unknown as { validity?: { data?: unknown; offset?: unknown } }).validity;
+  if (validity?.offset !== 0) return undefined;
+  if (validity.data === null) return null;
+  if (!(validity.data instanceof BigUint64Array)) return undefined;
+  return new Uint8Array(validity.data.buffer, validity.data.byteOffset, validity.data.byteLength);
+}
+
+/** A numeric vector's values as the binding holds them (a typed array over DuckDB's memory; private in its typings). */
+function itemsOf(vector: DuckDBVector): unknown {
+  return (vector as unknown as { items?: unknown }).items;
+}
+
+const isValid = (bits: Uint8Array | null, i: number): boolean => bits === null || ((bits[i >> 3] as number) & (1 << (i & 7))) !== 0;
+
+/** Timestamps one column of a read keeps the text of. */
+const MEMO_MAX = 10_000;
+
+/** 2^21: a BIGINT whose high 32 bits are within ±this (exclusive) is exact as a JS number. */
+const SAFE_HIGH = 2 ** 21;
+const TWO_32 = 2 ** 32;
+
+/**
+ * How one column's vectors become cells, chosen once from the column's type: the numbers,
+ * booleans, dates and texts of a read straight from the vector's memory (a phase 3–5 read is
+ * tens of thousands of rows of ~45 columns, and DuckDB's `getItem` allocates per cell: a
+ * BigInt per BIGINT, a byte view and a decoder call per text, two BigInts per validity check);
+ * any other type, or a vector not shaped as expected, through `getItem` and `columnCells`.
+ */
+function vectorCells(typeId: DuckDBTypeId): VectorCells {
+  const slow = columnCells(typeId);
+  const viaItems: VectorCells = (vector, count, rows, first, name) => {
+    for (let r = 0; r < count; r++) (rows[first + r] as Row)[name] = slow(vector.getItem(r));
+  };
+  const date = typeId === DuckDBTypeId.DATE ? new Map<number, string>() : undefined;
+  // A read repeats few timestamps (a batch's `processed_at`): each one's text is made once.
+  const stamps = typeId === DuckDBTypeId.TIMESTAMP || typeId === DuckDBTypeId.TIMESTAMP_TZ ? new Map<number, string>() : undefined;
+  const keep = typeId === DuckDBTypeId.VARCHAR ? textKeeper() : undefined;
+  return (vector, count, rows, first, name) => {
+    const bits = validityBits(vector);
+    if (bits === undefined) return viaItems(vector, count, rows, first, name);
+    const items = itemsOf(vector);
+    if (vector instanceof DuckDBBigIntVector && items instanceof BigInt64Array) {
+      const words = new Int32Array(items.buffer, items.byteOffset, count * 2);
+      for (let r = 0; r < count; r++) {
+        if (!isValid(bits, r)) continue;
+        const high = words[2 * r + 1] as number;
+        (rows[first + r] as Row)[name] =
+          high > -SAFE_HIGH && high < SAFE_HIGH ? high * TWO_32 + ((words[2 * r] as number) >>> 0) : bigintCell(items[r] as bigint);
+      }
+      return;
+    }
+    if (
+      (vector instanceof DuckDBIntegerVector && items instanceof Int32Array) ||
+      (vector instanceof DuckDBDoubleVector && items instanceof Float64Array) ||
+      (vector instanceof DuckDBFloatVector && items instanceof Float32Array)
+    ) {
+      for (let r = 0; r < count; r++) if (isValid(bits, r)) (rows[first + r] as Row)[name] = items[r] as number;
+      return;
+    }
+    if (date && vector instanceof DuckDBDateVector && items instanceof Int32Array) {
+      for (let r = 0; r < count; r++) {
+        if (!isValid(bits, r)) continue;
+        const days = items[r] as number;
+        let text = date.get(days);
+        if (text === undefined) {
+          text = new DuckDBDateValue(days).toString();
+          date.set(days, text);
+        }
+        (rows[first + r] as Row)[name] = text;
+      }
+      return;
+    }
+    if (stamps && (vector instanceof DuckDBTimestampVector || vector instanceof DuckDBTimestampTZVector) && items instanceof BigInt64Array) {
+      const words = new Int32Array(items.buffer, items.byteOffset, count * 2);
+      for (let r = 0; r < count; r++) {
+        if (!isValid(bits, r)) continue;
+        const high = words[2 * r + 1] as number;
+        // ±infinity (int64's ends) and anything past ±2^53 µs take the long way.
+        if (!(high > -SAFE_HIGH && high < SAFE_HIGH)) {
+          (rows[first + r] as Row)[name] = slow(vector.getItem(r));
+          continue;
+        }
+        const micros = high * TWO_32 + ((words[2 * r] as number) >>> 0);
+        let text = stamps.get(micros);
+        if (text === undefined) {
+          text = microsToIso(items[r] as bigint);
+          if (stamps.size < MEMO_MAX) stamps.set(micros, text);
+        }
+        (rows[first + r] as Row)[name] = text;
+      }
+      return;
+    }
+    if (keep && vector instanceof DuckDBVarCharVector) {
+      const view = (vector as unknown as { dataView?: unknown; itemOffset?: unknown }).dataView;
+      if (!(view instanceof DataView) || (vector as unknown as { itemOffset?: unknown }).itemOffset !== 0) return viaItems(vector, count, rows, first, name);
+      const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+      for (let r = 0; r < count; r++) {
+        if (!isValid(bits, r)) continue;
+        // A string_t: its length, then up to 12 bytes in place, or a 4-byte prefix and a pointer.
+        const at = r * 16;
+        const length = view.getUint32(at, true);
+        const text =
+          length <= 12
+            ? bytes.toString('utf8', at + 4, at + 4 + length)
+            : textOf(bindings.get_data_from_pointer(view.buffer as ArrayBuffer, view.byteOffset + at + 8, length));
+        (rows[first + r] as Row)[name] = keep(text);
+      }
+      return;
+    }
+    if (vector instanceof DuckDBBooleanVector) {
+      for (let r = 0; r < count; r++) if (isValid(bits, r)) (rows[first + r] as Row)[name] = vector.getItem(r);
+      return;
+    }
+    viaItems(vector, count, rows, first, name);
+  };
+}
+
+const textOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 export interface BoundParams {
   values: Record<string, DuckDBValue>;

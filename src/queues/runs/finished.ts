@@ -63,20 +63,27 @@ function runEndOf(record: BackfillRecord, statuses: Map<string, (SliceStatus | u
 
 /** Dates read per look: the check stops at the first chunk with a slice still to end. */
 const CHUNK = 128;
+/**
+ * Dates of the first look: the last date alone. A running backfill ends it last, so nearly
+ * every commit's check is one date's statuses; a 128-date first look made the check the
+ * commit path's largest read — 1,152 statuses and a run graph over them at every commit of a
+ * cascade (9 processors; bench:scale profile, 853 dates).
+ */
+const FIRST_LOOK = 1;
 
 /**
  * Every status of a finished backfill, per processor in date order; `undefined` while a slice
  * it reaches — for a cascade, downstream ones too, counting a slice an ended upstream settles
  * — is still to end. Called by every commit that ends slices, so it must not read the whole
- * backfill each time: it looks at the latest dates first, a chunk at a time, and the first
- * chunk with unfinished work ends the look (a running backfill ends slices roughly in date
- * order, so that is mostly the first chunk). Chunking is exact: a slice is settled by its own
- * date's upstream slices only.
+ * backfill each time: it looks at the last date first (`FIRST_LOOK`), then the dates before
+ * it a chunk at a time, and the first look with unfinished work ends it (a running backfill
+ * ends slices roughly in date order, so that is mostly the first). Chunking is exact: a slice
+ * is settled by its own date's upstream slices only.
  */
 async function finishedStatuses(ctx: PipelineContext, record: BackfillRecord): Promise<Map<string, (SliceStatus | undefined)[]> | undefined> {
   const chunks: Map<string, (SliceStatus | undefined)[]>[] = [];
-  for (let end = record.dates.length; end > 0; end -= CHUNK) {
-    const part: BackfillRecord = { ...record, dates: record.dates.slice(Math.max(0, end - CHUNK), end) };
+  for (let end = record.dates.length, size = FIRST_LOOK; end > 0; end -= size, size = CHUNK) {
+    const part: BackfillRecord = { ...record, dates: record.dates.slice(Math.max(0, end - size), end) };
     const read = new Map<string, (SliceStatus | undefined)[]>();
     const done = record.cascade
       ? (

@@ -155,6 +155,32 @@ describe('backlog gather of phase 3–5 tables', function () {
     expect((await phaseBacklog(rt, 4)).upstreamBusy, 'every event handled').to.equal(false);
   });
 
+  it("counts the tracker's unhandled events only for the phases they can feed: a downstream table's commits do not hold an upstream phase", async () => {
+    const { rt } = env;
+    const stream = rt.keys.events();
+    await rt.redis.xgroup('CREATE', stream, TRACKER_GROUP, '0', 'MKSTREAM');
+    const busyFor = async () => Promise.all(([3, 4, 5] as const).map(async (q) => (await phaseBacklog(rt, q)).upstreamBusy));
+    // The rolling features (phase 4) committed a batch the tracker has not read: phases 4 and 5 may get work, phase 3 not.
+    const rolling = await rt.redis.xadd(stream, '*', 'type', 'committed', 'processor', playerRollingFeatures.name, 'slice', '2024-01-02');
+    expect(await busyFor(), 'a phase 4 event not delivered').to.deep.equal([false, true, true]);
+    // Being handled (delivered, not acknowledged): the same.
+    await rt.redis.xreadgroup('GROUP', TRACKER_GROUP, 'test', 'COUNT', 10, 'STREAMS', stream, '>');
+    expect(await busyFor(), 'a phase 4 event being handled').to.deep.equal([false, true, true]);
+    // A raw table's event behind it holds every phase downstream of it.
+    const raw = await rt.redis.xadd(stream, '*', 'type', 'committed', 'processor', nbacPlayerBoxscore.name, 'slice', '2024-01-03');
+    expect(await busyFor(), 'a phase 2 event not delivered').to.deep.equal([true, true, true]);
+    await rt.redis.xreadgroup('GROUP', TRACKER_GROUP, 'test', 'COUNT', 10, 'STREAMS', stream, '>');
+    await rt.redis.xack(stream, TRACKER_GROUP, raw as string);
+    // The raw event handled but after one still pending: it is looked at with those from the
+    // oldest pending one on, which errs toward gathering.
+    expect(await busyFor(), 'a phase 2 event handled after a pending one').to.deep.equal([true, true, true]);
+    await rt.redis.xack(stream, TRACKER_GROUP, rolling as string);
+    expect(await busyFor(), 'every event handled').to.deep.equal([false, false, false]);
+    // An event naming no processor it knows may feed any phase.
+    await rt.redis.xadd(stream, '*', 'type', 'committed', 'processor', 'no_such_processor');
+    expect(await busyFor(), 'an event of an unknown processor').to.deep.equal([true, true, true]);
+  });
+
   it('leaves a raw table to its headroom: nothing running, it commits at once', async () => {
     const { rt } = env;
     const table = tableId(nbacPlayerBoxscore.table);

@@ -274,8 +274,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   const cpu = new EventLoop(ag, 1);
   const steps = input.loopSteps ?? LOOP_STEPS;
   let lastCommitEnd = 0;
-  /** Commits whose events the tracker has not handled yet. */
-  let trackerInFlight = 0;
+  /** Commits whose events the tracker has not handled yet, by the phase of the table's writer. */
+  const trackerInFlight = new Map<number, number>();
+  const inFlight = (phase: number, by: number) => trackerInFlight.set(phase, (trackerInFlight.get(phase) ?? 0) + by);
 
   const gates = new Map<string, Gate>();
   for (const p of input.processors) {
@@ -357,8 +358,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   };
 
   /** backlog-gather.ts `backlogOf(…).upstreamBusy`: events the tracker has not handled, an upstream phase's jobs, or its tables' commits. */
+  // backlog-gather.ts `backlogOf`: events of the phase's processors and those upstream of it.
   const upstreamBusy = (phase: number) =>
-    trackerInFlight > 0 ||
+    [...trackerInFlight].some(([p, n]) => p <= phase && n > 0) ||
     [...queues.keys()].some((p) => p < phase && moreComing(p)) ||
     [...gates.values()].some((g) => g.writer < phase && (g.running > 0 || g.nextDue !== undefined));
 
@@ -453,9 +455,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
         for (let q = Math.max(3, gate.writer + 1); q <= 5; q++) startOnPhaseDrained(q);
       });
       const owner = input.processors.filter((p) => p.table === gate.name);
-      trackerInFlight++;
+      inFlight(gate.writer, 1);
       ag.at(ag.now + TRACKER_MS, () => {
-        trackerInFlight--;
+        inFlight(gate.writer, -1);
         for (const p of owner) for (const d of taken) (landed.get(p.name) as boolean[])[d] = true;
         for (const p of owner) unlock(p, taken);
         // dependency-tracker.ts: handled events may have been the last work upstream of a gather.

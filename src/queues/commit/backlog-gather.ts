@@ -38,8 +38,12 @@ export interface QueueLoad {
 export interface PipelineLoads {
   phases: Map<Phase, QueueLoad>;
   commits: Map<Phase, QueueLoad>;
-  /** `committed` events the dependency tracker has not turned into jobs yet (undelivered, or being handled). */
-  unhandledEvents: boolean;
+  /**
+   * The lowest phase of the processors whose events the dependency tracker has not turned into
+   * jobs yet (undelivered, or being handled); 0 when it cannot tell (an event naming no known
+   * processor, more of them than it looks at), Infinity when there are none.
+   */
+  unhandledFrom: number;
 }
 
 export interface Backlog {
@@ -94,7 +98,9 @@ const busy = (l: QueueLoad | undefined) => !!l && l.waiting + l.delayed + l.acti
 /** A phase's backlog, from the loads of every phase up to it. */
 export function backlogOf(loads: PipelineLoads, phase: Phase): Backlog {
   const own = loads.phases.get(phase) ?? { waiting: 0, delayed: 0, active: 0 };
-  const upstreamBusy = loads.unhandledEvents || PHASES.some((p) => p < phase && (busy(loads.phases.get(p)) || busy(loads.commits.get(p))));
+  // An event unlocks work of its processor's phase and later ones only: the events of a phase
+  // downstream (its commits go on through the tail of a cascade) never hold this one up.
+  const upstreamBusy = loads.unhandledFrom <= phase || PHASES.some((p) => p < phase && (busy(loads.phases.get(p)) || busy(loads.commits.get(p))));
   return { waiting: own.waiting + own.delayed, active: own.active, upstreamBusy };
 }
 
@@ -115,14 +121,17 @@ export async function pipelineLoads(ctx: Pick<PipelineContext, 'redis' | 'queues
   }
   const multi = ctx.redis.multi();
   for (const { queue } of queues) countJobs(multi, queue);
-  // The stream's newest event, and each consumer group's last delivered one and pending count.
-  multi.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1).xinfo('GROUPS', ctx.keys.events());
+  // The stream's newest event, each consumer group's last delivered one and pending count, and
+  // the tracker's oldest pending one.
+  multi.xrevrange(ctx.keys.events(), '+', '-', 'COUNT', 1).xinfo('GROUPS', ctx.keys.events()).xpending(ctx.keys.events(), TRACKER_GROUP);
   const res = await multi.exec();
   const at = 4 * queues.length;
   const newest = (res?.[at]?.[1] as [string, string[]][] | undefined)?.[0]?.[0];
-  // No stream yet is an error reply: no events, none unhandled.
+  // No stream yet (or no tracker group) is an error reply: no events, none unhandled.
   const groups = res?.[at + 1]?.[0] ? [] : ((res?.[at + 1]?.[1] as unknown[] | undefined) ?? []);
-  const loads: PipelineLoads = { phases: new Map(), commits: new Map(), unhandledEvents: unhandled(newest, groups) };
+  const oldestPending = res?.[at + 2]?.[0] ? undefined : (res?.[at + 2]?.[1] as unknown[] | undefined)?.[1];
+  const from = unhandledSince(newest, groups, typeof oldestPending === 'string' ? oldestPending : undefined);
+  const loads: PipelineLoads = { phases: new Map(), commits: new Map(), unhandledFrom: from === undefined ? Infinity : await lowestPhaseFrom(ctx, from) };
   queues.forEach(({ phase, commit }, i) => {
     const into = commit ? loads.commits : loads.phases;
     const sum = into.get(phase) ?? { waiting: 0, delayed: 0, active: 0 };
@@ -133,19 +142,41 @@ export async function pipelineLoads(ctx: Pick<PipelineContext, 'redis' | 'queues
 }
 
 /**
- * Whether the dependency tracker's group has events it was not given yet, or has not
- * acknowledged. Only its group: another reader of the stream (the Pub/Sub relay) may lag, or
- * have stopped for good, without holding up any phase.
+ * Where the events the dependency tracker's group has not acknowledged, or not been given yet,
+ * begin: an XRANGE start (its oldest pending event, else just after its last delivered one), or
+ * undefined when it has handled every event. Only its group: another reader of the stream (the
+ * Pub/Sub relay) may lag, or have stopped for good, without holding up any phase.
  */
-function unhandled(newest: string | undefined, groups: readonly unknown[]): boolean {
+function unhandledSince(newest: string | undefined, groups: readonly unknown[], oldestPending: string | undefined): string | undefined {
   for (const group of groups) {
     const info = infoRecord(group);
     if (String(info.name) !== TRACKER_GROUP) continue;
-    if (Number(info.pending ?? 0) > 0) return true;
     const delivered = String(info['last-delivered-id'] ?? '0-0');
-    if (newest !== undefined && compareStreamIds(newest, delivered) > 0) return true;
+    if (Number(info.pending ?? 0) > 0) return oldestPending ?? '-';
+    if (newest !== undefined && compareStreamIds(newest, delivered) > 0) return `(${delivered}`;
   }
-  return false;
+  return undefined;
+}
+
+/** Unhandled events looked at for their processors; past it, any phase may be on its way. */
+const UNHANDLED_LOOKED_AT = 512;
+
+/**
+ * The lowest phase of the processors of the events from `start` on (some of them handled
+ * already, between pending ones: that errs toward gathering). 0 when one names no processor of
+ * the registry, or when there are more than `UNHANDLED_LOOKED_AT`.
+ */
+async function lowestPhaseFrom(ctx: Pick<PipelineContext, 'redis' | 'registry' | 'keys'>, start: string): Promise<number> {
+  const entries = (await ctx.redis.xrange(ctx.keys.events(), start, '+', 'COUNT', UNHANDLED_LOOKED_AT)) as [string, string[]][];
+  if (entries.length >= UNHANDLED_LOOKED_AT) return 0;
+  let lowest = Infinity;
+  for (const [, fields] of entries) {
+    let name: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'processor') name = fields[i + 1];
+    if (name === undefined || !ctx.registry.has(name)) return 0;
+    lowest = Math.min(lowest, ctx.registry.get(name).phase);
+  }
+  return lowest;
 }
 
 /**

@@ -155,17 +155,18 @@ describe('backlog gather of phase 3–5 tables', function () {
     expect((await phaseBacklog(rt, 4)).upstreamBusy, 'every event handled').to.equal(false);
   });
 
-  it("counts the tracker's unhandled events only for the phases they can feed: a downstream table's commits do not hold an upstream phase", async () => {
+  it("counts the tracker's unhandled events only for the phases downstream of their processors: a phase's own commits and later ones do not hold it", async () => {
     const { rt } = env;
     const stream = rt.keys.events();
     await rt.redis.xgroup('CREATE', stream, TRACKER_GROUP, '0', 'MKSTREAM');
     const busyFor = async () => Promise.all(([3, 4, 5] as const).map(async (q) => (await phaseBacklog(rt, q)).upstreamBusy));
-    // The rolling features (phase 4) committed a batch the tracker has not read: phases 4 and 5 may get work, phase 3 not.
+    // The rolling features (phase 4) committed a batch the tracker has not read: it brings
+    // predictions (phase 5) work, not phase 3 or its own phase.
     const rolling = await rt.redis.xadd(stream, '*', 'type', 'committed', 'processor', playerRollingFeatures.name, 'slice', '2024-01-02');
-    expect(await busyFor(), 'a phase 4 event not delivered').to.deep.equal([false, true, true]);
+    expect(await busyFor(), 'a phase 4 event not delivered').to.deep.equal([false, false, true]);
     // Being handled (delivered, not acknowledged): the same.
     await rt.redis.xreadgroup('GROUP', TRACKER_GROUP, 'test', 'COUNT', 10, 'STREAMS', stream, '>');
-    expect(await busyFor(), 'a phase 4 event being handled').to.deep.equal([false, true, true]);
+    expect(await busyFor(), 'a phase 4 event being handled').to.deep.equal([false, false, true]);
     // A raw table's event behind it holds every phase downstream of it.
     const raw = await rt.redis.xadd(stream, '*', 'type', 'committed', 'processor', nbacPlayerBoxscore.name, 'slice', '2024-01-03');
     expect(await busyFor(), 'a phase 2 event not delivered').to.deep.equal([true, true, true]);

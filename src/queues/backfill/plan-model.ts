@@ -277,6 +277,26 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   /** Commits whose events the tracker has not handled yet, by the phase of the table's writer. */
   const trackerInFlight = new Map<number, number>();
   const inFlight = (phase: number, by: number) => trackerInFlight.set(phase, (trackerInFlight.get(phase) ?? 0) + by);
+  /** Whether a processor of `phase` is downstream of a processor of `from`. */
+  const fed = new Map<string, boolean>();
+  const feeds = (from: number, phase: number): boolean => {
+    const key = `${from}>${phase}`;
+    let answer = fed.get(key);
+    if (answer === undefined) {
+      const reached = new Set<string>();
+      const walk = (name: string): void => {
+        for (const d of input.processors) {
+          if (!d.dependsOn.includes(name) || reached.has(d.name)) continue;
+          reached.add(d.name);
+          walk(d.name);
+        }
+      };
+      for (const p of input.processors) if (p.phase === from) walk(p.name);
+      answer = input.processors.some((d) => d.phase === phase && reached.has(d.name));
+      fed.set(key, answer);
+    }
+    return answer;
+  };
 
   const gates = new Map<string, Gate>();
   for (const p of input.processors) {
@@ -358,9 +378,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   };
 
   /** backlog-gather.ts `backlogOf(…).upstreamBusy`: events the tracker has not handled, an upstream phase's jobs, or its tables' commits. */
-  // backlog-gather.ts `backlogOf`: events of the phase's processors and those upstream of it.
+  // backlog-gather.ts `backlogOf`: events of the processors upstream of the phase's.
   const upstreamBusy = (phase: number) =>
-    [...trackerInFlight].some(([p, n]) => p <= phase && n > 0) ||
+    [...trackerInFlight].some(([p, n]) => n > 0 && feeds(p, phase)) ||
     [...queues.keys()].some((p) => p < phase && moreComing(p)) ||
     [...gates.values()].some((g) => g.writer < phase && (g.running > 0 || g.nextDue !== undefined));
 

@@ -39,11 +39,11 @@ export interface PipelineLoads {
   phases: Map<Phase, QueueLoad>;
   commits: Map<Phase, QueueLoad>;
   /**
-   * The lowest phase of the processors whose events the dependency tracker has not turned into
-   * jobs yet (undelivered, or being handled); 0 when it cannot tell (an event naming no known
-   * processor, more of them than it looks at), Infinity when there are none.
+   * The phases that events the dependency tracker has not turned into jobs yet (undelivered, or
+   * being handled) may bring work to: those of every processor downstream of the events'. Holds
+   * 0 when it cannot tell (an event naming no known processor, more of them than it looks at).
    */
-  unhandledFrom: number;
+  unhandledFor: ReadonlySet<number>;
 }
 
 export interface Backlog {
@@ -98,9 +98,11 @@ const busy = (l: QueueLoad | undefined) => !!l && l.waiting + l.delayed + l.acti
 /** A phase's backlog, from the loads of every phase up to it. */
 export function backlogOf(loads: PipelineLoads, phase: Phase): Backlog {
   const own = loads.phases.get(phase) ?? { waiting: 0, delayed: 0, active: 0 };
-  // An event unlocks work of its processor's phase and later ones only: the events of a phase
-  // downstream (its commits go on through the tail of a cascade) never hold this one up.
-  const upstreamBusy = loads.unhandledFrom <= phase || PHASES.some((p) => p < phase && (busy(loads.phases.get(p)) || busy(loads.commits.get(p))));
+  // An event brings work only to the processors downstream of its own: the events of the phase's
+  // own tables and of those after it (their commits go on through a cascade's tail) never hold
+  // the phase's last batch.
+  const upstreamBusy =
+    loads.unhandledFor.has(0) || loads.unhandledFor.has(phase) || PHASES.some((p) => p < phase && (busy(loads.phases.get(p)) || busy(loads.commits.get(p))));
   return { waiting: own.waiting + own.delayed, active: own.active, upstreamBusy };
 }
 
@@ -131,7 +133,7 @@ export async function pipelineLoads(ctx: Pick<PipelineContext, 'redis' | 'queues
   const groups = res?.[at + 1]?.[0] ? [] : ((res?.[at + 1]?.[1] as unknown[] | undefined) ?? []);
   const oldestPending = res?.[at + 2]?.[0] ? undefined : (res?.[at + 2]?.[1] as unknown[] | undefined)?.[1];
   const from = unhandledSince(newest, groups, typeof oldestPending === 'string' ? oldestPending : undefined);
-  const loads: PipelineLoads = { phases: new Map(), commits: new Map(), unhandledFrom: from === undefined ? Infinity : await lowestPhaseFrom(ctx, from) };
+  const loads: PipelineLoads = { phases: new Map(), commits: new Map(), unhandledFor: from === undefined ? new Set() : await phasesFedFrom(ctx, from) };
   queues.forEach(({ phase, commit }, i) => {
     const into = commit ? loads.commits : loads.phases;
     const sum = into.get(phase) ?? { waiting: 0, delayed: 0, active: 0 };
@@ -161,22 +163,26 @@ function unhandledSince(newest: string | undefined, groups: readonly unknown[], 
 /** Unhandled events looked at for their processors; past it, any phase may be on its way. */
 const UNHANDLED_LOOKED_AT = 512;
 
+const EVERY_PHASE: ReadonlySet<number> = new Set([0]);
+
 /**
- * The lowest phase of the processors of the events from `start` on (some of them handled
- * already, between pending ones: that errs toward gathering). 0 when one names no processor of
- * the registry, or when there are more than `UNHANDLED_LOOKED_AT`.
+ * The phases downstream of the processors of the events from `start` on (some of them handled
+ * already, between pending ones: that errs toward gathering). `EVERY_PHASE` when one names no
+ * processor of the registry, or when there are more than `UNHANDLED_LOOKED_AT`.
  */
-async function lowestPhaseFrom(ctx: Pick<PipelineContext, 'redis' | 'registry' | 'keys'>, start: string): Promise<number> {
+async function phasesFedFrom(ctx: Pick<PipelineContext, 'redis' | 'registry' | 'keys'>, start: string): Promise<ReadonlySet<number>> {
   const entries = (await ctx.redis.xrange(ctx.keys.events(), start, '+', 'COUNT', UNHANDLED_LOOKED_AT)) as [string, string[]][];
-  if (entries.length >= UNHANDLED_LOOKED_AT) return 0;
-  let lowest = Infinity;
+  if (entries.length >= UNHANDLED_LOOKED_AT) return EVERY_PHASE;
+  const processors = new Set<string>();
   for (const [, fields] of entries) {
     let name: string | undefined;
     for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'processor') name = fields[i + 1];
-    if (name === undefined || !ctx.registry.has(name)) return 0;
-    lowest = Math.min(lowest, ctx.registry.get(name).phase);
+    if (name === undefined || !ctx.registry.has(name)) return EVERY_PHASE;
+    processors.add(name);
   }
-  return lowest;
+  const phases = new Set<number>();
+  for (const name of processors) for (const d of ctx.registry.downstream(name)) phases.add(d.phase);
+  return phases;
 }
 
 /**

@@ -23,7 +23,7 @@ import { LocalObjectStore } from '../../src/storage/local-store.ts';
 import { processingRunLog } from '../../src/tables/processing-run-log.ts';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { quantile, round } from './measure.ts';
-import { parseFlags, progressLog } from './options.ts';
+import { parseFlags, progressLog, wholeFlag } from './options.ts';
 
 const USAGE = `usage: npm run bench:commit -- [flags]
   --commits N      commits measured per case (default 200)
@@ -43,14 +43,10 @@ function parse(argv: string[]): Options {
     options: { commits: { type: 'string' }, 'log-rows': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' } },
   });
   if (values.help) throw new Error(USAGE);
-  const whole = (flag: string, v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: "${v}" must be a positive whole number\n${USAGE}`);
-    return n;
-  };
+  const whole = wholeFlag(USAGE);
   return {
-    commits: values.commits === undefined ? 200 : whole('commits', values.commits),
-    logRows: (values['log-rows'] ?? '10000,1000000').split(',').map((v) => whole('log-rows', v.trim())),
+    commits: whole('commits', values.commits, 200),
+    logRows: (values['log-rows'] ?? '10000,1000000').split(',').map((v) => whole('log-rows', v.trim(), 0)),
     verbose: !values.quiet,
   };
 }

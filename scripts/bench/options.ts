@@ -192,3 +192,13 @@ export function progressLog(tag: string, verbose: boolean): (line: string) => vo
     if (verbose) process.stderr.write(`[${tag} ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   };
 }
+
+/** A flag's positive whole number, or its default when not given; an Error naming the flag and the usage otherwise. */
+export function wholeFlag(usage: string): (flag: string, value: string | undefined, fallback: number) => number {
+  return (flag, value, fallback) => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: "${value}" must be a positive whole number\n${usage}`);
+    return n;
+  };
+}

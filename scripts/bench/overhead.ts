@@ -36,7 +36,7 @@ import { SqlReports } from '../../src/warehouse/reports/sql-reports.ts';
 import { BigQueryRulesWarehouse } from '../../src/warehouse/rules/bigquery-rules-warehouse.ts';
 import { latencyStats, round } from './measure.ts';
 import { monitored } from './monitored.ts';
-import { parseFlags, progressLog } from './options.ts';
+import { parseFlags, progressLog, wholeFlag } from './options.ts';
 import { trivialRegistry } from './trivial-registry.ts';
 
 const USAGE = `usage: npm run bench:overhead -- [flags]
@@ -71,12 +71,7 @@ function parse(argv: string[]): Options {
     },
   });
   if (values.help) throw new Error(USAGE);
-  const int = (flag: string, v: string | undefined, d: number) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: "${v}" must be a positive whole number\n${USAGE}`);
-    return n;
-  };
+  const int = wholeFlag(USAGE);
   const scale = values['time-scale'] === undefined ? 1000 : Number(values['time-scale']);
   if (!(scale > 0 && scale <= 100_000)) throw new Error(`--time-scale: "${values['time-scale']}" must be in (0, 100000]\n${USAGE}`);
   return {

@@ -10,7 +10,6 @@ import {
   DOUBLE,
   DuckDBArrayValue,
   DuckDBBigIntVector,
-  DuckDBBooleanVector,
   DuckDBDateValue,
   DuckDBDateVector,
   DuckDBDecimalValue,
@@ -128,18 +127,23 @@ function columnCells(typeId: DuckDBTypeId): (value: DuckDBValue) => Cell {
   }
   if (AS_IS.has(typeId)) return asIs;
   if (typeId === DuckDBTypeId.DATE) {
-    const made = new Map<number, string>();
-    return (value) => {
-      if (!(value instanceof DuckDBDateValue)) return toCell(value);
-      let text = made.get(value.days);
-      if (text === undefined) {
-        text = value.toString();
-        made.set(value.days, text);
-      }
-      return text;
-    };
+    const dayText = dayTexts();
+    return (value) => (value instanceof DuckDBDateValue ? dayText(value.days) : toCell(value));
   }
   return toCell;
+}
+
+/** A date's text by its day number, each made once (one column of one read). */
+function dayTexts(): (days: number) => string {
+  const made = new Map<number, string>();
+  return (days) => {
+    let text = made.get(days);
+    if (text === undefined) {
+      text = new DuckDBDateValue(days).toString();
+      made.set(days, text);
+    }
+    return text;
+  };
 }
 
 /** Builds the rows of one result (a reader or a stream) from its values column by column, all at once or a chunk at a time. */
@@ -223,9 +227,15 @@ const MEMO_MAX = 10_000;
 const SAFE_HIGH = 2 ** 21;
 const TWO_32 = 2 ** 32;
 
+/** The `r`-th int64 of a vector seen as 32-bit words, as a number while that is exact; undefined past it. */
+function exactInt64(words: Int32Array, r: number): number | undefined {
+  const high = words[2 * r + 1] as number;
+  return high > -SAFE_HIGH && high < SAFE_HIGH ? high * TWO_32 + ((words[2 * r] as number) >>> 0) : undefined;
+}
+
 /**
  * How one column's vectors become cells, chosen once from the column's type: the numbers,
- * booleans, dates and texts of a read straight from the vector's memory (a phase 3–5 read is
+ * dates, timestamps and texts of a read straight from the vector's memory (a phase 3–5 read is
  * tens of thousands of rows of ~45 columns, and DuckDB's `getItem` allocates per cell: a
  * BigInt per BIGINT, a byte view and a decoder call per text, two BigInts per validity check);
  * any other type, or a vector not shaped as expected, through `getItem` and `columnCells`.
@@ -235,7 +245,7 @@ function vectorCells(typeId: DuckDBTypeId): VectorCells {
   const viaItems: VectorCells = (vector, count, rows, first, name) => {
     for (let r = 0; r < count; r++) (rows[first + r] as Row)[name] = slow(vector.getItem(r));
   };
-  const date = typeId === DuckDBTypeId.DATE ? new Map<number, string>() : undefined;
+  const dayText = typeId === DuckDBTypeId.DATE ? dayTexts() : undefined;
   // A read repeats few timestamps (a batch's `processed_at`): each one's text is made once.
   const stamps = typeId === DuckDBTypeId.TIMESTAMP || typeId === DuckDBTypeId.TIMESTAMP_TZ ? new Map<number, string>() : undefined;
   const keep = typeId === DuckDBTypeId.VARCHAR ? textKeeper() : undefined;
@@ -245,12 +255,7 @@ function vectorCells(typeId: DuckDBTypeId): VectorCells {
     const items = itemsOf(vector);
     if (vector instanceof DuckDBBigIntVector && items instanceof BigInt64Array) {
       const words = new Int32Array(items.buffer, items.byteOffset, count * 2);
-      for (let r = 0; r < count; r++) {
-        if (!isValid(bits, r)) continue;
-        const high = words[2 * r + 1] as number;
-        (rows[first + r] as Row)[name] =
-          high > -SAFE_HIGH && high < SAFE_HIGH ? high * TWO_32 + ((words[2 * r] as number) >>> 0) : bigintCell(items[r] as bigint);
-      }
+      for (let r = 0; r < count; r++) if (isValid(bits, r)) (rows[first + r] as Row)[name] = exactInt64(words, r) ?? bigintCell(items[r] as bigint);
       return;
     }
     if (
@@ -261,30 +266,20 @@ function vectorCells(typeId: DuckDBTypeId): VectorCells {
       for (let r = 0; r < count; r++) if (isValid(bits, r)) (rows[first + r] as Row)[name] = items[r] as number;
       return;
     }
-    if (date && vector instanceof DuckDBDateVector && items instanceof Int32Array) {
-      for (let r = 0; r < count; r++) {
-        if (!isValid(bits, r)) continue;
-        const days = items[r] as number;
-        let text = date.get(days);
-        if (text === undefined) {
-          text = new DuckDBDateValue(days).toString();
-          date.set(days, text);
-        }
-        (rows[first + r] as Row)[name] = text;
-      }
+    if (dayText && vector instanceof DuckDBDateVector && items instanceof Int32Array) {
+      for (let r = 0; r < count; r++) if (isValid(bits, r)) (rows[first + r] as Row)[name] = dayText(items[r] as number);
       return;
     }
     if (stamps && (vector instanceof DuckDBTimestampVector || vector instanceof DuckDBTimestampTZVector) && items instanceof BigInt64Array) {
       const words = new Int32Array(items.buffer, items.byteOffset, count * 2);
       for (let r = 0; r < count; r++) {
         if (!isValid(bits, r)) continue;
-        const high = words[2 * r + 1] as number;
+        const micros = exactInt64(words, r);
         // ±infinity (int64's ends) and anything past ±2^53 µs take the long way.
-        if (!(high > -SAFE_HIGH && high < SAFE_HIGH)) {
+        if (micros === undefined) {
           (rows[first + r] as Row)[name] = slow(vector.getItem(r));
           continue;
         }
-        const micros = high * TWO_32 + ((words[2 * r] as number) >>> 0);
         let text = stamps.get(micros);
         if (text === undefined) {
           text = microsToIso(items[r] as bigint);
@@ -309,10 +304,6 @@ function vectorCells(typeId: DuckDBTypeId): VectorCells {
             : textOf(bindings.get_data_from_pointer(view.buffer as ArrayBuffer, view.byteOffset + at + 8, length));
         (rows[first + r] as Row)[name] = keep(text);
       }
-      return;
-    }
-    if (vector instanceof DuckDBBooleanVector) {
-      for (let r = 0; r < count; r++) if (isValid(bits, r)) (rows[first + r] as Row)[name] = vector.getItem(r);
       return;
     }
     viaItems(vector, count, rows, first, name);

@@ -377,8 +377,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     return q.waiting.length > 0 || q.busy > 0;
   };
 
-  /** backlog-gather.ts `backlogOf(…).upstreamBusy`: events the tracker has not handled, an upstream phase's jobs, or its tables' commits. */
-  // backlog-gather.ts `backlogOf`: events of the processors upstream of the phase's.
+  /** backlog-gather.ts `backlogOf(…).upstreamBusy`: unhandled events of processors upstream of the phase's, an upstream phase's jobs, or its tables' commits. */
   const upstreamBusy = (phase: number) =>
     [...trackerInFlight].some(([p, n]) => n > 0 && feeds(p, phase)) ||
     [...queues.keys()].some((p) => p < phase && moreComing(p)) ||

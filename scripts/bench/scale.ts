@@ -44,6 +44,7 @@ const USAGE = `usage: npm run bench:scale -- [flags]
   --memory-log FILE      the commit-gate process appends its memory there about once a second: ms, RSS, heap used, heap total, external, array buffers, DuckDB (MB) (default none)
   --worker-node-flags=S  node flags for the phase-worker processes only, in place of that default, space-separated, e.g. --worker-node-flags="--max-old-space-size=128" (default none)
   --gate-node-flags=S    more node flags for the commit-gate process, after its heap flags, space-separated, e.g. --gate-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof" (default none)
+  --keep-run-dirs        keep each run's folder (its DuckDB file, with the run log nba_orchestration.processing_run_log) under --work-dir for a look afterwards; a run's old folder is removed before it starts (default: removed at the end)
   --quiet                no progress lines`;
 
 interface ScaleOptions {
@@ -63,6 +64,7 @@ interface ScaleOptions {
   workerNodeFlags: string[];
   gateNodeFlags: string[];
   memoryLog: string | undefined;
+  keepRunDirs: boolean;
   verbose: boolean;
 }
 
@@ -97,6 +99,7 @@ function parse(argv: string[]): ScaleOptions {
       'worker-node-flags': { type: 'string' },
       'gate-node-flags': { type: 'string' },
       'memory-log': { type: 'string' },
+      'keep-run-dirs': { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -126,6 +129,7 @@ function parse(argv: string[]): ScaleOptions {
     workerNodeFlags: (values['worker-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     gateNodeFlags: (values['gate-node-flags'] ?? '').split(/\s+/).filter(Boolean),
     memoryLog: values['memory-log'] === undefined ? undefined : path.resolve(values['memory-log']),
+    keepRunDirs: values['keep-run-dirs'] ?? false,
     verbose: !values.quiet,
   };
 }
@@ -257,6 +261,7 @@ async function main(): Promise<number> {
     maxOldSpaceMb: opts.maxOldSpaceMb,
     workerNodeFlags: opts.workerNodeFlags,
     memoryLog: opts.memoryLog,
+    keepRunDir: opts.keepRunDirs,
     workerEntry,
   }));
   for (const spec of runs) {

@@ -39,8 +39,10 @@ export interface ScaleRunSpec {
   phaseProcesses: number;
   /** Root of the pre-scraped raw files (PHASEGATE_STORE_DIR). */
   storeDir: string;
-  /** This run's own folder (DuckDB file); removed at the end. */
+  /** This run's own folder (DuckDB file); removed at the end unless `keepRunDir`. */
   runDir: string;
+  /** Leaves `runDir` in place at the end (its DuckDB file holds the run log). @defaultValue false */
+  keepRunDir?: boolean | undefined;
   seed: number;
   timeoutSeconds: number;
   /** node --max-old-space-size of every worker process (this one is started with it by the driver). */
@@ -430,6 +432,8 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
 /** Child entry: `node --import tsx run.ts '<ScaleRunSpec JSON>'`. */
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ScaleRunSpec;
+  // A folder kept by an earlier run (--keep-run-dirs) is not this run's warehouse.
+  await rm(spec.runDir, { recursive: true, force: true });
   const result = await scaleRun(spec);
   // The DuckDB file once closed (checkpointed): what the warehouse takes on disk.
   let bytes = 0;
@@ -439,7 +443,7 @@ async function main(): Promise<void> {
       () => 0,
     );
   result.warehouseFileMb = round1(bytes / MB);
-  await rm(spec.runDir, { recursive: true, force: true });
+  if (!spec.keepRunDir) await rm(spec.runDir, { recursive: true, force: true });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

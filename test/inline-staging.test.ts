@@ -53,6 +53,22 @@ describe('inline staging: small slices stay in Redis, big ones go to the object 
     expect(await stagingObjects(env.rt)).to.deep.equal([big.object]);
   });
 
+  it("an object's bytes are its rows' NDJSON in UTF-8, whatever characters they hold; the inline limit counts bytes", async () => {
+    // Latin-1 (é), past it (ć, written two bytes a char), and past the BMP (a surrogate pair, four bytes).
+    const names = ['Nikola Jokić', 'Luka Dončić', 'Théo Maledon', 'ascii only', 'emoji 🏀🏀', 'x'.repeat(MAX)];
+    const rows = names.map((v, i) => ({ d: '2024-01-03', k: `k${i}`, v }));
+    const staged = await stageRows(env.rt, def, '2024-01-03', rows, undefined);
+    const bytes = await env.rt.store.get(staged.object);
+    const lines = rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+    expect(bytes?.equals(Buffer.from(lines, 'utf8'))).to.equal(true);
+    // Fewer UTF-16 units than MAX but more bytes: an object, not inline.
+    const wide = [{ d: '2024-01-04', k: 'k0', v: 'ć'.repeat(MAX / 2) }];
+    expect(`${JSON.stringify(wide[0])}\n`.length).to.be.below(MAX);
+    const widely = await stageRows(env.rt, def, '2024-01-04', wide, undefined);
+    expect(widely.inline).to.equal(undefined);
+    expect((await env.rt.store.get(widely.object))?.toString('utf8')).to.equal(`${JSON.stringify(wide[0])}\n`);
+  });
+
   it('re-staging an inline slice replaces its entry, touching no object', async () => {
     await stageRows(env.rt, def, '2024-01-01', rowsOf('2024-01-01', 3), undefined);
     const second = await stageRows(env.rt, def, '2024-01-01', rowsOf('2024-01-01', 2, 'z'), undefined);

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { InputError } from '../src/errors/input-error.ts';
 import {
   type Counts,
   defenseFourFactors,
@@ -248,6 +249,35 @@ describe('phase 4 rolling features and the phase 5 baseline', () => {
     // Player 8's first game: the league prior.
     expect(predictions.find((r) => r.player_id === 8)).to.include({ predicted_points: LEAGUE_PRIOR_POINTS, prediction_basis: 'prior' });
     expect(predictPoints({ ptsAvgLast5: 20, ptsAvgLast10: 10, last5Games: 5, last10Games: 10 }).points).to.equal(16);
+  });
+
+  it('reads cells that come as text as the typed ones, and refuses a cell that is not a number', () => {
+    const typed = (date: string, pts: number): Row => ({
+      game_date: date,
+      game_id: `g${date}`,
+      player_id: 7,
+      pts,
+      minutes: 30,
+      usage_rate: 20,
+      data_quality_tier: 'gold',
+    });
+    const dates = ['2023-11-01', '2023-11-03', '2023-11-05', '2023-11-12'];
+    const asTyped = playerFeatures(
+      '2023-11-12',
+      dates.map((d, i) => typed(d, 10 + i)),
+      NOW,
+    );
+    const asText = playerFeatures(
+      '2023-11-12',
+      dates.map((d, i) => ({ ...typed(d, 10 + i), player_id: '7', pts: String(10 + i), minutes: '30', usage_rate: i === 1 ? null : '20' })),
+      NOW,
+    );
+    expect(asText.map((r) => ({ ...r, usage_avg_last5: null, usage_avg_last10: null }))).to.deep.equal(
+      asTyped.map((r) => ({ ...r, usage_avg_last5: null, usage_avg_last10: null })),
+    );
+    expect(asText[0]).to.include({ player_id: 7, pts_avg_season: 11, usage_avg_last5: 20 });
+    const bad = dates.map((d, i) => (i === 1 ? { ...typed(d, 0), pts: Number.NaN } : typed(d, 10 + i)));
+    expect(() => playerFeatures('2023-11-12', bad, NOW)).to.throw(InputError, /nba_analytics\.player_game_summary row g2023-11-03\/7: pts is null/);
   });
 
   it('the season window reads July 1 to the day before, and refreshes to June 30', () => {

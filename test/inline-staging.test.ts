@@ -55,7 +55,8 @@ describe('inline staging: small slices stay in Redis, big ones go to the object 
 
   it("an object's bytes are its rows' NDJSON in UTF-8, whatever characters they hold; the inline limit counts bytes", async () => {
     // Latin-1 (é), past it (ć, written two bytes a char), and past the BMP (a surrogate pair, four bytes).
-    const names = ['Nikola Jokić', 'Luka Dončić', 'Théo Maledon', 'ascii only', 'emoji 🏀🏀', 'x'.repeat(MAX)];
+    // ...and a row of 3,000 two-byte characters, more than the buffer's first slack: it grows once.
+    const names = ['Nikola Jokić', 'Luka Dončić', 'Théo Maledon', 'ascii only', 'emoji 🏀🏀', 'x'.repeat(MAX), 'ć'.repeat(3000), 'after the growth'];
     const rows = names.map((v, i) => ({ d: '2024-01-03', k: `k${i}`, v }));
     const staged = await stageRows(env.rt, def, '2024-01-03', rows, undefined);
     const bytes = await env.rt.store.get(staged.object);

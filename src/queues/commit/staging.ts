@@ -64,23 +64,31 @@ function ndjsonLines(rows: readonly Row[]): string[] {
   return lines;
 }
 
+/** Bytes past a body's length in UTF-16 units its buffer starts with (`utf8Body`). */
+const BODY_SLACK = 1024;
+
 /**
  * The lines' UTF-8 bytes, encoded a line at a time into one buffer. Encoding the body as one
  * string cost three times as much: V8 first flattens the concatenated lines, and one line with
  * a character past Latin-1 (Jokić) makes the whole flat text two-byte, whose UTF-8 encoding is
  * the slow path — `Buffer.from` of the bodies `writeFile` was given took 3.4 s of the
  * commit-gate process's CPU in a profile of `bench:scale --cascade` at 853 dates (at ×1 and
- * BigQuery's caps). `chars` is the lines' length in UTF-16 units: the size of an ASCII body.
+ * BigQuery's caps). `chars` is the lines' length in UTF-16 units: the size of an ASCII body; the
+ * buffer starts a little larger, for a few names past ASCII, so it is rarely grown.
  */
 function utf8Body(lines: readonly string[], chars: number): Buffer {
-  let buf = Buffer.allocUnsafe(chars);
+  let buf = Buffer.allocUnsafe(chars + BODY_SLACK);
   let at = 0;
   for (const line of lines) {
-    // A UTF-16 unit takes at most three bytes of UTF-8 (a surrogate pair, two units, takes four).
+    // A UTF-16 unit takes at most three bytes of UTF-8 (a surrogate pair, two units, takes four):
+    // only a line that might not fit is measured.
     if (at + line.length * 3 > buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(buf.length * 2, at + line.length * 3));
-      buf.copy(next, 0, 0, at);
-      buf = next;
+      const need = at + Buffer.byteLength(line);
+      if (need > buf.length) {
+        const next = Buffer.allocUnsafe(Math.max(buf.length * 2, need));
+        buf.copy(next, 0, 0, at);
+        buf = next;
+      }
     }
     at += buf.write(line, at, 'utf8');
   }

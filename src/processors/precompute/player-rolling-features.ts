@@ -16,7 +16,17 @@ import { scheduledGames } from '../expectations.ts';
 import { recordedIssues } from '../plausibility-rules.ts';
 import { primarySource } from '../source-registry.ts';
 import { worstTier } from '../tiers.ts';
-import { type Column, type Lookback, QUALITY_ISSUES_COLUMN, type QualityIssue, type Row, type TransformDef, tableId, tableReader } from '../types.ts';
+import {
+  type Cell,
+  type Column,
+  type Lookback,
+  QUALITY_ISSUES_COLUMN,
+  type QualityIssue,
+  type Row,
+  type TransformDef,
+  tableId,
+  tableReader,
+} from '../types.ts';
 import { datesIn, seasonToDate } from './lookback.ts';
 import { type PastGame, rollingFeatures } from './rolling.ts';
 
@@ -73,18 +83,22 @@ function dateCell(row: Row): string {
   return typeof v === 'string' ? v : requiredString(row, 'game_date', SOURCE);
 }
 
+/** `value`, the row's `column` read by name at the caller, when it is a finite number; else what `requiredNumber` makes of it. */
+function numberCell(value: Cell | undefined, row: Row, column: string): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : requiredNumber(row, column, SOURCE);
+}
+
 function playerCell(row: Row): number {
-  const v = row.player_id;
-  return typeof v === 'number' && Number.isFinite(v) ? v : requiredNumber(row, 'player_id', SOURCE);
+  return numberCell(row.player_id, row, 'player_id');
 }
 
 function pastGameOf(row: Row): PastGame & { tier: string | null } {
-  const { data_quality_tier: tier, pts, minutes, usage_rate: usage } = row;
+  const { data_quality_tier: tier, usage_rate: usage } = row;
   return {
     tier: typeof tier === 'string' ? tier : optString(row, 'data_quality_tier'),
     gameDate: dateCell(row),
-    pts: typeof pts === 'number' && Number.isFinite(pts) ? pts : requiredNumber(row, 'pts', SOURCE),
-    minutes: typeof minutes === 'number' && Number.isFinite(minutes) ? minutes : requiredNumber(row, 'minutes', SOURCE),
+    pts: numberCell(row.pts, row, 'pts'),
+    minutes: numberCell(row.minutes, row, 'minutes'),
     usageRate: usage === null || (typeof usage === 'number' && Number.isFinite(usage)) ? usage : optNumber(row, 'usage_rate', SOURCE),
   };
 }

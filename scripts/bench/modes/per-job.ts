@@ -31,9 +31,19 @@ interface DateJob {
 const TABLE_CONCURRENCY = BIGQUERY_LIMITS.runningMutatingDmlPerTable;
 const QUEUE = 'bench-per-job';
 
+/**
+ * The embedded DuckDB's memory for this mode. Its staging tables, one per date, are 853 tables,
+ * and DuckDB holds a new table's open row group in memory until its next checkpoint: at the
+ * product's default `memory_limit` (128MB) it ran out past ~200 of them, and every later load
+ * and read failed. BigQuery has no such ceiling, so the mode gets room for its tables unless
+ * PHASEGATE_DUCKDB_MEMORY_LIMIT says otherwise.
+ */
+const STAGING_TABLES_MEMORY = '2GB';
+
 export const openPerJob: ModeOpener = async (env) => {
   const { config, spec } = env;
-  const warehouse = asRulesWarehouse(await openWarehouse(config, env.raw.store, env.rules), 'per-job');
+  const memory = process.env.PHASEGATE_DUCKDB_MEMORY_LIMIT === undefined ? { duckdbMemoryLimit: STAGING_TABLES_MEMORY } : {};
+  const warehouse = asRulesWarehouse(await openWarehouse({ ...config, ...memory }, env.raw.store, env.rules), 'per-job');
   // BullMQ workers need maxRetriesPerRequest: null so a blocking call is never cut short.
   const connection = connectRedis(config, { maxRetriesPerRequest: null });
   const queue = new Queue<DateJob>(QUEUE, { connection, prefix: config.prefix });
@@ -113,7 +123,8 @@ export const openPerJob: ModeOpener = async (env) => {
         await sleep(100);
       }
       const makespanMs = Date.now() - startedAt;
-      await worker.close(true);
+      // Not forced: a job still running (the mode timed out) ends before its warehouse is read and closed.
+      await worker.close();
       return {
         ...out,
         waitsForBuffer: false,

@@ -92,4 +92,24 @@ describe('priorities: live work before backfill work', function () {
       await env.cleanup();
     }
   });
+
+  it("queues a backfill's roots in turns, a commit's worth of dates of each, so every root table's first commit is ready together", async () => {
+    const env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '100', PHASEGATE_COMMIT_MAX_SLICES: '3' });
+    try {
+      const rt = env.rt;
+      const dates = ['2023-11-01', '2023-11-02', '2023-11-03', '2023-11-04', '2023-11-05', '2023-11-06', '2023-11-07'];
+      const [player, team] = ['nbac_player_boxscore', 'nbac_team_boxscore'];
+      // No workers: the phase-2 queue keeps its jobs in the order they will start.
+      await startBackfill(rt, { processors: [rt.registry.get(player), rt.registry.get(team)], dates });
+      const queued = await rt.queues.phase(2).getJobs(['prioritized'], 0, -1, true);
+      const order = queued.map((job: Job<PhaseJobData>) => `${job.data.processor === player ? 'P' : 'T'} ${job.data.slice.slice(-2)}`);
+      expect(order).to.deep.equal([
+        ...['P 01', 'P 02', 'P 03', 'T 01', 'T 02', 'T 03'],
+        ...['P 04', 'P 05', 'P 06', 'T 04', 'T 05', 'T 06'],
+        ...['P 07', 'T 07'],
+      ]);
+    } finally {
+      await env.cleanup();
+    }
+  });
 });

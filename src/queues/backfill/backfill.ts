@@ -71,6 +71,25 @@ export function directWork(ctx: PipelineContext, req: BackfillRequest): [Process
     .filter(([, dates]) => dates.length > 0);
 }
 
+/**
+ * The direct work in the order it is queued: a commit's worth of dates of each root in turn,
+ * then the next dates. A phase's queue runs its jobs first in, first out, so all of one root's
+ * dates before the next root's kept the second root's table from its first commit until the
+ * first root's last job had run — and everything downstream that reads both waited with it.
+ */
+export function queueOrder(ctx: PipelineContext, work: readonly [ProcessorDef, string[]][]): [ProcessorDef, string[]][] {
+  const turn = ctx.config.table.commitMaxSlices;
+  const longest = Math.max(0, ...work.map(([, dates]) => dates.length));
+  const order: [ProcessorDef, string[]][] = [];
+  for (let from = 0; from < longest; from += turn) {
+    for (const [root, dates] of work) {
+      const some = dates.slice(from, from + turn);
+      if (some.length > 0) order.push([root, some]);
+    }
+  }
+  return order;
+}
+
 /** A request's directly started downstream dates, when it has any (see cascade.ts). */
 function startDownstreamOf(req: BackfillRequest): Record<string, string[]> | undefined {
   const start = req.startDownstream;
@@ -103,7 +122,7 @@ export async function startBackfill(ctx: PipelineContext, req: BackfillRequest):
   for (const p of req.processors) await ctx.statuses.setMany(p.name, datesFor(req, p.name), { status: 'pending', backfillId: record.id });
   let added = 0;
   let alreadyQueued = 0;
-  for (const [root, dates] of directWork(ctx, req)) {
+  for (const [root, dates] of queueOrder(ctx, directWork(ctx, req))) {
     const res = await enqueueSlices(ctx, root, dates, {
       backfillId: record.id,
       targets,

@@ -7,7 +7,7 @@ import { DEFAULT_RULES_OPTIONS, type DmlLatencyOptions } from '../../warehouse/r
 import { quotaLine, tableQuota } from '../commit/table-quota.ts';
 import type { PipelineContext } from '../context.ts';
 import { phaseConcurrency } from '../defaults.ts';
-import { type BackfillRequest, directWork, roots } from './backfill.ts';
+import { type BackfillRequest, directWork, queueOrder, roots } from './backfill.ts';
 import { cascadeProcessors } from './cascade.ts';
 import { modelInput } from './plan-costs.ts';
 import { simulatePlan } from './plan-model.ts';
@@ -76,7 +76,7 @@ export async function planBackfill(ctx: PipelineContext, req: BackfillRequest, o
   const concurrency = opts.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
   const dml = opts.dml ?? DEFAULT_RULES_OPTIONS.dmlLatency;
   const direct = directWork(ctx, req);
-  const model = simulatePlan(await modelInput(ctx, reached, direct, req.dates, { concurrency, dml }));
+  const model = simulatePlan(await modelInput(ctx, reached, queueOrder(ctx, direct), req.dates, { concurrency, dml }));
   const rootNames = new Set(direct.map(([p]) => p.name));
   const processors: ProcessorEstimate[] = reached.map((p) => ({
     processor: p.name,

@@ -76,8 +76,10 @@ export function directWork(ctx: PipelineContext, req: BackfillRequest): [Process
  * then the next dates. A phase's queue runs its jobs first in, first out, so all of one root's
  * dates before the next root's kept the second root's table from its first commit until the
  * first root's last job had run — and everything downstream that reads both waited with it.
+ * One root has no one to take turns with: its dates go as they are, in one call.
  */
 export function queueOrder(ctx: PipelineContext, work: readonly [ProcessorDef, string[]][]): [ProcessorDef, string[]][] {
+  if (work.length < 2) return [...work];
   const turn = ctx.config.table.commitMaxSlices;
   const longest = Math.max(0, ...work.map(([, dates]) => dates.length));
   const order: [ProcessorDef, string[]][] = [];

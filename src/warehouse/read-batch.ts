@@ -19,6 +19,7 @@
  * job reads its slice of each source table together (NBA.com's team and player lines and the
  * fallback's), and a batch of them was one query job per table.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Row, type TableSpec, tableId } from '../processors/types.ts';
 import type { SliceRead } from './types.ts';
 
@@ -186,7 +187,7 @@ export class ReadBatcher {
     // A job reading several tables of one batch waits for them all (readBestSources): each turn
     // hands the next read of every table, so the first jobs have all theirs first.
     for (let step = 0; handOuts.some((h) => h.waiting.length > 0); step++) {
-      if (step > 0) await new Promise((turn) => setImmediate(turn));
+      if (step > 0) await nextTurn();
       for (const { bySlice, waiting } of handOuts) {
         const w = waiting.shift();
         if (w) w.resolve(rowsOfSlices(bySlice, w.slices));

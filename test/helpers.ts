@@ -12,6 +12,7 @@ import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
 import { type Config, loadConfig, withoutPhasegateEnv } from '../src/config/load-config.ts';
+import type { CommittedEvent } from '../src/queues/events/stream.ts';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.ts';
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -185,6 +186,11 @@ async function openRuntimeFor(caller: string, env: Record<string, string>, opts:
 }
 
 export { until } from '../scripts/lib/wait.ts';
+
+/** The event a commit of `processor`'s table writes for `slice` (what the tracker handles), now. */
+export function committedEvent(processor: string, table: string, slice: string, opts: { rows?: number; backfillId?: string | undefined } = {}): CommittedEvent {
+  return { type: 'committed', processor, table, slice, rows: opts.rows ?? 2, batchId: 'b', committedAt: new Date().toISOString(), backfillId: opts.backfillId };
+}
 
 /**
  * Puts a table's breaker into the open state in Redis (its real keys), with `recent` commit

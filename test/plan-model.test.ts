@@ -22,7 +22,6 @@ function input(onStatement: (table: string, atMs: number) => void, onCommit: (ta
     // One slice per statement, no gather: statements as fast as the caps allow.
     tables: { 'nba_raw.box': { commitMaxSlices: 1, gatherSeconds: 0, opsMax: OPS_MAX, opsWindowSeconds: 10, concurrency: 2 } },
     dml: { baseSeconds: 0.5, perThousandRowsSeconds: 0 },
-    debounceSeconds: 0,
     onStatement,
     onCommit,
   };

@@ -9,7 +9,7 @@ import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { enqueueSlices } from '../src/queues/enqueue.ts';
 import { BackfillLookup, handleEvent } from '../src/queues/events/unlocks.ts';
 import { type PhaseJobData, PRIORITY, phaseJobId } from '../src/queues/names.ts';
-import { openTestRuntime, until } from './helpers.ts';
+import { committedEvent, openTestRuntime, until } from './helpers.ts';
 
 describe('priorities: live work before backfill work', function () {
   this.timeout(120_000);
@@ -54,16 +54,7 @@ describe('priorities: live work before backfill work', function () {
         for (const p of ['nbac_player_boxscore', 'nbac_team_boxscore']) await rt.statuses.set(p, d, { status: 'committed' });
       }
       const lookup = new BackfillLookup(rt);
-      const event = (slice: string, backfillId?: string) => ({
-        type: 'committed' as const,
-        processor: 'nbac_team_boxscore',
-        table: 'nba_raw.nbac_team_boxscore',
-        slice,
-        rows: 2,
-        batchId: 'b',
-        committedAt: new Date().toISOString(),
-        backfillId,
-      });
+      const event = (slice: string, backfillId?: string) => committedEvent('nbac_team_boxscore', 'nba_raw.nbac_team_boxscore', slice, { backfillId });
       const id = await rt.redis.xadd(rt.keys.events(), '*', 'processor', 'nbac_team_boxscore');
       expect(await handleEvent(rt, event(date), id as string, lookup, { debounceMs: 0, windowWaitMs: 0 })).to.equal('done');
 

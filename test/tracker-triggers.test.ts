@@ -7,25 +7,16 @@
  */
 import type { Job } from 'bullmq';
 import { expect } from 'chai';
+import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { BackfillLookup, handleEvent } from '../src/queues/events/unlocks.ts';
 import { phaseJobId } from '../src/queues/names.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { openTestRuntime } from './helpers.ts';
+import { committedEvent, openTestRuntime } from './helpers.ts';
 
 const PGS = 'player_game_summary';
 const ROLLING = 'player_rolling_features';
 
-function committedEvent(slice: string) {
-  return {
-    type: 'committed' as const,
-    processor: PGS,
-    table: 'nba_analytics.player_game_summary',
-    slice,
-    rows: 200,
-    batchId: 'b',
-    committedAt: new Date().toISOString(),
-  };
-}
+const pgsCommitted = (slice: string) => committedEvent(PGS, 'nba_analytics.player_game_summary', slice, { rows: 200 });
 
 async function rollingJob(rt: Runtime, slice: string): Promise<Job> {
   const job = await rt.queues.phase(4).getJob(phaseJobId(ROLLING, slice));
@@ -53,7 +44,7 @@ describe('dependency tracker: the jobs it added answer later requests', function
       await rt.statuses.set(PGS, late, { status: 'committed' });
 
       // The late date's window holds the early date, still running: its job is parked.
-      expect(await handleEvent(rt, committedEvent(late), lateId, lookup, wait)).to.equal('done');
+      expect(await handleEvent(rt, pgsCommitted(late), lateId, lookup, wait)).to.equal('done');
       const parked = await rollingJob(rt, late);
       expect(await parked.getState()).to.equal('delayed');
       expect(dueIn(parked)).to.be.above(500_000);
@@ -61,7 +52,7 @@ describe('dependency tracker: the jobs it added answer later requests', function
       // The early date commits; its (older) event refreshes the late date, whose job was added
       // after that event was written — and is parked: it must come forward, not count as covered.
       await rt.statuses.set(PGS, early, { status: 'committed' });
-      expect(await handleEvent(rt, committedEvent(early), earlyId, lookup, wait)).to.equal('done');
+      expect(await handleEvent(rt, pgsCommitted(early), earlyId, lookup, wait)).to.equal('done');
       const forward = await rollingJob(rt, late);
       expect(dueIn(forward)).to.be.below(1_000);
       expect(forward.data.trigger).to.equal(parked.data.trigger);
@@ -69,8 +60,8 @@ describe('dependency tracker: the jobs it added answer later requests', function
 
       // Both events again (a redelivery): each slice's job already answers them; nothing changes.
       const before = await Promise.all([early, late].map(async (d) => JSON.stringify((await rollingJob(rt, d)).asJSON())));
-      expect(await handleEvent(rt, committedEvent(early), earlyId, lookup, wait)).to.equal('done');
-      expect(await handleEvent(rt, committedEvent(late), lateId, lookup, wait)).to.equal('done');
+      expect(await handleEvent(rt, pgsCommitted(early), earlyId, lookup, wait)).to.equal('done');
+      expect(await handleEvent(rt, pgsCommitted(late), lateId, lookup, wait)).to.equal('done');
       const after = await Promise.all([early, late].map(async (d) => JSON.stringify((await rollingJob(rt, d)).asJSON())));
       expect(after).to.deep.equal(before);
       const counts = await rt.queues.phase(4).getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed');
@@ -78,6 +69,37 @@ describe('dependency tracker: the jobs it added answer later requests', function
         Object.values(counts).reduce((a, b) => a + b, 0),
         JSON.stringify(counts),
       ).to.equal(2);
+    } finally {
+      await env.cleanup();
+    }
+  });
+  it("live work's jobs wait the debounce, so a burst of commits becomes one run; a backfill's, unlocked once its inputs have landed, start at once", async () => {
+    const env = await openTestRuntime({});
+    try {
+      const rt = env.rt;
+      const lookup = new BackfillLookup(rt);
+      const timing = { debounceMs: 30_000, windowWaitMs: 600_000 };
+      const [live, backfilled] = ['2023-11-03', '2023-11-04'];
+      const record = await startBackfill(rt, { processors: [rt.registry.get('nbac_team_boxscore')], dates: [backfilled], cascade: true });
+      for (const d of [live, backfilled]) for (const p of ['nbac_player_boxscore', 'nbac_team_boxscore']) await rt.statuses.set(p, d, { status: 'committed' });
+      const event = (slice: string, backfillId?: string) => committedEvent('nbac_team_boxscore', 'nba_raw.nbac_team_boxscore', slice, { backfillId });
+      for (const [slice, backfillId] of [
+        [live, undefined],
+        [backfilled, record.id],
+      ] as const) {
+        const id = (await rt.redis.xadd(rt.keys.events(), '*', 'processor', 'nbac_team_boxscore')) as string;
+        expect(await handleEvent(rt, event(slice, backfillId), id, lookup, timing)).to.equal('done');
+      }
+      const q = rt.queues.phase(3);
+      for (const p of ['player_game_summary', 'team_offense_game_summary']) {
+        const liveJob = await q.getJob(phaseJobId(p, live));
+        const backfillJob = await q.getJob(phaseJobId(p, backfilled));
+        if (!liveJob || !backfillJob) throw new Error(`${p}: a job is missing`);
+        expect(await liveJob.getState(), `${p} live`).to.equal('delayed');
+        expect(dueIn(liveJob), `${p} live`).to.be.above(20_000);
+        expect(await backfillJob.getState(), `${p} backfill`).to.equal('prioritized');
+        expect(backfillJob.delay ?? 0, `${p} backfill`).to.equal(0);
+      }
     } finally {
       await env.cleanup();
     }

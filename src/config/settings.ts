@@ -352,7 +352,7 @@ export const SETTINGS = {
     tracker: {
       debounceSeconds: setting('PHASEGATE_TRACKER_DEBOUNCE_SECONDS', atLeast0, {
         default: 1,
-        doc: 'a downstream job waits this long, so a burst of commits for one date becomes one run',
+        doc: "a live downstream job waits this long, so a burst of commits for one date becomes one run (a backfill's jobs start at once: they wait for every input to land)",
       }),
       claimIdleSeconds: setting('PHASEGATE_TRACKER_CLAIM_IDLE_SECONDS', positive, {
         default: 60,

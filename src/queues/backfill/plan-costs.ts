@@ -124,6 +124,5 @@ export async function modelInput(
     timeScale: ctx.config.timeScale,
     tables,
     dml: { baseSeconds: settings.dml.baseSeconds, perThousandRowsSeconds: settings.dml.perThousandRowsSeconds },
-    debounceSeconds: ctx.config.tracker.debounceSeconds,
   };
 }

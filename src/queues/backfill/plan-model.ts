@@ -23,7 +23,7 @@ import { placeWindowMs } from '../commit/ops-window.ts';
  *   any window) and the rules layer's MERGE latency (dml-latency.ts, its mean), and when it
  *   ends asks for a job for what arrived meanwhile;
  * - the dependency tracker (events/unlocks.ts): a commit's events queue each dependent whose
- *   inputs have all landed for the date, after the debounce; a look-back processor (rolling
+ *   inputs have all landed for the date, at once (a backfill's jobs take no debounce); a look-back processor (rolling
  *   features) runs a date only once every earlier date of its season that the backfill
  *   produces has landed upstream;
  * - the process: every phase job and every commit's own work shares one event loop
@@ -92,8 +92,6 @@ export interface PlanModelInput {
   tables: Record<string, ModelTable>;
   /** The rules layer's MERGE latency: BigQuery seconds per statement and per thousand rows. */
   dml: { baseSeconds: number; perThousandRowsSeconds: number };
-  /** `PHASEGATE_TRACKER_DEBOUNCE_SECONDS`. */
-  debounceSeconds: number;
   /** Callbacks a task is split into on the event loop. @defaultValue LOOP_STEPS */
   loopSteps?: number | undefined;
   /** Hears every modelled commit as it starts (real ms since the first job): for looking into the model. */
@@ -346,11 +344,11 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     }
   };
 
-  const enqueue = (p: ModelProcessor, date: number, delayMs: number) => {
+  const enqueue = (p: ModelProcessor, date: number) => {
     const req = requested.get(p.name) as boolean[];
     if (req[date]) return;
     req[date] = true;
-    ag.at(ag.now + delayMs, () => {
+    ag.at(ag.now, () => {
       queueOf(p.phase).waiting.push({ p, date });
       startJobs(p.phase);
     });
@@ -360,7 +358,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     if (p.kind === 'scraper') {
       (landed.get(p.name) as boolean[])[date] = true;
       // A scraper queues its dependents itself, at once (phase-worker.ts `runScraper`).
-      for (const d of dependents.get(p.name) ?? []) enqueue(d, date, 0);
+      for (const d of dependents.get(p.name) ?? []) enqueue(d, date);
       return;
     }
     const gate = gates.get(p.table as string) as Gate;
@@ -508,7 +506,6 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
 
   /** unlocks.ts: what a commit of `p` for `dates` lets run. */
   const unlock = (p: ModelProcessor, dates: number[]) => {
-    const debounce = input.debounceSeconds > 0 ? scaled(input.debounceSeconds) : 0;
     for (const d of dependents.get(p.name) ?? []) {
       if (d.kind !== 'transform') continue;
       // A look-back processor's later dates may have been waiting for these.
@@ -517,7 +514,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
         if ((requested.get(d.name) as boolean[])[date]) continue;
         if (!d.dependsOn.every((dep) => (landed.get(dep) as boolean[])[date])) continue;
         if (d.lookback && !windowLanded(d.lookback, date)) continue;
-        enqueue(d, date, debounce);
+        enqueue(d, date);
       }
     }
   };
@@ -530,7 +527,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
 
   for (const root of input.roots) {
     const p = byName.get(root.name);
-    if (p) for (const i of root.dates) enqueue(p, i, 0);
+    if (p) for (const i of root.dates) enqueue(p, i);
   }
   ag.runAll(50_000_000);
   return {

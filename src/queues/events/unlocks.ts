@@ -178,7 +178,11 @@ export async function handleEvent(
     const judged = await judgeSlices(ctx, def, [event.slice, ...(window?.later ?? [])], run ?? ((p) => record === undefined || reached.has(p)));
     // Whether each ready slice's window is still in progress, worked out once.
     const blocked = new Map(judged.filter((j) => j.verdict.kind === 'ready').map(({ slice }) => [slice, window?.blocked(slice) ?? false]));
-    const delayOf = (slice: string) => (blocked.get(slice) ? timing.windowWaitMs : timing.debounceMs);
+    // A backfill's job is unlocked only once every input the run reaches has landed the slice:
+    // the burst the debounce waits out is over, and its wait would be paid at every phase of a
+    // cascade's critical path. Live work, whose corrections come one table at a time, keeps it.
+    const debounceMs = event.backfillId ? 0 : timing.debounceMs;
+    const delayOf = (slice: string) => (blocked.get(slice) ? timing.windowWaitMs : debounceMs);
     // Read ahead only for a look-back's later dates: one slice alone is `requestRun`'s own check,
     // in the round trip it makes anyway.
     const covered =

@@ -194,41 +194,50 @@ export async function handleEvent(
             [...blocked.keys()].map((slice) => ({ slice, delayMs: delayOf(slice) })),
             eventId,
           );
-    for (const { slice, verdict, own } of judged) {
+    const ready: typeof judged = [];
+    for (const judgement of judged) {
+      const { slice, verdict, own } = judgement;
       if (verdict.kind === 'ended') {
         // Ruled out by an input that ended without rows: a slice this run still waits for ends now.
         if (own?.status === 'pending') {
           await writeVerdict(ctx, def, slice, verdict, run, event.backfillId);
           await settleDownstream(ctx, def.name, slice, { backfillId: event.backfillId, targets: record?.processors ?? [], cascade: record?.cascade ?? true });
         }
-        continue;
-      }
-      if (verdict.kind !== 'ready') continue;
-      if (cancelled) {
-        // The run was cancelled: what its last jobs unlock ends cancelled instead of running.
-        if (own?.status === 'pending' || own === undefined) await ctx.statuses.set(def.name, slice, cancelledStatus(event.backfillId as string));
-        continue;
-      }
-      // A slice the run reaches beyond its own dates (a later date of a window) joins its graph
-      // before its job exists: a progress read in between must not find the run ended.
-      if (run && event.backfillId && !run.has(def.name, slice)) await noteExtra(ctx, event.backfillId, def.name, slice);
-      if (covered.has(slice)) continue;
-      const result: RunOutcome = await requestRun(ctx, {
-        def,
-        slice,
-        eventId,
-        backfillId: event.backfillId,
-        targets: record?.processors ?? [],
-        cascade: record?.cascade ?? true,
-        priority: record?.priority ?? PRIORITY.live,
-        delayMs: delayOf(slice),
-      });
-      if (result === 'busy') outcome = 'retry';
-      if (result !== 'covered')
-        log.debug(
-          `dependency tracker: ${event.processor} ${event.slice} → ${def.name} ${slice}: ${result}${blocked.get(slice) ? ' (window still in progress)' : ''}`,
-        );
+      } else if (verdict.kind === 'ready') ready.push(judgement);
     }
+    // Each slice's request touches only its own job, status and trigger, so they go out together:
+    // a look-back event asks for up to a season of dates, and one request is four round trips —
+    // one after the other, the last job of a 64-date commit was queued seconds after the first
+    // on a busy process, and the downstream commit waited for it.
+    const results = await Promise.all(
+      ready.map(async ({ slice, own }): Promise<RunOutcome | undefined> => {
+        if (cancelled) {
+          // The run was cancelled: what its last jobs unlock ends cancelled instead of running.
+          if (own?.status === 'pending' || own === undefined) await ctx.statuses.set(def.name, slice, cancelledStatus(event.backfillId as string));
+          return undefined;
+        }
+        // A slice the run reaches beyond its own dates (a later date of a window) joins its graph
+        // before its job exists: a progress read in between must not find the run ended.
+        if (run && event.backfillId && !run.has(def.name, slice)) await noteExtra(ctx, event.backfillId, def.name, slice);
+        if (covered.has(slice)) return undefined;
+        const result: RunOutcome = await requestRun(ctx, {
+          def,
+          slice,
+          eventId,
+          backfillId: event.backfillId,
+          targets: record?.processors ?? [],
+          cascade: record?.cascade ?? true,
+          priority: record?.priority ?? PRIORITY.live,
+          delayMs: delayOf(slice),
+        });
+        if (result !== 'covered')
+          log.debug(
+            `dependency tracker: ${event.processor} ${event.slice} → ${def.name} ${slice}: ${result}${blocked.get(slice) ? ' (window still in progress)' : ''}`,
+          );
+        return result;
+      }),
+    );
+    if (results.includes('busy')) outcome = 'retry';
   }
   return outcome;
 }

@@ -23,9 +23,9 @@ import { placeWindowMs } from '../commit/ops-window.ts';
  *   any window) and the rules layer's MERGE latency (dml-latency.ts, its mean), and when it
  *   ends asks for a job for what arrived meanwhile;
  * - the dependency tracker (events/unlocks.ts): a commit's events queue each dependent whose
- *   inputs have all landed for the date, at once (a backfill's jobs take no debounce); a look-back processor (rolling
- *   features) runs a date only once every earlier date of its season that the backfill
- *   produces has landed upstream;
+ *   inputs have all landed for the date, at once (a backfill's jobs take no debounce); a
+ *   look-back processor (rolling features) runs a date only once every earlier date of its
+ *   season that the backfill produces has landed upstream;
  * - the process: every phase job and every commit's own work shares one event loop
  *   (`EventLoop`), which is what slows phases 3–5 when they all run at once.
  *

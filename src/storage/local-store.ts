@@ -114,10 +114,10 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer | null> {
-    // A turn first, as in `put`.
-    await nextTurn();
+    // A stashed object is in memory: only the synchronous file read takes a turn first, as in `put`.
     const stashed = this.stashed.get(key);
     if (stashed) return stashed;
+    await nextTurn();
     try {
       return readFileSync(this.pathOf(key));
     } catch (err) {

@@ -1,11 +1,14 @@
 /**
  * A phase 3–5 table's commit gathers while its phase has jobs waiting or running, and starts
  * once the phase runs dry (issue 24, point 3: downstream tables commit like the raw ones); a
- * raw table's gather still adapts to its headroom only.
+ * raw table's gather adapts to its headroom, and is at least one window while its phase has
+ * more jobs coming.
  */
 import { expect } from 'chai';
+import { tableLimits } from '../src/config/load-config.ts';
 import { playerGameSummary } from '../src/processors/analytics/player-game-summary.ts';
 import { nbacPlayerBoxscore } from '../src/processors/nbac/player-boxscore.ts';
+import { nbacTeamBoxscore } from '../src/processors/nbac/team-boxscore.ts';
 import { playerRollingFeatures } from '../src/processors/precompute/player-rolling-features.ts';
 import { tableId } from '../src/processors/types.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
@@ -182,14 +185,26 @@ describe('backlog gather of phase 3–5 tables', function () {
     expect(await busyFor(), 'an event of an unknown processor').to.deep.equal([true, true, true]);
   });
 
-  it('leaves a raw table to its headroom: nothing running, it commits at once', async () => {
+  it('a raw table far from its caps commits at once when nothing more is coming, and gathers one window while its phase has jobs waiting', async () => {
     const { rt } = env;
+    // A daily run's lone job: nothing else in phase 2.
+    const lone = tableId(nbacTeamBoxscore.table);
+    const loneSeq = await rt.gate.currentSeq(lone);
+    await ensureCommitJob(rt, lone, loneSeq, 1);
+    const now = await rt.queues.commit(lone).getJob(commitJobId(loneSeq));
+    expect(now?.opts.delay ?? 0).to.equal(0);
+    expect(await now?.getState()).to.equal('waiting');
+    // A backfill's burst: more of phase 2 waits, so the first statement is not its first slice
+    // alone. The window only (2 s at ×100), not the phase 3–5 backlog's 60 s.
     const table = tableId(nbacPlayerBoxscore.table);
     const seq = await rt.gate.currentSeq(table);
     await queuePhaseJob(2, nbacPlayerBoxscore.name);
     await ensureCommitJob(rt, table, seq, 1);
-    const job = await rt.queues.commit(table).getJob(commitJobId(seq));
-    expect(job?.opts.delay ?? 0).to.equal(0);
-    expect(await job?.getState()).to.equal('waiting');
+    const gathering = await rt.queues.commit(table).getJob(commitJobId(seq));
+    expect(gathering?.opts.delay).to.equal(20);
+    expect(await gathering?.getState()).to.equal('delayed');
+    // A full batch starts it at once.
+    await ensureCommitJob(rt, table, seq, tableLimits(rt.config, table).commitMaxSlices);
+    expect(await gathering?.getState()).to.equal('waiting');
   });
 });

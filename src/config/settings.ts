@@ -164,7 +164,11 @@ export const SETTINGS = {
       }),
       commitMaxRows: setting('PHASEGATE_COMMIT_MAX_ROWS', int(1), { default: 200_000, shared: true, doc: 'most rows one group commit lands' }),
       /** A short gather window turns a burst of phase jobs into one statement. */
-      gatherSeconds: setting('PHASEGATE_COMMIT_GATHER_SECONDS', atLeast0, { default: 2, shared: true, doc: 'how long a commit waits to gather more slices' }),
+      gatherSeconds: setting('PHASEGATE_COMMIT_GATHER_SECONDS', atLeast0, {
+        default: 2,
+        shared: true,
+        doc: "how long a commit waits to gather more slices, times the share of the table's caps in use (an idle table commits at once); a raw table with more of its phase's jobs coming waits it whole",
+      }),
       /**
        * Phases 3–5 are fed in waves (each upstream commit unlocks its dates at once) and run
        * slower than a MERGE lands: with headroom their tables would commit each few slices.

@@ -408,6 +408,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   const askCommit = (gate: Gate, full: boolean) => {
     if (gate.nextDue === undefined) {
       let wait = full ? 0 : gatherMs(gate);
+      // staging.ts `burstGatherMs`: a raw table gathers at least a window while its phase has more coming.
+      if (!full && gate.phase === undefined && moreComing(gate.writer))
+        wait = Math.max(wait, gate.limits.gatherSeconds > 0 ? scaled(gate.limits.gatherSeconds) : 0);
       const backlog = gate.limits.backlogGatherSeconds ?? 0;
       if (!full && gate.phase !== undefined && backlog > 0 && moreComing(gate.phase)) {
         wait = Math.max(wait, scaled(backlog));

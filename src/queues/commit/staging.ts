@@ -310,6 +310,25 @@ export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limi
 }
 
 /**
+ * A raw table's gather while more of its phase's jobs are on their way: at least one window.
+ * Far from its caps the table commits at once (`adaptiveGatherMs`), and at the start of a
+ * backfill it is always far from them: its first statement took the one slice staged first and
+ * the next took the rest of the first batch (1 + 56, then 64s, for the player box scores at 853
+ * dates), so every later statement straddled two of the phase-3 waves, which start a date
+ * range only when all of it has landed — the first wave of player_game_summary waited for the
+ * raw table's third statement instead of its first. With the window, the burst fills the first
+ * batch (a full batch starts at once). A daily run's lone job has nothing more coming and still
+ * commits at once. Real milliseconds.
+ */
+async function burstGatherMs(ctx: PipelineContext, table: string, limits: ReturnType<typeof tableLimits>, adaptiveMs: number): Promise<number> {
+  const windowMs = limits.gatherSeconds > 0 ? scaledMs(ctx.config, limits.gatherSeconds) : 0;
+  if (adaptiveMs >= windowMs) return adaptiveMs;
+  const writer = ctx.registry.transforms().find((d) => tableId(d.table) === table);
+  if (!writer) return adaptiveMs;
+  return moreComing(await ownBacklog(ctx, writer.phase)) ? windowMs : adaptiveMs;
+}
+
+/**
  * Per table, the commit sequence this process last asked a commit job for, and whether it made
  * that job start now (a full batch promotes it). Every staging until the next take sees the
  * same sequence and asks for the same job id, which BullMQ ignores after the first add (keeping
@@ -447,6 +466,7 @@ export async function ensureCommitJob(
   const queue = ctx.queues.commit(table);
   const jobId = commitJobId(seq);
   let gatherMs = full ? 0 : opts.gatherSeconds !== undefined ? scaledMs(ctx.config, opts.gatherSeconds) : await adaptiveGatherMs(ctx, table, limits);
+  if (!full && opts.gatherSeconds === undefined && phase === undefined) gatherMs = await burstGatherMs(ctx, table, limits, gatherMs);
   let backlogPhase: Phase | undefined;
   if (!full && phase !== undefined && (limits.backlogGatherSeconds > 0 || limits.upstreamGatherSeconds > 0)) {
     const backlog = await phaseBacklog(ctx, phase);

@@ -5,14 +5,15 @@
  */
 import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
-import type { Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { fetchLoopState, stuckAfterMs } from '../src/queues/fetch-loop-watch.ts';
+import { closeWorker, fetchLoopState, SLOW_CLOSE_MS, stuckAfterMs } from '../src/queues/fetch-loop-watch.ts';
 import { phaseQueueName } from '../src/queues/names.ts';
+import { duplicateClient } from '../src/redis/connect.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
-import { testConfig, until } from './helpers.ts';
+import { runtimePerTest, testConfig, until, withLogLines } from './helpers.ts';
 
 /** A worker's own blocking connection (BullMQ's private field, as the watch reads it). */
 function blockingClientOf(worker: Worker): Redis {
@@ -103,5 +104,39 @@ describe('a worker whose wait for its next job never ends', function () {
     await withParkedWorker([1], async (rt, stuck) => {
       expect(rt.workers).to.include(stuck);
     });
+  });
+});
+
+describe('a worker whose close takes long', function () {
+  this.timeout(60_000);
+  const env = runtimePerTest();
+
+  it('says once, after 5 s, what it still waits on: the job in hand', async () => {
+    const { rt } = env;
+    const queue = rt.queues.phase(2);
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    const connection = duplicateClient(rt.redis);
+    const worker = new Worker(queue.name, () => new Promise<void>((r) => setTimeout(r, SLOW_CLOSE_MS + 1500)), { connection, prefix: rt.config.prefix });
+    worker.on('active', () => started());
+    try {
+      await queue.add('slow', { slice: '2023-11-01' } as never, { jobId: 'slow-1' });
+      await running;
+      const said = await withLogLines('warn', async (lines) => {
+        const closing = Date.now();
+        await closeWorker(worker);
+        // It waited for the job, as a graceful close must, and said so while it did.
+        expect(Date.now() - closing).to.be.above(SLOW_CLOSE_MS);
+        return lines.filter((l) => l.includes('still closing'));
+      });
+      expect(await queue.getJobState('slow-1')).to.equal('completed');
+      expect(said).to.have.length(1);
+      expect(said[0]).to.include(`${queue.name} worker: still closing after 5 s`).and.include('1 job in hand');
+    } finally {
+      await worker.close(true);
+      await connection.quit().catch(() => undefined);
+    }
   });
 });

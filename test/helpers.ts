@@ -9,9 +9,12 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
+import winston from 'winston';
 import { type Config, loadConfig, withoutPhasegateEnv } from '../src/config/load-config.ts';
+import { log } from '../src/log.ts';
 import type { CommittedEvent } from '../src/queues/events/stream.ts';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../src/runtime.ts';
 
@@ -212,5 +215,30 @@ export async function withMemoryDuckDB<T>(fn: (conn: DuckDBConnection) => Promis
   } finally {
     conn.closeSync();
     instance.closeSync();
+  }
+}
+
+/**
+ * The process logger's records at `level` and above while `body` runs (tests log at `error`
+ * only): each record's JSON line. The level and transports are restored after.
+ */
+export async function withLogLines<T>(level: string, body: (lines: readonly string[]) => Promise<T>): Promise<T> {
+  const lines: string[] = [];
+  const sink = new winston.transports.Stream({
+    stream: new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const before = log.level;
+  log.level = level;
+  log.add(sink);
+  try {
+    return await body(lines);
+  } finally {
+    log.remove(sink);
+    log.level = before;
   }
 }

@@ -177,8 +177,30 @@ export function watchFetchLoops(opts: {
  * saw stuck — waited for ever, though Redis answered. Such a worker, holding no job, is closed
  * without waiting (`close(true)`): its read unanswered, no job can be on its way to it.
  */
-export function closeWorker(worker: Worker, watch?: FetchLoopWatch): Promise<void> {
+export async function closeWorker(worker: Worker, watch?: FetchLoopWatch): Promise<void> {
   const status = fetchLoopState(worker).blockingClient;
   const readLost = status !== undefined && status !== 'ready' && status !== 'connect';
-  return (idle(loopOf(worker)) && readLost) || watch?.stuck(worker) ? worker.close(true) : worker.close();
+  const force = (idle(loopOf(worker)) && readLost) || (watch?.stuck(worker) ?? false);
+  const began = describeLoop(worker);
+  // A close that takes long says what it waits on, once: the jobs in hand, or its connection.
+  const slow = setTimeout(
+    () => log.warn(`${worker.name} worker: still closing after ${SLOW_CLOSE_MS / 1000} s (when the close began: ${began}; now: ${describeLoop(worker)})`),
+    SLOW_CLOSE_MS,
+  ).unref();
+  try {
+    await (force ? worker.close(true) : worker.close());
+  } finally {
+    clearTimeout(slow);
+  }
+}
+
+/** After this long a worker's close says what it is waiting on. */
+export const SLOW_CLOSE_MS = 5000;
+
+/** What a worker's loop holds and waits on, for a message. */
+function describeLoop(worker: Worker): string {
+  const loop = loopOf(worker);
+  const state = fetchLoopState(worker);
+  const inHand = Math.max(0, (loop.mainLoopQueue?.numTotal() ?? 0) - (state.waitingForJob ? 1 : 0));
+  return `${inHand} job${inHand === 1 ? '' : 's'} in hand, ${state.waitingForJob ? 'waiting for the next job' : 'not waiting for a job'}, blocking connection ${state.blockingClient ?? 'none'}`;
 }

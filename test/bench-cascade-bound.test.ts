@@ -3,7 +3,7 @@
  * out by hand: group commits, running slots, the rate window, inputs, the streaming buffer.
  */
 import { expect } from 'chai';
-import { type CascadeTable, cascadeQuotaBound, formatCriticalPath, groupSlices, type TableCaps } from '../scripts/bench/cascade-bound.ts';
+import { type CascadeTable, cascadeQuotaBound, formatCriticalPath, groupSlices, idleLaneSeconds, type TableCaps } from '../scripts/bench/cascade-bound.ts';
 import { quotaLowerBound } from '../scripts/bench/measure.ts';
 import type { ScaleRunResult, TableFigures } from '../scripts/bench/scale/run.ts';
 import { scaleTargets } from '../scripts/bench/scale/targets.ts';
@@ -31,6 +31,18 @@ describe('bench:scale cascade quota bound', () => {
       { slices: ['2024-01-01', '2024-01-02'], rows: 100 },
       { slices: ['2024-01-03', '2024-01-04'], rows: 20 },
     ]);
+  });
+
+  it('counts the lane-seconds a table left unused between its first statement and its last', () => {
+    // Two lanes: 0–4 one running (4 free), 4–6 two (0), 6–8 one (2), 8–9 none (2), 9–10 one (1).
+    const statements = [
+      [0, 6, 64],
+      [4, 8, 64],
+      [9, 10, 3],
+    ];
+    expect(idleLaneSeconds(statements, 2)).to.equal(9);
+    expect(idleLaneSeconds(statements, 1)).to.equal(1);
+    expect(idleLaneSeconds([], 2)).to.equal(0);
   });
 
   it('carries each slice down the graph: A → B → C', () => {
@@ -110,8 +122,8 @@ describe('bench:scale targets: where a cascade fell behind', () => {
         atGateCapsSeconds: 30,
         criticalPath: 'a.raw ×2 → b.derived ×1',
         tables: [
-          { id: 'a.raw', statements: 2, rows: 10, firstStartSeconds: 0, endSeconds: 12 },
-          { id: 'b.derived', statements: 2, rows: 10, firstStartSeconds: 6, endSeconds: 20 },
+          { id: 'a.raw', statements: 2, rows: 10, firstStartSeconds: 0, endSeconds: 12, running: 2 },
+          { id: 'b.derived', statements: 2, rows: 10, firstStartSeconds: 6, endSeconds: 20, running: 2 },
         ],
       },
       makespanOverBound: 2.5,
@@ -138,7 +150,8 @@ describe('bench:scale targets: where a cascade fell behind', () => {
     const at = lines.findIndex((l) => l.includes('makespan 50 s ≤ 1.3 × quota bound 20 s'));
     expect(at).to.be.at.least(0);
     expect(lines[at + 1]).to.equal(
-      'INFO    100 dates × every processor at × 1, phase workers in the gate process: statements per table, first start – last end, run (bound), BigQuery s: raw 0.5–14 (0–12), derived — (6–20)',
+      // raw: 0.5–14 on two lanes is 27 lane-seconds, of which its statements used 8.5 + 4.5.
+      "INFO    100 dates × every processor at × 1, phase workers in the gate process: statements per table, first start – last end, run (bound), BigQuery s, and idle lane-seconds (fewer running than the bound's caps allow): raw 0.5–14 (0–12) idle 14, derived — (6–20)",
     );
     // No job failed an attempt or stalled: no line says so.
     expect(lines.some((l) => l.includes('tried again or stalled'))).to.equal(false);

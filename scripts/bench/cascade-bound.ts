@@ -58,6 +58,8 @@ export interface TableSchedule {
   /** When its first statement started and its last ended, BigQuery seconds. */
   firstStartSeconds: number;
   endSeconds: number;
+  /** Statements the bound let run at once (its caps' `running`). */
+  running: number;
 }
 
 export interface CascadeBound {
@@ -172,6 +174,7 @@ export function cascadeQuotaBound(tables: readonly CascadeTable[], latency: Pick
       rows,
       firstStartSeconds: round1(statements[0]?.start ?? 0),
       endSeconds: round1(Math.max(0, ...statements.map((s) => s.end))),
+      running: table.caps.running,
     });
   }
   // Walk back from the statement that ends last along what held each start.
@@ -187,4 +190,24 @@ export function cascadeQuotaBound(tables: readonly CascadeTable[], latency: Pick
 /** `a ×14 → b ×1 → c ×1`: the critical path, for a report line. */
 export function formatCriticalPath(path: CascadeBound['criticalPath']): string {
   return path.map((p) => `${p.id} ×${p.statements}`).join(' → ');
+}
+
+/**
+ * Lane-seconds a table's statements left unused between its first start and its last end: the
+ * time with fewer than `lanes` running, times how many were free. A table on the critical path
+ * idles where something other than its caps held it (a commit job's own work between its
+ * statements, inputs not landed yet). `statements` are [start, end, …] in seconds.
+ */
+export function idleLaneSeconds(statements: readonly (readonly number[])[], lanes: number): number {
+  if (statements.length === 0) return 0;
+  const edges = statements.flatMap(([start = 0, end = 0]) => [[start, 1] as const, [end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let running = 0;
+  let at = edges[0]?.[0] ?? 0;
+  let idle = 0;
+  for (const [time, change] of edges) {
+    idle += (time - at) * Math.max(0, lanes - running);
+    running += change;
+    at = time;
+  }
+  return round1(idle);
 }

@@ -3,6 +3,7 @@
  * target at that size): table operations per table against ⌈dates / commitMaxSlices⌉ + 4, real
  * time per date, a cascade's makespan against its quota bound, and peak RSS (issue 24).
  */
+import { idleLaneSeconds } from '../cascade-bound.ts';
 import type { ScaleRunResult } from './run.ts';
 
 /** The small constant of "⌈dates / commitMaxSlices⌉ + a small constant" table operations. */
@@ -46,10 +47,11 @@ function boundLine(r: ScaleRunResult, where: string): string {
 function scheduleLine(r: ScaleRunResult, where: string): string {
   const spans = r.bound.tables.map((b) => {
     const ran = r.tables.find((t) => t.table === b.id)?.statements ?? [];
-    const run = ran.length > 0 ? `${Math.min(...ran.map(([start]) => start))}–${Math.max(...ran.map(([, end]) => end))}` : '—';
-    return `${b.id.split('.')[1]} ${run} (${b.firstStartSeconds}–${b.endSeconds})`;
+    if (ran.length === 0) return `${b.id.split('.')[1]} — (${b.firstStartSeconds}–${b.endSeconds})`;
+    const run = `${Math.min(...ran.map(([start]) => start))}–${Math.max(...ran.map(([, end]) => end))}`;
+    return `${b.id.split('.')[1]} ${run} (${b.firstStartSeconds}–${b.endSeconds}) idle ${idleLaneSeconds(ran, b.running)}`;
   });
-  return `INFO    ${r.dates} dates × every processor at × ${r.timeScale}, ${where}: statements per table, first start – last end, run (bound), BigQuery s: ${spans.join(', ')}`;
+  return `INFO    ${r.dates} dates × every processor at × ${r.timeScale}, ${where}: statements per table, first start – last end, run (bound), BigQuery s, and idle lane-seconds (fewer running than the bound's caps allow): ${spans.join(', ')}`;
 }
 
 /** The queues whose jobs failed an attempt or stalled: "nba_raw.nbac_team_boxscore commits 2 failed attempts (IO Error: …)". */

@@ -393,8 +393,9 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
   };
 
   /** staging.ts `adaptiveGatherMs`. */
+  const gatherWindowMs = (gate: Gate) => (gate.limits.gatherSeconds > 0 ? scaled(gate.limits.gatherSeconds) : 0);
   const gatherMs = (gate: Gate) => {
-    const windowMs = gate.limits.gatherSeconds > 0 ? scaled(gate.limits.gatherSeconds) : 0;
+    const windowMs = gatherWindowMs(gate);
     if (windowMs === 0) return 0;
     const opsWindow = scaled(gate.limits.opsWindowSeconds);
     const inWindow = ag.now < gate.windowStart + opsWindow;
@@ -409,8 +410,7 @@ export function simulatePlan(input: PlanModelInput): PlanModelResult {
     if (gate.nextDue === undefined) {
       let wait = full ? 0 : gatherMs(gate);
       // staging.ts `burstGatherMs`: a raw table gathers at least a window while its phase has more coming.
-      if (!full && gate.phase === undefined && moreComing(gate.writer))
-        wait = Math.max(wait, gate.limits.gatherSeconds > 0 ? scaled(gate.limits.gatherSeconds) : 0);
+      if (!full && gate.phase === undefined && moreComing(gate.writer)) wait = Math.max(wait, gatherWindowMs(gate));
       const backlog = gate.limits.backlogGatherSeconds ?? 0;
       if (!full && gate.phase !== undefined && backlog > 0 && moreComing(gate.phase)) {
         wait = Math.max(wait, scaled(backlog));

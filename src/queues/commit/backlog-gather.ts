@@ -21,10 +21,15 @@ import { compareStreamIds, infoRecord } from '../../redis/stream-reply.ts';
 import type { PipelineContext } from '../context.ts';
 import { PHASES, TRACKER_GROUP } from '../names.ts';
 
+/** The phase of the processor writing a data table; undefined for a log table, or one no processor writes. */
+export function writerPhase(ctx: Pick<PipelineContext, 'registry'>, table: string): Phase | undefined {
+  return ctx.registry.transforms().find((d) => tableId(d.table) === table)?.phase;
+}
+
 /** The phase of the processor writing a data table fed by completion events (3–5); undefined for a raw or log table, or one no processor writes. */
 export function downstreamPhase(ctx: Pick<PipelineContext, 'registry'>, table: string): Phase | undefined {
-  const writer = ctx.registry.transforms().find((d) => tableId(d.table) === table);
-  return writer && writer.phase >= 3 ? writer.phase : undefined;
+  const writer = writerPhase(ctx, table);
+  return writer !== undefined && writer >= 3 ? writer : undefined;
 }
 
 /** Jobs of a queue in every process: waiting (plain, by priority), delayed, and running. */

@@ -17,7 +17,7 @@ import { warehouseCaps } from '../../warehouse/index.ts';
 import type { PipelineContext } from '../context.ts';
 import { QUEUE_DEFAULTS } from '../defaults.ts';
 import { commitJobId, isCommitJobId, JOB_NAMES } from '../names.ts';
-import { type Backlog, backlogOf, downstreamPhase, moreComing, ownBacklog, phaseBacklog, pipelineLoads } from './backlog-gather.ts';
+import { type Backlog, backlogOf, downstreamPhase, moreComing, ownBacklog, phaseBacklog, pipelineLoads, writerPhase } from './backlog-gather.ts';
 import type { PendingSlice, Registered } from './table-gate.ts';
 
 /**
@@ -296,7 +296,7 @@ export async function stageAppendRowsIn(
  */
 export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limits: ReturnType<typeof tableLimits>): Promise<number> {
   const queue = ctx.queues.commit(table);
-  const windowMs = limits.gatherSeconds > 0 ? scaledMs(ctx.config, limits.gatherSeconds) : 0;
+  const windowMs = gatherWindowMs(ctx, limits);
   if (windowMs === 0) return 0;
   const limiter = queue.toKey('limiter');
   const res = await ctx.redis.multi().get(limiter).pttl(limiter).llen(queue.toKey('active')).exec();
@@ -321,11 +321,16 @@ export async function adaptiveGatherMs(ctx: PipelineContext, table: string, limi
  * commits at once. Real milliseconds.
  */
 async function burstGatherMs(ctx: PipelineContext, table: string, limits: ReturnType<typeof tableLimits>, adaptiveMs: number): Promise<number> {
-  const windowMs = limits.gatherSeconds > 0 ? scaledMs(ctx.config, limits.gatherSeconds) : 0;
+  const windowMs = gatherWindowMs(ctx, limits);
   if (adaptiveMs >= windowMs) return adaptiveMs;
-  const writer = ctx.registry.transforms().find((d) => tableId(d.table) === table);
-  if (!writer) return adaptiveMs;
-  return moreComing(await ownBacklog(ctx, writer.phase)) ? windowMs : adaptiveMs;
+  const writer = writerPhase(ctx, table);
+  if (writer === undefined) return adaptiveMs;
+  return moreComing(await ownBacklog(ctx, writer)) ? windowMs : adaptiveMs;
+}
+
+/** The table's whole gather window (`PHASEGATE_COMMIT_GATHER_SECONDS`), real milliseconds. */
+function gatherWindowMs(ctx: PipelineContext, limits: ReturnType<typeof tableLimits>): number {
+  return limits.gatherSeconds > 0 ? scaledMs(ctx.config, limits.gatherSeconds) : 0;
 }
 
 /**

@@ -2,9 +2,10 @@
  * A table's reaction to being busy. "Too many DML statements outstanding" means BigQuery's
  * queue of mutating DML for the table (limits.ts) is full — other writers are using it — so the
  * table's gate drops to one statement at a time (its statement places, statement-slot.ts, and
- * its commit queue's BullMQ global concurrency, both shared by every process) and comes back to its configured concurrency after a run of successes. The busy
- * streak (consecutive busy failures since the last success) sets how long the next wait is.
- * State in Redis, so a restarted worker keeps the lowered concurrency.
+ * its commit queue's BullMQ global concurrency, both shared by every process) and comes back
+ * to its configured concurrency after a run of successes. The busy streak (consecutive busy
+ * failures since the last success) sets how long the next wait is. State in Redis, so a
+ * restarted worker keeps the lowered concurrency.
  */
 import { scaledMs } from '../../config/load-config.ts';
 import type { BusyCause } from '../../errors/classify.ts';

@@ -12,7 +12,6 @@ import { when } from '../src/dashboard/html/format.ts';
 import { type RunningDashboard, startDashboard } from '../src/dashboard/start-dashboard.ts';
 import type { BackfillRecord } from '../src/queues/backfill/backfill.ts';
 import { ensureCommitJob } from '../src/queues/commit/staging.ts';
-import { StatementPlace } from '../src/queues/commit/statement-slot.ts';
 import type { PendingSlice } from '../src/queues/commit/table-gate.ts';
 import { waitingText } from '../src/queues/conflicts/hold.ts';
 import { commitQueueName } from '../src/queues/names.ts';
@@ -114,11 +113,7 @@ describe('dashboard: why something waits, and until when', function () {
           await job.moveToDelayed(Date.parse(busyAt), token);
           throw new DelayedError();
         }
-        // A commit's statement holds one of the table's statement places while it runs.
-        const place = new StatementPlace(rt, TABLE, job.id ?? 'test');
-        await place.hold();
         await running;
-        await place.release();
       },
       { connection: rt.redis, prefix: rt.config.prefix, concurrency: 2 },
     );

@@ -9,7 +9,6 @@ import { expect } from 'chai';
 import { type Config, loadConfig } from '../src/config/load-config.ts';
 import { SHARED_SETTINGS, sharedDifferences, sharedTexts } from '../src/config/shared-settings.ts';
 import { SharedSettingsError } from '../src/errors/shared-settings-error.ts';
-import { commitLanes } from '../src/queues/commit/lanes.ts';
 import { openRuntime } from '../src/runtime.ts';
 import { openRuntimes, runCli, runtimePerTest, TEST_REDIS_URL } from './helpers.ts';
 
@@ -78,7 +77,7 @@ describe('shared settings: one set of caps per pipeline (issue 21, point 4)', fu
       expect(h).to.include({ PHASEGATE_TIME_SCALE: '200', PHASEGATE_TABLE_CONCURRENCY: '1', PHASEGATE_TABLE_LIMITS: '{}' });
       expect(h.recordedAt).to.match(/^\d{4}-\d\d-\d\dT/);
       expect(h.recordedBy).to.match(/ pid \d+$/);
-      expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.equal(commitLanes(1));
+      expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.equal(1);
     });
 
     it('a worker with other table limits refuses to start naming the setting and both values, and changes nothing in Redis', async () => {
@@ -93,7 +92,7 @@ describe('shared settings: one set of caps per pipeline (issue 21, point 4)', fu
       expect(lines[0]).to.include('PHASEGATE_TABLE_LIMITS').and.include(OVERRIDE).and.include('recorded set has {}').and.include('phasegate config apply');
       expect(await recordedHash()).to.deep.equal(before);
       expect(await ours()).to.deep.equal(keysBefore);
-      expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.equal(commitLanes(1));
+      expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.equal(1);
     });
 
     it('a second gate process with another time scale refuses too (in process: SharedSettingsError)', async () => {
@@ -162,8 +161,8 @@ describe('shared settings: one set of caps per pipeline (issue 21, point 4)', fu
       expect(h).to.include({ PHASEGATE_TABLE_LIMITS: OVERRIDE, PHASEGATE_TABLE_OPS_MAX: '3', PHASEGATE_TIME_SCALE: '200' });
       expect(h.recordedBy).to.match(/\(config apply\)$/);
       // BullMQ's global concurrency and rate limit of the gates, set from the applied values.
-      expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.equal(commitLanes(2));
-      expect(await env.rt.queues.commit('nba_raw.nbac_team_boxscore').getGlobalConcurrency()).to.equal(commitLanes(1));
+      expect(await env.rt.queues.commit(TABLE).getGlobalConcurrency()).to.equal(2);
+      expect(await env.rt.queues.commit('nba_raw.nbac_team_boxscore').getGlobalConcurrency()).to.equal(1);
       // 10 s on BigQuery's clock at ×200.
       expect(await env.rt.queues.commit(TABLE).getGlobalRateLimit()).to.deep.equal({ max: 3, duration: 50 });
 

@@ -9,7 +9,7 @@ import type { Phase, ProcessorDef } from '../processors/types.ts';
 import type { RedisClient } from '../redis/connect.ts';
 import { RepeatedErrors } from '../redis/repeated-errors.ts';
 import { bullmqTelemetry } from '../telemetry/tracing.ts';
-import { commitLanes, statementCap } from './commit/lanes.ts';
+import { warehouseCaps } from '../warehouse/index.ts';
 import { QUEUE_DEFAULTS } from './defaults.ts';
 import { type CommitJobData, commitQueueName, type PhaseJobData, phaseQueueName, SCHEDULER_QUEUE, type SchedulerJobData, sourceQueueName } from './names.ts';
 
@@ -125,16 +125,15 @@ export class QueueSet {
 
   /**
    * Sets a table gate's caps on its commit queue. BullMQ's global concurrency and global rate
-   * limit live in Redis, so they bind every worker in every process. The concurrency is one
-   * commit job above the statements the table may run (commit/lanes.ts), which its statement
-   * places hold (commit/statement-slot.ts). The caps stay within the warehouse's running mutating DML per table (its declared caps:
+   * limit live in Redis, so they bind every worker in every process.
+   * The caps stay within the warehouse's running mutating DML per table (its declared caps:
    * BigQuery's on both backends) and BigQuery's per-window rates (limits.ts); config refuses
    * anything above them, and the min() keeps an override honest.
    */
   async applyTableCaps(table: string): Promise<void> {
     const q = this.commit(table);
     const limits = tableLimits(this.config, table);
-    await q.setGlobalConcurrency(commitLanes(statementCap(this.config, table)));
+    await q.setGlobalConcurrency(Math.min(warehouseCaps(this.config).runningDmlPerTable, limits.concurrency));
     await q.setGlobalRateLimit(limits.opsMax, scaledMs(this.config, limits.opsWindowSeconds));
   }
 

@@ -28,11 +28,6 @@ export interface Keys {
    * BigQuery counts them (sliding), which the gate holds before each statement.
    */
   opsWindow(table: string): string;
-  /**
-   * Sorted set member → lease end (ms): the table's statements running now, at most its
-   * concurrency (statement-slot.ts); a holder that dies frees its place when the lease ends.
-   */
-  statements(table: string): string;
   /** Hash: a backfill's definition. */
   backfill(id: string): string;
   /** Sorted set of backfill ids by creation time. */
@@ -134,7 +129,6 @@ export function keysFor(prefix: string): Keys {
     hold: (table) => `${base}:pending:${table}:hold`,
     holdInfo: (table) => `${base}:pending:${table}:hold-info`,
     opsWindow: (table) => `${base}:ops-window:${table}`,
-    statements: (table) => `${base}:statements:${table}`,
     status: (processor) => `${base}:status:${processor}`,
     backfill: (id) => `${base}:backfill:${id}`,
     backfills: () => `${base}:backfills`,

@@ -4,13 +4,11 @@
  */
 import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import { type TransformDef, tableId } from '../../processors/types.ts';
-import { statementCap } from '../../queues/commit/lanes.ts';
-import { runningStatements } from '../../queues/commit/statement-slot.ts';
 import { tableQuota } from '../../queues/commit/table-quota.ts';
-import { readThrottle } from '../../queues/commit/throttle.ts';
 import { type BreakerView, readBreaker } from '../../queues/conflicts/breaker.ts';
 import { type ConflictSummary, readConflictSummaries } from '../../queues/conflicts/log.ts';
 import type { Runtime } from '../../runtime.ts';
+import { warehouseCaps } from '../../warehouse/index.ts';
 import { type CommitPoint, operationsByTable, readCommits } from './commit-history.ts';
 import { rulesEvidence } from './rules-evidence.ts';
 import { readTableWaits, type TableWait } from './table-waits.ts';
@@ -18,14 +16,10 @@ import { readTableWaits, type TableWait } from './table-waits.ts';
 export interface TableStats {
   table: string;
   writer: string;
-  /**
-   * Statements running now (holding a statement place), and how many may run at once: the
-   * table's concurrency within BigQuery's running mutating DML per table (limits.ts), 1 while its
-   * DML queue was found full (throttle.ts).
-   */
+  /** Commit jobs running now, and the queue's global concurrency (within BigQuery's running mutating DML per table, limits.ts). */
   inFlight: number;
   inFlightCap: number;
-  /** Commit jobs queued or delayed (busy backoff, gather window); a job readying its batch while the statements run is neither. */
+  /** Commit jobs queued or delayed (busy backoff, gather window). */
   commitsWaiting: number;
   commitsFailed: number;
   /** Staged slices waiting for the table's next group commit. */
@@ -66,10 +60,9 @@ export async function tableStats(rt: Runtime, now = Date.now()): Promise<{ table
       const windowMs = scaledMs(rt.config, l.opsWindowSeconds);
       const opsInWindow = operationsByTable(recent.filter((p: CommitPoint) => p.table === table && p.at >= now - windowMs)).get(table) ?? 0;
       const queue = rt.queues.commit(table);
-      const [counts, running, throttle, pendingSlices, quota, breaker] = await Promise.all([
-        queue.getJobCounts('waiting', 'prioritized', 'delayed', 'failed'),
-        runningStatements(rt, table, now),
-        readThrottle(rt, table),
+      const [counts, globalConcurrency, pendingSlices, quota, breaker] = await Promise.all([
+        queue.getJobCounts('active', 'waiting', 'prioritized', 'delayed', 'failed'),
+        queue.getGlobalConcurrency(),
         rt.gate.pendingCount(table),
         tableQuota(rt, table),
         readBreaker(rt, table).catch(() => undefined),
@@ -79,8 +72,8 @@ export async function tableStats(rt: Runtime, now = Date.now()): Promise<{ table
       return {
         table,
         writer: def.name,
-        inFlight: running,
-        inFlightCap: throttle.lowered ? 1 : statementCap(rt.config, table),
+        inFlight: counts.active ?? 0,
+        inFlightCap: globalConcurrency ?? Math.min(warehouseCaps(rt.config).runningDmlPerTable, l.concurrency),
         commitsWaiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
         commitsFailed: counts.failed ?? 0,
         pendingSlices,

@@ -34,13 +34,13 @@ export class DashboardMetrics implements MetricSource {
   });
   private readonly inFlight = new Gauge({
     name: 'phasegate_table_commits_in_flight',
-    help: 'Statements (group commits) running per table',
+    help: 'Commit jobs running per table',
     labelNames: ['table'],
     registers: [this.registry],
   });
   private readonly inFlightCap = new Gauge({
     name: 'phasegate_table_commit_concurrency_cap',
-    help: "Statements a table may run at once (at most the warehouse's running mutating DML per table: BigQuery's 2; 1 while its DML queue was found full)",
+    help: "The commit queue's global concurrency (at most the warehouse's running mutating DML per table: BigQuery's 2)",
     labelNames: ['table'],
     registers: [this.registry],
   });

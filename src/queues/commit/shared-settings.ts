@@ -1,6 +1,6 @@
 /**
- * One set of caps per pipeline. A table gate's caps (its statement places, BullMQ's global
- * concurrency and rate limit) live in Redis and bind every worker, but each process sets them from its own
+ * One set of caps per pipeline. A table gate's caps (BullMQ's global concurrency and rate
+ * limit) live in Redis and bind every worker, but each process sets them from its own
  * environment when its gates start — so the settings they come from (declared `shared`:
  * the table caps and limits, batch sizes, gather window, time scale) are recorded in Redis by
  * the first process that starts table gates, and every worker compares its own with that set

@@ -166,47 +166,6 @@ return {batch, #slices - #taken, nextDue, seq}
 );
 
 /**
- * Adds to a commit job's batch what became ready since its take, within the batch limits: a
- * job that took a partial batch and then waited for its statement's place lands what was staged
- * meanwhile in the same statement.
- * KEYS: as TAKE's. ARGV: [1] max slices, [2] max rows, [3] job id, [4] now (ms)
- * Returns the batch JSON (nil when the job has none) and how many fields could still be taken now.
- */
-const TOP_UP = luaScript(
-  'gate_top_up',
-  ['pending', 'batch', 'commitSeq', 'inflight', 'hold'],
-  `${READY_LUA}
-local existing = redis.call('GET', KEYS[2])
-if not existing then return {false, 0} end
-local fields = ready(ARGV[4])
-local batch = cjson.decode(existing)
-local maxSlices = tonumber(ARGV[1])
-local maxRows = tonumber(ARGV[2])
-local rows = 0
-for _, entry in pairs(batch.entries) do rows = rows + (tonumber(entry.rows) or 0) end
-table.sort(fields)
-local added = 0
-for _, field in ipairs(fields) do
-  if #batch.slices >= maxSlices then break end
-  local entry = cjson.decode(redis.call('HGET', KEYS[1], field))
-  local n = tonumber(entry.rows) or 0
-  if rows + n > maxRows then break end
-  batch.slices[#batch.slices + 1] = field
-  batch.entries[field] = entry
-  rows = rows + n
-  added = added + 1
-  redis.call('HDEL', KEYS[1], field)
-  redis.call('HSET', KEYS[4], field, ARGV[3])
-end
-if added == 0 then return {existing, #fields} end
-table.sort(batch.slices)
-existing = cjson.encode(batch)
-redis.call('SET', KEYS[2], existing)
-return {existing, #fields - added}
-`,
-);
-
-/**
  * Releases a landed (or failed) batch: its fields leave the in-flight hash and lose any hold.
  * KEYS: [1] pending hash, [2] batch key, [3] hold-info hash, [4] in-flight hash, [5] hold sorted set
  * ARGV: [1] now (ms), [2..] the batch's fields
@@ -407,23 +366,6 @@ export class TableGateStore {
     const batch = JSON.parse(json) as TakenBatch;
     // cjson encodes an empty Lua table as {}; a batch always has at least one slice.
     return { batch, remaining: Number(remaining), nextDueMs, seq: Number(seq) };
-  }
-
-  /**
-   * Adds what became ready since the job's take to its batch, within the limits (`TOP_UP`).
-   * `remaining`: fields that could still be taken now.
-   */
-  async topUp(
-    table: string,
-    jobId: string,
-    limits: { maxSlices: number; maxRows: number },
-    now = Date.now(),
-  ): Promise<{ batch: TakenBatch | null; remaining: number }> {
-    const [json, remaining] = (await TOP_UP.run(this.redis, this.gateKeys(table, jobId), limits.maxSlices, limits.maxRows, jobId, now)) as [
-      string | null,
-      number,
-    ];
-    return { batch: json ? (JSON.parse(json) as TakenBatch) : null, remaining: Number(remaining) };
   }
 
   /** Releases a batch (landed or failed) and returns how many fields could be taken now. */

@@ -1,19 +1,17 @@
 /**
  * A table's reaction to being busy. "Too many DML statements outstanding" means BigQuery's
  * queue of mutating DML for the table (limits.ts) is full — other writers are using it — so the
- * table's gate drops to one statement at a time (its statement places, statement-slot.ts, and
- * its commit queue's BullMQ global concurrency, both shared by every process) and comes back
- * to its configured concurrency after a run of successes. The busy streak (consecutive busy
- * failures since the last success) sets how long the next wait is. State in Redis, so a
- * restarted worker keeps the lowered concurrency.
+ * table's gate drops to one commit at a time (BullMQ global concurrency, shared by every
+ * process) and comes back to its configured concurrency after a run of successes. The busy
+ * streak (consecutive busy failures since the last success) sets how long the next wait is.
+ * State in Redis, so a restarted worker keeps the lowered concurrency.
  */
-import { scaledMs } from '../../config/load-config.ts';
+import { scaledMs, tableLimits } from '../../config/load-config.ts';
 import type { BusyCause } from '../../errors/classify.ts';
 import { log } from '../../log.ts';
 import { warehouseCaps } from '../../warehouse/index.ts';
 
 import type { PipelineContext } from '../context.ts';
-import { commitLanes, statementCap } from './lanes.ts';
 
 type Ctx = Pick<PipelineContext, 'config' | 'redis' | 'keys' | 'queues'>;
 
@@ -28,9 +26,9 @@ export interface ThrottleView {
   busyStreak: number;
 }
 
-/** The table's configured statements at once (lanes.ts). */
+/** The table's configured commit concurrency, within the warehouse's running mutating DML per table (its caps). */
 function configured(ctx: Ctx, table: string): number {
-  return statementCap(ctx.config, table);
+  return Math.min(warehouseCaps(ctx.config).runningDmlPerTable, tableLimits(ctx.config, table).concurrency);
 }
 
 /** Notes a busy failure; lowers the table's concurrency on a full DML queue. Returns the busy streak. */
@@ -40,7 +38,7 @@ export async function noteBusy(ctx: Ctx, table: string, cause: BusyCause, now = 
   if (cause === 'dmlOutstanding') multi.hset(key, 'lowered', '1', 'since', String(now), 'successes', '0');
   const res = await multi.exec();
   if (cause === 'dmlOutstanding') {
-    await ctx.queues.commit(table).setGlobalConcurrency(commitLanes(1));
+    await ctx.queues.commit(table).setGlobalConcurrency(1);
     const queued = warehouseCaps(ctx.config).queuedDmlPerTable;
     log.warn(
       `${table}: its DML queue was full${queued === undefined ? '' : ` (limit ${queued})`}; committing one at a time until ${ctx.config.busy.restoreAfter} commits succeed`,
@@ -61,14 +59,14 @@ export async function noteSuccess(ctx: Ctx, table: string, now = Date.now()): Pr
   const cleared = await ctx.redis.hdel(key, 'lowered');
   if (cleared === 0) return;
   await ctx.redis.hdel(key, 'since', 'successes');
-  await ctx.queues.commit(table).setGlobalConcurrency(commitLanes(configured(ctx, table)));
+  await ctx.queues.commit(table).setGlobalConcurrency(configured(ctx, table));
   log.info(`${table}: ${successes} commits in a row succeeded; back to ${configured(ctx, table)} at a time`);
 }
 
 /** Re-applies a lowered concurrency after `applyTableCaps` set the configured one (worker start). */
 export async function reapplyThrottle(ctx: Ctx, table: string): Promise<void> {
   const lowered = await ctx.redis.hget(ctx.keys.throttle(table), 'lowered');
-  if (lowered === '1') await ctx.queues.commit(table).setGlobalConcurrency(commitLanes(1));
+  if (lowered === '1') await ctx.queues.commit(table).setGlobalConcurrency(1);
 }
 
 export async function readThrottle(ctx: Pick<PipelineContext, 'config' | 'redis' | 'keys'>, table: string): Promise<ThrottleView> {

@@ -1,8 +1,7 @@
 /**
  * The table gate's commit job: takes every pending slice of one table (up to the batch
  * limits) and lands them with ONE statement. A slice counts as committed only once that
- * statement succeeded. The table's statement places (statement-slot.ts) and its queue's rate
- * limit are the table's caps; its queue runs one job more than its statements (lanes.ts).
+ * statement succeeded. The queue's global concurrency and rate limit are the table's caps.
  *
  * What can go wrong, and what happens:
  * - streaming-buffer conflict (rows some other writer streamed): the slices still in the
@@ -57,12 +56,10 @@ import { downstreamPhase } from './backlog-gather.ts';
 import { busyDelayMs } from './backoff.ts';
 import { ensureTableOnce } from './ensure-table.ts';
 import { batchMoves, gateIntegrity, guardable, guardedSlices, type SliceMove } from './integrity.ts';
-import { commitLanes } from './lanes.ts';
 import { placeWindowMs } from './ops-window.ts';
 import { keepStaged, stagedObjectKeys, stagedObjects } from './staged-objects.ts';
 import { ensureCommitJob, LOG_COMMIT, phaseJobFinished } from './staging.ts';
 import { sweepStaging } from './staging-sweep.ts';
-import { StatementPlace } from './statement-slot.ts';
 import { TableGateStore, type TakenBatch } from './table-gate.ts';
 import { noteBusy, noteSuccess, reapplyThrottle } from './throttle.ts';
 
@@ -206,22 +203,12 @@ export async function waitForOpsSlot(ctx: PipelineContext, table: string, statem
   }
 }
 
-/**
- * A group commit's statement, once it holds one of the table's statement places (kept if the
- * job holds one already) and its place in the table's rate window. The statement place is
- * given back as soon as the statement ends, so the next job's statement need not wait for
- * this job's statuses and events.
- */
-async function landStatement(ctx: PipelineContext, table: string, place: StatementPlace, statement: CommitBatch): Promise<CommitResult> {
+/** A group commit's statement, once it has its place in the table's rate window. */
+async function landStatement(ctx: PipelineContext, table: string, statement: CommitBatch): Promise<CommitResult> {
   const warehouse = await ctx.warehouse();
-  await place.hold();
-  try {
-    // Nothing awaited between the rate-window place and the statement.
-    await waitForOpsSlot(ctx, table, statement.batchId);
-    return await warehouse.commit(statement);
-  } finally {
-    await place.release();
-  }
+  // Nothing awaited between the place and the statement.
+  await waitForOpsSlot(ctx, table, statement.batchId);
+  return warehouse.commit(statement);
 }
 
 /**
@@ -331,7 +318,6 @@ async function commitAppend(
   table: string,
   spec: TableSpec,
   batch: TakenBatch,
-  place: StatementPlace,
 ): Promise<CommitJobResult> {
   const batchId = `${job.id ?? 'unknown'}-a${job.attemptsMade}`;
   const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
@@ -341,7 +327,7 @@ async function commitAppend(
     const objects = await stagedObjects(ctx, table, batch);
     await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`));
     await spendTableOp(ctx, table, COMMIT_WRITE);
-    result = await landStatement(ctx, table, place, {
+    result = await landStatement(ctx, table, {
       batchId: await statementId(ctx, table, batchId, batch.slices),
       table: spec,
       // Many chunks per date: the statement's slices are the distinct dates.
@@ -433,7 +419,6 @@ async function commitMerge(
   spec: TableSpec,
   taken: TakenBatch,
   admission: Admission,
-  place: StatementPlace,
 ): Promise<CommitJobResult> {
   const jobId = job.id ?? 'unknown';
   // What the commit lands: each step that takes slices out (held, refused) hands back the rest.
@@ -482,7 +467,7 @@ async function commitMerge(
       try {
         await spendTableOp(ctx, table, COMMIT_WRITE);
         state.tried = true;
-        result = await landStatement(ctx, table, place, {
+        result = await landStatement(ctx, table, {
           batchId: await statementId(ctx, table, batchId, batch.slices, guarded),
           table: spec,
           slices: batch.slices,
@@ -591,52 +576,35 @@ export function commitProcessor(ctx: PipelineContext) {
     // back (see breaker.ts); clean slices commit under the table's normal caps.
     const admission: Admission = append ? { probe: false, retries: true, state: 'closed' } : await admitCommit(ctx, table, jobId);
     const probe = admission.probe;
-    const batchLimits = { maxSlices: append ? LOG_COMMIT.maxFields : limits.commitMaxSlices, maxRows: limits.commitMaxRows };
-    const taken = await ctx.gate.take(table, jobId, batchLimits);
-    let { batch } = taken;
-    await askForTheRest(ctx, table, taken.seq, taken.remaining);
+    const { batch, remaining, nextDueMs, seq } = await ctx.gate.take(table, jobId, {
+      maxSlices: append ? LOG_COMMIT.maxFields : limits.commitMaxSlices,
+      maxRows: limits.commitMaxRows,
+    });
+    // More than one batch is waiting: queue the next commit now rather than after a gather —
+    // unless what is left is a phase 3–5 table's partial batch: the rest of its wave may still
+    // be coming, and it gathers like any other (backlog-gather.ts).
+    if (remaining > 0) {
+      const partial = remaining < limits.commitMaxSlices && downstreamPhase(ctx, table) !== undefined;
+      await ensureCommitJob(ctx, table, seq, remaining, partial ? {} : { fullAt: 1 });
+    }
     // Held slices come back when due, by a delayed job; every take makes sure it exists.
-    if (taken.nextDueMs !== undefined) await ensureHeldCommitJob(ctx, table, taken.nextDueMs, jobId);
+    if (nextDueMs !== undefined) await ensureHeldCommitJob(ctx, table, nextDueMs, jobId);
     if (!batch) {
       if (probe) await releaseProbe(ctx, table, jobId);
       return { slices: 0, rows: 0, rowsAffected: 0 };
     }
-    const place = new StatementPlace(ctx, table, jobId);
-    try {
-      // A partial batch waits for its statement's place before its checks, and what was staged
-      // while it waited joins it: waiting with a batch taken early must not split a statement
-      // in two. A full batch readies itself while the table's statements run.
-      if (taken.remaining === 0 && batch.slices.length < batchLimits.maxSlices && (await place.hold())) {
-        const topped = await ctx.gate.topUp(table, jobId, batchLimits);
-        batch = topped.batch ?? batch;
-        await askForTheRest(ctx, table, await ctx.gate.currentSeq(table), topped.remaining);
-      }
-      return append ? await commitAppend(ctx, job, token, table, spec, batch, place) : await commitMerge(ctx, job, token, table, spec, batch, admission, place);
-    } finally {
-      await place.release();
-    }
+    return append ? commitAppend(ctx, job, token, table, spec, batch) : commitMerge(ctx, job, token, table, spec, batch, admission);
   };
-}
-
-/**
- * More than one batch is waiting: queue the next commit now rather than after a gather —
- * unless what is left is a phase 3–5 table's partial batch: the rest of its wave may still be
- * coming, and it gathers like any other (backlog-gather.ts).
- */
-async function askForTheRest(ctx: PipelineContext, table: string, seq: number, remaining: number): Promise<void> {
-  if (remaining <= 0) return;
-  const partial = remaining < tableLimits(ctx.config, table).commitMaxSlices && downstreamPhase(ctx, table) !== undefined;
-  await ensureCommitJob(ctx, table, seq, remaining, partial ? {} : { fullAt: 1 });
 }
 
 export function startCommitWorker(ctx: PipelineContext, table: string): Worker<CommitJobData> {
   const worker = new Worker<CommitJobData>(commitQueueName(table), commitProcessor(ctx), {
     connection: ctx.queues.connection,
     prefix: ctx.config.prefix,
-    // The real caps are the table's statement places and its queue's global concurrency, one job
-    // above them (lanes.ts, `QueueSet.applyTableCaps`), which bind every process; this only lets
-    // one process run as many commit jobs as the warehouse's running-DML cap allows.
-    concurrency: commitLanes(warehouseCaps(ctx.config).runningDmlPerTable),
+    // The real cap is the queue's global concurrency (`QueueSet.applyTableCaps`, from the table's
+    // `concurrency` setting), which binds every process; this only lets one process run up to
+    // the warehouse's running-DML cap.
+    concurrency: warehouseCaps(ctx.config).runningDmlPerTable,
     ...workerLockOptions(ctx.config),
     ...bullmqTelemetry(),
     maxStalledCount: QUEUE_DEFAULTS.commitJob.maxStalledCount,

@@ -7,13 +7,14 @@ import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { Worker } from 'bullmq';
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { tableId } from '../src/processors/types.ts';
 import { closeWorker, fetchLoopState, SLOW_CLOSE_MS, stuckAfterMs } from '../src/queues/fetch-loop-watch.ts';
-import { phaseQueueName } from '../src/queues/names.ts';
+import { commitQueueName, phaseQueueName } from '../src/queues/names.ts';
 import { duplicateClient } from '../src/redis/connect.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
-import { runtimePerTest, testConfig, until, withLogLines } from './helpers.ts';
+import { openRuntimes, runtimePerTest, TEST_REDIS_URL, testConfig, until, withLogLines } from './helpers.ts';
 
 /** A worker's own blocking connection (BullMQ's private field, as the watch reads it). */
 function blockingClientOf(worker: Worker): Redis {
@@ -137,6 +138,37 @@ describe('a worker whose close takes long', function () {
     } finally {
       await worker.close(true);
       await connection.quit().catch(() => undefined);
+    }
+  });
+});
+
+describe('a close whose log rows do not land in the flush’s time', function () {
+  this.timeout(60_000);
+  const env = runtimePerTest();
+
+  it('says so once, with what the log gate’s worker was doing, and leaves the rows staged', async () => {
+    const { rt } = env;
+    await rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false, scheduler: false });
+    const table = tableId(rt.registry.logTables()[0]?.table ?? { dataset: '', table: '' });
+    // A run-log chunk staged, and its gate taking no job: nothing lands it before the close ends.
+    await rt.queues.commit(table).pause();
+    const entry = { object: '', inline: '{}', rows: 1, processor: 'test', stagedAt: new Date().toISOString() };
+    await rt.gate.register(table, '2024-01-01#chunk-1', entry);
+    const pending = rt.keys.pending(table);
+    const said = await withLogLines('warn', async (lines) => {
+      openRuntimes.delete(rt);
+      await rt.close();
+      return lines.filter((l) => l.includes('closing:'));
+    });
+    expect(said).to.have.length(1);
+    expect(said[0])
+      .to.include("the log tables' rows did not all land in the flush's time; they stay staged")
+      .and.include(`${commitQueueName(table)}: waiting for a job`);
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await redis.hkeys(pending)).to.deep.equal(['2024-01-01#chunk-1']);
+    } finally {
+      redis.disconnect();
     }
   });
 });

@@ -11,14 +11,14 @@ import { type PubSubRelay, startPubSubRelay } from './events-relay/pubsub-relay.
 import { log, setLogLevel } from './log.ts';
 import { createNotifier } from './notify/create-notifier.ts';
 import { PROCESSORS, Registry } from './processors/registry.ts';
-import { type BoxscoreSource, type Phase, type SourceClients, tableId } from './processors/types.ts';
+import type { BoxscoreSource, Phase, SourceClients } from './processors/types.ts';
 import { checkSharedSettings, differencesFrom, recordSharedSettings } from './queues/commit/shared-settings.ts';
 import { TableGateStore } from './queues/commit/table-gate.ts';
 import { mendTableGate, startCommitWorker, startTableGate } from './queues/commit/worker.ts';
 import type { PipelineContext } from './queues/context.ts';
 import { phaseWorkerLanes } from './queues/defaults.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/events/dependency-tracker.ts';
-import { closeWorker, type FetchLoopWatch, fetchLoopState, watchFetchLoops } from './queues/fetch-loop-watch.ts';
+import { closeWorker, describeFetchLoop, type FetchLoopWatch, watchFetchLoops } from './queues/fetch-loop-watch.ts';
 import { flushLogTables } from './queues/logs/flush.ts';
 import { commitQueueName, isCommitQueue, SCHEDULER_QUEUE } from './queues/names.ts';
 import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
@@ -370,16 +370,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map(close)));
       if (gates.length > 0)
         await redisStep(async () => {
-          if (await flushLogTables(rt)) return;
+          const left = new Set((await flushLogTables(rt)).map(commitQueueName));
+          if (left.size === 0) return;
           // Rows still staged are not lost (the next gate to start lands them); a close that waited
-          // the whole flush says what the log gates' workers were doing.
-          const logGates = new Set(rt.registry.logTables().map((l) => commitQueueName(tableId(l.table))));
-          const states = gates
-            .filter((w) => logGates.has(w.name))
-            .map((w) => {
-              const s = fetchLoopState(w);
-              return `${w.name}: ${s.waitingForJob ? 'waiting for a job' : 'not waiting for a job'}, blocking connection ${s.blockingClient ?? 'not open'}`;
-            });
+          // the whole flush says what the gates of the tables left were doing.
+          const states = gates.filter((w) => left.has(w.name)).map((w) => `${w.name}: ${describeFetchLoop(w)}`);
           log.warn(`closing: the log tables' rows did not all land in the flush's time; they stay staged for the next gate to start (${states.join('; ')})`);
         });
       await redisStep(() => Promise.all(gates.map(close)));

@@ -163,7 +163,7 @@ describe('a close whose log rows do not land in the flush’s time', function ()
     expect(said).to.have.length(1);
     expect(said[0])
       .to.include("the log tables' rows did not all land in the flush's time; they stay staged")
-      .and.include(`${commitQueueName(table)}: waiting for a job`);
+      .and.include(`${commitQueueName(table)}: 0 jobs in hand, waiting for the next job, blocking connection ready)`);
     const redis = new Redis(TEST_REDIS_URL);
     try {
       expect(await redis.hkeys(pending)).to.deep.equal(['2024-01-01#chunk-1']);

@@ -181,10 +181,10 @@ export async function closeWorker(worker: Worker, watch?: FetchLoopWatch): Promi
   const status = fetchLoopState(worker).blockingClient;
   const readLost = status !== undefined && status !== 'ready' && status !== 'connect';
   const force = (idle(loopOf(worker)) && readLost) || (watch?.stuck(worker) ?? false);
-  const began = describeLoop(worker);
+  const began = describeFetchLoop(worker);
   // A close that takes long says what it waits on, once: the jobs in hand, or its connection.
   const slow = setTimeout(
-    () => log.warn(`${worker.name} worker: still closing after ${SLOW_CLOSE_MS / 1000} s (when the close began: ${began}; now: ${describeLoop(worker)})`),
+    () => log.warn(`${worker.name} worker: still closing after ${SLOW_CLOSE_MS / 1000} s (when the close began: ${began}; now: ${describeFetchLoop(worker)})`),
     SLOW_CLOSE_MS,
   ).unref();
   try {
@@ -198,7 +198,7 @@ export async function closeWorker(worker: Worker, watch?: FetchLoopWatch): Promi
 export const SLOW_CLOSE_MS = 5000;
 
 /** What a worker's loop holds and waits on, for a message. */
-function describeLoop(worker: Worker): string {
+export function describeFetchLoop(worker: Worker): string {
   const loop = loopOf(worker);
   const state = fetchLoopState(worker);
   const inHand = Math.max(0, (loop.mainLoopQueue?.numTotal() ?? 0) - (state.waitingForJob ? 1 : 0));

@@ -18,8 +18,16 @@ import { mendTableGate, startCommitWorker, startTableGate } from './queues/commi
 import type { PipelineContext } from './queues/context.ts';
 import { phaseWorkerLanes } from './queues/defaults.ts';
 import { type DependencyTracker, startDependencyTracker } from './queues/events/dependency-tracker.ts';
-import { closeWorker, describeFetchLoop, type FetchLoopWatch, watchFetchLoops } from './queues/fetch-loop-watch.ts';
-import { flushLogTables } from './queues/logs/flush.ts';
+import {
+  closeWorker,
+  describeFetchLoop,
+  type FetchLoopWatch,
+  replaceWorker,
+  type WorkerRemaking,
+  waitsIdle,
+  watchFetchLoops,
+} from './queues/fetch-loop-watch.ts';
+import { flushLogTables, UNANSWERED_AFTER_MS } from './queues/logs/flush.ts';
 import { commitQueueName, isCommitQueue, SCHEDULER_QUEUE } from './queues/names.ts';
 import { startPhaseWorker, startSourceWorker } from './queues/phase-worker.ts';
 import { QueueSet } from './queues/queue-set.ts';
@@ -189,6 +197,18 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     remakers.set(worker, make);
     workers.push(worker);
   };
+  // The fetch-loop watch replaces a stuck worker with these, and so does a close whose log flush finds one.
+  const remaking: WorkerRemaking = {
+    workers,
+    remake: (stuck) => {
+      const make = remakers.get(stuck);
+      if (!make) throw new Error('not a worker this runtime started');
+      const fresh = make();
+      remakers.set(fresh, make);
+      return fresh;
+    },
+    count: (queue) => rt.redis.hincrby(rt.keys.workersReplaced(), queue, 1),
+  };
   const trackers: DependencyTracker[] = [];
   // The Pub/Sub relay of the event streams, when PHASEGATE_PUBSUB_TOPIC is set (one per runtime).
   let eventsRelay: PubSubRelay | undefined;
@@ -268,19 +288,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       );
     }
     if ((scheduler ?? commit) && !workers.some((w) => w.name === SCHEDULER_QUEUE)) run(() => startSchedulerWorker(rt, schedulerHandlers(rt)));
-    fetchWatch ??= watchFetchLoops({
-      workers,
-      redis: bullmqConnection,
-      remake: (stuck) => {
-        const make = remakers.get(stuck);
-        // The watch stops as the close begins, before it could call this.
-        if (!make) throw new Error('not a worker this runtime started');
-        const fresh = make();
-        remakers.set(fresh, make);
-        return fresh;
-      },
-      count: (queue) => rt.redis.hincrby(rt.keys.workersReplaced(), queue, 1),
-    });
+    fetchWatch ??= watchFetchLoops({ ...remaking, redis: bullmqConnection });
   };
 
   const source = opts.source ?? createSource(config);
@@ -365,19 +373,28 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       unwatch?.();
       await redisStep(() => Promise.all(closingTrackers.map((t) => t.close())));
       await redisStep(() => eventsRelay?.close());
-      const gates = workers.filter((w) => isCommitQueue(w.name));
+      const gatesOf = () => workers.filter((w) => isCommitQueue(w.name));
       const close = (w: Worker) => closeWorker(w, fetchWatch);
-      await redisStep(() => Promise.all(workers.filter((w) => !gates.includes(w)).map(close)));
-      if (gates.length > 0)
+      await redisStep(() => Promise.all(workers.filter((w) => !isCommitQueue(w.name)).map(close)));
+      if (gatesOf().length > 0)
         await redisStep(async () => {
-          const left = new Set((await flushLogTables(rt)).map(commitQueueName));
+          // A log gate's worker that leaves its ready commit job untaken lost its blocking read: a new one takes the job.
+          const unanswered = async (table: string) => {
+            const worker = workers.find((w) => w.name === commitQueueName(table));
+            if (!worker || !waitsIdle(worker)) return;
+            const why = `the close's flush of the log rows found its commit job ready and untaken for ${UNANSWERED_AFTER_MS / 1000} s while it waited for a job (${describeFetchLoop(worker)})`;
+            await replaceWorker(remaking, worker, why);
+          };
+          const left = new Set((await flushLogTables(rt, undefined, { unanswered })).map(commitQueueName));
           if (left.size === 0) return;
           // Rows still staged are not lost (the next gate to start lands them); a close that waited
           // the whole flush says what the gates of the tables left were doing.
-          const states = gates.filter((w) => left.has(w.name)).map((w) => `${w.name}: ${describeFetchLoop(w)}`);
+          const states = gatesOf()
+            .filter((w) => left.has(w.name))
+            .map((w) => `${w.name}: ${describeFetchLoop(w)}`);
           log.warn(`closing: the log tables' rows did not all land in the flush's time; they stay staged for the next gate to start (${states.join('; ')})`);
         });
-      await redisStep(() => Promise.all(gates.map(close)));
+      await redisStep(() => Promise.all(gatesOf().map(close)));
       // The last export reads the queues and Redis: before they close.
       await redisStep(() => stopExport?.());
       await redisStep(() => queues.close());

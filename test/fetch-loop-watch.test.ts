@@ -3,17 +3,22 @@
  * never ends, while Redis answers, is replaced, and the new one takes the queue's jobs; a worker
  * that only idles is left alone.
  */
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { Worker } from 'bullmq';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { tableId } from '../src/processors/types.ts';
+import { stageAppendRows } from '../src/queues/commit/staging.ts';
 import { closeWorker, fetchLoopState, SLOW_CLOSE_MS, stuckAfterMs } from '../src/queues/fetch-loop-watch.ts';
+import { UNANSWERED_AFTER_MS } from '../src/queues/logs/flush.ts';
+import type { RunLogRow } from '../src/queues/logs/run-log.ts';
 import { commitQueueName, phaseQueueName } from '../src/queues/names.ts';
 import { duplicateClient } from '../src/redis/connect.ts';
 import { startRedisServer } from '../src/redis/ensure-redis.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
+import { processingRunLog } from '../src/tables/processing-run-log.ts';
 import { openRuntimes, runtimePerTest, TEST_REDIS_URL, testConfig, until, withLogLines } from './helpers.ts';
 
 /** A worker's own blocking connection (BullMQ's private field, as the watch reads it). */
@@ -167,8 +172,73 @@ describe('a close whose log rows do not land in the flush’s time', function ()
     const redis = new Redis(TEST_REDIS_URL);
     try {
       expect(await redis.hkeys(pending)).to.deep.equal(['2024-01-01#chunk-1']);
+      // A paused queue holds its job back: its worker is not what is wrong, and is not replaced.
+      expect(await redis.hgetall(rt.keys.workersReplaced())).to.deep.equal({});
     } finally {
       redis.disconnect();
+    }
+  });
+});
+
+describe('a close whose log gate’s worker lost its blocking read', function () {
+  this.timeout(60_000);
+  const env = runtimePerTest();
+
+  it('starts a new worker for the log table, whose commit lands the rows at once', async () => {
+    // A Redis Cluster failover can leave a worker's blocking read lost; a log gate takes a job so
+    // seldom that the fetch-loop watch (22 s) may not have caught it before a close begins.
+    const { rt, config } = env;
+    await rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false, scheduler: false });
+    const table = tableId(processingRunLog.table);
+    const stuck = rt.workers.find((w) => w.name === commitQueueName(table));
+    if (!stuck) throw new Error('no run-log gate worker');
+    await parkBlockingClient(rt, stuck);
+    const runId = randomUUID();
+    const row: RunLogRow = {
+      run_id: runId,
+      job_id: 'p.2024-01-01',
+      processor: 'p',
+      phase: 2,
+      slice: '2024-01-01',
+      status: 'succeeded',
+      row_count: 1,
+      duration_ms: 5,
+      error: null,
+      notes: null,
+      started_at: '2024-01-01T10:00:00.000Z',
+      finished_at: '2024-01-01T10:00:00.005Z',
+      attempt: 1,
+      backfill_id: null,
+      run_date: '2024-01-01',
+    };
+    await stageAppendRows(rt, processingRunLog.table, processingRunLog.name, [row]);
+    const { said, ms } = await withLogLines('warn', async (lines) => {
+      openRuntimes.delete(rt);
+      const closing = Date.now();
+      await rt.close();
+      return { said: [...lines], ms: Date.now() - closing };
+    });
+    // Well inside the flush's 15 s: the new worker took the job about 2 s in.
+    expect(ms, said.join('')).to.be.below(UNANSWERED_AFTER_MS + 6_000);
+    const replaced = said.filter((l) => l.includes('replaced it with a new worker'));
+    expect(replaced, said.join('')).to.have.length(1);
+    expect(replaced[0]).to.include(`${commitQueueName(table)} worker: the close's flush of the log rows found its commit job ready and untaken`);
+    expect(said.filter((l) => l.includes("did not all land in the flush's time"))).to.deep.equal([]);
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await redis.hlen(rt.keys.pending(table)), 'rows left staged').to.equal(0);
+      expect(await redis.hgetall(rt.keys.workersReplaced())).to.deep.equal({ [commitQueueName(table)]: '1' });
+    } finally {
+      redis.disconnect();
+    }
+    // The row is in the log table, once.
+    const again = await openRuntime(config, { redisExplicit: true });
+    try {
+      const w = await again.warehouse();
+      const rows = await w.query('SELECT job_id, status FROM nba_orchestration.processing_run_log WHERE run_id = $r', { r: runId });
+      expect(rows).to.deep.equal([{ job_id: 'p.2024-01-01', status: 'succeeded' }]);
+    } finally {
+      await again.close();
     }
   });
 });

@@ -71,6 +71,38 @@ function idle(loop: FetchLoop): boolean {
   return Boolean(loop.waiting) && (loop.mainLoopQueue?.numTotal() ?? 0) <= 1;
 }
 
+/** Whether a worker holds no job and waits for one. */
+export function waitsIdle(worker: Worker): boolean {
+  return idle(loopOf(worker));
+}
+
+/** How a process starts a worker again in a stuck one's place, and counts it. */
+export interface WorkerRemaking {
+  /** The process's live list of workers: the new one takes the stuck one's place in it. */
+  workers: Worker[];
+  remake: (stuck: Worker) => Worker | Promise<Worker>;
+  count?: (queue: string) => Promise<unknown>;
+}
+
+/**
+ * Starts a new worker in `stuck`'s place, says why once, and closes `stuck` without waiting for
+ * its loop (the loop it would wait for is the stuck one; it holds no job). When `keep` says no
+ * by the time the new one started (the process began to close), the new one is closed instead.
+ */
+export async function replaceWorker(opts: WorkerRemaking, stuck: Worker, why: string, keep: () => boolean = () => true): Promise<void> {
+  const fresh = await opts.remake(stuck);
+  const at = opts.workers.indexOf(stuck);
+  if (!keep() || at === -1) {
+    // The process began to close meanwhile: it closes the workers its list holds.
+    await fresh.close();
+    return;
+  }
+  opts.workers[at] = fresh;
+  log.warn(`${stuck.name} worker: ${why}: replaced it with a new worker`);
+  await opts.count?.(stuck.name).catch((err: unknown) => log.warn(`${stuck.name} worker: counting its replacement: ${(err as Error).message}`));
+  await stuck.close(true).catch((err: unknown) => log.warn(`${stuck.name} worker: closing the stuck worker: ${(err as Error).message}`));
+}
+
 /** How long a wait for the next job may take before the watch calls it stuck. */
 export function stuckAfterMs(worker: Worker): number {
   const { opts } = loopOf(worker);
@@ -93,33 +125,20 @@ export interface FetchLoopWatch {
  * wait counts, as every wait then waits for Redis. `count` is told each replacement's queue
  * (the runtime counts them in Redis, where `/metrics` reads them).
  */
-export function watchFetchLoops(opts: {
-  workers: Worker[];
-  redis: RedisClient;
-  remake: (stuck: Worker) => Worker | Promise<Worker>;
-  count?: (queue: string) => Promise<unknown>;
-}): FetchLoopWatch {
+export function watchFetchLoops(opts: WorkerRemaking & { redis: RedisClient }): FetchLoopWatch {
   const seen = new Map<Worker, { wait: Promise<unknown>; since: number }>();
   let replacing = false;
   let stopped = false;
 
-  const replace = async (stuck: Worker, forMs: number): Promise<void> => {
-    const fresh = await opts.remake(stuck);
-    const at = opts.workers.indexOf(stuck);
-    if (stopped || at === -1) {
-      // The process began to close meanwhile: it closes the workers its list holds.
-      await fresh.close();
-      return;
-    }
-    opts.workers[at] = fresh;
-    seen.delete(stuck);
-    log.warn(
-      `${stuck.name} worker: its wait for the next job had not ended after ${Math.round(forMs / 1000)} s while Redis answered (a reset of its blocking connection that never ended): replaced it with a new worker`,
-    );
-    await opts.count?.(stuck.name).catch((err: unknown) => log.warn(`${stuck.name} worker: counting its replacement: ${(err as Error).message}`));
-    // Force: the loop it would wait for is the stuck one. It holds no job.
-    await stuck.close(true).catch((err: unknown) => log.warn(`${stuck.name} worker: closing the stuck worker: ${(err as Error).message}`));
-  };
+  const replace = (stuck: Worker, forMs: number): Promise<void> =>
+    replaceWorker(
+      opts,
+      stuck,
+      `its wait for the next job had not ended after ${Math.round(forMs / 1000)} s while Redis answered (a reset of its blocking connection that never ended)`,
+      () => !stopped,
+    ).then(() => {
+      seen.delete(stuck);
+    });
 
   /** Waiting on the same wait for longer than BullMQ allows one, with no job in hand. */
   const isStuck = (worker: Worker, now: number): boolean => {

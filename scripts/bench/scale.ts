@@ -25,6 +25,7 @@ import { prepareScaleRaw } from './scale/raw.ts';
 import type { ScaleRunResult, ScaleRunSpec } from './scale/run.ts';
 import { RepeatedSeasonsSource } from './scale/seasons.ts';
 import { SMALL, scaleTargets } from './scale/targets.ts';
+import { lockWorkDir, WorkDirBusyError } from './scale/work-dir-lock.ts';
 import { chartSvg, type Panel } from './svg-chart.ts';
 
 const USAGE = `usage: npm run bench:scale -- [flags]
@@ -235,6 +236,8 @@ async function main(): Promise<number> {
   const source = new RepeatedSeasonsSource();
   const most = Math.max(...opts.sizes, ...(opts.processes.length > 0 ? [opts.processDates] : []));
   await mkdir(opts.workDir, { recursive: true });
+  // Held until the process exits: a second run in the same work dir refuses at once.
+  await lockWorkDir(opts.workDir);
   const storeDir = await prepareScaleRaw(opts.workDir, await source.firstDates(most), source, log);
   const results: ScaleRunResult[] = [];
   log('compiling the run and phase-worker processes (they run JavaScript, as an installed phasegate worker does)');
@@ -351,7 +354,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`bench:scale: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // A run refused for its work dir says so in one line; anything else with its stack.
+    process.stderr.write(
+      err instanceof WorkDirBusyError ? `${err.message}\n` : `bench:scale: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

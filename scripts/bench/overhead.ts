@@ -6,7 +6,8 @@
  *    phasegate's whole path for a trivial processor — a backfill enqueues the jobs, each job
  *    writes its statuses and run-log row, stages one row and registers it with the table's
  *    gate, and group commits land the rows in a one-column table (DuckDB behind the BigQuery
- *    rules) — measured until every slice is committed. jobs/s for both, and the ratio.
+ *    rules) — measured until every slice is committed. jobs/s for both, and the ratio; and
+ *    how the table's commits kept up with the stagers (the rules layer's record).
  * 2. Where the time goes: the same two runs again under `MONITOR`, counting the commands
  *    Redis executed and the round trips they took (a MULTI … EXEC block is one), per job.
  * 3. Downstream trigger latency at time scale 1: from a commit's `committed` event (its
@@ -22,8 +23,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig, productSettings } from '../../src/config/load-config.ts';
+import { loadConfig, productSettings, tableLimits } from '../../src/config/load-config.ts';
 import { addDays, datesIn } from '../../src/processors/precompute/lookback.ts';
+import { tableId } from '../../src/processors/types.ts';
 import { startBackfill } from '../../src/queues/backfill/backfill.ts';
 import { TableGateStore } from '../../src/queues/commit/table-gate.ts';
 import type { SliceStatus } from '../../src/queues/status-store.ts';
@@ -238,7 +240,20 @@ async function phasegateRun(url: string, prefix: string, jobs: number, concurren
     const staged = (performance.now() - t0) / 1000;
     await watch.reach(up.name, 'committed', jobs);
     const committed = (performance.now() - t0) / 1000;
-    return { stagedSeconds: staged, committedSeconds: committed };
+    // The table's statements as the rules layer ran them: how fast the commits kept up while
+    // phase 2 staged (one at a time at PHASEGATE_TABLE_CONCURRENCY's default), and the tail after.
+    const warehouse = (await rt.warehouse()) as BigQueryRulesWarehouse;
+    const record = warehouse.record().tables[tableId(up.table)];
+    const stagedAt = Date.now() - (committed - staged) * 1000;
+    const whileStaging = (record?.timeline ?? []).filter((x) => x.endedAt <= stagedAt);
+    const commits = {
+      statements: record?.dmlExecuted ?? 0,
+      tableConcurrency: tableLimits(rt.config, tableId(up.table)).concurrency,
+      statementsWhileStaging: whileStaging.length,
+      slicesPerSecondWhileStaging: round(whileStaging.reduce((n, x) => n + x.slices, 0) / staged),
+      tailSeconds: round(committed - staged, 2),
+    };
+    return { stagedSeconds: staged, committedSeconds: committed, commits };
   } finally {
     await rt.close();
     await rm(dir, { recursive: true, force: true });
@@ -310,6 +325,7 @@ async function main(): Promise<number> {
         committedSeconds: round(pg.committedSeconds, 2),
         phaseJobsPerSecond: round(opts.jobs / pg.stagedSeconds),
         jobsPerSecond: round(pgRate),
+        commits: pg.commits,
       },
       ratio: round(pgRate / rawRate, 3),
     };
@@ -378,6 +394,10 @@ async function main(): Promise<number> {
       `raw BullMQ ${throughput.raw.jobsPerSecond} jobs/s · phasegate ${throughput.phasegate.jobsPerSecond} jobs/s to committed (${throughput.phasegate.phaseJobsPerSecond} phase jobs/s to staged) · ratio ${throughput.ratio}`,
     );
     w(`${throughput.ratio >= 0.5 ? 'MET    ' : 'NOT MET'} phasegate's job path ≥ 50 % of raw BullMQ's jobs/s: ${round(throughput.ratio * 100)} %`);
+    const c = pg.commits;
+    w(
+      `INFO    the table's commits (${c.tableConcurrency} at a time): ${c.statements} statements; while phase 2 staged (${throughput.phasegate.phaseJobsPerSecond} slices/s) they landed ${c.slicesPerSecondWhileStaging} slices/s in ${c.statementsWhileStaging}; the last landed ${c.tailSeconds} s after the last slice was staged`,
+    );
     if (where) {
       const rp = where.raw as { roundTripsPerJob: number; commandsPerJob: number };
       const pp = where.phasegate as { roundTripsPerJob: number; commandsPerJob: number };

@@ -125,6 +125,24 @@ describe('backlog gather of phase 3–5 tables', function () {
     expect(await job?.getState()).to.equal('waiting');
   });
 
+  it('jobs that end in one turn share one run-dry check, made after that turn; one that ends once it began asks for the next', async () => {
+    const { rt } = env;
+    const { job, upstream } = await gatheringBehind(tableId(playerRollingFeatures.table), 3, playerGameSummary.name);
+    await upstream.remove();
+    const first = phaseJobFinished(rt, 3);
+    // Ended in the same turn: the same check, which sees none of them running.
+    expect(phaseJobFinished(rt, 3)).to.equal(first);
+    // Another phase has its own.
+    const other = phaseJobFinished(rt, 4);
+    expect(other).to.not.equal(first);
+    await new Promise((r) => setImmediate(r));
+    // The check began: a job ending now is not covered by it.
+    const next = phaseJobFinished(rt, 3);
+    expect(next).to.not.equal(first);
+    await Promise.all([first, next, other]);
+    expect(await job?.getState()).to.equal('waiting');
+  });
+
   it('a phase job finishing starts the gathers of the dry phases downstream of it too', async () => {
     const { rt } = env;
     const { job, upstream } = await gatheringBehind(tableId(playerRollingFeatures.table), 3, playerGameSummary.name);

@@ -392,7 +392,30 @@ const GATHERING_PHASES = [3, 4, 5] as const satisfies readonly Phase[];
  * commit (phase 3–5 workers on several machines), so what starts is every commit gathering for
  * the phase's tables, found in Redis (`delayedGathers`), not only this process's.
  */
-export async function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
+export function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<void> {
+  // Jobs that end in one turn of the event loop (their replies came in one read) share one
+  // check, made after that turn: it sees none of them running, as the last one's would. A job
+  // that ends once a check began asks for the next.
+  let queued = runDryChecks.get(ctx);
+  if (!queued) {
+    queued = new Map();
+    runDryChecks.set(ctx, queued);
+  }
+  const byPhase = queued;
+  const waiting = byPhase.get(phase);
+  if (waiting) return waiting;
+  const check = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    byPhase.delete(phase);
+    return startDryPhases(ctx, phase);
+  });
+  byPhase.set(phase, check);
+  return check;
+}
+
+/** Per process and phase, the run-dry check asked for in this turn and not yet begun. */
+const runDryChecks = new WeakMap<PipelineContext, Map<Phase, Promise<void>>>();
+
+async function startDryPhases(ctx: PipelineContext, phase: Phase): Promise<void> {
   // Its phase still busy: nothing is dry there or downstream (it is upstream of those phases).
   if (moreComing(await ownBacklog(ctx, phase), false)) return;
   const loads = await pipelineLoads(ctx, 5);

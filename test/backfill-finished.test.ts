@@ -1,6 +1,7 @@
 /** "Backfill finished with failures" is announced once a backfill is over — a cascade's downstream phases included. */
 import { expect } from 'chai';
 import { DefinitionError } from '../src/errors/definition-error.ts';
+import { addDays, datesIn } from '../src/processors/precompute/lookback.ts';
 import { Registry } from '../src/processors/registry.ts';
 import type { TableSpec, TransformDef } from '../src/processors/types.ts';
 import { startCascadingBackfill, waitForCascade } from '../src/queues/backfill/cascade.ts';
@@ -77,7 +78,7 @@ describe('backfill finished with failures, over more dates than one look reads',
   let env: TestEnv;
   // The check looks at the latest dates first, a chunk at a time; a failure in the earliest
   // date is in the last chunk it reads, so it is found only if every chunk is read once done.
-  const dates = Array.from({ length: 300 }, (_, i) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10));
+  const dates = datesIn({ start: '2024-01-01', end: addDays('2024-01-01', 299) });
   const first: TransformDef = { ...up, name: 'chunked_up', table: table('chunked_up') };
   const second: TransformDef = {
     ...down,

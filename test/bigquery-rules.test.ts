@@ -8,6 +8,7 @@ import { BusyError } from '../src/errors/busy-error.ts';
 import { BIGQUERY_TEXTS, BigQueryJobError } from '../src/errors/classify.ts';
 import { ConflictError } from '../src/errors/conflict-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
+import { addDays } from '../src/processors/precompute/lookback.ts';
 import type { Row, TableSpec } from '../src/processors/types.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { DuckDBWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.ts';
@@ -44,7 +45,7 @@ const logSpec: TableSpec = {
 /** The table as BigQuery names it in error texts; the test's dataset prefix is part of it. */
 const bqName = (prefix: string) => `phasegate-local:${prefix}nba_raw.nbac_player_boxscores`;
 
-const day = (i: number) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
+const day = (i: number) => addDays('2024-01-01', i);
 
 function boxRow(date: string, player: number, points = 10, processedAt = '2024-06-01T00:00:00.000Z'): Row {
   return { game_id: `g-${date}`, player_id: player, game_date: date, points, processed_at: processedAt };

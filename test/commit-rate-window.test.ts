@@ -8,6 +8,7 @@
  * minutes in `bench:scale --cascade` at 1,700 dates.
  */
 import { expect } from 'chai';
+import { addDays, datesIn } from '../src/processors/precompute/lookback.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { ensureTableOnce } from '../src/queues/commit/ensure-table.ts';
 import { stageRows } from '../src/queues/commit/staging.ts';
@@ -19,7 +20,7 @@ const TIME_SCALE = 20;
 const OPS_MAX = 5;
 /** BigQuery's 10-s window at the test's time scale. */
 const WINDOW_MS = 10_000 / TIME_SCALE;
-const DATES = Array.from({ length: 24 }, (_, i) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10));
+const DATES = datesIn({ start: '2024-01-01', end: addDays('2024-01-01', 23) });
 
 describe('table gate: statements within BigQuery’s sliding rate window', function () {
   this.timeout(60_000);

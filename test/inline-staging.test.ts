@@ -5,6 +5,7 @@
  * order, and deletes it once landed. Real queues, Redis and DuckDB behind the BigQuery rules.
  */
 import { expect } from 'chai';
+import { addDays, datesIn } from '../src/processors/precompute/lookback.ts';
 import { Registry } from '../src/processors/registry.ts';
 import type { Row, TableSpec, TransformDef } from '../src/processors/types.ts';
 import { stagedObjectKeys, stagedObjects } from '../src/queues/commit/staged-objects.ts';
@@ -136,7 +137,7 @@ describe('inline staging: small slices stay in Redis, big ones go to the object 
         inFlight -= 1;
       }
     };
-    const days = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2024, 1, 1) + i * 86_400_000).toISOString().slice(0, 10));
+    const days = datesIn({ start: '2024-02-01', end: addDays('2024-02-01', 39) });
     const staged = await Promise.all(days.map((d) => stageRows(env.rt, def, d, rowsOf(d, 2, 'b'.repeat(MAX)), undefined)));
     expect(most).to.equal(16);
     // Every one of them staged, as an object of its own, registered with the gate.

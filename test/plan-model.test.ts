@@ -4,10 +4,11 @@
  * BullMQ's fixed window let the jobs start.
  */
 import { expect } from 'chai';
+import { addDays, datesIn } from '../src/processors/precompute/lookback.ts';
 import { type PlanModelInput, simulatePlan } from '../src/queues/backfill/plan-model.ts';
 import { placeWindowMs } from '../src/queues/commit/ops-window.ts';
 
-const DATES = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10));
+const DATES = datesIn({ start: '2024-01-01', end: addDays('2024-01-01', 39) });
 const TIME_SCALE = 10;
 const OPS_MAX = 3;
 

@@ -16,6 +16,7 @@ import { BIGQUERY_TEXTS, busyCause } from '../src/errors/classify.ts';
 import { ConfigError } from '../src/errors/config-error.ts';
 import { PermanentError } from '../src/errors/permanent-error.ts';
 import { BIGQUERY_LIMITS, formatLimit } from '../src/limits/bigquery.ts';
+import { addDays } from '../src/processors/precompute/lookback.ts';
 import type { TableSpec } from '../src/processors/types.ts';
 import { startBackfill } from '../src/queues/backfill/backfill.ts';
 import { quotaLine, tableQuota } from '../src/queues/commit/table-quota.ts';
@@ -105,7 +106,7 @@ describe('quotas: the rules layer enforces what applies to DML, with BigQuery’
   let store: LocalObjectStore;
   let inner: DuckDBWarehouse;
   let seq = 0;
-  const day = (i: number) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
+  const day = (i: number) => addDays('2024-01-01', i);
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), `phasegate-quota-${randomUUID()}-`));

@@ -238,13 +238,13 @@ async function phasegateRun(url: string, prefix: string, jobs: number, concurren
     await startBackfill(rt, { processors: [rt.registry.get(up.name)], dates });
     await watch.reach(up.name, 'staged', jobs);
     const staged = (performance.now() - t0) / 1000;
+    const stagedAt = Date.now();
     await watch.reach(up.name, 'committed', jobs);
     const committed = (performance.now() - t0) / 1000;
     // The table's statements as the rules layer ran them: how fast the commits kept up while
     // phase 2 staged (one at a time at PHASEGATE_TABLE_CONCURRENCY's default), and the tail after.
     const warehouse = (await rt.warehouse()) as BigQueryRulesWarehouse;
     const record = warehouse.record().tables[tableId(up.table)];
-    const stagedAt = Date.now() - (committed - staged) * 1000;
     const whileStaging = (record?.timeline ?? []).filter((x) => x.endedAt <= stagedAt);
     const commits = {
       statements: record?.dmlExecuted ?? 0,

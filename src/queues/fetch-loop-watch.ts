@@ -199,7 +199,7 @@ export function watchFetchLoops(opts: WorkerRemaking & { redis: RedisClient }): 
 export async function closeWorker(worker: Worker, watch?: FetchLoopWatch): Promise<void> {
   const status = fetchLoopState(worker).blockingClient;
   const readLost = status !== undefined && status !== 'ready' && status !== 'connect';
-  const force = (idle(loopOf(worker)) && readLost) || (watch?.stuck(worker) ?? false);
+  const force = (waitsIdle(worker) && readLost) || (watch?.stuck(worker) ?? false);
   const began = describeFetchLoop(worker);
   // A close that takes long says what it waits on, once: the jobs in hand, or its connection.
   const slow = setTimeout(

@@ -8,7 +8,7 @@
  * library: a bench script needs no more than this, and a pid says whose run it is.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export class WorkDirBusyError extends Error {}
@@ -50,8 +50,8 @@ export async function lockWorkDir(workDir: string): Promise<() => void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw err;
     }
-    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && running(pid))
+    const pid = ownerOf(file);
+    if (pid !== undefined && Number.isInteger(pid) && pid > 0 && pid !== process.pid && running(pid))
       throw new WorkDirBusyError(`bench:scale: --work-dir ${workDir} is in use by another run (pid ${pid}); wait for it to end, or give another --work-dir`);
     // Left by a run that no longer runs: taken over.
     await rm(file, { force: true });

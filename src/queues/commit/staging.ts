@@ -109,12 +109,17 @@ const BODIES_AT_ONCE = 16;
 const bodySlots = new WeakMap<ObjectStore, LimitFunction>();
 
 function slotsOf(ctx: PipelineContext): LimitFunction {
-  let slots = bodySlots.get(ctx.store);
-  if (!slots) {
-    slots = pLimit(BODIES_AT_ONCE);
-    bodySlots.set(ctx.store, slots);
+  return kept(bodySlots, ctx.store, () => pLimit(BODIES_AT_ONCE));
+}
+
+/** What `map` keeps for `key`, made by `make` the first time. */
+function kept<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
   }
-  return slots;
+  return value;
 }
 
 /**
@@ -396,12 +401,7 @@ export function phaseJobFinished(ctx: PipelineContext, phase: Phase): Promise<vo
   // Jobs that end in one turn of the event loop (their replies came in one read) share one
   // check, made after that turn: it sees none of them running, as the last one's would. A job
   // that ends once a check began asks for the next.
-  let queued = runDryChecks.get(ctx);
-  if (!queued) {
-    queued = new Map();
-    runDryChecks.set(ctx, queued);
-  }
-  const byPhase = queued;
+  const byPhase = kept(runDryChecks, ctx, () => new Map<Phase, Promise<void>>());
   const waiting = byPhase.get(phase);
   if (waiting) return waiting;
   const check = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
@@ -430,11 +430,7 @@ function isDry(backlog: Backlog): boolean {
 
 /** Starts the phase's gathering commits if it is still dry one gather window later. */
 async function startIfDry(ctx: PipelineContext, phase: Phase): Promise<void> {
-  let checking = drainChecks.get(ctx);
-  if (!checking) {
-    checking = new Set();
-    drainChecks.set(ctx, checking);
-  }
+  const checking = kept(drainChecks, ctx, () => new Set<Phase>());
   if (checking.has(phase)) return;
   checking.add(phase);
   try {
@@ -480,11 +476,7 @@ export async function ensureCommitJob(
 ): Promise<void> {
   const limits = tableLimits(ctx.config, table);
   const full = pending >= (opts.fullAt ?? limits.commitMaxSlices);
-  let asked = commitJobsAsked.get(ctx);
-  if (!asked) {
-    asked = new Map();
-    commitJobsAsked.set(ctx, asked);
-  }
+  const asked = kept(commitJobsAsked, ctx, () => new Map<string, AskedCommit>());
   const last = asked.get(table);
   const phase = opts.gatherSeconds === undefined ? downstreamPhase(ctx, table) : undefined;
   if (last?.seq === seq && (last.started || !full)) {

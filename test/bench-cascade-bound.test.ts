@@ -140,10 +140,23 @@ describe('bench:scale targets: where a cascade fell behind', () => {
       phaseWorkerMemoryMb: [],
       gateMemoryMb: { heapUsedPeak: 1, rssAtStart: 1, duckdbPeak: 1, duckdbLimit: '1 MiB', duckdbAtPeak: {} },
       redis: { usedMemoryMb: 1, peakMemoryMb: 1 },
+      cpu: { gateSeconds: 48.5, gateMainThreadBusy: 0.962, phaseWorkerSeconds: [] },
       warehouseFileMb: 0,
       retries: [],
     };
   }
+
+  it('says what the processes spent on the CPU beside the makespan: a main thread busy near 100 % bounds the run', () => {
+    const inGate = scaleTargets({ maxSlices: 64, sizes: [run()], procs: [], rawTables: [], relay: false, tunedHeap: false });
+    expect(inGate).to.include(
+      'INFO    100 dates × every processor at × 1, phase workers in the gate process: commit-gate process 48.5 CPU s in 50 real s, its main thread busy 96 %',
+    );
+    const split: ScaleRunResult = { ...run(), phaseProcesses: 2, cpu: { gateSeconds: 30, gateMainThreadBusy: 0.71, phaseWorkerSeconds: [12.5, 11] } };
+    const lines = scaleTargets({ maxSlices: 64, sizes: [], procs: [split], rawTables: [], relay: false, tunedHeap: false });
+    expect(lines.find((l) => l.includes('CPU s'))).to.match(
+      /: commit-gate process 30 CPU s in 50 real s, its main thread busy 71 %; phase-worker processes 12\.5, 11 CPU s$/,
+    );
+  });
 
   it("prints each table's statements, inputs first, beside the bound's schedule, after the makespan line", () => {
     const lines = scaleTargets({ maxSlices: 64, sizes: [run()], procs: [], rawTables: [], relay: false, tunedHeap: false });

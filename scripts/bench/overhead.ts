@@ -137,8 +137,21 @@ async function timedCalls<T>(body: () => Promise<T>): Promise<{ result: T; ms: R
   }
 }
 
+/** CPU time used so far: this process's (every thread) and the Redis server's (`INFO cpu`), ms. */
+async function cpuNow(redis: { info(section: 'cpu'): Promise<string> }): Promise<{ process: number; redis: number }> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  const own = process.cpuUsage();
+  return { process: (own.user + own.system) / 1000, redis: (field('used_cpu_user') + field('used_cpu_sys')) * 1000 };
+}
+
+/** CPU ms per job between two readings of `cpuNow`. */
+function cpuPerJob(from: { process: number; redis: number }, to: { process: number; redis: number }, jobs: number) {
+  return { process: round((to.process - from.process) / jobs, 3), redis: round((to.redis - from.redis) / jobs, 3) };
+}
+
 /** Raw BullMQ: addBulk (500 at a time, as phasegate enqueues) and a worker that does nothing. */
-async function rawRun(url: string, prefix: string, jobs: number, concurrency: number): Promise<{ seconds: number }> {
+async function rawRun(url: string, prefix: string, jobs: number, concurrency: number) {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new Queue('raw-noop', { connection, prefix });
   let done = 0;
@@ -154,6 +167,7 @@ async function rawRun(url: string, prefix: string, jobs: number, concurrency: nu
     { connection, prefix, concurrency },
   );
   await worker.waitUntilReady();
+  const cpu0 = await cpuNow(connection);
   const t0 = performance.now();
   const opts = { attempts: 5, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 1000 }, removeOnFail: { age: 7 * 86_400 } };
   for (let i = 0; i < jobs; i += 500)
@@ -162,11 +176,12 @@ async function rawRun(url: string, prefix: string, jobs: number, concurrency: nu
     );
   await all;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuPerJob(cpu0, await cpuNow(connection), jobs);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
   await connection.quit();
-  return { seconds };
+  return { seconds, cpuMsPerJob: cpu };
 }
 
 /** Watches a runtime's status writes (in-process): when a processor's slices reach a status, and when each got there. */
@@ -234,6 +249,7 @@ async function phasegateRun(url: string, prefix: string, jobs: number, concurren
     // The table exists first: its one-off DDL is not part of the job path.
     await (await rt.warehouse()).ensureTable(up.table);
     const dates = datesFrom('2000-01-01', jobs);
+    const cpu0 = await cpuNow(rt.redis);
     const t0 = performance.now();
     await startBackfill(rt, { processors: [rt.registry.get(up.name)], dates });
     await watch.reach(up.name, 'staged', jobs);
@@ -241,6 +257,7 @@ async function phasegateRun(url: string, prefix: string, jobs: number, concurren
     const stagedAt = Date.now();
     await watch.reach(up.name, 'committed', jobs);
     const committed = (performance.now() - t0) / 1000;
+    const cpu = cpuPerJob(cpu0, await cpuNow(rt.redis), jobs);
     // The table's statements as the rules layer ran them: how fast the commits kept up while
     // phase 2 staged (one at a time at PHASEGATE_TABLE_CONCURRENCY's default), and the tail after.
     const warehouse = (await rt.warehouse()) as BigQueryRulesWarehouse;
@@ -253,7 +270,7 @@ async function phasegateRun(url: string, prefix: string, jobs: number, concurren
       slicesPerSecondWhileStaging: round(whileStaging.reduce((n, x) => n + x.slices, 0) / staged),
       tailSeconds: round(committed - staged, 2),
     };
-    return { stagedSeconds: staged, committedSeconds: committed, commits };
+    return { stagedSeconds: staged, committedSeconds: committed, commits, cpuMsPerJob: cpu };
   } finally {
     await rt.close();
     await rm(dir, { recursive: true, force: true });
@@ -319,13 +336,14 @@ async function main(): Promise<number> {
       jobs: opts.jobs,
       concurrency: opts.concurrency,
       timeScale: opts.timeScale,
-      raw: { seconds: round(raw.seconds, 2), jobsPerSecond: round(rawRate) },
+      raw: { seconds: round(raw.seconds, 2), jobsPerSecond: round(rawRate), cpuMsPerJob: raw.cpuMsPerJob },
       phasegate: {
         stagedSeconds: round(pg.stagedSeconds, 2),
         committedSeconds: round(pg.committedSeconds, 2),
         phaseJobsPerSecond: round(opts.jobs / pg.stagedSeconds),
         jobsPerSecond: round(pgRate),
         commits: pg.commits,
+        cpuMsPerJob: pg.cpuMsPerJob,
       },
       ratio: round(pgRate / rawRate, 3),
     };
@@ -397,6 +415,10 @@ async function main(): Promise<number> {
     const c = pg.commits;
     w(
       `INFO    the table's commits (${c.tableConcurrency} at a time): ${c.statements} statements; while phase 2 staged (${throughput.phasegate.phaseJobsPerSecond} slices/s) they landed ${c.slicesPerSecondWhileStaging} slices/s in ${c.statementsWhileStaging}; the last landed ${c.tailSeconds} s after the last slice was staged`,
+    );
+    const [rc, pc] = [raw.cpuMsPerJob, pg.cpuMsPerJob];
+    w(
+      `INFO    CPU per job: raw ${rc.process} ms in this process + ${rc.redis} ms in Redis; phasegate ${pc.process} + ${pc.redis} ms — × ${round(pc.process / rc.process, 1)} raw's in the process (every thread); half of raw's jobs/s on the same CPU needs at most × 2`,
     );
     if (where) {
       const rp = where.raw as { roundTripsPerJob: number; commandsPerJob: number };

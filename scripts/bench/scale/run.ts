@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { cappedProcessEnv, heapFlags, workerHeapMb } from '../../../src/cli/worker-heap.ts';
 import { type Config, loadConfig, productSettings, tableLimits, withoutPhasegateEnv } from '../../../src/config/load-config.ts';
 import { nbacPlayerBoxscore } from '../../../src/processors/nbac/player-boxscore.ts';
@@ -122,6 +123,13 @@ export interface ScaleRunResult {
    */
   gateMemoryMb: { heapUsedPeak: number; rssAtStart: number; duckdbPeak: number; duckdbLimit: string; duckdbAtPeak: Record<string, number> };
   redis: { usedMemoryMb: number; peakMemoryMb: number };
+  /**
+   * CPU over the run (from the backfill's start to its last slice): the commit-gate process's
+   * seconds (every thread: its main thread, DuckDB's, libuv's) and its main thread's busy share
+   * (`eventLoopUtilization`), each phase-worker process's seconds. A cascade whose main thread
+   * is busy near 100 % is bound by it, not by BigQuery's limits.
+   */
+  cpu: { gateSeconds: number; gateMainThreadBusy: number; phaseWorkerSeconds: number[] };
   warehouseFileMb: number;
   /** Attempts that failed and were tried again, and jobs that stalled, per queue (`retriesOf`): what a gap in a table's statements may hide. */
   retries: QueueRetries[];
@@ -164,6 +172,19 @@ export async function retriesOf(rt: Runtime, tables: readonly string[]): Promise
 
 const MB = 1024 * 1024;
 const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** CPU seconds (user + system, every thread) a live process has used; 0 when it is gone. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  try {
+    // /proc/<pid>/stat: the fields after the command's closing parenthesis; utime and stime are
+    // the 12th and 13th of them, in clock ticks (USER_HZ, 100 on Linux).
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 /** Peak resident set (VmHWM) of a live process, in MB; 0 when it is gone. */
 async function peakRssMb(pid: number): Promise<number> {
@@ -334,6 +355,9 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       );
     }, 1000);
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
+    const workerCpu0 = await Promise.all(children.map((c) => (c.pid ? cpuSecondsOf(c.pid) : 0)));
     const record = await startBackfill(rt, {
       processors: [rt.registry.get(nbacPlayerBoxscore.name), rt.registry.get(nbacTeamBoxscore.name)],
       dates,
@@ -354,6 +378,9 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
       progress = await cascadeProgress(rt, record);
     }
     const makespanMs = Date.now() - t0;
+    const cpuUsed = process.cpuUsage(cpu0);
+    const mainBusy = performance.eventLoopUtilization(elu0).utilization;
+    const workerCpu = await Promise.all(children.map(async (c, i) => round1((c.pid ? await cpuSecondsOf(c.pid) : 0) - (workerCpu0[i] ?? 0))));
     clearInterval(sampler);
     clearInterval(duckdbSampler);
     for (const c of children) workerRss.push(c.pid ? await peakRssMb(c.pid) : 0);
@@ -417,6 +444,11 @@ export async function scaleRun(spec: ScaleRunSpec): Promise<ScaleRunResult> {
         duckdbLimit: String(limit?.m ?? ''),
       },
       redis: { usedMemoryMb: round1(field('used_memory') / MB), peakMemoryMb: round1(field('used_memory_peak') / MB) },
+      cpu: {
+        gateSeconds: round1((cpuUsed.user + cpuUsed.system) / 1e6),
+        gateMainThreadBusy: Math.round(mainBusy * 1000) / 1000,
+        phaseWorkerSeconds: workerCpu,
+      },
       warehouseFileMb: 0,
       retries,
     };

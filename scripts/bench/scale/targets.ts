@@ -44,6 +44,13 @@ function boundLine(r: ScaleRunResult, where: string): string {
  * beside the bound's schedule — the first table whose end runs far past its bound's is where
  * the run fell behind.
  */
+/** What the run's processes spent on the CPU, beside its makespan (real seconds). */
+function cpuLine(r: ScaleRunResult, where: string): string {
+  const { gateSeconds, gateMainThreadBusy, phaseWorkerSeconds } = r.cpu;
+  const workers = phaseWorkerSeconds.length > 0 ? `; phase-worker processes ${phaseWorkerSeconds.join(', ')} CPU s` : '';
+  return `INFO    ${r.dates} dates${r.cascade ? ' × every processor' : ''} at × ${r.timeScale}, ${where}: commit-gate process ${gateSeconds} CPU s in ${r.makespanSeconds.real} real s, its main thread busy ${Math.round(gateMainThreadBusy * 100)} %${workers}`;
+}
+
 function scheduleLine(r: ScaleRunResult, where: string): string {
   const spans = r.bound.tables.map((b) => {
     const ran = r.tables.find((t) => t.table === b.id)?.statements ?? [];
@@ -96,6 +103,7 @@ export function scaleTargets(ctx: TargetContext): string[] {
     out.push(boundLine(r, where));
     if (r.cascade) out.push(scheduleLine(r, where));
     if (r.retries.length > 0) out.push(retriesLine(r, where));
+    out.push(cpuLine(r, where));
   }
   for (const r of all.filter((x) => x.cascade)) {
     for (const t of r.tables.filter((x) => x.phase >= 3 && x.rows > 0)) {

@@ -394,6 +394,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
             .map((w) => `${w.name}: ${describeFetchLoop(w)}`);
           log.warn(`closing: the log tables' rows did not all land in the flush's time; they stay staged for the next gate to start (${states.join('; ')})`);
         });
+      // A commit still waiting for its place in a rate window gives its batch back (commit/worker.ts
+      // GivenBack) instead of holding the close up to a window; a statement already sent is waited for.
+      for (const w of gatesOf()) w.cancelAllJobs('the worker is closing');
       await redisStep(() => Promise.all(gatesOf().map(close)));
       // The last export reads the queues and Redis: before they close.
       await redisStep(() => stopExport?.());

@@ -72,6 +72,8 @@ export interface CommitJobResult {
   batchId?: string;
   /** Slices held back by a streaming-buffer conflict (waiting or deferred). */
   held?: number;
+  /** Slices put back to pending because the worker closed before the statement started (GivenBack). */
+  givenBack?: number;
 }
 
 async function markCommitted(
@@ -182,7 +184,7 @@ const COMMIT_WRITE: TableWriteKind = 'dml';
  * place is taken in BigQuery's own terms: at most `opsMax` statements started in the window
  * before this one (sliding), in Redis for every process.
  */
-export async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: string): Promise<void> {
+export async function waitForOpsSlot(ctx: PipelineContext, table: string, statement: string, signal?: AbortSignal): Promise<void> {
   const limits = tableLimits(ctx.config, table);
   const window = { max: limits.opsMax, windowMs: placeWindowMs(scaledMs(ctx.config, limits.opsWindowSeconds)) };
   // Unique per statement run: a job may run the same statement again (a MERGE refused by the
@@ -190,6 +192,8 @@ export async function waitForOpsSlot(ctx: PipelineContext, table: string, statem
   // taken twice would count once.
   const member = `${statement}#${randomUUID()}`;
   for (;;) {
+    // A worker closing gives the batch back rather than wait out the window (GivenBack).
+    if (signal?.aborted) throw new GivenBack(table, signal.reason);
     const waitMs = await ctx.gate.takeOpsSlot(table, window, member);
     if (waitMs === 0) {
       // The statement starts now, not when the request left: not waited for, it only has to
@@ -199,15 +203,45 @@ export async function waitForOpsSlot(ctx: PipelineContext, table: string, statem
         .catch((err: unknown) => log.warn(`${table}: restamping its rate-window place: ${(err as Error).message}`));
       return;
     }
-    await sleep(waitMs);
+    try {
+      await sleep(waitMs, undefined, { signal });
+    } catch (err) {
+      if (signal?.aborted) throw new GivenBack(table, signal.reason);
+      throw err;
+    }
   }
 }
 
+/**
+ * A commit's statement that had not started when its worker was told to stop (the job's
+ * signal: the runtime's close cancels its gates' jobs): it was waiting for its place in the
+ * table's rate window — up to one window, 10 s of BigQuery's clock — and gives its batch back
+ * instead, so a closing worker does not hold its close for it. Nothing ran: the slices are
+ * pending again and the next gate to start lands them. A statement already sent is waited for.
+ */
+class GivenBack extends Error {
+  constructor(table: string, reason: unknown) {
+    super(`${table}: statement not started (${String(reason ?? 'cancelled')}); its batch is given back`);
+  }
+}
+
+/**
+ * Puts a batch whose statement never started back to pending (a newer staging of a slice, made
+ * meanwhile, stays) and asks for a commit of it: its commit job ends without landing it (GivenBack).
+ */
+async function giveBack(ctx: PipelineContext, table: string, batch: TakenBatch, why: GivenBack, batchId: string): Promise<CommitJobResult> {
+  await ctx.gate.putBack(table, batch, batch.slices);
+  const ready = (await ctx.gate.pendingCount(table)) - (await ctx.gate.held(table)).length;
+  if (ready > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), ready);
+  log.info(`${why.message}: ${batch.slices.length} slices pending again`);
+  return { slices: 0, rows: 0, rowsAffected: 0, batchId, givenBack: batch.slices.length };
+}
+
 /** A group commit's statement, once it has its place in the table's rate window. */
-async function landStatement(ctx: PipelineContext, table: string, statement: CommitBatch): Promise<CommitResult> {
+async function landStatement(ctx: PipelineContext, table: string, statement: CommitBatch, signal: AbortSignal | undefined): Promise<CommitResult> {
   const warehouse = await ctx.warehouse();
   // Nothing awaited between the place and the statement.
-  await waitForOpsSlot(ctx, table, statement.batchId);
+  await waitForOpsSlot(ctx, table, statement.batchId, signal);
   return warehouse.commit(statement);
 }
 
@@ -318,6 +352,7 @@ async function commitAppend(
   table: string,
   spec: TableSpec,
   batch: TakenBatch,
+  signal: AbortSignal | undefined,
 ): Promise<CommitJobResult> {
   const batchId = `${job.id ?? 'unknown'}-a${job.attemptsMade}`;
   const rows = Object.values(batch.entries).reduce((n, e) => n + e.rows, 0);
@@ -325,16 +360,22 @@ async function commitAppend(
   try {
     // First: a log batch that cannot land keeps its rows as objects, inline ones too.
     const objects = await stagedObjects(ctx, table, batch);
-    await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`));
+    await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`, signal));
     await spendTableOp(ctx, table, COMMIT_WRITE);
-    result = await landStatement(ctx, table, {
-      batchId: await statementId(ctx, table, batchId, batch.slices),
-      table: spec,
-      // Many chunks per date: the statement's slices are the distinct dates.
-      slices: TableGateStore.slicesOf(batch),
-      objects,
-    });
+    result = await landStatement(
+      ctx,
+      table,
+      {
+        batchId: await statementId(ctx, table, batchId, batch.slices),
+        table: spec,
+        // Many chunks per date: the statement's slices are the distinct dates.
+        slices: TableGateStore.slicesOf(batch),
+        objects,
+      },
+      signal,
+    );
   } catch (thrown) {
+    if (thrown instanceof GivenBack) return giveBack(ctx, table, batch, thrown, batchId);
     return failOrDelay(ctx, job, token, table, batch, classifyWarehouseError(thrown, table));
   }
   await releaseBatch(ctx, table, batch);
@@ -419,6 +460,7 @@ async function commitMerge(
   spec: TableSpec,
   taken: TakenBatch,
   admission: Admission,
+  signal: AbortSignal | undefined,
 ): Promise<CommitJobResult> {
   const jobId = job.id ?? 'unknown';
   // What the commit lands: each step that takes slices out (held, refused) hands back the rest.
@@ -445,7 +487,7 @@ async function commitMerge(
   let overrides: ReadonlyMap<string, SliceVerdict> = new Map();
   let moves: ReadonlyMap<string, SliceMove> = new Map();
   try {
-    await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`));
+    await ensureTableOnce(ctx, spec, () => waitForOpsSlot(ctx, table, `${batchId}-ddl`, signal));
     // A slice that would shrink or move committed rows never lands. A clean batch — nearly
     // every one — is judged by its own statement (the guard: no read before it, on BigQuery no
     // second query job); a batch whose backfill allows an override, or whose guard tripped, is
@@ -467,15 +509,20 @@ async function commitMerge(
       try {
         await spendTableOp(ctx, table, COMMIT_WRITE);
         state.tried = true;
-        result = await landStatement(ctx, table, {
-          batchId: await statementId(ctx, table, batchId, batch.slices, guarded),
-          table: spec,
-          slices: batch.slices,
-          objects: await stagedObjects(ctx, table, batch),
-          // Allowed moves of the slices still in the batch (held ones wait with theirs).
-          ...batchMoves(moves, batch.slices),
-          ...(guarded ? { guard: guardedSlices(batch) } : {}),
-        });
+        result = await landStatement(
+          ctx,
+          table,
+          {
+            batchId: await statementId(ctx, table, batchId, batch.slices, guarded),
+            table: spec,
+            slices: batch.slices,
+            objects: await stagedObjects(ctx, table, batch),
+            // Allowed moves of the slices still in the batch (held ones wait with theirs).
+            ...batchMoves(moves, batch.slices),
+            ...(guarded ? { guard: guardedSlices(batch) } : {}),
+          },
+          signal,
+        );
         break;
       } catch (thrown) {
         if (guarded && thrown instanceof IntegrityGuardError) {
@@ -504,6 +551,11 @@ async function commitMerge(
       }
     }
   } catch (thrown) {
+    if (thrown instanceof GivenBack) {
+      // No statement ran (slices held by the check before it stay held), as after a failure.
+      await breakerVerdict(ctx, table, jobId, probe, { ...state, tried: state.metConflict });
+      return giveBack(ctx, table, batch, thrown, batchId);
+    }
     const err = classifyWarehouseError(thrown, table);
     recordError(trace.getActiveSpan(), err, err.kind);
     // A busy or failed MERGE says nothing about the streaming buffer; only a conflict met earlier counts.
@@ -566,7 +618,8 @@ async function breakerVerdict(ctx: PipelineContext, table: string, jobId: string
 }
 
 export function commitProcessor(ctx: PipelineContext) {
-  return async (job: Job<CommitJobData>, token?: string): Promise<CommitJobResult> => {
+  // The signal: the runtime's close cancels its gates' jobs, and one still waiting for its rate-window place gives its batch back.
+  return async (job: Job<CommitJobData>, token?: string, signal?: AbortSignal): Promise<CommitJobResult> => {
     const table = job.data.table;
     const spec = ctx.registry.tableSpec(table);
     const append = spec.writeMode === 'append';
@@ -593,7 +646,7 @@ export function commitProcessor(ctx: PipelineContext) {
       if (probe) await releaseProbe(ctx, table, jobId);
       return { slices: 0, rows: 0, rowsAffected: 0 };
     }
-    return append ? commitAppend(ctx, job, token, table, spec, batch) : commitMerge(ctx, job, token, table, spec, batch, admission);
+    return append ? commitAppend(ctx, job, token, table, spec, batch, signal) : commitMerge(ctx, job, token, table, spec, batch, admission, signal);
   };
 }
 

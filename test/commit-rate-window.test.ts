@@ -135,50 +135,56 @@ describe('table gate: statements within BigQuery’s sliding rate window', funct
 describe('table gate: a worker closing while a commit waits for its rate-window place', function () {
   this.timeout(60_000);
 
-  it('gives the batch back at once instead of waiting out the window; the next gate lands it, each row once', async () => {
-    // At × 2 the window is 5 real seconds, and one statement fills it.
-    const env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '2', PHASEGATE_TABLE_OPS_MAX: '1', PHASEGATE_COMMIT_GATHER_SECONDS: '0' });
-    let next: Runtime | undefined;
-    try {
-      const w = await rulesWarehouse(env);
-      await w.ensureTable(PLAYER.table);
-      // Another statement took the window's one place just now: the next waits ~5 s for it.
-      await waitForOpsSlot(env.rt, PLAYER_TABLE, 'earlier');
-      await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
-      const dates = ['2024-02-01', '2024-02-02'];
-      for (const d of dates) await stageRows(env.rt, PLAYER, d, boxRows(d, 3), undefined);
-      await until(async () => ((await env.rt.gate.takenBatches(PLAYER_TABLE)).size > 0 ? true : undefined), 'the commit job to take the batch', 10_000);
+  // The place a commit waits for: its statement's, or — its process's first commit of the
+  // table — its table's creation (DDL, a table operation too) before it.
+  for (const waiting of ['statement', 'creation'] as const) {
+    it(`gives the batch back at once instead of waiting out the window (its ${waiting}); the next gate lands it, each row once`, async () => {
+      // At × 2 the window is 5 real seconds, and one statement fills it.
+      const env = await openTestRuntime({ PHASEGATE_TIME_SCALE: '2', PHASEGATE_TABLE_OPS_MAX: '1', PHASEGATE_COMMIT_GATHER_SECONDS: '0' });
+      let next: Runtime | undefined;
+      try {
+        const w = await rulesWarehouse(env);
+        await w.ensureTable(PLAYER.table);
+        // Known to this process already: its commit's first wait is the statement's.
+        if (waiting === 'statement') await ensureTableOnce(env.rt, PLAYER.table);
+        // Another statement took the window's one place just now: the next waits ~5 s for it.
+        await waitForOpsSlot(env.rt, PLAYER_TABLE, 'earlier');
+        await env.rt.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
+        const dates = ['2024-02-01', '2024-02-02'];
+        for (const d of dates) await stageRows(env.rt, PLAYER, d, boxRows(d, 3), undefined);
+        await until(async () => ((await env.rt.gate.takenBatches(PLAYER_TABLE)).size > 0 ? true : undefined), 'the commit job to take the batch', 10_000);
 
-      const began = Date.now();
-      openRuntimes.delete(env.rt);
-      await env.rt.close();
-      // It waited out the window and its statement before (22 s at × 1); now it gives the batch back.
-      expect(Date.now() - began, 'close, ms (the window had ~5 s left)').to.be.below(2500);
-      expect(w.record().tables[PLAYER_TABLE]?.dmlExecuted ?? 0, 'statements run').to.equal(0);
+        const began = Date.now();
+        openRuntimes.delete(env.rt);
+        await env.rt.close();
+        // It waited out the window and its statement before (22 s at × 1); now it gives the batch back.
+        expect(Date.now() - began, 'close, ms (the window had ~5 s left)').to.be.below(2500);
+        expect(w.record().tables[PLAYER_TABLE]?.dmlExecuted ?? 0, 'statements run').to.equal(0);
 
-      next = await openRuntime(env.config, { redisExplicit: true });
-      // Given back: nothing taken, both slices pending, neither committed, no row landed.
-      expect((await next.gate.takenBatches(PLAYER_TABLE)).size).to.equal(0);
-      expect(await next.gate.pendingCount(PLAYER_TABLE)).to.equal(2);
-      for (const d of dates) expect((await next.statuses.get(PLAYER.name, d))?.status).to.not.equal('committed');
-      const landed = async () => Number((await (await next?.warehouse())?.query(`SELECT count(*) AS n FROM ${PLAYER_TABLE}`))?.[0]?.n ?? 0);
-      expect(await landed()).to.equal(0);
+        next = await openRuntime(env.config, { redisExplicit: true });
+        // Given back: nothing taken, both slices pending, neither committed nor failed, no row landed.
+        expect((await next.gate.takenBatches(PLAYER_TABLE)).size).to.equal(0);
+        expect(await next.gate.pendingCount(PLAYER_TABLE)).to.equal(2);
+        for (const d of dates) expect((await next.statuses.get(PLAYER.name, d))?.status).to.equal(undefined);
+        const landed = async () => Number((await (await next?.warehouse())?.query(`SELECT count(*) AS n FROM ${PLAYER_TABLE}`))?.[0]?.n ?? 0);
+        expect(await landed()).to.equal(0);
 
-      // The next gate to start lands them, once the window has room.
-      await next.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
-      await until(
-        async () => {
-          const statuses = await Promise.all(dates.map((d) => next?.statuses.get(PLAYER.name, d)));
-          return statuses.every((s) => s?.status === 'committed') ? true : undefined;
-        },
-        'both slices to commit after the restart',
-        30_000,
-      );
-      expect(await landed()).to.equal(6);
-      expect(await next.gate.pendingCount(PLAYER_TABLE)).to.equal(0);
-    } finally {
-      await next?.close();
-      await env.cleanup();
-    }
-  });
+        // The next gate to start lands them, once the window has room.
+        await next.startWorkers({ phases: [], commit: true, concurrency: 1, tracker: false });
+        await until(
+          async () => {
+            const statuses = await Promise.all(dates.map((d) => next?.statuses.get(PLAYER.name, d)));
+            return statuses.every((s) => s?.status === 'committed') ? true : undefined;
+          },
+          'both slices to commit after the restart',
+          30_000,
+        );
+        expect(await landed()).to.equal(6);
+        expect(await next.gate.pendingCount(PLAYER_TABLE)).to.equal(0);
+      } finally {
+        await next?.close();
+        await env.cleanup();
+      }
+    });
+  }
 });

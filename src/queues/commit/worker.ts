@@ -525,6 +525,8 @@ async function commitMerge(
         );
         break;
       } catch (thrown) {
+        // Not a warehouse error: nothing ran (the outer catch gives the batch back).
+        if (thrown instanceof GivenBack) throw thrown;
         if (guarded && thrown instanceof IntegrityGuardError) {
           // Nothing landed: judge each slice, and the rest of the batch goes in the next statement.
           log.info(

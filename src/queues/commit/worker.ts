@@ -231,8 +231,7 @@ class GivenBack extends Error {
  */
 async function giveBack(ctx: PipelineContext, table: string, batch: TakenBatch, why: GivenBack, batchId: string): Promise<CommitJobResult> {
   await ctx.gate.putBack(table, batch, batch.slices);
-  const ready = (await ctx.gate.pendingCount(table)) - (await ctx.gate.held(table)).length;
-  if (ready > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), ready);
+  await commitReady(ctx, table, (await ctx.gate.held(table)).length);
   log.info(`${why.message}: ${batch.slices.length} slices pending again`);
   return { slices: 0, rows: 0, rowsAffected: 0, batchId, givenBack: batch.slices.length };
 }
@@ -701,8 +700,13 @@ export async function mendTableGate(ctx: PipelineContext, table: string): Promis
   const held = await ctx.gate.held(table);
   const due = held.filter((h) => Number.isFinite(h.dueMs)).map((h) => h.dueMs);
   if (due.length > 0) await ensureHeldCommitJob(ctx, table, Math.min(...due));
-  const pending = await ctx.gate.pendingCount(table);
-  if (pending > held.length) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), pending - held.length);
+  await commitReady(ctx, table, held.length);
+}
+
+/** Asks for a commit of the table's pending slices that are not held back (`held` of them are). */
+async function commitReady(ctx: PipelineContext, table: string, held: number): Promise<void> {
+  const ready = (await ctx.gate.pendingCount(table)) - held;
+  if (ready > 0) await ensureCommitJob(ctx, table, await ctx.gate.currentSeq(table), ready);
 }
 
 /** Opens a table's gate in this process: mends it, then starts its commit worker. */

@@ -44,13 +44,6 @@ function boundLine(r: ScaleRunResult, where: string): string {
  * beside the bound's schedule — the first table whose end runs far past its bound's is where
  * the run fell behind.
  */
-/** What the run's processes spent on the CPU, beside its makespan (real seconds). */
-function cpuLine(r: ScaleRunResult, where: string): string {
-  const { gateSeconds, gateMainThreadBusy, phaseWorkerSeconds } = r.cpu;
-  const workers = phaseWorkerSeconds.length > 0 ? `; phase-worker processes ${phaseWorkerSeconds.join(', ')} CPU s` : '';
-  return `INFO    ${r.dates} dates${r.cascade ? ' × every processor' : ''} at × ${r.timeScale}, ${where}: commit-gate process ${gateSeconds} CPU s in ${r.makespanSeconds.real} real s, its main thread busy ${Math.round(gateMainThreadBusy * 100)} %${workers}`;
-}
-
 function scheduleLine(r: ScaleRunResult, where: string): string {
   const spans = r.bound.tables.map((b) => {
     const ran = r.tables.find((t) => t.table === b.id)?.statements ?? [];
@@ -59,6 +52,13 @@ function scheduleLine(r: ScaleRunResult, where: string): string {
     return `${b.id.split('.')[1]} ${run} (${b.firstStartSeconds}–${b.endSeconds}) idle ${idleLaneSeconds(ran, b.running)}`;
   });
   return `INFO    ${r.dates} dates × every processor at × ${r.timeScale}, ${where}: statements per table, first start – last end, run (bound), BigQuery s, and idle lane-seconds (fewer running than the bound's caps allow): ${spans.join(', ')}`;
+}
+
+/** What the run's processes spent on the CPU, beside its makespan (real seconds). */
+function cpuLine(r: ScaleRunResult, where: string): string {
+  const { gateSeconds, gateMainThreadBusy, phaseWorkerSeconds } = r.cpu;
+  const workers = phaseWorkerSeconds.length > 0 ? `; phase-worker processes ${phaseWorkerSeconds.join(', ')} CPU s` : '';
+  return `INFO    ${r.dates} dates${r.cascade ? ' × every processor' : ''} at × ${r.timeScale}, ${where}: commit-gate process ${gateSeconds} CPU s in ${r.makespanSeconds.real} real s, its main thread busy ${Math.round(gateMainThreadBusy * 100)} %${workers}`;
 }
 
 /** The queues whose jobs failed an attempt or stalled: "nba_raw.nbac_team_boxscore commits 2 failed attempts (IO Error: …)". */
